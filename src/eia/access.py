@@ -1,0 +1,137 @@
+"""Access before and after: straight-line distance from each LSOA to its nearest site.
+
+Distance is measured in EPSG:27700 (metres) from each LSOA's representative
+point — a point guaranteed inside the polygon, used as a stand-in for a
+population-weighted centroid — to the nearest site, and reported in km.
+Group figures are area-based: an ethnic group's figure weights each LSOA by
+the Census 2021 count of that group living there, so it describes where the
+group lives, not individual journeys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from eia.area import ETHNIC_GROUPS, QUINTILE_LABELS
+from eia.errors import ParamsError, Problem
+from eia.refdata import BNG, WGS84, Pack
+
+
+def resolve_sites(pack: Pack, sites: Sequence) -> gpd.GeoDataFrame:
+    """Sites from a proposal (hospital names or lat/lon) as points in EPSG:27700.
+
+    Returns columns ``name``, ``source`` (``hospital`` or ``coordinates``), geometry.
+    """
+    hospitals = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
+    names, sources, points = [], [], []
+    unknown = []
+    for i, site in enumerate(sites):
+        get = site.get if isinstance(site, Mapping) else lambda k, s=site: getattr(s, k)
+        if get("hospital"):
+            if get("hospital") not in hospitals.index:
+                unknown.append(Problem(f"sites[{i}].hospital", f"unknown hospital {get('hospital')!r}"))
+                continue
+            points.append(hospitals.geometry[get("hospital")])
+            sources.append("hospital")
+            names.append(get("name") or get("hospital"))
+        else:
+            pt = gpd.GeoSeries.from_xy([get("lon")], [get("lat")], crs=WGS84).to_crs(BNG).iloc[0]
+            points.append(pt)
+            sources.append("coordinates")
+            names.append(get("name"))
+    if unknown:
+        raise ParamsError("sites", unknown)
+    return gpd.GeoDataFrame({"name": names, "source": sources}, geometry=points, crs=BNG)
+
+
+def nearest_km(points: gpd.GeoSeries, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (km) from each point to its nearest site, and that site's row position."""
+    if len(sites) == 0:
+        return np.full(len(points), np.inf), np.full(len(points), -1)
+    tree = cKDTree(np.column_stack([sites.geometry.x, sites.geometry.y]))
+    dist, idx = tree.query(np.column_stack([points.x, points.y]))
+    return dist / 1000.0, idx
+
+
+def measure(
+    area: gpd.GeoDataFrame, current: gpd.GeoDataFrame, proposed: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """Per LSOA: nearest site and distance (km) before and after, and the change.
+
+    Columns: ``lsoa21_code, nearest_before, km_before, nearest_after, km_after, km_change``.
+    """
+    km_before, i_before = nearest_km(area["point"], current)
+    km_after, i_after = nearest_km(area["point"], proposed)
+    return pd.DataFrame(
+        {
+            "lsoa21_code": area["lsoa21_code"].to_numpy(),
+            "nearest_before": current["name"].to_numpy()[i_before],
+            "km_before": km_before,
+            "nearest_after": proposed["name"].to_numpy()[i_after],
+            "km_after": km_after,
+            "km_change": km_after - km_before,
+        }
+    )
+
+
+def group_weights(area: pd.DataFrame, ethnic: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """People per LSOA in each group, per dimension: ``{dimension: LSOA × group frame}``.
+
+    Deprivation groups take the LSOA's whole population; Census groups (ethnic
+    group, religion, disability) take their counts from ``ethnic`` and the like.
+    """
+    pop = area["population"].to_numpy()
+    quint = pd.DataFrame(
+        {label: np.where(area["imd_quintile"] == q, pop, 0) for q, label in QUINTILE_LABELS.items()},
+        index=area["lsoa21_code"],
+    )
+    core = pd.DataFrame(
+        {"Core20 (IMD deciles 1-2)": np.where(area["core20"], pop, 0),
+         "Rest of area (deciles 3-10)": np.where(area["core20"], 0, pop)},
+        index=area["lsoa21_code"],
+    )
+    out = {"imd_quintile": quint, "core20": core}
+    if ethnic is not None:
+        out["ethnic_group"] = ethnic.reindex(area["lsoa21_code"]).fillna(0)
+    return out
+
+
+def summarise(
+    distances: pd.DataFrame, weights: pd.DataFrame, threshold_km: float
+) -> pd.DataFrame:
+    """Population-weighted access by group, before and after.
+
+    ``weights`` is LSOA × group (people of each group per LSOA, rows in the same
+    order as ``distances``). One row per group plus ``All people``:
+    ``group, population, mean_km_before, mean_km_after, mean_km_change,
+    pop_beyond_threshold_before, pop_beyond_threshold_after``.
+    """
+    w = weights.to_numpy(dtype=float)
+    w = np.column_stack([w, w.sum(axis=1)]) if weights.shape[1] else w
+    groups = [*weights.columns, "All people"]
+    before = distances["km_before"].to_numpy()
+    after = distances["km_after"].to_numpy()
+    population = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_before = before @ w / population
+        mean_after = after @ w / population
+    frame = pd.DataFrame(
+        {
+            "group": groups,
+            "population": population.round().astype("int64"),
+            "mean_km_before": mean_before,
+            "mean_km_after": mean_after,
+            "mean_km_change": mean_after - mean_before,
+            "pop_beyond_threshold_before": ((before > threshold_km) @ w).round().astype("int64"),
+            "pop_beyond_threshold_after": ((after > threshold_km) @ w).round().astype("int64"),
+        }
+    )
+    return frame
+
+
+__all__ = ["ETHNIC_GROUPS", "measure", "nearest_km", "resolve_sites", "summarise", "group_weights"]

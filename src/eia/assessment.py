@@ -1,0 +1,232 @@
+"""Putting it together: everything one proposal's report shows, computed once.
+
+:func:`assess` runs the library's steps in order — area, group populations,
+sites, access per scenario, impact ratings, service uptake — and returns an
+:class:`Assessment` holding plain frames. Templates show its parts with
+:mod:`eia.sections`; :func:`metrics` turns it into ``metrics.json``. Analysts
+can call each step themselves (see the functions named in each line below).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from eia import access as access_mod
+from eia import impact as impact_mod
+from eia.area import QUINTILE_LABELS, build_area, group_populations
+from eia.params import Proposal, service_path
+from eia.refdata import Pack, load_pack
+
+
+@dataclass
+class Assessment:
+    """The computed assessment of one proposal (all frames are plain pandas objects)."""
+
+    proposal: Proposal
+    pack: Pack
+    area: gpd.GeoDataFrame
+    weights: dict[str, pd.DataFrame]
+    params_file: Path | None = None
+    current: gpd.GeoDataFrame | None = None
+    proposed: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    distances: dict[str, pd.DataFrame] = field(default_factory=dict)
+    access: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    impacts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    service: Any = None
+    uptake: Any = None
+
+    @property
+    def primary(self) -> str | None:
+        """The scenario the headline figures describe: ``Proposed`` or the first option."""
+        return next(iter(self.proposed), None)
+
+    @property
+    def threshold_km(self) -> float:
+        """The distance beyond which people are counted as far from a site."""
+        return self.proposal.thresholds.distance_km
+
+
+def assess(proposal: Proposal, params_file: Path | str | None = None, pack: Pack | None = None) -> Assessment:
+    """Compute every part of a proposal's assessment (see the module docstring)."""
+    pack = pack or load_pack()
+    area = build_area(pack, proposal.area.spec)  # eia.area.build_area
+    codes = list(area["lsoa21_code"])
+    ethnic = group_populations(pack, codes, "ethnic_group")
+    weights = access_mod.group_weights(area, ethnic)
+    for extra in proposal.groups:
+        weights[extra] = group_populations(pack, codes, extra)
+    result = Assessment(proposal, pack, area, weights, Path(params_file) if params_file else None)
+
+    if proposal.sites is not None:
+        result.current = access_mod.resolve_sites(pack, proposal.sites.current)
+        t = proposal.thresholds
+        rated = []
+        for name, sites in proposal.scenarios().items():
+            proposed = access_mod.resolve_sites(pack, sites)
+            distances = access_mod.measure(area, result.current, proposed)
+            result.proposed[name] = proposed
+            result.distances[name] = distances
+            result.access[name] = {
+                dim: access_mod.summarise(distances, w, t.distance_km) for dim, w in weights.items()
+            }
+            rated.append(
+                impact_mod.rate_access(
+                    distances, weights, change_km=t.change_km, min_people=t.min_people,
+                    disproportionate_ratio=t.disproportionate_ratio, option=name,
+                )
+            )
+        result.impacts = pd.concat(rated, ignore_index=True)
+
+    if proposal.effects:
+        pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
+        effects = [e.model_dump() for e in proposal.effects]
+        for e in effects:
+            if e["dimension"] == "imd_quintile" and str(e["group"]).isdigit():
+                e["group"] = QUINTILE_LABELS[int(e["group"])]
+        result.impacts = pd.concat(
+            [result.impacts, impact_mod.rate_effects(
+                effects, pops, uptake_change_pct=proposal.thresholds.uptake_change_pct,
+                disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+            )],
+            ignore_index=True,
+        )
+
+    if proposal.service is not None:
+        _add_service(result, service_path(proposal, params_file or "."))
+    return result
+
+
+def _add_service(result: Assessment, path: Path) -> None:
+    """Hook for service data (eia.service / eia.uptake): filled in when the modules exist."""
+    try:
+        from eia import service, uptake  # noqa: F401
+    except ImportError:  # pragma: no cover - until issue 4 lands
+        return
+
+
+# ---------------------------------------------------------------------------
+# Area profile
+
+
+def profile_by_decile(area: pd.DataFrame) -> pd.DataFrame:
+    """LSOAs and residents per national IMD 2025 decile (all ten deciles, zeros kept)."""
+    grouped = area.groupby("imd_decile").agg(lsoas=("lsoa21_code", "size"), population=("population", "sum"))
+    grouped = grouped.reindex(range(1, 11), fill_value=0)
+    grouped["share_lsoas"] = grouped["lsoas"] / grouped["lsoas"].sum()
+    grouped["share_population"] = grouped["population"] / grouped["population"].sum()
+    return grouped.rename_axis("imd_decile").reset_index()
+
+
+def profile_by_quintile(area: pd.DataFrame) -> pd.DataFrame:
+    """LSOAs and residents per national IMD 2025 quintile."""
+    grouped = area.groupby("imd_quintile").agg(lsoas=("lsoa21_code", "size"), population=("population", "sum"))
+    grouped = grouped.reindex(range(1, 6), fill_value=0)
+    grouped["share_population"] = grouped["population"] / grouped["population"].sum()
+    grouped.insert(0, "group", [QUINTILE_LABELS[q] for q in grouped.index])
+    return grouped.reset_index(drop=True)
+
+
+def ethnic_composition(weights: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Residents per Census 2021 ethnic group and their share of the area."""
+    totals = weights["ethnic_group"].sum(axis=0)
+    return pd.DataFrame(
+        {"group": totals.index, "population": totals.to_numpy(), "share": (totals / totals.sum()).to_numpy()}
+    )
+
+
+# ---------------------------------------------------------------------------
+# metrics.json
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else round(value, 6)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as JSON-ready rows (floats rounded to 6 decimals, NaN as null)."""
+    return _clean(frame.to_dict(orient="records"))
+
+
+ACCESS_COLUMNS = [
+    "group", "population", "mean_km_before", "mean_km_after", "mean_km_change",
+    "pop_beyond_threshold_before", "pop_beyond_threshold_after",
+]
+
+
+def metrics(a: Assessment) -> dict[str, Any]:
+    """The machine-readable results: area, access, impacts, options, uptake, data quality.
+
+    Deterministic for the same inputs; provenance is added by the runner.
+    """
+    area = a.area
+    deciles = profile_by_decile(area)
+    out: dict[str, Any] = {
+        "id": a.proposal.id,
+        "title": a.proposal.title,
+        "template": a.proposal.template,
+        "area": {
+            "spec": a.proposal.area.spec,
+            "lsoa_count": int(len(area)),
+            "population": int(area["population"].sum()),
+            "share_lsoas_imd_decile1": float(deciles.loc[0, "share_lsoas"]),
+            "share_population_core20": float(area.loc[area["core20"], "population"].sum() / area["population"].sum()),
+            "by_imd_decile": records(deciles),
+            "by_imd_quintile": records(profile_by_quintile(area)),
+            "by_ethnic_group": records(ethnic_composition(a.weights)),
+        },
+    }
+    if a.primary:
+        primary = a.access[a.primary]
+        out["access"] = {
+            "scenario": a.primary,
+            "threshold_km": a.threshold_km,
+            "method": "straight-line distance from each LSOA's representative point to the nearest site",
+            **{f"by_{dim}": records(table[ACCESS_COLUMNS]) for dim, table in primary.items()},
+        }
+        if len(a.proposed) > 1 or a.proposal.options:
+            out["access"]["by_option"] = {
+                name: {f"by_{dim}": records(t[ACCESS_COLUMNS]) for dim, t in tables.items()}
+                for name, tables in a.access.items()
+            }
+    if len(a.impacts):
+        cols = [c for c in a.impacts.columns if c != "sentence"]
+        out["impacts"] = records(a.impacts[cols + ["sentence"]])
+    if a.proposal.options and len(a.impacts):
+        best, reason = impact_mod.least_adverse(a.impacts)
+        out["options"] = {
+            "least_adverse": best,
+            "reason": reason,
+            "summary": records(impact_mod.summarise_options(a.impacts)),
+            "baseline": "do nothing (current sites)",
+        }
+    if a.uptake is not None and hasattr(a.uptake, "metrics"):
+        out.update(a.uptake.metrics())
+    return _clean(out)
+
+
+def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:
+    """Write ``metrics.json`` (sorted keys, stable) into ``folder``; nothing when ``folder`` is None."""
+    import json
+
+    if folder is None:
+        return None
+    path = Path(folder) / "metrics.json"
+    path.write_text(json.dumps(metrics(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

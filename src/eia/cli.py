@@ -1,0 +1,109 @@
+"""The ``eia`` command: validate, run and batch proposals; install reference data.
+
+Errors a user can cause are printed as a message (no traceback) and exit with
+code 2; a failed run exits with code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from eia import __version__
+from eia.errors import EIAError, ParamsError
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from eia import params
+    from eia.refdata import load_pack
+
+    failed = 0
+    pack = None
+    for file in args.files:
+        try:
+            pack = pack or load_pack()
+            proposal = params.load(file, pack)
+        except ParamsError as exc:
+            failed += 1
+            print(str(exc), file=sys.stderr)
+            continue
+        print(f"{file}: valid ({proposal.template}, id {proposal.id})")
+    return 2 if failed else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from eia.run import run
+
+    print(f"Running {args.file} …", file=sys.stderr)
+    result = run(args.file, args.out, quiet=not args.progress)
+    print(f"Report: {result.report}")
+    print(f"Notebook: {result.notebook}")
+    print(f"Metrics: {result.metrics}")
+    return 0
+
+
+def _data_install(args: argparse.Namespace) -> int:
+    from eia.refdata import install
+
+    dest = install(args.source, args.dest)
+    print(f"Reference data verified and installed in {dest}")
+    return 0
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from eia.refdata import locate, verify
+
+    folder = locate()
+    manifest = verify(folder)
+    print(f"Reference data in {folder}: {len(manifest)} files, all checksums match")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``eia`` and its sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="eia",
+        description="Equity impact assessments of proposed health service changes.",
+    )
+    parser.add_argument("--version", action="version", version=f"eia {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check params files; list every problem")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("run", help="run one proposal: OUT/<id>/report.html, assessment.ipynb, metrics.json")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
+    p.set_defaults(func=_run)
+
+    data = sub.add_parser("data", help="reference data: install, check")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p = dsub.add_parser("install", help="verify a reference pack and install it into shapes/")
+    p.add_argument("--from", dest="source", type=Path, required=True, metavar="DIR",
+                   help="folder holding manifest.json and the pack's Parquet files")
+    p.add_argument("--dest", type=Path, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=_data_install)
+    p = dsub.add_parser("check", help="verify the reference data eia would use")
+    p.set_defaults(func=_data_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse arguments, run the command, turn user errors into messages."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except EIAError as exc:
+        print(f"eia: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("eia: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Maps for the board: legible at A4, colour-blind-safe, a second cue beyond colour.
+
+Each function returns a Matplotlib figure; show it with :func:`eia.show.figure`
+together with alt text stating its main finding (see ``alt_*`` helpers).
+Palettes: IMD deciles use *cividis* (readable with every common colour-vision
+deficiency, ordered dark = most deprived); distance change uses ColorBrewer
+*PuOr* (purple = nearer, orange = further), a diverging scheme safe for
+colour-blind readers. Sites are told apart by marker shape, not colour alone.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+A4_WIDTH_IN = 7.0
+CHANGE_BINS = (-np.inf, -5, -1, 1, 5, np.inf)
+CHANGE_LABELS = ("> 5 km nearer", "1–5 km nearer", "within 1 km (little change)",
+                 "1–5 km further", "> 5 km further")
+CHANGE_COLOURS = ("#542788", "#998ec3", "#f7f7f7", "#f1a340", "#b35806")
+NO_SITE_NOTE = "no site"
+
+plt.rcParams.update({"font.size": 9, "font.family": "DejaVu Sans", "svg.hashsalt": "eia"})
+
+
+def _frame(ax) -> None:
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+
+
+def _sites(ax, sites: gpd.GeoDataFrame | None, marker: str, face: str, label: str):
+    if sites is None or len(sites) == 0:
+        return None
+    ax.scatter(sites.geometry.x, sites.geometry.y, marker=marker, s=70, c=face,
+               edgecolors="black", linewidths=1.2, zorder=5)
+    return Line2D([], [], marker=marker, linestyle="none", markerfacecolor=face,
+                  markeredgecolor="black", markersize=8, label=label)
+
+
+def _outline(ax, area: gpd.GeoDataFrame) -> None:
+    outline = area.dissolve(by="ltla24_code") if "ltla24_code" in area else area
+    outline.boundary.plot(ax=ax, color="#212b32", linewidth=0.6, zorder=3)
+
+
+def imd_map(area: gpd.GeoDataFrame, current=None, proposed=None, *, title: str | None = None):
+    """IMD 2025 national decile of each LSOA, with current (●) and proposed (▲) sites."""
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.85))
+    cmap = plt.get_cmap("cividis", 10)
+    area.plot(ax=ax, column="imd_decile", cmap=cmap, vmin=0.5, vmax=10.5, linewidth=0.05,
+              edgecolor="white")
+    _outline(ax, area)
+    handles = [Patch(facecolor=cmap(d - 1), label=f"{d}{' (most deprived)' if d == 1 else ''}"
+                     f"{' (least deprived)' if d == 10 else ''}") for d in range(1, 11)]
+    site_handles = [h for h in (
+        _sites(ax, current, "o", "white", "Current site"),
+        _sites(ax, proposed, "^", "#ffb81c", "Proposed site"),
+    ) if h]
+    legend = ax.legend(handles=handles, title="IMD 2025 decile (national)", loc="upper left",
+                       bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.add_artist(legend)
+    if site_handles:
+        ax.legend(handles=site_handles, loc="lower left", bbox_to_anchor=(1.0, 0.0), frameon=False)
+    if title:
+        ax.set_title(title)
+    _frame(ax)
+    return fig
+
+
+def change_classes(km_change: pd.Series) -> pd.Categorical:
+    """Distance change (km) in the map's five classes."""
+    return pd.cut(km_change, bins=list(CHANGE_BINS), labels=list(CHANGE_LABELS))
+
+
+def change_map(area: gpd.GeoDataFrame, distances: pd.DataFrame, current=None, proposed=None,
+               *, title: str | None = None, ax=None, legend: bool = True):
+    """Change in distance to the nearest site per LSOA, in five classes, with sites."""
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.85))
+    else:
+        fig = ax.figure
+    classes = change_classes(distances["km_change"].reset_index(drop=True))
+    colours = dict(zip(CHANGE_LABELS, CHANGE_COLOURS, strict=True))
+    facecolors = [colours[c] if isinstance(c, str) else "#d8dde0" for c in classes.astype(object)]
+    area.plot(ax=ax, color=facecolors, linewidth=0.05, edgecolor="#aeb7bd")
+    _outline(ax, area)
+    site_handles = [h for h in (
+        _sites(ax, current, "o", "white", "Current site"),
+        _sites(ax, proposed, "^", "#ffb81c", "Proposed site"),
+    ) if h]
+    if legend:
+        patches = [Patch(facecolor=c, edgecolor="#768692", label=label)
+                   for label, c in colours.items()]
+        first = ax.legend(handles=patches, title="Change in distance", loc="upper left",
+                          bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax.add_artist(first)
+        if site_handles:
+            ax.legend(handles=site_handles, loc="lower left", bbox_to_anchor=(1.0, 0.0),
+                      frameon=False)
+    if title:
+        ax.set_title(title)
+    _frame(ax)
+    return fig
+
+
+def options_maps(area: gpd.GeoDataFrame, scenarios: dict[str, pd.DataFrame], current,
+                 proposed: dict[str, gpd.GeoDataFrame]):
+    """Small multiples: the change map for each option side by side, one shared legend."""
+    n = len(scenarios)
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.45 * rows + 0.8),
+                             squeeze=False)
+    for ax, (name, distances) in zip(axes.flat, scenarios.items(), strict=False):
+        change_map(area, distances, current, proposed[name], title=name, ax=ax, legend=False)
+    for ax in list(axes.flat)[n:]:
+        ax.set_axis_off()
+    patches = [Patch(facecolor=c, edgecolor="#768692", label=label)
+               for label, c in zip(CHANGE_LABELS, CHANGE_COLOURS, strict=True)]
+    patches += [Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
+                       markeredgecolor="black", label="Current site"),
+                Line2D([], [], marker="^", linestyle="none", markerfacecolor="#ffb81c",
+                       markeredgecolor="black", label="Proposed site")]
+    fig.legend(handles=patches, loc="lower center", ncol=4, frameon=False, fontsize=8)
+    fig.subplots_adjust(bottom=0.18)
+    return fig
+
+
+def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str | None = None):
+    """A choropleth of a rate per LSOA in quintile classes (mapclassify), cividis palette."""
+    import mapclassify
+
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.85))
+    values = rate.reindex(area["lsoa21_code"]).to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    classifier = mapclassify.Quantiles(values[finite], k=5)
+    cmap = plt.get_cmap("cividis", 5)
+    bins = np.digitize(values, classifier.bins, right=True)
+    colours = [cmap(int(b)) if ok else "#d8dde0" for b, ok in zip(bins, finite, strict=True)]
+    area.plot(ax=ax, color=colours, linewidth=0.05, edgecolor="white")
+    _outline(ax, area)
+    lows = [values[finite].min(), *classifier.bins[:-1]]
+    patches = [Patch(facecolor=cmap(i), label=f"{lo:,.1f} – {hi:,.1f}")
+               for i, (lo, hi) in enumerate(zip(lows, classifier.bins, strict=True))]
+    if (~finite).any():
+        patches.append(Patch(facecolor="#d8dde0", label="withheld (small numbers)"))
+    ax.legend(handles=patches, title=label, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              frameon=False)
+    if title:
+        ax.set_title(title)
+    _frame(ax)
+    return fig
+
+
+def bar_with_ci(frame: pd.DataFrame, *, value: str, lower: str, upper: str, label: str,
+                reference: float | None = None, title: str | None = None):
+    """Horizontal bars of a value per group with 95% interval whiskers (values labelled)."""
+    height = 0.45 * len(frame) + 1.0
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, height))
+    y = np.arange(len(frame))[::-1]
+    vals = frame[value].to_numpy(dtype=float)
+    err = np.vstack([vals - frame[lower].to_numpy(float), frame[upper].to_numpy(float) - vals])
+    ax.barh(y, np.nan_to_num(vals), color="#005eb8", height=0.6)
+    ax.errorbar(vals, y, xerr=np.nan_to_num(err), fmt="none", ecolor="#212b32", capsize=3)
+    for yi, v in zip(y, vals, strict=True):
+        ax.text(0 if np.isnan(v) else v, yi + 0.32, "withheld" if np.isnan(v) else f"{v:,.1f}",
+                fontsize=8, va="bottom")
+    if reference is not None:
+        ax.axvline(reference, color="#768692", linestyle="--", linewidth=1)
+    ax.set_yticks(y, frame["group"].astype(str))
+    ax.set_xlabel(label)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

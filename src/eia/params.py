@@ -1,0 +1,472 @@
+"""The proposal file: a documented, validated schema for ``params/*.yaml``.
+
+A proposal describes one proposed change and how to assess it. The smallest
+valid file is::
+
+    id: notts-community-hub          # slug: lower-case letters, digits, hyphens
+    title: "Illustrative: open a community hub"
+    template: site_change            # site_change | service_change | equity_audit
+    area: {icb: E54000060}           # or {ltla: [E06000018, ...]} or {lsoa: [E01..., ...]}
+    sites:
+      current:  [{hospital: "King's Mill Hospital"}]
+      proposed: [{name: Hub, lat: 52.95, lon: -1.15}]
+
+Every field is described on its model below; ``docs/params.md`` is the guide.
+:func:`load` reads YAML safely, validates the structure (every problem at
+once), then checks codes and hospital names against the reference pack
+(:func:`check_against_pack`). Problems are raised together as one
+:class:`~eia.errors.ParamsError`, each with its field path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from eia.errors import ParamsError, Problem, RefDataError
+
+TEMPLATES = ("site_change", "service_change", "equity_audit")
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ICB_PATTERN = r"^(E54\d{6}|Q[A-Z0-9]{2})$"
+LTLA_PATTERN = r"^E0[6-9]\d{6}$"
+LSOA_PATTERN = r"^E01\d{6}$"
+#: A generous box around England (WGS84) for a first check of coordinates.
+ENGLAND_BOUNDS = {"lat": (49.8, 55.9), "lon": (-6.5, 1.9)}
+
+#: Prompts for protected characteristics and inclusion-health groups without
+#: small-area data; the report shows the owner's ``narrative`` text against each.
+NARRATIVE_KEYS = {
+    "age": "Age",
+    "sex": "Sex",
+    "disability": "Disability",
+    "gender_reassignment": "Gender reassignment",
+    "marriage_civil_partnership": "Marriage and civil partnership",
+    "pregnancy_maternity": "Pregnancy and maternity",
+    "race": "Race (including ethnicity)",
+    "religion_belief": "Religion or belief",
+    "sexual_orientation": "Sexual orientation",
+    "carers": "Carers",
+    "inclusion_health": "Inclusion health groups (people experiencing homelessness, "
+    "Gypsy, Roma and Traveller communities, sex workers, vulnerable migrants, "
+    "people leaving prison)",
+    "rurality": "Rural communities",
+    "digital_exclusion": "Digital exclusion",
+    "other": "Other considerations",
+}
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Model):
+    """A service site: a hospital from the reference pack by name, or a named point."""
+
+    name: Text | None = Field(None, description="Label shown on maps and tables.")
+    hospital: Text | None = Field(None, description="A hospital name from the reference pack.")
+    lat: float | None = Field(None, ge=-90, le=90, description="Latitude, WGS84.")
+    lon: float | None = Field(None, ge=-180, le=180, description="Longitude, WGS84.")
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Site:
+        has_point = self.lat is not None or self.lon is not None
+        if self.hospital and has_point:
+            raise ValueError("give either hospital or lat/lon, not both")
+        if not self.hospital:
+            if self.lat is None or self.lon is None:
+                raise ValueError("a site needs hospital: NAME, or name with both lat and lon")
+            if not self.name:
+                raise ValueError("a site given by lat/lon needs a name")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The name shown for this site."""
+        return self.name or self.hospital or ""
+
+
+class Sites(_Model):
+    """Where the service is now (``current``) and where it would be (``proposed``)."""
+
+    current: list[Site] = Field(min_length=1)
+    proposed: list[Site] = Field(default_factory=list)
+
+
+class Area(_Model):
+    """The assessment area: exactly one of an ICB, local authorities or LSOAs."""
+
+    icb: Annotated[str, StringConstraints(pattern=ICB_PATTERN)] | None = Field(
+        None, description="ICB code, ONS (E54000060) or NHS (QT1)."
+    )
+    ltla: list[Annotated[str, StringConstraints(pattern=LTLA_PATTERN)]] | None = Field(
+        None, min_length=1, description="Local authority district codes (2024)."
+    )
+    lsoa: list[Annotated[str, StringConstraints(pattern=LSOA_PATTERN)]] | None = Field(
+        None, min_length=1, description="LSOA 2021 codes in England."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Area:
+        given = [k for k in ("icb", "ltla", "lsoa") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of icb, ltla or lsoa")
+        return self
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The area as a plain mapping for :func:`eia.area.select_lsoas`."""
+        return self.model_dump(exclude_none=True)
+
+
+class Thresholds(_Model):
+    """The numbers behind the ratings; defaults are documented in docs/params.md."""
+
+    distance_km: float = Field(5.0, gt=0, description="People beyond this distance are 'far'.")
+    change_km: float = Field(
+        1.0, gt=0, description="A distance change larger than this counts as an effect."
+    )
+    disproportionate_ratio: float = Field(
+        1.2, ge=1, description="Share of affected ÷ share of population that is disproportionate."
+    )
+    min_people: int = Field(
+        100, ge=0, description="Fewest affected people for a rating other than neutral."
+    )
+    uptake_change_pct: float = Field(
+        5.0, ge=0, description="Expected uptake change (±%) beyond which a group is affected."
+    )
+
+
+class Option(_Model):
+    """One option in an options appraisal: its own proposed sites."""
+
+    name: Text
+    description: LongText = ""
+    proposed: list[Site] = Field(min_length=1)
+
+
+class ServiceColumns(_Model):
+    """Which columns of the extract hold what (only ``lsoa`` is required)."""
+
+    lsoa: Text
+    count: Text | None = None
+    ethnicity: Text | None = None
+    age: Text | None = None
+    sex: Text | None = None
+    date: Text | None = None
+
+
+class Synthesis(_Model):
+    """Make a synthetic extract at ``path`` if it is missing (examples only)."""
+
+    seed: int = 2021
+    events: int = Field(20_000, gt=0, le=50_000_000)
+
+
+class Service(_Model):
+    """Service data: an extract of events or counts by LSOA (CSV, XLSX or Parquet)."""
+
+    path: Text = Field(description="Relative to the params file.")
+    columns: ServiceColumns
+    label: Text = "service users"
+    synthetic: bool = False
+    sheet: Text | None = None
+    reference_ethnic_group: Text = "White"
+    generate: Synthesis | None = None
+
+    @model_validator(mode="after")
+    def _generated_is_synthetic(self) -> Service:
+        if self.generate is not None and not self.synthetic:
+            raise ValueError("a generated extract must be labelled synthetic: true")
+        return self
+
+
+class Disclosure(_Model):
+    """Statistical disclosure control for published counts."""
+
+    min_count: int = Field(5, ge=1, le=100)
+
+
+class Effect(_Model):
+    """An expected effect of a service change on one group (``service_change``)."""
+
+    dimension: Literal[
+        "imd_quintile", "core20", "ethnic_group", "religion", "disability", "age", "sex", "other"
+    ]
+    group: Text
+    uptake_change_pct: float = Field(ge=-100, le=1000)
+    rationale: LongText = ""
+
+
+class Action(_Model):
+    """A mitigation or action: what, who owns it, by when, and where it stands."""
+
+    action: Text
+    owner: Text
+    due: dt.date | None = None
+    status: Literal["planned", "in progress", "done", "not started"] = "planned"
+
+
+class SignOff(_Model):
+    """A sign-off: who, in what role, when, and the decision."""
+
+    name: Text
+    role: Text
+    date: dt.date | None = None
+    decision: Text | None = None
+
+
+class Limits(_Model):
+    """Time limits for running the notebook."""
+
+    cell_timeout_s: int = Field(600, gt=0, le=86_400)
+    run_timeout_s: int = Field(1800, gt=0, le=86_400)
+
+
+class Proposal(_Model):
+    """A proposed change and how to assess it: the whole params file."""
+
+    id: Slug = Field(description="Slug: lower-case letters, digits, hyphens.")
+    title: Text
+    template: Literal["site_change", "service_change", "equity_audit"]
+    description: LongText = ""
+    area: Area
+    sites: Sites | None = None
+    options: list[Option] = Field(default_factory=list)
+    thresholds: Thresholds = Thresholds()
+    groups: list[Literal["religion", "disability"]] = Field(default_factory=list)
+    service: Service | None = None
+    disclosure: Disclosure = Disclosure()
+    effects: list[Effect] = Field(default_factory=list)
+    narrative: dict[Literal[tuple(NARRATIVE_KEYS)], LongText] = Field(default_factory=dict)
+    mitigations: list[Action] = Field(default_factory=list)
+    signoff: list[SignOff] = Field(default_factory=list)
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _template_needs(self) -> Proposal:
+        if self.template == "site_change":
+            if self.sites is None:
+                raise ValueError("template site_change needs sites: {current: [...], proposed: [...]}")
+            if not self.sites.proposed and not self.options:
+                raise ValueError("template site_change needs sites.proposed or options")
+        if self.template == "service_change" and not self.effects:
+            raise ValueError("template service_change needs effects: [...] (expected change per group)")
+        if self.template == "equity_audit" and self.service is None:
+            raise ValueError("template equity_audit needs a service block (the service data to audit)")
+        names = [o.name for o in self.options]
+        if len(set(names)) != len(names):
+            raise ValueError("option names must be unique")
+        return self
+
+    def scenarios(self) -> dict[str, list[Site]]:
+        """Proposed sites per scenario: ``sites.proposed`` (if given) then each option."""
+        out: dict[str, list[Site]] = {}
+        if self.sites and self.sites.proposed:
+            out["Proposed"] = list(self.sites.proposed)
+        for option in self.options:
+            out[option.name] = list(option.proposed)
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Loading and checking
+
+
+def _path_of(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item.startswith("function-after") or item.startswith("literal["):
+            continue
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts)
+
+
+def _message(error: Mapping[str, Any], model: type[BaseModel]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _owner_model(error["loc"][:-1], model)
+        allowed = ", ".join(parent.model_fields) if parent else ""
+        return f"unknown key{'; allowed: ' + allowed if allowed else ''}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        hints = {
+            SLUG_PATTERN: "a slug of lower-case letters, digits and single hyphens, e.g. notts-hub",
+            ICB_PATTERN: "an ICB code like E54000060 (or NHS code QT1)",
+            LTLA_PATTERN: "a local authority district code like E06000018",
+            LSOA_PATTERN: "an English LSOA 2021 code like E01013810",
+        }
+        return f"{error.get('input')!r} is not {hints.get(pattern, 'in the allowed form')}"
+    if kind == "literal_error":
+        return f"{error.get('input')!r} is not allowed; expected {error['ctx']['expected']}"
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def _owner_model(loc: tuple, model: type[BaseModel]) -> type[BaseModel] | None:
+    current: Any = model
+    for item in loc:
+        if isinstance(item, int) or current is None:
+            continue
+        field = current.model_fields.get(item)
+        if field is None:
+            return None
+        current = _inner_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def parse(data: Any, source: str = "<params>") -> Proposal:
+    """Validate a mapping against the schema; raise :class:`ParamsError` listing every problem."""
+    if not isinstance(data, Mapping):
+        raise ParamsError(source, [Problem("", "a params file must be a YAML mapping of fields")])
+    try:
+        return Proposal.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = [
+            Problem(_path_of(err["loc"]), _message(err, Proposal))
+            for err in exc.errors(include_url=False)
+        ]
+        raise ParamsError(source, problems) from None
+
+
+def read_yaml(path: Path | str) -> Any:
+    """Read a YAML file safely (no Python objects); a syntax error is a :class:`ParamsError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(str(path), [Problem("", "file not found")])
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ParamsError(str(path), [Problem(where, f"not valid YAML: {reason}")]) from None
+    except UnicodeDecodeError:
+        raise ParamsError(str(path), [Problem("", "not UTF-8 text")]) from None
+
+
+def check_against_pack(proposal: Proposal, pack) -> list[Problem]:
+    """Problems only the reference data can reveal: unknown codes and hospitals, sites outside England."""
+    problems: list[Problem] = []
+    lookup = pack.lookup()
+    area = proposal.area
+    if area.icb:
+        known = set(lookup["icb24_code"].dropna()) | set(lookup["icb24_code_nhs"].dropna())
+        if area.icb not in known:
+            close = difflib.get_close_matches(area.icb, sorted(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            problems.append(Problem("area.icb", f"unknown ICB code {area.icb!r}{hint}"))
+    for i, code in enumerate(area.ltla or []):
+        if code not in set(lookup["ltla24_code"]):
+            problems.append(Problem(f"area.ltla[{i}]", f"unknown local authority code {code!r}"))
+    if area.lsoa:
+        known_lsoa = set(pack.imd2025()["lsoa21_code"])
+        for i, code in enumerate(area.lsoa):
+            if code not in known_lsoa:
+                problems.append(Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}"))
+
+    hospitals = sorted(set(pack.hospitals()["hospital22_name"]))
+    hospital_set = set(hospitals)
+    site_lists: list[tuple[str, list[Site]]] = []
+    if proposal.sites:
+        site_lists += [("sites.current", proposal.sites.current)]
+        site_lists += [("sites.proposed", proposal.sites.proposed)]
+    site_lists += [(f"options[{i}].proposed", o.proposed) for i, o in enumerate(proposal.options)]
+    for where, sites in site_lists:
+        seen: set[str] = set()
+        for i, site in enumerate(sites):
+            path = f"{where}[{i}]"
+            if site.hospital and site.hospital not in hospital_set:
+                close = difflib.get_close_matches(site.hospital, hospitals, n=3, cutoff=0.5)
+                hint = f"; close matches: {'; '.join(close)}" if close else ""
+                problems.append(Problem(f"{path}.hospital", f"unknown hospital {site.hospital!r}{hint}"))
+            if site.lat is not None and site.lon is not None and not in_england(site.lat, site.lon):
+                problems.append(
+                    Problem(path, f"({site.lat}, {site.lon}) is outside England (lat, lon in WGS84)")
+                )
+            if site.label in seen:
+                problems.append(Problem(f"{path}.name", f"duplicate site name {site.label!r}"))
+            seen.add(site.label)
+    return problems
+
+
+def in_england(lat: float, lon: float) -> bool:
+    """Whether a WGS84 point lies within a box around England (coarse, fast check)."""
+    (lat0, lat1), (lon0, lon1) = ENGLAND_BOUNDS["lat"], ENGLAND_BOUNDS["lon"]
+    return lat0 <= lat <= lat1 and lon0 <= lon <= lon1
+
+
+def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
+    """Read, validate and (with the reference pack) check a params file.
+
+    Structural problems and data problems are reported together when both can
+    be checked. Raises :class:`ParamsError` or, when the reference data is
+    needed but missing, :class:`~eia.errors.RefDataError`.
+    """
+    path = Path(path)
+    proposal = parse(read_yaml(path), str(path))
+    if check_data:
+        if pack is None:
+            from eia.refdata import load_pack
+
+            pack = load_pack()
+        problems = check_against_pack(proposal, pack)
+        if proposal.service is not None:
+            problems += _check_service_path(proposal.service, path.parent)
+        if problems:
+            raise ParamsError(str(path), problems)
+    return proposal
+
+
+def _check_service_path(service: Service, base: Path) -> list[Problem]:
+    target = (base / service.path).resolve()
+    if target.exists() and not target.is_file():
+        return [Problem("service.path", f"{target} is not a file")]
+    if not target.exists() and service.generate is None:
+        return [Problem("service.path", f"{target} does not exist")]
+    return []
+
+
+def service_path(proposal: Proposal, params_file: Path | str) -> Path | None:
+    """The service extract's absolute path, resolved relative to the params file."""
+    if proposal.service is None:
+        return None
+    return (Path(params_file).resolve().parent / proposal.service.path).resolve()
+
+
+def to_notebook(proposal: Proposal) -> dict[str, Any]:
+    """The proposal as plain JSON-compatible data for Papermill to inject (dates as ISO strings)."""
+    return proposal.model_dump(mode="json")
+
+
+def from_notebook(proposal: Mapping[str, Any] | None, params_file: str | None) -> Proposal:
+    """In a template: the injected proposal, or (run by hand) the default params file."""
+    if proposal is not None:
+        return parse(proposal, "injected parameters")
+    if params_file is None:
+        raise ParamsError("parameters", [Problem("params_file", "give params_file or proposal")])
+    return load(params_file)

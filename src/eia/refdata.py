@@ -1,0 +1,311 @@
+"""Reference data: find, verify, install and load the small-area pack.
+
+The pack is a folder of Parquet files with a ``manifest.json`` that lists each
+file's sha256 (see ``shapes/README.md``). ``eia`` looks for it, in order:
+
+1. ``shapes/`` in the project (where ``eia data install --from DIR`` puts it);
+2. the folder named by the ``EIA_REFDATA`` environment variable.
+
+Loaders return plain pandas/geopandas frames. Geometries are projected to
+British National Grid (EPSG:27700) so distances and areas are in metres.
+Each file is read once per process (``functools.cache``), and only the columns
+and rows asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow.parquet as pq
+
+from eia.errors import RefDataError
+
+ENV_VAR = "EIA_REFDATA"
+SHAPES_ENV_VAR = "EIA_SHAPES"
+BNG = "EPSG:27700"
+WGS84 = "EPSG:4326"
+
+#: Files every pack must hold; the manifest may list more.
+REQUIRED_FILES = (
+    "lsoa21_boundaries.parquet",
+    "lsoa21_lookup.parquet",
+    "imd2025_lsoa21.parquet",
+    "imd2019_lsoa11.parquet",
+    "lsoa11_lsoa21_lookup.parquet",
+    "census2021_ethnicity_lsoa21.parquet",
+    "census2021_religion_lsoa21.parquet",
+    "census2021_disability_lsoa21.parquet",
+    "hospitals22_points.parquet",
+    "icb22_boundaries.parquet",
+    "ltla24_boundaries.parquet",
+)
+
+#: Where each dataset comes from and its vintage, for the report's sources table.
+SOURCES = {
+    "lsoa21_boundaries.parquet": "LSOA (December 2021) boundaries, super generalised, ONS Open Geography Portal",
+    "lsoa21_lookup.parquet": "LSOA 2021 to ward, local authority (2024), sub-ICB and ICB (2024) lookups, ONS / NHS England",
+    "imd2025_lsoa21.parquet": "English Indices of Deprivation 2025, MHCLG (LSOA 2021)",
+    "imd2019_lsoa11.parquet": "English Indices of Deprivation 2019, MHCLG (LSOA 2011)",
+    "lsoa11_lsoa21_lookup.parquet": "LSOA 2011 to LSOA 2021 lookup, ONS",
+    "census2021_ethnicity_lsoa21.parquet": "Census 2021 TS021 ethnic group, ONS",
+    "census2021_religion_lsoa21.parquet": "Census 2021 TS030 religion, ONS",
+    "census2021_disability_lsoa21.parquet": "Census 2021 TS038 disability, ONS",
+    "hospitals22_points.parquet": "NHS hospital sites in England (2022), NHS website, geocoded",
+    "icb22_boundaries.parquet": "Integrated care boards (2022) boundaries, ONS",
+    "ltla24_boundaries.parquet": "Local authority districts (2024) boundaries, ONS",
+}
+
+ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0. "
+    "Contains National Statistics data © Crown copyright and database right 2021–2025. "
+    "Contains OS data © Crown copyright and database right 2021–2025. "
+    "Original publishers: Ministry of Housing, Communities and Local Government (English "
+    "Indices of Deprivation 2019 and 2025); Office for National Statistics (Census 2021 tables "
+    "TS021 ethnic group, TS030 religion, TS038 disability; LSOA boundaries and lookups, Open "
+    "Geography Portal); NHS England (ICB/sub-ICB lookups); hospital sites listed on the NHS "
+    "website, geocoded (2022). Files were assembled from the open data sets of the British Red "
+    "Cross IMD, demographr and geographr R packages (MIT licence), which republish these sources."
+)
+
+HOW_TO_PROVIDE = (
+    "run `eia data install --from DIR` (DIR holds the pack's manifest.json and Parquet files, "
+    "e.g. ../shared/refdata), or set EIA_REFDATA=DIR, or run `eia data fetch` to build it "
+    "from the publishers' releases"
+)
+
+
+def project_root() -> Path:
+    """The project folder (the one holding ``shapes/``): ``EIA_HOME`` or the source checkout."""
+    home = os.environ.get("EIA_HOME")
+    if home:
+        return Path(home).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists() and (parent / "templates").is_dir():
+            return parent
+    return Path.cwd()
+
+
+def shapes_dir() -> Path:
+    """Where an installed pack lives: ``EIA_SHAPES`` or ``<project>/shapes``."""
+    override = os.environ.get(SHAPES_ENV_VAR)
+    return Path(override).resolve() if override else project_root() / "shapes"
+
+
+def sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """The hex sha256 digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict[str, dict]:
+    """Read ``folder/manifest.json``: a mapping of file name to its description, rows and sha256."""
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        raise RefDataError(f"{path} does not exist: the reference pack needs its manifest.json")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RefDataError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+    if not isinstance(manifest, dict) or not all(
+        isinstance(v, dict) and "sha256" in v for v in manifest.values()
+    ):
+        raise RefDataError(f"{path} must map each file name to an object with a sha256")
+    return manifest
+
+
+def verify(folder: Path | str) -> dict[str, dict]:
+    """Check every file listed in ``folder``'s manifest exists and matches its sha256.
+
+    Raises :class:`RefDataError` naming every missing or altered file; returns the manifest.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    missing_required = [name for name in REQUIRED_FILES if name not in manifest]
+    problems = [f"manifest does not list {name}" for name in missing_required]
+    for name, entry in sorted(manifest.items()):
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+        elif sha256(path) != entry["sha256"]:
+            problems.append(f"{name} does not match its sha256 in manifest.json (altered or truncated)")
+    if problems:
+        raise RefDataError(f"reference data in {folder} failed verification: " + "; ".join(problems))
+    return manifest
+
+
+@cache
+def _verified(folder: str) -> dict[str, dict]:
+    return verify(Path(folder))
+
+
+def locate() -> Path:
+    """The folder of the pack to use: ``shapes/`` if installed, else ``$EIA_REFDATA``.
+
+    Raises :class:`RefDataError` with one sentence on how to provide the data.
+    """
+    installed = shapes_dir()
+    if (installed / "manifest.json").is_file():
+        return installed
+    env = os.environ.get(ENV_VAR)
+    if env:
+        folder = Path(env).expanduser().resolve()
+        if not (folder / "manifest.json").is_file():
+            raise RefDataError(
+                f"{ENV_VAR}={env} has no manifest.json: point it at the reference pack folder, "
+                f"or {HOW_TO_PROVIDE}."
+            )
+        return folder
+    raise RefDataError(f"No reference data found in {installed}: {HOW_TO_PROVIDE}.")
+
+
+def install(source: Path | str, dest: Path | str | None = None) -> Path:
+    """Verify the pack in ``source`` and copy it into ``dest`` (default ``shapes/``).
+
+    The copy is made in a temporary folder beside ``dest``, verified again and
+    only then moved into place, so a failed install never leaves a half pack.
+    Files in ``dest`` that are not part of the pack (e.g. ``README.md``) are kept.
+    """
+    source = Path(source).expanduser().resolve()
+    dest = Path(dest).resolve() if dest else shapes_dir()
+    if not source.is_dir():
+        raise RefDataError(f"{source} is not a folder: name the folder that holds manifest.json")
+    manifest = verify(source)
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".install-", dir=dest))
+    try:
+        for name in [*manifest, "manifest.json", "README.md"]:
+            if (source / name).is_file():
+                shutil.copyfile(source / name, staging / name)
+        verify(staging)
+        for name in [*manifest, "manifest.json"]:
+            os.replace(staging / name, dest / name)
+        if (staging / "README.md").is_file():
+            os.replace(staging / "README.md", dest / "PACK_README.md")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _verified.cache_clear()
+    return dest
+
+
+class Pack:
+    """A verified reference pack, with cached loaders for each of its datasets.
+
+    Use :func:`load_pack` to get one; it is shared by everything in a process, so
+    each file is read (and verified) once per run.
+    """
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self.manifest = _verified(str(self.folder))
+
+    def __repr__(self) -> str:
+        return f"Pack({str(self.folder)!r}, {len(self.manifest)} files)"
+
+    def path(self, name: str) -> Path:
+        """The path of one file of the pack."""
+        return self.folder / name
+
+    def _read(self, name: str, columns=None, filters=None) -> pd.DataFrame:
+        return pq.read_table(self.path(name), columns=columns, filters=filters).to_pandas()
+
+    # Lookups and tables -------------------------------------------------
+    @cache  # noqa: B019 - packs live for the whole process by design
+    def lookup(self) -> pd.DataFrame:
+        """LSOA 2021 → ward, local authority (ltla24), sub-ICB and ICB (icb24)."""
+        return self._read("lsoa21_lookup.parquet")
+
+    @cache  # noqa: B019
+    def imd2025(self) -> pd.DataFrame:
+        """English IMD 2025 by LSOA 2021: ``IMD_decile``, ``IMD_rank``, ``IMD_score`` and domains."""
+        return self._read("imd2025_lsoa21.parquet")
+
+    @cache  # noqa: B019
+    def imd2019(self) -> pd.DataFrame:
+        """English IMD 2019 by LSOA 2011 (ranks and deciles)."""
+        return self._read("imd2019_lsoa11.parquet")
+
+    @cache  # noqa: B019
+    def lsoa11_lookup(self) -> pd.DataFrame:
+        """LSOA 2011 ↔ 2021 pairs with their ``change_code`` (U, S, M, X)."""
+        return self._read("lsoa11_lsoa21_lookup.parquet")
+
+    @cache  # noqa: B019
+    def ethnicity(self) -> pd.DataFrame:
+        """Census 2021 usual residents by 5 ethnic groups, long: lsoa21_code, ethnic_group, n, ..."""
+        return self._read("census2021_ethnicity_lsoa21.parquet")
+
+    @cache  # noqa: B019
+    def religion(self) -> pd.DataFrame:
+        """Census 2021 usual residents by religion, long: lsoa21_code, religion, n, ..."""
+        return self._read("census2021_religion_lsoa21.parquet")
+
+    @cache  # noqa: B019
+    def disability(self) -> pd.DataFrame:
+        """Census 2021 usual residents by disability (Equality Act), long."""
+        return self._read("census2021_disability_lsoa21.parquet")
+
+    @cache  # noqa: B019
+    def population(self) -> pd.Series:
+        """Census 2021 usual residents per LSOA 2021 (the TS021 total), indexed by code."""
+        eth = self._read("census2021_ethnicity_lsoa21.parquet", ["lsoa21_code", "total_residents"])
+        return eth.drop_duplicates("lsoa21_code").set_index("lsoa21_code")["total_residents"]
+
+    # Geometries ---------------------------------------------------------
+    def _read_geo(self, name: str, filters=None) -> gpd.GeoDataFrame:
+        frame = gpd.read_parquet(self.path(name), filters=filters)
+        return frame.to_crs(BNG)
+
+    def boundaries(self, codes: list[str] | None = None) -> gpd.GeoDataFrame:
+        """LSOA 2021 polygons in EPSG:27700, optionally only those in ``codes``."""
+        filters = [("lsoa21_code", "in", list(codes))] if codes is not None else None
+        return self._read_geo("lsoa21_boundaries.parquet", filters)
+
+    @cache  # noqa: B019
+    def hospitals(self) -> gpd.GeoDataFrame:
+        """NHS hospital sites (2022) as points in EPSG:27700: ``hospital22_name``, geometry."""
+        return self._read_geo("hospitals22_points.parquet")
+
+    @cache  # noqa: B019
+    def icbs(self) -> gpd.GeoDataFrame:
+        """ICB (2022) boundaries in EPSG:27700."""
+        return self._read_geo("icb22_boundaries.parquet")
+
+    @cache  # noqa: B019
+    def ltlas(self) -> gpd.GeoDataFrame:
+        """Local authority district (2024) boundaries in EPSG:27700."""
+        return self._read_geo("ltla24_boundaries.parquet")
+
+    def sources(self) -> pd.DataFrame:
+        """One row per file: what it is, its source and vintage, rows and sha256."""
+        rows = [
+            {
+                "file": name,
+                "source": SOURCES.get(name, entry.get("description", "")),
+                "rows": entry.get("rows"),
+                "sha256": entry["sha256"],
+            }
+            for name, entry in sorted(self.manifest.items())
+        ]
+        return pd.DataFrame(rows)
+
+
+@cache
+def _pack_at(folder: str) -> Pack:
+    return Pack(folder)
+
+
+def load_pack(folder: Path | str | None = None) -> Pack:
+    """The reference pack (verified once per process): ``folder``, or :func:`locate`'s choice."""
+    return _pack_at(str(Path(folder).resolve() if folder else locate()))

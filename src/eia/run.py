@@ -1,0 +1,243 @@
+"""Running an assessment: validate, execute the template with Papermill, render, publish.
+
+One run writes into a staging folder beside ``OUT/<id>/`` and replaces that
+folder only when everything succeeded, so a failed re-run never touches the
+last good report. A failed run keeps its executed notebook in
+``OUT/<id>/failed/assessment.ipynb`` for the analyst (never the report).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from eia import params as params_mod
+from eia import provenance, report
+from eia.errors import RunError
+from eia.refdata import ENV_VAR, load_pack, project_root
+
+KERNEL = "python3"
+
+
+def templates_dir() -> Path:
+    """Where the notebook templates live (``EIA_TEMPLATES`` or ``<project>/templates``)."""
+    override = os.environ.get("EIA_TEMPLATES")
+    return Path(override).resolve() if override else project_root() / "templates"
+
+
+def default_out() -> Path:
+    """The default output folder: ``<project>/outputs``."""
+    return project_root() / "outputs"
+
+
+@dataclass
+class RunResult:
+    """What one run produced, and how long each stage took (seconds)."""
+
+    id: str
+    title: str
+    template: str
+    folder: Path
+    report: Path
+    notebook: Path
+    metrics: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class RunTimeout(Exception):
+    """Raised inside a run when its whole-run time limit passes."""
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel manager on the ``ipc`` transport: no TCP ports, so parallel runs cannot collide."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="eia-kernel-")) / "ipc"))
+        super().__init__(**kwargs)
+
+
+@contextmanager
+def time_limit(seconds: int):
+    """Raise :class:`RunTimeout` in the main thread after ``seconds`` (no-op off the main thread)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def _expire(signum, frame):
+        raise RunTimeout(f"the run passed its time limit of {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _kernel_env(pack_folder: Path) -> None:
+    # The kernel inherits this process's environment; it runs in the staging folder,
+    # so the reference data location must be absolute.
+    os.environ[ENV_VAR] = str(pack_folder)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def _failure(exc: Exception, nb_path: Path) -> str:
+    """A one-line account of a failed execution: the failing cell's heading and the error's last line."""
+    name = type(exc).__name__
+    if name == "PapermillExecutionError":
+        heading = _heading_before_error(nb_path)
+        where = f" in section '{heading}'" if heading else ""
+        return f"cell {exc.exec_count} failed{where}: {exc.ename}: {str(exc.evalue).splitlines()[-1] if str(exc.evalue) else ''}"
+    if "DeadKernel" in name or "dead" in str(exc).lower():
+        return f"the kernel died (out of memory or crashed): {exc}"
+    if isinstance(exc, RunTimeout):
+        return str(exc)
+    if "Timeout" in name or "timed out" in str(exc).lower():
+        return f"a cell ran past its time limit: {str(exc).splitlines()[0]}"
+    return f"{name}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _heading_before_error(nb_path: Path) -> str:
+    import nbformat
+
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # noqa: BLE001 - best effort for the message
+        return ""
+    heading = ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    heading = line.lstrip("#").strip()
+        elif any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return heading
+    return heading
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Replace ``final`` with ``staging`` (rename; the old folder is removed afterwards)."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool = True) -> RunResult:
+    """Validate ``params_file``, execute its template and publish to ``OUT/<id>/``.
+
+    Raises :class:`~eia.errors.ParamsError` (nothing run), :class:`~eia.errors.RefDataError`
+    or :class:`~eia.errors.RunError` (the last good report is left as it was).
+    """
+    import papermill
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    params_file = Path(params_file).resolve()
+    pack = load_pack()
+    proposal = params_mod.load(params_file, pack)
+    timings["validate"] = time.perf_counter() - t0
+
+    out_dir = Path(out).resolve() if out else default_out()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / proposal.id
+    template = templates_dir() / f"{proposal.template}.ipynb"
+    if not template.is_file():
+        raise RunError(f"template {template} not found")
+
+    if proposal.service is not None and proposal.service.generate is not None:
+        _ensure_synthetic(proposal, params_file, pack)
+
+    staging = Path(tempfile.mkdtemp(prefix=f".{proposal.id}.staging-", dir=out_dir))
+    nb_path = staging / "assessment.ipynb"
+    os.environ[provenance.RUN_TIME_ENV] = provenance.run_time()
+    _kernel_env(pack.folder)
+    t1 = time.perf_counter()
+    try:
+        with time_limit(proposal.limits.run_timeout_s):
+            papermill.execute_notebook(
+                str(template),
+                str(nb_path),
+                parameters={
+                    "params_file": str(params_file),
+                    "proposal": params_mod.to_notebook(proposal),
+                    "output_dir": str(staging),
+                },
+                kernel_name=KERNEL,
+                kernel_manager_class=IPCKernelManager,
+                cwd=str(staging),
+                execution_timeout=proposal.limits.cell_timeout_s,
+                progress_bar=not quiet,
+                log_output=False,
+                report_mode=False,
+            )
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, the good report kept
+        message = _failure(exc, nb_path)
+        failed = final / "failed"
+        if failed.exists():
+            shutil.rmtree(failed)
+        failed.mkdir(parents=True, exist_ok=True)
+        if nb_path.exists():
+            shutil.copyfile(nb_path, failed / "assessment.ipynb")
+        (failed / "error.txt").write_text(message + "\n", encoding="utf-8")
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RunError(f"{proposal.id}: {message} (executed notebook kept in {failed})") from None
+    timings["execute"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    metrics_path = staging / "metrics.json"
+    if not metrics_path.is_file():
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RunError(f"{proposal.id}: the template did not write metrics.json")
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics["provenance"] = provenance.collect(proposal, params_file, pack)
+    metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    report.write(nb_path, staging / "report.html", proposal.title)
+    timings["render"] = time.perf_counter() - t2
+
+    _publish(staging, final)
+    timings["total"] = time.perf_counter() - t0
+    return RunResult(
+        id=proposal.id,
+        title=proposal.title,
+        template=proposal.template,
+        folder=final,
+        report=final / "report.html",
+        notebook=final / "assessment.ipynb",
+        metrics=final / "metrics.json",
+        timings=timings,
+    )
+
+
+def _ensure_synthetic(proposal, params_file: Path, pack) -> None:
+    """Generate a proposal's synthetic service extract if it is missing (examples only)."""
+    path = params_mod.service_path(proposal, params_file)
+    if path is None or path.exists():
+        return
+    from eia import synth
+
+    spec = proposal.service
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from eia.area import select_lsoas
+
+    codes = select_lsoas(pack, proposal.area.spec)
+    frame = synth.generate(pack, codes, n_events=spec.generate.events, seed=spec.generate.seed)
+    synth.write(frame, path)
