@@ -369,49 +369,80 @@ def read_yaml(path: Path | str) -> Any:
         raise ParamsError(str(path), [Problem("", "not UTF-8 text")]) from None
 
 
-def check_against_pack(proposal: Proposal, pack) -> list[Problem]:
-    """Problems only the reference data can reveal: unknown codes and hospitals, sites outside England."""
+def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Problem]:
+    """Problems only the reference data can reveal: unknown codes and hospitals, sites outside England.
+
+    Works on a validated :class:`Proposal` or on the raw mapping, so that data
+    problems are reported together with structural ones.
+    """
+    data = proposal.model_dump() if isinstance(proposal, Proposal) else dict(proposal)
     problems: list[Problem] = []
     lookup = pack.lookup()
-    area = proposal.area
-    if area.icb:
+    area = data.get("area") if isinstance(data.get("area"), Mapping) else {}
+    icb = area.get("icb")
+    if isinstance(icb, str):
         known = set(lookup["icb24_code"].dropna()) | set(lookup["icb24_code_nhs"].dropna())
-        if area.icb not in known:
-            close = difflib.get_close_matches(area.icb, sorted(known), n=3)
+        if icb not in known:
+            close = difflib.get_close_matches(icb, sorted(known), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            problems.append(Problem("area.icb", f"unknown ICB code {area.icb!r}{hint}"))
-    for i, code in enumerate(area.ltla or []):
-        if code not in set(lookup["ltla24_code"]):
+            problems.append(Problem("area.icb", f"unknown ICB code {icb!r}{hint}"))
+    ltla_known = set(lookup["ltla24_code"])
+    for i, code in enumerate(_as_list(area.get("ltla"))):
+        if isinstance(code, str) and code not in ltla_known:
             problems.append(Problem(f"area.ltla[{i}]", f"unknown local authority code {code!r}"))
-    if area.lsoa:
+    lsoas = _as_list(area.get("lsoa"))
+    if lsoas:
         known_lsoa = set(pack.imd2025()["lsoa21_code"])
-        for i, code in enumerate(area.lsoa):
-            if code not in known_lsoa:
+        for i, code in enumerate(lsoas):
+            if isinstance(code, str) and code not in known_lsoa:
                 problems.append(Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}"))
 
-    hospitals = sorted(set(pack.hospitals()["hospital22_name"]))
+    names = pack.hospitals()["hospital22_name"]
+    hospitals = sorted(set(names))
     hospital_set = set(hospitals)
-    site_lists: list[tuple[str, list[Site]]] = []
-    if proposal.sites:
-        site_lists += [("sites.current", proposal.sites.current)]
-        site_lists += [("sites.proposed", proposal.sites.proposed)]
-    site_lists += [(f"options[{i}].proposed", o.proposed) for i, o in enumerate(proposal.options)]
-    for where, sites in site_lists:
+    repeated = set(names[names.duplicated()])
+    sites = data.get("sites") if isinstance(data.get("sites"), Mapping) else {}
+    site_lists = [(f"sites.{k}", _as_list(sites.get(k))) for k in ("current", "proposed")]
+    site_lists += [
+        (f"options[{i}].proposed", _as_list(o.get("proposed")))
+        for i, o in enumerate(_as_list(data.get("options")))
+        if isinstance(o, Mapping)
+    ]
+    for where, entries in site_lists:
         seen: set[str] = set()
-        for i, site in enumerate(sites):
+        for i, site in enumerate(entries):
+            if not isinstance(site, Mapping):
+                continue
             path = f"{where}[{i}]"
-            if site.hospital and site.hospital not in hospital_set:
-                close = difflib.get_close_matches(site.hospital, hospitals, n=3, cutoff=0.5)
+            hospital = site.get("hospital")
+            if isinstance(hospital, str) and hospital not in hospital_set:
+                close = difflib.get_close_matches(hospital, hospitals, n=3, cutoff=0.5)
                 hint = f"; close matches: {'; '.join(close)}" if close else ""
-                problems.append(Problem(f"{path}.hospital", f"unknown hospital {site.hospital!r}{hint}"))
-            if site.lat is not None and site.lon is not None and not in_england(site.lat, site.lon):
+                problems.append(Problem(f"{path}.hospital", f"unknown hospital {hospital!r}{hint}"))
+            elif hospital in repeated:
+                count = int((names == hospital).sum())
                 problems.append(
-                    Problem(path, f"({site.lat}, {site.lon}) is outside England (lat, lon in WGS84)")
+                    Problem(
+                        f"{path}.hospital",
+                        f"{count} sites in the reference data are called {hospital!r}: "
+                        "give this site by name, lat and lon instead",
+                    )
                 )
-            if site.label in seen:
-                problems.append(Problem(f"{path}.name", f"duplicate site name {site.label!r}"))
-            seen.add(site.label)
+            lat, lon = site.get("lat"), site.get("lon")
+            if isinstance(lat, int | float) and isinstance(lon, int | float) and not in_england(lat, lon):
+                problems.append(
+                    Problem(path, f"({lat}, {lon}) is outside England (lat, lon in WGS84)")
+                )
+            label = site.get("name") or hospital
+            if label in seen:
+                problems.append(Problem(f"{path}.name", f"duplicate site name {label!r}"))
+            if label:
+                seen.add(label)
     return problems
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def in_england(lat: float, lon: float) -> bool:
@@ -423,22 +454,28 @@ def in_england(lat: float, lon: float) -> bool:
 def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
     """Read, validate and (with the reference pack) check a params file.
 
-    Structural problems and data problems are reported together when both can
-    be checked. Raises :class:`ParamsError` or, when the reference data is
-    needed but missing, :class:`~eia.errors.RefDataError`.
+    Structural problems and data problems are reported together, in one
+    :class:`ParamsError`. When the reference data is needed but missing, raises
+    :class:`~eia.errors.RefDataError`.
     """
     path = Path(path)
-    proposal = parse(read_yaml(path), str(path))
-    if check_data:
+    raw = read_yaml(path)
+    problems: list[Problem] = []
+    proposal = None
+    try:
+        proposal = parse(raw, str(path))
+    except ParamsError as exc:
+        problems += exc.problems
+    if check_data and isinstance(raw, Mapping):
         if pack is None:
             from eia.refdata import load_pack
 
             pack = load_pack()
-        problems = check_against_pack(proposal, pack)
-        if proposal.service is not None:
+        problems += check_against_pack(raw, pack)
+        if proposal is not None and proposal.service is not None:
             problems += _check_service_path(proposal.service, path.parent)
-        if problems:
-            raise ParamsError(str(path), problems)
+    if problems or proposal is None:
+        raise ParamsError(str(path), problems)
     return proposal
 
 

@@ -125,14 +125,15 @@ def read_manifest(folder: Path) -> dict[str, dict]:
     return manifest
 
 
-def verify(folder: Path | str) -> dict[str, dict]:
+def verify(folder: Path | str, required: tuple[str, ...] = REQUIRED_FILES) -> dict[str, dict]:
     """Check every file listed in ``folder``'s manifest exists and matches its sha256.
 
-    Raises :class:`RefDataError` naming every missing or altered file; returns the manifest.
+    ``required`` names files the manifest must list. Raises :class:`RefDataError`
+    naming every missing or altered file; returns the manifest.
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    missing_required = [name for name in REQUIRED_FILES if name not in manifest]
+    missing_required = [name for name in required if name not in manifest]
     problems = [f"manifest does not list {name}" for name in missing_required]
     for name, entry in sorted(manifest.items()):
         path = folder / name
@@ -170,7 +171,9 @@ def locate() -> Path:
     raise RefDataError(f"No reference data found in {installed}: {HOW_TO_PROVIDE}.")
 
 
-def install(source: Path | str, dest: Path | str | None = None) -> Path:
+def install(
+    source: Path | str, dest: Path | str | None = None, required: tuple[str, ...] = REQUIRED_FILES
+) -> Path:
     """Verify the pack in ``source`` and copy it into ``dest`` (default ``shapes/``).
 
     The copy is made in a temporary folder beside ``dest``, verified again and
@@ -181,14 +184,14 @@ def install(source: Path | str, dest: Path | str | None = None) -> Path:
     dest = Path(dest).resolve() if dest else shapes_dir()
     if not source.is_dir():
         raise RefDataError(f"{source} is not a folder: name the folder that holds manifest.json")
-    manifest = verify(source)
+    manifest = verify(source, required)
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".install-", dir=dest))
     try:
         for name in [*manifest, "manifest.json", "README.md"]:
             if (source / name).is_file():
                 shutil.copyfile(source / name, staging / name)
-        verify(staging)
+        verify(staging, required)
         for name in [*manifest, "manifest.json"]:
             os.replace(staging / name, dest / name)
         if (staging / "README.md").is_file():

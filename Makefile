@@ -1,0 +1,62 @@
+# eia: two commands to remember — `make demo` and `make test`.
+# Both create .venv if missing, install the project and the reference data, then act.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO   ?= params/examples/notts-diagnostics-consolidation.yaml
+SHARED := ../shared/refdata
+
+.PHONY: demo test setup data lint format bench browser-deps clean help
+
+help:
+	@echo "make demo   - set up, install reference data, run the Nottingham example, print the report path"
+	@echo "make test   - set up, install reference data, run the full test suite"
+	@echo "make lint   - ruff check and format check"
+	@echo "make bench  - run the benchmark suite (after make demo)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip uv
+	@$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Reference data, in order: installed in shapes/, $EIA_REFDATA, ../shared/refdata, then fetch.
+data: setup
+	@if [ -f shapes/manifest.json ]; then \
+		$(BIN)/eia data check; \
+	elif [ -n "$$EIA_REFDATA" ]; then \
+		$(BIN)/eia data install --from "$$EIA_REFDATA"; \
+	elif [ -f $(SHARED)/manifest.json ]; then \
+		$(BIN)/eia data install --from $(SHARED); \
+	else \
+		$(BIN)/eia data fetch; \
+	fi
+
+demo: data
+	@$(BIN)/eia run $(DEMO)
+
+test: data browser-deps
+	@$(BIN)/pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
+	exit $$rc
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: data
+	$(BIN)/python benchmarks/run.py
+
+browser-deps:
+	@true
+
+clean:
+	rm -rf $(VENV) outputs/* .pytest_cache

@@ -1,0 +1,120 @@
+"""End to end: each example runs through Papermill to the three outputs, and the HTML is fit for a board."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eia.cli import main
+from eia.run import run
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))
+PLACEHOLDER_ALT = "No description has been provided for this image"
+
+pytestmark = pytest.mark.slow
+
+
+class _Scan(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs: list[dict] = []
+        self.urls: list[str] = []
+        self.h1: list[str] = []
+        self.title = ""
+        self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.imgs.append(attrs)
+        for key in ("src", "href"):
+            if attrs.get(key):
+                self.urls.append(attrs[key])
+        self._in = tag
+
+    def handle_data(self, data):
+        if self._in == "title":
+            self.title += data
+        if self._in == "h1":
+            self.h1.append(data)
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+
+@pytest.fixture(scope="module")
+def results(refdata_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("outputs")
+    return {e.stem: run(e, out) for e in EXAMPLES}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_example_produces_three_outputs(results, example):
+    result = results[example.stem]
+    for path in (result.report, result.notebook, result.metrics):
+        assert path.is_file() and path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_report_html_has_no_code_and_embedded_described_figures(results, example):
+    html = results[example.stem].report.read_text(encoding="utf-8")
+    scan = _Scan()
+    scan.feed(html)
+    title = yaml.safe_load(example.read_text())["title"]
+    assert scan.title.strip() == title
+    assert len(scan.h1) == 1
+    assert "from eia import" not in html and "sections." not in html
+    assert "Traceback" not in html and "jp-InputArea-editor" not in html
+    assert scan.imgs, "a report without figures"
+    for img in scan.imgs:
+        assert img["src"].startswith("data:image/png;base64,")
+        assert img.get("alt") and img["alt"] != PLACEHOLDER_ALT
+    external = [u for u in scan.urls if re.match(r"^(https?:)?//", u)]
+    assert external == []
+    assert "<script" not in html.lower()
+
+
+def test_nottingham_metrics_match_the_reference_data(results, pack):
+    metrics = json.loads(results["notts-diagnostics-consolidation"].metrics.read_text())
+    assert metrics["area"]["lsoa_count"] == 684
+    imd = pack.imd2025()
+    notts = set(pack.lookup().query("icb24_code == 'E54000060'")["lsoa21_code"])
+    expected = (imd[imd["lsoa21_code"].isin(notts)]["IMD_decile"] == 1).mean()
+    assert metrics["area"]["share_lsoas_imd_decile1"] == pytest.approx(expected, abs=1e-6)
+    assert metrics["area"]["population"] == int(pack.population().loc[sorted(notts)].sum())
+    keys = {"group", "population", "mean_km_before", "mean_km_after",
+            "pop_beyond_threshold_before", "pop_beyond_threshold_after"}
+    for table in ("by_imd_quintile", "by_ethnic_group"):
+        rows = metrics["access"][table]
+        assert rows and keys <= set(rows[0])
+    assert metrics["provenance"]["proposal id"] == "notts-diagnostics-consolidation"
+
+
+def test_options_appraisal_names_the_least_adverse(results):
+    metrics = json.loads(results["notts-diagnostics-consolidation"].metrics.read_text())
+    assert metrics["options"]["least_adverse"] in {"Option A: close King's Mill", "Option B: close City Hospital"}
+    html = results["notts-diagnostics-consolidation"].report.read_text()
+    assert "least adverse equity impact" in html
+
+
+def test_another_icb_runs_end_to_end(refdata_dir, tmp_path):
+    params = tmp_path / "bsol.yaml"
+    params.write_text(
+        "id: bsol-test\n"
+        "title: 'Illustrative: Birmingham test, not a real proposal'\n"
+        "template: site_change\n"
+        "area: {icb: E54000055}\n"
+        "sites:\n"
+        "  current: [{hospital: 'Queen Elizabeth Hospital Birmingham'}]\n"
+        "  proposed: [{name: Hub, lat: 52.48, lon: -1.90}]\n"
+    )
+    assert main(["run", str(params), "--out", str(tmp_path / "out")]) == 0
+    metrics = json.loads((tmp_path / "out" / "bsol-test" / "metrics.json").read_text())
+    assert metrics["area"]["lsoa_count"] > 500
+    assert metrics["access"]["by_imd_quintile"][0]["group"] == "Q1 (most deprived)"
