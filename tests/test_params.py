@@ -115,3 +115,8 @@ def test_ambiguous_hospital_names_ask_for_coordinates(pack):
                                  "proposed": [{"name": "Hub", "lat": 52.95, "lon": -1.15}]}}
     found = [str(p) for p in params.check_against_pack(params.parse(data), pack)]
     assert any("sites in the reference data are called 'Queen Elizabeth Hospital'" in p for p in found)
+
+
+def test_params_reference_is_up_to_date():
+    doc = (ROOT / "docs" / "params.md").read_text(encoding="utf-8")
+    assert doc == params.schema_markdown(), "regenerate docs/params.md from eia.params.schema_markdown()"

@@ -45,6 +45,12 @@ def _sites(ax, sites: gpd.GeoDataFrame | None, marker: str, face: str, label: st
                   markeredgecolor="black", markersize=8, label=label)
 
 
+def _legends(fig, handles, title: str, site_handles) -> None:
+    """Legends outside the map on the right (constrained layout keeps them in the image)."""
+    fig.legend(handles=handles + site_handles, title=title, loc="outside right upper",
+               frameon=False, alignment="left")
+
+
 def _outline(ax, area: gpd.GeoDataFrame) -> None:
     outline = area.dissolve(by="ltla24_code") if "ltla24_code" in area else area
     outline.boundary.plot(ax=ax, color="#212b32", linewidth=0.6, zorder=3)
@@ -52,7 +58,7 @@ def _outline(ax, area: gpd.GeoDataFrame) -> None:
 
 def imd_map(area: gpd.GeoDataFrame, current=None, proposed=None, *, title: str | None = None):
     """IMD 2025 national decile of each LSOA, with current (●) and proposed (▲) sites."""
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.85))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     cmap = plt.get_cmap("cividis", 10)
     area.plot(ax=ax, column="imd_decile", cmap=cmap, vmin=0.5, vmax=10.5, linewidth=0.05,
               edgecolor="white")
@@ -63,11 +69,7 @@ def imd_map(area: gpd.GeoDataFrame, current=None, proposed=None, *, title: str |
         _sites(ax, current, "o", "white", "Current site"),
         _sites(ax, proposed, "^", "#ffb81c", "Proposed site"),
     ) if h]
-    legend = ax.legend(handles=handles, title="IMD 2025 decile (national)", loc="upper left",
-                       bbox_to_anchor=(1.0, 1.0), frameon=False)
-    ax.add_artist(legend)
-    if site_handles:
-        ax.legend(handles=site_handles, loc="lower left", bbox_to_anchor=(1.0, 0.0), frameon=False)
+    _legends(fig, handles, "IMD 2025 decile (national)", site_handles)
     if title:
         ax.set_title(title)
     _frame(ax)
@@ -84,7 +86,7 @@ def change_map(area: gpd.GeoDataFrame, distances: pd.DataFrame, current=None, pr
     """Change in distance to the nearest site per LSOA, in five classes, with sites."""
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.85))
+        fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     else:
         fig = ax.figure
     classes = change_classes(distances["km_change"].reset_index(drop=True))
@@ -99,12 +101,7 @@ def change_map(area: gpd.GeoDataFrame, distances: pd.DataFrame, current=None, pr
     if legend:
         patches = [Patch(facecolor=c, edgecolor="#768692", label=label)
                    for label, c in colours.items()]
-        first = ax.legend(handles=patches, title="Change in distance", loc="upper left",
-                          bbox_to_anchor=(1.0, 1.0), frameon=False)
-        ax.add_artist(first)
-        if site_handles:
-            ax.legend(handles=site_handles, loc="lower left", bbox_to_anchor=(1.0, 0.0),
-                      frameon=False)
+        _legends(fig, patches, "Change in distance", site_handles)
     if title:
         ax.set_title(title)
     _frame(ax)
@@ -138,7 +135,7 @@ def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str 
     """A choropleth of a rate per LSOA in quintile classes (mapclassify), cividis palette."""
     import mapclassify
 
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.85))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     values = rate.reindex(area["lsoa21_code"]).to_numpy(dtype=float)
     finite = np.isfinite(values)
     classifier = mapclassify.Quantiles(values[finite], k=5)
@@ -152,8 +149,7 @@ def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str 
                for i, (lo, hi) in enumerate(zip(lows, classifier.bins, strict=True))]
     if (~finite).any():
         patches.append(Patch(facecolor="#d8dde0", label="withheld (small numbers)"))
-    ax.legend(handles=patches, title=label, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              frameon=False)
+    _legends(fig, patches, label, [])
     if title:
         ax.set_title(title)
     _frame(ax)

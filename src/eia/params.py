@@ -98,8 +98,8 @@ class Site(_Model):
 class Sites(_Model):
     """Where the service is now (``current``) and where it would be (``proposed``)."""
 
-    current: list[Site] = Field(min_length=1)
-    proposed: list[Site] = Field(default_factory=list)
+    current: list[Site] = Field(min_length=1, description="Sites now (at least one).")
+    proposed: list[Site] = Field(default_factory=list, description="Sites after the change.")
 
 
 class Area(_Model):
@@ -149,27 +149,27 @@ class Thresholds(_Model):
 class Option(_Model):
     """One option in an options appraisal: its own proposed sites."""
 
-    name: Text
-    description: LongText = ""
-    proposed: list[Site] = Field(min_length=1)
+    name: Text = Field(description="The option's name, unique within the proposal.")
+    description: LongText = Field("", description="What the option does.")
+    proposed: list[Site] = Field(min_length=1, description="The option's sites.")
 
 
 class ServiceColumns(_Model):
     """Which columns of the extract hold what (only ``lsoa`` is required)."""
 
-    lsoa: Text
-    count: Text | None = None
-    ethnicity: Text | None = None
-    age: Text | None = None
-    sex: Text | None = None
-    date: Text | None = None
+    lsoa: Text = Field(description="Column with LSOA 2011 or 2021 codes (or names).")
+    count: Text | None = Field(None, description="Column with counts; without it each row is one.")
+    ethnicity: Text | None = Field(None, description="Column with NHS ethnic category codes.")
+    age: Text | None = Field(None, description="Column with age in years.")
+    sex: Text | None = Field(None, description="Column with sex.")
+    date: Text | None = Field(None, description="Column with the event date.")
 
 
 class Synthesis(_Model):
     """Make a synthetic extract at ``path`` if it is missing (examples only)."""
 
-    seed: int = 2021
-    events: int = Field(20_000, gt=0, le=50_000_000)
+    seed: int = Field(2021, description="Random seed: the same seed gives the same extract.")
+    events: int = Field(20_000, gt=0, le=50_000_000, description="Number of events to generate.")
 
 
 class Service(_Model):
@@ -177,11 +177,11 @@ class Service(_Model):
 
     path: Text = Field(description="Relative to the params file.")
     columns: ServiceColumns
-    label: Text = "service users"
-    synthetic: bool = False
-    sheet: Text | None = None
-    reference_ethnic_group: Text = "White"
-    generate: Synthesis | None = None
+    label: Text = Field("service users", description="What the data counts, for the report.")
+    synthetic: bool = Field(False, description="True if the data is synthetic (labelled so).")
+    sheet: Text | None = Field(None, description="XLSX sheet name (default: the first).")
+    reference_ethnic_group: Text = Field("White", description="Ethnic group rates are compared with.")
+    generate: Synthesis | None = Field(None, description="Generate a synthetic extract if missing.")
 
     @model_validator(mode="after")
     def _generated_is_synthetic(self) -> Service:
@@ -193,7 +193,7 @@ class Service(_Model):
 class Disclosure(_Model):
     """Statistical disclosure control for published counts."""
 
-    min_count: int = Field(5, ge=1, le=100)
+    min_count: int = Field(5, ge=1, le=100, description="Counts from 1 to min_count-1 are withheld.")
 
 
 class Effect(_Model):
@@ -201,56 +201,69 @@ class Effect(_Model):
 
     dimension: Literal[
         "imd_quintile", "core20", "ethnic_group", "religion", "disability", "age", "sex", "other"
-    ]
-    group: Text
-    uptake_change_pct: float = Field(ge=-100, le=1000)
-    rationale: LongText = ""
+    ] = Field(description="The kind of group.")
+    group: Text = Field(description="The group, e.g. 1 for IMD quintile 1, or 'White'.")
+    uptake_change_pct: float = Field(ge=-100, le=1000, description="Expected change in uptake, %.")
+    rationale: LongText = Field("", description="Why this effect is expected.")
 
 
 class Action(_Model):
     """A mitigation or action: what, who owns it, by when, and where it stands."""
 
-    action: Text
-    owner: Text
-    due: dt.date | None = None
-    status: Literal["planned", "in progress", "done", "not started"] = "planned"
+    action: Text = Field(description="What will be done.")
+    owner: Text = Field(description="Who owns it (role or name).")
+    due: dt.date | None = Field(None, description="Due date, YYYY-MM-DD.")
+    status: Literal["planned", "in progress", "done", "not started"] = Field(
+        "planned", description="Where it stands."
+    )
 
 
 class SignOff(_Model):
     """A sign-off: who, in what role, when, and the decision."""
 
-    name: Text
-    role: Text
-    date: dt.date | None = None
-    decision: Text | None = None
+    name: Text = Field(description="Who signed off.")
+    role: Text = Field(description="Their role.")
+    date: dt.date | None = Field(None, description="Date, YYYY-MM-DD.")
+    decision: Text | None = Field(None, description="The decision recorded.")
 
 
 class Limits(_Model):
     """Time limits for running the notebook."""
 
-    cell_timeout_s: int = Field(600, gt=0, le=86_400)
-    run_timeout_s: int = Field(1800, gt=0, le=86_400)
+    cell_timeout_s: int = Field(600, gt=0, le=86_400, description="Longest any one cell may run (s).")
+    run_timeout_s: int = Field(1800, gt=0, le=86_400, description="Longest the whole run may take (s).")
 
 
 class Proposal(_Model):
     """A proposed change and how to assess it: the whole params file."""
 
     id: Slug = Field(description="Slug: lower-case letters, digits, hyphens.")
-    title: Text
-    template: Literal["site_change", "service_change", "equity_audit"]
-    description: LongText = ""
-    area: Area
-    sites: Sites | None = None
-    options: list[Option] = Field(default_factory=list)
-    thresholds: Thresholds = Thresholds()
-    groups: list[Literal["religion", "disability"]] = Field(default_factory=list)
-    service: Service | None = None
-    disclosure: Disclosure = Disclosure()
-    effects: list[Effect] = Field(default_factory=list)
-    narrative: dict[Literal[tuple(NARRATIVE_KEYS)], LongText] = Field(default_factory=dict)
-    mitigations: list[Action] = Field(default_factory=list)
-    signoff: list[SignOff] = Field(default_factory=list)
-    limits: Limits = Limits()
+    title: Text = Field(description="The report's title; say 'Illustrative' for examples.")
+    template: Literal["site_change", "service_change", "equity_audit"] = Field(
+        description="Which notebook template assesses it."
+    )
+    description: LongText = Field("", description="What changes and why, for the summary.")
+    area: Area = Field(description="The assessment area.")
+    sites: Sites | None = Field(None, description="Sites now and proposed (site_change).")
+    options: list[Option] = Field(
+        default_factory=list, description="Alternative options to appraise against doing nothing."
+    )
+    thresholds: Thresholds = Field(Thresholds(), description="Numbers behind the ratings.")
+    groups: list[Literal["religion", "disability"]] = Field(
+        default_factory=list, description="Census groups to rate besides deprivation and ethnicity."
+    )
+    service: Service | None = Field(None, description="Service data extract (optional).")
+    disclosure: Disclosure = Field(Disclosure(), description="Small-number suppression policy.")
+    effects: list[Effect] = Field(
+        default_factory=list, description="Expected effect per group (service_change)."
+    )
+    narrative: dict[Literal[tuple(NARRATIVE_KEYS)], LongText] = Field(
+        default_factory=dict,
+        description="The owner's assessment for characteristics without small-area data.",
+    )
+    mitigations: list[Action] = Field(default_factory=list, description="Mitigations and actions.")
+    signoff: list[SignOff] = Field(default_factory=list, description="Who signed off, and the decision.")
+    limits: Limits = Field(Limits(), description="Time limits for running the notebook.")
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
@@ -507,3 +520,48 @@ def from_notebook(proposal: Mapping[str, Any] | None, params_file: str | None) -
     if params_file is None:
         raise ParamsError("parameters", [Problem("params_file", "give params_file or proposal")])
     return load(params_file)
+
+
+def schema_markdown() -> str:
+    """The params reference (docs/params.md), generated from the models above."""
+    import re
+
+    def kind(annotation: Any) -> str:
+        text = str(annotation)
+        text = re.sub(r"Annotated\[str, StringConstraints\([^)]*\)\]", "text", text)
+        text = re.sub(r"typing\.|eia\.params\.|<class '|'>", "", text)
+        text = text.replace("NoneType", "null").replace("Optional[", "null | [")
+        text = re.sub(r"Literal\[([^\]]*)\]", lambda m: "one of " + m.group(1), text)
+        return text.replace("|", "or").replace("[", "(").replace("]", ")")
+
+    models = [Proposal, Area, Sites, Site, Option, Thresholds, Service, ServiceColumns,
+              Synthesis, Disclosure, Effect, Action, SignOff, Limits]
+    out = [
+        "# The params file", "",
+        "A proposal is one YAML file. This page lists every field; `eia validate FILE` checks a",
+        "file against it and against the reference data, and reports every problem at once.",
+        "Unknown keys are errors. Text from the file is always shown as text in reports, never",
+        "as HTML. Generated from `src/eia/params.py` by `eia.params.schema_markdown()`.", "",
+    ]
+    for model in models:
+        out += [f"## {model.__name__}", "", (model.__doc__ or "").strip().splitlines()[0], "",
+                "| field | type | default | meaning |", "|---|---|---|---|"]
+        for name, info in model.model_fields.items():
+            if info.is_required():
+                default = "**required**"
+            else:
+                value = info.get_default(call_default_factory=True)
+                default = "see its section" if isinstance(value, BaseModel) else f"`{value!r}`"
+            out.append(f"| `{name}` | {kind(info.annotation)} | {default} | {info.description or ''} |")
+        out.append("")
+    out += [
+        "## Rules worth knowing", "",
+        "- `id` names the output folder `outputs/<id>/`; as a slug it can never point elsewhere.",
+        "- `template: site_change` needs `sites.current` and `sites.proposed` or `options`.",
+        "- `template: service_change` needs `effects`; `template: equity_audit` needs `service`.",
+        "- A site is `{hospital: NAME}` (a name from the reference data) or `{name, lat, lon}`.",
+        "- `service.path` is relative to the params file and must be a file.",
+        "- `effects[].group` for `imd_quintile` may be written 1 to 5 (1 = most deprived).",
+        "- `narrative` keys: " + ", ".join(f"`{k}`" for k in NARRATIVE_KEYS) + ".", "",
+    ]
+    return "\n".join(out)
