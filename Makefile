@@ -55,8 +55,27 @@ format: setup
 bench: data
 	$(BIN)/python benchmarks/run.py
 
+# Browser checks (tests/test_browser.py): Debian's chromium and the npm packages in
+# package-lock.json (axe-core, playwright-core; no browser download). Quiet when present.
 browser-deps:
-	@true
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "browser-deps: installing Debian's chromium"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+		else \
+			echo "browser-deps: chromium is missing; install it with 'sudo apt-get install chromium fonts-liberation' (or set CHROMIUM=/path/to/chromium)"; \
+		fi; \
+	fi
+	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/playwright-core/package.json ]; then \
+		if ! command -v npm >/dev/null 2>&1; then \
+			echo "browser-deps: npm is missing; install Node.js 20+ and npm"; \
+		elif [ -f package-lock.json ]; then \
+			PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error; \
+		else \
+			PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error; \
+		fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) outputs/* .pytest_cache
