@@ -63,7 +63,8 @@ def imd_map(area: gpd.GeoDataFrame, current=None, proposed=None, *, title: str |
     area.plot(ax=ax, column="imd_decile", cmap=cmap, vmin=0.5, vmax=10.5, linewidth=0.05,
               edgecolor="white")
     _outline(ax, area)
-    handles = [Patch(facecolor=cmap(d - 1), label=f"{d}{' (most deprived)' if d == 1 else ''}"
+    handles = [Patch(facecolor=cmap(d - 1), edgecolor="#768692",
+                     label=f"{d}{' (most deprived)' if d == 1 else ''}"
                      f"{' (least deprived)' if d == 10 else ''}") for d in range(1, 11)]
     site_handles = [h for h in (
         _sites(ax, current, "o", "white", "Current site"),
@@ -145,10 +146,11 @@ def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str 
     area.plot(ax=ax, color=colours, linewidth=0.05, edgecolor="white")
     _outline(ax, area)
     lows = [values[finite].min(), *classifier.bins[:-1]]
-    patches = [Patch(facecolor=cmap(i), label=f"{lo:,.1f} – {hi:,.1f}")
+    patches = [Patch(facecolor=cmap(i), edgecolor="#768692", label=f"{lo:,.1f} – {hi:,.1f}")
                for i, (lo, hi) in enumerate(zip(lows, classifier.bins, strict=True))]
     if (~finite).any():
-        patches.append(Patch(facecolor="#d8dde0", label="withheld (small numbers)"))
+        patches.append(Patch(facecolor="#d8dde0", edgecolor="#768692",
+                             label="withheld (small numbers)"))
     _legends(fig, patches, label, [])
     if title:
         ax.set_title(title)
