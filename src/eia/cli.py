@@ -33,14 +33,38 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from eia.run import run
+    from eia.run import default_out, run
 
     print(f"Running {args.file} …", file=sys.stderr)
-    result = run(args.file, args.out, quiet=not args.progress)
+    try:
+        result = run(args.file, args.out, quiet=not args.progress)
+    finally:
+        _write_index(args.out or default_out())
     print(f"Report: {result.report}")
     print(f"Notebook: {result.notebook}")
     print(f"Metrics: {result.metrics}")
+    print(f"Index: {Path(args.out or default_out()) / 'index.html'}")
     return 0
+
+
+def _write_index(out: Path) -> None:
+    """Regenerate OUT/index.html after a run, good or failed (a failure is shown there too)."""
+    from eia import index
+
+    if not Path(out).is_dir():
+        return
+    try:
+        index.write(out)
+    except Exception as exc:  # noqa: BLE001 - never hide the run's own outcome
+        print(f"eia: index.html not updated: {exc}", file=sys.stderr)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from eia.batch import print_summary, run_batch
+
+    result = run_batch(args.paths, args.out, jobs=args.jobs, progress=not args.no_progress)
+    print_summary(result)
+    return result.exit_code
 
 
 def _data_install(args: argparse.Namespace) -> int:
@@ -58,6 +82,16 @@ def _data_check(args: argparse.Namespace) -> int:
     manifest = verify(folder)
     print(f"Reference data in {folder}: {len(manifest)} files, all checksums match")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
     p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser(
+        "batch",
+        help="run many proposals in parallel; a summary table and OUT/index.html",
+        description="Run every params file found (files, folders, glob patterns) in parallel "
+        "processes, then print a summary table. Exit code 0 only if every proposal succeeded.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="params files, folders or globs")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
+    p.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
+                   help="proposals run at once (default: the number of cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_batch)
 
     data = sub.add_parser("data", help="reference data: install, check")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

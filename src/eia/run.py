@@ -99,35 +99,68 @@ def _kernel_env(pack_folder: Path) -> None:
 def _failure(exc: Exception, nb_path: Path) -> str:
     """A one-line account of a failed execution: the failing cell's heading and the error's last line."""
     name = type(exc).__name__
+    heading = _heading_before_error(nb_path)
+    where = f" in section '{heading}'" if heading else ""
     if name == "PapermillExecutionError":
-        heading = _heading_before_error(nb_path)
-        where = f" in section '{heading}'" if heading else ""
-        return f"cell {exc.exec_count} failed{where}: {exc.ename}: {str(exc.evalue).splitlines()[-1] if str(exc.evalue) else ''}"
+        last = str(exc.evalue).splitlines()[-1] if str(exc.evalue) else ""
+        return f"cell {exc.exec_count} failed{where}: {exc.ename}: {last}"
     if "DeadKernel" in name or "dead" in str(exc).lower():
-        return f"the kernel died (out of memory or crashed): {exc}"
+        return f"the kernel died (out of memory or crashed){where}: {_first_line(exc)}"
     if isinstance(exc, RunTimeout):
-        return str(exc)
+        return f"{exc}{where}"
     if "Timeout" in name or "timed out" in str(exc).lower():
-        return f"a cell ran past its time limit: {str(exc).splitlines()[0]}"
-    return f"{name}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return f"a cell ran past its time limit{where}: {_first_line(exc)}"
+    return f"{name}{where}: {_first_line(exc)}"
+
+
+def _first_line(exc: Exception) -> str:
+    # nbclient's timeout message goes on with a preview of the cell's code: keep its first line.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _heading_before_error(nb_path: Path) -> str:
+    """The last markdown heading above the failing cell.
+
+    The failing cell is the one with an error output; failing that (a timeout or
+    a dead kernel leaves none), the last cell Papermill started.
+    """
     import nbformat
 
     try:
         nb = nbformat.read(nb_path, as_version=4)
     except Exception:  # noqa: BLE001 - best effort for the message
         return ""
+    failing = next(
+        (
+            i
+            for i, cell in enumerate(nb.cells)
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        ),
+        None,
+    )
+    if failing is None:
+        started = [
+            i
+            for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code"
+            and cell.metadata.get("papermill", {}).get("status") not in (None, "pending")
+        ]
+        failing = started[-1] if started else len(nb.cells)
     heading = ""
-    for cell in nb.cells:
+    for cell in nb.cells[:failing]:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("#"):
                     heading = line.lstrip("#").strip()
-        elif any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return heading
     return heading
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _publish(staging: Path, final: Path) -> None:
@@ -167,7 +200,11 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
         _ensure_synthetic(proposal, params_file, pack)
 
     staging = Path(tempfile.mkdtemp(prefix=f".{proposal.id}.staging-", dir=out_dir))
+    staging.chmod(0o755)  # mkdtemp makes it 0o700; the published folder should be readable
     nb_path = staging / "assessment.ipynb"
+    # This run's time, for the kernel and provenance; put back afterwards so that the next
+    # run in this process gets its own time (a value set before eia started is kept).
+    previous_run_time = os.environ.get(provenance.RUN_TIME_ENV)
     os.environ[provenance.RUN_TIME_ENV] = provenance.run_time()
     _kernel_env(pack.folder)
     t1 = time.perf_counter()
@@ -199,6 +236,7 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
             shutil.copyfile(nb_path, failed / "assessment.ipynb")
         (failed / "error.txt").write_text(message + "\n", encoding="utf-8")
         shutil.rmtree(staging, ignore_errors=True)
+        _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
         raise RunError(f"{proposal.id}: {message} (executed notebook kept in {failed})") from None
     timings["execute"] = time.perf_counter() - t1
 
@@ -206,9 +244,11 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
     metrics_path = staging / "metrics.json"
     if not metrics_path.is_file():
         shutil.rmtree(staging, ignore_errors=True)
+        _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
         raise RunError(f"{proposal.id}: the template did not write metrics.json")
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     metrics["provenance"] = provenance.collect(proposal, params_file, pack)
+    _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
     metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     report.write(nb_path, staging / "report.html", proposal.title)
     timings["render"] = time.perf_counter() - t2

@@ -1,0 +1,316 @@
+"""Hostile input: safe YAML, parameters as data, slugs, service paths, escaping, no records out.
+
+One end-to-end run of a proposal whose every free-text field is hostile
+(markup, quotes, Python and template syntax) and whose service extract is
+synthetic (:mod:`eia.synth`, generated beside the params file) backs the
+escaping, injection and disclosure checks.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from eia import params
+from eia.errors import ParamsError
+
+HAS_SYNTH = importlib.util.find_spec("eia.synth") is not None
+
+SCRIPT_TITLE = "<script>alert(1)</script>"
+HOSTILE = {
+    "title": f"{SCRIPT_TITLE} \"quotes\" & 'apostrophes'",
+    "description": '</p><img src=x onerror=alert(2)> {{7*7}} ${x} """; import os; '
+    'os.system("touch PWNED") #',
+    "option": "Option <b>A</b>'); __import__('os').system('touch PWNED2') #",
+    "site": "<svg onload=alert(3)>",
+    "narrative": '<a href="javascript:alert(4)">click</a>',
+    "action": '<iframe src="https://evil.example/"></iframe>',
+    "owner": 'Bobby"; DROP TABLE x; --',
+    "signoff": "<img src=x onerror=alert(5)>",
+    "role": "Chair</td><td>",
+}
+
+
+def _base(**extra) -> dict:
+    return {
+        "id": "hostile-input",
+        "title": "t",
+        "template": "site_change",
+        "area": {"ltla": ["E06000018"]},
+        "sites": {
+            "current": [{"hospital": "King's Mill Hospital"}],
+            "proposed": [{"name": "Hub", "lat": 52.95, "lon": -1.15}],
+        },
+        **extra,
+    }
+
+
+def _dump(path: Path, data: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------
+# YAML and ids (no reference data)
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        '!!python/object/apply:os.system ["touch {marker}"]',
+        '!!python/object/new:subprocess.Popen [["touch", "{marker}"]]',
+        "!!python/name:os.system",
+    ],
+)
+def test_yaml_is_loaded_safely(tmp_path, tag):
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "evil.yaml"
+    path.write_text(f"id: evil\ntitle: {tag.format(marker=marker)}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        params.read_yaml(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "../escape",
+        "..",
+        "a/b",
+        "/etc/passwd",
+        "a\\b",
+        "UPPER",
+        "a--b",
+        "-a",
+        "a-",
+        "",
+        "a b",
+        "a.b",
+        "a\x00b",
+        "é",
+        "x" * 81,
+    ],
+)
+def test_id_must_be_a_slug(bad_id):
+    with pytest.raises(ParamsError, match=r"(?m)^  id: "):
+        params.parse(_base(id=bad_id))
+
+
+def test_good_ids_stay_inside_out(tmp_path):
+    for good in ("a", "notts-hub-2", "x" * 80):
+        proposal = params.parse(_base(id=good))
+        target = (tmp_path / proposal.id).resolve()
+        assert target.parent == tmp_path.resolve()
+
+
+# ---------------------------------------------------------------------------
+# Needs the reference data
+
+
+def test_run_with_a_path_id_writes_nothing(refdata_dir, tmp_path):
+    from eia.run import run
+
+    params_file = _dump(tmp_path / "p" / "escape.yaml", _base(id="../../escaped"))
+    out = tmp_path / "a" / "b" / "out"
+    with pytest.raises(ParamsError, match="not a slug"):
+        run(params_file, out)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+
+
+def test_service_paths_resolve_relative_to_the_params_file_and_must_be_files(
+    refdata_dir, pack, tmp_path, monkeypatch
+):
+    service = {"columns": {"lsoa": "lsoa_code"}}
+    folder = tmp_path / "proposals"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "extract.csv").write_text("lsoa_code\nE01013810\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # relative to the params file, never to the working folder
+
+    good = _dump(folder / "good.yaml", _base(service={**service, "path": "data/extract.csv"}))
+    proposal = params.load(good, pack)
+    assert params.service_path(proposal, good) == (folder / "data" / "extract.csv").resolve()
+
+    folder_path = _dump(folder / "dir.yaml", _base(service={**service, "path": "data"}))
+    with pytest.raises(ParamsError, match=r"service\.path: .* is not a file"):
+        params.load(folder_path, pack)
+
+    missing = _dump(folder / "missing.yaml", _base(service={**service, "path": "good.csv"}))
+    with pytest.raises(ParamsError, match=r"service\.path: .* does not exist"):
+        params.load(missing, pack)
+    (elsewhere / "good.csv").write_text("lsoa_code\n", encoding="utf-8")  # in the cwd: not used
+    with pytest.raises(ParamsError, match="does not exist"):
+        params.load(missing, pack)
+
+
+# ---------------------------------------------------------------------------
+# End to end
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def hostile_run(refdata_dir, tmp_path_factory):
+    """`eia run` on the hostile proposal (with a synthetic service extract if eia.synth exists)."""
+    from eia.cli import main
+
+    base = tmp_path_factory.mktemp("hostile")
+    data = {
+        "id": "hostile-input",
+        "title": HOSTILE["title"],
+        "template": "site_change",
+        "description": HOSTILE["description"],
+        "area": {"ltla": ["E06000018"]},
+        "sites": {"current": [{"hospital": "King's Mill Hospital"}]},
+        "options": [
+            {
+                "name": HOSTILE["option"],
+                "proposed": [{"name": HOSTILE["site"], "lat": 52.95, "lon": -1.15}],
+            }
+        ],
+        "narrative": {"race": HOSTILE["narrative"]},
+        "mitigations": [{"action": HOSTILE["action"], "owner": HOSTILE["owner"]}],
+        "signoff": [{"name": HOSTILE["signoff"], "role": HOSTILE["role"]}],
+    }
+    if HAS_SYNTH:
+        from eia import synth
+
+        data["service"] = {
+            **synth.service_spec("data/synthetic-events.csv"),
+            "generate": {"events": 3000, "seed": 11},
+        }
+    params_file = _dump(base / "proposal" / "hostile.yaml", data)
+    out = base / "out"
+    code = main(["run", str(params_file), "--out", str(out)])
+    return {"code": code, "base": base, "params": params_file, "out": out, "data": data}
+
+
+def _outputs(run) -> dict[str, str]:
+    folder = run["out"] / "hostile-input"
+    files = [run["out"] / "index.html", *sorted(p for p in folder.rglob("*") if p.is_file())]
+    return {str(p.relative_to(run["out"])): p.read_text(encoding="utf-8") for p in files}
+
+
+@pytest.mark.slow
+def test_hostile_proposal_runs(hostile_run):
+    assert hostile_run["code"] == 0
+    assert set(_outputs(hostile_run)) == {
+        "index.html",
+        "hostile-input/report.html",
+        "hostile-input/assessment.ipynb",
+        "hostile-input/metrics.json",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["hostile-input/report.html", "index.html"])
+def test_every_params_string_is_shown_as_text(hostile_run, name):
+    html = _outputs(hostile_run)[name]
+    assert SCRIPT_TITLE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    page = _Tags()
+    page.feed(html)
+    text = "".join(page.text)
+    assert HOSTILE["title"] in text
+    if name == "index.html":
+        assert len([t for t, _ in page.tags if t == "script"]) == 1  # its own sort script
+    else:
+        assert "script" not in {t for t, _ in page.tags}
+        for key in ("description", "option", "site", "narrative", "action", "owner", "signoff"):
+            assert HOSTILE[key] in text, key
+    for tag, attrs in page.tags:
+        assert tag not in {"iframe", "svg", "b", "object", "embed"}, tag
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        for key in ("href", "src"):
+            assert not str(attrs.get(key, "")).lower().startswith("javascript"), attrs
+        if tag == "img":
+            assert attrs["src"].startswith("data:image/png;base64,")
+
+
+@pytest.mark.slow
+def test_parameters_reach_the_notebook_as_data_not_code(hostile_run):
+    assert not list(hostile_run["base"].rglob("PWNED*"))
+    assert not list(Path.cwd().glob("PWNED*"))
+    nb = nbformat.read(hostile_run["out"] / "hostile-input" / "assessment.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    tree = ast.parse(injected[0].source)
+    values = {}
+    for node in tree.body:  # nothing but NAME = <literal>
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, ast.dump(node)
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    proposal = params.load(hostile_run["params"], check_data=False)
+    assert values["proposal"] == params.to_notebook(proposal)
+    assert values["proposal"]["title"] == HOSTILE["title"]
+    assert values["proposal"]["options"][0]["name"] == HOSTILE["option"]
+    metrics = json.loads((hostile_run["out"] / "hostile-input" / "metrics.json").read_text())
+    assert metrics["title"] == HOSTILE["title"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_SYNTH, reason="eia.synth is not available yet")
+def test_no_record_level_service_data_in_any_output(hostile_run):
+    import pandas as pd
+
+    extract = hostile_run["params"].parent / "data" / "synthetic-events.csv"
+    assert extract.is_file(), "the run should have generated the synthetic extract"
+    frame = pd.read_csv(extract, dtype=str, keep_default_na=False)
+    assert len(frame) == 3000
+    outputs = _outputs(hostile_run)
+
+    # 1. No row of the extract, as written in the file, anywhere.
+    lines = extract.read_text(encoding="utf-8").splitlines()[1:]
+    for name, text in outputs.items():
+        leaked = [line for line in lines if line in text]
+        assert not leaked, f"{name} holds extract rows, e.g. {leaked[:3]}"
+
+    # 2. No individual event date (every record carries one); the period's first
+    #    and last dates may be published, in either format.
+    iso = pd.to_datetime(frame["date"], format="%Y-%m-%d", errors="coerce")
+    parsed = iso.fillna(pd.to_datetime(frame["date"], format="%d/%m/%Y", errors="coerce"))
+    assert parsed.notna().all()
+    edges = {parsed.min(), parsed.max()}
+    forms = {
+        form
+        for day in set(parsed) - edges
+        for form in (day.strftime("%Y-%m-%d"), day.strftime("%d/%m/%Y"))
+    }
+    for name, text in outputs.items():
+        found = sorted(form for form in forms if form in text)
+        assert not found, f"{name} holds record-level dates, e.g. {found[:5]}"
+
+    # 3. No run of raw records as a table: a lsoa code next to its record's own
+    #    ethnic category, age and sex (in any separator) would be a record.
+    def flat(text: str) -> str:
+        return re.sub(r"[\s,;|\"']+", " ", re.sub(r"<[^>]*>", " ", text.replace("\\n", " ")))
+
+    sample = frame.sample(n=300, random_state=1)
+    needles = {
+        flat(f"{r.lsoa_code} {r.ethnic_category} {r.age} {r.sex}")
+        for r in sample.itertuples(index=False)
+    }
+    for name, text in outputs.items():
+        found = sorted(n for n in needles if n in flat(text))
+        assert not found, f"{name} holds records, e.g. {found[:3]}"
