@@ -22,6 +22,9 @@ from eia.errors import ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
 
 
+CORE20_LABELS = ("Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)")
+
+
 def resolve_sites(pack: Pack, sites: Sequence) -> gpd.GeoDataFrame:
     """Sites from a proposal (hospital names or lat/lon) as points in EPSG:27700.
 
@@ -90,9 +93,9 @@ def group_weights(area: pd.DataFrame, ethnic: pd.DataFrame | None = None) -> dic
         {label: np.where(area["imd_quintile"] == q, pop, 0) for q, label in QUINTILE_LABELS.items()},
         index=area["lsoa21_code"],
     )
+    core20, rest = CORE20_LABELS
     core = pd.DataFrame(
-        {"Core20 (IMD deciles 1-2)": np.where(area["core20"], pop, 0),
-         "Rest of area (deciles 3-10)": np.where(area["core20"], 0, pop)},
+        {core20: np.where(area["core20"], pop, 0), rest: np.where(area["core20"], 0, pop)},
         index=area["lsoa21_code"],
     )
     out = {"imd_quintile": quint, "core20": core}

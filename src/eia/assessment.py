@@ -21,7 +21,7 @@ import pandas as pd
 from eia import access as access_mod
 from eia import impact as impact_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
-from eia.params import Proposal, service_path
+from eia.params import Proposal
 from eia.refdata import Pack, load_pack
 
 
@@ -46,6 +46,13 @@ class Assessment:
     def primary(self) -> str | None:
         """The scenario the headline figures describe: ``Proposed`` or the first option."""
         return next(iter(self.proposed), None)
+
+    @property
+    def rated_option(self) -> str | None:
+        """The option whose ratings the summary shows: the primary scenario, else the first rated."""
+        if self.primary:
+            return self.primary
+        return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
 
     @property
     def threshold_km(self) -> float:
@@ -99,16 +106,61 @@ def assess(proposal: Proposal, params_file: Path | str | None = None, pack: Pack
         )
 
     if proposal.service is not None:
-        _add_service(result, service_path(proposal, params_file or "."))
+        base = Path(params_file).resolve().parent if params_file else Path.cwd()
+        _add_service(result, base)
     return result
 
 
-def _add_service(result: Assessment, path: Path) -> None:
-    """Hook for service data (eia.service / eia.uptake): filled in when the modules exist."""
-    try:
-        from eia import service, uptake  # noqa: F401
-    except ImportError:  # pragma: no cover - until issue 4 lands
-        return
+def _add_service(result: Assessment, base_dir: Path) -> None:
+    """Read the service extract, compute uptake (eia.uptake) and rate or flag groups on it."""
+    from eia import service as service_mod
+    from eia import uptake as uptake_mod
+
+    proposal = result.proposal
+    spec = proposal.service.model_dump()
+    codes = list(result.area["lsoa21_code"])
+    result.service = service_mod.load_service(spec, result.pack, codes, base_dir=base_dir)
+    result.uptake = uptake_mod.compute(
+        result.service,
+        result.area,
+        result.weights["ethnic_group"],
+        reference_ethnic_group=spec["reference_ethnic_group"],
+        min_count=proposal.disclosure.min_count,
+    )
+    tables = representation_tables(result.uptake)
+    if proposal.template == "equity_audit":
+        audit = impact_mod.rate_uptake(
+            tables,
+            disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+            label=result.service.label,
+        )
+        result.impacts = pd.concat([result.impacts, audit], ignore_index=True)
+    elif len(result.impacts):
+        result.impacts = impact_mod.mark_uptake_risk(result.impacts, tables)
+
+
+def representation_tables(uptake) -> dict[str, pd.DataFrame]:
+    """Representation with intervals per dimension, from the published (suppressed) uptake tables."""
+    published = uptake.published["tables"]
+    quint = published["by_imd_quintile"][["group", "count", "population"]]
+    counts = pd.to_numeric(quint["count"], errors="coerce").to_numpy()
+    pops = pd.to_numeric(quint["population"], errors="coerce").to_numpy()
+    core = pd.DataFrame(
+        {
+            "group": list(access_mod.CORE20_LABELS),
+            "count": [counts[0], counts[1:].sum() if np.isfinite(counts[1:]).all() else np.nan],
+            "population": [pops[0], pops[1:].sum()],
+        }
+    )
+    out = {
+        "imd_quintile": impact_mod.representation(quint),
+        "core20": impact_mod.representation(core),
+    }
+    ethnic = published.get("by_ethnic_group")
+    if ethnic is not None:
+        stated = ethnic[ethnic["in_rates"].astype(bool)][["group", "count", "population"]]
+        out["ethnic_group"] = impact_mod.representation(stated)
+    return out
 
 
 # ---------------------------------------------------------------------------

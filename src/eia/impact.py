@@ -21,9 +21,15 @@ positive, else neutral; a negative rating is disproportionate when the group's
 expected loss is at least ``disproportionate_ratio`` times the population-average
 loss of its dimension.
 
-Uptake (when service data is given): a group whose representation ratio's
-upper 95% limit is below 1 is **under-represented now**, and is flagged
-``at_risk`` beside its rating.
+Uptake (when service data is given): a group's representation ratio is its
+share of the service's users divided by its share of residents; its 95%
+interval is the Wilson interval of the user share divided by the population
+share. A group whose upper limit is below 1 is **under-represented now**, and
+is flagged ``at_risk`` beside its rating. An equity audit rates groups on it:
+**negative** when the upper limit is below 1, **positive** when the lower
+limit is above 1, else neutral; a negative rating is disproportionate when the
+upper limit is below 1 / ``disproportionate_ratio`` (users' share at most
+1/1.2 of the population share by default).
 """
 
 from __future__ import annotations
@@ -208,6 +214,73 @@ def effect_sentence(row) -> str:
     if row.rationale:
         text += f" Rationale given: {row.rationale}"
     return text
+
+
+def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Representation ratio with its interval for each group of an uptake table.
+
+    ``table`` has ``group``, ``count`` and ``population`` (counts withheld by
+    disclosure control are missing and give missing results). Returns ``group,
+    count, population, user_share, population_share, representation,
+    representation_lower, representation_upper``.
+    """
+    from eia.stats import proportion_ci
+
+    count = pd.to_numeric(table["count"], errors="coerce")
+    pop = pd.to_numeric(table["population"], errors="coerce")
+    total_count = count.sum(min_count=1) if count.notna().all() else np.nan
+    pop_share = pop / pop.sum()
+    out = pd.DataFrame({"group": table["group"].astype(str), "count": count, "population": pop})
+    out["population_share"] = pop_share
+    if np.isfinite(total_count) and total_count > 0:
+        share, lower, upper = proportion_ci(count.to_numpy(float), np.full(len(count), total_count), confidence)
+    else:
+        share = lower = upper = np.full(len(count), np.nan)
+    out["user_share"] = share
+    out["representation"] = np.asarray(share) / pop_share.to_numpy()
+    out["representation_lower"] = np.asarray(lower) / pop_share.to_numpy()
+    out["representation_upper"] = np.asarray(upper) / pop_share.to_numpy()
+    return out.reset_index(drop=True)
+
+
+def rate_uptake(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    disproportionate_ratio: float = 1.2,
+    label: str = "service users",
+    option: str = "Now",
+) -> pd.DataFrame:
+    """Rate each group by its representation among current users (equity audit).
+
+    ``tables`` maps a dimension to :func:`representation`'s output. Groups whose
+    counts are withheld are rated neutral with the reason stated.
+    """
+    rows = []
+    for dimension, table in tables.items():
+        for r in table.itertuples():
+            lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
+            if pd.isna(hi):
+                rating, dispro = "neutral", False
+                sentence = (f"{r.group}: neutral. Its count of {label} is withheld (small numbers), "
+                            "so its representation cannot be published.")
+            else:
+                rating = "negative" if hi < 1 else "positive" if lo > 1 else "neutral"
+                dispro = bool(rating == "negative" and hi < 1 / disproportionate_ratio)
+                sentence = (
+                    f"{r.group}: {rating}{', disproportionate' if dispro else ''}. "
+                    f"{fmt_pct(r.user_share)} of {label} against {fmt_pct(r.population_share)} of "
+                    f"residents: representation {rep:.2f} (95% CI {lo:.2f} to {hi:.2f})"
+                    + ("; under-represented now." if hi < 1 else
+                       "; over-represented now." if lo > 1 else "; in line with the population.")
+                )
+            rows.append({
+                "option": option, "dimension": dimension, "group": r.group,
+                "population": None if pd.isna(r.population) else int(r.population),
+                "count": None if pd.isna(r.count) else float(r.count),
+                "representation": rep, "representation_lower": lo, "representation_upper": hi,
+                "rating": rating, "disproportionate": dispro, "sentence": sentence,
+            })
+    return pd.DataFrame(rows)
 
 
 def mark_uptake_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -142,7 +142,7 @@ def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str 
     classifier = mapclassify.Quantiles(values[finite], k=5)
     cmap = plt.get_cmap("cividis", 5)
     bins = np.digitize(values, classifier.bins, right=True)
-    colours = [cmap(int(b)) if ok else "#d8dde0" for b, ok in zip(bins, finite, strict=True)]
+    colours = [to_hex(cmap(int(b))) if ok else "#d8dde0" for b, ok in zip(bins, finite, strict=True)]
     area.plot(ax=ax, color=colours, linewidth=0.05, edgecolor="white")
     _outline(ax, area)
     lows = [values[finite].min(), *classifier.bins[:-1]]

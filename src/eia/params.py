@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from eia.errors import ParamsError, Problem, RefDataError
 
@@ -203,6 +211,11 @@ class Effect(_Model):
         "imd_quintile", "core20", "ethnic_group", "religion", "disability", "age", "sex", "other"
     ] = Field(description="The kind of group.")
     group: Text = Field(description="The group, e.g. 1 for IMD quintile 1, or 'White'.")
+
+    @field_validator("group", mode="before")
+    @classmethod
+    def _group_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     uptake_change_pct: float = Field(ge=-100, le=1000, description="Expected change in uptake, %.")
     rationale: LongText = Field("", description="Why this effect is expected.")
 

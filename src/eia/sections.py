@@ -88,8 +88,10 @@ def summary(a: Assessment) -> None:
             f"by {fmt_km(core.mean_km_change, signed=True)}; {fmt_int(core.pop_beyond_threshold_after)} "
             f"Core20 residents would live more than {t:g} km from a site (now {fmt_int(core.pop_beyond_threshold_before)}).",
         ]
+    if a.uptake is not None:
+        facts += uptake_facts(a)
     if len(a.impacts):
-        primary = a.impacts[a.impacts["option"] == (a.primary or "Proposed")]
+        primary = a.impacts[a.impacts["option"] == a.rated_option]
         neg = primary[primary["rating"] == "negative"]
         dis = primary[primary["disproportionate"].fillna(False).astype(bool)]
         facts.append(
@@ -101,11 +103,46 @@ def summary(a: Assessment) -> None:
         facts.append(f"Least adverse equity impact among the options: {best}. {reason}")
     show.bullets(facts, intro="Headline findings:")
     if len(a.impacts):
+        subject = a.primary or ("the service now" if a.proposal.template == "equity_audit" else "the proposal")
         show.table(
-            ratings_table(a, a.primary or "Proposed"),
-            f"Impact ratings by group for {a.primary or 'the proposal'} (ratings use words and "
-            "symbols, not colour alone)",
+            ratings_table(a, a.rated_option),
+            f"Impact ratings by group for {subject} (ratings use words and symbols, not colour alone)",
         )
+
+
+def uptake_facts(a: Assessment) -> list[str]:
+    """Headline sentences on current uptake: the deprivation gap, its SII, the lowest-represented group."""
+    published = a.uptake.published["tables"]
+    quint = published["by_imd_quintile"]
+    facts = []
+    q1, q5 = quint.iloc[0], quint.iloc[-1]
+    if q1["rate"] is not None and q5["rate"] is not None and not pd.isna(q1["ratio"]):
+        direction = "higher" if q1["ratio"] > 1 else "lower"
+        facts.append(
+            f"Uptake of {a.service.label} in the most deprived fifth is {q1['rate']:.1f} per 1,000 "
+            f"residents against {q5['rate']:.1f} in the least deprived: {abs(q1['ratio'] - 1):.0%} "
+            f"{direction} (rate ratio {q1['ratio']:.2f}, 95% CI {q1['ratio_lower']:.2f} to {q1['ratio_upper']:.2f})."
+        )
+    sii = a.uptake.sii
+    if sii.get("sii") is not None:
+        facts.append(sii["interpretation"])
+    reps = _representation(a)
+    if reps is not None and reps["representation_upper"].notna().any():
+        low = reps.sort_values("representation").iloc[0]
+        facts.append(
+            f"Least represented among current users: {low['group']} (representation "
+            f"{low['representation']:.2f}, 95% CI {low['representation_lower']:.2f} to "
+            f"{low['representation_upper']:.2f})."
+        )
+    return facts
+
+
+def _representation(a: Assessment) -> pd.DataFrame | None:
+    from eia.assessment import representation_tables
+
+    tables = representation_tables(a.uptake)
+    frames = [t.assign(dimension=d) for d, t in tables.items() if d != "core20"]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def proposal(a: Assessment) -> None:
@@ -125,18 +162,23 @@ def proposal(a: Assessment) -> None:
             "Options appraised (the current sites are the do-nothing baseline)",
         )
     t = p.thresholds
-    show.definition_list(
-        {
-            "Area": ", ".join(f"{k}: {v}" for k, v in p.area.spec.items()),
+    items = {"Area": ", ".join(f"{k}: {v}" for k, v in p.area.spec.items())}
+    if p.template == "site_change":
+        items |= {
             "Far from a site": f"more than {t.distance_km:g} km",
             "Distance change that counts as an effect": f"more than {t.change_km:g} km",
-            "Disproportionate when share ratio is at least": f"{t.disproportionate_ratio:g}",
             "Fewest people for a positive or negative rating": f"{t.min_people:,}",
-            "Groups opted in": ", ".join(p.groups) or "none (deprivation and ethnicity always)",
-            "Disclosure control": f"counts below {p.disclosure.min_count} withheld",
-        },
-        "Report parameters",
-    )
+        }
+    if p.template == "service_change":
+        items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
+    items |= {
+        "Disproportionate when share ratio is at least": f"{t.disproportionate_ratio:g}",
+        "Groups opted in": ", ".join(p.groups) or "none (deprivation and ethnicity always)",
+        "Disclosure control": f"counts below {p.disclosure.min_count} withheld",
+    }
+    if p.service is not None:
+        items["Service data"] = f"{p.service.label}{' (synthetic)' if p.service.synthetic else ''}"
+    show.definition_list(items, "Report parameters")
 
 
 def area_profile(a: Assessment) -> None:
@@ -252,11 +294,17 @@ def impacts(a: Assessment) -> None:
     if not len(a.impacts):
         show.text("No impacts could be rated: the proposal has no site change and no declared effects.")
         return
-    rows = a.impacts[a.impacts["option"] == (a.primary or "Proposed")]
+    rows = a.impacts[a.impacts["option"] == a.rated_option]
     for dim in dict.fromkeys(rows["dimension"]):
         part = rows[rows["dimension"] == dim]
         show._display_html(f"<h3>{esc(DIMENSION_LABELS.get(dim, dim))}</h3>")
-        show.bullets(part["sentence"])
+        sentences = list(part["sentence"])
+        if "at_risk" in part:
+            sentences = [
+                s + (" Under-represented among current users now: at risk." if risk else "")
+                for s, risk in zip(sentences, part["at_risk"], strict=True)
+            ]
+        show.bullets(sentences)
     narrative(a)
 
 
@@ -368,3 +416,91 @@ def current_users(a: Assessment) -> None:
         )
         return
     a.uptake.show()
+
+
+def effects(a: Assessment) -> None:
+    """The expected effects declared in the proposal, as a table."""
+    rows = a.proposal.effects
+    if not rows:
+        show.text("The proposal declares no expected effects on particular groups.")
+        return
+    show.table(
+        pd.DataFrame([{"Dimension": DIMENSION_LABELS.get(e.dimension, e.dimension), "Group": e.group,
+                       "Expected change in uptake": f"{e.uptake_change_pct:+g}%",
+                       "Rationale given": e.rationale or "none given"} for e in rows]),
+        "Expected effects declared by the proposal's owner (assumptions, not measurements)",
+    )
+
+
+def uptake_chart(a: Assessment) -> None:
+    """Uptake rate per 1,000 by IMD quintile and ethnic group, with 95% intervals."""
+    if a.uptake is None:
+        return
+    tables = a.uptake.published["tables"]
+    for key, what in (("by_imd_quintile", "IMD 2025 quintile"), ("by_ethnic_group", "ethnic group")):
+        table = tables.get(key)
+        if table is None:
+            continue
+        if "in_rates" in table:
+            table = table[table["in_rates"].astype(bool)]
+        table = table.assign(group=table["group"].map(lambda g: ETHNIC_SHORT.get(g, g)))
+        numeric = table[["rate", "lower", "upper"]].apply(pd.to_numeric, errors="coerce")
+        chart = pd.concat([table[["group"]], numeric], axis=1)
+        top = chart.loc[chart["rate"].idxmax()] if chart["rate"].notna().any() else None
+        bottom = chart.loc[chart["rate"].idxmin()] if chart["rate"].notna().any() else None
+        alt = f"Bar chart of {a.service.label} per 1,000 residents by {what} with 95% confidence intervals."
+        if top is not None:
+            alt += (f" Highest: {top['group']} at {top['rate']:.1f}; lowest: {bottom['group']} at "
+                    f"{bottom['rate']:.1f}.")
+        fig = maps.bar_with_ci(chart, value="rate", lower="lower", upper="upper",
+                               label=f"{a.service.label} per 1,000 residents (95% CI)")
+        show.figure(fig, alt=alt, caption=f"Uptake per 1,000 residents by {what}, with 95% confidence intervals.")
+        show.table(chart.assign(**{c: chart[c].map(lambda v: "withheld" if pd.isna(v) else f"{v:.1f}")
+                                   for c in ("rate", "lower", "upper")})
+                   .rename(columns={"group": "Group", "rate": "Rate per 1,000", "lower": "Lower 95%", "upper": "Upper 95%"}),
+                   f"Data for the chart of uptake by {what}")
+
+
+def uptake_map(a: Assessment) -> None:
+    """Uptake rate per 1,000 residents by LSOA, in quintile classes; small counts withheld."""
+    if a.uptake is None:
+        return
+    by_lsoa = a.service.by_lsoa.set_index("lsoa21_code")["count"]
+    pop = a.area.set_index("lsoa21_code")["population"]
+    rate = (by_lsoa / pop * 1000).where(~by_lsoa.between(0.0001, a.proposal.disclosure.min_count - 1e-9))
+    withheld = int(rate.isna().sum())
+    fig = maps.rate_map(a.area, rate, label="per 1,000 residents")
+    show.figure(
+        fig,
+        alt=(f"Map of {a.service.label} per 1,000 residents in each of {len(a.area)} LSOAs, shaded in five "
+             f"classes of equal numbers of LSOAs; {withheld} LSOAs with fewer than "
+             f"{a.proposal.disclosure.min_count} users are shown as withheld."),
+        caption=f"Uptake per 1,000 residents by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
+                "so the map shows ranges, never counts.",
+    )
+
+
+def gaps(a: Assessment) -> None:
+    """Groups with the largest gaps: representation furthest below 1, with intervals."""
+    if a.uptake is None:
+        show.text("Gaps need service data; this proposal has none.")
+        return
+    reps = _representation(a)
+    reps = reps[reps["representation_upper"].notna()].sort_values("representation")
+    under = reps[reps["representation_upper"] < 1]
+    show.text(
+        f"{len(under)} group(s) are reliably under-represented among current users "
+        "(the upper end of the representation interval is below 1)."
+        if len(under) else "No group is reliably under-represented among current users."
+    )
+    show.table(
+        pd.DataFrame({
+            "Group": reps["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
+            "Share of users": reps["user_share"].map(fmt_pct),
+            "Share of residents": reps["population_share"].map(fmt_pct),
+            "Representation (95% CI)": [f"{r:.2f} ({lo:.2f} to {hi:.2f})" for r, lo, hi in
+                                        zip(reps["representation"], reps["representation_lower"],
+                                            reps["representation_upper"], strict=True)],
+        }),
+        "Groups ordered from the largest gap (least represented) to the smallest",
+    )
