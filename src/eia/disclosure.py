@@ -13,8 +13,11 @@ The policy (params ``disclosure: {min_count: 5}`` by default):
   by adding and subtracting published figures, the smallest non-zero published
   count on the same line (preferring cells to totals) is withheld as well,
   shown as ``"*"``, and the check is repeated until no withheld count can be
-  worked out. The check is exact linear algebra (:func:`recoverable`), not a
-  rule of thumb, so it also catches counts recoverable through several tables.
+  worked out. The check (:func:`recoverable`) is exact linear algebra plus
+  linear programming over what a reader of this policy knows ("<5" means 1–4,
+  "*" means at least 5), not a rule of thumb: it also catches counts
+  recoverable through several tables, and pairs such as two "<5" counts that
+  add up to a published 8.
 
 :func:`protect` is the general engine: values keyed by name, plus the
 "total = sum of parts" relations that readers know. :func:`suppress` (one-way
@@ -33,6 +36,8 @@ import pandas as pd
 DEFAULT_MIN_COUNT = 5
 PRIMARY = "primary"
 SECONDARY = "secondary"
+#: Withheld with everything it adds up with, zeros included (see :func:`protect`).
+TABLE = "table"
 #: Columns derived from a count: withheld with it.
 DERIVED_COLUMNS = (
     "rate",
@@ -69,36 +74,61 @@ def _check_min_count(min_count) -> int:
     return int(min_count)
 
 
+def reader_bounds(
+    values: Mapping[Hashable, float],
+    reasons: Mapping[Hashable, str],
+    min_count: int = DEFAULT_MIN_COUNT,
+) -> dict[Hashable, tuple[float, float | None]]:
+    """What a reader of the policy knows about each withheld entry: ``(lower, upper)``.
+
+    A ``"<5"`` count lies in 1–4 (whole-number counts) or in (0, 5) (fractional
+    counts; the closed interval is used); a secondary ``"*"`` count is non-zero
+    and not small, so at least ``min_count``; an entry withheld with its whole
+    table is only known to be at least 0.
+    """
+    integral = all(float(v).is_integer() for v in values.values() if not _isnan(v))
+    small = (1.0, float(min_count - 1)) if integral else (0.0, float(min_count))
+    bounds = {PRIMARY: small, SECONDARY: (float(min_count), None), TABLE: (0.0, None)}
+    return {key: bounds[reason] for key, reason in reasons.items()}
+
+
 def recoverable(
     values: Mapping[Hashable, float],
     constraints: Iterable[Constraint],
     withheld: Iterable[Hashable],
+    *,
+    bounds: Mapping[Hashable, tuple[float, float | None]] | None = None,
 ) -> list[Hashable]:
     """The withheld entries a reader could work out exactly from the published ones.
 
     ``constraints`` are ``(total, parts)`` pairs meaning ``values[total] ==
     sum(values[p] for p in parts)``, all known to the reader. An entry is
     recoverable when every solution of those equations (with the published
-    entries fixed) gives it the same value, i.e. when the null space of the
-    equations restricted to the withheld entries is zero at it.
+    entries fixed) gives it the same value: when the null space of the
+    equations restricted to the withheld entries is zero at it. With
+    ``bounds`` (see :func:`reader_bounds`), an entry is also recoverable when
+    the bounds pin it (e.g. two ``"<5"`` counts adding up to a known 8 must both
+    be 4): its least and greatest feasible values, found by linear programming,
+    are equal.
     """
-    withheld = [k for k in values if k in set(withheld)]
-    if not withheld:
-        return []
+    wanted = set(withheld)
+    withheld = [k for k in values if k in wanted]
     constraints = list(constraints)
-    if not constraints:
+    if not withheld or not constraints:
         return []
     col = {k: i for i, k in enumerate(withheld)}
-    rows = []
+    rows, rhs = [], []
     for total, parts in constraints:
         row = np.zeros(len(withheld))
-        if total in col:
-            row[col[total]] += 1.0
-        for part in parts:
-            if part in col:
-                row[col[part]] -= 1.0
+        known = 0.0
+        for key, sign in [(total, 1.0), *((p, -1.0) for p in parts)]:
+            if key in col:
+                row[col[key]] += sign
+            else:
+                known += sign * _value(values[key])
         if row.any():
             rows.append(row)
+            rhs.append(-known)
     if not rows:
         return []
     matrix = np.vstack(rows)
@@ -106,9 +136,22 @@ def recoverable(
     _, sing, vt = np.linalg.svd(matrix)
     rank = int((sing > 1e-9 * max(1.0, sing.max(initial=0.0))).sum())
     null = vt[rank:].T  # (n_withheld, nullity)
-    out = []
+    out = [k for k, i in col.items() if null.shape[1] == 0 or np.abs(null[i]).max() < 1e-9]
+    if bounds is None:
+        return out
+    from scipy.optimize import linprog
+
+    box = [bounds.get(k, (0.0, None)) for k in withheld]
+    b_eq = np.array(rhs)
+    scale = max(1.0, float(np.abs(b_eq).max(initial=0.0)))
     for key, i in col.items():
-        if null.shape[1] == 0 or np.abs(null[i]).max() < 1e-9:
+        if key in out or not np.abs(matrix[:, i]).any():
+            continue
+        c = np.zeros(len(withheld))
+        c[i] = 1.0
+        low = linprog(c, A_eq=matrix, b_eq=b_eq, bounds=box, method="highs")
+        high = linprog(-c, A_eq=matrix, b_eq=b_eq, bounds=box, method="highs")
+        if low.status == 0 and high.status == 0 and (-high.fun - low.fun) < 1e-7 * scale:
             out.append(key)
     return out
 
@@ -119,46 +162,86 @@ def protect(
     min_count: int = DEFAULT_MIN_COUNT,
     *,
     totals: Iterable[Hashable] = (),
+    prefer: Iterable[Hashable] = (),
 ) -> dict[Hashable, str]:
     """Which entries to withhold, and why: ``{key: "primary" | "secondary"}``.
 
     ``values`` maps every published count to its value; ``constraints`` are the
     ``(total, parts)`` relations a reader knows (see :func:`recoverable`).
     ``totals`` names entries to choose as complementary suppressions only as a
-    last resort (the totals of ``constraints`` are always treated so).
+    last resort (the totals of ``constraints`` are always treated so);
+    ``prefer`` names entries to choose first (e.g. data-quality totals, so that
+    a small count of records outside the area does not cost a table cell).
     Counts that are 0 are never withheld; complementary suppressions are always
     non-zero, smallest first, so the fewest readers' counts are lost.
+
+    When every non-zero entry linked to an exposed one is already withheld and
+    the labels themselves still give it away (e.g. cells "<3", "<3" with a total
+    "<3": all must be 1), every entry linked to it — zeros and small counts
+    included — is withheld as ``"table"``, shown as ``"*"``: the reader then
+    knows only that each is at least 0, and nothing can be pinned down.
     """
     min_count = _check_min_count(min_count)
     constraints = [(t, list(p)) for t, p in constraints]
-    vals = {k: (0.0 if v is None or _isnan(v) else float(v)) for k, v in values.items()}
+    vals = {k: _value(v) for k, v in values.items()}
     for total, parts in constraints:
         for key in [total, *parts]:
             if key not in vals:
                 raise KeyError(f"constraint refers to {key!r}, which has no value")
     last_resort = set(totals) | {t for t, _ in constraints}
+    preferred = set(prefer)
     order = {k: i for i, k in enumerate(vals)}
     reasons: dict[Hashable, str] = {k: PRIMARY for k, v in vals.items() if is_small(v, min_count)}
     lines = [[t, *p] for t, p in constraints]
+
+    def exposed(withheld: dict) -> list:
+        return recoverable(
+            vals, constraints, withheld, bounds=reader_bounds(vals, withheld, min_count)
+        )
+
     while True:
-        found = recoverable(vals, constraints, reasons)
+        found = exposed(reasons)
         if not found:
             return reasons
         key = found[0]
-        candidates = {m for line in lines if key in line for m in line}
-        pick = _smallest_visible(candidates, vals, reasons, last_resort, order)
-        if pick is None:
-            pick = _smallest_visible(set(vals), vals, reasons, last_resort, order)
-        if pick is None:  # pragma: no cover - impossible: see the module docstring
-            raise RuntimeError("cannot protect the table: nothing left to withhold")
-        reasons[pick] = SECONDARY
+        candidates = _visible({m for line in lines if key in line for m in line}, vals, reasons)
+        if not candidates:
+            candidates = _visible(set(vals), vals, reasons)
+        if not candidates:  # the "<5" labels themselves give it away
+            for member in _component(key, lines):
+                reasons[member] = TABLE
+            continue
+
+        # One step of look-ahead: prefer the complement that leaves the fewest
+        # recoverable entries (e.g. the one completing a rectangle in a two-way
+        # table), then cells over totals, then the smallest count.
+        def score(k):
+            left = len(exposed({**reasons, k: SECONDARY}))
+            return (left, k not in preferred, k in last_resort, vals[k], order[k])
+
+        reasons[min(candidates, key=score)] = SECONDARY
 
 
-def _smallest_visible(candidates, vals, reasons, last_resort, order):
-    visible = [k for k in candidates if k not in reasons and vals[k] > 0]
-    if not visible:
-        return None
-    return min(visible, key=lambda k: (k in last_resort, vals[k], order[k]))
+def _component(key, lines) -> set:
+    """Every entry linked to ``key`` through the relations."""
+    seen, todo = {key}, [key]
+    while todo:
+        current = todo.pop()
+        for line in lines:
+            if current in line:
+                for member in line:
+                    if member not in seen:
+                        seen.add(member)
+                        todo.append(member)
+    return seen
+
+
+def _visible(candidates, vals, reasons) -> list:
+    return [k for k in candidates if k not in reasons and vals[k] > 0]
+
+
+def _value(value) -> float:
+    return 0.0 if value is None or _isnan(value) else float(value)
 
 
 def _isnan(value) -> bool:
@@ -182,7 +265,10 @@ def suppress(
     equal to a published figure); if so and exactly one count is withheld, the
     next smallest non-zero count is withheld too. ``derived`` names the columns
     computed from the count (default: those of :data:`DERIVED_COLUMNS` present).
-    Adds a column ``suppressed``: None, ``"primary"`` or ``"secondary"``.
+    Adds a column ``suppressed``: None, ``"primary"``, ``"secondary"`` or ``"table"``.
+    ``out.attrs["total_suppressed"]`` is ``"primary"`` or ``"secondary"`` when the
+    total itself must be withheld (e.g. two counts of 4 and nothing else: a
+    total of 8 would give both away), else None.
     """
     out = table.copy()
     keys = list(range(len(out)))
@@ -192,9 +278,9 @@ def suppress(
         values["__total__"] = float(np.nansum(list(values.values())))
         constraints.append(("__total__", keys))
     reasons = protect(values, constraints, min_count)
-    if "__total__" in reasons:  # pragma: no cover - a total is only picked if nothing else is
-        reasons.pop("__total__")
-    return _apply(out, [reasons.get(k) for k in keys], count, derived)
+    out = _apply(out, [reasons.get(k) for k in keys], count, derived)
+    out.attrs["total_suppressed"] = reasons.get("__total__")
+    return out
 
 
 def _apply(out: pd.DataFrame, reasons: list, count: str, derived) -> pd.DataFrame:
@@ -205,7 +291,7 @@ def _apply(out: pd.DataFrame, reasons: list, count: str, derived) -> pd.DataFram
         col[mask] = None
         col[~mask] = col[~mask].where(col[~mask].notna(), None)
         out[column] = col
-    out["suppressed"] = reasons
+    out["suppressed"] = pd.Series(reasons, index=out.index, dtype=object)
     return out
 
 
@@ -240,7 +326,9 @@ def suppress_two_way(
             constraints.append(((total_label, c), [(r, c) for r in rows]))
     reasons = protect(values, constraints, min_count)
     published = full.astype(object)
-    why = pd.DataFrame(None, index=full.index, columns=full.columns, dtype=object)
+    why = pd.DataFrame(
+        np.full(full.shape, None, dtype=object), index=full.index, columns=full.columns
+    )
     for (r, c), reason in reasons.items():
         published.at[r, c] = None
         why.at[r, c] = reason
@@ -251,7 +339,7 @@ def label(value, reason: str | None, min_count: int = DEFAULT_MIN_COUNT, decimal
     """How one count reads in a report: ``"<5"``, ``"*"`` or the number (thousands separated)."""
     if reason == PRIMARY:
         return primary_label(min_count)
-    if reason == SECONDARY:
+    if reason in (SECONDARY, TABLE):
         return SECONDARY_MARK
     if value is None or _isnan(value):
         return ""
@@ -299,6 +387,8 @@ def policy_statement(min_count: int = DEFAULT_MIN_COUNT) -> str:
         f'"{small}" (null in metrics.json), and the rates, ratios and intervals calculated '
         f"from them are withheld. Where a withheld count could otherwise be worked out from "
         f"a total or from another table, the next smallest count is withheld too (shown as "
-        f'"{SECONDARY_MARK}"). Zeros are shown. No record-level service data appear in this '
-        f"report, its figures or its metrics."
+        f'"{SECONDARY_MARK}"); where the labels alone would give counts away (a table whose '
+        f"total is itself below {min_count}), the whole table is withheld. Zeros are otherwise "
+        f"shown. No record-level service data appear in this report, its figures or its "
+        f"metrics."
     )
