@@ -84,6 +84,21 @@ def _data_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_fetch(args: argparse.Namespace) -> int:
+    from eia.fetch import fetch
+
+    path = fetch(
+        dest=args.dest,
+        cache=args.cache,
+        sources=args.sources,
+        base_url=args.base_url,
+        optional=not args.no_optional,
+        progress=not args.quiet,
+    )
+    print(f"Reference pack ready in {path}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -133,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder holding manifest.json and the pack's Parquet files")
     p.add_argument("--dest", type=Path, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_data_install)
+    p = dsub.add_parser(
+        "fetch",
+        help="download the publishers' releases and build the pack in shapes/",
+        description="Download the official releases listed in shapes/sources.toml, verify them "
+        "and build the reference pack. Honours HTTP(S)_PROXY. If a download is blocked, fetch "
+        "the file another way and use `eia data install --from DIR`, or drop it in the cache.",
+    )
+    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                   help="download cache (default: $EIA_FETCH_CACHE or ~/.cache/eia/downloads)")
+    p.add_argument("--dest", type=Path, default=None, help="where to build the pack (default: shapes/)")
+    p.add_argument("--sources", type=Path, default=None, metavar="FILE",
+                   help="sources file (default: shapes/sources.toml)")
+    p.add_argument("--base-url", default=None, help="replace every source's scheme and host (mirrors, tests)")
+    p.add_argument("--no-optional", action="store_true", help="skip optional sources (centroids)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_data_fetch)
     p = dsub.add_parser("check", help="verify the reference data eia would use")
     p.set_defaults(func=_data_check)
     return parser

@@ -58,13 +58,20 @@ class RunTimeout(Exception):
     """Raised inside a run when its whole-run time limit passes."""
 
 
-class IPCKernelManager(AsyncKernelManager):
-    """A kernel manager on the ``ipc`` transport: no TCP ports, so parallel runs cannot collide."""
+def ipc_kernel_manager(folder: Path) -> type[AsyncKernelManager]:
+    """A kernel manager class on the ``ipc`` transport with its sockets in ``folder``.
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("transport", "ipc")
-        kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="eia-kernel-")) / "ipc"))
-        super().__init__(**kwargs)
+    No TCP ports, so parallel runs cannot collide ("Address already in use");
+    the caller removes ``folder`` after the run.
+    """
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(folder / "kernel"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
 
 
 @contextmanager
@@ -208,6 +215,7 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
     os.environ[provenance.RUN_TIME_ENV] = provenance.run_time()
     _kernel_env(pack.folder)
     t1 = time.perf_counter()
+    kernel_dir = Path(tempfile.mkdtemp(prefix="eia-kernel-"))
     try:
         with time_limit(proposal.limits.run_timeout_s):
             papermill.execute_notebook(
@@ -219,7 +227,7 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
                     "output_dir": str(staging),
                 },
                 kernel_name=KERNEL,
-                kernel_manager_class=IPCKernelManager,
+                kernel_manager_class=ipc_kernel_manager(kernel_dir),
                 cwd=str(staging),
                 execution_timeout=proposal.limits.cell_timeout_s,
                 progress_bar=not quiet,
@@ -238,6 +246,8 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
         shutil.rmtree(staging, ignore_errors=True)
         _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
         raise RunError(f"{proposal.id}: {message} (executed notebook kept in {failed})") from None
+    finally:
+        shutil.rmtree(kernel_dir, ignore_errors=True)
     timings["execute"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
