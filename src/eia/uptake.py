@@ -600,6 +600,12 @@ def _show(u: Uptake) -> None:
         f"{ETHNIC_SHORT[u.reference_ethnic_group]}) group, and representation is a group's "
         f"share of users divided by its share of residents (1 = in proportion)."
     )
+    if (u.by_imd_decile["count"] % 1 != 0).any():
+        show.text(
+            "Some counts are fractional: events recorded against an LSOA 2011 code whose area "
+            "was split in 2021 are shared between its 2021 parts in proportion to their "
+            "residents."
+        )
     show.table(
         display_table(pub["tables"]["by_imd_quintile"], u.min_count),
         f"Service users by national IMD 2025 quintile{synthetic}",
