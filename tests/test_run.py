@@ -118,3 +118,59 @@ def test_another_icb_runs_end_to_end(refdata_dir, tmp_path):
     metrics = json.loads((tmp_path / "out" / "bsol-test" / "metrics.json").read_text())
     assert metrics["area"]["lsoa_count"] > 500
     assert metrics["access"]["by_imd_quintile"][0]["group"] == "Q1 (most deprived)"
+
+
+SECTIONS = [
+    "Executive summary",
+    None,  # "The proposal and options" or, for an audit, "The service"
+    "The population and current users",
+    "Impacts by group",
+    "Options comparison",
+    "Mitigations and action plan",
+    "Data quality and limitations",
+    "Methods, sources and attribution",
+    "Provenance",
+    "Sign-off",
+]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_report_has_every_section_in_order(results, example):
+    html = results[example.stem].report.read_text(encoding="utf-8")
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", html, flags=re.S)
+    headings = [re.sub(r"<[^>]+>", "", h).strip() for h in headings]
+    assert len(headings) == len(SECTIONS), headings
+    for expected, found in zip(SECTIONS, headings, strict=True):
+        if expected:
+            assert found == expected
+    assert headings[1] in {"The proposal and options", "The service"}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_ratings_cover_every_quintile_core20_and_ethnic_group(results, example):
+    metrics = json.loads(results[example.stem].metrics.read_text())
+    rows = metrics["impacts"]
+    first = rows[0]["option"]
+    rated = {(r["dimension"], r["group"]) for r in rows if r["option"] == first}
+    quintiles = {g for d, g in rated if d == "imd_quintile"}
+    assert len(quintiles) == 5
+    assert {g for d, g in rated if d == "core20"} == {"Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)"}
+    assert len({g for d, g in rated if d == "ethnic_group"}) == 5
+    for r in rows:
+        assert r["rating"] in {"positive", "neutral", "negative"}
+        assert r["sentence"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_synthetic_service_data_is_labelled_and_shown_with_intervals(results, example):
+    html = results[example.stem].report.read_text(encoding="utf-8")
+    metrics = json.loads(results[example.stem].metrics.read_text())
+    assert "is synthetic" in html
+    uptake = metrics["uptake"]
+    assert uptake["synthetic"] is True
+    for table in ("by_imd_quintile", "by_ethnic_group"):
+        for row in uptake[table]:
+            if row["rate"] is not None:
+                assert row["lower"] <= row["rate"] <= row["upper"]
+    assert "Disclosure control" in html
+    assert metrics["data_quality"]["records_read"] > 0

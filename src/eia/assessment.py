@@ -10,6 +10,7 @@ can call each step themselves (see the functions named in each line below).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class Assessment:
     impacts: pd.DataFrame = field(default_factory=pd.DataFrame)
     service: Any = None
     uptake: Any = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def primary(self) -> str | None:
@@ -119,7 +121,10 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     proposal = result.proposal
     spec = proposal.service.model_dump()
     codes = list(result.area["lsoa21_code"])
-    result.service = service_mod.load_service(spec, result.pack, codes, base_dir=base_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", service_mod.ServiceDataWarning)
+        result.service = service_mod.load_service(spec, result.pack, codes, base_dir=base_dir)
+    result.notes += [str(w.message) for w in caught if issubclass(w.category, service_mod.ServiceDataWarning)]
     result.uptake = uptake_mod.compute(
         result.service,
         result.area,

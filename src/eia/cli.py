@@ -99,6 +99,27 @@ def _data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synth(args: argparse.Namespace) -> int:
+    from eia import params, synth
+    from eia.area import select_lsoas
+    from eia.refdata import load_pack
+
+    pack = load_pack()
+    proposal = params.parse(params.read_yaml(args.file), str(args.file))
+    spec = proposal.service
+    out = args.out or params.service_path(proposal, args.file)
+    if out is None:
+        print("eia: the params file has no service block: name the output with --out PATH", file=sys.stderr)
+        return 2
+    events = args.events or (spec.generate.events if spec and spec.generate else 20_000)
+    seed = args.seed if args.seed is not None else (spec.generate.seed if spec and spec.generate else 2021)
+    frame = synth.generate(pack, select_lsoas(pack, proposal.area.spec), n_events=events, seed=seed)
+    path = synth.write(frame, out)
+    print(f"Synthetic extract ({len(frame):,} events, seed {seed}) written to {path}")
+    print("It is synthetic: label it `synthetic: true` in the params file's service block.")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -140,6 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="proposals run at once (default: the number of cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_batch)
+
+    p = sub.add_parser(
+        "synth",
+        help="generate a synthetic service extract for a proposal's area (examples, tests)",
+        description="Generate a reproducible synthetic event-level extract for the area of a "
+        "params file, from Census 2021 populations with declared differences by deprivation and "
+        "ethnic group. Written to the params file's service.path unless --out is given.",
+    )
+    p.add_argument("file", type=Path, metavar="PARAMS")
+    p.add_argument("--events", type=_positive_int, default=None, help="number of events")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--out", type=Path, default=None, help="output file (.csv, .parquet or .xlsx)")
+    p.set_defaults(func=_synth)
 
     data = sub.add_parser("data", help="reference data: install, check")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -358,7 +358,11 @@ def mitigations(a: Assessment) -> None:
 
 
 def data_quality(a: Assessment) -> None:
-    """Data quality and limitations."""
+    """Data quality of the service extract (if any), warnings met while reading it, limitations."""
+    if a.uptake is not None:
+        a.uptake.show_quality()
+    if a.notes:
+        show.bullets(a.notes, intro="Notes from reading the service data:")
     show.bullets([
         "Distances are straight lines, not travel times by road or public transport; they understate "
         "the burden where transport links are poor.",
@@ -366,6 +370,8 @@ def data_quality(a: Assessment) -> None:
         "Group figures are area-based (Census 2021 counts per LSOA), not individual records.",
         "IMD deciles and quintiles are national (England-wide) ranks, not local ones.",
         "Census 2021 counts are perturbed by ONS to protect confidentiality; small totals may not add up exactly.",
+        "Shares of residents come from the whole Census population, not a sample, so they carry no "
+        "confidence interval; rates and shares of service users do.",
     ], intro="Limitations of the method:")
 
 

@@ -349,8 +349,12 @@ class Uptake:
         return {"uptake": self.published["uptake"], "data_quality": self.published["data_quality"]}
 
     def show(self) -> None:
-        """Render the report section (tables, SII, data quality, disclosure statement)."""
+        """Render the current-users section: uptake tables by deprivation and ethnicity, SII."""
         _show(self)
+
+    def show_quality(self) -> None:
+        """Render the data-quality part: the extract's quality table, examples, disclosure policy."""
+        _show_quality(self)
 
 
 def compute(
@@ -581,13 +585,6 @@ def _show(u: Uptake) -> None:
     pub = u.published
     quality = pub["data_quality"]
     synthetic = " (synthetic data)" if u.synthetic else ""
-    if u.synthetic:
-        show.notice(
-            f"The service data ({u.label}) is synthetic: generated for illustration, with "
-            "declared differences in use by deprivation and ethnic group. It describes no real "
-            "patients or activity.",
-            "synthetic",
-        )
     period = ""
     if quality.get("date_first") and quality.get("date_last"):
         period = f" between {quality['date_first']} and {quality['date_last']}"
@@ -624,6 +621,14 @@ def _show(u: Uptake) -> None:
             f"Service users by Census 2021 ethnic group{synthetic}",
         )
         show.text(pub["uptake"]["ethnicity_note"])
+
+
+
+def _show_quality(u: Uptake) -> None:
+    from eia import show
+
+    quality = u.published["data_quality"]
+    synthetic = " (synthetic data)" if u.synthetic else ""
     show.table(
         quality_table(quality, u.min_count), f"Data quality of the service extract{synthetic}"
     )
