@@ -249,8 +249,10 @@ def test_show_renders_without_rows(pack, notts_area, tmp_path, monkeypatch):
         data = load_service(synth.service_spec(path), pack, codes)
     result = uptake.compute(data, area, group_populations(pack, codes))
     result.show()
+    result.show_quality()
     html = "\n".join(shown)
-    assert "Synthetic data" in html and "(synthetic data)" in html
+    assert "(synthetic data)" in html
+    assert "Data quality of the service extract" in html
     assert "Disclosure control" in html
     assert "E0101" not in html  # no LSOA-level rows
     assert "&lt;5" in html or "<5" not in html
