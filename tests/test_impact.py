@@ -99,3 +99,18 @@ def test_effects_without_population_cannot_be_disproportionate():
 def test_ratings_have_a_text_cue_beyond_colour():
     assert impact.rating_label("negative", True) == "▼ Negative – disproportionate"
     assert impact.rating_label("positive", False) == "▲ Positive"
+
+
+def test_core20_follows_declared_quintile_effects():
+    from eia.area import QUINTILE_LABELS
+    from eia.assessment import core20_effects
+
+    pops = pd.Series([100, 100, 100, 100, 100], index=list(QUINTILE_LABELS.values()))
+    effects = [
+        {"dimension": "imd_quintile", "group": QUINTILE_LABELS[1], "uptake_change_pct": -10.0},
+        {"dimension": "imd_quintile", "group": QUINTILE_LABELS[5], "uptake_change_pct": 8.0},
+    ]
+    derived = {e["group"]: e["uptake_change_pct"] for e in core20_effects(effects, pops)}
+    assert derived == {"Core20 (IMD deciles 1-2)": -10.0, "Rest of area (deciles 3-10)": 2.0}
+    declared = effects + [{"dimension": "core20", "group": "Core20 (IMD deciles 1-2)", "uptake_change_pct": -3}]
+    assert core20_effects(declared, pops) == []

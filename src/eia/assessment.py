@@ -99,6 +99,7 @@ def assess(proposal: Proposal, params_file: Path | str | None = None, pack: Pack
         for e in effects:
             if e["dimension"] == "imd_quintile" and str(e["group"]).isdigit():
                 e["group"] = QUINTILE_LABELS[int(e["group"])]
+        effects += core20_effects(effects, pops["imd_quintile"])
         result.impacts = pd.concat(
             [result.impacts, impact_mod.rate_effects(
                 effects, pops, uptake_change_pct=proposal.thresholds.uptake_change_pct,
@@ -111,6 +112,29 @@ def assess(proposal: Proposal, params_file: Path | str | None = None, pack: Pack
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
         _add_service(result, base)
     return result
+
+
+def core20_effects(effects: list[dict], quintile_pops: pd.Series) -> list[dict]:
+    """Core20 effects implied by declared IMD quintile effects, unless Core20 is declared itself.
+
+    Core20 (deciles 1-2) is quintile 1, so it takes quintile 1's expected change;
+    the rest of the area takes the population-weighted mean of quintiles 2-5.
+    """
+    if any(e["dimension"] == "core20" for e in effects):
+        return []
+    declared = {e["group"]: e["uptake_change_pct"] for e in effects if e["dimension"] == "imd_quintile"}
+    if not declared:
+        return []
+    labels = list(QUINTILE_LABELS.values())
+    change = pd.Series([declared.get(q, 0.0) for q in labels], index=labels)
+    pops = quintile_pops.reindex(labels).fillna(0)
+    rest = float((change.iloc[1:] * pops.iloc[1:]).sum() / pops.iloc[1:].sum()) if pops.iloc[1:].sum() else 0.0
+    core20, rest_label = access_mod.CORE20_LABELS
+    note = "Derived from the declared IMD quintile effects (Core20 is quintile 1)."
+    return [
+        {"dimension": "core20", "group": core20, "uptake_change_pct": float(change.iloc[0]), "rationale": note},
+        {"dimension": "core20", "group": rest_label, "uptake_change_pct": round(rest, 6), "rationale": note},
+    ]
 
 
 def _add_service(result: Assessment, base_dir: Path) -> None:
