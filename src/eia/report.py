@@ -17,7 +17,7 @@ from nbconvert import HTMLExporter
 from eia import __version__
 
 ASSETS = Path(__file__).parent / "assets"
-BANNER = "Equity and health inequalities impact assessment"
+BANNER = "Equity impact assessment report"
 
 
 def exporter() -> HTMLExporter:

@@ -21,14 +21,10 @@ from eia.params import NARRATIVE_KEYS
 from eia.refdata import ATTRIBUTION
 from eia.show import esc, fmt_int, fmt_km, fmt_pct
 
-ACCESS_HEADINGS = {
-    "group": "Group",
-    "population": "Residents",
-    "mean_km_before": "Mean km now",
-    "mean_km_after": "Mean km after",
-    "mean_km_change": "Change (km)",
-    "pop_beyond_threshold_before": "Beyond {t} km now",
-    "pop_beyond_threshold_after": "Beyond {t} km after",
+TEMPLATE_NAMES = {
+    "site_change": "Site change: equity and health inequalities impact assessment",
+    "service_change": "Service change: equity and health inequalities impact assessment",
+    "equity_audit": "Equity audit of an existing service",
 }
 
 
@@ -36,8 +32,8 @@ def title(a: Assessment) -> None:
     """The report's one ``<h1>``: the proposal title, then its id and template."""
     p = a.proposal
     show._display_html(
-        f'<header class="eia-title"><p class="eia-kicker">Equity and health inequalities impact '
-        f"assessment</p><h1>{esc(p.title)}</h1>"
+        f'<header class="eia-title"><p class="eia-kicker">{esc(TEMPLATE_NAMES[p.template])}</p>'
+        f"<h1>{esc(p.title)}</h1>"
         f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template)} · '
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
