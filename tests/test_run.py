@@ -174,3 +174,17 @@ def test_synthetic_service_data_is_labelled_and_shown_with_intervals(results, ex
                 assert row["lower"] <= row["rate"] <= row["upper"]
     assert "Disclosure control" in html
     assert metrics["data_quality"]["records_read"] > 0
+
+
+def test_bad_service_extract_is_a_user_error_and_publishes_nothing(refdata_dir, tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("lsoa_code,other\nE01013810,3\n")
+    params = tmp_path / "p.yaml"
+    params.write_text(
+        "id: bad-service\ntitle: 'Illustrative: bad extract'\ntemplate: equity_audit\n"
+        "area: {icb: E54000060}\nservice: {path: data.csv, columns: {lsoa: lsoa_code, count: n}}\n"
+    )
+    assert main(["run", str(params), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "mapped column(s) not found: count: 'n'" in err and "Columns found" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "bad-service" / "report.html").exists()

@@ -23,7 +23,10 @@ from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
 from eia import provenance, report
-from eia.errors import RunError
+from eia.errors import RefDataError, RunError, ServiceDataError
+
+#: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
+USER_ERRORS = {"ServiceDataError": ServiceDataError, "RefDataError": RefDataError}
 from eia.refdata import ENV_VAR, load_pack, project_root
 
 KERNEL = "python3"
@@ -245,6 +248,9 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
         (failed / "error.txt").write_text(message + "\n", encoding="utf-8")
         shutil.rmtree(staging, ignore_errors=True)
         _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
+        user_error = USER_ERRORS.get(getattr(exc, "ename", ""))
+        if user_error is not None:  # the input's fault, not the template's: say so, exit 2
+            raise user_error(f"{proposal.id}: {exc.evalue}") from None
         raise RunError(f"{proposal.id}: {message} (executed notebook kept in {failed})") from None
     finally:
         shutil.rmtree(kernel_dir, ignore_errors=True)
