@@ -21,12 +21,15 @@ import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
 import pyarrow.parquet as pq
 
 from eia.errors import RefDataError
+
+if TYPE_CHECKING:  # imported where used: validating a proposal needs neither (a quicker `eia run`)
+    import geopandas as gpd
+    import pandas as pd
 
 ENV_VAR = "EIA_REFDATA"
 SHAPES_ENV_VAR = "EIA_SHAPES"
@@ -223,6 +226,16 @@ class Pack:
     def _read(self, name: str, columns=None, filters=None) -> pd.DataFrame:
         return pq.read_table(self.path(name), columns=columns, filters=filters).to_pandas()
 
+    @cache  # noqa: B019
+    def values(self, name: str, column: str) -> tuple:
+        """One column of one file as plain Python values, in file order (None where missing).
+
+        Reads only that column and needs no pandas: quick, for validating a proposal.
+        """
+        # ParquetFile, not read_table: pyarrow's dataset layer would import pandas.
+        with pq.ParquetFile(self.path(name)) as handle:
+            return tuple(handle.read(columns=[column]).column(0).to_pylist())
+
     # Lookups and tables -------------------------------------------------
     @cache  # noqa: B019 - packs live for the whole process by design
     def lookup(self) -> pd.DataFrame:
@@ -267,6 +280,8 @@ class Pack:
 
     # Geometries ---------------------------------------------------------
     def _read_geo(self, name: str, filters=None) -> gpd.GeoDataFrame:
+        import geopandas as gpd
+
         frame = gpd.read_parquet(self.path(name), filters=filters)
         return frame.to_crs(BNG)
 
@@ -292,6 +307,8 @@ class Pack:
 
     def sources(self) -> pd.DataFrame:
         """One row per file: what it is, its source and vintage, rows and sha256."""
+        import pandas as pd
+
         rows = [
             {
                 "file": name,
