@@ -43,6 +43,15 @@ class Assessment:
     service: Any = None
     uptake: Any = None
     notes: list[str] = field(default_factory=list)
+    _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
+
+    def outline(self) -> gpd.GeoDataFrame:
+        """The local authority outlines the maps draw (:func:`eia.maps.area_outline`), made once."""
+        if self._outline is None:
+            from eia.maps import area_outline
+
+            self._outline = area_outline(self.area)
+        return self._outline
 
     @property
     def primary(self) -> str | None:

@@ -10,6 +10,8 @@ colour-blind readers. Sites are told apart by marker shape, not colour alone.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import geopandas as gpd
 import matplotlib
 
@@ -51,18 +53,52 @@ def _legends(fig, handles, title: str, site_handles) -> None:
                frameon=False, alignment="left")
 
 
-def _outline(ax, area: gpd.GeoDataFrame) -> None:
-    outline = area.dissolve(by="ltla24_code") if "ltla24_code" in area else area
-    outline.boundary.plot(ax=ax, color="#212b32", linewidth=0.6, zorder=3)
+@contextmanager
+def _no_idle_draw(fig):
+    """Skip the figure render geopandas' ``plot`` asks for at its end (``canvas.draw_idle``).
+
+    On the Agg canvas that request renders the whole figure at once, for nothing: the
+    figure is rendered when it is saved. The saved image is the same, byte for byte.
+    """
+    canvas = fig.canvas
+    canvas.draw_idle = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        del canvas.draw_idle
 
 
-def imd_map(area: gpd.GeoDataFrame, current=None, proposed=None, *, title: str | None = None):
-    """IMD 2025 national decile of each LSOA, with current (●) and proposed (▲) sites."""
+def _plot(ax, frame, **kwargs) -> None:
+    """``frame.plot(ax=ax, **kwargs)`` without geopandas' extra render (:func:`_no_idle_draw`)."""
+    with _no_idle_draw(ax.figure):
+        frame.plot(ax=ax, **kwargs)
+
+
+def area_outline(area: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The local authority outlines drawn over each map: the area's LSOAs dissolved by authority.
+
+    Dissolving thousands of LSOAs takes a while: compute it once and pass it to each
+    map as ``outline=`` (:meth:`eia.assessment.Assessment.outline` does).
+    """
+    return area.dissolve(by="ltla24_code") if "ltla24_code" in area else area
+
+
+def _outline(ax, area: gpd.GeoDataFrame, lines: gpd.GeoDataFrame | None = None) -> None:
+    lines = area_outline(area) if lines is None else lines
+    _plot(ax, lines.boundary, color="#212b32", linewidth=0.6, zorder=3)
+
+
+def imd_map(area: gpd.GeoDataFrame, current=None, proposed=None, *, title: str | None = None,
+            outline: gpd.GeoDataFrame | None = None):
+    """IMD 2025 national decile of each LSOA, with current (●) and proposed (▲) sites.
+
+    ``outline``: the area's :func:`area_outline`, if already computed.
+    """
     fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     cmap = plt.get_cmap("cividis", 10)
-    area.plot(ax=ax, column="imd_decile", cmap=cmap, vmin=0.5, vmax=10.5, linewidth=0.05,
-              edgecolor="white")
-    _outline(ax, area)
+    _plot(ax, area, column="imd_decile", cmap=cmap, vmin=0.5, vmax=10.5, linewidth=0.05,
+          edgecolor="white")
+    _outline(ax, area, outline)
     handles = [Patch(facecolor=cmap(d - 1), edgecolor="#768692",
                      label=f"{d}{' (most deprived)' if d == 1 else ''}"
                      f"{' (least deprived)' if d == 10 else ''}") for d in range(1, 11)]
@@ -83,8 +119,12 @@ def change_classes(km_change: pd.Series) -> pd.Categorical:
 
 
 def change_map(area: gpd.GeoDataFrame, distances: pd.DataFrame, current=None, proposed=None,
-               *, title: str | None = None, ax=None, legend: bool = True):
-    """Change in distance to the nearest site per LSOA, in five classes, with sites."""
+               *, title: str | None = None, ax=None, legend: bool = True,
+               outline: gpd.GeoDataFrame | None = None):
+    """Change in distance to the nearest site per LSOA, in five classes, with sites.
+
+    ``outline``: the area's :func:`area_outline`, if already computed.
+    """
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
@@ -93,8 +133,8 @@ def change_map(area: gpd.GeoDataFrame, distances: pd.DataFrame, current=None, pr
     classes = change_classes(distances["km_change"].reset_index(drop=True))
     colours = dict(zip(CHANGE_LABELS, CHANGE_COLOURS, strict=True))
     facecolors = [colours[c] if isinstance(c, str) else "#d8dde0" for c in classes.astype(object)]
-    area.plot(ax=ax, color=facecolors, linewidth=0.05, edgecolor="#aeb7bd")
-    _outline(ax, area)
+    _plot(ax, area, color=facecolors, linewidth=0.05, edgecolor="#aeb7bd")
+    _outline(ax, area, outline)
     site_handles = [h for h in (
         _sites(ax, current, "o", "white", "Current site"),
         _sites(ax, proposed, "^", "#ffb81c", "Proposed site"),
@@ -110,15 +150,20 @@ def change_map(area: gpd.GeoDataFrame, distances: pd.DataFrame, current=None, pr
 
 
 def options_maps(area: gpd.GeoDataFrame, scenarios: dict[str, pd.DataFrame], current,
-                 proposed: dict[str, gpd.GeoDataFrame]):
-    """Small multiples: the change map for each option side by side, one shared legend."""
+                 proposed: dict[str, gpd.GeoDataFrame], *, outline: gpd.GeoDataFrame | None = None):
+    """Small multiples: the change map for each option side by side, one shared legend.
+
+    ``outline``: the area's :func:`area_outline`, if already computed (else computed once here).
+    """
+    lines = area_outline(area) if outline is None else outline
     n = len(scenarios)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.45 * rows + 0.8),
                              squeeze=False)
     for ax, (name, distances) in zip(axes.flat, scenarios.items(), strict=False):
-        change_map(area, distances, current, proposed[name], title=name, ax=ax, legend=False)
+        change_map(area, distances, current, proposed[name], title=name, ax=ax, legend=False,
+                   outline=lines)
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
     patches = [Patch(facecolor=c, edgecolor="#768692", label=label)
@@ -132,8 +177,12 @@ def options_maps(area: gpd.GeoDataFrame, scenarios: dict[str, pd.DataFrame], cur
     return fig
 
 
-def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str | None = None):
-    """A choropleth of a rate per LSOA in quintile classes (mapclassify), cividis palette."""
+def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str | None = None,
+             outline: gpd.GeoDataFrame | None = None):
+    """A choropleth of a rate per LSOA in quintile classes (mapclassify), cividis palette.
+
+    ``outline``: the area's :func:`area_outline`, if already computed.
+    """
     import mapclassify
 
     fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
@@ -143,8 +192,8 @@ def rate_map(area: gpd.GeoDataFrame, rate: pd.Series, *, label: str, title: str 
     cmap = plt.get_cmap("cividis", 5)
     bins = np.digitize(values, classifier.bins, right=True)
     colours = [to_hex(cmap(int(b))) if ok else "#d8dde0" for b, ok in zip(bins, finite, strict=True)]
-    area.plot(ax=ax, color=colours, linewidth=0.05, edgecolor="white")
-    _outline(ax, area)
+    _plot(ax, area, color=colours, linewidth=0.05, edgecolor="white")
+    _outline(ax, area, outline)
     lows = [values[finite].min(), *classifier.bins[:-1]]
     patches = [Patch(facecolor=cmap(i), edgecolor="#768692", label=f"{lo:,.1f} – {hi:,.1f}")
                for i, (lo, hi) in enumerate(zip(lows, classifier.bins, strict=True))]

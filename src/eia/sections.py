@@ -216,7 +216,7 @@ def imd_map(a: Assessment) -> None:
     """The deprivation map with current and proposed sites."""
     decile1 = (a.area["imd_decile"] == 1).mean()
     proposed = a.proposed.get(a.primary) if a.primary else None
-    fig = maps.imd_map(a.area, a.current, proposed)
+    fig = maps.imd_map(a.area, a.current, proposed, outline=a.outline())
     show.figure(
         fig,
         alt=(f"Map of the area's {len(a.area)} LSOAs shaded by national IMD 2025 decile; "
@@ -276,7 +276,7 @@ def change_map(a: Assessment) -> None:
     further = (d["km_change"] > 1).sum()
     nearer = (d["km_change"] < -1).sum()
     show.figure(
-        maps.change_map(a.area, d, a.current, a.proposed[a.primary]),
+        maps.change_map(a.area, d, a.current, a.proposed[a.primary], outline=a.outline()),
         alt=(f"Map of the change in distance to the nearest site for {a.primary}: {further} of "
              f"{len(d)} LSOAs would be more than 1 km further from a site and {nearer} more than "
              "1 km nearer."),
@@ -335,7 +335,7 @@ def options(a: Assessment) -> None:
         "disproportionate": "Disproportionate", "core20_adversely_affected": "Core20 residents adversely affected",
         "adversely_affected": "Residents adversely affected"}),
         "Options ranked from least to most adverse equity impact")
-    fig = maps.options_maps(a.area, a.distances, a.current, a.proposed)
+    fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
     show.figure(fig, alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
                 f"options; {best} has the least adverse equity impact.",
                 caption="Change in distance to the nearest site under each option.")
@@ -471,7 +471,7 @@ def uptake_map(a: Assessment) -> None:
     pop = a.area.set_index("lsoa21_code")["population"]
     rate = (by_lsoa / pop * 1000).where(~by_lsoa.between(0.0001, a.proposal.disclosure.min_count - 1e-9))
     withheld = int(rate.isna().sum())
-    fig = maps.rate_map(a.area, rate, label="per 1,000 residents")
+    fig = maps.rate_map(a.area, rate, label="per 1,000 residents", outline=a.outline())
     show.figure(
         fig,
         alt=(f"Map of {a.service.label} per 1,000 residents in each of {len(a.area)} LSOAs, shaded in five "
