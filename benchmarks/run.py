@@ -1,0 +1,874 @@
+"""Benchmarks for eia (issue #8): medians over several runs, with min and max, and the machine.
+
+    .venv/bin/python benchmarks/run.py                       # everything, 3 runs each
+    .venv/bin/python benchmarks/run.py --repeat 1 --only icb,stats
+    .venv/bin/python benchmarks/run.py --json results.json   # also write the figures as JSON
+
+Sections (``--only``, comma-separated):
+
+icb
+    The Nottingham site-change example (``make demo``'s) end to end: ``eia run`` in a
+    fresh process, its own stage timings (validate, execute, render), and finer
+    stages — load reference data, load service data, compute, figures — measured by
+    running the template's code in a fresh benchmark process (not in the kernel),
+    with each library call timed where it happens. Beside it, the floor: Papermill
+    plus nbconvert, in one fresh process, on a notebook that only imports the modules
+    the real kernel had imported (listed by a probe run of the template), so the
+    ratio counts only eia's own work.
+england
+    All English LSOAs, 1,000 sites (representative points of random LSOAs, seeded)
+    and a 10-million-row synthetic event extract (Parquet): time and peak resident
+    memory (RSS) of ``eia run`` — the eia process and its kernel separately — and of
+    its stages, measured in a fresh process as for icb.
+batch
+    Ten variants of the Nottingham example through ``eia batch`` with ``--jobs 1``
+    and ``--jobs 2``: wall times and the speed-up.
+stats
+    ``eia.stats.sii`` with 100,000 repetitions, and every rate function for 35,000
+    areas, each timed on its first call in a fresh process.
+
+Each measurement runs in its own process, one after another (never two at once);
+``eia run`` and the floor alternate so that both see the same machine load. The
+load average is printed at the start and end of each section: other work on the
+machine makes the times noisy. Plain Python, not a test: the figures depend on the
+machine. Generated inputs are kept in ``--work`` (default: a folder in the system
+temporary directory) and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ICB_EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
+SECTIONS = ("icb", "england", "batch", "stats")
+GIB = 1024**3
+MIB = 1024**2
+
+# ---------------------------------------------------------------------------
+# Code run in fresh child processes. Each child reads its arguments as JSON from
+# argv[1] and writes its results as JSON to args["result"].
+
+#: ``eia run FILE --out OUT`` exactly as the command line does it (eia.cli.main), with
+#: the runner's own stage timings and the peak RSS of this process and of its kernel.
+CLI_CHILD = r"""
+import json, resource, sys
+KIB = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+args = json.loads(sys.argv[1])
+import eia.run as runner
+timings = {}
+_run = runner.run
+def run(*a, **k):
+    result = _run(*a, **k)
+    timings.update(result.timings)
+    return result
+runner.run = run
+from eia.cli import main
+rc = main(["run", args["file"], "--out", args["out"]])
+out = {
+    "rc": rc,
+    "timings": timings,
+    "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB,
+    # The kernel is this process's child (jupyter_client waits for it at shutdown).
+    "rss_children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * KIB,
+}
+json.dump(out, open(args["result"], "w"))
+"""
+
+#: The floor: Papermill (ipc kernel, as eia.run) plus nbconvert on a notebook that only
+#: imports modules, then the HTML written; nothing of eia is imported in this process.
+FLOOR_CHILD = r"""
+import json, resource, sys, time
+KIB = 1 if sys.platform == "darwin" else 1024
+args = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+import papermill, nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert import HTMLExporter
+t1 = time.perf_counter()
+
+class IPCKernelManager(AsyncKernelManager):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("ip", args["kernel_dir"] + "/kernel")
+        super().__init__(**kwargs)
+
+papermill.execute_notebook(
+    args["notebook"], args["executed"], parameters={"output_dir": args["out"]},
+    kernel_name="python3", kernel_manager_class=IPCKernelManager, cwd=args["out"],
+    progress_bar=False, log_output=False, report_mode=False,
+)
+t2 = time.perf_counter()
+exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, exclude_anchor_links=True, embed_images=True)
+body, _ = exporter.from_notebook_node(nbformat.read(args["executed"], as_version=4))
+open(args["out"] + "/report.html", "w", encoding="utf-8").write(body)
+t3 = time.perf_counter()
+json.dump({"timings": {"import": t1 - t0, "execute": t2 - t1, "render": t3 - t2},
+           "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB,
+           "rss_children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * KIB},
+          open(args["result"], "w"))
+"""
+
+#: The template's own code cells run in this (fresh) process, with each library call
+#: timed where it happens. Time is exclusive: a reference-data read inside
+#: load_service counts as "load reference data", not twice. A sampling thread keeps
+#: the peak RSS seen while each stage was running.
+STAGES_CHILD = r"""
+import contextlib, io, json, os, resource, sys, threading, time
+KIB = 1 if sys.platform == "darwin" else 1024
+args = json.loads(sys.argv[1])
+
+STATM = "/proc/self/statm"
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+def rss():
+    try:
+        with open(STATM) as f:
+            return int(f.read().split()[1]) * PAGE
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB
+
+seconds, peak, stack = {}, {}, []
+
+def note_rss(stage):
+    peak[stage] = max(peak.get(stage, 0), rss())
+
+class Stage:
+    def __init__(self, name):
+        self.name = name
+    def __enter__(self):
+        now = time.perf_counter()
+        if stack:
+            outer = stack[-1]
+            seconds[outer[0]] = seconds.get(outer[0], 0.0) + now - outer[1]
+        stack.append([self.name, now])
+        note_rss(self.name)
+    def __exit__(self, *exc):
+        now = time.perf_counter()
+        name, since = stack.pop()
+        note_rss(name)
+        seconds[name] = seconds.get(name, 0.0) + now - since
+        if stack:
+            stack[-1][1] = now
+
+def timed(stage, fn):
+    def wrapper(*a, **k):
+        with Stage(stage):
+            return fn(*a, **k)
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+stop = threading.Event()
+def sample():
+    while not stop.wait(0.005):
+        if stack:
+            note_rss(stack[-1][0])
+threading.Thread(target=sample, daemon=True).start()
+
+with Stage("import eia and libraries"):
+    import nbformat
+    from eia import assessment, maps, params, refdata, sections, service, show
+
+with Stage("validate"):
+    proposal = params.load(args["file"])
+# The kernel starts with no reference data in memory: forget what validation read.
+refdata._pack_at.cache_clear()
+refdata._verified.cache_clear()
+getattr(service, "_RESOLVERS", {}).clear()
+
+READ = "load reference data"
+refdata.verify = timed(READ, refdata.verify)
+refdata.Pack._read = timed(READ, refdata.Pack._read)
+refdata.Pack._read_geo = timed(READ, refdata.Pack._read_geo)
+service.load_service = timed("load service data", service.load_service)
+assessment.assess = timed("compute", assessment.assess)
+for name in ("imd_map", "change_map", "options_maps", "rate_map", "bar_with_ci"):
+    setattr(maps, name, timed("figures", getattr(maps, name)))
+show.png_bytes = timed("figures", show.png_bytes)
+
+nb = nbformat.read(args["template"], as_version=4)
+cells = [c.source for c in nb.cells
+         if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", [])]
+namespace = {"params_file": args["file"], "proposal": params.to_notebook(proposal),
+             "output_dir": args["out"]}
+with Stage("sections and metrics.json"), contextlib.redirect_stdout(io.StringIO()):
+    for source in cells:
+        exec(compile(source, "<template cell>", "exec"), namespace)
+stop.set()
+json.dump({"seconds": seconds, "peak_rss": peak,
+           "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB},
+          open(args["result"], "w"))
+"""
+
+#: First-call times of the statistics (the functions' module imported beforehand).
+STATS_CHILD = r"""
+import json, sys, time
+import numpy as np
+args = json.loads(sys.argv[1])
+from eia import stats
+n = args["areas"]
+rng = np.random.default_rng(8)
+pop = rng.integers(800, 3000, n).astype(float)
+events = rng.poisson(pop * 0.02).astype(float)
+events[: n // 20] = rng.integers(0, 10, n // 20)          # some small counts (exact limits)
+band_pop = rng.integers(10, 300, (n, 19)).astype(float)
+band_events = rng.poisson(band_pop * 0.02).astype(float)
+ref_events, ref_pop = float(events.sum()), float(pop.sum())
+deciles = np.arange(1, 11)
+dec_pop = rng.integers(80_000, 120_000, 10).astype(float)
+dec_rate = np.linspace(30.0, 20.0, 10)
+dec_lo, dec_hi = dec_rate * 0.9, dec_rate * 1.1
+out = {}
+def clock(name, fn):
+    t0 = time.perf_counter()
+    fn()
+    out[name] = time.perf_counter() - t0
+clock("sii", lambda: stats.sii(deciles, dec_pop, dec_rate, lower_cl=dec_lo, upper_cl=dec_hi,
+                               value_type="rate", repetitions=100_000, seed=1, rii=True))
+t0 = time.perf_counter()
+clock("rate_ci", lambda: stats.rate_ci(events, pop, multiplier=1000))
+clock("proportion_ci", lambda: stats.proportion_ci(np.minimum(events, pop), pop))
+clock("dsr", lambda: stats.dsr(band_events, band_pop, stats.ESP2013))
+clock("rate_ratio", lambda: stats.rate_ratio(events, pop, ref_events, ref_pop))
+out["all rates"] = time.perf_counter() - t0
+json.dump(out, open(args["result"], "w"))
+"""
+
+#: Printed under the table.
+NOTES = (
+    "Stages marked (in-process) ran the template's code in a fresh benchmark process, not in the",
+    "kernel, each library call timed where it happens (exclusive times). Peak RSS during a stage",
+    "is the process's resident memory while that stage's code ran: reference data is also read",
+    "inside load service data, so that peak can include the service data then in memory. The",
+    "floor imports every module the eia kernel had imported (listed by a probe run), then",
+    "Papermill and nbconvert do the rest.",
+)
+
+#: A probe run's extra last cell: the modules its kernel had imported, in import order.
+PROBE_CELL = "import json as _j, sys as _s\n_j.dump(list(_s.modules), open({path!r}, 'w'))\n"
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def child(code: str, args: dict, *, env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run ``code`` in a fresh Python process; its JSON result plus ``wall`` (seconds)."""
+    with tempfile.TemporaryDirectory(prefix="eia-bench-result-") as tmp:
+        args = {**args, "result": str(Path(tmp) / "result.json")}
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(args)],
+            capture_output=True,
+            text=True,
+            env=env or child_env(),
+            cwd=cwd or ROOT,
+        )
+        wall = time.perf_counter() - t0
+        path = Path(args["result"])
+        if proc.returncode or not path.is_file():
+            sys.exit(f"benchmark child failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        result = json.loads(path.read_text())
+    if result.get("rc", 0):
+        sys.exit(f"eia failed (exit {result['rc']}):\n{proc.stderr[-4000:]}")
+    result["wall"] = wall
+    return result
+
+
+def child_env(**extra: str) -> dict:
+    env = dict(os.environ)
+    env.pop("EIA_TEMPLATES", None)
+    env.setdefault("PYTHONHASHSEED", "0")
+    env.setdefault("MPLBACKEND", "Agg")
+    env.update(extra)
+    return env
+
+
+def eia_command() -> list[str]:
+    script = Path(sys.executable).parent / "eia"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "eia.cli"]
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def machine() -> str:
+    """One line: CPU, cores, memory, OS, Python and the main libraries' versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
+        memory = f"{mem:.0f} GiB RAM"
+    except (ValueError, OSError, AttributeError):
+        memory = "RAM unknown"
+    from importlib.metadata import version
+
+    libs = ", ".join(
+        f"{name} {version(name)}"
+        for name in ("pandas", "geopandas", "pyarrow", "matplotlib", "papermill", "nbconvert")
+    )
+    return (
+        f"{cpu}, {cores} cores available, {memory}, {platform.system()} {platform.release()} "
+        f"{platform.machine()}, Python {platform.python_version()}; {libs}"
+    )
+
+
+class Table:
+    """Rows of measurements: median, min and max over the runs, with a target and verdict."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, section, measure, values, unit="s", target=None, ok=None, note=""):
+        values = [v for v in values if v is not None]
+        median = statistics.median(values) if values else None
+        row = {
+            "section": section,
+            "measure": measure,
+            "unit": unit,
+            "n": len(values),
+            "median": median,
+            "min": min(values) if values else None,
+            "max": max(values) if values else None,
+            "target": target or "",
+            "verdict": "" if ok is None or not values else "met" if ok(median) else "NOT MET",
+            "note": note,
+        }
+        self.rows.append(row)
+        return row
+
+    @staticmethod
+    def _fmt(value, unit):
+        if value is None:
+            return "–"
+        if unit == "GiB":
+            return f"{value / GIB:.2f}"
+        if unit == "MiB":
+            return f"{value / MIB:,.0f}"
+        if unit == "×":
+            return f"{value:.2f}"
+        return f"{value:.3g}" if value < 1 else f"{value:.2f}"
+
+    def render(self) -> str:
+        head = ("section", "measure", "unit", "n", "median", "min", "max", "target", "verdict")
+        body = [
+            (
+                r["section"],
+                r["measure"],
+                r["unit"],
+                str(r["n"]),
+                *(self._fmt(r[k], r["unit"]) for k in ("median", "min", "max")),
+                r["target"],
+                r["verdict"],
+            )
+            for r in self.rows
+        ]
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+        right = {3, 4, 5, 6}
+
+        def line(cells):
+            return (
+                "| "
+                + " | ".join(
+                    str(c).rjust(w) if i in right else str(c).ljust(w)
+                    for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+                )
+                + " |"
+            )
+
+        sep = (
+            "|"
+            + "|".join(
+                "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
+            )
+            + "|"
+        )
+        return "\n".join([line(head), sep, *(line(b) for b in body)])
+
+
+def ratios(a: list[float], b: list[float]) -> list[float]:
+    return [x / y for x, y in zip(a, b, strict=True)]
+
+
+# ---------------------------------------------------------------------------
+# 1. ICB scale
+
+
+def probe_modules(work: Path, params_file: Path, template: str) -> list[str]:
+    """Run ``params_file`` once with a template that lists its kernel's modules at the end."""
+    templates = work / "probe-templates"
+    shutil.rmtree(templates, ignore_errors=True)
+    shutil.copytree(ROOT / "templates", templates)
+    listing = work / "kernel-modules.json"
+    listing.unlink(missing_ok=True)
+    import nbformat
+
+    path = templates / f"{template}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE_CELL.format(path=str(listing))))
+    nbformat.write(nb, path)
+    with tempfile.TemporaryDirectory(prefix="eia-bench-probe-") as out:
+        child(
+            CLI_CHILD,
+            {"file": str(params_file), "out": out},
+            env=child_env(EIA_TEMPLATES=str(templates)),
+        )
+    modules = json.loads(listing.read_text())
+    return [m for m in modules if m.split(".")[0] not in ("eia", "__main__", "_j", "_s")]
+
+
+def floor_notebook(work: Path, modules: list[str]) -> Path:
+    """A notebook with a parameters cell and one cell importing ``modules`` (failures skipped)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("output_dir = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import importlib\n"
+            f"for _name in {modules!r}:\n"
+            "    try:\n"
+            "        importlib.import_module(_name)\n"
+            "    except Exception:\n"
+            "        pass\n"
+        ),
+    ]
+    path = work / "floor.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def bench_icb(table: Table, repeat: int, work: Path) -> None:
+    section = "icb"
+    say(f"[icb] {load()}; probe run (lists the kernel's modules for the floor; warms caches)")
+    modules = probe_modules(work, ICB_EXAMPLE, "site_change")
+    floor_nb = floor_notebook(work, modules)
+    runs, floors, stages = [], [], []
+    for i in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="eia-bench-icb-") as out:
+            runs.append(child(CLI_CHILD, {"file": str(ICB_EXAMPLE), "out": out}))
+        with tempfile.TemporaryDirectory(prefix="eia-bench-floor-") as out:
+            kernel_dir = tempfile.mkdtemp(prefix="eia-bench-kernel-")
+            floors.append(
+                child(
+                    FLOOR_CHILD,
+                    {
+                        "notebook": str(floor_nb),
+                        "executed": str(Path(out) / "floor.ipynb"),
+                        "out": out,
+                        "kernel_dir": kernel_dir,
+                    },
+                )
+            )
+            shutil.rmtree(kernel_dir, ignore_errors=True)
+        say(
+            f"[icb] run {i + 1}/{repeat}: eia run {runs[-1]['wall']:.2f} s, "
+            f"floor {floors[-1]['wall']:.2f} s; {load()}"
+        )
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="eia-bench-stages-") as out:
+            stages.append(
+                child(
+                    STAGES_CHILD,
+                    {
+                        "file": str(ICB_EXAMPLE),
+                        "out": out,
+                        "template": str(ROOT / "templates" / "site_change.ipynb"),
+                    },
+                )
+            )
+    walls = [r["wall"] for r in runs]
+    floor_walls = [r["wall"] for r in floors]
+    table.add(section, "eia run, end to end (fresh process)", walls)
+    for key in ("validate", "execute", "render"):
+        table.add(section, f"  {key} (eia.run timings)", [r["timings"][key] for r in runs])
+    add_stages(table, section, stages, memory=False)
+    table.add(
+        section,
+        "floor: Papermill + nbconvert, end to end",
+        floor_walls,
+        note=f"imports the {len(modules)} modules the eia kernel had",
+    )
+    for key in ("import", "execute", "render"):
+        table.add(section, f"  floor {key}", [r["timings"][key] for r in floors])
+    table.add(
+        section,
+        "ratio eia run / floor (per pair)",
+        ratios(walls, floor_walls),
+        unit="×",
+        target="≤ 1.5",
+        ok=lambda v: v <= 1.5,
+    )
+    table.add(section, "peak RSS, eia process", [r["rss_self"] for r in runs], unit="MiB")
+    table.add(section, "peak RSS, kernel", [r["rss_children"] for r in runs], unit="MiB")
+    say(f"[icb] done; {load()}")
+
+
+def add_stages(table: Table, section: str, stages: list[dict], *, memory: bool) -> None:
+    order = [
+        "import eia and libraries",
+        "validate",
+        "load reference data",
+        "load service data",
+        "compute",
+        "figures",
+        "sections and metrics.json",
+    ]
+    labels = {"sections and metrics.json": "other sections, metrics.json"}
+    for name in order:
+        values = [s["seconds"].get(name, 0.0) for s in stages]
+        table.add(section, f"  stage: {labels.get(name, name)} (in-process)", values)
+        if memory:
+            table.add(
+                section,
+                f"    peak RSS during {labels.get(name, name)}",
+                [s["peak_rss"].get(name) for s in stages],
+                unit="MiB",
+            )
+
+
+# ---------------------------------------------------------------------------
+# 2. England scale
+
+
+def england_inputs(work: Path, sites: int, events: int, seed: int = 8) -> Path:
+    """All English LSOAs, ``sites`` sites and an ``events``-row extract; reused when present."""
+    folder = work / f"england-{sites}-sites-{events}-events-seed{seed}"
+    params_file = folder / "england.yaml"
+    if params_file.is_file():
+        return params_file
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    from eia.refdata import WGS84, load_pack
+
+    say(f"[england] generating inputs in {folder} (once)")
+    folder.mkdir(parents=True, exist_ok=True)
+    pack = load_pack()
+    codes = sorted(pack.imd2025()["lsoa21_code"])
+    rng = np.random.default_rng(seed)
+
+    shapes = pack.boundaries(codes).set_index("lsoa21_code").reindex(codes)
+    chosen = rng.choice(len(codes), size=sites + sites // 20, replace=False)
+    points = shapes.geometry.iloc[chosen].representative_point().to_crs(WGS84)
+    located = [
+        {"name": f"Site {i + 1:04d}", "lat": round(float(p.y), 5), "lon": round(float(p.x), 5)}
+        for i, p in enumerate(points)
+    ]
+    current = located[:sites]
+    # The proposal: close every 20th site and open sites // 20 new ones elsewhere.
+    proposed = [s for i, s in enumerate(current) if i % 20 != 19] + located[sites:]
+
+    # Events: benchmarks/service_aggregate.py's generator, with real LSOA 2021 codes drawn
+    # in proportion to population.
+    spec = importlib.util.spec_from_file_location(
+        "service_aggregate", ROOT / "benchmarks" / "service_aggregate.py"
+    )
+    aggregate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aggregate)
+    table = aggregate.make_events(events, seed)
+    pop = pack.population().reindex(codes).fillna(0).to_numpy(dtype=float)
+    index = rng.choice(len(codes), size=events, p=pop / pop.sum()).astype("int32")
+    lsoa = pa.DictionaryArray.from_arrays(pa.array(index), pa.array(codes)).cast(pa.string())
+    table = table.set_column(table.schema.get_field_index("lsoa_code"), "lsoa_code", lsoa)
+    pq.write_table(table, folder / "events.parquet")
+    del table, lsoa
+
+    params = {
+        "id": "bench-england",
+        "title": "Benchmark: 1,000 sites across England (synthetic)",
+        "template": "site_change",
+        "description": "Benchmark only, not a proposal: every English LSOA, random sites.",
+        "area": {"lsoa": codes},
+        "sites": {"current": current, "proposed": proposed},
+        "thresholds": {"distance_km": 5},
+        "service": {
+            "path": "events.parquet",
+            "columns": {
+                "lsoa": "lsoa_code",
+                "ethnicity": "ethnic_category",
+                "age": "age",
+                "sex": "sex",
+                "date": "date",
+            },
+            "label": "events (synthetic)",
+            "synthetic": True,
+        },
+        "limits": {"run_timeout_s": 3600, "cell_timeout_s": 3600},
+    }
+    tmp = params_file.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(params, sort_keys=False, width=120), encoding="utf-8")
+    os.replace(tmp, params_file)
+    return params_file
+
+
+def bench_england(table: Table, repeat: int, work: Path, sites: int, events: int) -> None:
+    section = "england"
+    params_file = england_inputs(work, sites, events)
+    say(f"[england] {load()}; {params_file}")
+    runs, stages = [], []
+    for i in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="eia-bench-england-") as out:
+            runs.append(child(CLI_CHILD, {"file": str(params_file), "out": out}))
+        with tempfile.TemporaryDirectory(prefix="eia-bench-england-stages-") as out:
+            stages.append(
+                child(
+                    STAGES_CHILD,
+                    {
+                        "file": str(params_file),
+                        "out": out,
+                        "template": str(ROOT / "templates" / "site_change.ipynb"),
+                    },
+                )
+            )
+        say(
+            f"[england] run {i + 1}/{repeat}: eia run {runs[-1]['wall']:.1f} s, peak RSS kernel "
+            f"{runs[-1]['rss_children'] / GIB:.2f} GiB; {load()}"
+        )
+    table.add(
+        section,
+        f"eia run, end to end ({events:,} events, {sites:,} sites)",
+        [r["wall"] for r in runs],
+        target="< 60 s",
+        ok=lambda v: v < 60,
+    )
+    for key in ("validate", "execute", "render"):
+        table.add(section, f"  {key} (eia.run timings)", [r["timings"][key] for r in runs])
+    table.add(section, "peak RSS, eia process", [r["rss_self"] for r in runs], unit="GiB")
+    table.add(section, "peak RSS, kernel", [r["rss_children"] for r in runs], unit="GiB")
+    table.add(
+        section,
+        "peak RSS, eia process + kernel",
+        [r["rss_self"] + r["rss_children"] for r in runs],
+        unit="GiB",
+        target="< 4 GiB",
+        ok=lambda v: v < 4 * GIB,
+    )
+    add_stages(table, section, stages, memory=True)
+    table.add(section, "  peak RSS, in-process stages", [s["rss_self"] for s in stages], unit="GiB")
+    say(f"[england] done; {load()}")
+
+
+# ---------------------------------------------------------------------------
+# 3. Batch
+
+
+def batch_inputs(work: Path, count: int) -> Path:
+    """``count`` variants of the Nottingham example, each with an extra proposed site."""
+    import yaml
+
+    folder = work / f"batch-{count}"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "params").mkdir(parents=True)
+    base = yaml.safe_load(ICB_EXAMPLE.read_text(encoding="utf-8"))
+    data = ICB_EXAMPLE.parent / base["service"]["path"]
+    if not data.is_file():  # make demo generates it; without it, generate it once here
+        subprocess.run([*eia_command(), "synth", str(ICB_EXAMPLE)], check=True, capture_output=True)
+    target = folder / "params" / base["service"]["path"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(data, target)
+    for i in range(count):
+        variant = json.loads(json.dumps(base))
+        variant["id"] = f"bench-batch-{i + 1:02d}"
+        variant["title"] = f"Benchmark variant {i + 1} of the Nottingham example"
+        hub = {
+            "name": f"Variant hub {i + 1}",
+            "lat": round(52.90 + 0.02 * i, 4),
+            "lon": round(-1.25 + 0.015 * i, 4),
+        }
+        for option in variant["options"]:
+            option["proposed"].append(hub)
+        (folder / "params" / f"{variant['id']}.yaml").write_text(
+            yaml.safe_dump(variant, sort_keys=False), encoding="utf-8"
+        )
+    return folder / "params"
+
+
+def bench_batch(table: Table, repeat: int, work: Path, count: int) -> None:
+    section = "batch"
+    params_dir = batch_inputs(work, count)
+    say(f"[batch] {load()}; {count} proposals in {params_dir}")
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    for i in range(repeat):
+        for jobs in (1, 2):
+            with tempfile.TemporaryDirectory(prefix=f"eia-bench-batch{jobs}-") as out:
+                t0 = time.perf_counter()
+                proc = subprocess.run(
+                    [
+                        *eia_command(),
+                        "batch",
+                        str(params_dir),
+                        "--jobs",
+                        str(jobs),
+                        "--out",
+                        out,
+                        "--no-progress",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=child_env(),
+                    cwd=ROOT,
+                )
+                walls[jobs].append(time.perf_counter() - t0)
+                if proc.returncode:
+                    sys.exit(
+                        f"eia batch --jobs {jobs} failed:\n{proc.stdout[-3000:]}"
+                        f"\n{proc.stderr[-3000:]}"
+                    )
+            say(f"[batch] run {i + 1}/{repeat} --jobs {jobs}: {walls[jobs][-1]:.1f} s; {load()}")
+    table.add(section, f"eia batch, {count} proposals, --jobs 1", walls[1])
+    table.add(section, f"eia batch, {count} proposals, --jobs 2", walls[2])
+    table.add(
+        section,
+        "speed-up --jobs 2 over --jobs 1 (per pair)",
+        ratios(walls[1], walls[2]),
+        unit="×",
+        target="≥ 1.7",
+        ok=lambda v: v >= 1.7,
+    )
+    say(f"[batch] done; {load()}")
+
+
+# ---------------------------------------------------------------------------
+# 4. Statistics
+
+
+def bench_stats(table: Table, repeat: int, areas: int = 35_000) -> None:
+    section = "stats"
+    say(f"[stats] {load()}")
+    runs = [child(STATS_CHILD, {"areas": areas}) for _ in range(repeat)]
+    target = ("< 1 s", lambda v: v < 1)
+    table.add(
+        section,
+        "sii, 10 deciles, 100,000 repetitions (with RII)",
+        [r["sii"] for r in runs],
+        target=target[0],
+        ok=target[1],
+    )
+    for name, what in (
+        ("rate_ci", "rate_ci (exact/Byar)"),
+        ("proportion_ci", "proportion_ci (Wilson)"),
+        ("dsr", "dsr (19 age bands, ESP2013)"),
+        ("rate_ratio", "rate_ratio (against the whole)"),
+    ):
+        table.add(section, f"  {what}, {areas:,} areas", [r[name] for r in runs])
+    table.add(
+        section,
+        f"all rates above, {areas:,} areas",
+        [r["all rates"] for r in runs],
+        target=target[0],
+        ok=target[1],
+    )
+    say(f"[stats] done; {load()}")
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections (default: {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "eia-bench",
+        help="folder for generated inputs, reused between runs",
+    )
+    parser.add_argument("--sites", type=int, default=1000, help="England: sites (default 1000)")
+    parser.add_argument(
+        "--events",
+        type=float,
+        default=10_000_000,
+        help="England: events in the extract (default 10 million)",
+    )
+    parser.add_argument("--proposals", type=int, default=10, help="batch: proposals (default 10)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
+    args = parser.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if not ICB_EXAMPLE.is_file():
+        parser.error(f"{ICB_EXAMPLE} not found: run from a checkout of the project")
+    from eia.refdata import load_pack
+
+    load_pack()  # fails early, with how to provide it, if there is no reference data
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    load_before = load()
+    table = Table()
+    if "icb" in only:
+        bench_icb(table, args.repeat, args.work)
+    if "england" in only:
+        bench_england(table, args.repeat, args.work, args.sites, int(args.events))
+    if "batch" in only:
+        bench_batch(table, args.repeat, args.work, args.proposals)
+    if "stats" in only:
+        bench_stats(table, args.repeat)
+    elapsed = time.perf_counter() - started
+
+    print(
+        f"eia benchmarks, {time.strftime('%Y-%m-%d %H:%M %Z')}: {args.repeat} run(s) each; "
+        "times in seconds: median, min, max"
+    )
+    print(f"Machine: {machine()}")
+    print(f"Load: {load_before} at the start, {load()} at the end; {elapsed / 60:.1f} min in all")
+    print()
+    print(table.render())
+    print()
+    for note in NOTES:
+        print(note)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"machine": machine(), "repeat": args.repeat, "rows": table.rows}, indent=2)
+            + "\n",
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
