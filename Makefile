@@ -40,6 +40,7 @@ demo: data
 	@$(BIN)/eia run $(DEMO)
 
 test: data browser-deps
+	@$(BIN)/ruff check --quiet src tests benchmarks
 	@$(BIN)/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc

@@ -17,7 +17,11 @@ EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))
 
 
 def _find_refdata() -> Path | None:
-    candidates = [os.environ.get("EIA_REFDATA"), ROOT / "shapes", ROOT.parent / "shared" / "refdata"]
+    candidates = [
+        os.environ.get("EIA_REFDATA"),
+        ROOT / "shapes",
+        ROOT.parent / "shared" / "refdata",
+    ]
     for candidate in candidates:
         if candidate and (Path(candidate) / "manifest.json").is_file():
             return Path(candidate).resolve()

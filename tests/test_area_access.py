@@ -33,7 +33,7 @@ def test_ethnic_group_populations_sum_to_residents(pack, notts_area):
     eth = group_populations(pack, list(notts_area["lsoa21_code"]))
     assert list(eth.index) == list(notts_area["lsoa21_code"])
     assert eth.shape[1] == 5
-    diff = (eth.sum(axis=1).to_numpy() - notts_area["population"].to_numpy())
+    diff = eth.sum(axis=1).to_numpy() - notts_area["population"].to_numpy()
     assert np.abs(diff).max() <= 5  # Census cell perturbation only
 
 
@@ -62,7 +62,9 @@ def _toy_area() -> gpd.GeoDataFrame:
         geometry=squares,
         crs="EPSG:27700",
     )
-    frame["point"] = gpd.GeoSeries([Point(500, 500), Point(10500, 500), Point(20500, 500)], crs=27700)
+    frame["point"] = gpd.GeoSeries(
+        [Point(500, 500), Point(10500, 500), Point(20500, 500)], crs=27700
+    )
     return frame
 
 

@@ -12,9 +12,7 @@ CODES = ["A", "B", "C", "D"]
 
 
 def weights() -> dict[str, pd.DataFrame]:
-    core = pd.DataFrame(
-        {"Core20": [1000, 1000, 0, 0], "Rest": [0, 0, 1000, 1000]}, index=CODES
-    )
+    core = pd.DataFrame({"Core20": [1000, 1000, 0, 0], "Rest": [0, 0, 1000, 1000]}, index=CODES)
     ethnic = pd.DataFrame(
         {"Group X": [500, 500, 500, 500], "Group Y": [500, 500, 500, 500]}, index=CODES
     )
@@ -80,7 +78,14 @@ def test_least_adverse_option_prefers_no_disproportionate_harm():
 
 def test_declared_effects_are_rated_with_population_average():
     pops = {"imd_quintile": pd.Series({"Q1": 100, "Q2": 100, "Q3": 100, "Q4": 100, "Q5": 100})}
-    effects = [{"dimension": "imd_quintile", "group": "Q1", "uptake_change_pct": -10, "rationale": "digital"}]
+    effects = [
+        {
+            "dimension": "imd_quintile",
+            "group": "Q1",
+            "uptake_change_pct": -10,
+            "rationale": "digital",
+        }
+    ]
     r = impact.rate_effects(effects, pops).set_index("group")
     assert r.loc["Q1", "rating"] == "negative"
     assert r.loc["Q1", "disproportionate"]
@@ -112,5 +117,7 @@ def test_core20_follows_declared_quintile_effects():
     ]
     derived = {e["group"]: e["uptake_change_pct"] for e in core20_effects(effects, pops)}
     assert derived == {"Core20 (IMD deciles 1-2)": -10.0, "Rest of area (deciles 3-10)": 2.0}
-    declared = effects + [{"dimension": "core20", "group": "Core20 (IMD deciles 1-2)", "uptake_change_pct": -3}]
+    declared = effects + [
+        {"dimension": "core20", "group": "Core20 (IMD deciles 1-2)", "uptake_change_pct": -3}
+    ]
     assert core20_effects(declared, pops) == []

@@ -46,11 +46,20 @@ def test_minimal_proposal_gets_documented_defaults():
         ({"id": "Bad Id"}, "id: 'Bad Id' is not a slug"),
         ({"id": "../../etc"}, "id: '../../etc' is not a slug"),
         ({"template": "magic"}, "template: 'magic' is not allowed"),
-        ({"area": {"icb": "E54000060", "ltla": ["E06000018"]}}, "area: give exactly one of icb, ltla or lsoa"),
+        (
+            {"area": {"icb": "E54000060", "ltla": ["E06000018"]}},
+            "area: give exactly one of icb, ltla or lsoa",
+        ),
         ({"area": {"ltla": ["X1"]}}, "area.ltla[0]: 'X1' is not a local authority district code"),
         ({"unknown_key": 1}, "unknown_key: unknown key; allowed: id, title, template"),
-        ({"sites": {"current": [{"name": "No place"}], "proposed": []}}, "sites.current[0]: a site needs hospital"),
-        ({"thresholds": {"distance_km": 0}}, "thresholds.distance_km: Input should be greater than 0"),
+        (
+            {"sites": {"current": [{"name": "No place"}], "proposed": []}},
+            "sites.current[0]: a site needs hospital",
+        ),
+        (
+            {"thresholds": {"distance_km": 0}},
+            "thresholds.distance_km: Input should be greater than 0",
+        ),
     ],
 )
 def test_structural_problems_name_the_field(change, expected):
@@ -84,8 +93,14 @@ def test_data_problems_suggest_close_matches(pack):
         **MINIMAL,
         "area": {"icb": "E54000099"},
         "sites": {
-            "current": [{"hospital": "Kings Mill Hospitl"}, {"name": "Paris", "lat": 48.85, "lon": 2.35}],
-            "proposed": [{"name": "Hub", "lat": 53.0, "lon": -1.2}, {"name": "Hub", "lat": 53.1, "lon": -1.1}],
+            "current": [
+                {"hospital": "Kings Mill Hospitl"},
+                {"name": "Paris", "lat": 48.85, "lon": 2.35},
+            ],
+            "proposed": [
+                {"name": "Hub", "lat": 53.0, "lon": -1.2},
+                {"name": "Hub", "lat": 53.1, "lon": -1.1},
+            ],
         },
     }
     found = [str(p) for p in params.check_against_pack(params.parse(data), pack)]
@@ -111,12 +126,21 @@ def test_examples_are_valid_and_illustrative(example, pack):
 
 
 def test_ambiguous_hospital_names_ask_for_coordinates(pack):
-    data = {**MINIMAL, "sites": {"current": [{"hospital": "Queen Elizabeth Hospital"}],
-                                 "proposed": [{"name": "Hub", "lat": 52.95, "lon": -1.15}]}}
+    data = {
+        **MINIMAL,
+        "sites": {
+            "current": [{"hospital": "Queen Elizabeth Hospital"}],
+            "proposed": [{"name": "Hub", "lat": 52.95, "lon": -1.15}],
+        },
+    }
     found = [str(p) for p in params.check_against_pack(params.parse(data), pack)]
-    assert any("sites in the reference data are called 'Queen Elizabeth Hospital'" in p for p in found)
+    assert any(
+        "sites in the reference data are called 'Queen Elizabeth Hospital'" in p for p in found
+    )
 
 
 def test_params_reference_is_up_to_date():
     doc = (ROOT / "docs" / "params.md").read_text(encoding="utf-8")
-    assert doc == params.schema_markdown(), "regenerate docs/params.md from eia.params.schema_markdown()"
+    assert doc == params.schema_markdown(), (
+        "regenerate docs/params.md from eia.params.schema_markdown()"
+    )

@@ -88,8 +88,14 @@ def test_nottingham_metrics_match_the_reference_data(results, pack):
     expected = (imd[imd["lsoa21_code"].isin(notts)]["IMD_decile"] == 1).mean()
     assert metrics["area"]["share_lsoas_imd_decile1"] == pytest.approx(expected, abs=1e-6)
     assert metrics["area"]["population"] == int(pack.population().loc[sorted(notts)].sum())
-    keys = {"group", "population", "mean_km_before", "mean_km_after",
-            "pop_beyond_threshold_before", "pop_beyond_threshold_after"}
+    keys = {
+        "group",
+        "population",
+        "mean_km_before",
+        "mean_km_after",
+        "pop_beyond_threshold_before",
+        "pop_beyond_threshold_after",
+    }
     for table in ("by_imd_quintile", "by_ethnic_group"):
         rows = metrics["access"][table]
         assert rows and keys <= set(rows[0])
@@ -98,7 +104,10 @@ def test_nottingham_metrics_match_the_reference_data(results, pack):
 
 def test_options_appraisal_names_the_least_adverse(results):
     metrics = json.loads(results["notts-diagnostics-consolidation"].metrics.read_text())
-    assert metrics["options"]["least_adverse"] in {"Option A: close King's Mill", "Option B: close City Hospital"}
+    assert metrics["options"]["least_adverse"] in {
+        "Option A: close King's Mill",
+        "Option B: close City Hospital",
+    }
     html = results["notts-diagnostics-consolidation"].report.read_text()
     assert "least adverse equity impact" in html
 
@@ -154,7 +163,10 @@ def test_ratings_cover_every_quintile_core20_and_ethnic_group(results, example):
     rated = {(r["dimension"], r["group"]) for r in rows if r["option"] == first}
     quintiles = {g for d, g in rated if d == "imd_quintile"}
     assert len(quintiles) == 5
-    assert {g for d, g in rated if d == "core20"} == {"Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)"}
+    assert {g for d, g in rated if d == "core20"} == {
+        "Core20 (IMD deciles 1-2)",
+        "Rest of area (deciles 3-10)",
+    }
     assert len({g for d, g in rated if d == "ethnic_group"}) == 5
     for r in rows:
         assert r["rating"] in {"positive", "neutral", "negative"}

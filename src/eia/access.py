@@ -21,7 +21,6 @@ from eia.area import ETHNIC_GROUPS, QUINTILE_LABELS
 from eia.errors import ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
 
-
 CORE20_LABELS = ("Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)")
 
 
@@ -37,7 +36,9 @@ def resolve_sites(pack: Pack, sites: Sequence) -> gpd.GeoDataFrame:
         get = site.get if isinstance(site, Mapping) else lambda k, s=site: getattr(s, k)
         if get("hospital"):
             if get("hospital") not in hospitals.index:
-                unknown.append(Problem(f"sites[{i}].hospital", f"unknown hospital {get('hospital')!r}"))
+                unknown.append(
+                    Problem(f"sites[{i}].hospital", f"unknown hospital {get('hospital')!r}")
+                )
                 continue
             points.append(hospitals.geometry[get("hospital")])
             sources.append("hospital")
@@ -82,7 +83,9 @@ def measure(
     )
 
 
-def group_weights(area: pd.DataFrame, ethnic: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def group_weights(
+    area: pd.DataFrame, ethnic: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """People per LSOA in each group, per dimension: ``{dimension: LSOA × group frame}``.
 
     Deprivation groups take the LSOA's whole population; Census groups (ethnic
@@ -90,7 +93,10 @@ def group_weights(area: pd.DataFrame, ethnic: pd.DataFrame | None = None) -> dic
     """
     pop = area["population"].to_numpy()
     quint = pd.DataFrame(
-        {label: np.where(area["imd_quintile"] == q, pop, 0) for q, label in QUINTILE_LABELS.items()},
+        {
+            label: np.where(area["imd_quintile"] == q, pop, 0)
+            for q, label in QUINTILE_LABELS.items()
+        },
         index=area["lsoa21_code"],
     )
     core20, rest = CORE20_LABELS
@@ -104,9 +110,7 @@ def group_weights(area: pd.DataFrame, ethnic: pd.DataFrame | None = None) -> dic
     return out
 
 
-def summarise(
-    distances: pd.DataFrame, weights: pd.DataFrame, threshold_km: float
-) -> pd.DataFrame:
+def summarise(distances: pd.DataFrame, weights: pd.DataFrame, threshold_km: float) -> pd.DataFrame:
     """Population-weighted access by group, before and after.
 
     ``weights`` is LSOA × group (people of each group per LSOA, rows in the same

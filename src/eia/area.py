@@ -120,7 +120,9 @@ def build_area(pack: Pack, area: Mapping | list[str]) -> gpd.GeoDataFrame:
     return frame
 
 
-def group_populations(pack: Pack, codes: list[str], dimension: str = "ethnic_group") -> pd.DataFrame:
+def group_populations(
+    pack: Pack, codes: list[str], dimension: str = "ethnic_group"
+) -> pd.DataFrame:
     """Census 2021 residents per LSOA and group, wide: index ``lsoa21_code``, one column per group.
 
     ``dimension`` is ``ethnic_group`` (TS021, 5 groups), ``religion`` (TS030) or

@@ -71,7 +71,9 @@ class Assessment:
         return self.proposal.thresholds.distance_km
 
 
-def assess(proposal: Proposal, params_file: Path | str | None = None, pack: Pack | None = None) -> Assessment:
+def assess(
+    proposal: Proposal, params_file: Path | str | None = None, pack: Pack | None = None
+) -> Assessment:
     """Compute every part of a proposal's assessment (see the module docstring)."""
     pack = pack or load_pack()
     area = build_area(pack, proposal.area.spec)  # eia.area.build_area
@@ -96,8 +98,12 @@ def assess(proposal: Proposal, params_file: Path | str | None = None, pack: Pack
             }
             rated.append(
                 impact_mod.rate_access(
-                    distances, weights, change_km=t.change_km, min_people=t.min_people,
-                    disproportionate_ratio=t.disproportionate_ratio, option=name,
+                    distances,
+                    weights,
+                    change_km=t.change_km,
+                    min_people=t.min_people,
+                    disproportionate_ratio=t.disproportionate_ratio,
+                    option=name,
                 )
             )
         result.impacts = pd.concat(rated, ignore_index=True)
@@ -110,10 +116,15 @@ def assess(proposal: Proposal, params_file: Path | str | None = None, pack: Pack
                 e["group"] = QUINTILE_LABELS[int(e["group"])]
         effects += core20_effects(effects, pops["imd_quintile"])
         result.impacts = pd.concat(
-            [result.impacts, impact_mod.rate_effects(
-                effects, pops, uptake_change_pct=proposal.thresholds.uptake_change_pct,
-                disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
-            )],
+            [
+                result.impacts,
+                impact_mod.rate_effects(
+                    effects,
+                    pops,
+                    uptake_change_pct=proposal.thresholds.uptake_change_pct,
+                    disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+                ),
+            ],
             ignore_index=True,
         )
 
@@ -131,18 +142,34 @@ def core20_effects(effects: list[dict], quintile_pops: pd.Series) -> list[dict]:
     """
     if any(e["dimension"] == "core20" for e in effects):
         return []
-    declared = {e["group"]: e["uptake_change_pct"] for e in effects if e["dimension"] == "imd_quintile"}
+    declared = {
+        e["group"]: e["uptake_change_pct"] for e in effects if e["dimension"] == "imd_quintile"
+    }
     if not declared:
         return []
     labels = list(QUINTILE_LABELS.values())
     change = pd.Series([declared.get(q, 0.0) for q in labels], index=labels)
     pops = quintile_pops.reindex(labels).fillna(0)
-    rest = float((change.iloc[1:] * pops.iloc[1:]).sum() / pops.iloc[1:].sum()) if pops.iloc[1:].sum() else 0.0
+    rest = (
+        float((change.iloc[1:] * pops.iloc[1:]).sum() / pops.iloc[1:].sum())
+        if pops.iloc[1:].sum()
+        else 0.0
+    )
     core20, rest_label = access_mod.CORE20_LABELS
     note = "Derived from the declared IMD quintile effects (Core20 is quintile 1)."
     return [
-        {"dimension": "core20", "group": core20, "uptake_change_pct": float(change.iloc[0]), "rationale": note},
-        {"dimension": "core20", "group": rest_label, "uptake_change_pct": round(rest, 6), "rationale": note},
+        {
+            "dimension": "core20",
+            "group": core20,
+            "uptake_change_pct": float(change.iloc[0]),
+            "rationale": note,
+        },
+        {
+            "dimension": "core20",
+            "group": rest_label,
+            "uptake_change_pct": round(rest, 6),
+            "rationale": note,
+        },
     ]
 
 
@@ -157,7 +184,9 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", service_mod.ServiceDataWarning)
         result.service = service_mod.load_service(spec, result.pack, codes, base_dir=base_dir)
-    result.notes += [str(w.message) for w in caught if issubclass(w.category, service_mod.ServiceDataWarning)]
+    result.notes += [
+        str(w.message) for w in caught if issubclass(w.category, service_mod.ServiceDataWarning)
+    ]
     result.uptake = uptake_mod.compute(
         result.service,
         result.area,
@@ -207,7 +236,9 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
 
 def profile_by_decile(area: pd.DataFrame) -> pd.DataFrame:
     """LSOAs and residents per national IMD 2025 decile (all ten deciles, zeros kept)."""
-    grouped = area.groupby("imd_decile").agg(lsoas=("lsoa21_code", "size"), population=("population", "sum"))
+    grouped = area.groupby("imd_decile").agg(
+        lsoas=("lsoa21_code", "size"), population=("population", "sum")
+    )
     grouped = grouped.reindex(range(1, 11), fill_value=0)
     grouped["share_lsoas"] = grouped["lsoas"] / grouped["lsoas"].sum()
     grouped["share_population"] = grouped["population"] / grouped["population"].sum()
@@ -216,7 +247,9 @@ def profile_by_decile(area: pd.DataFrame) -> pd.DataFrame:
 
 def profile_by_quintile(area: pd.DataFrame) -> pd.DataFrame:
     """LSOAs and residents per national IMD 2025 quintile."""
-    grouped = area.groupby("imd_quintile").agg(lsoas=("lsoa21_code", "size"), population=("population", "sum"))
+    grouped = area.groupby("imd_quintile").agg(
+        lsoas=("lsoa21_code", "size"), population=("population", "sum")
+    )
     grouped = grouped.reindex(range(1, 6), fill_value=0)
     grouped["share_population"] = grouped["population"] / grouped["population"].sum()
     grouped.insert(0, "group", [QUINTILE_LABELS[q] for q in grouped.index])
@@ -227,7 +260,11 @@ def ethnic_composition(weights: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Residents per Census 2021 ethnic group and their share of the area."""
     totals = weights["ethnic_group"].sum(axis=0)
     return pd.DataFrame(
-        {"group": totals.index, "population": totals.to_numpy(), "share": (totals / totals.sum()).to_numpy()}
+        {
+            "group": totals.index,
+            "population": totals.to_numpy(),
+            "share": (totals / totals.sum()).to_numpy(),
+        }
     )
 
 
@@ -255,8 +292,13 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 ACCESS_COLUMNS = [
-    "group", "population", "mean_km_before", "mean_km_after", "mean_km_change",
-    "pop_beyond_threshold_before", "pop_beyond_threshold_after",
+    "group",
+    "population",
+    "mean_km_before",
+    "mean_km_after",
+    "mean_km_change",
+    "pop_beyond_threshold_before",
+    "pop_beyond_threshold_after",
 ]
 
 
@@ -276,7 +318,9 @@ def metrics(a: Assessment) -> dict[str, Any]:
             "lsoa_count": int(len(area)),
             "population": int(area["population"].sum()),
             "share_lsoas_imd_decile1": float(deciles.loc[0, "share_lsoas"]),
-            "share_population_core20": float(area.loc[area["core20"], "population"].sum() / area["population"].sum()),
+            "share_population_core20": float(
+                area.loc[area["core20"], "population"].sum() / area["population"].sum()
+            ),
             "by_imd_decile": records(deciles),
             "by_imd_quintile": records(profile_by_quintile(area)),
             "by_ethnic_group": records(ethnic_composition(a.weights)),
@@ -318,5 +362,8 @@ def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:
     if folder is None:
         return None
     path = Path(folder) / "metrics.json"
-    path.write_text(json.dumps(metrics(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(metrics(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     return path

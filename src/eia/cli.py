@@ -109,10 +109,17 @@ def _synth(args: argparse.Namespace) -> int:
     spec = proposal.service
     out = args.out or params.service_path(proposal, args.file)
     if out is None:
-        print("eia: the params file has no service block: name the output with --out PATH", file=sys.stderr)
+        print(
+            "eia: the params file has no service block: name the output with --out PATH",
+            file=sys.stderr,
+        )
         return 2
     events = args.events or (spec.generate.events if spec and spec.generate else 20_000)
-    seed = args.seed if args.seed is not None else (spec.generate.seed if spec and spec.generate else 2021)
+    seed = (
+        args.seed
+        if args.seed is not None
+        else (spec.generate.seed if spec and spec.generate else 2021)
+    )
     frame = synth.generate(pack, select_lsoas(pack, proposal.area.spec), n_events=events, seed=seed)
     path = synth.write(frame, out)
     print(f"Synthetic extract ({len(frame):,} events, seed {seed}) written to {path}")
@@ -143,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.set_defaults(func=_validate)
 
-    p = sub.add_parser("run", help="run one proposal: OUT/<id>/report.html, assessment.ipynb, metrics.json")
+    p = sub.add_parser(
+        "run", help="run one proposal: OUT/<id>/report.html, assessment.ipynb, metrics.json"
+    )
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
     p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
@@ -157,8 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="params files, folders or globs")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
-    p.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
-                   help="proposals run at once (default: the number of cores)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="proposals run at once (default: the number of cores)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_batch)
 
@@ -178,8 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="reference data: install, check")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = dsub.add_parser("install", help="verify a reference pack and install it into shapes/")
-    p.add_argument("--from", dest="source", type=Path, required=True, metavar="DIR",
-                   help="folder holding manifest.json and the pack's Parquet files")
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder holding manifest.json and the pack's Parquet files",
+    )
     p.add_argument("--dest", type=Path, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_data_install)
     p = dsub.add_parser(
@@ -189,12 +210,26 @@ def build_parser() -> argparse.ArgumentParser:
         "and build the reference pack. Honours HTTP(S)_PROXY. If a download is blocked, fetch "
         "the file another way and use `eia data install --from DIR`, or drop it in the cache.",
     )
-    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
-                   help="download cache (default: $EIA_FETCH_CACHE or ~/.cache/eia/downloads)")
-    p.add_argument("--dest", type=Path, default=None, help="where to build the pack (default: shapes/)")
-    p.add_argument("--sources", type=Path, default=None, metavar="FILE",
-                   help="sources file (default: shapes/sources.toml)")
-    p.add_argument("--base-url", default=None, help="replace every source's scheme and host (mirrors, tests)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="download cache (default: $EIA_FETCH_CACHE or ~/.cache/eia/downloads)",
+    )
+    p.add_argument(
+        "--dest", type=Path, default=None, help="where to build the pack (default: shapes/)"
+    )
+    p.add_argument(
+        "--sources",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="sources file (default: shapes/sources.toml)",
+    )
+    p.add_argument(
+        "--base-url", default=None, help="replace every source's scheme and host (mirrors, tests)"
+    )
     p.add_argument("--no-optional", action="store_true", help="skip optional sources (centroids)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_data_fetch)

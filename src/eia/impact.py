@@ -158,14 +158,14 @@ def rate_effects(
         (e["dimension"], str(e["group"])): e for e in effects
     }
     rows = []
-    dims = list(populations) + sorted(
-        {d for d, _ in declared if d not in populations}, key=str
-    )
+    dims = list(populations) + sorted({d for d, _ in declared if d not in populations}, key=str)
     for dimension in dims:
         pops = populations.get(dimension)
         groups = list(pops.index) if pops is not None else []
         groups += [g for d, g in declared if d == dimension and g not in groups]
-        changes = {g: float(declared.get((dimension, g), {}).get("uptake_change_pct", 0.0)) for g in groups}
+        changes = {
+            g: float(declared.get((dimension, g), {}).get("uptake_change_pct", 0.0)) for g in groups
+        }
         average = np.nan
         if pops is not None and pops.sum() > 0:
             known = pops.reindex(groups).fillna(0)
@@ -182,7 +182,9 @@ def rate_effects(
             ratio = change / average if average and average < 0 and change < 0 else np.nan
             dispro = None
             if pops is not None:
-                dispro = bool(rating == "negative" and (np.isnan(ratio) or ratio >= disproportionate_ratio))
+                dispro = bool(
+                    rating == "negative" and (np.isnan(ratio) or ratio >= disproportionate_ratio)
+                )
             pop = int(pops.get(g, 0)) if pops is not None else None
             entry = declared.get((dimension, g), {})
             rows.append(
@@ -233,7 +235,9 @@ def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     out = pd.DataFrame({"group": table["group"].astype(str), "count": count, "population": pop})
     out["population_share"] = pop_share
     if np.isfinite(total_count) and total_count > 0:
-        share, lower, upper = proportion_ci(count.to_numpy(float), np.full(len(count), total_count), confidence)
+        share, lower, upper = proportion_ci(
+            count.to_numpy(float), np.full(len(count), total_count), confidence
+        )
     else:
         share = lower = upper = np.full(len(count), np.nan)
     out["user_share"] = share
@@ -261,8 +265,10 @@ def rate_uptake(
             lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
             if pd.isna(hi):
                 rating, dispro = "neutral", False
-                sentence = (f"{r.group}: neutral. Its count of {label} is withheld (small numbers), "
-                            "so its representation cannot be published.")
+                sentence = (
+                    f"{r.group}: neutral. Its count of {label} is withheld (small numbers), "
+                    "so its representation cannot be published."
+                )
             else:
                 rating = "negative" if hi < 1 else "positive" if lo > 1 else "neutral"
                 dispro = bool(rating == "negative" and hi < 1 / disproportionate_ratio)
@@ -270,20 +276,35 @@ def rate_uptake(
                     f"{r.group}: {rating}{', disproportionate' if dispro else ''}. "
                     f"{fmt_pct(r.user_share)} of {label} against {fmt_pct(r.population_share)} of "
                     f"residents: representation {rep:.2f} (95% CI {lo:.2f} to {hi:.2f})"
-                    + ("; under-represented now." if hi < 1 else
-                       "; over-represented now." if lo > 1 else "; in line with the population.")
+                    + (
+                        "; under-represented now."
+                        if hi < 1
+                        else "; over-represented now."
+                        if lo > 1
+                        else "; in line with the population."
+                    )
                 )
-            rows.append({
-                "option": option, "dimension": dimension, "group": r.group,
-                "population": None if pd.isna(r.population) else int(r.population),
-                "count": None if pd.isna(r.count) else float(r.count),
-                "representation": rep, "representation_lower": lo, "representation_upper": hi,
-                "rating": rating, "disproportionate": dispro, "sentence": sentence,
-            })
+            rows.append(
+                {
+                    "option": option,
+                    "dimension": dimension,
+                    "group": r.group,
+                    "population": None if pd.isna(r.population) else int(r.population),
+                    "count": None if pd.isna(r.count) else float(r.count),
+                    "representation": rep,
+                    "representation_lower": lo,
+                    "representation_upper": hi,
+                    "rating": rating,
+                    "disproportionate": dispro,
+                    "sentence": sentence,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def mark_uptake_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def mark_uptake_risk(
+    impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
     """Add ``at_risk``: groups under-represented now (representation upper limit below 1).
 
     ``representation`` maps a dimension to a frame with ``group`` and
@@ -340,13 +361,21 @@ def summarise_options(impacts: pd.DataFrame) -> pd.DataFrame:
                 "negative": int((group["rating"] == "negative").sum()),
                 "positive": int((group["rating"] == "positive").sum()),
                 "disproportionate": int(group["disproportionate"].fillna(False).astype(bool).sum()),
-                "core20_adversely_affected": int(core.get("adversely_affected", pd.Series([0])).sum()),
+                "core20_adversely_affected": int(
+                    core.get("adversely_affected", pd.Series([0])).sum()
+                ),
                 "adversely_affected": int(everyone.get("adversely_affected", pd.Series([0])).sum()),
             }
         )
     table = pd.DataFrame(rows)
     return table.sort_values(
-        ["disproportionate", "core20_adversely_affected", "negative", "adversely_affected", "option"],
+        [
+            "disproportionate",
+            "core20_adversely_affected",
+            "negative",
+            "adversely_affected",
+            "option",
+        ],
         kind="stable",
     ).reset_index(drop=True)
 

@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from eia.errors import ParamsError, Problem, RefDataError
+from eia.errors import ParamsError, Problem
 
 TEMPLATES = ("site_change", "service_change", "equity_audit")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -189,7 +189,9 @@ class Service(_Model):
     label: Text = Field("service users", description="What the data counts, for the report.")
     synthetic: bool = Field(False, description="True if the data is synthetic (labelled so).")
     sheet: Text | None = Field(None, description="XLSX sheet name (default: the first).")
-    reference_ethnic_group: Text = Field("White", description="Ethnic group rates are compared with.")
+    reference_ethnic_group: Text = Field(
+        "White", description="Ethnic group rates are compared with."
+    )
     generate: Synthesis | None = Field(None, description="Generate a synthetic extract if missing.")
 
     @model_validator(mode="after")
@@ -202,7 +204,9 @@ class Service(_Model):
 class Disclosure(_Model):
     """Statistical disclosure control for published counts."""
 
-    min_count: int = Field(5, ge=1, le=100, description="Counts from 1 to min_count-1 are withheld.")
+    min_count: int = Field(
+        5, ge=1, le=100, description="Counts from 1 to min_count-1 are withheld."
+    )
 
 
 class Effect(_Model):
@@ -217,6 +221,7 @@ class Effect(_Model):
     @classmethod
     def _group_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     uptake_change_pct: float = Field(ge=-100, le=1000, description="Expected change in uptake, %.")
     rationale: LongText = Field("", description="Why this effect is expected.")
 
@@ -244,8 +249,12 @@ class SignOff(_Model):
 class Limits(_Model):
     """Time limits for running the notebook."""
 
-    cell_timeout_s: int = Field(600, gt=0, le=86_400, description="Longest any one cell may run (s).")
-    run_timeout_s: int = Field(1800, gt=0, le=86_400, description="Longest the whole run may take (s).")
+    cell_timeout_s: int = Field(
+        600, gt=0, le=86_400, description="Longest any one cell may run (s)."
+    )
+    run_timeout_s: int = Field(
+        1800, gt=0, le=86_400, description="Longest the whole run may take (s)."
+    )
 
 
 class Proposal(_Model):
@@ -276,20 +285,28 @@ class Proposal(_Model):
         description="The owner's assessment for characteristics without small-area data.",
     )
     mitigations: list[Action] = Field(default_factory=list, description="Mitigations and actions.")
-    signoff: list[SignOff] = Field(default_factory=list, description="Who signed off, and the decision.")
+    signoff: list[SignOff] = Field(
+        default_factory=list, description="Who signed off, and the decision."
+    )
     limits: Limits = Field(Limits(), description="Time limits for running the notebook.")
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
         if self.template == "site_change":
             if self.sites is None:
-                raise ValueError("template site_change needs sites: {current: [...], proposed: [...]}")
+                raise ValueError(
+                    "template site_change needs sites: {current: [...], proposed: [...]}"
+                )
             if not self.sites.proposed and not self.options:
                 raise ValueError("template site_change needs sites.proposed or options")
         if self.template == "service_change" and not self.effects:
-            raise ValueError("template service_change needs effects: [...] (expected change per group)")
+            raise ValueError(
+                "template service_change needs effects: [...] (expected change per group)"
+            )
         if self.template == "equity_audit" and self.service is None:
-            raise ValueError("template equity_audit needs a service block (the service data to audit)")
+            raise ValueError(
+                "template equity_audit needs a service block (the service data to audit)"
+            )
         names = [o.name for o in self.options]
         if len(set(names)) != len(names):
             raise ValueError("option names must be unique")
@@ -423,7 +440,9 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
     icb = area.get("icb")
     if isinstance(icb, str):
         known = {
-            c for col in ("icb24_code", "icb24_code_nhs") for c in pack.values(lookup, col)
+            c
+            for col in ("icb24_code", "icb24_code_nhs")
+            for c in pack.values(lookup, col)
             if c is not None
         }
         if icb not in known:
@@ -439,7 +458,9 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
         known_lsoa = set(pack.values("imd2025_lsoa21.parquet", "lsoa21_code"))
         for i, code in enumerate(lsoas):
             if isinstance(code, str) and code not in known_lsoa:
-                problems.append(Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}"))
+                problems.append(
+                    Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}")
+                )
 
     names = Counter(pack.values("hospitals22_points.parquet", "hospital22_name"))
     hospitals = sorted(names)
@@ -473,7 +494,11 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                     )
                 )
             lat, lon = site.get("lat"), site.get("lon")
-            if isinstance(lat, int | float) and isinstance(lon, int | float) and not in_england(lat, lon):
+            if (
+                isinstance(lat, int | float)
+                and isinstance(lon, int | float)
+                and not in_england(lat, lon)
+            ):
                 problems.append(
                     Problem(path, f"({lat}, {lon}) is outside England (lat, lon in WGS84)")
                 )
@@ -565,34 +590,60 @@ def schema_markdown() -> str:
         text = re.sub(r"Literal\[([^\]]*)\]", lambda m: "one of " + m.group(1), text)
         return text.replace("|", "or").replace("[", "(").replace("]", ")")
 
-    models = [Proposal, Area, Sites, Site, Option, Thresholds, Service, ServiceColumns,
-              Synthesis, Disclosure, Effect, Action, SignOff, Limits]
+    models = [
+        Proposal,
+        Area,
+        Sites,
+        Site,
+        Option,
+        Thresholds,
+        Service,
+        ServiceColumns,
+        Synthesis,
+        Disclosure,
+        Effect,
+        Action,
+        SignOff,
+        Limits,
+    ]
     out = [
-        "# The params file", "",
+        "# The params file",
+        "",
         "A proposal is one YAML file. This page lists every field; `eia validate FILE` checks a",
         "file against it and against the reference data, and reports every problem at once.",
         "Unknown keys are errors. Text from the file is always shown as text in reports, never",
-        "as HTML. Generated from `src/eia/params.py` by `eia.params.schema_markdown()`.", "",
+        "as HTML. Generated from `src/eia/params.py` by `eia.params.schema_markdown()`.",
+        "",
     ]
     for model in models:
-        out += [f"## {model.__name__}", "", (model.__doc__ or "").strip().splitlines()[0], "",
-                "| field | type | default | meaning |", "|---|---|---|---|"]
+        out += [
+            f"## {model.__name__}",
+            "",
+            (model.__doc__ or "").strip().splitlines()[0],
+            "",
+            "| field | type | default | meaning |",
+            "|---|---|---|---|",
+        ]
         for name, info in model.model_fields.items():
             if info.is_required():
                 default = "**required**"
             else:
                 value = info.get_default(call_default_factory=True)
                 default = "see its section" if isinstance(value, BaseModel) else f"`{value!r}`"
-            out.append(f"| `{name}` | {kind(info.annotation)} | {default} | {info.description or ''} |")
+            out.append(
+                f"| `{name}` | {kind(info.annotation)} | {default} | {info.description or ''} |"
+            )
         out.append("")
     out += [
-        "## Rules worth knowing", "",
+        "## Rules worth knowing",
+        "",
         "- `id` names the output folder `outputs/<id>/`; as a slug it can never point elsewhere.",
         "- `template: site_change` needs `sites.current` and `sites.proposed` or `options`.",
         "- `template: service_change` needs `effects`; `template: equity_audit` needs `service`.",
         "- A site is `{hospital: NAME}` (a name from the reference data) or `{name, lat, lon}`.",
         "- `service.path` is relative to the params file and must be a file.",
         "- `effects[].group` for `imd_quintile` may be written 1 to 5 (1 = most deprived).",
-        "- `narrative` keys: " + ", ".join(f"`{k}`" for k in NARRATIVE_KEYS) + ".", "",
+        "- `narrative` keys: " + ", ".join(f"`{k}`" for k in NARRATIVE_KEYS) + ".",
+        "",
     ]
     return "\n".join(out)

@@ -25,11 +25,19 @@ def git_commit(root: Path | None = None) -> str:
     root = root or project_root()
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root, capture_output=True, text=True, timeout=5,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -38,7 +46,9 @@ def git_commit(root: Path | None = None) -> str:
 
 def run_time() -> str:
     """The run's time (UTC, ISO 8601): set once by the runner, else now."""
-    return os.environ.get(RUN_TIME_ENV) or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return (
+        os.environ.get(RUN_TIME_ENV) or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    )
 
 
 def collect(proposal, params_file: Path | str | None, pack: Pack) -> dict[str, Any]:

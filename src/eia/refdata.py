@@ -143,9 +143,13 @@ def verify(folder: Path | str, required: tuple[str, ...] = REQUIRED_FILES) -> di
         if not path.is_file():
             problems.append(f"{name} is missing")
         elif sha256(path) != entry["sha256"]:
-            problems.append(f"{name} does not match its sha256 in manifest.json (altered or truncated)")
+            problems.append(
+                f"{name} does not match its sha256 in manifest.json (altered or truncated)"
+            )
     if problems:
-        raise RefDataError(f"reference data in {folder} failed verification: " + "; ".join(problems))
+        raise RefDataError(
+            f"reference data in {folder} failed verification: " + "; ".join(problems)
+        )
     return manifest
 
 

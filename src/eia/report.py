@@ -36,7 +36,11 @@ def exporter() -> HTMLExporter:
 
 def render(notebook: nbformat.NotebookNode | Path | str, title: str, *, footer: str = "") -> str:
     """The report's HTML for an executed notebook; ``title`` becomes the ``<title>``."""
-    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(notebook, as_version=4)
+    nb = (
+        notebook
+        if isinstance(notebook, nbformat.NotebookNode)
+        else nbformat.read(notebook, as_version=4)
+    )
     nb = nbformat.from_dict(nb)
     nb.metadata["title"] = title
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
@@ -44,7 +48,8 @@ def render(notebook: nbformat.NotebookNode | Path | str, title: str, *, footer: 
         "eia_css": (ASSETS / "eia" / "report.css").read_text(encoding="utf-8"),
         "eia_version": __version__,
         "eia_banner": BANNER,
-        "eia_footer": footer or f"Produced with eia {__version__}, an open-source equity impact assessment framework.",
+        "eia_footer": footer
+        or f"Produced with eia {__version__}, an open-source equity impact assessment framework.",
         "language_code": "en-GB",
     }
     body, _ = exporter().from_notebook_node(nb, resources=resources)

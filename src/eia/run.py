@@ -24,10 +24,10 @@ from jupyter_client.manager import AsyncKernelManager
 from eia import params as params_mod
 from eia import provenance, report
 from eia.errors import RefDataError, RunError, ServiceDataError
+from eia.refdata import ENV_VAR, load_pack, project_root
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
 USER_ERRORS = {"ServiceDataError": ServiceDataError, "RefDataError": RefDataError}
-from eia.refdata import ENV_VAR, load_pack, project_root
 
 KERNEL = "python3"
 
@@ -265,7 +265,9 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     metrics["provenance"] = provenance.collect(proposal, params_file, pack)
     _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
-    metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    metrics_path.write_text(
+        json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     report.write(nb_path, staging / "report.html", proposal.title)
     timings["render"] = time.perf_counter() - t2
 

@@ -55,7 +55,10 @@ def ratings_table(a: Assessment, option: str | None = None) -> pd.DataFrame:
         {
             "Dimension": rows["dimension"].map(DIMENSION_LABELS),
             "Group": rows["group"],
-            "Rating": [rating_label(r, d) for r, d in zip(rows["rating"], rows["disproportionate"], strict=True)],
+            "Rating": [
+                rating_label(r, d)
+                for r, d in zip(rows["rating"], rows["disproportionate"], strict=True)
+            ],
             "Basis": rows["sentence"],
         }
     )
@@ -92,14 +95,20 @@ def summary(a: Assessment) -> None:
         dis = primary[primary["disproportionate"].fillna(False).astype(bool)]
         facts.append(
             f"{len(neg)} of {len(primary)} groups are rated negative"
-            + (f", {len(dis)} of them disproportionately: {', '.join(dis['group'])}." if len(dis) else "; none disproportionately.")
+            + (
+                f", {len(dis)} of them disproportionately: {', '.join(dis['group'])}."
+                if len(dis)
+                else "; none disproportionately."
+            )
         )
     if p.options and len(a.impacts):
         best, reason = impact.least_adverse(a.impacts)
         facts.append(f"Least adverse equity impact among the options: {best}. {reason}")
     show.bullets(facts, intro="Headline findings:")
     if len(a.impacts):
-        subject = a.primary or ("the service now" if a.proposal.template == "equity_audit" else "the proposal")
+        subject = a.primary or (
+            "the service now" if a.proposal.template == "equity_audit" else "the proposal"
+        )
         show.table(
             ratings_table(a, a.rated_option),
             f"Impact ratings by group for {subject} (ratings use words and symbols, not colour alone)",
@@ -145,16 +154,24 @@ def proposal(a: Assessment) -> None:
     """The proposal: sites now and proposed, options, and the report's parameters."""
     p = a.proposal
     if a.current is not None:
-        rows = [{"Scenario": "Now (do nothing)", "Site": n, "Located by": s}
-                for n, s in zip(a.current["name"], a.current["source"], strict=True)]
+        rows = [
+            {"Scenario": "Now (do nothing)", "Site": n, "Located by": s}
+            for n, s in zip(a.current["name"], a.current["source"], strict=True)
+        ]
         for name, sites in a.proposed.items():
-            rows += [{"Scenario": name, "Site": n, "Located by": s}
-                     for n, s in zip(sites["name"], sites["source"], strict=True)]
+            rows += [
+                {"Scenario": name, "Site": n, "Located by": s}
+                for n, s in zip(sites["name"], sites["source"], strict=True)
+            ]
         show.table(pd.DataFrame(rows), "Sites now and in each proposed scenario")
     if p.options:
         show.table(
-            pd.DataFrame({"Option": [o.name for o in p.options],
-                          "Description": [o.description for o in p.options]}),
+            pd.DataFrame(
+                {
+                    "Option": [o.name for o in p.options],
+                    "Description": [o.description for o in p.options],
+                }
+            ),
             "Options appraised (the current sites are the do-nothing baseline)",
         )
     t = p.thresholds
@@ -188,26 +205,41 @@ def area_profile(a: Assessment) -> None:
     )
     deciles = profile_by_decile(area)
     show.table(
-        pd.DataFrame({
-            "IMD 2025 decile": [f"{d}{' (most deprived)' if d == 1 else ' (least deprived)' if d == 10 else ''}" for d in deciles["imd_decile"]],
-            "LSOAs": deciles["lsoas"].map(fmt_int),
-            "Share of LSOAs": deciles["share_lsoas"].map(fmt_pct),
-            "Residents": deciles["population"].map(fmt_int),
-            "Share of residents": deciles["share_population"].map(fmt_pct),
-        }),
+        pd.DataFrame(
+            {
+                "IMD 2025 decile": [
+                    f"{d}{' (most deprived)' if d == 1 else ' (least deprived)' if d == 10 else ''}"
+                    for d in deciles["imd_decile"]
+                ],
+                "LSOAs": deciles["lsoas"].map(fmt_int),
+                "Share of LSOAs": deciles["share_lsoas"].map(fmt_pct),
+                "Residents": deciles["population"].map(fmt_int),
+                "Share of residents": deciles["share_population"].map(fmt_pct),
+            }
+        ),
         "LSOAs and residents by national IMD 2025 decile",
     )
     quint = profile_by_quintile(area)
     show.table(
-        pd.DataFrame({"IMD 2025 quintile": quint["group"], "LSOAs": quint["lsoas"].map(fmt_int),
-                      "Residents": quint["population"].map(fmt_int),
-                      "Share of residents": quint["share_population"].map(fmt_pct)}),
+        pd.DataFrame(
+            {
+                "IMD 2025 quintile": quint["group"],
+                "LSOAs": quint["lsoas"].map(fmt_int),
+                "Residents": quint["population"].map(fmt_int),
+                "Share of residents": quint["share_population"].map(fmt_pct),
+            }
+        ),
         "LSOAs and residents by national IMD 2025 quintile",
     )
     eth = ethnic_composition(a.weights)
     show.table(
-        pd.DataFrame({"Ethnic group (Census 2021)": eth["group"], "Residents": eth["population"].map(fmt_int),
-                      "Share": eth["share"].map(fmt_pct)}),
+        pd.DataFrame(
+            {
+                "Ethnic group (Census 2021)": eth["group"],
+                "Residents": eth["population"].map(fmt_int),
+                "Share": eth["share"].map(fmt_pct),
+            }
+        ),
         "Residents by ethnic group (Census 2021, 5 high-level groups)",
     )
 
@@ -219,12 +251,14 @@ def imd_map(a: Assessment) -> None:
     fig = maps.imd_map(a.area, a.current, proposed, outline=a.outline())
     show.figure(
         fig,
-        alt=(f"Map of the area's {len(a.area)} LSOAs shaded by national IMD 2025 decile; "
-             f"{fmt_pct(decile1)} are in the most deprived decile. Circles mark the "
-             f"{0 if a.current is None else len(a.current)} current sites and triangles the "
-             f"{0 if proposed is None else len(proposed)} proposed sites."),
+        alt=(
+            f"Map of the area's {len(a.area)} LSOAs shaded by national IMD 2025 decile; "
+            f"{fmt_pct(decile1)} are in the most deprived decile. Circles mark the "
+            f"{0 if a.current is None else len(a.current)} current sites and triangles the "
+            f"{0 if proposed is None else len(proposed)} proposed sites."
+        ),
         caption="Deprivation (IMD 2025 national decile; darker is more deprived) with current "
-                "sites (circles) and proposed sites (triangles).",
+        "sites (circles) and proposed sites (triangles).",
     )
 
 
@@ -233,15 +267,17 @@ def _access_table(a: Assessment, scenario: str, dimension: str) -> pd.DataFrame:
     table = a.access[scenario][dimension].copy()
     if dimension == "ethnic_group":
         table["group"] = table["group"].map(lambda g: ETHNIC_SHORT.get(g, g))
-    out = pd.DataFrame({
-        "Group": table["group"],
-        "Residents": table["population"].map(fmt_int),
-        "Mean km now": table["mean_km_before"].map(lambda v: f"{v:.1f}"),
-        "Mean km after": table["mean_km_after"].map(lambda v: f"{v:.1f}"),
-        "Change (km)": table["mean_km_change"].map(lambda v: f"{v:+.1f}"),
-        f"Beyond {t:g} km now": table["pop_beyond_threshold_before"].map(fmt_int),
-        f"Beyond {t:g} km after": table["pop_beyond_threshold_after"].map(fmt_int),
-    })
+    out = pd.DataFrame(
+        {
+            "Group": table["group"],
+            "Residents": table["population"].map(fmt_int),
+            "Mean km now": table["mean_km_before"].map(lambda v: f"{v:.1f}"),
+            "Mean km after": table["mean_km_after"].map(lambda v: f"{v:.1f}"),
+            "Change (km)": table["mean_km_change"].map(lambda v: f"{v:+.1f}"),
+            f"Beyond {t:g} km now": table["pop_beyond_threshold_before"].map(fmt_int),
+            f"Beyond {t:g} km after": table["pop_beyond_threshold_after"].map(fmt_int),
+        }
+    )
     return out
 
 
@@ -277,18 +313,22 @@ def change_map(a: Assessment) -> None:
     nearer = (d["km_change"] < -1).sum()
     show.figure(
         maps.change_map(a.area, d, a.current, a.proposed[a.primary], outline=a.outline()),
-        alt=(f"Map of the change in distance to the nearest site for {a.primary}: {further} of "
-             f"{len(d)} LSOAs would be more than 1 km further from a site and {nearer} more than "
-             "1 km nearer."),
+        alt=(
+            f"Map of the change in distance to the nearest site for {a.primary}: {further} of "
+            f"{len(d)} LSOAs would be more than 1 km further from a site and {nearer} more than "
+            "1 km nearer."
+        ),
         caption=f"Change in straight-line distance to the nearest site, {a.primary} compared "
-                "with now (orange further, purple nearer).",
+        "with now (orange further, purple nearer).",
     )
 
 
 def impacts(a: Assessment) -> None:
     """Impacts by group: each rating with the sentence of figures it rests on."""
     if not len(a.impacts):
-        show.text("No impacts could be rated: the proposal has no site change and no declared effects.")
+        show.text(
+            "No impacts could be rated: the proposal has no site change and no declared effects."
+        )
         return
     rows = a.impacts[a.impacts["option"] == a.rated_option]
     for dim in dict.fromkeys(rows["dimension"]):
@@ -308,11 +348,17 @@ def narrative(a: Assessment) -> None:
     """Other protected characteristics and inclusion-health groups, as prompts with the owner's answers."""
     show._display_html("<h3>Other protected characteristics and inclusion health groups</h3>")
     rows = [
-        {"Characteristic or group": label,
-         "Assessment by the proposal's owner": a.proposal.narrative.get(key, "Not yet answered.")}
+        {
+            "Characteristic or group": label,
+            "Assessment by the proposal's owner": a.proposal.narrative.get(
+                key, "Not yet answered."
+            ),
+        }
         for key, label in NARRATIVE_KEYS.items()
     ]
-    show.table(pd.DataFrame(rows), "Prompts without small-area data, answered by the proposal's owner")
+    show.table(
+        pd.DataFrame(rows), "Prompts without small-area data, answered by the proposal's owner"
+    )
 
 
 def options(a: Assessment) -> None:
@@ -322,23 +368,42 @@ def options(a: Assessment) -> None:
         return
     best, reason = impact.least_adverse(a.impacts)
     show.text(f"The option with the least adverse equity impact is {best}. {reason}")
-    wide = a.impacts.assign(label=[rating_label(r, d) for r, d in zip(a.impacts["rating"], a.impacts["disproportionate"], strict=True)])
-    table = wide.pivot_table(index=["dimension", "group"], columns="option", values="label",
-                             aggfunc="first", sort=False).reset_index()
+    wide = a.impacts.assign(
+        label=[
+            rating_label(r, d)
+            for r, d in zip(a.impacts["rating"], a.impacts["disproportionate"], strict=True)
+        ]
+    )
+    table = wide.pivot_table(
+        index=["dimension", "group"], columns="option", values="label", aggfunc="first", sort=False
+    ).reset_index()
     table["dimension"] = table["dimension"].map(DIMENSION_LABELS)
     table.columns.name = None
-    show.table(table.rename(columns={"dimension": "Dimension", "group": "Group"}),
-               "Ratings per group for each option (compared with doing nothing)")
+    show.table(
+        table.rename(columns={"dimension": "Dimension", "group": "Group"}),
+        "Ratings per group for each option (compared with doing nothing)",
+    )
     summary_tab = impact.summarise_options(a.impacts)
-    show.table(summary_tab.rename(columns={
-        "option": "Option", "negative": "Negative ratings", "positive": "Positive ratings",
-        "disproportionate": "Disproportionate", "core20_adversely_affected": "Core20 residents adversely affected",
-        "adversely_affected": "Residents adversely affected"}),
-        "Options ranked from least to most adverse equity impact")
+    show.table(
+        summary_tab.rename(
+            columns={
+                "option": "Option",
+                "negative": "Negative ratings",
+                "positive": "Positive ratings",
+                "disproportionate": "Disproportionate",
+                "core20_adversely_affected": "Core20 residents adversely affected",
+                "adversely_affected": "Residents adversely affected",
+            }
+        ),
+        "Options ranked from least to most adverse equity impact",
+    )
     fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
-    show.figure(fig, alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
-                f"options; {best} has the least adverse equity impact.",
-                caption="Change in distance to the nearest site under each option.")
+    show.figure(
+        fig,
+        alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
+        f"options; {best} has the least adverse equity impact.",
+        caption="Change in distance to the nearest site under each option.",
+    )
 
 
 def mitigations(a: Assessment) -> None:
@@ -347,10 +412,20 @@ def mitigations(a: Assessment) -> None:
     if not rows:
         show.notice("No mitigations or actions have been recorded for this proposal.", "warning")
         return
-    show.table(pd.DataFrame([{"Action": m.action, "Owner": m.owner,
-                              "Due": m.due.isoformat() if m.due else "not set",
-                              "Status": m.status} for m in rows]),
-               "Mitigations and action plan")
+    show.table(
+        pd.DataFrame(
+            [
+                {
+                    "Action": m.action,
+                    "Owner": m.owner,
+                    "Due": m.due.isoformat() if m.due else "not set",
+                    "Status": m.status,
+                }
+                for m in rows
+            ]
+        ),
+        "Mitigations and action plan",
+    )
 
 
 def data_quality(a: Assessment) -> None:
@@ -359,16 +434,19 @@ def data_quality(a: Assessment) -> None:
         a.uptake.show_quality()
     if a.notes:
         show.bullets(a.notes, intro="Notes from reading the service data:")
-    show.bullets([
-        "Distances are straight lines, not travel times by road or public transport; they understate "
-        "the burden where transport links are poor.",
-        "Each LSOA's location is a representative point inside it, not a population-weighted centroid.",
-        "Group figures are area-based (Census 2021 counts per LSOA), not individual records.",
-        "IMD deciles and quintiles are national (England-wide) ranks, not local ones.",
-        "Census 2021 counts are perturbed by ONS to protect confidentiality; small totals may not add up exactly.",
-        "Shares of residents come from the whole Census population, not a sample, so they carry no "
-        "confidence interval; rates and shares of service users do.",
-    ], intro="Limitations of the method:")
+    show.bullets(
+        [
+            "Distances are straight lines, not travel times by road or public transport; they understate "
+            "the burden where transport links are poor.",
+            "Each LSOA's location is a representative point inside it, not a population-weighted centroid.",
+            "Group figures are area-based (Census 2021 counts per LSOA), not individual records.",
+            "IMD deciles and quintiles are national (England-wide) ranks, not local ones.",
+            "Census 2021 counts are perturbed by ONS to protect confidentiality; small totals may not add up exactly.",
+            "Shares of residents come from the whole Census population, not a sample, so they carry no "
+            "confidence interval; rates and shares of service users do.",
+        ],
+        intro="Limitations of the method:",
+    )
 
 
 def methods(a: Assessment) -> None:
@@ -382,8 +460,12 @@ def methods(a: Assessment) -> None:
         f"share of the population is at least {a.proposal.thresholds.disproportionate_ratio:g}."
     )
     sources = a.pack.sources()
-    show.table(sources[["file", "source", "rows"]].rename(columns={"file": "File", "source": "Source and vintage", "rows": "Rows"}),
-               "Reference data used, with sources and vintages")
+    show.table(
+        sources[["file", "source", "rows"]].rename(
+            columns={"file": "File", "source": "Source and vintage", "rows": "Rows"}
+        ),
+        "Reference data used, with sources and vintages",
+    )
     show._display_html(f'<p class="eia-attribution">{esc(ATTRIBUTION)}</p>')
 
 
@@ -392,7 +474,9 @@ def provenance(a: Assessment, provenance: dict | None = None) -> None:
     from eia.provenance import collect
 
     info = provenance or collect(a.proposal, a.params_file, a.pack)
-    show.definition_list({k: v for k, v in info.items() if k != "data"}, "How this report was produced")
+    show.definition_list(
+        {k: v for k, v in info.items() if k != "data"}, "How this report was produced"
+    )
     checks = pd.DataFrame([{"File": k, "sha256": v} for k, v in info.get("data", {}).items()])
     if len(checks):
         show.table(checks, "Reference data checksums (sha256)")
@@ -404,9 +488,20 @@ def signoff(a: Assessment) -> None:
     if not rows:
         show.notice("This assessment has not been signed off.", "warning")
         return
-    show.table(pd.DataFrame([{"Name": s.name, "Role": s.role,
-                              "Date": s.date.isoformat() if s.date else "not dated",
-                              "Decision": s.decision or "pending"} for s in rows]), "Sign-off")
+    show.table(
+        pd.DataFrame(
+            [
+                {
+                    "Name": s.name,
+                    "Role": s.role,
+                    "Date": s.date.isoformat() if s.date else "not dated",
+                    "Decision": s.decision or "pending",
+                }
+                for s in rows
+            ]
+        ),
+        "Sign-off",
+    )
 
 
 def current_users(a: Assessment) -> None:
@@ -427,9 +522,17 @@ def effects(a: Assessment) -> None:
         show.text("The proposal declares no expected effects on particular groups.")
         return
     show.table(
-        pd.DataFrame([{"Dimension": DIMENSION_LABELS.get(e.dimension, e.dimension), "Group": e.group,
-                       "Expected change in uptake": f"{e.uptake_change_pct:+g}%",
-                       "Rationale given": e.rationale or "none given"} for e in rows]),
+        pd.DataFrame(
+            [
+                {
+                    "Dimension": DIMENSION_LABELS.get(e.dimension, e.dimension),
+                    "Group": e.group,
+                    "Expected change in uptake": f"{e.uptake_change_pct:+g}%",
+                    "Rationale given": e.rationale or "none given",
+                }
+                for e in rows
+            ]
+        ),
         "Expected effects declared by the proposal's owner (assumptions, not measurements)",
     )
 
@@ -439,7 +542,10 @@ def uptake_chart(a: Assessment) -> None:
     if a.uptake is None:
         return
     tables = a.uptake.published["tables"]
-    for key, what in (("by_imd_quintile", "IMD 2025 quintile"), ("by_ethnic_group", "ethnic group")):
+    for key, what in (
+        ("by_imd_quintile", "IMD 2025 quintile"),
+        ("by_ethnic_group", "ethnic group"),
+    ):
         table = tables.get(key)
         if table is None:
             continue
@@ -452,15 +558,38 @@ def uptake_chart(a: Assessment) -> None:
         bottom = chart.loc[chart["rate"].idxmin()] if chart["rate"].notna().any() else None
         alt = f"Bar chart of {a.service.label} per 1,000 residents by {what} with 95% confidence intervals."
         if top is not None:
-            alt += (f" Highest: {top['group']} at {top['rate']:.1f}; lowest: {bottom['group']} at "
-                    f"{bottom['rate']:.1f}.")
-        fig = maps.bar_with_ci(chart, value="rate", lower="lower", upper="upper",
-                               label=f"{a.service.label} per 1,000 residents (95% CI)")
-        show.figure(fig, alt=alt, caption=f"Uptake per 1,000 residents by {what}, with 95% confidence intervals.")
-        show.table(chart.assign(**{c: chart[c].map(lambda v: "withheld" if pd.isna(v) else f"{v:.1f}")
-                                   for c in ("rate", "lower", "upper")})
-                   .rename(columns={"group": "Group", "rate": "Rate per 1,000", "lower": "Lower 95%", "upper": "Upper 95%"}),
-                   f"Data for the chart of uptake by {what}")
+            alt += (
+                f" Highest: {top['group']} at {top['rate']:.1f}; lowest: {bottom['group']} at "
+                f"{bottom['rate']:.1f}."
+            )
+        fig = maps.bar_with_ci(
+            chart,
+            value="rate",
+            lower="lower",
+            upper="upper",
+            label=f"{a.service.label} per 1,000 residents (95% CI)",
+        )
+        show.figure(
+            fig,
+            alt=alt,
+            caption=f"Uptake per 1,000 residents by {what}, with 95% confidence intervals.",
+        )
+        show.table(
+            chart.assign(
+                **{
+                    c: chart[c].map(lambda v: "withheld" if pd.isna(v) else f"{v:.1f}")
+                    for c in ("rate", "lower", "upper")
+                }
+            ).rename(
+                columns={
+                    "group": "Group",
+                    "rate": "Rate per 1,000",
+                    "lower": "Lower 95%",
+                    "upper": "Upper 95%",
+                }
+            ),
+            f"Data for the chart of uptake by {what}",
+        )
 
 
 def uptake_map(a: Assessment) -> None:
@@ -469,16 +598,20 @@ def uptake_map(a: Assessment) -> None:
         return
     by_lsoa = a.service.by_lsoa.set_index("lsoa21_code")["count"]
     pop = a.area.set_index("lsoa21_code")["population"]
-    rate = (by_lsoa / pop * 1000).where(~by_lsoa.between(0.0001, a.proposal.disclosure.min_count - 1e-9))
+    rate = (by_lsoa / pop * 1000).where(
+        ~by_lsoa.between(0.0001, a.proposal.disclosure.min_count - 1e-9)
+    )
     withheld = int(rate.isna().sum())
     fig = maps.rate_map(a.area, rate, label="per 1,000 residents", outline=a.outline())
     show.figure(
         fig,
-        alt=(f"Map of {a.service.label} per 1,000 residents in each of {len(a.area)} LSOAs, shaded in five "
-             f"classes of equal numbers of LSOAs; {withheld} LSOAs with fewer than "
-             f"{a.proposal.disclosure.min_count} users are shown as withheld."),
+        alt=(
+            f"Map of {a.service.label} per 1,000 residents in each of {len(a.area)} LSOAs, shaded in five "
+            f"classes of equal numbers of LSOAs; {withheld} LSOAs with fewer than "
+            f"{a.proposal.disclosure.min_count} users are shown as withheld."
+        ),
         caption=f"Uptake per 1,000 residents by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
-                "so the map shows ranges, never counts.",
+        "so the map shows ranges, never counts.",
     )
 
 
@@ -493,16 +626,25 @@ def gaps(a: Assessment) -> None:
     show.text(
         f"{len(under)} group(s) are reliably under-represented among current users "
         "(the upper end of the representation interval is below 1)."
-        if len(under) else "No group is reliably under-represented among current users."
+        if len(under)
+        else "No group is reliably under-represented among current users."
     )
     show.table(
-        pd.DataFrame({
-            "Group": reps["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
-            "Share of users": reps["user_share"].map(fmt_pct),
-            "Share of residents": reps["population_share"].map(fmt_pct),
-            "Representation (95% CI)": [f"{r:.2f} ({lo:.2f} to {hi:.2f})" for r, lo, hi in
-                                        zip(reps["representation"], reps["representation_lower"],
-                                            reps["representation_upper"], strict=True)],
-        }),
+        pd.DataFrame(
+            {
+                "Group": reps["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
+                "Share of users": reps["user_share"].map(fmt_pct),
+                "Share of residents": reps["population_share"].map(fmt_pct),
+                "Representation (95% CI)": [
+                    f"{r:.2f} ({lo:.2f} to {hi:.2f})"
+                    for r, lo, hi in zip(
+                        reps["representation"],
+                        reps["representation_lower"],
+                        reps["representation_upper"],
+                        strict=True,
+                    )
+                ],
+            }
+        ),
         "Groups ordered from the largest gap (least represented) to the smallest",
     )

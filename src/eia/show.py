@@ -57,7 +57,7 @@ def table_html(frame: pd.DataFrame, caption: str, *, index: bool = False) -> str
     markup = frame.to_html(index=index, escape=True, border=0, classes="eia-table", na_rep="–")
     markup = markup.replace("<th>", '<th scope="col">')
     head, rest = markup.split(">", 1)
-    return f'{head}>\n<caption>{esc(caption)}</caption>{rest}'
+    return f"{head}>\n<caption>{esc(caption)}</caption>{rest}"
 
 
 def table(frame: pd.DataFrame, caption: str, *, index: bool = False) -> None:

@@ -623,7 +623,6 @@ def _show(u: Uptake) -> None:
         show.text(pub["uptake"]["ethnicity_note"])
 
 
-
 def _show_quality(u: Uptake) -> None:
     from eia import show
 
