@@ -31,14 +31,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from eia.synth import COLUMNS  # the same column names as the synthetic extracts
+
 ROOT = Path(__file__).resolve().parents[1]
-COLUMNS = {
-    "lsoa": "lsoa_code",
-    "ethnicity": "ethnic_category",
-    "age": "age",
-    "sex": "sex",
-    "date": "date",
-}
 
 
 def make_events(rows: int, seed: int = 1) -> pa.Table:
