@@ -605,7 +605,8 @@ def england_inputs(work: Path, sites: int, events: int, seed: int = 8) -> Path:
     pop = pack.population().reindex(codes).fillna(0).to_numpy(dtype=float)
     index = rng.choice(len(codes), size=events, p=pop / pop.sum()).astype("int32")
     lsoa = pa.DictionaryArray.from_arrays(pa.array(index), pa.array(codes)).cast(pa.string())
-    table = table.set_column(table.schema.get_field_index("lsoa_code"), "lsoa_code", lsoa)
+    column = aggregate.COLUMNS["lsoa"]
+    table = table.set_column(table.schema.get_field_index(column), column, lsoa)
     pq.write_table(table, folder / "events.parquet")
     del table, lsoa
 
@@ -619,13 +620,7 @@ def england_inputs(work: Path, sites: int, events: int, seed: int = 8) -> Path:
         "thresholds": {"distance_km": 5},
         "service": {
             "path": "events.parquet",
-            "columns": {
-                "lsoa": "lsoa_code",
-                "ethnicity": "ethnic_category",
-                "age": "age",
-                "sex": "sex",
-                "date": "date",
-            },
+            "columns": dict(aggregate.COLUMNS),  # role -> column, as the generator names them
             "label": "events (synthetic)",
             "synthetic": True,
         },
