@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from eia.area import ETHNIC_GROUPS, QUINTILE_LABELS
+from eia.area import QUINTILE_LABELS
 from eia.errors import ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
 
@@ -139,6 +139,3 @@ def summarise(distances: pd.DataFrame, weights: pd.DataFrame, threshold_km: floa
         }
     )
     return frame
-
-
-__all__ = ["ETHNIC_GROUPS", "measure", "nearest_km", "resolve_sites", "summarise", "group_weights"]

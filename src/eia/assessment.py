@@ -43,6 +43,7 @@ class Assessment:
     service: Any = None
     uptake: Any = None
     notes: list[str] = field(default_factory=list)
+    representation: dict[str, pd.DataFrame] = field(default_factory=dict)
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -194,7 +195,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         reference_ethnic_group=spec["reference_ethnic_group"],
         min_count=proposal.disclosure.min_count,
     )
-    tables = representation_tables(result.uptake)
+    tables = result.representation = representation_tables(result.uptake)
     if proposal.template == "equity_audit":
         audit = impact_mod.rate_uptake(
             tables,

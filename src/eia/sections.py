@@ -143,9 +143,7 @@ def uptake_facts(a: Assessment) -> list[str]:
 
 
 def _representation(a: Assessment) -> pd.DataFrame | None:
-    from eia.assessment import representation_tables
-
-    tables = representation_tables(a.uptake)
+    tables = a.representation
     frames = [t.assign(dimension=d) for d, t in tables.items() if d != "core20"]
     return pd.concat(frames, ignore_index=True) if frames else None
 
