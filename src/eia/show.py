@@ -4,7 +4,12 @@ Every helper here escapes the text it is given: params text (titles,
 descriptions, names) reaches the report as text, never as markup. Figures go
 out as PNG with alt text and a caption in the output's metadata, which the
 report template turns into ``<figure><img alt=…><figcaption>``; tables get a
-``<caption>``. Use these instead of bare ``display`` in templates.
+``<caption>``.
+
+Presentation functions build and *return* the displayable objects below
+(:class:`Table`, :class:`Figure`, :class:`Html`, :class:`Block`); Jupyter
+shows whatever a cell returns. The one-call ``table``/``figure``/``text``
+helpers that display at once are kept for older code.
 """
 
 from __future__ import annotations
@@ -37,18 +42,111 @@ def png_bytes(fig, dpi: int = FIGURE_DPI) -> bytes:
     return buffer.getvalue()
 
 
-def figure(fig, alt: str, caption: str, *, dpi: int = FIGURE_DPI) -> None:
-    """Show a figure as PNG with ``alt`` text (its main finding) and a ``caption``; close it."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+# ---------------------------------------------------------------------------
+# Displayable objects: presentation functions return these; Jupyter shows them.
 
-    data = base64.b64encode(png_bytes(fig, dpi)).decode("ascii")
-    plt.close(fig)
-    display(
-        {"image/png": data, "text/plain": f"Figure: {caption}"},
-        raw=True,
-        metadata={"image/png": {"alt": alt, "caption": caption}},
+
+class Html:
+    """Escaped-at-construction HTML that Jupyter displays (``_repr_html_``)."""
+
+    def __init__(self, markup: str):
+        self.markup = markup
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {len(self.markup):,} characters of HTML>"
+
+
+class Table(Html):
+    """An accessible table with a caption; ``.frame`` keeps the data shown."""
+
+    def __init__(self, frame: pd.DataFrame, caption: str, *, index: bool = False):
+        self.frame, self.caption = frame, caption
+        super().__init__(table_html(frame, caption, index=index))
+
+
+class Figure:
+    """A figure as PNG with alt text (its main finding) and a caption.
+
+    Displayed alone it is an ``image/png`` output whose metadata carries ``alt``
+    and ``caption`` (the report template makes a ``<figure>`` of it); inside a
+    :class:`Block` it is inlined as the same ``<figure>`` markup.
+    """
+
+    def __init__(self, fig, alt: str, caption: str, *, dpi: int = FIGURE_DPI):
+        import matplotlib.pyplot as plt
+
+        self.png = png_bytes(fig, dpi)
+        self.alt, self.caption = alt, caption
+        plt.close(fig)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = base64.b64encode(self.png).decode("ascii")
+        return (
+            {"image/png": data, "text/plain": f"Figure: {self.caption}"},
+            {"image/png": {"alt": self.alt, "caption": self.caption}},
+        )
+
+    def html(self) -> str:
+        data = base64.b64encode(self.png).decode("ascii")
+        return (
+            f'<figure class="eia-figure"><img src="data:image/png;base64,{data}" '
+            f'alt="{esc(self.alt)}"><figcaption>{esc(self.caption)}</figcaption></figure>'
+        )
+
+    def __repr__(self) -> str:
+        return f"<Figure: {self.caption}>"
+
+
+class Block(Html):
+    """Several displayables shown as one output (a section's text, tables and figures)."""
+
+    def __init__(self, *parts: Html | Figure | str | None):
+        self.parts = [p for p in parts if p is not None and p != ""]
+        super().__init__(
+            "".join(
+                p.html()
+                if isinstance(p, Figure)
+                else p.markup
+                if isinstance(p, Html)
+                else f"<p>{esc(p)}</p>"
+                for p in self.parts
+            )
+        )
+
+
+def paragraphs(*items: str) -> Html:
+    """Plain-text paragraphs (escaped)."""
+    return Html("".join(f"<p>{esc(p)}</p>" for p in items if p))
+
+
+def bullet_list(items: Iterable[str], *, intro: str | None = None) -> Html:
+    """An escaped bulleted list, with an optional lead-in sentence."""
+    body = "".join(f"<li>{esc(i)}</li>" for i in items)
+    return Html((f"<p>{esc(intro)}</p>" if intro else "") + f"<ul>{body}</ul>")
+
+
+def notice_box(message: str, kind: str = "info") -> Html:
+    """A highlighted box (``info``, ``warning`` or ``synthetic``) with escaped text."""
+    labels = {"info": "Note", "warning": "Important", "synthetic": "Synthetic data"}
+    label = labels.get(kind, "Note")
+    return Html(
+        f'<div class="eia-notice eia-notice-{esc(kind)}" role="note">'
+        f"<strong>{esc(label)}:</strong> {esc(message)}</div>"
     )
+
+
+def heading(text: str, level: int = 3) -> Html:
+    """An escaped heading (``<h3>`` by default: sections are ``<h2>`` in templates)."""
+    return Html(f"<h{level}>{esc(text)}</h{level}>")
+
+
+def definition_table(items: Mapping[str, object], caption: str) -> Table:
+    """Key–value pairs as a two-column table (e.g. report parameters)."""
+    frame = pd.DataFrame({"Item": list(items), "Value": [str(v) for v in items.values()]})
+    return Table(frame, caption)
 
 
 def table_html(frame: pd.DataFrame, caption: str, *, index: bool = False) -> str:
@@ -60,36 +158,44 @@ def table_html(frame: pd.DataFrame, caption: str, *, index: bool = False) -> str
     return f"{head}>\n<caption>{esc(caption)}</caption>{rest}"
 
 
+# ---------------------------------------------------------------------------
+# Display now (older one-call helpers; they display the objects above).
+
+
+def _display(obj) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def figure(fig, alt: str, caption: str, *, dpi: int = FIGURE_DPI) -> None:
+    """Show a figure as PNG with ``alt`` text (its main finding) and a ``caption``; close it."""
+    _display(Figure(fig, alt, caption, dpi=dpi))
+
+
 def table(frame: pd.DataFrame, caption: str, *, index: bool = False) -> None:
     """Show a DataFrame as an accessible table with a caption."""
-    _display_html(table_html(frame, caption, index=index))
+    _display(Table(frame, caption, index=index))
 
 
-def text(*paragraphs: str) -> None:
+def text(*items: str) -> None:
     """Show plain-text paragraphs (escaped)."""
-    _display_html("".join(f"<p>{esc(p)}</p>" for p in paragraphs if p))
+    _display(paragraphs(*items))
 
 
 def bullets(items: Iterable[str], *, intro: str | None = None) -> None:
     """Show an escaped bulleted list, with an optional lead-in sentence."""
-    body = "".join(f"<li>{esc(i)}</li>" for i in items)
-    _display_html((f"<p>{esc(intro)}</p>" if intro else "") + f"<ul>{body}</ul>")
+    _display(bullet_list(items, intro=intro))
 
 
 def notice(message: str, kind: str = "info") -> None:
     """Show a highlighted box (``info``, ``warning`` or ``synthetic``) with escaped text."""
-    labels = {"info": "Note", "warning": "Important", "synthetic": "Synthetic data"}
-    label = labels.get(kind, "Note")
-    _display_html(
-        f'<div class="eia-notice eia-notice-{esc(kind)}" role="note">'
-        f"<strong>{esc(label)}:</strong> {esc(message)}</div>"
-    )
+    _display(notice_box(message, kind))
 
 
 def definition_list(items: Mapping[str, object], caption: str) -> None:
     """Show key–value pairs as a two-column table (e.g. report parameters)."""
-    frame = pd.DataFrame({"Item": list(items), "Value": [str(v) for v in items.values()]})
-    table(frame, caption)
+    _display(definition_table(items, caption))
 
 
 def fmt_int(value: float | int | None) -> str:
