@@ -218,14 +218,15 @@ def test_missing_mapped_column_lists_columns_found(tmp_path):
 def test_non_numeric_counts_name_the_rows(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("lsoa,n\nE01033400,1\nE01033400,two\nE01033400,\nE01033400,3\n")
-    with pytest.raises(ServiceDataError, match=r"2 value\(s\).*rows 2 \('two'\), 3"):
+    with pytest.raises(ServiceDataError, match=r"2 value\(s\).*rows 2, 3 ") as info:
         read_service(path, {"lsoa": "lsoa", "count": "n"})
+    assert "two" not in str(info.value)  # rows are named, values are not echoed
 
 
 def test_negative_counts_name_the_rows(tmp_path):
     path = tmp_path / "neg.csv"
     path.write_text("lsoa,n\nE01033400,1\nE01033400,-2\nE01033400,-0.5\n")
-    with pytest.raises(ServiceDataError, match=r"2 negative value\(s\), in rows 2 .*3 "):
+    with pytest.raises(ServiceDataError, match=r"2 negative value\(s\), in rows 2, 3 "):
         read_service(path, {"lsoa": "lsoa", "count": "n"})
 
 
@@ -242,8 +243,9 @@ def test_dates_that_do_not_parse_name_the_rows(tmp_path):
     path.write_text(
         "lsoa,d\nE01033400,2024-04-01\nE01033400,31/13/2024\nE01033400,\nE01033400,soon\n"
     )
-    with pytest.raises(ServiceDataError, match=r"2 value\(s\) that are not dates.*rows 2 .*4 "):
+    with pytest.raises(ServiceDataError, match=r"2 value\(s\) that are not dates.*rows 2, 4 ") as e:
         read_service(path, {"lsoa": "lsoa", "date": "d"})
+    assert "soon" not in str(e.value) and "31/13" not in str(e.value)
 
 
 def test_uk_and_iso_dates_parse(tmp_path):
