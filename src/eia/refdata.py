@@ -292,6 +292,27 @@ class Pack:
         eth = self._read("census2021_ethnicity_lsoa21.parquet", ["lsoa21_code", "total_residents"])
         return eth.drop_duplicates("lsoa21_code").set_index("lsoa21_code")["total_residents"]
 
+    def has(self, name: str) -> bool:
+        """Whether the pack holds an (optional) file."""
+        return name in self.manifest
+
+    @cache  # noqa: B019
+    def population_by_age(self) -> pd.DataFrame:
+        """ONS mid-2020 residents (persons) per LSOA 2021 by single year of age, indexed by code.
+
+        Columns ``age_0`` … ``age_89``, ``age_90_plus`` and ``total`` (floats: split 2011
+        areas were apportioned). The pack holds no sex split. Raises :class:`RefDataError`
+        when the pack lacks ``population20_age_lsoa21.parquet`` (needed for age-standardised
+        rates and a population of interest).
+        """
+        name = "population20_age_lsoa21.parquet"
+        if not self.has(name):
+            raise RefDataError(
+                f"the reference pack in {self.folder} has no {name}, which age-standardised "
+                f"rates and a population of interest (population.ages) need: {HOW_TO_PROVIDE}"
+            )
+        return self._read(name).set_index("lsoa21_code")
+
     # Geometries ---------------------------------------------------------
     def _read_geo(self, name: str, filters=None) -> gpd.GeoDataFrame:
         import geopandas as gpd
