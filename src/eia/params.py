@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,7 +41,7 @@ from pydantic import (
 
 from eia.errors import ParamsError, Problem
 
-TEMPLATES = ("site_change", "service_change", "equity_audit")
+TEMPLATES = ("site_change", "service_change", "equity_audit", "self_assessment")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ICB_PATTERN = r"^(E54\d{6}|Q[A-Z0-9]{2})$"
 LTLA_PATTERN = r"^E0[6-9]\d{6}$"
@@ -153,6 +154,32 @@ class Thresholds(_Model):
     uptake_change_pct: float = Field(
         5.0, ge=0, description="Expected uptake change (±%) beyond which a group is affected."
     )
+    material_band: tuple[float, float] = Field(
+        (0.9, 1.1),
+        description="Representation or rate ratio inside [low, high] is not a material gap, "
+        "whatever its interval (a gap needs both: interval excludes 1, value outside the band).",
+    )
+    ethnicity_completeness: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Warn when fewer than this share of records state an ethnic group.",
+    )
+    completeness_gap: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Warn when ethnicity completeness differs by more than this (as a share) "
+        "between IMD quintiles.",
+    )
+
+    @field_validator("material_band")
+    @classmethod
+    def _band_around_one(cls, band: tuple[float, float]) -> tuple[float, float]:
+        low, high = band
+        if not 0 < low <= 1 <= high:
+            raise ValueError("material_band must be [low, high] with 0 < low <= 1 <= high")
+        return band
 
 
 class Option(_Model):
@@ -172,6 +199,14 @@ class ServiceColumns(_Model):
     age: Text | None = Field(None, description="Column with age in years.")
     sex: Text | None = Field(None, description="Column with sex.")
     date: Text | None = Field(None, description="Column with the event date.")
+    person: Text | None = Field(
+        None,
+        description="Column with a pseudonymised person identifier: figures count distinct "
+        "people, not events.",
+    )
+    site: Text | None = Field(
+        None, description="Column with the site (clinic, hospital) of each event, as named there."
+    )
 
 
 class Synthesis(_Model):
@@ -181,10 +216,49 @@ class Synthesis(_Model):
     events: int = Field(20_000, gt=0, le=50_000_000, description="Number of events to generate.")
 
 
-class Service(_Model):
-    """Service data: an extract of events or counts by LSOA (CSV, XLSX or Parquet)."""
+class Period(_Model):
+    """The period an extract covers, both days included; rates are per year of it."""
 
-    path: Text = Field(description="Relative to the params file.")
+    start: dt.date = Field(description="First day, YYYY-MM-DD.")
+    end: dt.date = Field(description="Last day, YYYY-MM-DD.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("period.end is before period.start")
+        return self
+
+
+#: Whether more use of the service is good or harm, by template, when the service
+#: block does not say (``service.higher_use_is``); see docs/methods.md.
+HIGHER_USE_IS = {"equity_audit": "better", "site_change": "better", "service_change": "better"}
+
+
+class Service(_Model):
+    """Service data where it lives: a file, a database table or query, or Spark.
+
+    Exactly one of ``path`` (CSV, XLSX or Parquet, aggregated by DuckDB embedded),
+    ``table`` or ``query`` (aggregated by the database named by ``connection``, or
+    by Spark with ``engine: spark``). Only aggregates leave the database.
+    """
+
+    path: Text | None = Field(None, description="A file, relative to the params file.")
+    table: Text | None = Field(
+        None, description="A database or Spark table, as schema.name (or name)."
+    )
+    query: LongText | None = Field(
+        None, description="A SELECT whose rows are the events (provenance records its hash)."
+    )
+    connection: Text | None = Field(
+        None,
+        description="Name of the environment variable holding the database URL (or a Spark "
+        "Connect URL); never the URL itself.",
+    )
+    engine: Literal["duckdb", "database", "spark"] | None = Field(
+        None,
+        description="Where the aggregation runs: duckdb (default for path), database (default "
+        "for table/query) or spark.",
+    )
     columns: ServiceColumns
     label: Text = Field("service users", description="What the data counts, for the report.")
     synthetic: bool = Field(False, description="True if the data is synthetic (labelled so).")
@@ -193,12 +267,98 @@ class Service(_Model):
         "White", description="Ethnic group rates are compared with."
     )
     generate: Synthesis | None = Field(None, description="Generate a synthetic extract if missing.")
+    period: Period | None = Field(
+        None,
+        description="Period the extract covers (default: its first to last date, when it has "
+        "a date column); rates are per year of it.",
+    )
+    higher_use_is: Literal["better", "worse"] | None = Field(
+        None,
+        description="Whether more use is good (care reached) or harm (e.g. emergency admissions, "
+        "detentions); default by template: better.",
+    )
+    rate_per: Literal[100, 1_000, 10_000, 100_000] = Field(
+        1_000, description="Rates are per this many residents per year."
+    )
 
     @model_validator(mode="after")
     def _generated_is_synthetic(self) -> Service:
         if self.generate is not None and not self.synthetic:
             raise ValueError("a generated extract must be labelled synthetic: true")
         return self
+
+    @field_validator("connection", mode="before")
+    @classmethod
+    def _connection_is_a_name(cls, value: Any) -> Any:
+        # Never echo the value: it may be a URL with a password in it.
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(value)):
+            raise ValueError(
+                "must be the NAME of an environment variable holding the URL (e.g. "
+                "EIA_SERVICE_DB), not the URL: credentials never go in a params file"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Service:
+        given = [k for k in ("path", "table", "query") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of path (a file), table or query (a database or Spark)"
+                + (f"; found {', '.join(given)}" if given else "")
+            )
+        if self.path is None and (self.generate is not None or self.sheet is not None):
+            raise ValueError("generate and sheet need path (a file)")
+        if self.path is None and self.engine != "spark" and self.connection is None:
+            raise ValueError(
+                "table and query need connection: the name of the environment variable "
+                "holding the database URL (e.g. EIA_SERVICE_DB)"
+            )
+        if self.path is not None and self.engine == "database":
+            raise ValueError("path is a file: use engine duckdb (the default) or spark")
+        if self.path is None and self.engine == "duckdb":
+            raise ValueError("table and query need engine database (the default) or spark")
+        return self
+
+
+class Population(_Model):
+    """The population of interest: residents of these ages (persons; the pack has no sex split)."""
+
+    ages: tuple[int, int | None] = Field(
+        description="[min, max] in whole years, both included; max null (or 90 or more) "
+        "for 'and over', e.g. [15, 44] or [65, null]."
+    )
+    label: Text | None = Field(
+        None, description="How the report names it (default: 'residents aged 15 to 44')."
+    )
+
+    @field_validator("ages")
+    @classmethod
+    def _valid_ages(cls, ages: tuple[int, int | None]) -> tuple[int, int | None]:
+        low, high = ages
+        if not 0 <= low <= 120:
+            raise ValueError("population.ages min must be between 0 and 120")
+        if high is not None and high < low:
+            raise ValueError("population.ages max is below min")
+        return (low, None if high is None or high >= 90 else high)
+
+    @property
+    def name(self) -> str:
+        """The population's name in the report."""
+        if self.label:
+            return self.label
+        low, high = self.ages
+        return (
+            f"residents aged {low} and over" if high is None else f"residents aged {low} to {high}"
+        )
+
+
+class Denominators(_Model):
+    """User-supplied denominators the reference pack lacks."""
+
+    ethnicity_by_age: Text = Field(
+        description="CSV relative to the params file: ethnic_group, age_band (0-4 … 85-89, 90+), "
+        "population, for the whole area; makes ethnic group rates age-standardised."
+    )
 
 
 class Disclosure(_Model):
@@ -246,6 +406,55 @@ class SignOff(_Model):
     decision: Text | None = Field(None, description="The decision recorded.")
 
 
+class Rater(_Model):
+    """Who rated an outcome: a person or group, and in what capacity."""
+
+    name: Text = Field(description="A person, team or group (e.g. 'Maternity Voices Partnership').")
+    kind: Literal[
+        "staff", "community partner", "patient or carer", "board member", "staff network", "other"
+    ] = Field("staff", description="In what capacity they rated.")
+
+
+class OutcomeScore(_Model):
+    """One outcome's score in a self-assessment, with its evidence and raters."""
+
+    outcome: Text = Field(description="The framework's outcome id, e.g. 1A for EDS 2022.")
+    score: int = Field(description="A score from the framework's levels (EDS 2022: 0 to 3).")
+    evidence: list[Text] = Field(
+        min_length=1, description="What the score rests on (documents, data, testimony)."
+    )
+    raters: list[Rater] = Field(default_factory=list, description="Who agreed the score.")
+    notes: LongText = Field("", description="Anything else the board should know.")
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class PlanAction(Action):
+    """An action in a self-assessment's plan, optionally tied to outcomes."""
+
+    outcomes: list[Text] = Field(default_factory=list, description="Outcome ids it addresses.")
+
+
+class SelfAssessment(_Model):
+    """A self-assessment against a framework (``template: self_assessment``)."""
+
+    organisation: Text = Field(description="Who is assessing itself.")
+    period: Text = Field(description="The period assessed, e.g. 2024/25.")
+    framework: Text | dict[str, Any] = Field(
+        "eds2022",
+        description="A built-in framework (eds2022, race-maturity-illustrative), a YAML file "
+        "relative to the params file, or the framework itself (see docs/self-assessment.md).",
+    )
+    scores: list[OutcomeScore] = Field(min_length=1, description="One entry per outcome scored.")
+    actions: list[PlanAction] = Field(default_factory=list, description="The action plan.")
+    previous: Text | None = Field(
+        None, description="A previous self-assessment's params file, to show change since."
+    )
+
+
 class Limits(_Model):
     """Time limits for running the notebook."""
 
@@ -262,20 +471,30 @@ class Proposal(_Model):
 
     id: Slug = Field(description="Slug: lower-case letters, digits, hyphens.")
     title: Text = Field(description="The report's title; say 'Illustrative' for examples.")
-    template: Literal["site_change", "service_change", "equity_audit"] = Field(
+    template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
         description="Which notebook template assesses it."
     )
     description: LongText = Field("", description="What changes and why, for the summary.")
-    area: Area = Field(description="The assessment area.")
+    area: Area | None = Field(
+        None, description="The assessment area (required except for self_assessment)."
+    )
     sites: Sites | None = Field(None, description="Sites now and proposed (site_change).")
     options: list[Option] = Field(
         default_factory=list, description="Alternative options to appraise against doing nothing."
     )
     thresholds: Thresholds = Field(Thresholds(), description="Numbers behind the ratings.")
-    groups: list[Literal["religion", "disability"]] = Field(
+    groups: list[Literal["religion", "disability", "language", "rurality"]] = Field(
         default_factory=list, description="Census groups to rate besides deprivation and ethnicity."
     )
     service: Service | None = Field(None, description="Service data extract (optional).")
+    population: Population | None = Field(
+        None,
+        description="Population of interest (default: all residents); restricts denominators, "
+        "representation and access figures to these ages.",
+    )
+    denominators: Denominators | None = Field(
+        None, description="Extra denominators, e.g. ethnic group by age."
+    )
     disclosure: Disclosure = Field(Disclosure(), description="Small-number suppression policy.")
     effects: list[Effect] = Field(
         default_factory=list, description="Expected effect per group (service_change)."
@@ -289,9 +508,21 @@ class Proposal(_Model):
         default_factory=list, description="Who signed off, and the decision."
     )
     limits: Limits = Field(Limits(), description="Time limits for running the notebook.")
+    self_assessment: SelfAssessment | None = Field(
+        None, description="Scores, evidence and action plan (template self_assessment)."
+    )
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
+        if self.template == "self_assessment":
+            if self.self_assessment is None:
+                raise ValueError(
+                    "template self_assessment needs a self_assessment block (framework, scores)"
+                )
+        elif self.area is None:
+            raise ValueError(f"template {self.template} needs area: {{icb: ...}}")
+        elif self.self_assessment is not None:
+            raise ValueError("a self_assessment block needs template: self_assessment")
         if self.template == "site_change":
             if self.sites is None:
                 raise ValueError(
@@ -311,6 +542,12 @@ class Proposal(_Model):
         if len(set(names)) != len(names):
             raise ValueError("option names must be unique")
         return self
+
+    @property
+    def higher_use_is(self) -> str:
+        """``better`` or ``worse``: the service block's choice, else the template's default."""
+        chosen = self.service.higher_use_is if self.service is not None else None
+        return chosen or HIGHER_USE_IS[self.template]
 
     def scenarios(self) -> dict[str, list[Site]]:
         """Proposed sites per scenario: ``sites.proposed`` (if given) then each option."""
@@ -543,23 +780,41 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         problems += check_against_pack(raw, pack)
         if proposal is not None and proposal.service is not None:
             problems += _check_service_path(proposal.service, path.parent)
+    if proposal is not None and proposal.self_assessment is not None:
+        from eia import selfassess
+
+        problems += selfassess.check(proposal.self_assessment, path.parent)
     if problems or proposal is None:
         raise ParamsError(str(path), problems)
     return proposal
 
 
 def _check_service_path(service: Service, base: Path) -> list[Problem]:
+    """The extract must be a regular file of its declared format (see :mod:`eia.redact`)."""
+    from eia.errors import ServiceDataError
+    from eia.redact import check_source_file, declared_format
+
+    if service.path is None:
+        return []  # a table or query: checked when the database is reached
     target = (base / service.path).resolve()
-    if target.exists() and not target.is_file():
-        return [Problem("service.path", f"{target} is not a file")]
-    if not target.exists() and service.generate is None:
-        return [Problem("service.path", f"{target} does not exist")]
+    if not target.exists() and not target.is_symlink():
+        if service.generate is None:
+            return [Problem("service.path", f"{target} does not exist")]
+        if declared_format(target) is None:
+            return [
+                Problem("service.path", "a generated extract must be named .csv, .xlsx or .parquet")
+            ]
+        return []
+    try:
+        check_source_file(target)
+    except ServiceDataError as exc:
+        return [Problem("service.path", str(exc))]
     return []
 
 
 def service_path(proposal: Proposal, params_file: Path | str) -> Path | None:
     """The service extract's absolute path, resolved relative to the params file."""
-    if proposal.service is None:
+    if proposal.service is None or proposal.service.path is None:
         return None
     return (Path(params_file).resolve().parent / proposal.service.path).resolve()
 
@@ -599,12 +854,19 @@ def schema_markdown() -> str:
         Thresholds,
         Service,
         ServiceColumns,
+        Period,
+        Population,
+        Denominators,
         Synthesis,
         Disclosure,
         Effect,
         Action,
         SignOff,
         Limits,
+        SelfAssessment,
+        OutcomeScore,
+        Rater,
+        PlanAction,
     ]
     out = [
         "# The params file",
@@ -643,6 +905,12 @@ def schema_markdown() -> str:
         "- A site is `{hospital: NAME}` (a name from the reference data) or `{name, lat, lon}`.",
         "- `service.path` is relative to the params file and must be a file.",
         "- `effects[].group` for `imd_quintile` may be written 1 to 5 (1 = most deprived).",
+        "- `service.period` sets the years rates are annualised over; without it the extract's",
+        "  first and last dates are used (and stated), and without a date column one year is assumed.",
+        "- `service.higher_use_is` is `better` by default for every template; say `worse` when use",
+        "  is harm (emergency admissions, detentions), and over-representation becomes the concern.",
+        "- `population: {ages: [15, 44]}` makes every denominator, representation and access",
+        "  figure about residents of those ages (persons: the reference pack has no sex split).",
         "- `narrative` keys: " + ", ".join(f"`{k}`" for k in NARRATIVE_KEYS) + ".",
         "",
     ]

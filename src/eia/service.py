@@ -77,6 +77,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from eia import ethnicity as eth
+from eia import redact
 from eia.errors import ServiceDataError
 
 #: The roles a ``columns`` mapping may name; only ``lsoa`` is required.
@@ -87,7 +88,6 @@ DIMENSIONS = ("ethnic_group", "age_band", "sex")
 ENGINES = ("duckdb", "database", "spark")
 
 LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
-_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$", re.IGNORECASE)
 _NUMBER = (
     r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?([eE][+-]?\d+)?$"
     r"|^[+-]?\.\d+([eE][+-]?\d+)?$"
@@ -179,9 +179,9 @@ def _match_columns(found: Sequence[str], columns: Mapping[str, str], source: str
         elif len(loose.get(wanted.strip().lower(), [])) == 1:
             actual[role] = loose[wanted.strip().lower()][0]
         else:
-            missing.append(f"{role}: {wanted!r}")
+            missing.append(f"{role}: {redact.name(wanted)}")
     if missing:
-        shown = ", ".join(repr(str(f)) for f in found[:40])
+        shown = ", ".join(redact.name(f) for f in found[:40])
         more = f" (and {len(found) - 40} more)" if len(found) > 40 else ""
         raise ServiceDataError(
             f"{source}: mapped column(s) not found: {'; '.join(missing)}. "
@@ -214,42 +214,6 @@ class Source:
             with contextlib.suppress(Exception):
                 step()
         self.cleanup.clear()
-
-
-def _detect_format(path: Path) -> str:
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffixes else ""
-    last = path.suffix.lower()
-    if last in (".parquet", ".pq", ".parq"):
-        return "parquet"
-    if last in (".xlsx", ".xlsm"):
-        return "xlsx"
-    if last in (".xls", ".ods"):
-        raise ServiceDataError(
-            f"{path}: {last} files are not supported; save it as .xlsx, .csv or Parquet"
-        )
-    if last in (".csv", ".txt", ".tsv") or suffix.endswith((".csv.gz", ".csv.bz2")):
-        return "csv"
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head == b"PAR1":
-        return "parquet"
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    return "csv"
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ServiceDataError(f"service data file {path} does not exist")
-    if not path.is_file():
-        raise ServiceDataError(f"service data path {path} is not a file")
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except OSError as exc:
-        raise ServiceDataError(f"service data file {path} cannot be read: {exc.strerror}") from exc
-    if path.stat().st_size == 0:
-        raise ServiceDataError(f"service data file {path} is empty")
 
 
 def _csv_header(path: Path, encoding: str) -> tuple[str, list[str]]:
@@ -318,7 +282,9 @@ def _read_xlsx(path: Path, sheet) -> tuple[pa.Table, str]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad workbook
-        raise ServiceDataError(f"{path} cannot be read as an Excel workbook: {exc}") from exc
+        raise ServiceDataError(
+            f"{path} cannot be read as an Excel workbook ({type(exc).__name__})"
+        ) from exc
     try:
         if sheet is None:
             ws = book.worksheets[0]
@@ -328,12 +294,15 @@ def _read_xlsx(path: Path, sheet) -> tuple[pa.Table, str]:
             ws = book[sheet]
         else:
             raise ServiceDataError(
-                f"{path} has no sheet {sheet!r}: sheets are {', '.join(book.sheetnames)}"
+                f"{path} has no sheet {redact.name(sheet)}: sheets are "
+                f"{', '.join(redact.name(n, quote=False) for n in book.sheetnames)}"
             )
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise ServiceDataError(f"service data file {path} is empty (sheet {ws.title!r})")
+            raise ServiceDataError(
+                f"service data file {path} is empty (sheet {redact.name(ws.title)})"
+            )
         header = ["" if h is None else str(h) for h in header]
         cells: list[list] = [[] for _ in header]
         for row in rows:
@@ -371,8 +340,7 @@ def open_file(
     import ibis
 
     path = Path(path)
-    _check_file(path)
-    fmt = _detect_format(path)
+    fmt = redact.check_source_file(path)  # refuses special and mislabelled files, unparsed
     con = _spark_backend(None) if engine == "spark" else _duckdb()
     backend = "pyspark" if engine == "spark" else "duckdb"
     src = Source(None, backend, path.name, ordered=True)
@@ -408,7 +376,7 @@ def open_file(
             src.table = con.read_parquet(path if backend == "duckdb" else str(path))
         else:
             table, title = _read_xlsx(path, sheet)
-            src.name = f"{path.name} (sheet {title!r})"
+            src.name = f"{path.name} (sheet {redact.name(title)})"
             if backend == "duckdb":
                 src.table = ibis.memtable(table)
             else:
@@ -419,8 +387,19 @@ def open_file(
     except Exception as exc:
         src.close()
         kind = {"csv": "CSV", "parquet": "Parquet", "xlsx": "an Excel workbook"}[fmt]
-        raise ServiceDataError(f"{path} cannot be read as {kind}: {_one_line(exc)}") from exc
+        raise ServiceDataError(f"{path} cannot be read as {kind}: {_reason(exc)}") from exc
     return src
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a file did not parse, without the line of data a parser's message may quote."""
+    text = str(exc)
+    found = re.search(r"Expected \d+ columns?, got \d+|expected \d+ values? per row", text)
+    if found:
+        return found.group(0).lower() + " in a row (check the delimiter and quoting)"
+    if "unicode" in text.lower() or "utf-8" in text.lower() or isinstance(exc, UnicodeError):
+        return "the text encoding is not UTF-8 or Windows-1252"
+    return f"the file does not parse ({type(exc).__name__})"
 
 
 def _one_line(exc: BaseException, secrets: Iterable[str] = ()) -> str:
@@ -762,8 +741,11 @@ def _rows(t, plan: _Plan):
         else:
             fields["date"] = t["eia_date"]
             fields["date_given"] = t["eia_date_text"].notnull()
-    if "eia_row" in t.columns:
+    if "eia_row" in t.columns:  # naming bad rows: their number and (masked) value
         fields["eia_row"] = t["eia_row"]
+        for role in ("count", "date"):
+            if role in actual:
+                fields[f"raw_{role}"] = t[actual[role]].cast("string")
     return t.select(**fields)
 
 
@@ -787,7 +769,7 @@ def _plan(t, actual: dict, run) -> _Plan:
             if pd.isna(value):
                 continue
             group, known = eth.classify(value)
-            if not known and len(plan.unrecognised) < _MAX_EXAMPLES:
+            if not known and len(plan.unrecognised) < 1000:
                 plan.unrecognised.append(str(value))
             plan.ethnic_groups[value] = group
             code = nhs_ethnic_code(value)
@@ -837,9 +819,13 @@ def _tidy(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
-def _row_list(rows: list[int], n: int) -> str:
-    more = f" and {n - len(rows)} more" if n > len(rows) else ""
-    return ", ".join(str(r) for r in rows) + more
+def _row_list(examples: list[tuple[int, object]], n: int) -> str:
+    """Row numbers, each with its value's shape only (:func:`eia.redact.mask`)."""
+    shown = ", ".join(
+        str(row) if value is None else f"{row} ({redact.mask(value)})" for row, value in examples
+    )
+    more = f" and {n - len(examples)} more" if n > len(examples) else ""
+    return f"{shown}{more}"
 
 
 def aggregate(
@@ -972,7 +958,9 @@ def aggregate(
         "period_end": end.isoformat() if end else None,
         "records_outside_period": int(totals["outside_period"]) if in_period is not None else 0,
         "records_without_person": int(totals["without_person"]) if person else None,
-        "ethnicity_unrecognised": list(plan.unrecognised),
+        "ethnicity_unrecognised": redact.code_examples(
+            plan.unrecognised, limit=_MAX_EXAMPLES, what="ethnic category codes"
+        ),
         "columns": dict(columns),
     }
     return Extract(by_code, by_age_sex, info, by_code_eth, by_site, by_total)
@@ -995,20 +983,24 @@ def _raise_for_bad_values(source: Source, plan: _Plan, totals, columns: Mapping)
     n_dates = int(totals.get("bad_dates", 0) or 0)
     if not (n_bad or n_neg or n_dates):
         return
-    rows: dict[str, list[int]] = {}
+    rows: dict[str, list[tuple[int, object]]] = {}
     if source.ordered:  # a file: name the rows (1 = the first after the header)
         numbered = source.table.mutate(eia_row=ibis.row_number() + 1)
         base = _rows(_with_dates(numbered, plan), plan)
-        for kind, n, mask in (
-            ("bad", n_bad, "bad_count"),
-            ("negative", n_neg, "negative"),
-            ("dates", n_dates, None),
+        for kind, n, mask, raw in (
+            ("bad", n_bad, "bad_count", "raw_count"),
+            ("negative", n_neg, "negative", "raw_count"),
+            ("dates", n_dates, None, "raw_date"),
         ):
             if not n:
                 continue
             condition = base[mask] if mask else (base.date_given & base.date.isnull())
-            found = base.filter(condition).select("eia_row").order_by("eia_row")
-            rows[kind] = [int(r) for r in found.limit(_MAX_EXAMPLES).to_pandas()["eia_row"]]
+            found = base.filter(condition).select("eia_row", raw).order_by("eia_row")
+            frame = found.limit(_MAX_EXAMPLES).to_pandas()
+            rows[kind] = [
+                (int(r), v if pd.notna(v) and str(v).strip() else None)
+                for r, v in zip(frame["eia_row"], frame[raw], strict=True)
+            ]
 
     def where(kind: str, n: int) -> str:
         if kind in rows:
@@ -1211,20 +1203,6 @@ def resolve_codes(codes: Iterable, pack) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code", "lsoa21_code", "weight", "route"])
 
 
-def _safe_example(value) -> str:
-    """An unmatched value fit to show in a report: postcodes and long numbers are masked."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip():
-        return "(blank)"
-    text = str(value).strip()
-    if _POSTCODE.match(text):
-        return "(a postcode)"
-    if LSOA_CODE.match(text.upper()):
-        return text
-    if re.search(r"\d{10,}", text) or re.fullmatch(r"[\d\s]{10,}", text):
-        return "(a long number)"
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
 def to_lsoa21(frame: pd.DataFrame, pack, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Convert any aggregate with a ``code`` column and a ``count`` column to LSOA 2021.
 
@@ -1257,7 +1235,8 @@ def join_to_lsoa21(
     ``count_outside_area`` (including Welsh), ``count_welsh``,
     ``count_unmatched`` (= ``count_blank`` + ``count_malformed`` +
     ``count_unknown_code``), ``count_matched_by_name``, ``unmatched_examples``
-    (up to 10 values, commonest first; postcodes and long numbers masked),
+    (up to 10 values, commonest first: only values shaped like geography codes
+    are quoted, every other value is counted by kind, see :func:`eia.redact.unmatched_examples`),
     ``ethnicity_not_stated_share`` and ``ethnicity_not_known_share`` (shares
     of the in-area count; None without an ethnicity column), and what the read
     found (``source``, ``format``, ``encoding``, ``date_first``, ``date_last``,
@@ -1303,7 +1282,10 @@ def join_to_lsoa21(
         .sum()
         .sort_values(ascending=False, kind="stable")
     )
-    shown = list(dict.fromkeys(_safe_example(v) for v in ranked.index))[:_MAX_EXAMPLES]
+    names21 = _reference(pack)["names21"]
+    shown = redact.unmatched_examples(
+        ranked.index, lambda v: _name_key(v) in names21, limit=_MAX_EXAMPLES
+    )
 
     cells_in_area = cells[cells["lsoa21_code"].notna() & cells["lsoa21_code"].isin(area)]
     joined = cells_in_area.groupby(["lsoa21_code", *dims], sort=True, as_index=False)["count"].sum()
