@@ -394,9 +394,16 @@ def open_file(
 def _reason(exc: BaseException) -> str:
     """Why a file did not parse, without the line of data a parser's message may quote."""
     text = str(exc)
-    found = re.search(r"Expected \d+ columns?, got \d+|expected \d+ values? per row", text)
+    found = re.search(r"Expected (\d+) columns?, got (\d+)", text) or re.search(
+        r"Expected Number of Columns: (\d+) Found: (\d+)", text
+    )
     if found:
-        return found.group(0).lower() + " in a row (check the delimiter and quoting)"
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        where = f"line {line.group(1)}" if line else "a row"
+        return (
+            f"expected {found.group(1)} columns, got {found.group(2)} in {where} "
+            "(check the delimiter and quoting)"
+        )
     if "unicode" in text.lower() or "utf-8" in text.lower() or isinstance(exc, UnicodeError):
         return "the text encoding is not UTF-8 or Windows-1252"
     return f"the file does not parse ({type(exc).__name__})"
@@ -876,6 +883,8 @@ def aggregate(
         except ServiceDataError:
             raise
         except Exception as exc:
+            if source.ordered:  # a file: say why it does not parse, never quote its lines
+                raise ServiceDataError(f"{source.name} cannot be read: {_reason(exc)}") from exc
             raise ServiceDataError(
                 f"{source.name} cannot be aggregated on {source.engine}: {_one_line(exc, secrets)}"
             ) from exc
