@@ -21,6 +21,8 @@ import pandas as pd
 
 from eia import access as access_mod
 from eia import impact as impact_mod
+from eia import intersect as intersect_mod
+from eia import language as language_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
 from eia.params import Proposal
 from eia.refdata import Pack, load_pack
@@ -44,6 +46,10 @@ class Assessment:
     uptake: Any = None
     notes: list[str] = field(default_factory=list)
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Ethnicity × deprivation tables (eia.intersect): area, core20, access, uptake.
+    intersect: dict[str, Any] = field(default_factory=dict)
+    #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
+    language: pd.DataFrame | None = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -84,6 +90,11 @@ def assess(
     for extra in proposal.groups:
         weights[extra] = group_populations(pack, codes, extra)
     result = Assessment(proposal, pack, area, weights, Path(params_file) if params_file else None)
+    result.intersect = {
+        "area": intersect_mod.area_table(area, ethnic),
+        "core20": intersect_mod.core20_table(area, ethnic),
+    }
+    result.language = language_mod.by_lsoa(pack, codes)
 
     if proposal.sites is not None:
         result.current = access_mod.resolve_sites(pack, proposal.sites.current)
@@ -108,6 +119,9 @@ def assess(
                 )
             )
         result.impacts = pd.concat(rated, ignore_index=True)
+        result.intersect["access"] = intersect_mod.access_table(
+            result.distances[result.primary], area, ethnic, t.distance_km
+        )
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -196,6 +210,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         min_count=proposal.disclosure.min_count,
     )
     tables = result.representation = representation_tables(result.uptake)
+    result.intersect["uptake"] = intersect_mod.uptake_table(
+        result.service,
+        result.area,
+        result.weights["ethnic_group"],
+        result.uptake.published["tables"],
+        min_count=proposal.disclosure.min_count,
+    )
     if proposal.template == "equity_audit":
         audit = impact_mod.rate_uptake(
             tables,
@@ -327,6 +348,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
             "by_ethnic_group": records(ethnic_composition(a.weights)),
         },
     }
+    out["area"] |= intersect_metrics(a)
     if a.primary:
         primary = a.access[a.primary]
         out["access"] = {
@@ -353,7 +375,41 @@ def metrics(a: Assessment) -> dict[str, Any]:
         }
     if a.uptake is not None and hasattr(a.uptake, "metrics"):
         out.update(a.uptake.metrics())
+        crossed = a.intersect.get("uptake")
+        if crossed is not None and isinstance(out.get("uptake"), dict):
+            out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
+    if "access" in a.intersect and "access" in out:
+        out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
     return _clean(out)
+
+
+def adversely_affected(a: Assessment) -> list[str]:
+    """LSOAs whose distance to the nearest site rises by more than ``change_km`` (primary scenario)."""
+    if not a.primary:
+        return []
+    d = a.distances[a.primary]
+    return d.loc[d["km_change"] > a.proposal.thresholds.change_km, "lsoa21_code"].tolist()
+
+
+def intersect_metrics(a: Assessment) -> dict[str, Any]:
+    """The ``area`` entries for ethnicity × deprivation and language (see eia.intersect, eia.language)."""
+    out: dict[str, Any] = {}
+    if "area" in a.intersect:
+        out["by_ethnic_group_imd_quintile"] = records(a.intersect["area"])
+        out["by_ethnic_group_core20"] = records(a.intersect["core20"])
+        out["ethnicity_deprivation_finding"] = intersect_mod.finding(a.intersect["core20"])
+    if a.language is not None:
+        lang = language_mod.summary(a.language)
+        if a.primary:
+            affected = adversely_affected(a)
+            lang["adversely_affected"] = {
+                **language_mod.summary(a.language, affected),
+                "definition": f"LSOAs whose distance to the nearest site rises by more than "
+                f"{a.proposal.thresholds.change_km:g} km ({a.primary})",
+            }
+            lang["adversely_affected"].pop("method")
+        out["language"] = lang
+    return out
 
 
 def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:
