@@ -666,11 +666,23 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
 
 
 def _check_service_path(service: Service, base: Path) -> list[Problem]:
+    """The extract must be a regular file of its declared format (see :mod:`eia.redact`)."""
+    from eia.errors import ServiceDataError
+    from eia.redact import check_source_file, declared_format
+
     target = (base / service.path).resolve()
-    if target.exists() and not target.is_file():
-        return [Problem("service.path", f"{target} is not a file")]
-    if not target.exists() and service.generate is None:
-        return [Problem("service.path", f"{target} does not exist")]
+    if not target.exists() and not target.is_symlink():
+        if service.generate is None:
+            return [Problem("service.path", f"{target} does not exist")]
+        if declared_format(target) is None:
+            return [
+                Problem("service.path", "a generated extract must be named .csv, .xlsx or .parquet")
+            ]
+        return []
+    try:
+        check_source_file(target)
+    except ServiceDataError as exc:
+        return [Problem("service.path", str(exc))]
     return []
 
 
