@@ -76,17 +76,15 @@ def test_a_small_group_is_not_rated_and_says_why():
 
 
 def test_few_people_affected_in_a_large_group_is_not_material():
-    # 100 of 4,000 residents 1.5 km further (in one LSOA of 1,000, 10% of it): 0.0375 km each
-    w = weights()
-    b = pd.Series(2.0, index=CODES)
-    a = b + pd.Series([1.5, 0, 0, 0], index=CODES)
-    small = {"all": pd.DataFrame({"x": [100, 0, 0, 0]}, index=CODES)}
-    r = impact.burden(b, a, w | small, population=pd.Series(1000.0, index=CODES))
-    everyone = r.set_index("group").loc[impact.ALL_RESIDENTS]
-    assert everyone["added_per_resident"] == pytest.approx(0.375)
-    assert impact.burden(b, b + pd.Series([0.3, 0, 0, 0], index=CODES), w).iloc[0][
-        "rating"
-    ] == "neutral"
+    # 100 of 500,000 residents 5 km further (the case): 0.001 km per resident
+    codes = ["A", "B"]
+    people = {"imd_quintile": pd.DataFrame({"Everyone": [100, 499_900]}, index=codes)}
+    b = pd.Series(2.0, index=codes)
+    r = impact.burden(b, b + pd.Series([5.0, 0.0], index=codes), people).set_index("group")
+    assert r.loc["Everyone", "further"] == 100
+    assert r.loc["Everyone", "added_per_resident"] == pytest.approx(0.001)
+    assert r.loc["Everyone", "newly_far"] == 100  # 0.02% of residents: below 1%
+    assert r.loc["Everyone", "rating"] == "neutral"
 
 
 def test_newly_far_alone_can_make_a_loss_material():
