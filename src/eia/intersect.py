@@ -172,8 +172,13 @@ def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
     worst = rows.sort_values("mean_km_change", ascending=False).iloc[0]
     short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
     where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    if worst["mean_km_change"] <= 0:
+        return (
+            "No ethnic group's average distance rises, in Core20 or elsewhere; the smallest "
+            f"improvement is for {short} residents {where} ({worst['mean_km_change']:+.1f} km)."
+        )
     return (
-        f"The largest average change in distance falls on {short} residents {where}: "
+        f"The largest average increase in distance falls on {short} residents {where}: "
         f"{worst['mean_km_change']:+.1f} km on average ({int(worst['population']):,} residents)."
     )
 
