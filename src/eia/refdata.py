@@ -51,6 +51,9 @@ REQUIRED_FILES = (
     "ltla24_boundaries.parquet",
 )
 
+#: Files used when present; a feature that needs one says so when it is missing.
+OPTIONAL_FILES = ("population20_age_lsoa21.parquet",)
+
 #: Where each dataset comes from and its vintage, for the report's sources table.
 SOURCES = {
     "lsoa21_boundaries.parquet": "LSOA (December 2021) boundaries, super generalised, ONS Open Geography Portal",
@@ -64,6 +67,8 @@ SOURCES = {
     "hospitals22_points.parquet": "NHS hospital sites in England (2022), NHS website, geocoded",
     "icb22_boundaries.parquet": "Integrated care boards (2022) boundaries, ONS",
     "ltla24_boundaries.parquet": "Local authority districts (2024) boundaries, ONS",
+    "population20_age_lsoa21.parquet": "Small area population estimates mid-2020, persons by "
+    "single year of age, ONS (LSOA 2011, converted to LSOA 2021 by best fit)",
 }
 
 ATTRIBUTION = (
@@ -281,6 +286,27 @@ class Pack:
         """Census 2021 usual residents per LSOA 2021 (the TS021 total), indexed by code."""
         eth = self._read("census2021_ethnicity_lsoa21.parquet", ["lsoa21_code", "total_residents"])
         return eth.drop_duplicates("lsoa21_code").set_index("lsoa21_code")["total_residents"]
+
+    def has(self, name: str) -> bool:
+        """Whether the pack holds an (optional) file."""
+        return name in self.manifest
+
+    @cache  # noqa: B019
+    def population_by_age(self) -> pd.DataFrame:
+        """ONS mid-2020 residents (persons) per LSOA 2021 by single year of age, indexed by code.
+
+        Columns ``age_0`` … ``age_89``, ``age_90_plus`` and ``total`` (floats: split 2011
+        areas were apportioned). The pack holds no sex split. Raises :class:`RefDataError`
+        when the pack lacks ``population20_age_lsoa21.parquet`` (needed for age-standardised
+        rates and a population of interest).
+        """
+        name = "population20_age_lsoa21.parquet"
+        if not self.has(name):
+            raise RefDataError(
+                f"the reference pack in {self.folder} has no {name}, which age-standardised "
+                f"rates and a population of interest (population.ages) need: {HOW_TO_PROVIDE}"
+            )
+        return self._read(name).set_index("lsoa21_code")
 
     # Geometries ---------------------------------------------------------
     def _read_geo(self, name: str, filters=None) -> gpd.GeoDataFrame:
