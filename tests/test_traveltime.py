@@ -158,7 +158,9 @@ def test_duplicate_pairs_fail_within_and_across_batches(
     frame = long_frame(codes)
     frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
     frame.to_parquet(tmp_path / "m.parquet", index=False)
-    with pytest.raises(TravelTimeError, match=rf"more than once, e.g. origin {codes[1]} to 'RX1RA'"):
+    with pytest.raises(
+        TravelTimeError, match=rf"more than once, e.g. origin {codes[1]} to 'RX1RA'"
+    ):
         read(tmp_path / "m.parquet", sites, pack, codes)
 
 
@@ -167,7 +169,9 @@ def test_2011_codes_convert_as_service_data_does(tmp_path, pack):
     split = lookup[lookup["change_code"] == "S"].groupby("lsoa11_code").filter(lambda g: len(g) > 1)
     code11 = split["lsoa11_code"].iloc[0]
     parts = sorted(split.loc[split["lsoa11_code"] == code11, "lsoa21_code"])
-    merged = lookup[lookup["change_code"] == "M"].groupby("lsoa21_code").filter(lambda g: len(g) > 1)
+    merged = (
+        lookup[lookup["change_code"] == "M"].groupby("lsoa21_code").filter(lambda g: len(g) > 1)
+    )
     code21 = merged["lsoa21_code"].iloc[0]
     sources = sorted(merged.loc[merged["lsoa21_code"] == code21, "lsoa11_code"])
     area = [*parts, code21]

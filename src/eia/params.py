@@ -40,7 +40,7 @@ from pydantic import (
 
 from eia.errors import ParamsError, Problem
 
-TEMPLATES = ("site_change", "service_change", "equity_audit")
+TEMPLATES = ("site_change", "service_change", "equity_audit", "self_assessment")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ICB_PATTERN = r"^(E54\d{6}|Q[A-Z0-9]{2})$"
 LTLA_PATTERN = r"^E0[6-9]\d{6}$"
@@ -483,6 +483,55 @@ class SignOff(_Model):
     decision: Text | None = Field(None, description="The decision recorded.")
 
 
+class Rater(_Model):
+    """Who rated an outcome: a person or group, and in what capacity."""
+
+    name: Text = Field(description="A person, team or group (e.g. 'Maternity Voices Partnership').")
+    kind: Literal[
+        "staff", "community partner", "patient or carer", "board member", "staff network", "other"
+    ] = Field("staff", description="In what capacity they rated.")
+
+
+class OutcomeScore(_Model):
+    """One outcome's score in a self-assessment, with its evidence and raters."""
+
+    outcome: Text = Field(description="The framework's outcome id, e.g. 1A for EDS 2022.")
+    score: int = Field(description="A score from the framework's levels (EDS 2022: 0 to 3).")
+    evidence: list[Text] = Field(
+        min_length=1, description="What the score rests on (documents, data, testimony)."
+    )
+    raters: list[Rater] = Field(default_factory=list, description="Who agreed the score.")
+    notes: LongText = Field("", description="Anything else the board should know.")
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class PlanAction(Action):
+    """An action in a self-assessment's plan, optionally tied to outcomes."""
+
+    outcomes: list[Text] = Field(default_factory=list, description="Outcome ids it addresses.")
+
+
+class SelfAssessment(_Model):
+    """A self-assessment against a framework (``template: self_assessment``)."""
+
+    organisation: Text = Field(description="Who is assessing itself.")
+    period: Text = Field(description="The period assessed, e.g. 2024/25.")
+    framework: Text | dict[str, Any] = Field(
+        "eds2022",
+        description="A built-in framework (eds2022, race-maturity-illustrative), a YAML file "
+        "relative to the params file, or the framework itself (see docs/self-assessment.md).",
+    )
+    scores: list[OutcomeScore] = Field(min_length=1, description="One entry per outcome scored.")
+    actions: list[PlanAction] = Field(default_factory=list, description="The action plan.")
+    previous: Text | None = Field(
+        None, description="A previous self-assessment's params file, to show change since."
+    )
+
+
 class Limits(_Model):
     """Time limits for running the notebook."""
 
@@ -499,11 +548,13 @@ class Proposal(_Model):
 
     id: Slug = Field(description="Slug: lower-case letters, digits, hyphens.")
     title: Text = Field(description="The report's title; say 'Illustrative' for examples.")
-    template: Literal["site_change", "service_change", "equity_audit"] = Field(
+    template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
         description="Which notebook template assesses it."
     )
     description: LongText = Field("", description="What changes and why, for the summary.")
-    area: Area = Field(description="The assessment area.")
+    area: Area | None = Field(
+        None, description="The assessment area (required except for self_assessment)."
+    )
     sites: Sites | None = Field(None, description="Sites now and proposed (site_change).")
     options: list[Option] = Field(
         default_factory=list, description="Alternative options to appraise against doing nothing."
@@ -512,7 +563,7 @@ class Proposal(_Model):
     access: AccessSpec = Field(
         AccessSpec(), description="Journey-time matrices (optional; default straight-line km)."
     )
-    groups: list[Literal["religion", "disability"]] = Field(
+    groups: list[Literal["religion", "disability", "language", "rurality"]] = Field(
         default_factory=list, description="Census groups to rate besides deprivation and ethnicity."
     )
     service: Service | None = Field(None, description="Service data extract (optional).")
@@ -537,9 +588,21 @@ class Proposal(_Model):
         default_factory=list, description="Who signed off, and the decision."
     )
     limits: Limits = Field(Limits(), description="Time limits for running the notebook.")
+    self_assessment: SelfAssessment | None = Field(
+        None, description="Scores, evidence and action plan (template self_assessment)."
+    )
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
+        if self.template == "self_assessment":
+            if self.self_assessment is None:
+                raise ValueError(
+                    "template self_assessment needs a self_assessment block (framework, scores)"
+                )
+        elif self.area is None:
+            raise ValueError(f"template {self.template} needs area: {{icb: ...}}")
+        elif self.self_assessment is not None:
+            raise ValueError("a self_assessment block needs template: self_assessment")
         if self.template == "site_change":
             if self.sites is None:
                 raise ValueError(
@@ -801,17 +864,33 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
             problems += _check_service_path(proposal.service, path.parent)
         if proposal is not None:
             problems += _check_matrix_paths(proposal, path.parent)
+    if proposal is not None and proposal.self_assessment is not None:
+        from eia import selfassess
+
+        problems += selfassess.check(proposal.self_assessment, path.parent)
     if problems or proposal is None:
         raise ParamsError(str(path), problems)
     return proposal
 
 
 def _check_service_path(service: Service, base: Path) -> list[Problem]:
+    """The extract must be a regular file of its declared format (see :mod:`eia.redact`)."""
+    from eia.errors import ServiceDataError
+    from eia.redact import check_source_file, declared_format
+
     target = (base / service.path).resolve()
-    if target.exists() and not target.is_file():
-        return [Problem("service.path", f"{target} is not a file")]
-    if not target.exists() and service.generate is None:
-        return [Problem("service.path", f"{target} does not exist")]
+    if not target.exists() and not target.is_symlink():
+        if service.generate is None:
+            return [Problem("service.path", f"{target} does not exist")]
+        if declared_format(target) is None:
+            return [
+                Problem("service.path", "a generated extract must be named .csv, .xlsx or .parquet")
+            ]
+        return []
+    try:
+        check_source_file(target)
+    except ServiceDataError as exc:
+        return [Problem("service.path", str(exc))]
     return []
 
 
@@ -882,6 +961,10 @@ def schema_markdown() -> str:
         Action,
         SignOff,
         Limits,
+        SelfAssessment,
+        OutcomeScore,
+        Rater,
+        PlanAction,
     ]
     out = [
         "# The params file",
