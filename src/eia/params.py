@@ -157,17 +157,59 @@ class Area(_Model):
 
 
 class Thresholds(_Model):
-    """The numbers behind the ratings; defaults are documented in docs/params.md."""
+    """The numbers behind the ratings and the ranking of options.
+
+    Every default and the reason for it is in docs/methods.md ("Impact ratings").
+    Distances are in km; a travel-time matrix uses the same rules in minutes.
+    """
 
     distance_km: float = Field(5.0, gt=0, description="People beyond this distance are 'far'.")
     change_km: float = Field(
-        1.0, gt=0, description="A distance change larger than this counts as an effect."
+        1.0,
+        gt=0,
+        description="A distance change larger than this counts as an effect; smaller ones "
+        "are ignored in every burden figure.",
     )
     disproportionate_ratio: float = Field(
-        1.2, ge=1, description="Share of affected ÷ share of population that is disproportionate."
+        1.2,
+        ge=1,
+        description="A group's burden per resident ÷ the rest of the area's that is "
+        "disproportionate (with disproportionate_km and a material burden).",
+    )
+    disproportionate_km: float = Field(
+        0.1,
+        ge=0,
+        description="How much more distance per resident a group must bear than the rest "
+        "of the area to be disproportionate.",
     )
     min_people: int = Field(
-        100, ge=0, description="Fewest affected people for a rating other than neutral."
+        100,
+        ge=0,
+        description="Fewest residents in a group for it to be rated; smaller groups are "
+        "shown as not rated, with their figures.",
+    )
+    material_km: float = Field(
+        0.1,
+        ge=0,
+        description="Distance added (or removed) per resident of a group, on average, that "
+        "is material.",
+    )
+    material_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of a group newly beyond (or newly within) distance_km that is material.",
+    )
+    equity_weight: float = Field(
+        2.0,
+        ge=1,
+        description="Weight of a Core20 resident's person-km in the score that ranks options "
+        "that do not dominate each other.",
+    )
+    site_outside_km: float = Field(
+        20.0,
+        gt=0,
+        description="A site further than this outside the area's boundary is warned about.",
     )
     uptake_change_pct: float = Field(
         5.0, ge=0, description="Expected uptake change (±%) beyond which a group is affected."
