@@ -104,9 +104,8 @@ def attack(
     else:
         fixed["count_unmatched"] = float(quality["count_unmatched"])
     # The map: a grey LSOA holds at least 0; a shaded one at least MIN, within its class.
-    for code, pop, cls in zip(
-        area["lsoa21_code"], area["population"], classes.classes.reindex(area["lsoa21_code"])
-    ):
+    shown = classes.classes.reindex(area["lsoa21_code"])
+    for code, pop, cls in zip(area["lsoa21_code"], area["population"], shown, strict=True):
         if cls < 0:
             bounds[("lsoa", code)] = grey
         else:
