@@ -20,7 +20,11 @@ import numpy as np
 import pandas as pd
 
 from eia import access as access_mod
+from eia import appraisal as appraisal_mod
+from eia import guards
 from eia import impact as impact_mod
+from eia import intersect as intersect_mod
+from eia import language as language_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
 from eia.params import Proposal
 from eia.refdata import Pack, load_pack
@@ -44,6 +48,12 @@ class Assessment:
     uptake: Any = None
     notes: list[str] = field(default_factory=list)
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
+    appraisal: appraisal_mod.Appraisal | None = None
+    warnings: list[guards.Warning] = field(default_factory=list)
+    #: Ethnicity × deprivation tables (eia.intersect): area, core20, access, uptake.
+    intersect: dict[str, Any] = field(default_factory=dict)
+    #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
+    language: pd.DataFrame | None = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -84,11 +94,16 @@ def assess(
     for extra in proposal.groups:
         weights[extra] = group_populations(pack, codes, extra)
     result = Assessment(proposal, pack, area, weights, Path(params_file) if params_file else None)
+    result.intersect = {
+        "area": intersect_mod.area_table(area, ethnic),
+        "core20": intersect_mod.core20_table(area, ethnic),
+    }
+    result.language = language_mod.by_lsoa(pack, codes)
 
     if proposal.sites is not None:
         result.current = access_mod.resolve_sites(pack, proposal.sites.current)
         t = proposal.thresholds
-        rated = []
+        values = {}
         for name, sites in proposal.scenarios().items():
             proposed = access_mod.resolve_sites(pack, sites)
             distances = access_mod.measure(area, result.current, proposed)
@@ -97,17 +112,20 @@ def assess(
             result.access[name] = {
                 dim: access_mod.summarise(distances, w, t.distance_km) for dim, w in weights.items()
             }
-            rated.append(
-                impact_mod.rate_access(
-                    distances,
-                    weights,
-                    change_km=t.change_km,
-                    min_people=t.min_people,
-                    disproportionate_ratio=t.disproportionate_ratio,
-                    option=name,
-                )
+            codes_index = distances["lsoa21_code"].to_numpy()
+            values[name] = (
+                pd.Series(distances["km_before"].to_numpy(), index=codes_index),
+                pd.Series(distances["km_after"].to_numpy(), index=codes_index),
             )
-        result.impacts = pd.concat(rated, ignore_index=True)
+        result.appraisal = appraisal_mod.appraise(
+            values, weights, t, unit="km", population=area.set_index("lsoa21_code")["population"]
+        )
+        result.impacts = result.appraisal.burden.copy()
+        result.warnings += guards.check_assessment(result)
+        if result.primary:
+            result.intersect["access"] = intersect_mod.access_table(
+                result.distances[result.primary], area, ethnic, t.distance_km
+            )
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -181,6 +199,9 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
 
     proposal = result.proposal
     spec = proposal.service.model_dump()
+    # Roles not mapped in the params file are not passed on (service.check_columns knows only
+    # the roles it reads).
+    spec["columns"] = {k: v for k, v in spec["columns"].items() if v is not None}
     codes = list(result.area["lsoa21_code"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", service_mod.ServiceDataWarning)
@@ -196,6 +217,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         min_count=proposal.disclosure.min_count,
     )
     tables = result.representation = representation_tables(result.uptake)
+    result.intersect["uptake"] = intersect_mod.uptake_table(
+        result.service,
+        result.area,
+        result.weights["ethnic_group"],
+        result.uptake.published["tables"],
+        min_count=proposal.disclosure.min_count,
+    )
     if proposal.template == "equity_audit":
         audit = impact_mod.rate_uptake(
             tables,
@@ -327,6 +355,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
             "by_ethnic_group": records(ethnic_composition(a.weights)),
         },
     }
+    out["area"] |= intersect_metrics(a)
     if a.primary:
         primary = a.access[a.primary]
         out["access"] = {
@@ -343,17 +372,85 @@ def metrics(a: Assessment) -> dict[str, Any]:
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
-    if a.proposal.options and len(a.impacts):
-        best, reason = impact_mod.least_adverse(a.impacts)
-        out["options"] = {
-            "least_adverse": best,
-            "reason": reason,
-            "summary": records(impact_mod.summarise_options(a.impacts)),
-            "baseline": "do nothing (current sites)",
-        }
+    if a.appraisal is not None:
+        out.update(appraisal_metrics(a.appraisal))
+    out["warnings"] = [str(w) for w in a.warnings]
+    out["warnings_detail"] = [w.as_dict() for w in a.warnings]
     if a.uptake is not None and hasattr(a.uptake, "metrics"):
         out.update(a.uptake.metrics())
+        crossed = a.intersect.get("uptake")
+        if crossed is not None and isinstance(out.get("uptake"), dict):
+            out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
+    if "access" in a.intersect and "access" in out:
+        out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
     return _clean(out)
+
+
+def adversely_affected(a: Assessment) -> list[str]:
+    """LSOAs whose distance to the nearest site rises by more than ``change_km`` (primary scenario)."""
+    if not a.primary:
+        return []
+    d = a.distances[a.primary]
+    return d.loc[d["km_change"] > a.proposal.thresholds.change_km, "lsoa21_code"].tolist()
+
+
+def intersect_metrics(a: Assessment) -> dict[str, Any]:
+    """The ``area`` entries for ethnicity × deprivation and language (see eia.intersect, eia.language)."""
+    out: dict[str, Any] = {}
+    if "area" in a.intersect:
+        out["by_ethnic_group_imd_quintile"] = records(a.intersect["area"])
+        out["by_ethnic_group_core20"] = records(a.intersect["core20"])
+        out["ethnicity_deprivation_finding"] = intersect_mod.finding(a.intersect["core20"])
+    if a.language is not None:
+        lang = language_mod.summary(a.language)
+        if a.primary:
+            affected = adversely_affected(a)
+            lang["adversely_affected"] = {
+                **language_mod.summary(a.language, affected),
+                "definition": f"LSOAs whose distance to the nearest site rises by more than "
+                f"{a.proposal.thresholds.change_km:g} km ({a.primary})",
+            }
+            lang["adversely_affected"].pop("method")
+        out["language"] = lang
+    return out
+
+
+def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
+    """``options`` (a list in rank order), ``appraisal`` and ``robustness`` for metrics.json.
+
+    Each option carries ``name``, ``rank`` (1 = least adverse; ties share a rank),
+    ``dominated_by``, ``dominates``, its ``score`` and every criterion with its unit.
+    """
+    options = []
+    for row in ap.options.itertuples():
+        crit = ap.criteria[ap.criteria["option"] == row.option]
+        options.append(
+            {
+                "name": row.option,
+                "rank": int(row.rank),
+                "dominated_by": list(row.dominated_by),
+                "dominates": list(row.dominates),
+                "score": row.score,
+                "score_unit": impact_mod.UNITS[ap.unit],
+                "criteria": records(
+                    crit[["criterion", "group", "measure", "label", "unit", "better", "value"]]
+                ),
+            }
+        )
+    return {
+        "options": options,
+        "appraisal": {
+            "least_adverse": ap.best,
+            "baseline": "do nothing (current sites)",
+            "unit": ap.unit,
+            "score": ap.score_label,
+            "equity_weight": ap.equity_weight,
+            "tradeoff": ap.tradeoff,
+            "summary": ap.summary,
+            "burden_units": impact_mod.burden_units(ap.unit),
+        },
+        "robustness": ap.robustness.as_dict(),
+    }
 
 
 def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:

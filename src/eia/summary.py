@@ -1,0 +1,543 @@
+"""The executive summary a board reads first, and the report's plain-English method note.
+
+:func:`executive_paragraph` writes one paragraph that names the area (by name
+and code), the proposal, its options, the option the report recommends or
+describes and why, who bears the burden with the key figures, any warnings
+about the inputs, and the caveats that change how the figures read.
+:func:`ratings_table` is the compact ratings table that follows it, always
+saying which option it shows. :func:`summary` returns both as one
+:class:`eia.show.Block`; :func:`how_ratings_work` is the short section that
+explains the ratings in the report itself.
+
+Every finding is stated once: the summary gives the headline and says which
+section holds the detail; the long sentence behind each rating stays in
+"Impacts by group". The judgement itself (ranking, reasons, robustness,
+warnings) comes from :mod:`eia.impact`; nothing here re-decides it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from eia import impact
+from eia.area import ETHNIC_SHORT
+from eia.assessment import Assessment
+from eia.impact import DIMENSION_LABELS, rating_label
+from eia.show import (
+    Block,
+    Html,
+    Table,
+    bullet_list,
+    esc,
+    fmt_distance,
+    fmt_int,
+    fmt_pct,
+    join_words,
+    notice_box,
+    plural,
+)
+
+#: Where each kind of detail lives in the report (the summary points there).
+SECTIONS = {
+    "impacts": "Impacts by group",
+    "options": "Options comparison",
+    "users": "The population and current users",
+    "quality": "Data quality and limitations",
+    "method": "How the ratings work",
+}
+
+AREA_KINDS = {"icb": "integrated care board", "ltla": "local authority"}
+
+
+@dataclass
+class Verdict:
+    """What the judgement says, in the words the summary needs.
+
+    ``option``: the option recommended (least adverse) or described; ``why``:
+    one sentence giving the reason; ``robustness``: one sentence on whether the
+    choice holds when thresholds change (empty when not assessed);
+    ``warnings``: the input guards' messages.
+    """
+
+    option: str | None
+    why: str = ""
+    robustness: str = ""
+    warnings: list[str] = field(default_factory=list)
+    compared: bool = False
+
+
+# ---------------------------------------------------------------------------
+# Names
+
+
+def area_name(a: Assessment) -> str:
+    """The area in words with its code(s): "NHS … Integrated Care Board (E54000060)"."""
+    spec = a.proposal.area.spec
+    area = a.area
+    if spec.get("icb"):
+        code = str(spec["icb"]).strip().upper()
+        lookup = a.pack.lookup()
+        rows = lookup[(lookup["icb24_code"] == code) | (lookup["icb24_code_nhs"] == code)]
+        name = str(rows["icb24_name"].iloc[0]) if len(rows) else "the integrated care board"
+        return f"{name} ({code})"
+    if spec.get("ltla"):
+        names = (
+            area.drop_duplicates("ltla24_code")
+            .set_index("ltla24_code")["ltla24_name"]
+            .reindex([str(c).upper() for c in spec["ltla"]])
+        )
+        parts = [f"{n} ({c})" if isinstance(n, str) else c for c, n in names.items()]
+        return join_words(parts)
+    authorities = list(dict.fromkeys(area["ltla24_name"]))
+    where = join_words(authorities[:3]) + (" and others" if len(authorities) > 3 else "")
+    return f"{plural(len(area), 'listed neighbourhood')} (LSOAs) in {where}"
+
+
+def service_label(a: Assessment) -> str:
+    """The service data's label for prose, with "(synthetic)" once at most."""
+    if a.service is None and a.proposal.service is None:
+        return ""
+    label = a.service.label if a.service is not None else a.proposal.service.label
+    synthetic = a.proposal.service is not None and a.proposal.service.synthetic
+    if synthetic and "synthetic" not in label.lower():
+        label += " (synthetic)"
+    return label
+
+
+def short_group(group: str) -> str:
+    """A group's name for prose: Census ethnic groups by their short names ("Black")."""
+    return ETHNIC_SHORT.get(str(group), str(group))
+
+
+def option_names(a: Assessment) -> list[str]:
+    """The options appraised (none for a single proposal)."""
+    return [o.name for o in a.proposal.options]
+
+
+# ---------------------------------------------------------------------------
+# The judgement, in words
+
+
+def verdict(a: Assessment) -> Verdict:
+    """The option the summary names and why, in words, from the assessment's appraisal."""
+    warnings = [str(w) for w in getattr(a, "warnings", None) or []]
+    appraisal = getattr(a, "appraisal", None)
+    if appraisal is None or not appraisal.compared:
+        return Verdict(option=a.rated_option, warnings=warnings)
+    ranked = appraisal.options.reset_index(drop=True)
+    best = appraisal.best
+    first, runner = ranked.iloc[0], ranked.iloc[1]
+    unit = impact.UNITS.get(appraisal.unit, appraisal.unit)
+    if len(best) > 1:
+        why = (
+            f"{join_words(best)} tie for the least adverse equity impact: neither is better on "
+            "every criterion and their equity-weighted scores are equal"
+        )
+    elif str(runner["option"]) in list(first["dominates"]):
+        why = (
+            f"{first['option']} has the least adverse equity impact: it is no worse than "
+            f"{runner['option']} on every criterion and better on at least one"
+        )
+    else:
+        why = (
+            f"{first['option']} has the least adverse equity impact: it adds "
+            f"{fmt_int(first['score'])} equity-weighted {unit} (Core20 residents' counted "
+            f"{appraisal.equity_weight:g} times) against {fmt_int(runner['score'])} under "
+            f"{runner['option']}, though it is not better on every criterion"
+        )
+    return Verdict(
+        option=str(best[0]),
+        why=why,
+        robustness=_robustness(appraisal.robustness),
+        warnings=warnings,
+        compared=True,
+    )
+
+
+def _robustness(robustness) -> str:
+    """One sentence: whether the choice holds when thresholds are halved and doubled."""
+    tried = len(robustness.variations)
+    if not tried:
+        return ""
+    if robustness.holds:
+        return (
+            f"The ranking is robust: it holds with each threshold halved and doubled "
+            f"({plural(tried, 'variation')} tried)."
+        )
+    flips = robustness.variations[~robustness.variations["holds"].astype(bool)]
+    named = [f"{r.label} ({r.first} would rank first)" for r in flips.itertuples()]
+    return (
+        f"The ranking is not robust: it changes under {plural(len(named), 'variation')} of "
+        f"{tried}: {join_words(named)}."
+    )
+
+
+# ---------------------------------------------------------------------------
+# The paragraph
+
+
+def executive_paragraph(a: Assessment) -> str:
+    """The summary's first paragraph: area, proposal, options, the named option and why,
+    who bears the burden, warnings and caveats."""
+    v = verdict(a)
+    parts = [
+        f"This assessment covers {area_name(a)}: {plural(len(a.area), 'neighbourhood')} "
+        f"(LSOAs) with {plural(a.area['population'].sum(), 'resident')}."
+    ]
+    parts.append(_proposal_sentence(a))
+    if v.compared:
+        parts.append(f"{v.why}.")
+        parts.append(v.robustness)
+    parts += _burden(a, v.option)
+    if v.warnings:
+        parts.append(
+            f"Check {'this warning' if len(v.warnings) == 1 else 'these warnings'} about the "
+            "inputs before relying on the report: "
+            + " ".join(w.rstrip(".") + "." for w in v.warnings)
+        )
+    parts.append(caveats(a))
+    parts.append(_pointer(a, v))
+    return " ".join(s for s in parts if s)
+
+
+def _proposal_sentence(a: Assessment) -> str:
+    p = a.proposal
+    names = option_names(a)
+    if p.template == "equity_audit":
+        what = service_label(a) or "the service"
+        return (
+            f"It is an equity audit of {what} as it is now, not a proposal for change: "
+            "it compares who uses the service with who lives in the area."
+        )
+    title = p.title.rstrip(".")
+    if len(names) > 1:
+        return (
+            f"The proposal, “{title}”, appraises {plural(len(names), 'option')} against "
+            f"doing nothing: {join_words(names)}."
+        )
+    change = _site_change_words(a, a.primary)
+    if names:
+        return (
+            f"The proposal, “{title}”, has one option, {names[0]}, compared with doing nothing"
+            + (f": it {change}." if change else ".")
+        )
+    return f"The proposal, “{title}”, is compared with doing nothing" + (
+        f": it {change}." if change else "."
+    )
+
+
+def _site_change_words(a: Assessment, option: str | None) -> str:
+    """What a scenario does to the sites, e.g. "opens Bulwell hub and keeps 3 sites"."""
+    if option is None or a.current is None or option not in a.proposed:
+        return ""
+    from eia.maps import site_roles
+
+    roles = site_roles(a.current, a.proposed[option])
+    words = []
+    new = list(roles.loc[roles["role"] == "new", "name"])
+    closing = list(roles.loc[roles["role"] == "closing", "name"])
+    kept = int((roles["role"] == "kept").sum())
+    if new:
+        words.append(f"opens {join_words(new)}")
+    if closing:
+        words.append(f"closes {join_words(closing)}")
+    if kept:
+        words.append(f"keeps {'the other ' if closing else ''}{plural(kept, 'current site')}")
+    return join_words(words)
+
+
+def _burden(a: Assessment, option: str | None) -> list[str]:
+    """Who bears the burden under ``option``, with the key figures."""
+    if option is None or not len(a.impacts):
+        return [_audit_burden(a)] if a.uptake is not None else []
+    rows = a.impacts[a.impacts["option"] == option]
+    if "further" in rows and rows["further"].notna().any():
+        return _access_burden(a, option, rows)
+    if "expected_uptake_change_pct" in rows:
+        return _effects_burden(a, rows)
+    return [_audit_burden(a)]
+
+
+def per_resident(value: float, unit: str = "km") -> str:
+    """An amount per resident, always two decimals ("0.84 km", "1.06 km")."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{float(value):.2f} {unit}"
+
+
+def _access_burden(a: Assessment, option: str, rows: pd.DataFrame) -> list[str]:
+    t = a.proposal.thresholds
+    unit = str(rows["unit"].iloc[0]) if "unit" in rows else "km"
+    change = getattr(t, f"change_{unit}", t.change_km)
+    far = getattr(t, f"distance_{unit}", t.distance_km)
+    away = "further from" if unit == "km" else "longer from"
+    whole = rows[rows["dimension"] == "all"]
+    if not len(whole):
+        return []
+    w = whole.iloc[0]
+    under = f"Under {option}" if a.proposal.options else "Under the proposal"
+    out = []
+    if w["further"]:
+        lead = (
+            f"{under}, {plural(w['further'], 'resident')} ({fmt_pct(w['further'] / w['residents'])}) "
+            f"would be more than {change:g} {unit} {away} their nearest site, on average "
+            f"{fmt_distance(w['mean_added_among_further'], unit)} more"
+        )
+        lead += (
+            f", and {fmt_int(w['newly_far'])} would newly be more than {far:g} {unit} from one"
+            if w["newly_far"]
+            else ""
+        )
+        if w["nearer"]:
+            lead += f"; {fmt_int(w['nearer'])} would be more than {change:g} {unit} nearer"
+        out.append(lead + ".")
+    elif w["nearer"]:
+        out.append(
+            f"{under}, nobody would be more than {change:g} {unit} {away} their nearest site; "
+            f"{plural(w['nearer'], 'resident')} ({fmt_pct(w['nearer'] / w['residents'])}) would be "
+            f"more than {change:g} {unit} nearer"
+            + (
+                f", {fmt_int(w['newly_near'])} of them newly within {far:g} {unit}."
+                if w["newly_near"]
+                else "."
+            )
+        )
+    else:
+        out.append(
+            f"{under}, nobody's distance to a site would change by more than {change:g} {unit}."
+        )
+    core = rows[rows["dimension"] == "core20"]
+    if len(core) == 2 and core["residents"].iloc[0] > 0:
+        c, rest = core.iloc[0], core.iloc[1]
+        column, verb = (
+            ("added_per_resident", "added") if w["further"] else ("removed_per_resident", "saved")
+        )
+        out.append(
+            f"Core20 neighbourhoods (the most deprived 20% in England) would have "
+            f"{per_resident(c[column], unit)} {verb} per resident, against "
+            f"{per_resident(rest[column], unit)} in the rest of the area."
+        )
+    elif len(core):
+        out.append("The area has no Core20 neighbourhoods (the most deprived 20% in England).")
+    eth = rows[(rows["dimension"] == "ethnic_group") & (rows["residents"] > 0)]
+    if w["further"] and len(eth) and eth["added_per_resident"].notna().any():
+        top = eth.loc[eth["added_per_resident"].idxmax()]
+        if top["added_per_resident"] > 0:
+            out.append(
+                f"Among ethnic groups, the most is added for {short_group(top['group'])} "
+                f"residents: {per_resident(top['added_per_resident'], unit)} per resident."
+            )
+    out.append(_disproportionate(rows))
+    return out
+
+
+def _disproportionate(rows: pd.DataFrame) -> str:
+    flagged = rows[rows["disproportionate"].fillna(False).astype(bool)]
+    if not len(flagged):
+        return "No group is rated as disproportionately affected."
+    groups = [short_group(g) for g in dict.fromkeys(flagged["group"])]
+    verb = "is" if len(groups) == 1 else "are"
+    return f"{join_words(groups)} {verb} rated as disproportionately affected."
+
+
+def _effects_burden(a: Assessment, rows: pd.DataFrame) -> list[str]:
+    neg = rows[rows["rating"] == "negative"].sort_values(
+        "expected_uptake_change_pct", kind="stable"
+    )
+    if (neg["dimension"] == "imd_quintile").any():  # Core20 is quintile 1: say it once
+        neg = neg[neg["dimension"] != "core20"]
+    if not len(neg):
+        return ["No group is expected to lose access by enough to be rated negative."]
+    groups = [
+        f"{short_group(g)} by {abs(c):.0f}%"
+        for g, c in zip(neg["group"], neg["expected_uptake_change_pct"], strict=True)
+    ]
+    return [
+        f"The proposal's owner expects uptake to fall for {join_words(groups)}.",
+        _disproportionate(rows),
+    ]
+
+
+def _audit_burden(a: Assessment) -> str:
+    reps = [t for d, t in a.representation.items() if d != "core20"]
+    if not reps:
+        return ""
+    frame = pd.concat(reps, ignore_index=True)
+    frame = frame[frame["representation_upper"].notna()]
+    under = frame[frame["representation_upper"] < 1].sort_values("representation")
+    if not len(under):
+        return "No group is reliably under-represented among current users."
+    low = under.iloc[0]
+    return (
+        f"{plural(len(under), 'group')} {'is' if len(under) == 1 else 'are'} reliably "
+        f"under-represented among current users; the least represented is {low['group']}, "
+        f"with {fmt_pct(low['user_share'])} of users against {fmt_pct(low['population_share'])} "
+        "of residents."
+    )
+
+
+def caveats(a: Assessment) -> str:
+    """The caveats that change how the figures read, as one sentence."""
+    items = []
+    if a.proposal.service is not None and a.proposal.service.synthetic:
+        items.append("the service data is synthetic, made for illustration")
+    if a.proposal.sites is not None:
+        items.append("distances are straight lines, not travel times")
+    if a.uptake is not None:
+        items.append("uptake rates are crude, not adjusted for age")
+    if a.proposal.effects:
+        items.append("expected effects are the proposal owner's assumptions")
+    if not items:
+        return ""
+    return "Caveats: " + "; ".join(items) + "."
+
+
+def _pointer(a: Assessment, v: Verdict) -> str:
+    where = [SECTIONS["impacts"]]
+    if v.compared:
+        where.append(SECTIONS["options"])
+    if a.proposal.template == "equity_audit":
+        where = [SECTIONS["users"], SECTIONS["impacts"]]
+    return (
+        f"The figures behind each rating are in {join_words(f'“{w}”' for w in where)}; "
+        f"“{SECTIONS['method']}” explains the rules."
+    )
+
+
+# ---------------------------------------------------------------------------
+# The compact ratings table
+
+
+def ratings_caption(a: Assessment, option: str | None) -> str:
+    """A ratings table's caption, always naming what it rates."""
+    if a.proposal.template == "equity_audit":
+        subject = "the service now"
+        return (
+            f"Impact ratings by group for {subject}: its users compared with the area's residents"
+        )
+    if a.proposal.options and option:
+        subject = option
+    else:
+        subject = "the proposal" if not option or option == "Proposed" else option
+    return f"Impact ratings by group for {subject}, compared with doing nothing"
+
+
+def key_figure(row: pd.Series, a: Assessment) -> str:
+    """The figures a rating rests on, short enough for a table cell."""
+    t = a.proposal.thresholds
+    if "further" in row and not pd.isna(row.get("further")):
+        unit = row.get("unit", "km") if isinstance(row.get("unit"), str) else "km"
+        change = getattr(t, f"change_{unit}", t.change_km)
+        pop = row["residents"]
+        if not pop:
+            return "no residents"
+        if row["further"] or not row["nearer"]:
+            return (
+                f"{fmt_pct(row['further'] / pop)} more than {change:g} {unit} further; "
+                f"{per_resident(row['added_per_resident'], unit)} added per resident"
+            )
+        return (
+            f"{fmt_pct(row['nearer'] / pop)} more than {change:g} {unit} nearer; "
+            f"{per_resident(row['removed_per_resident'], unit)} saved per resident"
+        )
+    if "expected_uptake_change_pct" in row and not pd.isna(row.get("expected_uptake_change_pct")):
+        return f"expected change in uptake {row['expected_uptake_change_pct']:+.0f}%"
+    if "representation" in row and not pd.isna(row.get("representation")):
+        return (
+            f"representation {row['representation']:.2f} "
+            f"(95% CI {row['representation_lower']:.2f} to {row['representation_upper']:.2f})"
+        )
+    return "figures withheld (small numbers)"
+
+
+def ratings_table(a: Assessment, option: str | None = None) -> Table:
+    """One row per group: dimension, group, rating (words and symbols) and its key figures."""
+    option = option if option is not None else verdict(a).option
+    rows = a.impacts
+    if option is not None and len(rows):
+        rows = rows[rows["option"] == option]
+    notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
+    frame = pd.DataFrame(
+        {
+            "Dimension": rows["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
+            "Group": rows["group"],
+            "Rating": [
+                rating_label(r, d, n)
+                for r, d, n in zip(rows["rating"], rows["disproportionate"], notes, strict=True)
+            ],
+            "Key figures": [key_figure(r, a) for _, r in rows.iterrows()],
+        }
+    )
+    if "at_risk" in rows:
+        frame["Uptake now"] = (
+            rows["at_risk"].map({True: "Under-represented now", False: ""}).fillna("").to_numpy()
+        )
+    return Table(frame.reset_index(drop=True), ratings_caption(a, option))
+
+
+def summary(a: Assessment) -> Block:
+    """The executive summary: the paragraph, the proposal's own description, the ratings table."""
+    v = verdict(a)
+    parts: list = [Html(f'<p class="eia-lead">{esc(executive_paragraph(a))}</p>')]
+    if v.warnings:
+        parts.append(notice_box(" ".join(v.warnings), "warning"))
+    if a.proposal.description:
+        parts.append(Html(f"<p>In the proposal owner's words: {esc(a.proposal.description)}</p>"))
+    if len(a.impacts):
+        parts.append(ratings_table(a, v.option))
+    return Block(*parts)
+
+
+# ---------------------------------------------------------------------------
+# How the ratings work (the report's own method note)
+
+
+def how_ratings_work(a: Assessment) -> Block:
+    """A short plain-English section on how each rating is reached, with this report's thresholds."""
+    t = a.proposal.thresholds
+    items = []
+    if a.proposal.sites is not None:
+        items += [
+            f"For every neighbourhood we measure the straight-line distance from where its residents "
+            f"live to the nearest site, now and under each option. A resident counts as affected when "
+            f"that distance would rise by more than {t.change_km:g} km, and as benefiting when it "
+            f"would fall by more than {t.change_km:g} km.",
+            f"A group is rated negative when at least {plural(t.min_people, 'resident')} of it would "
+            "be affected and they outnumber those benefiting; positive in the opposite case; "
+            "otherwise neutral.",
+            f"A negative rating is called disproportionate when the group's share of everyone "
+            f"affected is at least {t.disproportionate_ratio:g} times its share of the area's "
+            "residents.",
+        ]
+    if a.proposal.effects:
+        items += [
+            f"For a change to how the service works, the proposal's owner states the expected change "
+            f"in uptake for each group. A fall of {t.uptake_change_pct:g}% or more is rated "
+            f"negative, a rise of {t.uptake_change_pct:g}% or more positive; a negative rating is "
+            f"disproportionate when the group's expected fall is at least "
+            f"{t.disproportionate_ratio:g} times the average for its dimension.",
+        ]
+    if a.uptake is not None:
+        items.append(
+            "With service data, each group's share of current users is compared with its share of "
+            "residents (its representation). A group whose whole 95% confidence interval lies "
+            "below 1 is under-represented now"
+            + (
+                " and rated negative."
+                if a.proposal.template == "equity_audit"
+                else ", and is flagged beside its rating."
+            )
+        )
+    if a.proposal.options:
+        items.append(
+            "Options are ordered by, in turn: the fewest disproportionate negative ratings, the "
+            "fewest Core20 residents affected, the fewest negative ratings, and the fewest residents "
+            "affected in all."
+        )
+    items.append(
+        "Ratings use words and symbols (▲ positive, ● neutral, ▼ negative), never colour alone. "
+        "The full rules, with their reasons, are in the project's methods guide for analysts."
+    )
+    return Block(bullet_list(items))
