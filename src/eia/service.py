@@ -471,6 +471,7 @@ def _spark_backend(remote: str | None):
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", os.environ.get("EIA_SPARK_DRIVER_MEMORY", "2g"))
             .getOrCreate()
         )
@@ -572,6 +573,16 @@ def open_source(spec: Mapping, base_dir: str | Path = ".") -> Source:
 # ---------------------------------------------------------------------------
 
 
+def _strip(text):
+    """Trim whitespace. On Spark a regex: ibis's TRIM passes '\\v\\f', which Spark SQL reads
+    as the letters v and f, so it would trim "f" (female, Mixed - White and Asian) to nothing."""
+    try:
+        spark = text._find_backend(use_default=True).name == "pyspark"
+    except Exception:
+        spark = False
+    return text.re_replace(r"^\s+|\s+$", "") if spark else text.strip()
+
+
 def _as_text(col):
     """A column as trimmed text, blank → null (whole floats as integers: 99.0 → "99")."""
     import ibis
@@ -584,7 +595,7 @@ def _as_text(col):
         text = ibis.cases((whole, col.cast("int64").cast("string")), else_=col.cast("string"))
     else:
         text = col.cast("string")
-    return text.strip().nullif("")
+    return _strip(text).nullif("")
 
 
 def _numbers(col):
@@ -593,7 +604,7 @@ def _numbers(col):
 
     typ = col.type()
     if typ.is_string():
-        text = col.strip()
+        text = _strip(col)
         ok = text.re_search(_NUMBER).fill_null(False)
         value = ibis.cases((ok, text.replace(",", "").cast("float64")), else_=ibis.null("float64"))
         bad = ~ok
@@ -612,7 +623,7 @@ def _age_band(col):
 
     typ = col.type()
     if typ.is_string():
-        text = col.strip()
+        text = _strip(col)
         ok = text.re_search(r"^\d+(\.\d*)?$").fill_null(False)
         value = ibis.cases((ok, text.cast("float64")), else_=ibis.null("float64"))
     else:
@@ -792,7 +803,9 @@ def _plan(t, actual: dict, run) -> _Plan:
             parsed = _parse_dates(values).cast(pa.date32())
             plan.bad_dates = pc.filter(values, pc.is_null(parsed)).to_pylist()
             frame = pa.table({"eia_date_text": values, "eia_date": parsed}).to_pandas()
-            plan.dates = ibis.memtable(frame)
+            plan.dates = ibis.memtable(
+                frame, schema={"eia_date_text": "string", "eia_date": "date"}
+            )
     return plan
 
 
@@ -826,6 +839,13 @@ def _tidy(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     for k in keys:
         out[k] = out[k].astype(object).where(out[k].notna(), None)
     return out
+
+
+def _how_many(condition):
+    """Rows where a condition holds (portable: not every engine casts booleans to integers)."""
+    import ibis
+
+    return ibis.cases((condition, 1), else_=0).sum()
 
 
 def _row_list(examples: list[tuple[int, object]], n: int) -> str:
@@ -899,12 +919,12 @@ def aggregate(
     # Validation and totals: one row.
     checks: dict[str, Any] = {"records": base.count()}
     if "count" in actual:
-        checks["bad_count"] = base.bad_count.cast("int64").sum()
-        checks["negative"] = base.negative.cast("int64").sum()
+        checks["bad_count"] = _how_many(base.bad_count)
+        checks["negative"] = _how_many(base.negative)
     in_period = None
     if "date" in actual:
-        checks["dates_missing"] = (~base.date_given).cast("int64").sum()
-        checks["bad_dates"] = (base.date_given & base.date.isnull()).cast("int64").sum()
+        checks["dates_missing"] = _how_many(~base.date_given)
+        checks["bad_dates"] = _how_many(base.date_given & base.date.isnull())
         checks["date_min"] = base.date.min()
         checks["date_max"] = base.date.max()
         if start or end:
@@ -914,9 +934,9 @@ def aggregate(
             if end:
                 in_period = in_period & (base.date <= ibis.literal(end))
             in_period = in_period.fill_null(False)
-            checks["outside_period"] = (~in_period).cast("int64").sum()
+            checks["outside_period"] = _how_many(~in_period)
     if "person" in actual:
-        checks["without_person"] = base.person.isnull().cast("int64").sum()
+        checks["without_person"] = _how_many(base.person.isnull())
     totals = run(base.aggregate(**checks)).iloc[0]
     records = int(totals["records"] or 0)
     if records == 0:
