@@ -179,14 +179,14 @@ threading.Thread(target=sample, daemon=True).start()
 
 with Stage("import eia and libraries"):
     import nbformat
-    from eia import assessment, maps, params, refdata, sections, service, show
+    from eia import assessment, lsoa21, maps, params, refdata, sections, service, show
 
 with Stage("validate"):
     proposal = params.load(args["file"])
 # The kernel starts with no reference data in memory: forget what validation read.
 refdata._pack_at.cache_clear()
 refdata._verified.cache_clear()
-getattr(service, "_RESOLVERS", {}).clear()
+lsoa21._RESOLVERS.clear()
 
 READ = "load reference data"
 refdata.verify = timed(READ, refdata.verify)

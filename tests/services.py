@@ -152,6 +152,6 @@ def spark_session():
         unavailable("PySpark is not installed: uv pip install -e '.[dev]'")
     if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
         unavailable("Java is not installed: apt-get install openjdk-17-jre-headless")
-    from eia.service import _spark_backend
+    from eia.sources import spark_backend
 
-    return _spark_backend(None)._session
+    return spark_backend(None)._session
