@@ -66,6 +66,14 @@ class Assessment:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
 
+    def ratings(self, option: str | None = None) -> pd.DataFrame:
+        """The rating rows of one option (default :attr:`rated_option`): one row per group with
+        ``dimension, group, rating, disproportionate, sentence`` and the figures behind them."""
+        option = option or self.rated_option
+        if not len(self.impacts):
+            return self.impacts
+        return self.impacts[self.impacts["option"] == option]
+
     @property
     def threshold_km(self) -> float:
         """The distance beyond which people are counted as far from a site."""
