@@ -153,6 +153,32 @@ class Thresholds(_Model):
     uptake_change_pct: float = Field(
         5.0, ge=0, description="Expected uptake change (±%) beyond which a group is affected."
     )
+    material_band: tuple[float, float] = Field(
+        (0.9, 1.1),
+        description="Representation or rate ratio inside [low, high] is not a material gap, "
+        "whatever its interval (a gap needs both: interval excludes 1, value outside the band).",
+    )
+    ethnicity_completeness: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Warn when fewer than this share of records state an ethnic group.",
+    )
+    completeness_gap: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Warn when ethnicity completeness differs by more than this (as a share) "
+        "between IMD quintiles.",
+    )
+
+    @field_validator("material_band")
+    @classmethod
+    def _band_around_one(cls, band: tuple[float, float]) -> tuple[float, float]:
+        low, high = band
+        if not 0 < low <= 1 <= high:
+            raise ValueError("material_band must be [low, high] with 0 < low <= 1 <= high")
+        return band
 
 
 class Option(_Model):
@@ -172,6 +198,11 @@ class ServiceColumns(_Model):
     age: Text | None = Field(None, description="Column with age in years.")
     sex: Text | None = Field(None, description="Column with sex.")
     date: Text | None = Field(None, description="Column with the event date.")
+    person: Text | None = Field(
+        None,
+        description="Column with a pseudonymised person identifier: figures count distinct "
+        "people, not events.",
+    )
 
 
 class Synthesis(_Model):
@@ -179,6 +210,24 @@ class Synthesis(_Model):
 
     seed: int = Field(2021, description="Random seed: the same seed gives the same extract.")
     events: int = Field(20_000, gt=0, le=50_000_000, description="Number of events to generate.")
+
+
+class Period(_Model):
+    """The period an extract covers, both days included; rates are per year of it."""
+
+    start: dt.date = Field(description="First day, YYYY-MM-DD.")
+    end: dt.date = Field(description="Last day, YYYY-MM-DD.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("period.end is before period.start")
+        return self
+
+
+#: Whether more use of the service is good or harm, by template, when the service
+#: block does not say (``service.higher_use_is``); see docs/methods.md.
+HIGHER_USE_IS = {"equity_audit": "better", "site_change": "better", "service_change": "better"}
 
 
 class Service(_Model):
@@ -193,12 +242,66 @@ class Service(_Model):
         "White", description="Ethnic group rates are compared with."
     )
     generate: Synthesis | None = Field(None, description="Generate a synthetic extract if missing.")
+    period: Period | None = Field(
+        None,
+        description="Period the extract covers (default: its first to last date, when it has "
+        "a date column); rates are per year of it.",
+    )
+    higher_use_is: Literal["better", "worse"] | None = Field(
+        None,
+        description="Whether more use is good (care reached) or harm (e.g. emergency admissions, "
+        "detentions); default by template: better.",
+    )
+    rate_per: Literal[100, 1_000, 10_000, 100_000] = Field(
+        1_000, description="Rates are per this many residents per year."
+    )
 
     @model_validator(mode="after")
     def _generated_is_synthetic(self) -> Service:
         if self.generate is not None and not self.synthetic:
             raise ValueError("a generated extract must be labelled synthetic: true")
         return self
+
+
+class Population(_Model):
+    """The population of interest: residents of these ages (persons; the pack has no sex split)."""
+
+    ages: tuple[int, int | None] = Field(
+        description="[min, max] in whole years, both included; max null (or 90 or more) "
+        "for 'and over', e.g. [15, 44] or [65, null]."
+    )
+    label: Text | None = Field(
+        None, description="How the report names it (default: 'residents aged 15 to 44')."
+    )
+
+    @field_validator("ages")
+    @classmethod
+    def _valid_ages(cls, ages: tuple[int, int | None]) -> tuple[int, int | None]:
+        low, high = ages
+        if not 0 <= low <= 120:
+            raise ValueError("population.ages min must be between 0 and 120")
+        if high is not None and high < low:
+            raise ValueError("population.ages max is below min")
+        return (low, None if high is None or high >= 90 else high)
+
+    @property
+    def name(self) -> str:
+        """The population's name in the report."""
+        if self.label:
+            return self.label
+        low, high = self.ages
+        return (
+            f"residents aged {low} and over" if high is None else f"residents aged {low} to {high}"
+        )
+
+
+class Denominators(_Model):
+    """User-supplied denominators the reference pack lacks."""
+
+    ethnicity_by_age: Text = Field(
+        description="CSV relative to the params file: ethnic_group, age_band (0-4 … 85-89, 90+), "
+        "population, for the whole area; makes ethnic group rates age-standardised."
+    )
 
 
 class Disclosure(_Model):
@@ -276,6 +379,14 @@ class Proposal(_Model):
         default_factory=list, description="Census groups to rate besides deprivation and ethnicity."
     )
     service: Service | None = Field(None, description="Service data extract (optional).")
+    population: Population | None = Field(
+        None,
+        description="Population of interest (default: all residents); restricts denominators, "
+        "representation and access figures to these ages.",
+    )
+    denominators: Denominators | None = Field(
+        None, description="Extra denominators, e.g. ethnic group by age."
+    )
     disclosure: Disclosure = Field(Disclosure(), description="Small-number suppression policy.")
     effects: list[Effect] = Field(
         default_factory=list, description="Expected effect per group (service_change)."
@@ -311,6 +422,12 @@ class Proposal(_Model):
         if len(set(names)) != len(names):
             raise ValueError("option names must be unique")
         return self
+
+    @property
+    def higher_use_is(self) -> str:
+        """``better`` or ``worse``: the service block's choice, else the template's default."""
+        chosen = self.service.higher_use_is if self.service is not None else None
+        return chosen or HIGHER_USE_IS[self.template]
 
     def scenarios(self) -> dict[str, list[Site]]:
         """Proposed sites per scenario: ``sites.proposed`` (if given) then each option."""
@@ -599,6 +716,9 @@ def schema_markdown() -> str:
         Thresholds,
         Service,
         ServiceColumns,
+        Period,
+        Population,
+        Denominators,
         Synthesis,
         Disclosure,
         Effect,
@@ -643,6 +763,12 @@ def schema_markdown() -> str:
         "- A site is `{hospital: NAME}` (a name from the reference data) or `{name, lat, lon}`.",
         "- `service.path` is relative to the params file and must be a file.",
         "- `effects[].group` for `imd_quintile` may be written 1 to 5 (1 = most deprived).",
+        "- `service.period` sets the years rates are annualised over; without it the extract's",
+        "  first and last dates are used (and stated), and without a date column one year is assumed.",
+        "- `service.higher_use_is` is `better` by default for every template; say `worse` when use",
+        "  is harm (emergency admissions, detentions), and over-representation becomes the concern.",
+        "- `population: {ages: [15, 44]}` makes every denominator, representation and access",
+        "  figure about residents of those ages (persons: the reference pack has no sex split).",
         "- `narrative` keys: " + ", ".join(f"`{k}`" for k in NARRATIVE_KEYS) + ".",
         "",
     ]

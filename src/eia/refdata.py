@@ -49,6 +49,10 @@ REQUIRED_FILES = (
     "hospitals22_points.parquet",
     "icb22_boundaries.parquet",
     "ltla24_boundaries.parquet",
+    "population20_age_lsoa21.parquet",
+    "census2021_proficiency_msoa21.parquet",
+    "lsoa21_msoa21_lookup.parquet",
+    "ruc21_lsoa21.parquet",
 )
 
 #: Where each dataset comes from and its vintage, for the report's sources table.
@@ -64,6 +68,11 @@ SOURCES = {
     "hospitals22_points.parquet": "NHS hospital sites in England (2022), NHS website, geocoded",
     "icb22_boundaries.parquet": "Integrated care boards (2022) boundaries, ONS",
     "ltla24_boundaries.parquet": "Local authority districts (2024) boundaries, ONS",
+    "population20_age_lsoa21.parquet": "Mid-2020 small area population estimates by single year "
+    "of age, ONS (LSOA 2011, converted to LSOA 2021)",
+    "census2021_proficiency_msoa21.parquet": "Census 2021 TS029 proficiency in English, ONS (MSOA 2021)",
+    "lsoa21_msoa21_lookup.parquet": "LSOA 2021 to MSOA 2021 lookup, ONS",
+    "ruc21_lsoa21.parquet": "Rural-Urban Classification 2021, ONS (LSOA 2021)",
 }
 
 ATTRIBUTION = (
@@ -72,8 +81,9 @@ ATTRIBUTION = (
     "Contains OS data © Crown copyright and database right 2021–2025. "
     "Original publishers: Ministry of Housing, Communities and Local Government (English "
     "Indices of Deprivation 2019 and 2025); Office for National Statistics (Census 2021 tables "
-    "TS021 ethnic group, TS030 religion, TS038 disability; LSOA boundaries and lookups, Open "
-    "Geography Portal); NHS England (ICB/sub-ICB lookups); hospital sites listed on the NHS "
+    "TS021 ethnic group, TS030 religion, TS038 disability, TS029 proficiency in English; mid-2020 "
+    "small area population estimates; Rural-Urban Classification 2021; LSOA boundaries and "
+    "lookups, Open Geography Portal); NHS England (ICB/sub-ICB lookups); hospital sites listed on the NHS "
     "website, geocoded (2022). Files were assembled from the open data sets of the British Red "
     "Cross IMD, demographr and geographr R packages (MIT licence), which republish these sources."
 )
@@ -281,6 +291,27 @@ class Pack:
         """Census 2021 usual residents per LSOA 2021 (the TS021 total), indexed by code."""
         eth = self._read("census2021_ethnicity_lsoa21.parquet", ["lsoa21_code", "total_residents"])
         return eth.drop_duplicates("lsoa21_code").set_index("lsoa21_code")["total_residents"]
+
+    def has(self, name: str) -> bool:
+        """Whether the pack holds an (optional) file."""
+        return name in self.manifest
+
+    @cache  # noqa: B019
+    def population_by_age(self) -> pd.DataFrame:
+        """ONS mid-2020 residents (persons) per LSOA 2021 by single year of age, indexed by code.
+
+        Columns ``age_0`` … ``age_89``, ``age_90_plus`` and ``total`` (floats: split 2011
+        areas were apportioned). The pack holds no sex split. Raises :class:`RefDataError`
+        when the pack lacks ``population20_age_lsoa21.parquet`` (needed for age-standardised
+        rates and a population of interest).
+        """
+        name = "population20_age_lsoa21.parquet"
+        if not self.has(name):
+            raise RefDataError(
+                f"the reference pack in {self.folder} has no {name}, which age-standardised "
+                f"rates and a population of interest (population.ages) need: {HOW_TO_PROVIDE}"
+            )
+        return self._read(name).set_index("lsoa21_code")
 
     # Geometries ---------------------------------------------------------
     def _read_geo(self, name: str, filters=None) -> gpd.GeoDataFrame:
