@@ -50,7 +50,7 @@ SECTIONS = (
     "impacts",
     "narrative",
     "effects",
-    "options_ranking",
+    "options",
     "mitigations",
     "data_quality",
     "methods",

@@ -98,8 +98,15 @@ def ratings_frame(ratings: pd.DataFrame) -> pd.DataFrame:
             "Dimension": ratings["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
             "Group": ratings["group"],
             "Rating": [
-                rating_label(r, d)
-                for r, d in zip(ratings["rating"], ratings["disproportionate"], strict=True)
+                rating_label(r, d, n)
+                for r, d, n in zip(
+                    ratings["rating"],
+                    ratings["disproportionate"],
+                    ratings.get(
+                        "rating_note", pd.Series([None] * len(ratings), index=ratings.index)
+                    ),
+                    strict=True,
+                )
             ],
             "Basis": ratings["sentence"],
         }
@@ -143,28 +150,25 @@ def headline_facts(a: Assessment) -> list[str]:
     if a.uptake is not None:
         facts += uptake_facts(a)
     if len(a.impacts):
-        primary = a.ratings()
-        neg = primary[primary["rating"] == "negative"]
-        dis = primary[primary["disproportionate"].fillna(False).astype(bool)]
-        facts.append(
-            f"{len(neg)} of {len(primary)} groups are rated negative"
-            + (
-                f", {len(dis)} of them disproportionately: {', '.join(dis['group'])}."
-                if len(dis)
-                else "; none disproportionately."
-            )
-        )
-    if a.proposal.options and len(a.impacts):
-        best, reason = impact.least_adverse(a.impacts)
-        facts.append(f"Least adverse equity impact among the options: {best}. {reason}")
+        facts.append(impact.ratings_count_sentence(a.impacts, a.rated_option))
+    if a.appraisal is not None and a.appraisal.compared:
+        facts.append(a.appraisal.summary)
     return facts
 
 
 def headlines(a: Assessment) -> Block:
     """Executive summary text: the proposal's description and the headline findings."""
     p = a.proposal
+    warnings = None
+    if a.warnings:
+        warnings = notice_box(
+            f"{len(a.warnings)} warning(s) about the inputs; check them before relying on this "
+            "report: " + " ".join(str(w) for w in a.warnings),
+            "warning",
+        )
     return Block(
         paragraphs(p.description) if p.description else None,
+        warnings,
         bullet_list(headline_facts(a), intro="Headline findings:"),
     )
 
@@ -247,12 +251,17 @@ def proposal(a: Assessment) -> Block:
         items |= {
             "Far from a site": f"more than {t.distance_km:g} km",
             "Distance change that counts as an effect": f"more than {t.change_km:g} km",
-            "Fewest people for a positive or negative rating": f"{t.min_people:,}",
+            "Fewest residents in a group for it to be rated": f"{t.min_people:,}",
+            "Material burden": f"{t.material_km:g} km per resident, or {t.material_share:.1%} "
+            f"of a group newly beyond {t.distance_km:g} km",
+            "Disproportionate also needs a difference of": f"{t.disproportionate_km:g} km per resident",
+            "Equity weight of Core20 residents (ranking options)": f"{t.equity_weight:g}",
+            "Sites warned about beyond": f"{t.site_outside_km:g} km outside the area",
         }
     if p.template == "service_change":
         items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
     items |= {
-        "Disproportionate when share ratio is at least": f"{t.disproportionate_ratio:g}",
+        "Disproportionate when the burden ratio is at least": f"{t.disproportionate_ratio:g}",
         "Groups opted in": ", ".join(p.groups) or "none (deprivation and ethnicity always)",
         "Disclosure control": f"counts below {p.disclosure.min_count} withheld",
     }
@@ -442,22 +451,33 @@ def change_map(a: Assessment) -> Figure | None:
 
 
 def impacts(a: Assessment) -> Block:
-    """Impacts by group: each rating with the sentence of figures it rests on."""
+    """Impacts by group: each rating with the sentence of figures it rests on, by dimension."""
     if not len(a.impacts):
         return Block(
             paragraphs(
                 "No impacts could be rated: the proposal has no site change and no declared effects."
-            )
+            ),
+            narrative_table(a),
         )
     rows = a.ratings()
     parts: list = []
+    if a.appraisal is not None and a.rated_option in set(a.appraisal.burden["option"]):
+        parts.append(paragraphs(impact.access_rules_sentence(a.proposal.thresholds)))
     for dim in dict.fromkeys(rows["dimension"]):
         part = rows[rows["dimension"] == dim]
         parts.append(heading(DIMENSION_LABELS.get(dim, dim)))
+        if dim == "core20":
+            parts.append(
+                paragraphs(
+                    "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the same "
+                    "people as Q1 above, compared here with the rest of the area. Summaries count "
+                    "them once."
+                )
+            )
         sentences = list(part["sentence"])
         if "at_risk" in part:
             sentences = [
-                s + (" Under-represented among current users now: at risk." if risk else "")
+                s + (" Under-represented among current users now: at risk." if risk is True else "")
                 for s, risk in zip(sentences, part["at_risk"], strict=True)
             ]
         parts.append(bullet_list(sentences))
@@ -465,8 +485,8 @@ def impacts(a: Assessment) -> Block:
     return Block(*parts)
 
 
-def narrative(a: Assessment) -> Block:
-    """Other protected characteristics and inclusion-health groups, as prompts with the owner's answers."""
+def narrative_table(a: Assessment) -> Table:
+    """The owner's answers to the prompts without small-area data, as a table."""
     rows = [
         {
             "Characteristic or group": label,
@@ -476,11 +496,15 @@ def narrative(a: Assessment) -> Block:
         }
         for key, label in NARRATIVE_KEYS.items()
     ]
+    return Table(
+        pd.DataFrame(rows), "Prompts without small-area data, answered by the proposal's owner"
+    )
+
+
+def narrative(a: Assessment) -> Block:
+    """Other protected characteristics and inclusion-health groups, as prompts with the owner's answers."""
     return Block(
-        heading("Other protected characteristics and inclusion health groups"),
-        Table(
-            pd.DataFrame(rows), "Prompts without small-area data, answered by the proposal's owner"
-        ),
+        heading("Other protected characteristics and inclusion health groups"), narrative_table(a)
     )
 
 
@@ -509,39 +533,47 @@ def effects(a: Assessment) -> Html | Table:
 # Options
 
 
-def options_ranking(a: Assessment, ranking: pd.DataFrame | None = None) -> Table | None:
-    """Options from least to most adverse (``ranking`` from :func:`eia.impact.summarise_options`)."""
-    if not len(a.impacts):
-        return None
-    ranking = impact.summarise_options(a.impacts) if ranking is None else ranking
-    return Table(
-        ranking.rename(
-            columns={
-                "option": "Option",
-                "negative": "Negative ratings",
-                "positive": "Positive ratings",
-                "disproportionate": "Disproportionate",
-                "core20_adversely_affected": "Core20 residents adversely affected",
-                "adversely_affected": "Residents adversely affected",
-            }
-        ),
-        "Options ranked from least to most adverse equity impact",
+def options_table(a: Assessment) -> pd.DataFrame:
+    """The options compared: one row per criterion, one column per option (rank order), with units."""
+    ap = a.appraisal
+    crit = ap.criteria
+    order = list(ap.options["option"])
+    first = crit[crit["option"] == order[0]]
+    table = pd.DataFrame(
+        {
+            "Criterion": first["label"].to_numpy(),
+            "Unit": first["unit"].to_numpy(),
+            "Better": first["better"].to_numpy(),
+        }
     )
+    for option in order:
+        values = crit[crit["option"] == option].set_index("criterion")["value"]
+        table[option] = [fmt_int(v) for v in values.reindex(first["criterion"])]
+    ranks = {"Criterion": "Rank (1 = least adverse)", "Unit": "", "Better": "lower"}
+    scores = {
+        "Criterion": "Equity-weighted score",
+        "Unit": impact.UNITS[ap.unit],
+        "Better": "lower",
+    }
+    dominated = {"Criterion": "Dominated by", "Unit": "", "Better": ""}
+    for row in ap.options.itertuples():
+        ranks[row.option] = str(row.rank)
+        scores[row.option] = fmt_int(row.score)
+        dominated[row.option] = ", ".join(row.dominated_by) or "none"
+    return pd.concat([pd.DataFrame([ranks, scores, dominated]), table], ignore_index=True)
 
 
-def options(a: Assessment, ranking: pd.DataFrame | None = None) -> Block:
-    """Options comparison: ratings per group and option, the ranking, small-multiple maps."""
-    if not a.proposal.options:
-        return Block(
-            paragraphs(
-                "This proposal lists no alternative options; it is compared with doing nothing."
-            )
-        )
-    best, reason = impact.least_adverse(a.impacts)
+def options_ratings_table(a: Assessment) -> pd.DataFrame:
+    """Ratings per group (rows) and option (columns)."""
     wide = a.impacts.assign(
         label=[
-            rating_label(r, d)
-            for r, d in zip(a.impacts["rating"], a.impacts["disproportionate"], strict=True)
+            rating_label(r, d, n)
+            for r, d, n in zip(
+                a.impacts["rating"],
+                a.impacts["disproportionate"],
+                a.impacts.get("rating_note", pd.Series([None] * len(a.impacts))),
+                strict=True,
+            )
         ]
     )
     table = wide.pivot_table(
@@ -549,25 +581,43 @@ def options(a: Assessment, ranking: pd.DataFrame | None = None) -> Block:
     ).reset_index()
     table["dimension"] = table["dimension"].map(DIMENSION_LABELS)
     table.columns.name = None
-    parts: list = [
-        paragraphs(f"The option with the least adverse equity impact is {best}. {reason}"),
-        Table(
-            table.rename(columns={"dimension": "Dimension", "group": "Group"}),
-            "Ratings per group for each option (compared with doing nothing)",
-        ),
-        options_ranking(a, ranking),
-    ]
-    if a.distances:
-        fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
-        parts.append(
-            Figure(
-                fig,
-                alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
-                f"options; {best} has the least adverse equity impact.",
-                caption="Change in distance to the nearest site under each option.",
+    return table.rename(columns={"dimension": "Dimension", "group": "Group"})
+
+
+def options(a: Assessment) -> Block:
+    """Options comparison: the judgement, the criteria table, ratings per option, maps."""
+    ap = a.appraisal
+    if not a.proposal.options or ap is None:
+        return Block(
+            paragraphs(
+                "This proposal lists no alternative options; it is compared with doing nothing."
             )
         )
-    return Block(*parts)
+    fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
+    best = " and ".join(ap.best)
+    return Block(
+        paragraphs(
+            ap.summary,
+            "How options are ranked: an option that is no worse than another on every criterion "
+            "below and better on at least one dominates it and is always ranked above it. Options "
+            f"are ordered by one score, {ap.score_label}; options that tie share a rank. The "
+            "ranking is then repeated with each threshold halved and doubled (docs/methods.md).",
+        ),
+        Table(
+            options_table(a),
+            "Options compared with doing nothing, criterion by criterion, in rank order",
+        ),
+        Table(
+            options_ratings_table(a),
+            "Ratings per group for each option (compared with doing nothing)",
+        ),
+        Figure(
+            fig,
+            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
+            f"options; {best} ranks first (least adverse).",
+            caption="Change in distance to the nearest site under each option.",
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -625,10 +675,7 @@ def methods(a: Assessment) -> Block:
         paragraphs(
             "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
             "LSOA's representative point to its nearest site; group means are weighted by the group's "
-            "residents in each LSOA. Ratings follow the rules in docs/methods.md: a group is adversely "
-            f"affected where distance rises by more than {a.proposal.thresholds.change_km:g} km; a negative "
-            "rating is disproportionate when the group's share of adversely affected people divided by its "
-            f"share of the population is at least {a.proposal.thresholds.disproportionate_ratio:g}."
+            "residents in each LSOA. " + impact.access_rules_sentence(a.proposal.thresholds)
         ),
         Table(
             sources[["file", "source", "rows"]].rename(
