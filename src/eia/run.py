@@ -55,6 +55,7 @@ class RunResult:
     notebook: Path
     metrics: Path
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the input guards' (eia.guards)
 
 
 class RunTimeout(Exception):
@@ -184,8 +185,17 @@ def _publish(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool = True) -> RunResult:
+def run(
+    params_file: Path | str,
+    out: Path | str | None = None,
+    *,
+    quiet: bool = True,
+    strict: bool = False,
+) -> RunResult:
     """Validate ``params_file``, execute its template and publish to ``OUT/<id>/``.
+
+    With ``strict``, the input guards' warnings (:mod:`eia.guards`) are errors:
+    a :class:`~eia.errors.ParamsError` before anything runs.
 
     Raises :class:`~eia.errors.ParamsError` (nothing run), :class:`~eia.errors.RefDataError`
     or :class:`~eia.errors.RunError` (the last good report is left as it was).
@@ -197,6 +207,12 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
     params_file = Path(params_file).resolve()
     pack = load_pack()
     proposal = params_mod.load(params_file, pack)
+    if strict:
+        from eia import guards
+
+        warnings = guards.check_proposal(proposal, pack)
+        if warnings:
+            raise guards.as_error(str(params_file), warnings)
     timings["validate"] = time.perf_counter() - t0
 
     out_dir = Path(out).resolve() if out else default_out()
@@ -282,6 +298,7 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
         notebook=final / "assessment.ipynb",
         metrics=final / "metrics.json",
         timings=timings,
+        warnings=[str(w) for w in metrics.get("warnings", [])],
     )
 
 
