@@ -23,11 +23,15 @@ from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
 from eia import provenance, report
-from eia.errors import RefDataError, RunError, ServiceDataError
+from eia.errors import RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.refdata import ENV_VAR, load_pack, project_root
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
-USER_ERRORS = {"ServiceDataError": ServiceDataError, "RefDataError": RefDataError}
+USER_ERRORS = {
+    "ServiceDataError": ServiceDataError,
+    "RefDataError": RefDataError,
+    "TravelTimeError": TravelTimeError,
+}
 
 KERNEL = "python3"
 
