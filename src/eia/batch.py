@@ -175,9 +175,7 @@ def _redirect_output(log_path: Path) -> None:
     os.close(fd)
 
 
-def run_one(
-    params_file: str, out: str, log_path: str | None = None, strict: bool = False
-) -> dict:
+def run_one(params_file: str, out: str, log_path: str | None = None, strict: bool = False) -> dict:
     """Run one proposal and return its outcome as plain data (the worker's task).
 
     Never raises for a failed proposal: the error is part of the outcome.

@@ -43,12 +43,14 @@ def _run(args: argparse.Namespace) -> int:
 
     print(f"Running {args.file} …", file=sys.stderr)
     try:
-        result = run(args.file, args.out, quiet=not args.progress, strict=args.strict)
+        result = run(args.file, args.out, quiet=not args.progress, strict=args.strict, pdf=args.pdf)
     finally:
         _write_index(args.out or default_out())
     for warning in result.warnings:
         print(f"{args.file}: warning: {warning}", file=sys.stderr)
     print(f"Report: {result.report}")
+    if result.pdf is not None:
+        print(f"PDF: {result.pdf}")
     print(f"Notebook: {result.notebook}")
     print(f"Metrics: {result.metrics}")
     print(f"Index: {Path(args.out or default_out()) / 'index.html'}")
@@ -158,8 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check params files; list every problem")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--strict", action="store_true", help="treat warnings about the inputs (far-away sites, options that change nothing, "
-        "identical options, options that affect nobody) as errors: exit code 2",)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings about the inputs (far-away sites, options that change nothing, "
+        "identical options, options that affect nobody) as errors: exit code 2",
+    )
     p.set_defaults(func=_validate)
 
     p = sub.add_parser(
@@ -168,8 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
     p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
-    p.add_argument("--strict", action="store_true", help="treat warnings about the inputs (far-away sites, options that change nothing, "
-        "identical options, options that affect nobody) as errors: exit code 2",)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings about the inputs (far-away sites, options that change nothing, "
+        "identical options, options that affect nobody) as errors: exit code 2",
+    )
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        default=None,
+        help="also write report.pdf (A4, tagged, bookmarked) for the board pack; "
+        "needs Chromium and eia[pdf] (params: publish.pdf)",
+    )
     p.set_defaults(func=_run)
 
     p = sub.add_parser(
@@ -189,8 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="proposals run at once (default: the number of cores)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--strict", action="store_true", help="treat warnings about the inputs (far-away sites, options that change nothing, "
-        "identical options, options that affect nobody) as errors: exit code 2",)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings about the inputs (far-away sites, options that change nothing, "
+        "identical options, options that affect nobody) as errors: exit code 2",
+    )
     p.set_defaults(func=_batch)
 
     p = sub.add_parser(

@@ -60,6 +60,7 @@ class RunResult:
     metrics: Path
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # the input guards' (eia.guards)
+    pdf: Path | None = None
 
 
 class RunTimeout(Exception):
@@ -195,11 +196,14 @@ def run(
     *,
     quiet: bool = True,
     strict: bool = False,
+    pdf: bool | None = None,
 ) -> RunResult:
     """Validate ``params_file``, execute its template and publish to ``OUT/<id>/``.
 
     With ``strict``, the input guards' warnings (:mod:`eia.guards`) are errors:
     a :class:`~eia.errors.ParamsError` before anything runs.
+    ``pdf``: also print ``report.pdf`` (:mod:`eia.pdf`); None follows the params file's
+    ``publish.pdf``. Without a PDF engine this fails at once, before anything runs.
 
     Raises :class:`~eia.errors.ParamsError` (nothing run), :class:`~eia.errors.RefDataError`
     or :class:`~eia.errors.RunError` (the last good report is left as it was).
@@ -218,6 +222,13 @@ def run(
         if warnings:
             raise guards.as_error(str(params_file), warnings)
     timings["validate"] = time.perf_counter() - t0
+    want_pdf = proposal.publish.pdf if pdf is None else pdf
+    if want_pdf:
+        from eia import pdf as pdf_mod
+
+        problem = pdf_mod.check_engine()
+        if problem:
+            raise pdf_mod.PDFError(f"{proposal.id}: {problem}")
 
     out_dir = Path(out).resolve() if out else default_out()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,6 +301,18 @@ def run(
     )
     report.write(nb_path, staging / "report.html", proposal.title)
     timings["render"] = time.perf_counter() - t2
+    if want_pdf:
+        from eia import pdf as pdf_mod
+
+        t3 = time.perf_counter()
+        try:
+            pdf_mod.write(staging / "report.html")
+        except pdf_mod.PDFError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise pdf_mod.PDFError(
+                f"{proposal.id}: {exc} (the last good report is unchanged)"
+            ) from None
+        timings["pdf"] = time.perf_counter() - t3
 
     _publish(staging, final)
     timings["total"] = time.perf_counter() - t0
@@ -303,6 +326,7 @@ def run(
         metrics=final / "metrics.json",
         timings=timings,
         warnings=[str(w) for w in metrics.get("warnings", [])],
+        pdf=final / "report.pdf" if want_pdf else None,
     )
 
 
