@@ -47,6 +47,11 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
     appraisal: appraisal_mod.Appraisal | None = None
+    travel: dict[str, Any] = field(default_factory=dict)  # mode -> eia.traveltime.Matrix
+    times: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # mode -> scenario
+    travel_access: dict[str, dict[str, dict[str, pd.DataFrame]]] = field(default_factory=dict)
+    mode_appraisals: dict[str, appraisal_mod.Appraisal] = field(default_factory=dict)
+    unreachable_as: dict[str, float] = field(default_factory=dict)  # mode -> minutes
     warnings: list[guards.Warning] = field(default_factory=list)
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -69,6 +74,24 @@ class Assessment:
         if self.primary:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
+
+    @property
+    def lead_mode(self) -> str | None:
+        """The travel mode the judgement rests on (journey-time matrices given), else None."""
+        return next(iter(self.travel), None)
+
+    @property
+    def unit(self) -> str:
+        """The judgement's unit: ``min`` (journey times of the lead mode) or ``km`` (distance)."""
+        return "min" if self.travel else "km"
+
+    @property
+    def rules(self) -> impact_mod.Rules:
+        """The access rules the ratings and the options appraisal use, in :attr:`unit`."""
+        t = self.proposal.thresholds
+        if self.lead_mode:
+            return impact_mod.Rules.from_thresholds(t.for_mode(self.lead_mode), "min")
+        return impact_mod.Rules.from_thresholds(t, "km")
 
     @property
     def threshold_km(self) -> float:
@@ -106,9 +129,14 @@ def assess(
                 pd.Series(distances["km_before"].to_numpy(), index=codes_index),
                 pd.Series(distances["km_after"].to_numpy(), index=codes_index),
             )
-        result.appraisal = appraisal_mod.appraise(
-            values, weights, t, unit="km", population=area.set_index("lsoa21_code")["population"]
-        )
+        population = area.set_index("lsoa21_code")["population"]
+        if proposal.access.travel_times:
+            base = Path(params_file).resolve().parent if params_file else Path.cwd()
+            _add_travel_times(result, base, population)
+        else:
+            result.appraisal = appraisal_mod.appraise(
+                values, weights, t, unit="km", population=population
+            )
         result.impacts = result.appraisal.burden.copy()
         result.warnings += guards.check_assessment(result)
 
@@ -136,6 +164,34 @@ def assess(
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
         _add_service(result, base)
     return result
+
+
+def _add_travel_times(result: Assessment, base_dir: Path, population: pd.Series) -> None:
+    """Journey times per mode (eia.traveltime); the judgement in minutes of the lead mode."""
+    from eia import traveltime
+
+    proposal, t = result.proposal, result.proposal.thresholds
+    codes = list(result.area["lsoa21_code"])
+    result.travel = traveltime.load_matrices(proposal, result.pack, codes, base_dir=base_dir)
+    current = list(result.current["name"])
+    for mode, matrix in result.travel.items():
+        limits = t.for_mode(mode)
+        cap = result.unreachable_as[mode] = traveltime.unreachable_minutes(
+            matrix, limits.distance_min
+        )
+        values = {}
+        for name, proposed in result.proposed.items():
+            times = traveltime.measure(matrix, current, list(proposed["name"]))
+            result.times.setdefault(mode, {})[name] = times
+            result.travel_access.setdefault(mode, {})[name] = {
+                dim: traveltime.summarise(times, w, limits.distance_min)
+                for dim, w in result.weights.items()
+            }
+            values[name] = traveltime.burden_values(times, cap)
+        result.mode_appraisals[mode] = appraisal_mod.appraise(
+            values, result.weights, limits, unit="min", population=population
+        )
+    result.appraisal = result.mode_appraisals[result.lead_mode]
 
 
 def core20_effects(effects: list[dict], quintile_pops: pd.Series) -> list[dict]:
