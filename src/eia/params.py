@@ -632,6 +632,16 @@ class Limits(_Model):
     )
 
 
+class Publish(_Model):
+    """How the report is published, besides report.html, assessment.ipynb and metrics.json."""
+
+    pdf: bool = Field(
+        False,
+        description="Also write report.pdf beside report.html (A4, tagged, bookmarked), as "
+        "`eia run --pdf` does; needs Chromium and eia[pdf].",
+    )
+
+
 class Proposal(_Model):
     """A proposed change and how to assess it: the whole params file."""
 
@@ -677,6 +687,7 @@ class Proposal(_Model):
         default_factory=list, description="Who signed off, and the decision."
     )
     limits: Limits = Field(Limits(), description="Time limits for running the notebook.")
+    publish: Publish = Field(Publish(), description="Extra outputs: a PDF for the board pack.")
     self_assessment: SelfAssessment | None = Field(
         None, description="Scores, evidence and action plan (template self_assessment)."
     )
@@ -1050,6 +1061,7 @@ def schema_markdown() -> str:
         Action,
         SignOff,
         Limits,
+        Publish,
         SelfAssessment,
         OutcomeScore,
         Rater,
