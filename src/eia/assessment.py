@@ -399,6 +399,10 @@ def metrics(a: Assessment) -> dict[str, Any]:
                 name: {f"by_{dim}": records(t[ACCESS_COLUMNS]) for dim, t in tables.items()}
                 for name, tables in a.access.items()
             }
+        if a.travel:
+            out["access"]["unit"] = "km"
+            out["access"]["judged_on"] = f"minutes by {a.lead_mode}"
+            out["access"]["by_mode"] = travel_metrics(a)
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
@@ -409,6 +413,52 @@ def metrics(a: Assessment) -> dict[str, Any]:
     if a.uptake is not None and hasattr(a.uptake, "metrics"):
         out.update(a.uptake.metrics())
     return _clean(out)
+
+
+def travel_metrics(a: Assessment) -> dict[str, Any]:
+    """``access.by_mode.<mode>``: today's ``access`` block in minutes, one per matrix (lead first).
+
+    Each holds the scenario, ``unit`` (``min``), ``threshold_minutes``,
+    ``change_minutes``, the source, whether synthetic, what the read found, the
+    minutes an unreachable journey counts as in person-minutes, ``by_<dimension>``
+    rows (``mean_minutes_before``, ``mean_minutes_after``, ``pop_beyond_threshold_*``,
+    ``pop_unreachable_*``, …) for the primary scenario, ``by_option`` for every
+    scenario, and ``options`` (that mode's ranking) when options are compared.
+    """
+    from eia.traveltime import SUMMARY_COLUMNS
+
+    out: dict[str, Any] = {}
+    t = a.proposal.thresholds
+    for mode, matrix in a.travel.items():
+        tables = a.travel_access[mode]
+        block: dict[str, Any] = {
+            "scenario": a.primary,
+            "unit": "min",
+            "lead": mode == a.lead_mode,
+            "threshold_minutes": t.minutes_for(mode),
+            "change_minutes": t.change_minutes_for(mode),
+            "source": matrix.source,
+            "label": matrix.label,
+            "synthetic": matrix.synthetic,
+            "read": dict(matrix.info),
+            "unreachable_counted_as_minutes": a.unreachable_as[mode],
+            "method": f"quickest site by {mode.replace('_', ' ')} from a journey-time matrix "
+            "(origins: LSOAs; not reachable counted separately and as beyond the threshold)",
+            **{
+                f"by_{dim}": records(table[SUMMARY_COLUMNS])
+                for dim, table in tables[a.primary].items()
+            },
+        }
+        if len(a.proposed) > 1 or a.proposal.options:
+            block["by_option"] = {
+                name: {f"by_{dim}": records(x[SUMMARY_COLUMNS]) for dim, x in per.items()}
+                for name, per in tables.items()
+            }
+            ap = a.mode_appraisals[mode]
+            block["options"] = records(ap.options[["option", "rank", "score"]])
+            block["robust"] = ap.robustness.holds
+        out[mode] = block
+    return out
 
 
 def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
