@@ -655,25 +655,41 @@ def uptake_chart(a: Assessment) -> None:
 
 
 def uptake_map(a: Assessment) -> None:
-    """Uptake rate per 1,000 residents by LSOA, in quintile classes; small counts withheld."""
+    """Uptake rate per 1,000 residents by LSOA, in quintile classes; small counts withheld.
+
+    The map is protected as a table linked to the uptake tables
+    (:func:`eia.uptake.protect_map`): LSOAs with fewer than ``min_count`` users, zero
+    included, are grey, and so are any more that would let a withheld count be worked out.
+    """
     if a.uptake is None:
         return
-    by_lsoa = a.service.by_lsoa.set_index("lsoa21_code")["count"]
-    pop = a.area.set_index("lsoa21_code")["population"]
-    rate = (by_lsoa / pop * 1000).where(
-        ~by_lsoa.between(0.0001, a.proposal.disclosure.min_count - 1e-9)
+    from eia.uptake import protect_map
+
+    m = a.proposal.disclosure.min_count
+    classes = protect_map(a.service, a.area, a.uptake)
+    if classes.withheld_all:
+        show.text(
+            f"The map of {a.service.label} per 1,000 residents by LSOA is withheld: "
+            f"{classes.withheld_all}, so it would show nothing the tables do not."
+        )
+        return
+    fig = maps.rate_map(
+        a.area,
+        classes.rate,
+        label="per 1,000 residents",
+        outline=a.outline(),
+        withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
     )
-    withheld = int(rate.isna().sum())
-    fig = maps.rate_map(a.area, rate, label="per 1,000 residents", outline=a.outline())
     show.figure(
         fig,
         alt=(
             f"Map of {a.service.label} per 1,000 residents in each of {len(a.area)} LSOAs, shaded in five "
-            f"classes of equal numbers of LSOAs; {withheld} LSOAs with fewer than "
-            f"{a.proposal.disclosure.min_count} users are shown as withheld."
+            f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
+            f"with fewer than {m} users, none included, and any whose rate with the tables would "
+            "let a small count be worked out."
         ),
         caption=f"Uptake per 1,000 residents by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
-        "so the map shows ranges, never counts.",
+        f"so the map shows ranges, never counts; grey does not tell fewer than {m} users from none.",
     )
 
 
