@@ -8,8 +8,10 @@ alt text can never contradict the ratings table.
 
 Every function takes ``unit="km"`` (straight-line distance, the columns
 ``km_before``, ``km_after``, ``km_change`` of :func:`eia.access.measure`) or
-``unit="min"`` (travel time, columns ``min_*`` and thresholds ``*_min``), so
-travel times draw the same figures in minutes.
+``unit="min"`` with ``mode=`` (travel time: pass ``values={option: frame}`` with
+columns ``minutes_before``, ``minutes_after``, ``minutes_change`` from
+:func:`eia.traveltime.measure`; thresholds from ``minutes_for(mode)`` and
+``change_minutes_for(mode)``), so travel times draw the same figures in minutes.
 """
 
 from __future__ import annotations
@@ -21,24 +23,31 @@ from eia.access import CORE20_LABELS
 from eia.assessment import Assessment
 from eia.show import Figure, fmt_int, fmt_pct, join_words, plural
 
+#: Column prefix of the per-LSOA frames in each unit.
+PREFIX = {"km": "km", "min": "minutes"}
 
-def _thresholds(a: Assessment, unit: str) -> tuple[float, float]:
+
+def _thresholds(a: Assessment, unit: str, mode: str | None = None) -> tuple[float, float]:
+    """(change that counts, far threshold) in ``unit`` (per travel mode for minutes)."""
     t = a.proposal.thresholds
-    change = getattr(t, f"change_{unit}", None)
-    far = getattr(t, f"distance_{unit}", None)
-    if change is None or far is None:
-        raise ValueError(f"the proposal's thresholds have no change_{unit}/distance_{unit}")
-    return float(change), float(far)
+    if unit == "km":
+        return float(t.change_km), float(t.distance_km)
+    if mode is None:
+        raise ValueError("travel times need the mode (car, public_transport, walk, cycle)")
+    return float(t.change_minutes_for(mode)), float(t.minutes_for(mode))
 
 
-def _values(a: Assessment, unit: str) -> dict[str, pd.DataFrame]:
+def _values(a: Assessment, unit: str, values=None) -> dict[str, pd.DataFrame]:
     """Per scenario, the per-LSOA before/after/change frame in ``unit``."""
+    if values is not None:
+        return values
     if unit == "km":
         return a.distances
-    found = getattr(a, "travel", None) or {}
-    if not found:
-        raise ValueError(f"the assessment has no values in {unit}")
-    return found
+    raise ValueError("pass values={option: frame} for travel times")
+
+
+def _col(unit: str, which: str) -> str:
+    return f"{PREFIX[unit]}_{which}"
 
 
 def _what(unit: str) -> tuple[str, str, str]:
@@ -98,16 +107,18 @@ def imd_map(a: Assessment) -> Figure | None:
     )
 
 
-def change_summary(a: Assessment, option: str, unit: str = "km") -> dict[str, float]:
+def change_summary(
+    a: Assessment, option: str, unit: str = "km", *, mode: str | None = None, values=None
+) -> dict[str, float]:
     """What a change map shows, counted exactly as the ratings count it.
 
     Neighbourhoods and residents further (change more than the threshold),
     nearer, and of those further, how many live in Core20 neighbourhoods.
     """
-    change, _ = _thresholds(a, unit)
-    values = _values(a, unit)[option].set_index("lsoa21_code")[f"{unit}_change"]
+    change, _ = _thresholds(a, unit, mode)
+    frame = _values(a, unit, values)[option].set_index("lsoa21_code")[_col(unit, "change")]
     area = a.area.set_index("lsoa21_code")
-    delta = values.reindex(area.index)
+    delta = frame.reindex(area.index)
     further, nearer = delta > change, delta < -change
     core = area["core20"].astype(bool)
     pop = area["population"]
@@ -122,9 +133,9 @@ def change_summary(a: Assessment, option: str, unit: str = "km") -> dict[str, fl
     }
 
 
-def _change_alt(a: Assessment, option: str, unit: str) -> str:
-    change, _ = _thresholds(a, unit)
-    s = change_summary(a, option, unit)
+def _change_alt(a: Assessment, option: str, unit: str, mode=None, values=None) -> str:
+    change, _ = _thresholds(a, unit, mode)
+    s = change_summary(a, option, unit, mode=mode, values=values)
     measure, further, nearer = _what(unit)
     text = (
         f"Under {scenario_name(a, option)}, {_count(s['further_lsoas'])} of "
@@ -143,27 +154,35 @@ def _change_alt(a: Assessment, option: str, unit: str) -> str:
     return text + "."
 
 
-def change_map(a: Assessment, option: str | None = None, unit: str = "km") -> Figure | None:
+def change_map(
+    a: Assessment,
+    option: str | None = None,
+    unit: str = "km",
+    *,
+    mode: str | None = None,
+    values: dict[str, pd.DataFrame] | None = None,
+) -> Figure | None:
     """The change map for one scenario (the primary by default), classed on its own thresholds."""
     option = option or a.primary
     if not option:
         return None
-    change, far = _thresholds(a, unit)
+    change, far = _thresholds(a, unit, mode)
     fig = maps.change_map(
         a.area,
-        _values(a, unit)[option],
+        _values(a, unit, values)[option],
         a.current,
         a.proposed[option],
         outline=a.outline(),
         threshold=change,
         outer=far,
         unit=unit,
-        column=f"{unit}_change",
+        column=_col(unit, "change"),
     )
     measure = _what(unit)[0]
     return Figure(
         fig,
-        alt=f"Map of the change in {measure} to the nearest site. " + _change_alt(a, option, unit),
+        alt=f"Map of the change in {measure} to the nearest site. "
+        + _change_alt(a, option, unit, mode, values),
         caption=(
             f"Change in {measure} to the nearest site, {scenario_name(a, option)} compared with "
             "now: orange "
@@ -173,12 +192,14 @@ def change_map(a: Assessment, option: str | None = None, unit: str = "km") -> Fi
     )
 
 
-def options_maps(a: Assessment, unit: str = "km") -> Figure | None:
+def options_maps(
+    a: Assessment, unit: str = "km", *, mode: str | None = None, values=None
+) -> Figure | None:
     """Each option's change map side by side, each with its own sites."""
     if len(a.proposed) < 2:
         return None
-    change, far = _thresholds(a, unit)
-    values = _values(a, unit)
+    change, far = _thresholds(a, unit, mode)
+    values = _values(a, unit, values)
     fig = maps.options_maps(
         a.area,
         values,
@@ -188,13 +209,13 @@ def options_maps(a: Assessment, unit: str = "km") -> Figure | None:
         threshold=change,
         outer=far,
         unit=unit,
-        column=f"{unit}_change",
+        column=_col(unit, "change"),
     )
     measure = _what(unit)[0]
     return Figure(
         fig,
         alt=f"Maps of the change in {measure} under each of {plural(len(values), 'option')}. "
-        + " ".join(_change_alt(a, o, unit) for o in values),
+        + " ".join(_change_alt(a, o, unit, mode, values) for o in values),
         caption=(
             f"Change in {measure} to the nearest site under each option, classed at the "
             f"proposal's {change:g} {unit} threshold; Core20 neighbourhoods hatched; each "
@@ -203,41 +224,45 @@ def options_maps(a: Assessment, unit: str = "km") -> Figure | None:
     )
 
 
-def within_shares(a: Assessment, option: str, unit: str = "km") -> pd.DataFrame:
+def within_shares(
+    a: Assessment, option: str, unit: str = "km", *, mode: str | None = None, values=None
+) -> pd.DataFrame:
     """Share of Core20 residents and of the rest within the far threshold, now and after."""
-    _, far = _thresholds(a, unit)
-    v = _values(a, unit)[option].set_index("lsoa21_code")
+    _, far = _thresholds(a, unit, mode)
+    v = _values(a, unit, values)[option].set_index("lsoa21_code")
     weights = a.weights["core20"]
     rows = []
     for group in weights.columns:
         rows.append(
             {
                 "group": group,
-                "now": maps.share_within(v[f"{unit}_before"], weights[group], far),
-                "after": maps.share_within(v[f"{unit}_after"], weights[group], far),
+                "now": maps.share_within(v[_col(unit, "before")], weights[group], far),
+                "after": maps.share_within(v[_col(unit, "after")], weights[group], far),
             }
         )
     return pd.DataFrame(rows)
 
 
-def cumulative_curves(a: Assessment, unit: str = "km") -> list[Figure]:
+def cumulative_curves(
+    a: Assessment, unit: str = "km", *, mode: str | None = None, values=None
+) -> list[Figure]:
     """One cumulative-distribution figure per option: share of Core20 residents and of the
     rest of the area within x of a site, now and after (the curve planners use)."""
     if not a.proposed:
         return []
-    _, far = _thresholds(a, unit)
+    _, far = _thresholds(a, unit, mode)
     measure = _what(unit)[0]
     out = []
-    for option, frame in _values(a, unit).items():
+    for option, frame in _values(a, unit, values).items():
         v = frame.set_index("lsoa21_code")
         curves = maps.cumulative_shares(
-            v[f"{unit}_before"], v[f"{unit}_after"], a.weights["core20"]
+            v[_col(unit, "before")], v[_col(unit, "after")], a.weights["core20"]
         )
         title = scenario_name(a, option)
         fig = maps.cumulative_curves(
             curves, unit=unit, limit=far, title=title[0].upper() + title[1:]
         )
-        shares = within_shares(a, option, unit).set_index("group")
+        shares = within_shares(a, option, unit, mode=mode, values=values).set_index("group")
         core, rest = CORE20_LABELS
         alt = (
             f"Cumulative curves of {measure} to the nearest site for {scenario_name(a, option)}: "
