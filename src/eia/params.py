@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -286,6 +287,9 @@ class ServiceColumns(_Model):
         description="Column with a pseudonymised person identifier: figures count distinct "
         "people, not events.",
     )
+    site: Text | None = Field(
+        None, description="Column with the site (clinic, hospital) of each event, as named there."
+    )
 
 
 class Synthesis(_Model):
@@ -314,9 +318,30 @@ HIGHER_USE_IS = {"equity_audit": "better", "site_change": "better", "service_cha
 
 
 class Service(_Model):
-    """Service data: an extract of events or counts by LSOA (CSV, XLSX or Parquet)."""
+    """Service data where it lives: a file, a database table or query, or Spark.
 
-    path: Text = Field(description="Relative to the params file.")
+    Exactly one of ``path`` (CSV, XLSX or Parquet, aggregated by DuckDB embedded),
+    ``table`` or ``query`` (aggregated by the database named by ``connection``, or
+    by Spark with ``engine: spark``). Only aggregates leave the database.
+    """
+
+    path: Text | None = Field(None, description="A file, relative to the params file.")
+    table: Text | None = Field(
+        None, description="A database or Spark table, as schema.name (or name)."
+    )
+    query: LongText | None = Field(
+        None, description="A SELECT whose rows are the events (provenance records its hash)."
+    )
+    connection: Text | None = Field(
+        None,
+        description="Name of the environment variable holding the database URL (or a Spark "
+        "Connect URL); never the URL itself.",
+    )
+    engine: Literal["duckdb", "database", "spark"] | None = Field(
+        None,
+        description="Where the aggregation runs: duckdb (default for path), database (default "
+        "for table/query) or spark.",
+    )
     columns: ServiceColumns
     label: Text = Field("service users", description="What the data counts, for the report.")
     synthetic: bool = Field(False, description="True if the data is synthetic (labelled so).")
@@ -343,6 +368,38 @@ class Service(_Model):
     def _generated_is_synthetic(self) -> Service:
         if self.generate is not None and not self.synthetic:
             raise ValueError("a generated extract must be labelled synthetic: true")
+        return self
+
+    @field_validator("connection", mode="before")
+    @classmethod
+    def _connection_is_a_name(cls, value: Any) -> Any:
+        # Never echo the value: it may be a URL with a password in it.
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(value)):
+            raise ValueError(
+                "must be the NAME of an environment variable holding the URL (e.g. "
+                "EIA_SERVICE_DB), not the URL: credentials never go in a params file"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Service:
+        given = [k for k in ("path", "table", "query") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of path (a file), table or query (a database or Spark)"
+                + (f"; found {', '.join(given)}" if given else "")
+            )
+        if self.path is None and (self.generate is not None or self.sheet is not None):
+            raise ValueError("generate and sheet need path (a file)")
+        if self.path is None and self.engine != "spark" and self.connection is None:
+            raise ValueError(
+                "table and query need connection: the name of the environment variable "
+                "holding the database URL (e.g. EIA_SERVICE_DB)"
+            )
+        if self.path is not None and self.engine == "database":
+            raise ValueError("path is a file: use engine duckdb (the default) or spark")
+        if self.path is None and self.engine == "duckdb":
+            raise ValueError("table and query need engine database (the default) or spark")
         return self
 
 
@@ -931,6 +988,8 @@ def _check_service_path(service: Service, base: Path) -> list[Problem]:
     from eia.errors import ServiceDataError
     from eia.redact import check_source_file, declared_format
 
+    if service.path is None:
+        return []  # a table or query: checked when the database is reached
     target = (base / service.path).resolve()
     if not target.exists() and not target.is_symlink():
         if service.generate is None:
@@ -961,7 +1020,7 @@ def _check_matrix_paths(proposal: Proposal, base: Path) -> list[Problem]:
 
 def service_path(proposal: Proposal, params_file: Path | str) -> Path | None:
     """The service extract's absolute path, resolved relative to the params file."""
-    if proposal.service is None:
+    if proposal.service is None or proposal.service.path is None:
         return None
     return (Path(params_file).resolve().parent / proposal.service.path).resolve()
 
