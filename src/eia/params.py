@@ -55,6 +55,12 @@ DEFAULT_MINUTES = {"car": 20.0, "public_transport": 45.0, "walk": 30.0, "cycle":
 #: A change in journey time (minutes) larger than this counts as an effect, per mode,
 #: unless ``thresholds.change_minutes`` says otherwise.
 DEFAULT_CHANGE_MINUTES = {"car": 5.0, "public_transport": 10.0, "walk": 10.0, "cycle": 5.0}
+#: Minutes added (or removed) per resident of a group, on average, that are material, and the
+#: extra minutes per resident a group must bear over the rest of the area to be disproportionate
+#: (the travel-time counterparts of material_km and disproportionate_km: about 0.1 km at each
+#: mode's typical minutes per km), unless ``thresholds.material_minutes`` /
+#: ``disproportionate_minutes`` say otherwise.
+DEFAULT_MATERIAL_MINUTES = {"car": 0.25, "public_transport": 0.5, "walk": 1.25, "cycle": 0.5}
 #: A generous box around England (WGS84) for a first check of coordinates.
 ENGLAND_BOUNDS = {"lat": (49.8, 55.9), "lon": (-6.5, 1.9)}
 
@@ -229,6 +235,17 @@ class Thresholds(_Model):
         + ".",
     )
 
+    material_minutes: dict[Literal[MODES], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Minutes added (or removed) per resident that are material, per mode; "
+        "defaults " + ", ".join(f"{m} {v:g}" for m, v in DEFAULT_MATERIAL_MINUTES.items()) + ".",
+    )
+    disproportionate_minutes: dict[Literal[MODES], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="How many more minutes per resident a group must bear than the rest of the "
+        "area to be disproportionate, per mode; defaults as material_minutes.",
+    )
+
     def minutes_for(self, mode: str) -> float:
         """The 'far' threshold in minutes for ``mode`` (given, else the default)."""
         return float(self.minutes.get(mode, DEFAULT_MINUTES[mode]))
@@ -236,6 +253,22 @@ class Thresholds(_Model):
     def change_minutes_for(self, mode: str) -> float:
         """The change in minutes that counts as an effect for ``mode`` (given, else the default)."""
         return float(self.change_minutes.get(mode, DEFAULT_CHANGE_MINUTES[mode]))
+
+    def for_mode(self, mode: str) -> ModeThresholds:
+        """The thresholds in minutes for one mode, named as :class:`eia.impact.Rules` reads them
+        (``change_min``, ``distance_min``, ``material_min``, ``disproportionate_min``)."""
+        material = float(self.material_minutes.get(mode, DEFAULT_MATERIAL_MINUTES[mode]))
+        return ModeThresholds(
+            mode=mode,
+            distance_min=self.minutes_for(mode),
+            change_min=self.change_minutes_for(mode),
+            material_min=material,
+            disproportionate_min=float(self.disproportionate_minutes.get(mode, material)),
+            min_people=self.min_people,
+            material_share=self.material_share,
+            disproportionate_ratio=self.disproportionate_ratio,
+            equity_weight=self.equity_weight,
+        )
 
     material_band: tuple[float, float] = Field(
         (0.9, 1.1),
@@ -263,6 +296,20 @@ class Thresholds(_Model):
         if not 0 < low <= 1 <= high:
             raise ValueError("material_band must be [low, high] with 0 < low <= 1 <= high")
         return band
+
+
+class ModeThresholds(_Model):
+    """One travel mode's thresholds in minutes, with the unit-free ones (from ``Thresholds``)."""
+
+    mode: Literal[MODES]
+    distance_min: float = Field(gt=0)
+    change_min: float = Field(gt=0)
+    material_min: float = Field(ge=0)
+    disproportionate_min: float = Field(ge=0)
+    min_people: int = Field(ge=0)
+    material_share: float = Field(ge=0, le=1)
+    disproportionate_ratio: float = Field(ge=1)
+    equity_weight: float = Field(ge=1)
 
 
 class Option(_Model):
