@@ -23,6 +23,8 @@ from eia import access as access_mod
 from eia import appraisal as appraisal_mod
 from eia import guards
 from eia import impact as impact_mod
+from eia import intersect as intersect_mod
+from eia import language as language_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
 from eia.params import Proposal
 from eia.refdata import Pack, load_pack
@@ -48,6 +50,10 @@ class Assessment:
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
     appraisal: appraisal_mod.Appraisal | None = None
     warnings: list[guards.Warning] = field(default_factory=list)
+    #: Ethnicity × deprivation tables (eia.intersect): area, core20, access, uptake.
+    intersect: dict[str, Any] = field(default_factory=dict)
+    #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
+    language: pd.DataFrame | None = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -88,6 +94,11 @@ def assess(
     for extra in proposal.groups:
         weights[extra] = group_populations(pack, codes, extra)
     result = Assessment(proposal, pack, area, weights, Path(params_file) if params_file else None)
+    result.intersect = {
+        "area": intersect_mod.area_table(area, ethnic),
+        "core20": intersect_mod.core20_table(area, ethnic),
+    }
+    result.language = language_mod.by_lsoa(pack, codes)
 
     if proposal.sites is not None:
         result.current = access_mod.resolve_sites(pack, proposal.sites.current)
@@ -111,6 +122,10 @@ def assess(
         )
         result.impacts = result.appraisal.burden.copy()
         result.warnings += guards.check_assessment(result)
+        if result.primary:
+            result.intersect["access"] = intersect_mod.access_table(
+                result.distances[result.primary], area, ethnic, t.distance_km
+            )
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -184,6 +199,9 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
 
     proposal = result.proposal
     spec = proposal.service.model_dump()
+    # Roles not mapped in the params file are not passed on (service.check_columns knows only
+    # the roles it reads).
+    spec["columns"] = {k: v for k, v in spec["columns"].items() if v is not None}
     codes = list(result.area["lsoa21_code"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", service_mod.ServiceDataWarning)
@@ -199,6 +217,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         min_count=proposal.disclosure.min_count,
     )
     tables = result.representation = representation_tables(result.uptake)
+    result.intersect["uptake"] = intersect_mod.uptake_table(
+        result.service,
+        result.area,
+        result.weights["ethnic_group"],
+        result.uptake.published["tables"],
+        min_count=proposal.disclosure.min_count,
+    )
     if proposal.template == "equity_audit":
         audit = impact_mod.rate_uptake(
             tables,
@@ -330,6 +355,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
             "by_ethnic_group": records(ethnic_composition(a.weights)),
         },
     }
+    out["area"] |= intersect_metrics(a)
     if a.primary:
         primary = a.access[a.primary]
         out["access"] = {
@@ -352,7 +378,41 @@ def metrics(a: Assessment) -> dict[str, Any]:
     out["warnings_detail"] = [w.as_dict() for w in a.warnings]
     if a.uptake is not None and hasattr(a.uptake, "metrics"):
         out.update(a.uptake.metrics())
+        crossed = a.intersect.get("uptake")
+        if crossed is not None and isinstance(out.get("uptake"), dict):
+            out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
+    if "access" in a.intersect and "access" in out:
+        out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
     return _clean(out)
+
+
+def adversely_affected(a: Assessment) -> list[str]:
+    """LSOAs whose distance to the nearest site rises by more than ``change_km`` (primary scenario)."""
+    if not a.primary:
+        return []
+    d = a.distances[a.primary]
+    return d.loc[d["km_change"] > a.proposal.thresholds.change_km, "lsoa21_code"].tolist()
+
+
+def intersect_metrics(a: Assessment) -> dict[str, Any]:
+    """The ``area`` entries for ethnicity × deprivation and language (see eia.intersect, eia.language)."""
+    out: dict[str, Any] = {}
+    if "area" in a.intersect:
+        out["by_ethnic_group_imd_quintile"] = records(a.intersect["area"])
+        out["by_ethnic_group_core20"] = records(a.intersect["core20"])
+        out["ethnicity_deprivation_finding"] = intersect_mod.finding(a.intersect["core20"])
+    if a.language is not None:
+        lang = language_mod.summary(a.language)
+        if a.primary:
+            affected = adversely_affected(a)
+            lang["adversely_affected"] = {
+                **language_mod.summary(a.language, affected),
+                "definition": f"LSOAs whose distance to the nearest site rises by more than "
+                f"{a.proposal.thresholds.change_km:g} km ({a.primary})",
+            }
+            lang["adversely_affected"].pop("method")
+        out["language"] = lang
+    return out
 
 
 def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
