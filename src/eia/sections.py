@@ -133,7 +133,11 @@ def ratings_table(a: Assessment, ratings: pd.DataFrame | None = None) -> Table |
 def headline_facts(a: Assessment) -> list[str]:
     """The executive summary's headline sentences (access, uptake, ratings, least adverse)."""
     facts = []
-    if a.primary:
+    if a.primary and a.travel:
+        from eia import travel_report
+
+        facts += travel_report.headline(a)
+    elif a.primary:
         allp = a.access[a.primary]["imd_quintile"].iloc[-1]
         core = a.access[a.primary]["core20"].iloc[0]
         t = a.threshold_km
@@ -403,12 +407,20 @@ def access_intro(a: Assessment) -> Html:
         return paragraphs(
             "This proposal does not move sites, so access by distance does not change."
         )
-    return paragraphs(
-        f"Distances are straight lines from each LSOA's representative point (a point inside the "
-        f"neighbourhood, standing in for where its residents live) to the nearest site, for "
-        f"{a.primary}. Group figures are area-based: each neighbourhood's distance is counted once "
-        "for each resident of the group living there (Census 2021), so they describe where groups "
-        "live, not individual journeys."
+    travel = None
+    if a.travel:  # journey times lead; straight-line distance follows for comparison
+        from eia import travel_report
+
+        travel = Block(travel_report.access(a), heading("Straight-line distance (for comparison)"))
+    return Block(
+        travel,
+        paragraphs(
+            f"Distances are straight lines from each LSOA's representative point (a point inside the "
+            f"neighbourhood, standing in for where its residents live) to the nearest site, for "
+            f"{a.primary}. Group figures are area-based: each neighbourhood's distance is counted once "
+            "for each resident of the group living there (Census 2021), so they describe where groups "
+            "live, not individual journeys."
+        ),
     )
 
 
@@ -431,6 +443,10 @@ def change_map(a: Assessment) -> Figure | None:
     """The change-in-distance map for the primary scenario."""
     if not a.primary:
         return None
+    if a.travel:
+        from eia import travel_report
+
+        return travel_report.change_map(a)
     d = a.distances[a.primary]
     further = (d["km_change"] > 1).sum()
     nearer = (d["km_change"] < -1).sum()
@@ -459,28 +475,39 @@ def impacts(a: Assessment) -> Block:
             ),
             narrative_table(a),
         )
-    rows = a.ratings()
     parts: list = []
-    if a.appraisal is not None and a.rated_option in set(a.appraisal.burden["option"]):
+    if a.appraisal is not None:
         parts.append(paragraphs(impact.access_rules_sentence(a.proposal.thresholds)))
-    for dim in dict.fromkeys(rows["dimension"]):
-        part = rows[rows["dimension"] == dim]
-        parts.append(heading(DIMENSION_LABELS.get(dim, dim)))
-        if dim == "core20":
-            parts.append(
-                paragraphs(
-                    "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the same "
-                    "people as Q1 above, compared here with the rest of the area. Summaries count "
-                    "them once."
+    scenarios = list(dict.fromkeys(a.impacts["option"]))
+    for scenario in scenarios:
+        rows = a.impacts[a.impacts["option"] == scenario]
+        level = 3
+        if len(scenarios) > 1:
+            parts.append(heading(f"{scenario} compared with doing nothing", 3))
+            level = 4
+        for dim in dict.fromkeys(rows["dimension"]):
+            part = rows[rows["dimension"] == dim]
+            parts.append(heading(DIMENSION_LABELS.get(dim, dim), level))
+            if dim == "core20":
+                parts.append(
+                    paragraphs(
+                        "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the "
+                        "same people as Q1 above, compared here with the rest of the area. "
+                        "Summaries count them once."
+                    )
                 )
-            )
-        sentences = list(part["sentence"])
-        if "at_risk" in part:
-            sentences = [
-                s + (" Under-represented among current users now: at risk." if risk is True else "")
-                for s, risk in zip(sentences, part["at_risk"], strict=True)
-            ]
-        parts.append(bullet_list(sentences))
+            sentences = list(part["sentence"])
+            if "at_risk" in part:
+                sentences = [
+                    s
+                    + (
+                        " Under-represented among current users now: at risk."
+                        if risk is True
+                        else ""
+                    )
+                    for s, risk in zip(sentences, part["at_risk"], strict=True)
+                ]
+            parts.append(bullet_list(sentences))
     parts.append(narrative(a))
     return Block(*parts)
 
@@ -593,8 +620,21 @@ def options(a: Assessment) -> Block:
                 "This proposal lists no alternative options; it is compared with doing nothing."
             )
         )
-    fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
     best = " and ".join(ap.best)
+    if a.travel:
+        from eia import travel_report
+
+        figure = travel_report.options_maps(a)
+        by_mode = travel_report.rankings_by_mode(a) if len(a.travel) > 1 else None
+    else:
+        fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
+        figure = Figure(
+            fig,
+            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
+            f"options; {best} ranks first (least adverse).",
+            caption="Change in distance to the nearest site under each option.",
+        )
+        by_mode = None
     return Block(
         paragraphs(
             ap.summary,
@@ -611,12 +651,8 @@ def options(a: Assessment) -> Block:
             options_ratings_table(a),
             "Ratings per group for each option (compared with doing nothing)",
         ),
-        Figure(
-            fig,
-            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
-            f"options; {best} ranks first (least adverse).",
-            caption="Change in distance to the nearest site under each option.",
-        ),
+        by_mode,
+        figure,
     )
 
 
@@ -647,9 +683,15 @@ def mitigations(a: Assessment) -> Html | Table:
     )
 
 
-LIMITATIONS = (
+STRAIGHT_LINE_LIMITATION = (
     "Distances are straight lines, not travel times by road or public transport; they understate "
-    "the burden where transport links are poor.",
+    "the burden where transport links are poor."
+)
+TRAVEL_LIMITATION = (
+    "Journey times come from the matrices named above: they are as good as the network, "
+    "timetable and time of day behind them; straight-line distances are shown beside them."
+)
+LIMITATIONS = (
     "Each LSOA's location is a representative point inside it, not a population-weighted centroid.",
     "Group figures are area-based (Census 2021 counts per LSOA), not individual records.",
     "IMD deciles and quintiles are national (England-wide) ranks, not local ones.",
@@ -661,17 +703,34 @@ LIMITATIONS = (
 
 def data_quality(a: Assessment) -> Block:
     """Data quality of the service extract (if any), warnings met while reading it, limitations."""
+    travel_report = None
+    if a.travel:
+        from eia import travel_report
     return Block(
         uptake_quality(a.uptake) if a.uptake is not None else None,
         bullet_list(a.notes, intro="Notes from reading the service data:") if a.notes else None,
-        bullet_list(LIMITATIONS, intro="Limitations of the method:"),
+        bullet_list(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")
+        if travel_report
+        else None,
+        bullet_list(
+            [TRAVEL_LIMITATION if a.travel else STRAIGHT_LINE_LIMITATION, *LIMITATIONS],
+            intro="Limitations of the method:",
+        ),
     )
 
 
 def methods(a: Assessment) -> Block:
     """Methods, data sources with vintages, and the required attribution."""
     sources = a.pack.sources()
+    travel = None
+    if a.travel:
+        from eia import travel_report
+
+        travel = paragraphs(
+            travel_report.method_sentence(a) + " " + travel_report.rules_sentence(a)
+        )
     return Block(
+        travel,
         paragraphs(
             "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
             "LSOA's representative point to its nearest site; group means are weighted by the group's "
