@@ -439,6 +439,22 @@ def options_table(a: Assessment) -> pd.DataFrame:
     return pd.concat([pd.DataFrame([ranks, scores, dominated]), table], ignore_index=True)
 
 
+def robustness_table(a: Assessment) -> pd.DataFrame:
+    """Each variation of the thresholds tried, the option ranked first under it, and whether the ranking holds."""
+    v = a.appraisal.robustness.variations
+    if not len(v):
+        return pd.DataFrame(columns=["Threshold", "Variation", "Value", "Ranked first", "Ranking"])
+    return pd.DataFrame(
+        {
+            "Threshold": v["threshold"],
+            "Variation": v["variation"],
+            "Value": [f"{x:g}" for x in v["value"]],
+            "Ranked first": v["first"],
+            "Ranking": ["holds" if h else "changes" for h in v["holds"]],
+        }
+    )
+
+
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
     """Ratings per group (rows) and option (columns)."""
     wide = a.impacts.assign(
@@ -495,6 +511,10 @@ def options(a: Assessment) -> show.Block:
         show.Table(
             options_table(a),
             "Options compared with doing nothing, criterion by criterion, in rank order",
+        ),
+        show.Table(
+            robustness_table(a),
+            "Robustness: the ranking with each threshold halved and doubled",
         ),
         show.Table(
             options_ratings_table(a),
