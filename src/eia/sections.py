@@ -11,6 +11,7 @@ HTML, tables with captions and figures with alt text (:mod:`eia.show`).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from eia import impact, maps, show
@@ -63,8 +64,18 @@ def ratings_table(a: Assessment, option: str | None = None) -> pd.DataFrame:
         }
     )
     if "at_risk" in rows:
-        table["Uptake now"] = rows["at_risk"].map({True: "Under-represented now", False: ""})
+        table["Uptake now"] = [
+            _risk_words(gap) if risk else ""
+            for risk, gap in zip(
+                rows["at_risk"], rows.get("uptake_gap", rows["at_risk"]), strict=True
+            )
+        ]
     return table
+
+
+def _risk_words(gap) -> str:
+    """How a material uptake gap of concern is named in tables and sentences."""
+    return "Over-represented now (higher use is harm)" if gap == "over" else "Under-represented now"
 
 
 def summary(a: Assessment) -> None:
@@ -119,26 +130,41 @@ def uptake_facts(a: Assessment) -> list[str]:
     """Headline sentences on current uptake: the deprivation gap, its SII, the lowest-represented group."""
     published = a.uptake.published["tables"]
     quint = published["by_imd_quintile"]
+    u = a.uptake
     facts = []
     q1, q5 = quint.iloc[0], quint.iloc[-1]
     if q1["rate"] is not None and q5["rate"] is not None and not pd.isna(q1["ratio"]):
         direction = "higher" if q1["ratio"] > 1 else "lower"
         facts.append(
-            f"Uptake of {a.service.label} in the most deprived fifth is {q1['rate']:.1f} per 1,000 "
-            f"residents against {q5['rate']:.1f} in the least deprived: {abs(q1['ratio'] - 1):.0%} "
+            f"Uptake of {a.service.label} in the most deprived fifth is {q1['rate']:.1f} {u.unit} "
+            f"against {q5['rate']:.1f} in the least deprived (crude): {abs(q1['ratio'] - 1):.0%} "
             f"{direction} (rate ratio {q1['ratio']:.2f}, 95% CI {q1['ratio_lower']:.2f} to {q1['ratio_upper']:.2f})."
         )
-    sii = a.uptake.sii
+    if "dsr" in quint and not pd.isna(q1.get("dsr")) and not pd.isna(q5.get("dsr")):
+        facts.append(
+            f"Age-standardised (2013 European Standard Population): {float(q1['dsr']):.1f} against "
+            f"{float(q5['dsr']):.1f} {u.unit}."
+        )
+    sii = u.sii
     if sii.get("sii") is not None:
         facts.append(sii["interpretation"])
     reps = _representation(a)
-    if reps is not None and reps["representation_upper"].notna().any():
-        low = reps.sort_values("representation").iloc[0]
-        facts.append(
-            f"Least represented among current users: {low['group']} (representation "
-            f"{low['representation']:.2f}, 95% CI {low['representation_lower']:.2f} to "
-            f"{low['representation_upper']:.2f})."
-        )
+    if reps is not None and "concern" in reps:
+        concern = reps[reps["concern"].astype(bool)]
+        if len(concern):
+            worst = concern.assign(dist=(np.log(concern["representation"].astype(float))).abs())
+            low = worst.sort_values("dist", ascending=False).iloc[0]
+            facts.append(
+                f"Largest material gap of concern among current users: {low['group']} "
+                f"(representation {low['representation']:.2f}, 95% CI "
+                f"{low['representation_lower']:.2f} to {low['representation_upper']:.2f})."
+            )
+        else:
+            lo_b, hi_b = u.material_band
+            facts.append(
+                "No group has a material representation gap of concern among current users "
+                f"(interval excluding 1 and representation outside {lo_b:g} to {hi_b:g})."
+            )
     return facts
 
 
@@ -334,9 +360,15 @@ def impacts(a: Assessment) -> None:
         show._display_html(f"<h3>{esc(DIMENSION_LABELS.get(dim, dim))}</h3>")
         sentences = list(part["sentence"])
         if "at_risk" in part:
+            gaps = part["uptake_gap"] if "uptake_gap" in part else part["at_risk"]
             sentences = [
-                s + (" Under-represented among current users now: at risk." if risk else "")
-                for s, risk in zip(sentences, part["at_risk"], strict=True)
+                s
+                + (
+                    f" {_risk_words(gap)} among current users, a material gap: at risk."
+                    if risk
+                    else ""
+                )
+                for s, risk, gap in zip(sentences, part["at_risk"], gaps, strict=True)
             ]
         show.bullets(sentences)
     narrative(a)
@@ -429,7 +461,7 @@ def mitigations(a: Assessment) -> None:
 def data_quality(a: Assessment) -> None:
     """Data quality of the service extract (if any), warnings met while reading it, limitations."""
     if a.uptake is not None:
-        a.uptake.show_quality()
+        show._display(a.uptake.show_quality())
     if a.notes:
         show.bullets(a.notes, intro="Notes from reading the service data:")
     show.bullets(
@@ -510,7 +542,7 @@ def current_users(a: Assessment) -> None:
             "the assessment rests on where people live."
         )
         return
-    a.uptake.show()
+    show._display(a.uptake.show())
 
 
 def effects(a: Assessment) -> None:
@@ -536,7 +568,7 @@ def effects(a: Assessment) -> None:
 
 
 def uptake_chart(a: Assessment) -> None:
-    """Uptake rate per 1,000 by IMD quintile and ethnic group, with 95% intervals."""
+    """Uptake rate per year by IMD quintile and ethnic group, with 95% intervals."""
     if a.uptake is None:
         return
     tables = a.uptake.published["tables"]
@@ -554,7 +586,7 @@ def uptake_chart(a: Assessment) -> None:
         chart = pd.concat([table[["group"]], numeric], axis=1)
         top = chart.loc[chart["rate"].idxmax()] if chart["rate"].notna().any() else None
         bottom = chart.loc[chart["rate"].idxmin()] if chart["rate"].notna().any() else None
-        alt = f"Bar chart of {a.service.label} per 1,000 residents by {what} with 95% confidence intervals."
+        alt = f"Bar chart of {a.service.label} {a.uptake.unit} by {what} with 95% confidence intervals."
         if top is not None:
             alt += (
                 f" Highest: {top['group']} at {top['rate']:.1f}; lowest: {bottom['group']} at "
@@ -565,12 +597,12 @@ def uptake_chart(a: Assessment) -> None:
             value="rate",
             lower="lower",
             upper="upper",
-            label=f"{a.service.label} per 1,000 residents (95% CI)",
+            label=f"{a.service.label} {a.uptake.unit} (95% CI)",
         )
         show.figure(
             fig,
             alt=alt,
-            caption=f"Uptake per 1,000 residents by {what}, with 95% confidence intervals.",
+            caption=f"Uptake {a.uptake.unit} (crude) by {what}, with 95% confidence intervals.",
         )
         show.table(
             chart.assign(
@@ -581,7 +613,7 @@ def uptake_chart(a: Assessment) -> None:
             ).rename(
                 columns={
                     "group": "Group",
-                    "rate": "Rate per 1,000",
+                    "rate": f"Rate {a.uptake.unit}",
                     "lower": "Lower 95%",
                     "upper": "Upper 95%",
                 }
@@ -591,24 +623,25 @@ def uptake_chart(a: Assessment) -> None:
 
 
 def uptake_map(a: Assessment) -> None:
-    """Uptake rate per 1,000 residents by LSOA, in quintile classes; small counts withheld."""
+    """Uptake rate per year by LSOA, in quintile classes; small counts withheld."""
     if a.uptake is None:
         return
     by_lsoa = a.service.by_lsoa.set_index("lsoa21_code")["count"]
     pop = a.area.set_index("lsoa21_code")["population"]
-    rate = (by_lsoa / pop * 1000).where(
+    per, years = a.uptake.per, float(a.uptake.period["years"])
+    rate = (by_lsoa / (pop * years) * per).where(
         ~by_lsoa.between(0.0001, a.proposal.disclosure.min_count - 1e-9)
     )
     withheld = int(rate.isna().sum())
-    fig = maps.rate_map(a.area, rate, label="per 1,000 residents", outline=a.outline())
+    fig = maps.rate_map(a.area, rate, label=a.uptake.unit, outline=a.outline())
     show.figure(
         fig,
         alt=(
-            f"Map of {a.service.label} per 1,000 residents in each of {len(a.area)} LSOAs, shaded in five "
+            f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {withheld} LSOAs with fewer than "
             f"{a.proposal.disclosure.min_count} users are shown as withheld."
         ),
-        caption=f"Uptake per 1,000 residents by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
+        caption=f"Uptake {a.uptake.unit} by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
         "so the map shows ranges, never counts.",
     )
 
@@ -620,19 +653,23 @@ def gaps(a: Assessment) -> None:
         return
     reps = _representation(a)
     reps = reps[reps["representation_upper"].notna()].sort_values("representation")
-    under = reps[reps["representation_upper"] < 1]
+    concern = reps[reps["concern"].astype(bool)]
+    lo_b, hi_b = a.uptake.material_band
+    which = "under" if a.uptake.higher_use_is == "better" else "over"
     show.text(
-        f"{len(under)} group(s) are reliably under-represented among current users "
-        "(the upper end of the representation interval is below 1)."
-        if len(under)
-        else "No group is reliably under-represented among current users."
+        f"{len(concern)} group(s) are {which}-represented among current users by a material gap "
+        f"(the representation interval excludes 1 and the representation lies outside {lo_b:g} "
+        f"to {hi_b:g}); higher use is {a.uptake.higher_use_is} for this service."
+        if len(concern)
+        else f"No group is {which}-represented among current users by a material gap (interval "
+        f"excluding 1 and representation outside {lo_b:g} to {hi_b:g})."
     )
     show.table(
         pd.DataFrame(
             {
                 "Group": reps["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
                 "Share of users": reps["user_share"].map(fmt_pct),
-                "Share of residents": reps["population_share"].map(fmt_pct),
+                f"Share of {a.uptake.population}": reps["population_share"].map(fmt_pct),
                 "Representation (95% CI)": [
                     f"{r:.2f} ({lo:.2f} to {hi:.2f})"
                     for r, lo, hi in zip(
@@ -642,7 +679,11 @@ def gaps(a: Assessment) -> None:
                         strict=True,
                     )
                 ],
+                "Material gap": [
+                    ("of concern: " if c else "") + f"{g}-represented" if g else "no"
+                    for g, c in zip(reps["gap"], reps["concern"], strict=True)
+                ],
             }
         ),
-        "Groups ordered from the largest gap (least represented) to the smallest",
+        "Groups ordered from the least represented to the most",
     )
