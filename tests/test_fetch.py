@@ -165,7 +165,7 @@ def publisher():
             server.arcgis[service] = data
         else:
             path = urllib.parse.urlsplit(source.url).path
-            server.files[path] = (FIXTURES / Path(path).name).read_bytes()
+            server.files[path] = (FIXTURES / source.filename).read_bytes()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     with pytest.MonkeyPatch.context() as mp:
@@ -234,6 +234,10 @@ def test_sources_toml_lists_every_release_with_publisher_urls():
         "ltla24_boundaries",
         "icb22_boundaries",
         "nhs_hospitals",
+        "census2021_ts029",
+        "sape_mid2020_syoa",
+        "lsoa21_msoa21",
+        "ruc21_lsoa21",
     }
     hosts = {urllib.parse.urlsplit(s.url).netloc for s in sources.values()}
     assert hosts <= {
@@ -241,6 +245,7 @@ def test_sources_toml_lists_every_release_with_publisher_urls():
         "www.nomisweb.co.uk",
         "services1.arcgis.com",
         "media.nhswebsite.nhs.uk",
+        "www.ons.gov.uk",
     }
     for s in sources.values():
         assert s.url.startswith("https://"), s.name
@@ -331,6 +336,61 @@ def test_fetched_files_have_the_real_packs_schema(built):
             assert col_o["crs"]["id"] == col_t["crs"]["id"] == {"authority": "EPSG", "code": 4326}
             assert col_o["geometry_types"] == col_t["geometry_types"], name
             assert col_o["encoding"] == col_t["encoding"] == "WKB"
+
+
+def test_fetched_age_population_is_converted_to_lsoa21_with_totals_kept(built):
+    """Mid-2020 estimates are on LSOA 2011: unchanged areas go whole, merged areas add up,
+    a split area is shared by its parts' Census 2021 residents, and no one is lost."""
+    dest, _ = built
+    ages = pd.read_parquet(dest / "population20_age_lsoa21.parquet").set_index("lsoa21_code")
+    book = pd.read_excel(
+        FIXTURES / "sape23dt2mid2020lsoasyoaestimatesunformatted.xlsx",
+        sheet_name="Mid-2020 Persons",
+        skiprows=4,
+    ).set_index("LSOA Code")
+    assert ages["total"].sum() == pytest.approx(book["All Ages"].sum())
+    assert ages.loc["E01099001", "age_0"] == book.loc["E01099001", 0]
+    merged = book.loc[["E01088005", "E01088006"], "90+"].sum()
+    assert ages.loc["E01099005", "age_90_plus"] == pytest.approx(merged)
+    residents = (
+        pd.read_parquet(dest / "census2021_ethnicity_lsoa21.parquet")
+        .groupby("lsoa21_code")["total_residents"]
+        .first()
+    )
+    share = residents["E01099003"] / (residents["E01099003"] + residents["E01099004"])
+    assert ages.loc["E01099003", "total"] == pytest.approx(
+        book.loc["E01088003", "All Ages"] * share
+    )
+    assert ages.filter(like="age_").sum(axis=1).to_numpy() == pytest.approx(
+        ages["total"].to_numpy()
+    )
+
+
+def test_fetched_language_msoa_and_rurality_files(built):
+    dest, _ = built
+    language = pd.read_parquet(dest / "census2021_proficiency_msoa21.parquet")
+    assert (
+        language["total_residents_3plus"]
+        == language["main_language_english"] + language["main_language_not_english"]
+    ).all()
+    msoa = pd.read_parquet(dest / "lsoa21_msoa21_lookup.parquet")
+    assert msoa["lsoa21_code"].is_unique and len(msoa) == 7  # one row per LSOA, not per OA
+    assert set(msoa["msoa21_code"]) == set(language["msoa21_code"])
+    ruc = pd.read_parquet(dest / "ruc21_lsoa21.parquet").set_index("lsoa21_code")
+    assert ruc.loc["E01099005", ["ruc21_code", "urban_rural"]].tolist() == ["RSF1", "Rural"]
+
+
+def test_a_language_table_that_does_not_add_up_is_refused(tmp_path):
+    source = _real_sources()["census2021_ts029"]
+    raw = zipfile.ZipFile(FIXTURES / "census2021-ts029.zip").read(source.member).decode()
+    lines = raw.splitlines()
+    cells = lines[1].split(",")
+    cells[-1] = str(int(cells[-1]) + 1)  # one more "cannot speak English" than the totals allow
+    bad = tmp_path / "census2021-ts029.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr(source.member, "\r\n".join([lines[0], ",".join(cells), *lines[2:]]))
+    with pytest.raises(RefDataError, match="does not add up in 1 MSOA"):
+        fetchmod.parse(bad, dataclasses.replace(source, rows=None))
 
 
 def test_fetched_pack_loads_through_pack(built):

@@ -314,3 +314,107 @@ def test_no_record_level_service_data_in_any_output(hostile_run):
     for name, text in outputs.items():
         found = sorted(n for n in needles if n in flat(text))
         assert not found, f"{name} holds records, e.g. {found[:3]}"
+
+
+# ---------------------------------------------------------------------------
+# Issue 19, findings 2 and 4: only codes leave the extract; paths are data
+
+
+def test_finding2_patient_values_never_reach_the_report_or_metrics(pack, tmp_path):
+    """Unmatched values that are not codes are counted, never echoed, in every output path."""
+    from eia import service, uptake
+    from eia.area import build_area
+
+    values = [
+        "01/02/1960",
+        "943-476-5919",
+        "FLAT 3, 12 ACACIA AVE",
+        "JOHN SMITH",
+        "MRS A PATEL (DOB 1961)",
+        "NG7-2UH",
+    ]
+    area = build_area(pack, {"ltla": ["E06000018"]})
+    codes = list(area["lsoa21_code"])
+    rows = ["lsoa_code,ethnic_category"] + [f"{c},A" for c in codes[:40] for _ in range(6)]
+    rows += [f'"{v}",A' for v in values] + ["E02002317,A", "E01013810,Mrs Smith"]
+    extract = tmp_path / "extract.csv"
+    extract.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    data = service.load_service(
+        {"path": str(extract), "columns": {"lsoa": "lsoa_code", "ethnicity": "ethnic_category"}},
+        pack,
+        codes,
+    )
+    result = uptake.compute(data, area, min_count=5)
+    published = json.dumps(result.metrics())
+    assert "E02002317" in published  # a geography code may be quoted
+    assert f"{len(values)} values that are not LSOA codes or names" in published
+    for value in values:
+        for part in re.split(r"[\s,()/-]+", value):
+            if len(part) > 2 and part not in ("DOB", "NG7"):
+                assert part not in published, part
+    assert "Smith" not in published and "SMITH" not in published
+
+
+def _csv_service(path: str) -> dict:
+    return {"path": path, "columns": {"lsoa": "lsoa_code"}}
+
+
+@pytest.mark.parametrize(
+    "target, why",
+    [
+        ("/etc/passwd", "no recognised extension"),
+        ("/dev/zero", "not a regular file"),
+        ("fifo.csv", "FIFO"),
+        ("binary.csv", "not text"),
+        ("fake.parquet", "not a Parquet file"),
+        ("fake.xlsx", "not an .xlsx file"),
+    ],
+)
+def test_finding4_special_and_mislabelled_files_are_refused_unquoted(
+    refdata_dir, pack, tmp_path, target, why
+):
+    import os
+
+    from eia.cli import main
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    secret = "root:x:0:0:SECRET-LINE"
+    if target == "fifo.csv":
+        os.mkfifo(folder / target)
+    elif target == "binary.csv":
+        (folder / target).write_bytes(b"lsoa_code\n\x00\x01\x1b[31m" + secret.encode() * 5)
+    elif not target.startswith("/"):
+        (folder / target).write_text(secret + "\n", encoding="utf-8")
+    params_file = _dump(folder / "p.yaml", _base(service=_csv_service(target)))
+    with pytest.raises(ParamsError, match=why) as caught:
+        params.load(params_file, pack)
+    assert "SECRET" not in str(caught.value) and "x:0:0" not in str(caught.value)
+    # `eia run` stops at validation, one line per problem, before any kernel starts.
+    assert main(["validate", str(params_file)]) == 2
+
+
+def test_finding4_parse_errors_do_not_quote_the_file(tmp_path, capsys):
+    from eia.errors import ServiceDataError
+    from eia.service import read_service
+
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "lsoa_code,n\nE01013810,1\nJOHN SMITH,01/02/1960,943-476-5919\n", encoding="utf-8"
+    )
+    with pytest.raises(ServiceDataError) as caught:
+        read_service(path, {"lsoa": "lsoa_code", "count": "n"})
+    message = str(caught.value)
+    assert "expected 2 columns, got 3" in message
+    assert "JOHN" not in message and "1960" not in message and "\n" not in message
+
+    passwd = tmp_path / "passwd.txt"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    with pytest.raises(ServiceDataError, match="not found") as caught:
+        read_service(passwd, {"lsoa": "lsoa_code"})
+    assert "/bin/bash" not in str(caught.value) and "x:0:0" not in str(caught.value)
+
+    bad = tmp_path / "counts.csv"
+    bad.write_text("lsoa_code,n\nE01013810,JOHN SMITH\nE01013810,\x1b[2J\n", encoding="utf-8")
+    with pytest.raises(ServiceDataError, match=r"rows 1 \(AAAA AAAAA\), 2 \(\?\[9A\)"):
+        read_service(bad, {"lsoa": "lsoa_code", "count": "n"})

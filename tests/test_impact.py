@@ -19,61 +19,116 @@ def weights() -> dict[str, pd.DataFrame]:
     return {"core20": core, "ethnic_group": ethnic}
 
 
-def distances(change: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({"lsoa21_code": CODES, "km_change": change})
+def before_after(changes: list[float], before: float = 2.0) -> tuple[pd.Series, pd.Series]:
+    b = pd.Series([before] * len(CODES), index=CODES, dtype=float)
+    return b, b + pd.Series(changes, index=CODES)
 
 
-def rated(change: list[float], **kw) -> pd.DataFrame:
-    return impact.rate_access(distances(change), weights(), **kw).set_index(["dimension", "group"])
+def rated(changes: list[float], before: float = 2.0, **kw) -> pd.DataFrame:
+    b, a = before_after(changes, before)
+    return impact.burden(b, a, weights(), impact.Rules(**kw)).set_index(["dimension", "group"])
 
 
 def test_harm_only_to_core20_is_negative_and_disproportionate_for_core20_only():
     r = rated([3.0, 3.0, 0.0, 0.0])
-    assert r.loc[("core20", "Core20"), "rating"] == "negative"
-    assert bool(r.loc[("core20", "Core20"), "disproportionate"]) is True
-    assert r.loc[("core20", "Core20"), "disproportion_ratio"] == pytest.approx(2.0)
+    core = r.loc[("core20", "Core20")]
+    assert core["rating"] == "negative"
+    assert bool(core["disproportionate"]) is True
+    assert core["added"] == pytest.approx(6000.0)  # 2,000 residents x 3 km
+    assert core["added_per_resident"] == pytest.approx(3.0)
+    assert core["rest_added_per_resident"] == 0
     assert r.loc[("core20", "Rest"), "rating"] == "neutral"
     assert not r.loc[("core20", "Rest"), "disproportionate"]
     # evenly spread ethnic groups are harmed but not disproportionately
     assert (r.loc["ethnic_group", "rating"] == "negative").all()
     assert not r.loc["ethnic_group", "disproportionate"].any()
+    assert r.loc[("all", impact.ALL_RESIDENTS), "added"] == pytest.approx(6000.0)
 
 
 def test_help_for_everyone_equally_is_positive_and_never_disproportionate():
-    r = rated([-2.0, -2.0, -2.0, -2.0])
+    r = rated([-1.5, -1.5, -1.5, -1.5])
     assert (r["rating"] == "positive").all()
     assert not r["disproportionate"].any()
 
 
-def test_changes_within_the_threshold_are_neutral():
-    r = rated([0.5, -0.5, 0.9, 0.0], change_km=1.0)
+def test_changes_within_the_threshold_are_ignored():
+    r = rated([0.5, -0.5, 0.9, 0.0], change=1.0)
     assert (r["rating"] == "neutral").all()
+    assert (r["added"] == 0).all() and (r["removed"] == 0).all()
 
 
-def test_too_few_people_affected_is_neutral():
-    r = rated([3.0, 0.0, 0.0, 0.0], min_people=1500)
-    assert r.loc[("core20", "Core20"), "rating"] == "neutral"
+def test_magnitude_not_heads_decides():
+    # 1,000 people 10 km further and 2,000 people 1.1 km nearer: the heads favour "positive",
+    # the burden does not; both gains and losses are material, so the rating is mixed.
+    r = rated([10.0, -1.1, -1.1, 0.0])
+    everyone = r.loc[("all", impact.ALL_RESIDENTS)]
+    assert everyone["further"] < everyone["nearer"]
+    assert everyone["rating"] == "mixed"
+    assert "both the losses and the gains" in everyone["sentence"]
+
+
+def test_a_small_group_is_not_rated_and_says_why():
+    r = rated([20.0, 20.0, 20.0, 20.0], min_residents=5000)
+    assert (r["rating"] == "not rated").all()
+    assert r.loc[("core20", "Core20"), "rating_note"] == "fewer than 5,000 residents"
+    assert "not rated (fewer than 5,000 residents)" in r.loc[("core20", "Core20"), "sentence"]
+    assert not r["disproportionate"].any()
+
+
+def test_few_people_affected_in_a_large_group_is_not_material():
+    # 100 of 500,000 residents 5 km further (the case): 0.001 km per resident
+    codes = ["A", "B"]
+    people = {"imd_quintile": pd.DataFrame({"Everyone": [100, 499_900]}, index=codes)}
+    b = pd.Series(2.0, index=codes)
+    r = impact.burden(b, b + pd.Series([5.0, 0.0], index=codes), people).set_index("group")
+    assert r.loc["Everyone", "further"] == 100
+    assert r.loc["Everyone", "added_per_resident"] == pytest.approx(0.001)
+    assert r.loc["Everyone", "newly_far"] == 100  # 0.02% of residents: below 1%
+    assert r.loc["Everyone", "rating"] == "neutral"
+
+
+def test_newly_far_alone_can_make_a_loss_material():
+    # everyone 1.2 km further: 1.2 km per resident is material anyway; with a high floor,
+    # crossing the far threshold (4.5 -> 5.7 km) still makes it material
+    r = rated([1.2, 1.2, 1.2, 1.2], before=4.5, material=10.0)
+    assert r.loc[("all", impact.ALL_RESIDENTS), "newly_far"] == 4000
+    assert r.loc[("all", impact.ALL_RESIDENTS), "rating"] == "negative"
+
+
+def test_disproportionate_needs_ratio_and_difference():
+    # Core20 1.3 km, the rest 1.2 km: ratio 1.08 < 1.2
+    r = rated([1.3, 1.3, 1.2, 1.2])
+    assert not r.loc[("core20", "Core20"), "disproportionate"]
+    # ratio 2 but a difference of 0.05 km only: not disproportionate with a 0.1 km floor
+    r = rated([0.1, 0.1, 0.05, 0.05], change=0.01)
+    assert r.loc[("core20", "Core20"), "burden_ratio"] == pytest.approx(2.0)
+    assert not r.loc[("core20", "Core20"), "disproportionate"]
 
 
 def test_sentence_states_the_figures():
     r = rated([3.0, 3.0, 0.0, 0.0])
     sentence = r.loc[("core20", "Core20"), "sentence"]
     assert sentence.startswith("Core20: negative, disproportionate.")
-    assert "2,000 of 2,000 people (100.0%)" in sentence
-    assert "ratio 2.00" in sentence
+    assert "2,000 of 2,000 residents (100.0%)" in sentence
+    assert "6,000 person-km added" in sentence
 
 
-def test_least_adverse_option_prefers_no_disproportionate_harm():
-    a = impact.rate_access(distances([3.0, 3.0, 0.0, 0.0]), weights(), option="A")
-    b = impact.rate_access(distances([0.0, 0.0, 3.0, 3.0]), weights(), option="B")
-    c = impact.rate_access(distances([2.0, 2.0, 2.0, 2.0]), weights(), option="C")
-    best, reason = impact.least_adverse(pd.concat([a, b, c]))
-    # B harms only the less deprived half: disproportionate for "Rest", but no Core20 harm.
-    # C harms everyone: no disproportion at all, so it ranks first.
-    assert best == "C"
-    order = impact.summarise_options(pd.concat([a, b, c]))["option"].tolist()
-    assert order == ["C", "B", "A"]
-    assert reason.startswith("C has 0 disproportionate")
+def test_minutes_use_the_same_rules():
+    b, a = before_after([12.0, 12.0, 0.0, 0.0], before=10.0)
+    rules = impact.Rules(unit="min", change=5, far=30, material=1)
+    r = impact.burden(b, a, weights(), rules).set_index(["dimension", "group"])
+    assert r.loc[("core20", "Core20"), "rating"] == "negative"
+    assert "person-minutes added" in r.loc[("core20", "Core20"), "sentence"]
+    assert (r["unit"] == "min").all()
+
+
+def test_values_align_by_code_not_position():
+    b = pd.Series([2.0, 2.0, 2.0, 2.0], index=CODES)
+    a = pd.Series([2.0, 2.0, 5.0, 5.0], index=CODES[::-1])  # reversed: A and B get +3
+    r = impact.burden(b, a, weights()).set_index(["dimension", "group"])
+    assert r.loc[("core20", "Core20"), "added"] == pytest.approx(6000.0)
+    with pytest.raises(ValueError, match="no value"):
+        impact.burden(b, a.iloc[:2], weights())
 
 
 def test_declared_effects_are_rated_with_population_average():
@@ -104,6 +159,11 @@ def test_effects_without_population_cannot_be_disproportionate():
 def test_ratings_have_a_text_cue_beyond_colour():
     assert impact.rating_label("negative", True) == "▼ Negative – disproportionate"
     assert impact.rating_label("positive", False) == "▲ Positive"
+    assert impact.rating_label("mixed", False) == "◆ Mixed"
+    assert (
+        impact.rating_label("not rated", False, "fewer than 100 residents")
+        == "○ Not rated (fewer than 100 residents)"
+    )
 
 
 def test_core20_follows_declared_quintile_effects():

@@ -14,7 +14,12 @@ from eia.cli import main
 from eia.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))
+# Impact assessments; self-assessments (template self_assessment) are tested in test_selfassess.py.
+EXAMPLES = [
+    e
+    for e in sorted((ROOT / "params" / "examples").glob("*.yaml"))
+    if yaml.safe_load(e.read_text())["template"] != "self_assessment"
+]
 PLACEHOLDER_ALT = "No description has been provided for this image"
 
 pytestmark = pytest.mark.slow
@@ -102,14 +107,24 @@ def test_nottingham_metrics_match_the_reference_data(results, pack):
     assert metrics["provenance"]["proposal id"] == "notts-diagnostics-consolidation"
 
 
-def test_options_appraisal_names_the_least_adverse(results):
+def test_options_appraisal_ranks_options_and_agrees_with_the_report(results):
     metrics = json.loads(results["notts-diagnostics-consolidation"].metrics.read_text())
-    assert metrics["options"]["least_adverse"] in {
-        "Option A: close King's Mill",
-        "Option B: close City Hospital",
-    }
+    options = {o["name"]: o for o in metrics["options"]}
+    assert set(options) == {"Option A: close King's Mill", "Option B: close City Hospital"}
+    for option in options.values():
+        assert {"name", "rank", "dominated_by", "criteria"} <= set(option)
+        assert all(c["unit"] for c in option["criteria"])
+        # never rank a dominated option first
+        if option["rank"] == 1:
+            assert option["dominated_by"] == []
+    assert isinstance(metrics["robustness"]["holds"], bool)
+    assert metrics["robustness"]["variations_tried"]
+    assert metrics["warnings"] == []
     html = results["notts-diagnostics-consolidation"].report.read_text()
-    assert "least adverse equity impact" in html
+    first = next(o["name"] for o in metrics["options"] if o["rank"] == 1)
+    assert f"Least adverse: {first}".replace("'", "&#x27;") in html
+    robust = metrics["robustness"]["sentence"].split(":")[0]
+    assert robust in html
 
 
 def test_another_icb_runs_end_to_end(refdata_dir, tmp_path):

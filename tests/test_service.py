@@ -218,7 +218,7 @@ def test_missing_mapped_column_lists_columns_found(tmp_path):
 def test_non_numeric_counts_name_the_rows(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("lsoa,n\nE01033400,1\nE01033400,two\nE01033400,\nE01033400,3\n")
-    with pytest.raises(ServiceDataError, match=r"2 value\(s\).*rows 2 \('two'\), 3"):
+    with pytest.raises(ServiceDataError, match=r"2 value\(s\).*rows 2 \(aaa\), 3"):
         read_service(path, {"lsoa": "lsoa", "count": "n"})
 
 
@@ -417,25 +417,45 @@ def test_join_apportions_a_split_area_and_preserves_totals():
     assert quality["count_unmatched"] == pytest.approx(3.0)
     assert quality["count_converted_from_2011"] == pytest.approx(12.0)
     assert quality["count_matched_by_name"] == pytest.approx(6.0)
-    assert quality["unmatched_examples"] == ["XYZ", "(blank)"]
+    assert quality["unmatched_examples"] == ["(blank)", "(1 value that is not LSOA codes or names)"]
     total = quality["count_in_area"] + quality["count_outside_area"] + quality["count_unmatched"]
     assert total == pytest.approx(quality["count_read"])
 
 
-def test_unmatched_examples_never_show_postcodes_or_long_numbers():
+PATIENT_VALUES = [
+    "01/02/1960",
+    "943-476-5919",
+    "FLAT 3, 12 ACACIA AVE",
+    "JOHN SMITH",
+    "MRS A PATEL (DOB 1961)",
+    "NG7-2UH",
+    "NG7 2UH",
+    "9434765919",
+]
+
+
+def test_unmatched_examples_quote_only_codes_and_count_the_rest():
+    """Finding 2: patient-level values are counted by kind, never echoed."""
     pack = fake_pack()
     agg = pd.DataFrame(
         {
-            "code": ["NG7 2UH", "9434765919", "SW1A1AA", "E02002317"]
-            + [f"X{i}" for i in range(12)],
-            "count": [5.0, 4.0, 3.0, 2.0] + [1.0] * 12,
+            "code": [*PATIENT_VALUES, "E02002317", "w02000001", None],
+            "count": [5.0] * len(PATIENT_VALUES) + [2.0, 1.0, 1.0],
         }
     )
     _, quality = join_to_lsoa21(agg, pack, ["E01000001"])
     examples = quality["unmatched_examples"]
-    assert len(examples) == 10
-    assert examples[:3] == ["(a postcode)", "(a long number)", "E02002317"]
-    assert not any("NG7" in e or "9434" in e for e in examples)
+    assert examples == [
+        "E02002317",
+        "W02000001",
+        "(blank)",
+        f"({len(PATIENT_VALUES)} values that are not LSOA codes or names)",
+    ]
+    text = " ".join(examples)
+    for value in PATIENT_VALUES:
+        for part in value.replace(",", " ").split():
+            if len(part) > 2:
+                assert part not in text
 
 
 # Joining with the real reference pack --------------------------------------------------------

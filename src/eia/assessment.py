@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from eia import access as access_mod
+from eia import appraisal as appraisal_mod
+from eia import guards
 from eia import impact as impact_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
 from eia.params import Proposal
@@ -44,6 +46,8 @@ class Assessment:
     uptake: Any = None
     notes: list[str] = field(default_factory=list)
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
+    appraisal: appraisal_mod.Appraisal | None = None
+    warnings: list[guards.Warning] = field(default_factory=list)
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -97,7 +101,7 @@ def assess(
     if proposal.sites is not None:
         result.current = access_mod.resolve_sites(pack, proposal.sites.current)
         t = proposal.thresholds
-        rated = []
+        values = {}
         for name, sites in proposal.scenarios().items():
             proposed = access_mod.resolve_sites(pack, sites)
             distances = access_mod.measure(area, result.current, proposed)
@@ -106,17 +110,16 @@ def assess(
             result.access[name] = {
                 dim: access_mod.summarise(distances, w, t.distance_km) for dim, w in weights.items()
             }
-            rated.append(
-                impact_mod.rate_access(
-                    distances,
-                    weights,
-                    change_km=t.change_km,
-                    min_people=t.min_people,
-                    disproportionate_ratio=t.disproportionate_ratio,
-                    option=name,
-                )
+            codes_index = distances["lsoa21_code"].to_numpy()
+            values[name] = (
+                pd.Series(distances["km_before"].to_numpy(), index=codes_index),
+                pd.Series(distances["km_after"].to_numpy(), index=codes_index),
             )
-        result.impacts = pd.concat(rated, ignore_index=True)
+        result.appraisal = appraisal_mod.appraise(
+            values, weights, t, unit="km", population=area.set_index("lsoa21_code")["population"]
+        )
+        result.impacts = result.appraisal.burden.copy()
+        result.warnings += guards.check_assessment(result)
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -419,17 +422,51 @@ def metrics(a: Assessment) -> dict[str, Any]:
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
-    if a.proposal.options and len(a.impacts):
-        best, reason = impact_mod.least_adverse(a.impacts)
-        out["options"] = {
-            "least_adverse": best,
-            "reason": reason,
-            "summary": records(impact_mod.summarise_options(a.impacts)),
-            "baseline": "do nothing (current sites)",
-        }
+    if a.appraisal is not None:
+        out.update(appraisal_metrics(a.appraisal))
+    out["warnings"] = [str(w) for w in a.warnings]
+    out["warnings_detail"] = [w.as_dict() for w in a.warnings]
     if a.uptake is not None and hasattr(a.uptake, "metrics"):
         out.update(a.uptake.metrics())
     return _clean(out)
+
+
+def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
+    """``options`` (a list in rank order), ``appraisal`` and ``robustness`` for metrics.json.
+
+    Each option carries ``name``, ``rank`` (1 = least adverse; ties share a rank),
+    ``dominated_by``, ``dominates``, its ``score`` and every criterion with its unit.
+    """
+    options = []
+    for row in ap.options.itertuples():
+        crit = ap.criteria[ap.criteria["option"] == row.option]
+        options.append(
+            {
+                "name": row.option,
+                "rank": int(row.rank),
+                "dominated_by": list(row.dominated_by),
+                "dominates": list(row.dominates),
+                "score": row.score,
+                "score_unit": impact_mod.UNITS[ap.unit],
+                "criteria": records(
+                    crit[["criterion", "group", "measure", "label", "unit", "better", "value"]]
+                ),
+            }
+        )
+    return {
+        "options": options,
+        "appraisal": {
+            "least_adverse": ap.best,
+            "baseline": "do nothing (current sites)",
+            "unit": ap.unit,
+            "score": ap.score_label,
+            "equity_weight": ap.equity_weight,
+            "tradeoff": ap.tradeoff,
+            "summary": ap.summary,
+            "burden_units": impact_mod.burden_units(ap.unit),
+        },
+        "robustness": ap.robustness.as_dict(),
+    }
 
 
 def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:

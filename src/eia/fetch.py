@@ -71,6 +71,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import MultiPolygon, Point
 
@@ -186,6 +188,30 @@ PACK_COLUMNS: dict[str, tuple[str, ...]] = {
     "icb22_boundaries.parquet": ("icb22_name", "icb22_code", "geometry"),
     "ltla24_boundaries.parquet": ("ltla24_name", "ltla24_code", "geometry"),
     "lsoa21_centroids.parquet": ("lsoa21_code", "geometry"),
+    "population20_age_lsoa21.parquet": (
+        "lsoa21_code",
+        "total",
+        *(f"age_{a}" for a in range(90)),
+        "age_90_plus",
+    ),
+    "census2021_proficiency_msoa21.parquet": (
+        "msoa21_code",
+        "main_language_english",
+        "main_language_not_english",
+        "can_speak_english_very_well",
+        "can_speak_english_well",
+        "cannot_speak_english_well",
+        "cannot_speak_english",
+        "total_residents_3plus",
+    ),
+    "lsoa21_msoa21_lookup.parquet": ("lsoa21_code", "lsoa21_name", "msoa21_code", "msoa21_name"),
+    "ruc21_lsoa21.parquet": ("lsoa21_code", "ruc21_code", "urban_rural", "ruc21_name"),
+}
+
+#: Arrow types where a pack file's column is not what pandas writes by default (the
+#: ready-built pack stores MSOA names as ``string``, other text as ``large_string``).
+PACK_TYPES: dict[str, dict[str, str]] = {
+    "lsoa21_msoa21_lookup.parquet": {"msoa21_name": "string"},
 }
 
 #: Files a fetched pack may hold beyond ``REQUIRED_FILES``.
@@ -198,6 +224,16 @@ DESCRIPTIONS = {
     "England and Wales, WGS84, ONS",
     "hospitals22_points.parquet": "NHS hospital sites in England, points, WGS84, from the NHS "
     "website's Hospital.csv (the current list at the time of download, not the 2022 list)",
+    "population20_age_lsoa21.parquet": "ONS mid-2020 small area population estimates "
+    "(SAPE23DT2), persons by single year of age (age_0 ... age_89, age_90_plus) and total; "
+    "published for LSOA 2011, converted to LSOA 2021 with the LSOA 2011 to 2021 lookup (split "
+    "areas apportioned by Census 2021 usual residents; totals preserved); England and Wales",
+    "census2021_proficiency_msoa21.parquet": "Census 2021 TS029 proficiency in English, usual "
+    "residents aged 3 and over, MSOA 2021, England and Wales",
+    "lsoa21_msoa21_lookup.parquet": "LSOA 2021 to MSOA 2021 (codes and names; every LSOA nests "
+    "in one MSOA), England and Wales, ONS",
+    "ruc21_lsoa21.parquet": "Rural-Urban Classification 2021 (ONS), LSOA 2021, England and "
+    "Wales: code, name and urban/rural",
 }
 
 
@@ -237,7 +273,7 @@ class Source:
         return urllib.parse.unquote(path.rsplit("/", 1)[-1]) or f"{self.name}.download"
 
 
-FORMATS = ("csv", "zip", "arcgis")
+FORMATS = ("csv", "zip", "arcgis", "xlsx")
 
 
 def default_sources_path() -> Path:
@@ -811,6 +847,7 @@ CODE_PATTERNS = {
     "lsoa": r"[EW]01\d{6}",
     "ltla": r"[EWSN]\d{8}",
     "icb": r"E54\d{6}",
+    "msoa": r"[EW]02\d{6}",
 }
 
 
@@ -1000,6 +1037,108 @@ def _nomis(path: Path, source: Source) -> dict[str, pd.DataFrame]:
     return {key: long}
 
 
+PROFICIENCY_TOPIC = "Proficiency in English language"
+_NOT_ENGLISH = "Main language is not English (English or Welsh in Wales)"
+PROFICIENCY_COLUMNS = {
+    # pack column: the publisher's heading after "Proficiency in English language: "
+    "main_language_english": "Main language is English (English or Welsh in Wales)",
+    "main_language_not_english": _NOT_ENGLISH,
+    "can_speak_english_very_well": f"{_NOT_ENGLISH}: Can speak English very well",
+    "can_speak_english_well": f"{_NOT_ENGLISH}: Can speak English well",
+    "cannot_speak_english_well": f"{_NOT_ENGLISH}: Cannot speak English well",
+    "cannot_speak_english": f"{_NOT_ENGLISH}: Cannot speak English",
+    "total_residents_3plus": "Total: All usual residents aged 3 and over",
+}
+
+
+def parse_nomis_ts029(path: Path, source: Source) -> dict[str, pd.DataFrame]:
+    """Census 2021 TS029 proficiency in English (Nomis bulk zip, MSOA file), aged 3 and over.
+
+    Checks the table adds up: residents = main language English + not English, and
+    not English = the four levels of spoken English.
+    """
+    member = Path(source.member)
+    frame = read_csv(member, source, raw=_zip_member(path, source))
+    wanted = {"code": "geography code"} | {
+        k: f"{PROFICIENCY_TOPIC}: {v}" for k, v in PROFICIENCY_COLUMNS.items()
+    }
+    cols = resolve_columns(frame.columns, wanted, source=source, path=member)
+    out = pd.DataFrame({"msoa21_code": _codes(frame[cols["code"]], "msoa", source, member)})
+    for key in PROFICIENCY_COLUMNS:
+        out[key] = _numbers(frame, cols[key], source, member, "int").astype("int64").to_numpy()
+    levels = out[[c for c in PROFICIENCY_COLUMNS if "speak" in c]].sum(axis=1)
+    adds_up = out["total_residents_3plus"].eq(
+        out["main_language_english"] + out["main_language_not_english"]
+    ) & out["main_language_not_english"].eq(levels)
+    if not adds_up.all():
+        raise RefDataError(
+            f"{source.name}: {member.name} does not add up in {int((~adds_up).sum())} MSOA(s), "
+            f"e.g. {out.loc[~adds_up, 'msoa21_code'].iloc[0]} (residents = main language English "
+            "+ not English, and not English = the four levels of spoken English); the release "
+            "may have changed shape"
+        )
+    return {"proficiency": out}
+
+
+SAPE_SHEET = "Mid-2020 Persons"
+
+
+def parse_ons_sape_syoa(path: Path, source: Source) -> dict[str, pd.DataFrame]:
+    """ONS mid-2020 small area population estimates (SAPE23DT2), persons by single year of age.
+
+    The workbook's ``Mid-2020 Persons`` sheet has a few title rows, then one row per
+    LSOA 2011 with ``LSOA Code``, ``All Ages``, ``0`` ... ``89`` and ``90+``. Returns
+    LSOA 2011 rows; :func:`assemble` converts them to LSOA 2021.
+    """
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, nrows=0)
+        sheet = (
+            SAPE_SHEET
+            if SAPE_SHEET in sheets
+            else next((n for n in sheets if n.strip().lower().endswith("persons")), None)
+        )
+        if sheet is None:
+            raise RefDataError(
+                f"{source.name}: {path.name} has no '{SAPE_SHEET}' sheet (it has "
+                f"{', '.join(list(sheets)[:6])}); the release may have changed shape "
+                f"({source.title}; {source.page or source.url})"
+            )
+        raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object)
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise RefDataError(
+            f"{source.name}: {path.name} is not a readable Excel workbook (truncated or not the "
+            f"release): delete it from the cache and run `eia data fetch` again ({exc})"
+        ) from exc
+    first = raw.iloc[:, 0].map(lambda v: "" if pd.isna(v) else _norm(str(v)))
+    heads = first.index[first.eq(_norm("LSOA Code"))]
+    if not len(heads):
+        raise RefDataError(
+            f"{source.name}: {path.name} sheet {sheet!r} has no 'LSOA Code' heading in its first "
+            f"column ({source.title}); the release may have changed shape"
+        )
+    row = heads[0]
+    names = [
+        str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+        for v in raw.iloc[row]
+    ]
+    frame = raw.iloc[row + 1 :].set_axis(names, axis=1)
+    frame = frame[frame.iloc[:, 0].notna() & frame.iloc[:, 0].astype(str).str.strip().ne("")]
+    wanted = {"code": "LSOA Code", "total": "All Ages", "age_90_plus": "90+"}
+    wanted |= {f"age_{a}": str(a) for a in range(90)}
+    cols = resolve_columns(frame.columns, wanted, source=source, path=path)
+    text = frame.astype(str)
+    out = pd.DataFrame({"lsoa11_code": _codes(text[cols["code"]], "lsoa", source, path)})
+    for key in PACK_COLUMNS["population20_age_lsoa21.parquet"][1:]:
+        out[key] = _numbers(text, cols[key], source, path, "float").to_numpy(dtype="float64")
+    ages = out.columns[2:]
+    if not np.allclose(out[ages].sum(axis=1), out["total"]):
+        raise RefDataError(
+            f"{source.name}: {path.name}: single years of age do not add up to 'All Ages'; "
+            "the release may have changed shape"
+        )
+    return {"population_age_lsoa11": out.reset_index(drop=True)}
+
+
 # -- ONS Open Geography Portal --------------------------------------------------------
 def _features(path: Path, source: Source) -> list[dict]:
     try:
@@ -1164,6 +1303,53 @@ def parse_ons_lsoa11_lsoa21(path: Path, source: Source) -> dict[str, pd.DataFram
     return {"lsoa11_lookup": out.drop_duplicates().reset_index(drop=True)}
 
 
+def parse_ons_lsoa21_msoa21(path: Path, source: Source) -> dict[str, pd.DataFrame]:
+    """LSOA 2021 → MSOA 2021 from the OA 2021 → LSOA → MSOA lookup (one row per LSOA)."""
+    wanted = {
+        "lsoa21_code": "LSOA21CD",
+        "lsoa21_name": "LSOA21NM",
+        "msoa21_code": "MSOA21CD",
+        "msoa21_name": "MSOA21NM",
+    }
+    out = _table(path, source, wanted, "lsoa21_code", unique=False).drop_duplicates()
+    out["msoa21_code"] = _codes(out["msoa21_code"], "msoa", source, path, unique=False).to_numpy()
+    split = out["lsoa21_code"].duplicated(keep=False)
+    if split.any():
+        raise RefDataError(
+            f"{source.name}: {path.name} puts LSOA {out.loc[split, 'lsoa21_code'].iloc[0]} in "
+            "more than one MSOA; LSOAs should nest in MSOAs"
+        )
+    return {"msoa_lookup": out.reset_index(drop=True)}
+
+
+RUC21_CODES = ("UN1", "UF1", "RLN1", "RSN1", "RLF1", "RSF1")
+
+
+def parse_ons_lsoa21_ruc21(path: Path, source: Source) -> dict[str, pd.DataFrame]:
+    """Rural-Urban Classification 2021 of LSOAs 2021 (code, name, urban or rural)."""
+    wanted = {
+        "lsoa21_code": "LSOA21CD",
+        "ruc21_code": "RUC21CD",
+        "urban_rural": ("Urban_rural_flag", "Urban_Rural", "Urban_rura"),
+        "ruc21_name": "RUC21NM",
+    }
+    out = _table(path, source, wanted, "lsoa21_code")
+    out["ruc21_code"] = out["ruc21_code"].str.upper()
+    bad = ~out["ruc21_code"].isin(RUC21_CODES)
+    if bad.any():
+        raise RefDataError(
+            f"{source.name}: {path.name} has classification codes other than "
+            f"{', '.join(RUC21_CODES)}, e.g. {out.loc[bad, 'ruc21_code'].iloc[0]!r}"
+        )
+    flag = out["urban_rural"].str.strip().str.capitalize()
+    if not flag.isin(["Urban", "Rural"]).all():
+        raise RefDataError(
+            f"{source.name}: {path.name} has urban/rural flags other than Urban, Rural"
+        )
+    out["urban_rural"] = flag.to_numpy()
+    return {"ruc": out}
+
+
 # -- NHS website hospitals --------------------------------------------------------------
 def parse_nhs_hospitals(path: Path, source: Source) -> dict[str, pd.DataFrame]:
     """NHS website ``Hospital.csv`` ("¬"-separated): NHS-sector sites with coordinates."""
@@ -1201,6 +1387,10 @@ PARSERS: dict[str, Callable[[Path, Source], dict[str, pd.DataFrame]]] = {
     "nomis_ts021": _nomis,
     "nomis_ts030": _nomis,
     "nomis_ts038": _nomis,
+    "nomis_ts029": parse_nomis_ts029,
+    "ons_sape_syoa": parse_ons_sape_syoa,
+    "ons_lsoa21_msoa21": parse_ons_lsoa21_msoa21,
+    "ons_lsoa21_ruc21": parse_ons_lsoa21_ruc21,
     "ons_lsoa21_boundaries": parse_ons_lsoa21_boundaries,
     "ons_lsoa21_ward24_lad24": parse_ons_lsoa21_ward24_lad24,
     "ons_lsoa21_sicbl24_icb24": parse_ons_lsoa21_sicbl24_icb24,
@@ -1218,6 +1408,10 @@ PRODUCES = {
     "nomis_ts021": ("ethnicity",),
     "nomis_ts030": ("religion",),
     "nomis_ts038": ("disability",),
+    "nomis_ts029": ("proficiency",),
+    "ons_sape_syoa": ("population_age_lsoa11",),
+    "ons_lsoa21_msoa21": ("msoa_lookup",),
+    "ons_lsoa21_ruc21": ("ruc",),
     "ons_lsoa21_boundaries": ("lsoa21_boundaries",),
     "ons_lsoa21_ward24_lad24": ("ward_lookup",),
     "ons_lsoa21_sicbl24_icb24": ("icb_lookup",),
@@ -1243,6 +1437,10 @@ NEEDS = {
     "icb22_boundaries.parquet": ("icb22",),
     "ltla24_boundaries.parquet": ("ltla24",),
     "lsoa21_centroids.parquet": ("centroids",),
+    "population20_age_lsoa21.parquet": ("population_age_lsoa11", "lsoa11_lookup", "ethnicity"),
+    "census2021_proficiency_msoa21.parquet": ("proficiency",),
+    "lsoa21_msoa21_lookup.parquet": ("msoa_lookup",),
+    "ruc21_lsoa21.parquet": ("ruc",),
 }
 
 
@@ -1252,7 +1450,8 @@ def parse(path: Path, source: Source) -> dict[str, pd.DataFrame]:
     if source.rows is not None:
         got = len(next(iter(tables.values())))
         if source.parser.startswith("nomis_"):
-            got = next(iter(tables.values()))["lsoa21_code"].nunique()
+            first = next(iter(tables.values()))
+            got = first[first.columns[0]].nunique()
         if got != source.rows:
             raise RefDataError(
                 f"{source.name}: {path.name} has {got} rows but sources.toml expects "
@@ -1346,11 +1545,76 @@ def assemble(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             "the LSOA 2021 lookup",
         )
         files["lsoa21_centroids.parquet"] = tables["centroids"]
+    msoa = tables["msoa_lookup"]
+    if set(msoa["lsoa21_code"]) != set(lookup["lsoa21_code"]):
+        _check_subset(
+            msoa["lsoa21_code"], lookup["lsoa21_code"], "the MSOA lookup", "the LSOA 2021 lookup"
+        )
+        _check_subset(
+            lookup["lsoa21_code"], msoa["lsoa21_code"], "the LSOA 2021 lookup", "the MSOA lookup"
+        )
+    files["lsoa21_msoa21_lookup.parquet"] = msoa
+    _check_subset(
+        msoa["msoa21_code"].unique(),
+        tables["proficiency"]["msoa21_code"],
+        "the MSOA lookup",
+        "Census 2021 TS029 (MSOA codes)",
+    )
+    files["census2021_proficiency_msoa21.parquet"] = tables["proficiency"]
+    _check_subset(
+        tables["ruc"]["lsoa21_code"],
+        lookup["lsoa21_code"],
+        "the Rural-Urban Classification",
+        "the LSOA 2021 lookup",
+    )
+    files["ruc21_lsoa21.parquet"] = tables["ruc"]
+    residents = tables["ethnicity"].groupby("lsoa21_code")["total_residents"].first()
+    files["population20_age_lsoa21.parquet"] = ages_to_lsoa21(
+        tables["population_age_lsoa11"], lsoa11, residents, lookup["lsoa21_code"]
+    )
     for name, frame in files.items():
         want = PACK_COLUMNS[name]
         if tuple(frame.columns) != want:
             files[name] = frame[list(want)]
     return files
+
+
+def ages_to_lsoa21(
+    ages: pd.DataFrame, lsoa11: pd.DataFrame, residents: pd.Series, lsoa21_codes: pd.Series
+) -> pd.DataFrame:
+    """Population by single year of age on LSOA 2011 → LSOA 2021, totals preserved.
+
+    Each 2011 area's counts go to its 2021 parts in proportion to the parts' Census
+    2021 usual residents (``residents``, indexed by LSOA 2021 code): unchanged and
+    merged areas have one part and go whole; a split area is apportioned, so values
+    can be fractional. Every 2011 area must be in the lookup and every 2021 area in
+    ``lsoa21_codes`` must receive people, else the releases do not fit together.
+    """
+    _check_subset(
+        ages["lsoa11_code"],
+        lsoa11["lsoa11_code"],
+        "the population estimates",
+        "the LSOA 2011 to 2021 lookup",
+    )
+    pairs = lsoa11[["lsoa11_code", "lsoa21_code"]].drop_duplicates()
+    pairs = pairs[pairs["lsoa11_code"].isin(ages["lsoa11_code"])]
+    weight = pairs["lsoa21_code"].map(residents).fillna(0.0).astype("float64")
+    per_area = weight.groupby(pairs["lsoa11_code"]).transform("sum")
+    parts = pairs.groupby("lsoa11_code")["lsoa21_code"].transform("size")
+    share = np.where(per_area > 0, weight / per_area.where(per_area > 0, 1.0), 1.0 / parts)
+    values = ages.set_index("lsoa11_code").reindex(pairs["lsoa11_code"]).to_numpy(dtype="float64")
+    out = (
+        pd.DataFrame(values * share[:, None], columns=ages.columns[1:])
+        .groupby(pairs["lsoa21_code"].to_numpy())
+        .sum()
+    )
+    missing = pd.Index(lsoa21_codes).difference(out.index)
+    if len(missing):
+        raise RefDataError(
+            f"{len(missing)} LSOA 2021 code(s) receive no population from the LSOA 2011 estimates "
+            f"through the lookup, e.g. {', '.join(missing[:3])}: the releases do not fit together"
+        )
+    return out.rename_axis("lsoa21_code").reset_index()
 
 
 def write_pack(files: Mapping[str, pd.DataFrame], folder: Path, descriptions: Mapping[str, str]):
@@ -1362,7 +1626,11 @@ def write_pack(files: Mapping[str, pd.DataFrame], folder: Path, descriptions: Ma
         if isinstance(frame, gpd.GeoDataFrame):
             frame.to_crs(WGS84).to_parquet(path, index=False)
         else:
-            pd.DataFrame(frame).to_parquet(path, index=False)
+            table = pa.Table.from_pandas(pd.DataFrame(frame), preserve_index=False)
+            for column, kind in PACK_TYPES.get(name, {}).items():
+                where = table.schema.get_field_index(column)
+                table = table.set_column(where, column, table[column].cast(kind))
+            pq.write_table(table, path)
         manifest[name] = {
             "description": descriptions.get(name, name),
             "rows": len(frame),

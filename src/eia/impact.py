@@ -35,15 +35,17 @@ upper limit is below 1 / ``disproportionate_ratio`` (users' share at most
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from eia.show import fmt_int, fmt_pct
 
-RATINGS = ("positive", "neutral", "negative")
+RATINGS = ("positive", "neutral", "negative", "mixed", "not rated")
 
 DIMENSION_LABELS = {
+    "all": "Everyone",
     "imd_quintile": "Deprivation (IMD 2025 quintile)",
     "core20": "Core20 (most deprived 20%)",
     "ethnic_group": "Ethnic group",
@@ -55,86 +57,319 @@ DIMENSION_LABELS = {
 }
 
 
-def rate_access(
-    distances: pd.DataFrame,
-    weights: Mapping[str, pd.DataFrame],
-    *,
-    change_km: float = 1.0,
-    min_people: int = 100,
-    disproportionate_ratio: float = 1.2,
-    option: str = "Proposed",
-) -> pd.DataFrame:
-    """Rate the change in access for every group of every dimension.
+#: Units the access rules work in: distance (km) or travel time (min).
+UNITS = {"km": "person-km", "min": "person-minutes"}
 
-    ``distances`` is :func:`eia.access.measure`'s output; ``weights`` maps a
-    dimension to an LSOA × group frame of people (rows in the same order).
-    Returns one row per (dimension, group) with the figures behind the rating
-    and a sentence stating them.
+#: The row describing every resident of the area (the denominator of each dimension).
+ALL_RESIDENTS = "All residents"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The access rules in one unit (``km`` or ``min``); every number comes from ``thresholds``.
+
+    ``change``: a change larger than this counts as an effect (smaller ones are
+    ignored in every burden figure); ``far``: people beyond this are far from a
+    site; ``min_residents``: smallest group that is rated; ``material``: added
+    (or removed) amount per resident that is material; ``material_share``: share
+    of a group newly beyond (or within) ``far`` that is material; ``ratio`` and
+    ``difference``: how much more a group must bear per resident than the rest of
+    the area to be disproportionate.
     """
-    change = distances["km_change"].to_numpy()
-    adverse = change > change_km
-    benefit = change < -change_km
-    rows = []
-    for dimension, frame in weights.items():
-        w = frame.to_numpy(dtype=float)
-        pop = w.sum(axis=0)
-        a = adverse @ w
-        b = benefit @ w
-        pop_total, a_total = pop.sum(), a.sum()
-        for j, group in enumerate(frame.columns):
-            share_pop = pop[j] / pop_total if pop_total else np.nan
-            share_adv = a[j] / a_total if a_total else np.nan
-            ratio = share_adv / share_pop if a_total and share_pop else np.nan
-            rating = _rating(a[j], b[j], min_people)
-            dispro = bool(rating == "negative" and ratio >= disproportionate_ratio)
-            rows.append(
-                {
-                    "option": option,
-                    "dimension": dimension,
-                    "group": str(group),
-                    "population": int(round(pop[j])),
-                    "adversely_affected": int(round(a[j])),
-                    "benefiting": int(round(b[j])),
-                    "share_of_population": share_pop,
-                    "share_of_adversely_affected": share_adv,
-                    "disproportion_ratio": ratio,
-                    "rating": rating,
-                    "disproportionate": dispro,
-                }
+
+    unit: str = "km"
+    change: float = 1.0
+    far: float = 5.0
+    min_residents: int = 100
+    material: float = 0.1
+    material_share: float = 0.01
+    ratio: float = 1.2
+    difference: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {self.unit!r}")
+
+    @classmethod
+    def from_thresholds(cls, thresholds=None, unit: str = "km") -> Rules:
+        """The rules from a proposal's :class:`eia.params.Thresholds` (fields ``*_km`` or ``*_min``)."""
+        if thresholds is None:
+            from eia.params import Thresholds
+
+            thresholds = Thresholds()
+        try:
+            return cls(
+                unit=unit,
+                change=getattr(thresholds, f"change_{unit}"),
+                far=getattr(thresholds, f"distance_{unit}"),
+                min_residents=thresholds.min_people,
+                material=getattr(thresholds, f"material_{unit}"),
+                material_share=thresholds.material_share,
+                ratio=thresholds.disproportionate_ratio,
+                difference=getattr(thresholds, f"disproportionate_{unit}"),
             )
-    out = pd.DataFrame(rows)
-    out["sentence"] = [
-        access_sentence(r, change_km, disproportionate_ratio) for r in out.itertuples()
+        except AttributeError as exc:
+            raise ValueError(f"thresholds have no fields in unit {unit!r}: {exc}") from None
+
+    @property
+    def person_unit(self) -> str:
+        """``person-km`` or ``person-minutes``."""
+        return UNITS[self.unit]
+
+
+BURDEN_COLUMNS = {
+    "residents": "people",
+    "further": "people",
+    "nearer": "people",
+    "added": "person-UNIT",
+    "removed": "person-UNIT",
+    "net_per_resident": "UNIT per resident",
+    "added_per_resident": "UNIT per resident",
+    "removed_per_resident": "UNIT per resident",
+    "mean_added_among_further": "UNIT",
+    "mean_removed_among_nearer": "UNIT",
+    "newly_far": "people",
+    "newly_near": "people",
+    "rest_added_per_resident": "UNIT per resident",
+    "burden_ratio": "ratio",
+    "burden_difference": "UNIT per resident",
+}
+
+
+def burden_units(unit: str = "km") -> dict[str, str]:
+    """The unit of every figure :func:`burden` returns (for metrics.json and tables)."""
+    person = UNITS[unit].removeprefix("person-")
+    return {
+        k: v.replace("person-UNIT", UNITS[unit]).replace("UNIT", unit if unit == "km" else person)
+        for k, v in BURDEN_COLUMNS.items()
+    }
+
+
+def burden(
+    before: pd.Series,
+    after: pd.Series,
+    weights: Mapping[str, pd.DataFrame],
+    rules: Rules | None = None,
+    *,
+    option: str = "Proposed",
+    population: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The burden of a change, group by group, and its rating (the rules in the module docstring).
+
+    ``before`` and ``after`` are per-LSOA values in ``rules.unit`` (distance to the
+    nearest site, or travel time), Series indexed by ``lsoa21_code``; ``weights``
+    maps a dimension to an LSOA × group frame of residents indexed by
+    ``lsoa21_code``. Everything is aligned on ``before``'s index. ``population``
+    (residents per LSOA) gives the ``All residents`` row; by default the row sums
+    of the ``imd_quintile`` (else the first) dimension.
+
+    Returns one row per (dimension, group), the ``All residents`` row first, with
+    the figures of :data:`BURDEN_COLUMNS`, ``rating``, ``rating_note``,
+    ``disproportionate`` and a ``sentence`` stating them.
+    """
+    rules = rules or Rules()
+    index = pd.Index(before.index, name="lsoa21_code")
+    if index.has_duplicates:
+        raise ValueError("before has repeated lsoa21_code values")
+    aligned = after.reindex(index)
+    if aligned.isna().any():
+        raise ValueError(f"after has no value for {int(aligned.isna().sum())} LSOA(s) of before")
+    b = before.to_numpy(dtype=float)
+    a = aligned.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        d = a - b
+    d = np.where(np.isnan(d), 0.0, d)  # inf - inf: no site before or after, no change
+    further = d > rules.change
+    nearer = d < -rules.change
+    vectors = np.column_stack(
+        [
+            np.ones(len(d)),
+            further,
+            nearer,
+            np.where(further, d, 0.0),
+            np.where(nearer, -d, 0.0),
+            (b <= rules.far) & (a > rules.far) & further,
+            (b > rules.far) & (a <= rules.far) & nearer,
+        ]
+    ).astype(float)
+    frames = {dim: w.reindex(index).fillna(0).astype(float) for dim, w in weights.items()}
+    if population is None:
+        first = frames.get("imd_quintile", next(iter(frames.values()), None))
+        population = first.sum(axis=1) if first is not None else pd.Series(1.0, index=index)
+    pop = population.reindex(index).fillna(0).to_numpy(dtype=float)
+    keys = ["residents", "further", "nearer", "added", "removed", "newly_far", "newly_near"]
+    rows = [
+        {"option": option, "dimension": "all", "group": ALL_RESIDENTS}
+        | dict(zip(keys, pop @ vectors, strict=True))
+        | {"rest": None}
     ]
+    for dimension, frame in frames.items():
+        w = frame.to_numpy()
+        sums = w.T @ vectors
+        total = w.sum(axis=1) @ vectors
+        for j, group in enumerate(frame.columns):
+            rows.append(
+                {"option": option, "dimension": dimension, "group": str(group)}
+                | dict(zip(keys, sums[j], strict=True))
+                | {"rest": total - sums[j]}
+            )
+    out = pd.DataFrame([_judge(row, rules) for row in rows])
+    out["unit"] = rules.unit
+    out["sentence"] = [access_sentence(r, rules) for r in out.itertuples()]
     return out
 
 
-def _rating(adverse: float, benefit: float, min_people: int) -> str:
-    floor = max(min_people, 1)
-    if adverse >= floor and adverse > benefit:
-        return "negative"
-    if benefit >= floor and benefit > adverse:
-        return "positive"
-    return "neutral"
+def _ratio(num: float, den: float) -> float:
+    if den > 0:
+        return num / den
+    return np.inf if num > 0 else np.nan
 
 
-def access_sentence(row, change_km: float, ratio_threshold: float) -> str:
-    """The rating of one group in one sentence, with the figures it rests on."""
-    pop = row.population
-    lead = (
-        f"{row.group}: {row.rating}{', disproportionate' if row.disproportionate else ''}. "
-        f"{fmt_int(row.adversely_affected)} of {fmt_int(pop)} people "
-        f"({fmt_pct(row.adversely_affected / pop if pop else np.nan)}) would live more than "
-        f"{change_km:g} km further from their nearest site and {fmt_int(row.benefiting)} "
-        f"({fmt_pct(row.benefiting / pop if pop else np.nan)}) more than {change_km:g} km nearer."
-    )
-    if row.adversely_affected and not pd.isna(row.disproportion_ratio):
-        lead += (
-            f" They are {fmt_pct(row.share_of_adversely_affected)} of everyone adversely affected "
-            f"and {fmt_pct(row.share_of_population)} of the population "
-            f"(ratio {row.disproportion_ratio:.2f}; disproportionate from {ratio_threshold:g})."
+def _judge(row: dict, rules: Rules) -> dict:
+    """Per-resident figures, the rating and the disproportion test for one group."""
+    rest = row.pop("rest")
+    p = row["residents"]
+    row["net_per_resident"] = (row["added"] - row["removed"]) / p if p > 0 else np.nan
+    row["added_per_resident"] = row["added"] / p if p > 0 else np.nan
+    row["removed_per_resident"] = row["removed"] / p if p > 0 else np.nan
+    row["mean_added_among_further"] = _ratio(row["added"], row["further"])
+    row["mean_removed_among_nearer"] = _ratio(row["removed"], row["nearer"])
+    if rest is not None and rest[0] > 0:
+        row["rest_added_per_resident"] = rest[3] / rest[0]
+        row["burden_ratio"] = _ratio(row["added_per_resident"], row["rest_added_per_resident"])
+        row["burden_difference"] = row["added_per_resident"] - row["rest_added_per_resident"]
+    else:
+        row["rest_added_per_resident"] = row["burden_ratio"] = row["burden_difference"] = np.nan
+    loss, gain = material_loss(row, rules), material_gain(row, rules)
+    rated = p > 0 and p >= rules.min_residents
+    if not rated:
+        rating = "not rated"
+        note = f"fewer than {rules.min_residents:,} residents" if p > 0 else "no residents"
+    else:
+        rating = (
+            "mixed" if loss and gain else "negative" if loss else "positive" if gain else "neutral"
         )
-    return lead
+        note = ""
+    dispro = bool(
+        rated
+        and loss
+        and row["added_per_resident"] >= rules.material
+        and row["burden_ratio"] >= rules.ratio
+        and row["burden_difference"] >= rules.difference
+    )
+    return row | {"rating": rating, "rating_note": note, "disproportionate": dispro}
+
+
+def material_loss(row: Mapping, rules: Rules) -> bool:
+    """Whether a group's loss is material: enough added per resident, or enough newly far."""
+    p = row["residents"]
+    return bool(
+        p > 0
+        and (
+            (row["added"] > 0 and row["added"] / p >= rules.material)
+            or (row["newly_far"] > 0 and row["newly_far"] >= rules.material_share * p)
+        )
+    )
+
+
+def material_gain(row: Mapping, rules: Rules) -> bool:
+    """Whether a group's gain is material: enough removed per resident, or enough newly near."""
+    p = row["residents"]
+    return bool(
+        p > 0
+        and (
+            (row["removed"] > 0 and row["removed"] / p >= rules.material)
+            or (row["newly_near"] > 0 and row["newly_near"] >= rules.material_share * p)
+        )
+    )
+
+
+def amount(value: float, unit: str, *, signed: bool = False, digits: int = 1) -> str:
+    """A distance or time with its unit (``2.3 km``, ``+4.0 min``), or an en dash when missing."""
+    if value is None or pd.isna(value):
+        return "–"
+    if np.isinf(value):
+        return "no site"
+    return f"{float(value):{'+' if signed else ''}.{digits}f} {unit}"
+
+
+def access_sentence(row, rules: Rules) -> str:
+    """The rating of one group in words, with every figure it rests on (checkable by hand)."""
+    u, pu = rules.unit, rules.person_unit
+    away = "further from" if u == "km" else "longer from"
+    p = row.residents
+    word = row.rating + (f" ({row.rating_note})" if row.rating_note else "")
+    text = [f"{row.group}: {word}{', disproportionate' if row.disproportionate else ''}."]
+    text.append(
+        f"{fmt_int(row.further)} of {fmt_int(p)} residents ({fmt_pct(row.further / p if p else np.nan)}) "
+        f"would be more than {rules.change:g} {u} {away} their nearest site"
+        + (
+            f", on average {amount(row.mean_added_among_further, u)} ({fmt_int(row.added)} {pu} added)"
+            if row.further
+            else ""
+        )
+        + f"; {fmt_int(row.nearer)} more than {rules.change:g} {u} nearer"
+        + (
+            f", on average {amount(row.mean_removed_among_nearer, u)} ({fmt_int(row.removed)} {pu} removed)."
+            if row.nearer
+            else "."
+        )
+    )
+    text.append(
+        f"Per resident: {amount(row.added_per_resident, u)} added, "
+        f"{amount(row.removed_per_resident, u)} removed. "
+        f"{fmt_int(row.newly_far)} would newly live more than {rules.far:g} {u} away and "
+        f"{fmt_int(row.newly_near)} newly within {rules.far:g} {u}."
+    )
+    if row.rating in ("negative", "mixed", "positive", "neutral"):
+        floor = (
+            f"{amount(rules.material, u)} per resident or {fmt_pct(rules.material_share)} of "
+            f"residents newly crossing {rules.far:g} {u}"
+        )
+        reason = {
+            "negative": "the losses reach",
+            "positive": "the gains reach",
+            "mixed": "both the losses and the gains reach",
+            "neutral": "neither the losses nor the gains reach",
+        }[row.rating]
+        text.append(f"Rated {row.rating} because {reason} the material level ({floor}).")
+    if not pd.isna(row.rest_added_per_resident) and row.added:
+        ratio = (
+            "no distance added" if np.isinf(row.burden_ratio) else f"ratio {row.burden_ratio:.2f}"
+        )
+        text.append(
+            f"Added per resident {amount(row.added_per_resident, u, digits=2)} against "
+            f"{amount(row.rest_added_per_resident, u, digits=2)} for the rest of the area "
+            f"({ratio if not np.isinf(row.burden_ratio) else 'the rest of the area has none added'}, "
+            f"difference {amount(row.burden_difference, u, signed=True, digits=2)}); "
+            f"disproportionate from ratio {rules.ratio:g} and difference {rules.difference:g} {u}."
+        )
+    return " ".join(text)
+
+
+def rate_access(
+    distances: pd.DataFrame,
+    weights: Mapping[str, pd.DataFrame],
+    thresholds=None,
+    *,
+    option: str = "Proposed",
+    population: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Rate the change in distance (:func:`eia.access.measure`'s frame) for every group.
+
+    A convenience over :func:`burden` in km: ``thresholds`` is a
+    :class:`eia.params.Thresholds` or :class:`Rules` (defaults if omitted).
+    """
+    rules = thresholds if isinstance(thresholds, Rules) else Rules.from_thresholds(thresholds)
+    codes = distances["lsoa21_code"].to_numpy()
+    return burden(
+        pd.Series(distances["km_before"].to_numpy(), index=codes),
+        pd.Series(distances["km_after"].to_numpy(), index=codes),
+        weights,
+        rules,
+        option=option,
+        population=population,
+    )
 
 
 def rate_effects(
@@ -247,63 +482,53 @@ def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     return out.reset_index(drop=True)
 
 
-def least_adverse(impacts: pd.DataFrame) -> tuple[str, str]:
-    """The option with the least adverse equity impact, and why.
+def rating_label(rating: str, disproportionate: bool | None, note: str | None = None) -> str:
+    """Text shown in ratings tables: a word, never colour alone (e.g. 'Negative – disproportionate').
 
-    Options are ordered by, in turn: fewest disproportionate negative ratings;
-    fewest Core20 residents adversely affected; fewest negative ratings; fewest
-    people adversely affected in all. Returns (option name, reason sentence).
+    ``note`` says why a group is not rated ('fewer than 100 residents').
     """
-    table = summarise_options(impacts)
-    best = table.iloc[0]
-    reason = (
-        f"{best['option']} has {int(best['disproportionate'])} disproportionate negative rating(s), "
-        f"{fmt_int(best['core20_adversely_affected'])} Core20 residents adversely affected, "
-        f"{int(best['negative'])} negative rating(s) and {fmt_int(best['adversely_affected'])} "
-        "people adversely affected in all"
-    )
-    if len(table) > 1:
-        runner = table.iloc[1]
-        reason += (
-            f"; the next, {runner['option']}, has {int(runner['disproportionate'])}, "
-            f"{fmt_int(runner['core20_adversely_affected'])}, {int(runner['negative'])} and "
-            f"{fmt_int(runner['adversely_affected'])}"
-        )
-    return str(best["option"]), reason + "."
-
-
-def summarise_options(impacts: pd.DataFrame) -> pd.DataFrame:
-    """One row per option: counts of ratings and adversely affected people, best first."""
-    rows = []
-    for option, group in impacts.groupby("option", sort=False):
-        core = group[(group["dimension"] == "core20") & group["group"].str.startswith("Core20")]
-        everyone = group[group["dimension"] == "imd_quintile"]
-        rows.append(
-            {
-                "option": option,
-                "negative": int((group["rating"] == "negative").sum()),
-                "positive": int((group["rating"] == "positive").sum()),
-                "disproportionate": int(group["disproportionate"].fillna(False).astype(bool).sum()),
-                "core20_adversely_affected": int(
-                    core.get("adversely_affected", pd.Series([0])).sum()
-                ),
-                "adversely_affected": int(everyone.get("adversely_affected", pd.Series([0])).sum()),
-            }
-        )
-    table = pd.DataFrame(rows)
-    return table.sort_values(
-        [
-            "disproportionate",
-            "core20_adversely_affected",
-            "negative",
-            "adversely_affected",
-            "option",
-        ],
-        kind="stable",
-    ).reset_index(drop=True)
-
-
-def rating_label(rating: str, disproportionate: bool | None) -> str:
-    """Text shown in ratings tables: a word, never colour alone (e.g. 'Negative – disproportionate')."""
-    word = {"positive": "▲ Positive", "neutral": "● Neutral", "negative": "▼ Negative"}[rating]
+    word = {
+        "positive": "▲ Positive",
+        "neutral": "● Neutral",
+        "negative": "▼ Negative",
+        "mixed": "◆ Mixed",
+        "not rated": "○ Not rated",
+    }[rating]
+    if note and isinstance(note, str):
+        word += f" ({note})"
     return f"{word} – disproportionate" if disproportionate else word
+
+
+def access_rules_sentence(thresholds) -> str:
+    """The access rating rules in two sentences, with this proposal's thresholds."""
+    t = thresholds
+    return (
+        f"Only changes of more than {t.change_km:g} km count. A group is rated negative when the "
+        f"distance added per resident reaches {t.material_km:g} km or {t.material_share:.1%} of "
+        f"its residents newly live more than {t.distance_km:g} km away (positive likewise for "
+        "distance removed; mixed when both gains and losses reach it; neutral when neither); "
+        f"groups of fewer than {t.min_people:,} residents are not rated. A negative or mixed "
+        "rating is disproportionate when the group's distance added per resident is at least "
+        f"{t.disproportionate_ratio:g} times, and {t.disproportionate_km:g} km more than, that "
+        "of the rest of the area."
+    )
+
+
+def ratings_count_sentence(impacts: pd.DataFrame, option: str | None) -> str:
+    """How many groups got each rating, counting each resident once per dimension.
+
+    The ``all`` row and the ``core20`` dimension are left out of the count: Core20
+    is IMD quintile 1, so counting it again would count the same residents twice.
+    """
+    rows = impacts[impacts["option"] == option] if option is not None else impacts
+    counted = rows[~rows["dimension"].isin(["all", "core20"])]
+    counts = counted["rating"].value_counts()
+    parts = [f"{int(counts[r])} {r}" for r in RATINGS if r in counts]
+    flagged = counted[counted["disproportionate"].fillna(False).astype(bool)]
+    text = (
+        f"Of {len(counted)} groups rated for {option} (IMD quintiles, Core20 being quintile 1, "
+        f"and other dimensions): {', '.join(parts)}"
+    )
+    if len(flagged):
+        return text + f"; disproportionately affected: {', '.join(flagged['group'])}."
+    return text + "; none disproportionately affected."

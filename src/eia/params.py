@@ -40,7 +40,7 @@ from pydantic import (
 
 from eia.errors import ParamsError, Problem
 
-TEMPLATES = ("site_change", "service_change", "equity_audit")
+TEMPLATES = ("site_change", "service_change", "equity_audit", "self_assessment")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ICB_PATTERN = r"^(E54\d{6}|Q[A-Z0-9]{2})$"
 LTLA_PATTERN = r"^E0[6-9]\d{6}$"
@@ -138,17 +138,59 @@ class Area(_Model):
 
 
 class Thresholds(_Model):
-    """The numbers behind the ratings; defaults are documented in docs/params.md."""
+    """The numbers behind the ratings and the ranking of options.
+
+    Every default and the reason for it is in docs/methods.md ("Impact ratings").
+    Distances are in km; a travel-time matrix uses the same rules in minutes.
+    """
 
     distance_km: float = Field(5.0, gt=0, description="People beyond this distance are 'far'.")
     change_km: float = Field(
-        1.0, gt=0, description="A distance change larger than this counts as an effect."
+        1.0,
+        gt=0,
+        description="A distance change larger than this counts as an effect; smaller ones "
+        "are ignored in every burden figure.",
     )
     disproportionate_ratio: float = Field(
-        1.2, ge=1, description="Share of affected ÷ share of population that is disproportionate."
+        1.2,
+        ge=1,
+        description="A group's burden per resident ÷ the rest of the area's that is "
+        "disproportionate (with disproportionate_km and a material burden).",
+    )
+    disproportionate_km: float = Field(
+        0.1,
+        ge=0,
+        description="How much more distance per resident a group must bear than the rest "
+        "of the area to be disproportionate.",
     )
     min_people: int = Field(
-        100, ge=0, description="Fewest affected people for a rating other than neutral."
+        100,
+        ge=0,
+        description="Fewest residents in a group for it to be rated; smaller groups are "
+        "shown as not rated, with their figures.",
+    )
+    material_km: float = Field(
+        0.1,
+        ge=0,
+        description="Distance added (or removed) per resident of a group, on average, that "
+        "is material.",
+    )
+    material_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of a group newly beyond (or newly within) distance_km that is material.",
+    )
+    equity_weight: float = Field(
+        2.0,
+        ge=1,
+        description="Weight of a Core20 resident's person-km in the score that ranks options "
+        "that do not dominate each other.",
+    )
+    site_outside_km: float = Field(
+        20.0,
+        gt=0,
+        description="A site further than this outside the area's boundary is warned about.",
     )
     uptake_change_pct: float = Field(
         5.0, ge=0, description="Expected uptake change (±%) beyond which a group is affected."
@@ -349,6 +391,55 @@ class SignOff(_Model):
     decision: Text | None = Field(None, description="The decision recorded.")
 
 
+class Rater(_Model):
+    """Who rated an outcome: a person or group, and in what capacity."""
+
+    name: Text = Field(description="A person, team or group (e.g. 'Maternity Voices Partnership').")
+    kind: Literal[
+        "staff", "community partner", "patient or carer", "board member", "staff network", "other"
+    ] = Field("staff", description="In what capacity they rated.")
+
+
+class OutcomeScore(_Model):
+    """One outcome's score in a self-assessment, with its evidence and raters."""
+
+    outcome: Text = Field(description="The framework's outcome id, e.g. 1A for EDS 2022.")
+    score: int = Field(description="A score from the framework's levels (EDS 2022: 0 to 3).")
+    evidence: list[Text] = Field(
+        min_length=1, description="What the score rests on (documents, data, testimony)."
+    )
+    raters: list[Rater] = Field(default_factory=list, description="Who agreed the score.")
+    notes: LongText = Field("", description="Anything else the board should know.")
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class PlanAction(Action):
+    """An action in a self-assessment's plan, optionally tied to outcomes."""
+
+    outcomes: list[Text] = Field(default_factory=list, description="Outcome ids it addresses.")
+
+
+class SelfAssessment(_Model):
+    """A self-assessment against a framework (``template: self_assessment``)."""
+
+    organisation: Text = Field(description="Who is assessing itself.")
+    period: Text = Field(description="The period assessed, e.g. 2024/25.")
+    framework: Text | dict[str, Any] = Field(
+        "eds2022",
+        description="A built-in framework (eds2022, race-maturity-illustrative), a YAML file "
+        "relative to the params file, or the framework itself (see docs/self-assessment.md).",
+    )
+    scores: list[OutcomeScore] = Field(min_length=1, description="One entry per outcome scored.")
+    actions: list[PlanAction] = Field(default_factory=list, description="The action plan.")
+    previous: Text | None = Field(
+        None, description="A previous self-assessment's params file, to show change since."
+    )
+
+
 class Limits(_Model):
     """Time limits for running the notebook."""
 
@@ -365,17 +456,19 @@ class Proposal(_Model):
 
     id: Slug = Field(description="Slug: lower-case letters, digits, hyphens.")
     title: Text = Field(description="The report's title; say 'Illustrative' for examples.")
-    template: Literal["site_change", "service_change", "equity_audit"] = Field(
+    template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
         description="Which notebook template assesses it."
     )
     description: LongText = Field("", description="What changes and why, for the summary.")
-    area: Area = Field(description="The assessment area.")
+    area: Area | None = Field(
+        None, description="The assessment area (required except for self_assessment)."
+    )
     sites: Sites | None = Field(None, description="Sites now and proposed (site_change).")
     options: list[Option] = Field(
         default_factory=list, description="Alternative options to appraise against doing nothing."
     )
     thresholds: Thresholds = Field(Thresholds(), description="Numbers behind the ratings.")
-    groups: list[Literal["religion", "disability"]] = Field(
+    groups: list[Literal["religion", "disability", "language", "rurality"]] = Field(
         default_factory=list, description="Census groups to rate besides deprivation and ethnicity."
     )
     service: Service | None = Field(None, description="Service data extract (optional).")
@@ -400,9 +493,21 @@ class Proposal(_Model):
         default_factory=list, description="Who signed off, and the decision."
     )
     limits: Limits = Field(Limits(), description="Time limits for running the notebook.")
+    self_assessment: SelfAssessment | None = Field(
+        None, description="Scores, evidence and action plan (template self_assessment)."
+    )
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
+        if self.template == "self_assessment":
+            if self.self_assessment is None:
+                raise ValueError(
+                    "template self_assessment needs a self_assessment block (framework, scores)"
+                )
+        elif self.area is None:
+            raise ValueError(f"template {self.template} needs area: {{icb: ...}}")
+        elif self.self_assessment is not None:
+            raise ValueError("a self_assessment block needs template: self_assessment")
         if self.template == "site_change":
             if self.sites is None:
                 raise ValueError(
@@ -660,17 +765,33 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         problems += check_against_pack(raw, pack)
         if proposal is not None and proposal.service is not None:
             problems += _check_service_path(proposal.service, path.parent)
+    if proposal is not None and proposal.self_assessment is not None:
+        from eia import selfassess
+
+        problems += selfassess.check(proposal.self_assessment, path.parent)
     if problems or proposal is None:
         raise ParamsError(str(path), problems)
     return proposal
 
 
 def _check_service_path(service: Service, base: Path) -> list[Problem]:
+    """The extract must be a regular file of its declared format (see :mod:`eia.redact`)."""
+    from eia.errors import ServiceDataError
+    from eia.redact import check_source_file, declared_format
+
     target = (base / service.path).resolve()
-    if target.exists() and not target.is_file():
-        return [Problem("service.path", f"{target} is not a file")]
-    if not target.exists() and service.generate is None:
-        return [Problem("service.path", f"{target} does not exist")]
+    if not target.exists() and not target.is_symlink():
+        if service.generate is None:
+            return [Problem("service.path", f"{target} does not exist")]
+        if declared_format(target) is None:
+            return [
+                Problem("service.path", "a generated extract must be named .csv, .xlsx or .parquet")
+            ]
+        return []
+    try:
+        check_source_file(target)
+    except ServiceDataError as exc:
+        return [Problem("service.path", str(exc))]
     return []
 
 
@@ -725,6 +846,10 @@ def schema_markdown() -> str:
         Action,
         SignOff,
         Limits,
+        SelfAssessment,
+        OutcomeScore,
+        Rater,
+        PlanAction,
     ]
     out = [
         "# The params file",

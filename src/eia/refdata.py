@@ -49,10 +49,11 @@ REQUIRED_FILES = (
     "hospitals22_points.parquet",
     "icb22_boundaries.parquet",
     "ltla24_boundaries.parquet",
+    "population20_age_lsoa21.parquet",
+    "census2021_proficiency_msoa21.parquet",
+    "lsoa21_msoa21_lookup.parquet",
+    "ruc21_lsoa21.parquet",
 )
-
-#: Files used when present; a feature that needs one says so when it is missing.
-OPTIONAL_FILES = ("population20_age_lsoa21.parquet",)
 
 #: Where each dataset comes from and its vintage, for the report's sources table.
 SOURCES = {
@@ -67,8 +68,11 @@ SOURCES = {
     "hospitals22_points.parquet": "NHS hospital sites in England (2022), NHS website, geocoded",
     "icb22_boundaries.parquet": "Integrated care boards (2022) boundaries, ONS",
     "ltla24_boundaries.parquet": "Local authority districts (2024) boundaries, ONS",
-    "population20_age_lsoa21.parquet": "Small area population estimates mid-2020, persons by "
-    "single year of age, ONS (LSOA 2011, converted to LSOA 2021 by best fit)",
+    "population20_age_lsoa21.parquet": "Mid-2020 small area population estimates by single year "
+    "of age, ONS (LSOA 2011, converted to LSOA 2021)",
+    "census2021_proficiency_msoa21.parquet": "Census 2021 TS029 proficiency in English, ONS (MSOA 2021)",
+    "lsoa21_msoa21_lookup.parquet": "LSOA 2021 to MSOA 2021 lookup, ONS",
+    "ruc21_lsoa21.parquet": "Rural-Urban Classification 2021, ONS (LSOA 2021)",
 }
 
 ATTRIBUTION = (
@@ -77,8 +81,9 @@ ATTRIBUTION = (
     "Contains OS data © Crown copyright and database right 2021–2025. "
     "Original publishers: Ministry of Housing, Communities and Local Government (English "
     "Indices of Deprivation 2019 and 2025); Office for National Statistics (Census 2021 tables "
-    "TS021 ethnic group, TS030 religion, TS038 disability; LSOA boundaries and lookups, Open "
-    "Geography Portal); NHS England (ICB/sub-ICB lookups); hospital sites listed on the NHS "
+    "TS021 ethnic group, TS030 religion, TS038 disability, TS029 proficiency in English; mid-2020 "
+    "small area population estimates; Rural-Urban Classification 2021; LSOA boundaries and "
+    "lookups, Open Geography Portal); NHS England (ICB/sub-ICB lookups); hospital sites listed on the NHS "
     "website, geocoded (2022). Files were assembled from the open data sets of the British Red "
     "Cross IMD, demographr and geographr R packages (MIT licence), which republish these sources."
 )

@@ -57,8 +57,13 @@ def ratings_table(a: Assessment, option: str | None = None) -> pd.DataFrame:
             "Dimension": rows["dimension"].map(DIMENSION_LABELS),
             "Group": rows["group"],
             "Rating": [
-                rating_label(r, d)
-                for r, d in zip(rows["rating"], rows["disproportionate"], strict=True)
+                rating_label(r, d, n)
+                for r, d, n in zip(
+                    rows["rating"],
+                    rows["disproportionate"],
+                    rows.get("rating_note", pd.Series([None] * len(rows), index=rows.index)),
+                    strict=True,
+                )
             ],
             "Basis": rows["sentence"],
         }
@@ -101,20 +106,15 @@ def summary(a: Assessment) -> None:
     if a.uptake is not None:
         facts += uptake_facts(a)
     if len(a.impacts):
-        primary = a.impacts[a.impacts["option"] == a.rated_option]
-        neg = primary[primary["rating"] == "negative"]
-        dis = primary[primary["disproportionate"].fillna(False).astype(bool)]
-        facts.append(
-            f"{len(neg)} of {len(primary)} groups are rated negative"
-            + (
-                f", {len(dis)} of them disproportionately: {', '.join(dis['group'])}."
-                if len(dis)
-                else "; none disproportionately."
-            )
+        facts.append(impact.ratings_count_sentence(a.impacts, a.rated_option))
+    if a.appraisal is not None and a.appraisal.compared:
+        facts.append(a.appraisal.summary)
+    if a.warnings:
+        show.notice(
+            f"{len(a.warnings)} warning(s) about the inputs; check them before relying on this "
+            "report: " + " ".join(str(w) for w in a.warnings),
+            "warning",
         )
-    if p.options and len(a.impacts):
-        best, reason = impact.least_adverse(a.impacts)
-        facts.append(f"Least adverse equity impact among the options: {best}. {reason}")
     show.bullets(facts, intro="Headline findings:")
     if len(a.impacts):
         subject = a.primary or (
@@ -204,12 +204,17 @@ def proposal(a: Assessment) -> None:
         items |= {
             "Far from a site": f"more than {t.distance_km:g} km",
             "Distance change that counts as an effect": f"more than {t.change_km:g} km",
-            "Fewest people for a positive or negative rating": f"{t.min_people:,}",
+            "Fewest residents in a group for it to be rated": f"{t.min_people:,}",
+            "Material burden": f"{t.material_km:g} km per resident, or {t.material_share:.1%} "
+            f"of a group newly beyond {t.distance_km:g} km",
+            "Disproportionate also needs a difference of": f"{t.disproportionate_km:g} km per resident",
+            "Equity weight of Core20 residents (ranking options)": f"{t.equity_weight:g}",
+            "Sites warned about beyond": f"{t.site_outside_km:g} km outside the area",
         }
     if p.template == "service_change":
         items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
     items |= {
-        "Disproportionate when share ratio is at least": f"{t.disproportionate_ratio:g}",
+        "Disproportionate when the burden ratio is at least": f"{t.disproportionate_ratio:g}",
         "Groups opted in": ", ".join(p.groups) or "none (deprivation and ethnicity always)",
         "Disclosure control": f"counts below {p.disclosure.min_count} withheld",
     }
@@ -347,17 +352,30 @@ def change_map(a: Assessment) -> None:
     )
 
 
-def impacts(a: Assessment) -> None:
-    """Impacts by group: each rating with the sentence of figures it rests on."""
+def impacts(a: Assessment) -> show.Block:
+    """Impacts by group: each rating with the sentence of figures it rests on, by dimension."""
     if not len(a.impacts):
-        show.text(
-            "No impacts could be rated: the proposal has no site change and no declared effects."
+        return show.Block(
+            show.paragraphs(
+                "No impacts could be rated: the proposal has no site change and no declared effects."
+            ),
+            narrative_table(a),
         )
-        return
     rows = a.impacts[a.impacts["option"] == a.rated_option]
+    parts: list = []
+    if a.appraisal is not None and a.rated_option in set(a.appraisal.burden["option"]):
+        parts.append(show.paragraphs(impact.access_rules_sentence(a.proposal.thresholds)))
     for dim in dict.fromkeys(rows["dimension"]):
         part = rows[rows["dimension"] == dim]
-        show._display_html(f"<h3>{esc(DIMENSION_LABELS.get(dim, dim))}</h3>")
+        parts.append(show.heading(DIMENSION_LABELS.get(dim, dim)))
+        if dim == "core20":
+            parts.append(
+                show.paragraphs(
+                    "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the same "
+                    "people as Q1 above, compared here with the rest of the area. Summaries count "
+                    "them once."
+                )
+            )
         sentences = list(part["sentence"])
         if "at_risk" in part:
             gaps = part["uptake_gap"] if "uptake_gap" in part else part["at_risk"]
@@ -365,18 +383,19 @@ def impacts(a: Assessment) -> None:
                 s
                 + (
                     f" {_risk_words(gap)} among current users, a material gap: at risk."
-                    if risk
+                    if risk is True
                     else ""
                 )
                 for s, risk, gap in zip(sentences, part["at_risk"], gaps, strict=True)
             ]
-        show.bullets(sentences)
-    narrative(a)
+        parts.append(show.bullet_list(sentences))
+    parts.append(show.heading("Other protected characteristics and inclusion health groups"))
+    parts.append(narrative_table(a))
+    return show.Block(*parts)
 
 
-def narrative(a: Assessment) -> None:
-    """Other protected characteristics and inclusion-health groups, as prompts with the owner's answers."""
-    show._display_html("<h3>Other protected characteristics and inclusion health groups</h3>")
+def narrative_table(a: Assessment) -> show.Table:
+    """The owner's answers to the prompts without small-area data, as a table."""
     rows = [
         {
             "Characteristic or group": label,
@@ -386,22 +405,58 @@ def narrative(a: Assessment) -> None:
         }
         for key, label in NARRATIVE_KEYS.items()
     ]
-    show.table(
+    return show.Table(
         pd.DataFrame(rows), "Prompts without small-area data, answered by the proposal's owner"
     )
 
 
-def options(a: Assessment) -> None:
-    """Options comparison: ratings per group and option, small-multiple maps, least adverse."""
-    if not a.proposal.options:
-        show.text("This proposal lists no alternative options; it is compared with doing nothing.")
-        return
-    best, reason = impact.least_adverse(a.impacts)
-    show.text(f"The option with the least adverse equity impact is {best}. {reason}")
+def narrative(a: Assessment) -> None:
+    """Other protected characteristics and inclusion-health groups, as prompts with the owner's answers."""
+    show._display_html("<h3>Other protected characteristics and inclusion health groups</h3>")
+    show._display(narrative_table(a))
+
+
+def options_table(a: Assessment) -> pd.DataFrame:
+    """The options compared: one row per criterion, one column per option (rank order), with units."""
+    ap = a.appraisal
+    crit = ap.criteria
+    order = list(ap.options["option"])
+    first = crit[crit["option"] == order[0]]
+    table = pd.DataFrame(
+        {
+            "Criterion": first["label"].to_numpy(),
+            "Unit": first["unit"].to_numpy(),
+            "Better": first["better"].to_numpy(),
+        }
+    )
+    for option in order:
+        values = crit[crit["option"] == option].set_index("criterion")["value"]
+        table[option] = [fmt_int(v) for v in values.reindex(first["criterion"])]
+    ranks = {"Criterion": "Rank (1 = least adverse)", "Unit": "", "Better": "lower"}
+    scores = {
+        "Criterion": "Equity-weighted score",
+        "Unit": impact.UNITS[ap.unit],
+        "Better": "lower",
+    }
+    dominated = {"Criterion": "Dominated by", "Unit": "", "Better": ""}
+    for row in ap.options.itertuples():
+        ranks[row.option] = str(row.rank)
+        scores[row.option] = fmt_int(row.score)
+        dominated[row.option] = ", ".join(row.dominated_by) or "none"
+    return pd.concat([pd.DataFrame([ranks, scores, dominated]), table], ignore_index=True)
+
+
+def options_ratings_table(a: Assessment) -> pd.DataFrame:
+    """Ratings per group (rows) and option (columns)."""
     wide = a.impacts.assign(
         label=[
-            rating_label(r, d)
-            for r, d in zip(a.impacts["rating"], a.impacts["disproportionate"], strict=True)
+            rating_label(r, d, n)
+            for r, d, n in zip(
+                a.impacts["rating"],
+                a.impacts["disproportionate"],
+                a.impacts.get("rating_note", pd.Series([None] * len(a.impacts))),
+                strict=True,
+            )
         ]
     )
     table = wide.pivot_table(
@@ -409,30 +464,42 @@ def options(a: Assessment) -> None:
     ).reset_index()
     table["dimension"] = table["dimension"].map(DIMENSION_LABELS)
     table.columns.name = None
-    show.table(
-        table.rename(columns={"dimension": "Dimension", "group": "Group"}),
-        "Ratings per group for each option (compared with doing nothing)",
-    )
-    summary_tab = impact.summarise_options(a.impacts)
-    show.table(
-        summary_tab.rename(
-            columns={
-                "option": "Option",
-                "negative": "Negative ratings",
-                "positive": "Positive ratings",
-                "disproportionate": "Disproportionate",
-                "core20_adversely_affected": "Core20 residents adversely affected",
-                "adversely_affected": "Residents adversely affected",
-            }
-        ),
-        "Options ranked from least to most adverse equity impact",
-    )
+    return table.rename(columns={"dimension": "Dimension", "group": "Group"})
+
+
+def options(a: Assessment) -> show.Block:
+    """Options comparison: the judgement, the criteria table, ratings per option, maps."""
+    ap = a.appraisal
+    if not a.proposal.options or ap is None:
+        return show.Block(
+            show.paragraphs(
+                "This proposal lists no alternative options; it is compared with doing nothing."
+            )
+        )
     fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
-    show.figure(
-        fig,
-        alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
-        f"options; {best} has the least adverse equity impact.",
-        caption="Change in distance to the nearest site under each option.",
+    best = " and ".join(ap.best)
+    return show.Block(
+        show.paragraphs(
+            ap.summary,
+            "How options are ranked: an option that is no worse than another on every criterion "
+            "below and better on at least one dominates it and is always ranked above it. Options "
+            f"are ordered by one score, {ap.score_label}; options that tie share a rank. The "
+            "ranking is then repeated with each threshold halved and doubled (docs/methods.md).",
+        ),
+        show.Table(
+            options_table(a),
+            "Options compared with doing nothing, criterion by criterion, in rank order",
+        ),
+        show.Table(
+            options_ratings_table(a),
+            "Ratings per group for each option (compared with doing nothing)",
+        ),
+        show.Figure(
+            fig,
+            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
+            f"options; {best} ranks first (least adverse).",
+            caption="Change in distance to the nearest site under each option.",
+        ),
     )
 
 
@@ -484,10 +551,7 @@ def methods(a: Assessment) -> None:
     show.text(
         "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
         "LSOA's representative point to its nearest site; group means are weighted by the group's "
-        "residents in each LSOA. Ratings follow the rules in docs/methods.md: a group is adversely "
-        f"affected where distance rises by more than {a.proposal.thresholds.change_km:g} km; a negative "
-        "rating is disproportionate when the group's share of adversely affected people divided by its "
-        f"share of the population is at least {a.proposal.thresholds.disproportionate_ratio:g}."
+        "residents in each LSOA. " + impact.access_rules_sentence(a.proposal.thresholds)
     )
     sources = a.pack.sources()
     show.table(

@@ -50,6 +50,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from eia import ethnicity as eth
+from eia import redact
 from eia.errors import ServiceDataError
 
 #: The roles a ``columns`` mapping may name; only ``lsoa`` is required.
@@ -59,7 +60,6 @@ DIMENSIONS = ("ethnic_group", "age_band", "sex")
 _ROLE_DIM = {"ethnicity": "ethnic_group", "age": "age_band", "sex": "sex"}
 
 LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
-_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$", re.IGNORECASE)
 _NUMBER = (
     r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?([eE][+-]?\d+)?$"
     r"|^[+-]?\.\d+([eE][+-]?\d+)?$"
@@ -130,9 +130,9 @@ def _match_columns(found: Sequence[str], columns: Mapping[str, str], source: str
         elif len(loose.get(wanted.strip().lower(), [])) == 1:
             actual[role] = loose[wanted.strip().lower()][0]
         else:
-            missing.append(f"{role}: {wanted!r}")
+            missing.append(f"{role}: {redact.name(wanted)}")
     if missing:
-        shown = ", ".join(repr(str(f)) for f in found[:40])
+        shown = ", ".join(redact.name(f) for f in found[:40])
         more = f" (and {len(found) - 40} more)" if len(found) > 40 else ""
         raise ServiceDataError(
             f"{source}: mapped column(s) not found: {'; '.join(missing)}. "
@@ -163,18 +163,9 @@ def _detect_format(path: Path) -> str:
     return "csv"
 
 
-def _open(path: Path) -> None:
-    if not path.exists():
-        raise ServiceDataError(f"service data file {path} does not exist")
-    if not path.is_file():
-        raise ServiceDataError(f"service data path {path} is not a file")
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except OSError as exc:
-        raise ServiceDataError(f"service data file {path} cannot be read: {exc.strerror}") from exc
-    if path.stat().st_size == 0:
-        raise ServiceDataError(f"service data file {path} is empty")
+def _open(path: Path) -> str:
+    """Refuse special files and files that are not their declared format (:mod:`eia.redact`)."""
+    return redact.check_source_file(path)
 
 
 def _csv_delimiter(path: Path) -> str:
@@ -221,7 +212,7 @@ def _parquet_batches(path: Path, columns: Mapping[str, str]) -> Iterator[pa.Tabl
     try:
         handle = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise ServiceDataError(f"{path} cannot be read as Parquet: {exc}") from exc
+        raise ServiceDataError(f"{path} cannot be read as Parquet ({type(exc).__name__})") from exc
     actual = _match_columns(handle.schema_arrow.names, columns, str(path))
     rename = {v: k for k, v in actual.items()}
     for batch in handle.iter_batches(batch_size=_BATCH_ROWS, columns=list(actual.values())):
@@ -244,7 +235,9 @@ def _xlsx_batches(path: Path, columns: Mapping[str, str], sheet) -> Iterator[pa.
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad workbook
-        raise ServiceDataError(f"{path} cannot be read as an Excel workbook: {exc}") from exc
+        raise ServiceDataError(
+            f"{path} cannot be read as an Excel workbook ({type(exc).__name__})"
+        ) from exc
     try:
         if sheet is None:
             ws = book.worksheets[0]
@@ -254,14 +247,17 @@ def _xlsx_batches(path: Path, columns: Mapping[str, str], sheet) -> Iterator[pa.
             ws = book[sheet]
         else:
             raise ServiceDataError(
-                f"{path} has no sheet {sheet!r}: sheets are {', '.join(book.sheetnames)}"
+                f"{path} has no sheet {redact.name(sheet)}: sheets are "
+                f"{', '.join(redact.name(n, quote=False) for n in book.sheetnames)}"
             )
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise ServiceDataError(f"service data file {path} is empty (sheet {ws.title!r})")
+            raise ServiceDataError(
+                f"service data file {path} is empty (sheet {redact.name(ws.title)})"
+            )
         header = ["" if h is None else str(h) for h in header]
-        actual = _match_columns(header, columns, f"{path} (sheet {ws.title!r})")
+        actual = _match_columns(header, columns, f"{path} (sheet {redact.name(ws.title)})")
         index = {role: header.index(name) for role, name in actual.items()}
         buffer: dict[str, list] = {role: [] for role in index}
         for row in rows:
@@ -341,7 +337,7 @@ class _Aggregator:
         mapped = []
         for value in values:
             group, known = eth.classify(value)
-            if not known and len(self.unrecognised) < _MAX_EXAMPLES:
+            if not known and len(self.unrecognised) < 1000:
                 self.unrecognised.setdefault(value, None)
             mapped.append(group)
         groups = pc.take(pa.array(mapped, pa.string()), encoded.indices)
@@ -502,7 +498,7 @@ def _sex_label(value) -> str:
 
 def _row_list(examples: list[tuple[int, object]], n: int, show_values: bool = True) -> str:
     shown = ", ".join(
-        f"{row} ({value!r})" if show_values and value is not None else str(row)
+        f"{row} ({redact.mask(value)})" if show_values and value is not None else str(row)
         for row, value in examples
     )
     more = f" and {n - len(examples)} more" if n > len(examples) else ""
@@ -593,7 +589,7 @@ def read_service(
         raise
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeError) as exc:
         kind = {"csv": "CSV", "parquet": "Parquet", "xlsx": "an Excel workbook"}[fmt]
-        raise ServiceDataError(f"{path} cannot be read as {kind}: {exc}") from exc
+        raise ServiceDataError(f"{path} cannot be read as {kind}: {_reason(exc)}") from exc
 
     if agg.rows == 0:
         raise ServiceDataError(f"service data file {path} has no records (only a header)")
@@ -630,10 +626,23 @@ def read_service(
         "date_first": _iso(agg.date_min),
         "date_last": _iso(agg.date_max),
         "dates_missing": int(agg.dates_missing) if "date" in roles else None,
-        "ethnicity_unrecognised": [str(v) for v in agg.unrecognised][:_MAX_EXAMPLES],
+        "ethnicity_unrecognised": redact.code_examples(
+            agg.unrecognised, limit=_MAX_EXAMPLES, what="ethnic category codes"
+        ),
         "columns": dict(columns),
     }
     return Extract(by_code, by_age_sex, info)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a parser failed, without the line of data its message may quote."""
+    text = str(exc)
+    found = re.search(r"Expected \d+ columns?, got \d+", text)
+    if found:
+        return found.group(0).lower() + " in a row (check the delimiter and quoting)"
+    if "UTF8" in text or "utf-8" in text.lower() or isinstance(exc, UnicodeError):
+        return "the text encoding is not UTF-8 or Windows-1252"
+    return f"the file does not parse ({type(exc).__name__})"
 
 
 def _finish(table: pa.Table) -> pd.DataFrame:
@@ -796,20 +805,6 @@ def resolve_codes(codes: Iterable, pack) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code", "lsoa21_code", "weight", "route"])
 
 
-def _safe_example(value) -> str:
-    """An unmatched value fit to show in a report: postcodes and long numbers are masked."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip():
-        return "(blank)"
-    text = str(value).strip()
-    if _POSTCODE.match(text):
-        return "(a postcode)"
-    if LSOA_CODE.match(text.upper()):
-        return text
-    if re.search(r"\d{10,}", text) or re.fullmatch(r"[\d\s]{10,}", text):
-        return "(a long number)"
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
 def to_lsoa21(frame: pd.DataFrame, pack, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Convert any aggregate with a ``code`` column and a ``count`` column to LSOA 2021.
 
@@ -841,7 +836,8 @@ def join_to_lsoa21(
     ``count_outside_area`` (including Welsh), ``count_welsh``,
     ``count_unmatched`` (= ``count_blank`` + ``count_malformed`` +
     ``count_unknown_code``), ``count_matched_by_name``, ``unmatched_examples``
-    (up to 10 values, commonest first; postcodes and long numbers masked),
+    (up to 10 values, commonest first: only values shaped like geography codes
+    are quoted, every other value is counted by kind, see :func:`eia.redact.unmatched_examples`),
     ``ethnicity_not_stated_share`` and ``ethnicity_not_known_share`` (shares
     of the in-area count; None without an ethnicity column), and what the read
     found (``source``, ``format``, ``encoding``, ``date_first``, ``date_last``,
@@ -882,7 +878,10 @@ def join_to_lsoa21(
         .sum()
         .sort_values(ascending=False, kind="stable")
     )
-    shown = list(dict.fromkeys(_safe_example(v) for v in ranked.index))[:_MAX_EXAMPLES]
+    names21 = _reference(pack)["names21"]
+    shown = redact.unmatched_examples(
+        ranked.index, lambda v: _name_key(v) in names21, limit=_MAX_EXAMPLES
+    )
 
     joined = (
         merged[in_area].groupby(["lsoa21_code", *dims], sort=True, as_index=False)["count"].sum()

@@ -1,0 +1,476 @@
+"""Options appraisal a board can defend: criteria, dominance, one equity-weighted score, robustness.
+
+Each option is compared with doing nothing (the current sites) on a table of
+criteria (:func:`criteria`), every one "lower is better" or "higher is better":
+
+* person-km added (distance, or person-minutes with travel times) for all
+  residents, Core20 residents and each ethnic group (lower is better);
+* people newly beyond the far threshold, for the same groups (lower is better);
+* person-km removed, for all residents and Core20 residents (higher is better);
+* disproportionate flags among Core20 residents, each ethnic group and any
+  opted-in Census group (lower is better). IMD quintiles are not counted: Core20
+  is quintile 1, so they would count the same residents twice, and a flag for a
+  less deprived quintile is not a harm to a group the duty protects.
+
+Option X **dominates** Y when X is no worse than Y on every criterion and
+better on at least one. Options are ordered by one equity-weighted score
+(:func:`score`): net person-km, with each Core20 resident's kilometres counted
+``equity_weight`` times (default 2). Ties are broken by how many options
+dominate each, fewer first; options still tied share a rank. Because the score
+never rises when a criterion improves, an option is never ranked below an
+option it dominates, and one that keeps a superset of another's sites is never
+ranked below it.
+
+**Robustness** (:func:`robustness`): the appraisal is repeated with each
+threshold halved and doubled (for the two multipliers, ``disproportionate_ratio``
+and ``equity_weight``, the part above 1 is halved and doubled); the ranking
+holds if every variation gives the same ranks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from eia import impact
+from eia.access import CORE20_LABELS
+from eia.show import fmt_int
+
+#: The Core20 group and the rest of the area in the ``core20`` dimension.
+CORE20, REST = CORE20_LABELS
+
+#: Dimensions whose disproportionate flags count as a criterion.
+FLAG_DIMENSIONS = ("core20", "ethnic_group", "religion", "disability")
+
+
+@dataclass
+class Robustness:
+    """Whether the ranking holds when each threshold is halved and doubled."""
+
+    holds: bool
+    variations: pd.DataFrame  # threshold, variation, value, holds, first, ranks
+    flips: list[str] = field(default_factory=list)
+
+    @property
+    def tried(self) -> list[str]:
+        """Every variation tried, in words ('change_km doubled (2)')."""
+        return list(self.variations["label"]) if len(self.variations) else []
+
+    @property
+    def sentence(self) -> str:
+        """'Robust: …' or the variations that change the ranking, in one sentence."""
+        n = len(self.variations)
+        if self.holds:
+            return (
+                f"Robust: the ranking holds with each threshold halved and doubled "
+                f"({n} variations tried)."
+            )
+        parts = []
+        for row in self.variations[~self.variations["holds"]].itertuples():
+            parts.append(f"{row.label}, when {row.first} would rank first")
+        return (
+            f"Not robust: the ranking changes under {len(parts)} of {n} variations of the "
+            f"thresholds: {'; '.join(parts)}."
+        )
+
+    def as_dict(self) -> dict:
+        """For metrics.json."""
+        return {
+            "holds": bool(self.holds),
+            "variations_tried": self.tried,
+            "flipped_by": [
+                {"variation": r.label, "threshold": r.threshold, "value": r.value, "first": r.first}
+                for r in self.variations[~self.variations["holds"]].itertuples()
+            ]
+            if len(self.variations)
+            else [],
+            "sentence": self.sentence,
+        }
+
+
+@dataclass
+class Appraisal:
+    """The judgement on a proposal's options, computed once per assessment.
+
+    ``options``: one row per option (``option, rank, score, dominated_by,
+    dominates``), rank 1 first; ``criteria``: the long criteria table
+    (``option, criterion, group, measure, label, unit, better, value``);
+    ``burden``: every group's burden and rating per option
+    (:func:`eia.impact.burden`); ``tradeoff`` and ``robustness`` in words.
+    """
+
+    unit: str
+    options: pd.DataFrame
+    criteria: pd.DataFrame
+    burden: pd.DataFrame
+    tradeoff: str
+    robustness: Robustness
+    equity_weight: float
+
+    @property
+    def best(self) -> list[str]:
+        """The option(s) ranked first (least adverse); several if they tie."""
+        return list(self.options.loc[self.options["rank"] == 1, "option"])
+
+    @property
+    def compared(self) -> bool:
+        """Whether there is more than one option to compare."""
+        return len(self.options) > 1
+
+    @property
+    def score_label(self) -> str:
+        """What the score is, in words."""
+        unit = impact.UNITS[self.unit]
+        return (
+            f"equity-weighted net {unit} (each Core20 resident's counted "
+            f"{self.equity_weight:g} times; lower is better)"
+        )
+
+    def wide(self) -> pd.DataFrame:
+        """Criteria as one row per option and one column per criterion (labels as columns)."""
+        table = self.criteria.pivot_table(
+            index="option", columns="label", values="value", aggfunc="first", sort=False
+        )
+        return table.reindex(self.options["option"])
+
+    @property
+    def summary(self) -> str:
+        """The judgement in two or three sentences: who ranks first, the trade-off, robustness."""
+        if not self.compared:
+            return ""
+        best = self.best
+        lead = (
+            f"Least adverse: {best[0]} (rank 1 of {len(self.options)}, by {self.score_label})."
+            if len(best) == 1
+            else f"{' and '.join(best)} tie for the least adverse (rank 1)."
+        )
+        return f"{lead} {self.tradeoff} {self.robustness.sentence}"
+
+
+# ---------------------------------------------------------------------------
+# Criteria
+
+
+def criteria(burdens: pd.DataFrame, *, far: float, unit: str = "km") -> pd.DataFrame:
+    """The criteria table in long form from :func:`eia.impact.burden` rows of every option.
+
+    Columns: ``option, criterion, group, measure, label, unit, better, value``.
+    """
+    person = impact.UNITS[unit]
+    rows = []
+    for option, part in burdens.groupby("option", sort=False):
+        groups = [("all", impact.ALL_RESIDENTS)]
+        groups += [("core20", CORE20)] if (part["group"] == CORE20).any() else []
+        groups += [
+            ("ethnic_group", g) for g in part.loc[part["dimension"] == "ethnic_group", "group"]
+        ]
+        index = part.set_index(["dimension", "group"])
+        for dim, group in groups:
+            row = index.loc[(dim, group)]
+            name = "all residents" if group == impact.ALL_RESIDENTS else _short(group)
+            rows.append(
+                (option, f"added: {group}", group, "added", f"{person} added, {name}", person)
+                + ("lower", float(row["added"]))
+            )
+            rows.append(
+                (
+                    option,
+                    f"newly_far: {group}",
+                    group,
+                    "newly_far",
+                    f"newly beyond {far:g} {unit}, {name}",
+                    "people",
+                )
+                + ("lower", float(row["newly_far"]))
+            )
+            if dim in ("all", "core20"):
+                rows.append(
+                    (option, f"removed: {group}", group, "removed", f"{person} removed, {name}")
+                    + (person, "higher", float(row["removed"]))
+                )
+        flagged = part[part["dimension"].isin(FLAG_DIMENSIONS) & part["disproportionate"]]
+        flagged = flagged[flagged["group"] != REST]
+        rows.append(
+            (option, "flags", "", "flags", "disproportionate flags", "groups", "lower")
+            + (float(len(flagged)),)
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=["option", "criterion", "group", "measure", "label", "unit", "better", "value"],
+    )
+    out["value"] = out["value"].round(6)
+    return out
+
+
+def _short(group: str) -> str:
+    from eia.area import ETHNIC_SHORT
+
+    if group == CORE20:
+        return "Core20 residents"
+    return f"{ETHNIC_SHORT.get(group, group)} residents"
+
+
+def score(values: pd.DataFrame, *, equity_weight: float, core20: str = CORE20) -> pd.Series:
+    """The equity-weighted score per option (lower is better) from the wide criteria table.
+
+    ``values`` has columns named by criterion (``added: All residents`` …). Score =
+    (added − removed) for all residents + (equity_weight − 1) × (added − removed)
+    for Core20 residents.
+    """
+    everyone = values[f"added: {impact.ALL_RESIDENTS}"] - values[f"removed: {impact.ALL_RESIDENTS}"]
+    extra = 0.0
+    if f"added: {core20}" in values:
+        extra = (equity_weight - 1) * (values[f"added: {core20}"] - values[f"removed: {core20}"])
+    return (everyone + extra).round(6)
+
+
+# ---------------------------------------------------------------------------
+# Dominance and ranking
+
+
+def dominance(values: pd.DataFrame, better: Mapping[str, str]) -> dict[str, list[str]]:
+    """For each option (row), the options that dominate it.
+
+    ``values`` is option × criterion; ``better`` maps each criterion to
+    ``lower`` or ``higher``. Y dominates X when Y is no worse on every criterion
+    and strictly better on at least one.
+    """
+    signs = np.array([1.0 if better[c] == "lower" else -1.0 for c in values.columns])
+    cost = values.to_numpy(dtype=float) * signs  # lower is better everywhere
+    names = list(values.index)
+    out: dict[str, list[str]] = {}
+    for i, x in enumerate(names):
+        out[x] = [
+            y
+            for j, y in enumerate(names)
+            if j != i and np.all(cost[j] <= cost[i]) and np.any(cost[j] < cost[i])
+        ]
+    return out
+
+
+def rank(values: pd.DataFrame, better: Mapping[str, str], scores: pd.Series) -> pd.DataFrame:
+    """Rank options: by score, then by how many options dominate each; ties share a rank.
+
+    Returns ``option, rank, score, dominated_by, dominates`` ordered by rank.
+    """
+    dominated_by = dominance(values, better)
+    frame = pd.DataFrame(
+        {
+            "option": list(values.index),
+            "score": [float(scores[o]) for o in values.index],
+            "n_dominated_by": [len(dominated_by[o]) for o in values.index],
+        }
+    )
+    key = list(zip(frame["score"], frame["n_dominated_by"], strict=True))
+    frame["rank"] = [1 + sum(k2 < k for k2 in key) for k in key]
+    frame["dominated_by"] = [dominated_by[o] for o in frame["option"]]
+    frame["dominates"] = [
+        [x for x, doms in dominated_by.items() if o in doms] for o in frame["option"]
+    ]
+    frame = frame.sort_values(["rank", "option"], kind="stable").reset_index(drop=True)
+    return frame[["option", "rank", "score", "dominated_by", "dominates"]]
+
+
+def _wide(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    wide = table.pivot_table(
+        index="option", columns="criterion", values="value", aggfunc="first", sort=False
+    )
+    options = list(dict.fromkeys(table["option"]))
+    wide = wide.reindex(index=options, columns=list(dict.fromkeys(table["criterion"])))
+    better = dict(zip(table["criterion"], table["better"], strict=False))
+    return wide, better
+
+
+def order(table: pd.DataFrame, equity_weight: float) -> pd.DataFrame:
+    """Rank the options of a long criteria table (:func:`criteria`)."""
+    wide, better = _wide(table)
+    return rank(wide, better, score(wide, equity_weight=equity_weight))
+
+
+# ---------------------------------------------------------------------------
+# Trade-off in words
+
+
+def _phrases(rows: pd.DataFrame, far: float, unit: str, n_groups: int) -> list[str]:
+    """What an option does better, one phrase per measure naming the groups."""
+    out = []
+    for measure in ("added", "newly_far", "removed", "flags"):
+        part = rows[rows["measure"] == measure]
+        if not len(part):
+            continue
+        names = [
+            "all residents" if g == impact.ALL_RESIDENTS else _short(g).removesuffix(" residents")
+            for g in part["group"]
+        ]
+        if measure in ("added", "newly_far") and len(part) == n_groups and n_groups > 1:
+            who = "every group compared"
+        elif names == ["all residents"]:
+            who = "all residents"
+        else:
+            who = _join([n for n in names if n != "all residents"]) + " residents"
+            if "all residents" in names:
+                who = "all residents and " + who
+        out.append(
+            {
+                "added": f"adds less {'distance' if unit == 'km' else 'travel time'} for {who}",
+                "newly_far": f"puts fewer people newly beyond {far:g} {unit} ({who})",
+                "removed": f"brings {who} nearer by more",
+                "flags": "has fewer disproportionate flags",
+            }[measure]
+        )
+    return out
+
+
+def _better_on(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    a = table[table["option"] == x].set_index("criterion")
+    b = table[table["option"] == y].set_index("criterion").reindex(a.index)
+    sign = np.where(a["better"] == "lower", 1.0, -1.0)
+    return a[(a["value"] * sign) < (b["value"] * sign)]
+
+
+def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: str = "km") -> str:
+    """The trade-off between the first-ranked option and the runner-up, in words."""
+    if len(ranking) < 2:
+        return ""
+    first, second = ranking.iloc[0], ranking.iloc[1]
+    x, y = str(first["option"]), str(second["option"])
+    n = int((table[(table["option"] == x)]["measure"] == "added").sum())
+    wins = _better_on(table, x, y)
+    losses = _better_on(table, y, x)
+    if not len(wins) and not len(losses):
+        return f"{x} and {y} are equal on every criterion."
+    if y in first["dominates"] or not len(losses):
+        return (
+            f"{x} is no worse than {y} on every criterion and better on {len(wins)} of "
+            f"{len(table[table['option'] == x])}: it {_join(_phrases(wins, far, unit, n))}."
+        )
+    if x in second["dominates"] or not len(wins):
+        return f"{y} is no worse than {x} on every criterion, yet ranks below it."  # never happens
+    return (
+        f"{x} {_join(_phrases(wins, far, unit, n))}; {y} {_join(_phrases(losses, far, unit, n))}. "
+        f"On the equity-weighted score {x} has {fmt_int(first['score'])} against "
+        f"{fmt_int(second['score'])} for {y}."
+    )
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ---------------------------------------------------------------------------
+# The whole appraisal
+
+
+def _burdens(values, weights, thresholds, unit, population) -> pd.DataFrame:
+    rules = impact.Rules.from_thresholds(thresholds, unit)
+    return pd.concat(
+        [
+            impact.burden(before, after, weights, rules, option=name, population=population)
+            for name, (before, after) in values.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:
+    """Every variation tried: (threshold, 'halved' or 'doubled', value), distinct values only."""
+    fields = [
+        f"change_{unit}",
+        f"distance_{unit}",
+        f"material_{unit}",
+        "material_share",
+        "min_people",
+        "disproportionate_ratio",
+        f"disproportionate_{unit}",
+        "equity_weight",
+    ]
+    out = []
+    for name in fields:
+        base = getattr(thresholds, name)
+        for word, factor in (("halved", 0.5), ("doubled", 2.0)):
+            if name in ("disproportionate_ratio", "equity_weight"):
+                value = 1 + (base - 1) * factor
+            elif name == "min_people":
+                value = int(round(base * factor))
+            elif name == "material_share":
+                value = min(1.0, base * factor)
+            else:
+                value = base * factor
+            if value != base:
+                out.append((name, word, value))
+    return out
+
+
+def robustness(values, weights, thresholds, ranking: pd.DataFrame, *, unit="km", population=None):
+    """Re-rank under each variation of :func:`variations`; :class:`Robustness` says if it holds."""
+    base = dict(zip(ranking["option"], ranking["rank"], strict=True))
+    rows = []
+    for name, word, value in variations(thresholds, unit):
+        varied = thresholds.model_copy(update={name: value})
+        burdens = _burdens(values, weights, varied, unit, population)
+        table = criteria(burdens, far=getattr(varied, f"distance_{unit}"), unit=unit)
+        new = order(table, varied.equity_weight)
+        ranks = dict(zip(new["option"], new["rank"], strict=True))
+        first = " and ".join(new.loc[new["rank"] == 1, "option"])
+        rows.append(
+            {
+                "threshold": name,
+                "variation": word,
+                "value": value,
+                "label": f"{name} {word} ({value:g})",
+                "holds": ranks == base,
+                "first": first,
+                "ranks": ranks,
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["threshold", "variation", "value", "label", "holds", "first", "ranks"]
+    )
+    holds = bool(frame["holds"].all()) if len(frame) else True
+    return Robustness(holds, frame, list(frame.loc[~frame["holds"], "label"]) if len(frame) else [])
+
+
+def appraise(
+    values: Mapping[str, tuple[pd.Series, pd.Series]],
+    weights: Mapping[str, pd.DataFrame],
+    thresholds=None,
+    *,
+    unit: str = "km",
+    population: pd.Series | None = None,
+    check_robustness: bool = True,
+) -> Appraisal:
+    """Appraise options: burden per group, criteria, dominance, ranking, trade-off, robustness.
+
+    ``values`` maps each option's name to its (before, after) per-LSOA values in
+    ``unit`` (Series indexed by ``lsoa21_code``); ``weights`` and ``population``
+    as for :func:`eia.impact.burden`; ``thresholds`` is a
+    :class:`eia.params.Thresholds` (defaults if omitted).
+    """
+    if thresholds is None:
+        from eia.params import Thresholds
+
+        thresholds = Thresholds()
+    burdens = _burdens(values, weights, thresholds, unit, population)
+    far = getattr(thresholds, f"distance_{unit}")
+    table = criteria(burdens, far=far, unit=unit)
+    ranking = order(table, thresholds.equity_weight)
+    robust = (
+        robustness(values, weights, thresholds, ranking, unit=unit, population=population)
+        if check_robustness and len(ranking) > 1
+        else Robustness(True, pd.DataFrame(columns=["label", "holds"]))
+    )
+    return Appraisal(
+        unit=unit,
+        options=ranking,
+        criteria=table,
+        burden=burdens,
+        tradeoff=tradeoff(table, ranking, far=far, unit=unit),
+        robustness=robust,
+        equity_weight=thresholds.equity_weight,
+    )
