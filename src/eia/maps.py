@@ -10,32 +10,50 @@ colour-blind readers. Sites are told apart by marker shape, not colour alone.
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Mapping
 from contextlib import contextmanager
+from functools import wraps
 
 import geopandas as gpd
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import patheffects
+from matplotlib.colors import to_hex
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 A4_WIDTH_IN = 7.0
-CHANGE_BINS = (-np.inf, -5, -1, 1, 5, np.inf)
-CHANGE_LABELS = (
-    "> 5 km nearer",
-    "1–5 km nearer",
-    "within 1 km (little change)",
-    "1–5 km further",
-    "> 5 km further",
-)
 CHANGE_COLOURS = ("#542788", "#998ec3", "#f7f7f7", "#f1a340", "#b35806")
 NO_SITE_NOTE = "no site"
+NO_DATA = "#d8dde0"
 
-plt.rcParams.update({"font.size": 9, "font.family": "DejaVu Sans", "svg.hashsalt": "eia"})
+#: Matplotlib settings for every figure here, applied inside each call (never at import).
+STYLE = {"font.size": 9, "font.family": "DejaVu Sans", "svg.hashsalt": "eia"}
+
+#: How each role of site is drawn: marker, face colour, legend label. Shapes differ, not
+#: only colours, so the roles read in greyscale and for every colour-vision deficiency.
+SITE_STYLES = {
+    "kept": ("o", "white", "Site kept"),
+    "closing": ("X", "#212b32", "Site closing"),
+    "new": ("^", "#ffb81c", "New site"),
+    "current": ("o", "white", "Current site"),
+}
+#: Okabe–Ito colours for the curves (safe for colour-blind readers), with line styles.
+CURVE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+LABEL_MAX_SITES = 12
+
+
+def _styled(func):
+    """Run a figure function inside :data:`STYLE` (no global state changed)."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _frame(ax) -> None:
@@ -43,7 +61,124 @@ def _frame(ax) -> None:
     ax.set_aspect("equal")
 
 
+def _key(name: str) -> str:
+    return " ".join(str(name).casefold().split())
+
+
+def site_roles(
+    current: gpd.GeoDataFrame | None, proposed: gpd.GeoDataFrame | None, *, within_m: float = 100
+) -> gpd.GeoDataFrame:
+    """Every site of a scenario with its role: ``kept``, ``closing`` or ``new``.
+
+    A proposed site is *kept* when a current site has the same name (ignoring case
+    and spacing) or lies within ``within_m`` metres of it; current sites not kept
+    are *closing*; proposed sites matching no current site are *new*. Without
+    ``proposed``, every current site is ``current``. Columns: ``name, role, geometry``
+    (EPSG:27700), kept sites first, then closing, then new.
+    """
+    crs = current.crs if current is not None else getattr(proposed, "crs", None)
+    empty = gpd.GeoDataFrame({"name": [], "role": []}, geometry=[], crs=crs)
+    if current is None or len(current) == 0:
+        if proposed is None or len(proposed) == 0:
+            return empty
+        return gpd.GeoDataFrame(
+            {"name": list(proposed["name"]), "role": "new"},
+            geometry=list(proposed.geometry),
+            crs=crs,
+        )
+    if proposed is None:
+        return gpd.GeoDataFrame(
+            {"name": list(current["name"]), "role": "current"},
+            geometry=list(current.geometry),
+            crs=crs,
+        )
+    matched_current: set[int] = set()
+    roles = []
+    for j, (name, point) in enumerate(zip(proposed["name"], proposed.geometry, strict=True)):
+        match = next(
+            (
+                i
+                for i, (cname, cpoint) in enumerate(
+                    zip(current["name"], current.geometry, strict=True)
+                )
+                if i not in matched_current
+                and (_key(cname) == _key(name) or cpoint.distance(point) <= within_m)
+            ),
+            None,
+        )
+        if match is None:
+            roles.append(("new", name, point, j))
+        else:
+            matched_current.add(match)
+            roles.append(("kept", name, point, j))
+    closing = [
+        ("closing", n, g, i)
+        for i, (n, g) in enumerate(zip(current["name"], current.geometry, strict=True))
+        if i not in matched_current
+    ]
+    order = {"kept": 0, "closing": 1, "new": 2}
+    rows = sorted(roles + closing, key=lambda r: (order[r[0]], r[3]))
+    return gpd.GeoDataFrame(
+        {"name": [r[1] for r in rows], "role": [r[0] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs=crs,
+    )
+
+
+def site_handle(role: str) -> Line2D:
+    """The legend entry for one role of site."""
+    marker, face, label = SITE_STYLES[role]
+    return Line2D(
+        [],
+        [],
+        marker=marker,
+        linestyle="none",
+        markerfacecolor=face,
+        markeredgecolor="black",
+        markersize=8,
+        label=label,
+    )
+
+
+def _draw_sites(ax, roles: gpd.GeoDataFrame, *, labels: bool = True, size: float = 70) -> list:
+    """Draw sites by role (shape + colour) with their names; the legend handles for the roles shown."""
+    handles = []
+    if roles is None or len(roles) == 0:
+        return handles
+    for role in SITE_STYLES:
+        part = roles[roles["role"] == role]
+        if not len(part):
+            continue
+        marker, face, _ = SITE_STYLES[role]
+        ax.scatter(
+            part.geometry.x,
+            part.geometry.y,
+            marker=marker,
+            s=size,
+            c=face,
+            edgecolors="black" if role != "closing" else "white",
+            linewidths=1.0,
+            zorder=6,
+        )
+        handles.append(site_handle(role))
+    if labels and len(roles) <= LABEL_MAX_SITES:
+        halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+        for name, point in zip(roles["name"], roles.geometry, strict=True):
+            text = textwrap.shorten(str(name), width=30, placeholder="…")
+            ax.annotate(
+                text,
+                (point.x, point.y),
+                xytext=(5, 4),
+                textcoords="offset points",
+                fontsize=7,
+                zorder=7,
+                path_effects=halo,
+            )
+    return handles
+
+
 def _sites(ax, sites: gpd.GeoDataFrame | None, marker: str, face: str, label: str):
+    """Draw sites with one marker (kept for callers drawing a plain set of sites)."""
     if sites is None or len(sites) == 0:
         return None
     ax.scatter(
@@ -77,6 +212,10 @@ def _legends(fig, handles, title: str, site_handles) -> None:
         frameon=False,
         alignment="left",
     )
+
+
+def _wrap_title(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
 
 
 @contextmanager
@@ -114,19 +253,7 @@ def _outline(ax, area: gpd.GeoDataFrame, lines: gpd.GeoDataFrame | None = None) 
     _plot(ax, lines.boundary, color="#212b32", linewidth=0.6, zorder=3)
 
 
-def imd_map(
-    area: gpd.GeoDataFrame,
-    current=None,
-    proposed=None,
-    *,
-    title: str | None = None,
-    outline: gpd.GeoDataFrame | None = None,
-):
-    """IMD 2025 national decile of each LSOA, with current (●) and proposed (▲) sites.
-
-    ``outline``: the area's :func:`area_outline`, if already computed.
-    """
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+def _imd_panel(ax, area, roles, outline, *, labels: bool = True) -> list:
     cmap = plt.get_cmap("cividis", 10)
     _plot(
         ax,
@@ -139,7 +266,12 @@ def imd_map(
         edgecolor="white",
     )
     _outline(ax, area, outline)
-    handles = [
+    return _draw_sites(ax, roles, labels=labels)
+
+
+def _imd_handles() -> list:
+    cmap = plt.get_cmap("cividis", 10)
+    return [
         Patch(
             facecolor=cmap(d - 1),
             edgecolor="#768692",
@@ -148,26 +280,152 @@ def imd_map(
         )
         for d in range(1, 11)
     ]
-    site_handles = [
-        h
-        for h in (
-            _sites(ax, current, "o", "white", "Current site"),
-            _sites(ax, proposed, "^", "#ffb81c", "Proposed site"),
+
+
+def _unique_handles(handles: list) -> list:
+    seen, out = set(), []
+    for h in handles:
+        if h.get_label() not in seen:
+            seen.add(h.get_label())
+            out.append(h)
+    return out
+
+
+@_styled
+def imd_map(
+    area: gpd.GeoDataFrame,
+    current=None,
+    proposed=None,
+    *,
+    title: str | None = None,
+    outline: gpd.GeoDataFrame | None = None,
+):
+    """IMD 2025 national decile of each LSOA, with every site labelled by its role.
+
+    ``proposed`` is one scenario's sites (a GeoDataFrame) or ``{option: sites}``:
+    with several options, one panel per option, each showing which sites that
+    option keeps (●), closes (✖) and opens (▲). ``outline``: the area's
+    :func:`area_outline`, if already computed.
+    """
+    lines = area_outline(area) if outline is None else outline
+    if isinstance(proposed, Mapping) and len(proposed) > 1:
+        n = len(proposed)
+        cols = 2
+        rows = int(np.ceil(n / cols))
+        fig, axes = plt.subplots(
+            rows,
+            cols,
+            figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + 0.9),
+            squeeze=False,
+            layout="constrained",
         )
-        if h
-    ]
-    _legends(fig, handles, "IMD 2025 decile (national)", site_handles)
+        handles: list = []
+        for ax, (name, sites) in zip(axes.flat, proposed.items(), strict=False):
+            handles += _imd_panel(ax, area, site_roles(current, sites), lines)
+            ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
+            _frame(ax)
+        for ax in list(axes.flat)[n:]:
+            ax.set_axis_off()
+        fig.legend(
+            handles=_imd_handles() + _unique_handles(handles),
+            title="IMD 2025 decile (national)",
+            loc="outside lower center",
+            ncol=5,
+            frameon=False,
+            fontsize=8,
+        )
+        if title:
+            fig.suptitle(title)
+        return fig
+    if isinstance(proposed, Mapping):
+        proposed = next(iter(proposed.values()), None)
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+    site_handles = _imd_panel(ax, area, site_roles(current, proposed), lines)
+    _legends(fig, _imd_handles(), "IMD 2025 decile (national)", site_handles)
     if title:
         ax.set_title(title)
     _frame(ax)
     return fig
 
 
-def change_classes(km_change: pd.Series) -> pd.Categorical:
-    """Distance change (km) in the map's five classes."""
-    return pd.cut(km_change, bins=list(CHANGE_BINS), labels=list(CHANGE_LABELS))
+def change_bands(threshold: float, outer: float | None = None) -> tuple[float, float]:
+    """The two cut points of the change classes: the proposal's change threshold, and an
+    outer cut (the far-from-a-site threshold when larger, else five times the change)."""
+    outer = outer if outer is not None and outer > threshold else 5 * threshold
+    return float(threshold), float(outer)
 
 
+def change_labels(threshold: float = 1.0, outer: float | None = None, unit: str = "km") -> tuple:
+    """Legend labels of the five change classes, nearest first."""
+    t, o = change_bands(threshold, outer)
+    nearer, further = ("nearer", "further") if unit == "km" else ("shorter", "longer")
+    return (
+        f"more than {o:g} {unit} {nearer}",
+        f"{t:g}–{o:g} {unit} {nearer}",
+        f"within {t:g} {unit} (little change)",
+        f"{t:g}–{o:g} {unit} {further}",
+        f"more than {o:g} {unit} {further}",
+    )
+
+
+def change_classes(
+    change: pd.Series, threshold: float = 1.0, outer: float | None = None, unit: str = "km"
+) -> pd.Categorical:
+    """Each change in the five classes of :func:`change_labels`.
+
+    The classes follow the ratings exactly: a change counts as further (or nearer)
+    only when it is *more than* ``threshold``, as in :func:`eia.impact.rate_access`.
+    Missing changes stay missing.
+    """
+    t, o = change_bands(threshold, outer)
+    values = pd.to_numeric(pd.Series(change), errors="coerce").to_numpy(dtype=float)
+    labels = change_labels(threshold, outer, unit)
+    codes = np.select(
+        [values < -o, values < -t, values <= t, values <= o, values > o], [0, 1, 2, 3, 4], -1
+    )
+    return pd.Categorical.from_codes(codes, categories=list(labels))
+
+
+def _change_panel(
+    ax, area, change, roles, outline, *, threshold, outer, unit, deprivation: bool
+) -> None:
+    classes = change_classes(change, threshold, outer, unit)
+    facecolors = [
+        CHANGE_COLOURS[c] if c >= 0 else NO_DATA for c in np.asarray(classes.codes, dtype=int)
+    ]
+    _plot(ax, area, color=facecolors, linewidth=0.05, edgecolor="#aeb7bd")
+    if deprivation and "core20" in area and area["core20"].any():
+        _plot(
+            ax,
+            area[area["core20"].astype(bool).to_numpy()],
+            facecolor="none",
+            edgecolor="#212b32",
+            hatch="////",
+            linewidth=0.0,
+            zorder=2,
+        )
+    _outline(ax, area, outline)
+    return _draw_sites(ax, roles)
+
+
+def _change_handles(threshold, outer, unit, deprivation: bool) -> list:
+    patches = [
+        Patch(facecolor=c, edgecolor="#768692", label=label)
+        for label, c in zip(change_labels(threshold, outer, unit), CHANGE_COLOURS, strict=True)
+    ]
+    if deprivation:
+        patches.append(
+            Patch(
+                facecolor="white",
+                edgecolor="#212b32",
+                hatch="////",
+                label="Core20 (most deprived 20% in England)",
+            )
+        )
+    return patches
+
+
+@_styled
 def change_map(
     area: gpd.GeoDataFrame,
     distances: pd.DataFrame,
@@ -178,40 +436,63 @@ def change_map(
     ax=None,
     legend: bool = True,
     outline: gpd.GeoDataFrame | None = None,
+    threshold: float = 1.0,
+    outer: float | None = None,
+    unit: str = "km",
+    column: str = "km_change",
+    deprivation: bool = True,
 ):
-    """Change in distance to the nearest site per LSOA, in five classes, with sites.
+    """Change per LSOA (distance in km, or time in min) in five classes cut at the proposal's
+    own thresholds, with Core20 neighbourhoods hatched over it and sites labelled by role.
 
-    ``outline``: the area's :func:`area_outline`, if already computed.
+    ``threshold`` is the change that counts (``thresholds.change_km``); ``outer`` the
+    second cut (see :func:`change_bands`); ``column`` the change column of
+    ``distances``, whose ``lsoa21_code`` aligns it to ``area``. ``outline``: the
+    area's :func:`area_outline`, if already computed.
     """
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     else:
         fig = ax.figure
-    classes = change_classes(distances["km_change"].reset_index(drop=True))
-    colours = dict(zip(CHANGE_LABELS, CHANGE_COLOURS, strict=True))
-    facecolors = [colours[c] if isinstance(c, str) else "#d8dde0" for c in classes.astype(object)]
-    _plot(ax, area, color=facecolors, linewidth=0.05, edgecolor="#aeb7bd")
-    _outline(ax, area, outline)
-    site_handles = [
-        h
-        for h in (
-            _sites(ax, current, "o", "white", "Current site"),
-            _sites(ax, proposed, "^", "#ffb81c", "Proposed site"),
-        )
-        if h
-    ]
+    change = _aligned(area, distances, column)
+    site_handles = _change_panel(
+        ax,
+        area,
+        change,
+        site_roles(current, proposed),
+        outline,
+        threshold=threshold,
+        outer=outer,
+        unit=unit,
+        deprivation=deprivation,
+    )
     if legend:
-        patches = [
-            Patch(facecolor=c, edgecolor="#768692", label=label) for label, c in colours.items()
-        ]
-        _legends(fig, patches, "Change in distance", site_handles)
+        what = "distance" if unit == "km" else "travel time"
+        _legends(
+            fig,
+            _change_handles(threshold, outer, unit, deprivation),
+            f"Change in {what}",
+            site_handles,
+        )
     if title:
         ax.set_title(title)
     _frame(ax)
     return fig
 
 
+def _aligned(area: gpd.GeoDataFrame, frame: pd.DataFrame, column: str) -> pd.Series:
+    """``frame[column]`` in the order of ``area``'s LSOAs (by ``lsoa21_code``, not position)."""
+    if "lsoa21_code" in frame:
+        return (
+            frame.set_index("lsoa21_code")[column]
+            .reindex(area["lsoa21_code"])
+            .reset_index(drop=True)
+        )
+    return frame[column].reset_index(drop=True)
+
+
+@_styled
 def options_maps(
     area: gpd.GeoDataFrame,
     scenarios: dict[str, pd.DataFrame],
@@ -219,53 +500,152 @@ def options_maps(
     proposed: dict[str, gpd.GeoDataFrame],
     *,
     outline: gpd.GeoDataFrame | None = None,
+    threshold: float = 1.0,
+    outer: float | None = None,
+    unit: str = "km",
+    column: str = "km_change",
+    deprivation: bool = True,
 ):
-    """Small multiples: the change map for each option side by side, one shared legend.
+    """Small multiples: each option's change map with that option's own sites, one legend.
 
-    ``outline``: the area's :func:`area_outline`, if already computed (else computed once here).
+    Two panels a row, titles wrapped so they never overlap. ``outline``: the area's
+    :func:`area_outline`, if already computed (else computed once here).
     """
     lines = area_outline(area) if outline is None else outline
     n = len(scenarios)
-    cols = min(n, 3)
+    cols = 1 if n == 1 else 2
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.45 * rows + 0.8), squeeze=False
+        rows,
+        cols,
+        figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + 1.1),
+        squeeze=False,
+        layout="constrained",
     )
+    handles: list = []
     for ax, (name, distances) in zip(axes.flat, scenarios.items(), strict=False):
-        change_map(
-            area, distances, current, proposed[name], title=name, ax=ax, legend=False, outline=lines
+        handles += _change_panel(
+            ax,
+            area,
+            _aligned(area, distances, column),
+            site_roles(current, proposed[name]),
+            lines,
+            threshold=threshold,
+            outer=outer,
+            unit=unit,
+            deprivation=deprivation,
         )
+        ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
+        _frame(ax)
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
-    patches = [
-        Patch(facecolor=c, edgecolor="#768692", label=label)
-        for label, c in zip(CHANGE_LABELS, CHANGE_COLOURS, strict=True)
-    ]
-    patches += [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markerfacecolor="white",
-            markeredgecolor="black",
-            label="Current site",
-        ),
-        Line2D(
-            [],
-            [],
-            marker="^",
-            linestyle="none",
-            markerfacecolor="#ffb81c",
-            markeredgecolor="black",
-            label="Proposed site",
-        ),
-    ]
-    fig.legend(handles=patches, loc="lower center", ncol=4, frameon=False, fontsize=8)
-    fig.subplots_adjust(bottom=0.18)
+    fig.legend(
+        handles=_change_handles(threshold, outer, unit, deprivation) + _unique_handles(handles),
+        loc="outside lower center",
+        ncol=3,
+        frameon=False,
+        fontsize=8,
+    )
     return fig
 
 
+def cumulative_shares(
+    before: pd.Series,
+    after: pd.Series,
+    weights: pd.DataFrame,
+    grid: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Share of each group living within x of a site (km or min), before and after.
+
+    ``before``/``after``: per-LSOA distance (or time) indexed by ``lsoa21_code``;
+    ``weights``: LSOA × group people (indexed by ``lsoa21_code``). Returns a long
+    frame ``group, when ("now"/"after"), x, share``; LSOAs are aligned by code.
+    """
+    codes = weights.index
+    b = pd.Series(before).reindex(codes).to_numpy(dtype=float)
+    a = pd.Series(after).reindex(codes).to_numpy(dtype=float)
+    finite = np.concatenate([b[np.isfinite(b)], a[np.isfinite(a)]])
+    if grid is None:
+        top = float(np.nanpercentile(finite, 99.5)) if len(finite) else 1.0
+        grid = np.linspace(0, max(top, 1e-9) * 1.05, 200)
+    rows = []
+    w = weights.to_numpy(dtype=float)
+    for when, values in (("now", b), ("after", a)):
+        order = np.argsort(values, kind="stable")
+        sorted_v = values[order]
+        cum = np.cumsum(w[order], axis=0)
+        totals = w.sum(axis=0)
+        idx = np.searchsorted(sorted_v, grid, side="right")
+        for j, group in enumerate(weights.columns):
+            within = np.where(idx > 0, cum[np.maximum(idx - 1, 0), j], 0.0)
+            share = within / totals[j] if totals[j] else np.full(len(grid), np.nan)
+            rows.append(
+                pd.DataFrame({"group": str(group), "when": when, "x": grid, "share": share})
+            )
+    return pd.concat(rows, ignore_index=True)
+
+
+def share_within(values: pd.Series, weights: pd.Series, limit: float) -> float:
+    """Share of people (``weights``, aligned by index) whose value is at most ``limit``."""
+    v = pd.Series(values).reindex(weights.index).to_numpy(dtype=float)
+    w = weights.to_numpy(dtype=float)
+    return float(w[v <= limit].sum() / w.sum()) if w.sum() else float("nan")
+
+
+@_styled
+def cumulative_curves(
+    curves: pd.DataFrame,
+    *,
+    unit: str = "km",
+    limit: float | None = None,
+    title: str | None = None,
+):
+    """The curve planners use: share of each group within x of a site, now (dashed) and
+    after (solid), one colour and marker per group; ``limit`` draws the far threshold.
+
+    ``curves`` is :func:`cumulative_shares`'s frame.
+    """
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55), layout="constrained")
+    markers = ("o", "s", "D", "v", "P", "X")
+    for i, group in enumerate(dict.fromkeys(curves["group"])):
+        colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
+        for when, style in (("now", "--"), ("after", "-")):
+            part = curves[(curves["group"] == group) & (curves["when"] == when)]
+            ax.plot(
+                part["x"],
+                100 * part["share"],
+                linestyle=style,
+                color=colour,
+                linewidth=1.8 if when == "after" else 1.3,
+                marker=markers[i % len(markers)],
+                markevery=max(len(part) // 8, 1),
+                markersize=4,
+                label=f"{group}: {'now' if when == 'now' else 'after'}",
+            )
+    if limit is not None:
+        ax.axvline(limit, color="#768692", linestyle=":", linewidth=1)
+        ax.annotate(
+            f"{limit:g} {unit}",
+            (limit, 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=8,
+            color="#425563",
+        )
+    what = "Distance to the nearest site" if unit == "km" else "Travel time to the nearest site"
+    ax.set_xlabel(f"{what} ({unit})")
+    ax.set_ylabel("Share of residents within this (%)")
+    ax.set_ylim(0, 100)
+    ax.set_xlim(left=0)
+    ax.grid(True, color="#e8edee", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    if title:
+        ax.set_title(_wrap_title(title, 70), fontsize=9, loc="left")
+    return fig
+
+
+@_styled
 def rate_map(
     area: gpd.GeoDataFrame,
     rate: pd.Series,
@@ -307,6 +687,7 @@ def rate_map(
     return fig
 
 
+@_styled
 def bar_with_ci(
     frame: pd.DataFrame,
     *,
