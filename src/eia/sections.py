@@ -79,8 +79,9 @@ def ratings_table(a: Assessment, option: str | None = None) -> pd.DataFrame:
 
 
 def _risk_words(gap) -> str:
-    """How a material uptake gap of concern is named in tables and sentences."""
-    return "Over-represented now (higher use is harm)" if gap == "over" else "Under-represented now"
+    from eia.uptake import risk_words
+
+    return risk_words(gap)
 
 
 def summary(a: Assessment) -> None:
@@ -227,10 +228,23 @@ def area_profile(a: Assessment) -> None:
     """Population: residents and LSOAs by IMD decile and quintile, Core20, ethnic groups."""
     area = a.area
     core_share = area.loc[area["core20"], "population"].sum() / area["population"].sum()
+    if a.proposal.population is not None:
+        name = a.proposal.population.name
+        who = (
+            f"{fmt_int(area['population'].sum())} {name}, the population this assessment is about "
+            f"(of {fmt_int(area['population_all_ages'].sum())} Census 2021 usual residents; each "
+            "LSOA's share of those ages is from ONS mid-2020 estimates, persons: the reference data "
+            "has no split by sex). Every figure below, and every access and uptake figure, counts "
+            f"{name} only"
+        )
+    else:
+        name, who = (
+            "residents",
+            f"{fmt_int(area['population'].sum())} residents (Census 2021 usual residents)",
+        )
     show.text(
-        f"The area has {fmt_int(len(area))} LSOAs and {fmt_int(area['population'].sum())} residents "
-        f"(Census 2021 usual residents). {fmt_pct(core_share)} of residents live in Core20 "
-        "neighbourhoods, the most deprived 20% of LSOAs in England (IMD 2025 deciles 1–2)."
+        f"The area has {fmt_int(len(area))} LSOAs and {who}. {fmt_pct(core_share)} of {name} live "
+        "in Core20 neighbourhoods, the most deprived 20% of LSOAs in England (IMD 2025 deciles 1–2)."
     )
     deciles = profile_by_decile(area)
     show.table(

@@ -348,6 +348,11 @@ def rate_representation(
     return pd.DataFrame(rows)
 
 
+def risk_words(gap) -> str:
+    """How a material uptake gap of concern is named in tables and sentences."""
+    return "Over-represented now (higher use is harm)" if gap == "over" else "Under-represented now"
+
+
 def mark_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Add ``at_risk`` and ``uptake_gap``: groups with a material gap of concern among users now.
 
