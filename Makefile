@@ -63,9 +63,18 @@ browser-deps:
 		if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "browser-deps: installing Debian's chromium"; \
 			export DEBIAN_FRONTEND=noninteractive; \
-			apt-get update -qq && apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq chromium fonts-liberation poppler-utils >/dev/null; \
 		else \
 			echo "browser-deps: chromium is missing; install it with 'sudo apt-get install chromium fonts-liberation' (or set CHROMIUM=/path/to/chromium)"; \
+		fi; \
+	fi
+	@if ! command -v pdfinfo >/dev/null 2>&1; then \
+		if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "browser-deps: installing Debian's poppler-utils (pdfinfo, pdftotext for the PDF tests)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; \
+		else \
+			echo "browser-deps: pdfinfo is missing; install it with 'sudo apt-get install poppler-utils'"; \
 		fi; \
 	fi
 	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/playwright-core/package.json ]; then \

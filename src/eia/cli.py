@@ -37,10 +37,12 @@ def _run(args: argparse.Namespace) -> int:
 
     print(f"Running {args.file} …", file=sys.stderr)
     try:
-        result = run(args.file, args.out, quiet=not args.progress)
+        result = run(args.file, args.out, quiet=not args.progress, pdf=args.pdf)
     finally:
         _write_index(args.out or default_out())
     print(f"Report: {result.report}")
+    if result.pdf is not None:
+        print(f"PDF: {result.pdf}")
     print(f"Notebook: {result.notebook}")
     print(f"Metrics: {result.metrics}")
     print(f"Index: {Path(args.out or default_out()) / 'index.html'}")
@@ -156,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
     p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        default=None,
+        help="also write report.pdf (A4, tagged, bookmarked) for the board pack; "
+        "needs Chromium and eia[pdf] (params: publish.pdf)",
+    )
     p.set_defaults(func=_run)
 
     p = sub.add_parser(

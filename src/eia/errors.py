@@ -47,6 +47,10 @@ class ServiceDataError(EIAError):
     """A service data extract cannot be read or does not have the promised columns."""
 
 
+class TravelTimeError(EIAError):
+    """A travel-time matrix cannot be read or does not fit the proposal (sites, area, times)."""
+
+
 class StatsInputError(EIAError, ValueError):
     """A statistical function was given an argument it cannot use (names the argument)."""
 

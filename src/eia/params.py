@@ -45,6 +45,15 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ICB_PATTERN = r"^(E54\d{6}|Q[A-Z0-9]{2})$"
 LTLA_PATTERN = r"^E0[6-9]\d{6}$"
 LSOA_PATTERN = r"^E01\d{6}$"
+#: Travel modes a journey-time matrix can describe (``access.travel_times[].mode``).
+MODES = ("car", "public_transport", "walk", "cycle")
+#: Journey times (minutes) beyond which people count as far from a site, per mode, unless
+#: ``thresholds.minutes`` says otherwise. DfT journey time statistics use 15/30/45/60-minute
+#: bands; 45 minutes by public transport and 20 by car are common planning standards.
+DEFAULT_MINUTES = {"car": 20.0, "public_transport": 45.0, "walk": 30.0, "cycle": 30.0}
+#: A change in journey time (minutes) larger than this counts as an effect, per mode,
+#: unless ``thresholds.change_minutes`` says otherwise.
+DEFAULT_CHANGE_MINUTES = {"car": 5.0, "public_transport": 10.0, "walk": 10.0, "cycle": 5.0}
 #: A generous box around England (WGS84) for a first check of coordinates.
 ENGLAND_BOUNDS = {"lat": (49.8, 55.9), "lon": (-6.5, 1.9)}
 
@@ -82,6 +91,11 @@ class Site(_Model):
     """A service site: a hospital from the reference pack by name, or a named point."""
 
     name: Text | None = Field(None, description="Label shown on maps and tables.")
+    id: Text | None = Field(
+        None,
+        description="The site's destination in travel-time matrices (a postcode or ODS code); "
+        "without it the site's name is matched.",
+    )
     hospital: Text | None = Field(None, description="A hospital name from the reference pack.")
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude, WGS84.")
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude, WGS84.")
@@ -102,6 +116,11 @@ class Site(_Model):
     def label(self) -> str:
         """The name shown for this site."""
         return self.name or self.hospital or ""
+
+    @property
+    def destination(self) -> str:
+        """What this site is called in a travel-time matrix: its ``id``, else its name."""
+        return self.id or self.label
 
 
 class Sites(_Model):
@@ -195,6 +214,28 @@ class Thresholds(_Model):
     uptake_change_pct: float = Field(
         5.0, ge=0, description="Expected uptake change (±%) beyond which a group is affected."
     )
+    minutes: dict[Literal[MODES], Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Journey time (minutes) per mode beyond which people are 'far'; defaults "
+        + ", ".join(f"{m} {v:g}" for m, v in DEFAULT_MINUTES.items())
+        + ".",
+    )
+    change_minutes: dict[Literal[MODES], Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="A journey-time change (minutes) per mode larger than this counts as an "
+        "effect; defaults "
+        + ", ".join(f"{m} {v:g}" for m, v in DEFAULT_CHANGE_MINUTES.items())
+        + ".",
+    )
+
+    def minutes_for(self, mode: str) -> float:
+        """The 'far' threshold in minutes for ``mode`` (given, else the default)."""
+        return float(self.minutes.get(mode, DEFAULT_MINUTES[mode]))
+
+    def change_minutes_for(self, mode: str) -> float:
+        """The change in minutes that counts as an effect for ``mode`` (given, else the default)."""
+        return float(self.change_minutes.get(mode, DEFAULT_CHANGE_MINUTES[mode]))
+
     material_band: tuple[float, float] = Field(
         (0.9, 1.1),
         description="Representation or rate ratio inside [low, high] is not a material gap, "
@@ -303,6 +344,99 @@ class Service(_Model):
         if self.generate is not None and not self.synthetic:
             raise ValueError("a generated extract must be labelled synthetic: true")
         return self
+
+
+class MatrixColumns(_Model):
+    """Which columns of a travel-time matrix hold what.
+
+    Long form names all three; wide form (one column per destination) names only ``origin``.
+    """
+
+    origin: Text = Field(description="Column of origins: LSOA 2021 (or 2011) codes or names.")
+    destination: Text | None = Field(
+        None, description="Column of destinations (site ids or names); long form only."
+    )
+    minutes: Text | None = Field(None, description="Column of journey times; long form only.")
+
+    @model_validator(mode="after")
+    def _long_or_wide(self) -> MatrixColumns:
+        if (self.destination is None) != (self.minutes is None):
+            raise ValueError(
+                "give both destination and minutes (long form) or neither (wide form: one "
+                "column per destination)"
+            )
+        return self
+
+    @property
+    def layout(self) -> str:
+        """``long`` (origin, destination, minutes) or ``wide`` (a column per destination)."""
+        return "wide" if self.destination is None else "long"
+
+
+class MatrixSynthesis(_Model):
+    """Make a synthetic travel-time matrix at ``path`` if it is missing (examples only)."""
+
+    seed: int = Field(2021, description="Random seed: the same seed gives the same matrix.")
+
+
+class TravelTimes(_Model):
+    """A journey-time matrix for one mode: minutes from each LSOA to each site (CSV or Parquet)."""
+
+    path: Text = Field(description="Relative to the params file.")
+    mode: Literal[MODES] = Field(description="The travel mode the times are for.")
+    columns: MatrixColumns
+    unreachable: list[float | Text] = Field(
+        default_factory=list,
+        description="Values that flag a pair as not reachable (e.g. -1, 9999 or 'unreachable'); "
+        "empty cells always do.",
+    )
+    label: Text | None = Field(
+        None, description="Where the times come from, for the report (e.g. 'r5py, BODS GTFS')."
+    )
+    synthetic: bool = Field(False, description="True if the times are synthetic (labelled so).")
+    generate: MatrixSynthesis | None = Field(
+        None, description="Generate a synthetic matrix if missing (examples only)."
+    )
+
+    @model_validator(mode="after")
+    def _generated_is_synthetic(self) -> TravelTimes:
+        if self.generate is not None and not self.synthetic:
+            raise ValueError("a generated matrix must be labelled synthetic: true")
+        return self
+
+
+class AccessSpec(_Model):
+    """How access is measured: straight-line distance, or journey times from matrices."""
+
+    travel_times: list[TravelTimes] = Field(
+        default_factory=list,
+        description="Journey-time matrices, one per mode; without them access is straight-line "
+        "distance.",
+    )
+    primary_mode: Literal[MODES] | None = Field(
+        None,
+        description="The mode the report leads with and rates on (default: public_transport if "
+        "given, else the first matrix's mode).",
+    )
+
+    @model_validator(mode="after")
+    def _one_per_mode(self) -> AccessSpec:
+        modes = [t.mode for t in self.travel_times]
+        repeated = sorted({m for m in modes if modes.count(m) > 1})
+        if repeated:
+            raise ValueError(f"one matrix per mode: {', '.join(repeated)} given more than once")
+        if self.primary_mode is not None and self.primary_mode not in modes:
+            raise ValueError(f"primary_mode {self.primary_mode!r} has no matrix in travel_times")
+        return self
+
+    @property
+    def modes(self) -> list[str]:
+        """Modes with a matrix, the primary (lead) mode first."""
+        modes = [t.mode for t in self.travel_times]
+        lead = self.primary_mode or (
+            "public_transport" if "public_transport" in modes else modes[0] if modes else None
+        )
+        return [lead, *[m for m in modes if m != lead]] if lead else []
 
 
 class Population(_Model):
@@ -451,6 +585,16 @@ class Limits(_Model):
     )
 
 
+class Publish(_Model):
+    """How the report is published, besides report.html, assessment.ipynb and metrics.json."""
+
+    pdf: bool = Field(
+        False,
+        description="Also write report.pdf beside report.html (A4, tagged, bookmarked), as "
+        "`eia run --pdf` does; needs Chromium and eia[pdf].",
+    )
+
+
 class Proposal(_Model):
     """A proposed change and how to assess it: the whole params file."""
 
@@ -468,6 +612,9 @@ class Proposal(_Model):
         default_factory=list, description="Alternative options to appraise against doing nothing."
     )
     thresholds: Thresholds = Field(Thresholds(), description="Numbers behind the ratings.")
+    access: AccessSpec = Field(
+        AccessSpec(), description="Journey-time matrices (optional; default straight-line km)."
+    )
     groups: list[Literal["religion", "disability", "language", "rurality"]] = Field(
         default_factory=list, description="Census groups to rate besides deprivation and ethnicity."
     )
@@ -493,6 +640,7 @@ class Proposal(_Model):
         default_factory=list, description="Who signed off, and the decision."
     )
     limits: Limits = Field(Limits(), description="Time limits for running the notebook.")
+    publish: Publish = Field(Publish(), description="Extra outputs: a PDF for the board pack.")
     self_assessment: SelfAssessment | None = Field(
         None, description="Scores, evidence and action plan (template self_assessment)."
     )
@@ -515,6 +663,8 @@ class Proposal(_Model):
                 )
             if not self.sites.proposed and not self.options:
                 raise ValueError("template site_change needs sites.proposed or options")
+        if self.access.travel_times and self.sites is None:
+            raise ValueError("access.travel_times needs sites: journey times are to sites")
         if self.template == "service_change" and not self.effects:
             raise ValueError(
                 "template service_change needs effects: [...] (expected change per group)"
@@ -765,6 +915,8 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         problems += check_against_pack(raw, pack)
         if proposal is not None and proposal.service is not None:
             problems += _check_service_path(proposal.service, path.parent)
+        if proposal is not None:
+            problems += _check_matrix_paths(proposal, path.parent)
     if proposal is not None and proposal.self_assessment is not None:
         from eia import selfassess
 
@@ -793,6 +945,18 @@ def _check_service_path(service: Service, base: Path) -> list[Problem]:
     except ServiceDataError as exc:
         return [Problem("service.path", str(exc))]
     return []
+
+
+def _check_matrix_paths(proposal: Proposal, base: Path) -> list[Problem]:
+    problems = []
+    for i, spec in enumerate(proposal.access.travel_times):
+        target = (base / spec.path).resolve()
+        where = f"access.travel_times[{i}].path"
+        if target.exists() and not target.is_file():
+            problems.append(Problem(where, f"{target} is not a file"))
+        elif not target.exists() and spec.generate is None:
+            problems.append(Problem(where, f"{target} does not exist"))
+    return problems
 
 
 def service_path(proposal: Proposal, params_file: Path | str) -> Path | None:
@@ -835,6 +999,10 @@ def schema_markdown() -> str:
         Site,
         Option,
         Thresholds,
+        AccessSpec,
+        TravelTimes,
+        MatrixColumns,
+        MatrixSynthesis,
         Service,
         ServiceColumns,
         Period,
@@ -846,6 +1014,7 @@ def schema_markdown() -> str:
         Action,
         SignOff,
         Limits,
+        Publish,
         SelfAssessment,
         OutcomeScore,
         Rater,
@@ -887,6 +1056,8 @@ def schema_markdown() -> str:
         "- `template: service_change` needs `effects`; `template: equity_audit` needs `service`.",
         "- A site is `{hospital: NAME}` (a name from the reference data) or `{name, lat, lon}`.",
         "- `service.path` is relative to the params file and must be a file.",
+        "- `access.travel_times[].path` likewise; each site is found in a matrix by its `id`,",
+        "  else its name (see docs/travel-time.md).",
         "- `effects[].group` for `imd_quintile` may be written 1 to 5 (1 = most deprived).",
         "- `service.period` sets the years rates are annualised over; without it the extract's",
         "  first and last dates are used (and stated), and without a date column one year is assumed.",

@@ -23,11 +23,15 @@ from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
 from eia import provenance, report
-from eia.errors import RefDataError, RunError, ServiceDataError
+from eia.errors import RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.refdata import ENV_VAR, load_pack, project_root
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
-USER_ERRORS = {"ServiceDataError": ServiceDataError, "RefDataError": RefDataError}
+USER_ERRORS = {
+    "ServiceDataError": ServiceDataError,
+    "RefDataError": RefDataError,
+    "TravelTimeError": TravelTimeError,
+}
 
 KERNEL = "python3"
 
@@ -55,6 +59,7 @@ class RunResult:
     notebook: Path
     metrics: Path
     timings: dict[str, float] = field(default_factory=dict)
+    pdf: Path | None = None
 
 
 class RunTimeout(Exception):
@@ -184,8 +189,17 @@ def _publish(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool = True) -> RunResult:
+def run(
+    params_file: Path | str,
+    out: Path | str | None = None,
+    *,
+    quiet: bool = True,
+    pdf: bool | None = None,
+) -> RunResult:
     """Validate ``params_file``, execute its template and publish to ``OUT/<id>/``.
+
+    ``pdf``: also print ``report.pdf`` (:mod:`eia.pdf`); None follows the params file's
+    ``publish.pdf``. Without a PDF engine this fails at once, before anything runs.
 
     Raises :class:`~eia.errors.ParamsError` (nothing run), :class:`~eia.errors.RefDataError`
     or :class:`~eia.errors.RunError` (the last good report is left as it was).
@@ -198,6 +212,13 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
     pack = load_pack()
     proposal = params_mod.load(params_file, pack)
     timings["validate"] = time.perf_counter() - t0
+    want_pdf = proposal.publish.pdf if pdf is None else pdf
+    if want_pdf:
+        from eia import pdf as pdf_mod
+
+        problem = pdf_mod.check_engine()
+        if problem:
+            raise pdf_mod.PDFError(f"{proposal.id}: {problem}")
 
     out_dir = Path(out).resolve() if out else default_out()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -270,6 +291,18 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
     )
     report.write(nb_path, staging / "report.html", proposal.title)
     timings["render"] = time.perf_counter() - t2
+    if want_pdf:
+        from eia import pdf as pdf_mod
+
+        t3 = time.perf_counter()
+        try:
+            pdf_mod.write(staging / "report.html")
+        except pdf_mod.PDFError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise pdf_mod.PDFError(
+                f"{proposal.id}: {exc} (the last good report is unchanged)"
+            ) from None
+        timings["pdf"] = time.perf_counter() - t3
 
     _publish(staging, final)
     timings["total"] = time.perf_counter() - t0
@@ -282,6 +315,7 @@ def run(params_file: Path | str, out: Path | str | None = None, *, quiet: bool =
         notebook=final / "assessment.ipynb",
         metrics=final / "metrics.json",
         timings=timings,
+        pdf=final / "report.pdf" if want_pdf else None,
     )
 
 

@@ -101,7 +101,9 @@ def check_columns(columns: Mapping[str, str]) -> dict[str, str]:
     """Validate a ``columns`` mapping (role → column name); ``lsoa`` is required."""
     if not isinstance(columns, Mapping):
         raise ServiceDataError("service.columns must map roles (lsoa, count, ...) to column names")
-    unknown = [role for role in columns if role not in ROLES]
+    unknown = [
+        role for role, name in columns.items() if role not in ROLES and name not in (None, "")
+    ]
     if unknown:
         raise ServiceDataError(
             f"service.columns has unknown role(s) {', '.join(map(repr, unknown))}: "

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from eia import impact
+from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment
 from eia.impact import DIMENSION_LABELS, rating_label
 from eia.show import (
@@ -30,8 +31,8 @@ from eia.show import (
     Table,
     bullet_list,
     esc,
+    fmt_distance,
     fmt_int,
-    fmt_km,
     fmt_pct,
     join_words,
     notice_box,
@@ -106,6 +107,11 @@ def service_label(a: Assessment) -> str:
     return label
 
 
+def short_group(group: str) -> str:
+    """A group's name for prose: Census ethnic groups by their short names ("Black")."""
+    return ETHNIC_SHORT.get(str(group), str(group))
+
+
 def option_names(a: Assessment) -> list[str]:
     """The options appraised (none for a single proposal)."""
     return [o.name for o in a.proposal.options]
@@ -116,41 +122,57 @@ def option_names(a: Assessment) -> list[str]:
 
 
 def verdict(a: Assessment) -> Verdict:
-    """The option the summary names and why, from the assessment's judgement."""
-    names = option_names(a)
-    if len(names) > 1 and len(a.impacts):
-        table = impact.summarise_options(a.impacts)
-        best, runner = table.iloc[0], table.iloc[1]
-        return Verdict(
-            option=str(best["option"]),
-            why=_why(best, runner),
-            robustness="",
-            warnings=_warnings(a),
-            compared=True,
+    """The option the summary names and why, in words, from the assessment's appraisal."""
+    warnings = [str(w) for w in getattr(a, "warnings", None) or []]
+    appraisal = getattr(a, "appraisal", None)
+    if appraisal is None or not appraisal.compared:
+        return Verdict(option=a.rated_option, warnings=warnings)
+    ranked = appraisal.options.reset_index(drop=True)
+    best = appraisal.best
+    first, runner = ranked.iloc[0], ranked.iloc[1]
+    unit = impact.UNITS.get(appraisal.unit, appraisal.unit)
+    if len(best) > 1:
+        why = (
+            f"{join_words(best)} tie for the least adverse equity impact: neither is better on "
+            "every criterion and their equity-weighted scores are equal"
         )
-    return Verdict(option=a.rated_option, warnings=_warnings(a))
-
-
-def _why(best: pd.Series, runner: pd.Series) -> str:
-    """One clause: the first criterion (impact.least_adverse's order) that separates the two."""
-    criteria = (
-        ("disproportionate", "fewer disproportionate negative ratings"),
-        ("core20_adversely_affected", "fewer Core20 residents further from a site"),
-        ("negative", "fewer groups rated negative"),
-        ("adversely_affected", "fewer residents further from a site"),
+    elif str(runner["option"]) in list(first["dominates"]):
+        why = (
+            f"{first['option']} has the least adverse equity impact: it is no worse than "
+            f"{runner['option']} on every criterion and better on at least one"
+        )
+    else:
+        why = (
+            f"{first['option']} has the least adverse equity impact: it adds "
+            f"{fmt_int(first['score'])} equity-weighted {unit} (Core20 residents' counted "
+            f"{appraisal.equity_weight:g} times) against {fmt_int(runner['score'])} under "
+            f"{runner['option']}, though it is not better on every criterion"
+        )
+    return Verdict(
+        option=str(best[0]),
+        why=why,
+        robustness=_robustness(appraisal.robustness),
+        warnings=warnings,
+        compared=True,
     )
-    for column, phrase in criteria:
-        if best[column] != runner[column]:
-            return (
-                f"it has {phrase} ({fmt_int(best[column])} against {fmt_int(runner[column])} "
-                f"under {runner['option']})"
-            )
-    return f"it ties with {runner['option']} on every criterion and comes first by name"
 
 
-def _warnings(a: Assessment) -> list[str]:
-    found = getattr(a, "warnings", None)
-    return [str(w) for w in found] if found else []
+def _robustness(robustness) -> str:
+    """One sentence: whether the choice holds when thresholds are halved and doubled."""
+    tried = len(robustness.variations)
+    if not tried:
+        return ""
+    if robustness.holds:
+        return (
+            f"The ranking is robust: it holds with each threshold halved and doubled "
+            f"({plural(tried, 'variation')} tried)."
+        )
+    flips = robustness.variations[~robustness.variations["holds"].astype(bool)]
+    named = [f"{r.label} ({r.first} would rank first)" for r in flips.itertuples()]
+    return (
+        f"The ranking is not robust: it changes under {plural(len(named), 'variation')} of "
+        f"{tried}: {join_words(named)}."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -167,14 +189,13 @@ def executive_paragraph(a: Assessment) -> str:
     ]
     parts.append(_proposal_sentence(a))
     if v.compared:
-        parts.append(
-            f"{v.option} has the least adverse equity impact: {v.why}."
-            + (f" {v.robustness}" if v.robustness else "")
-        )
+        parts.append(f"{v.why}.")
+        parts.append(v.robustness)
     parts += _burden(a, v.option)
     if v.warnings:
         parts.append(
-            f"{plural(len(v.warnings), 'warning', number=False).capitalize()} about the inputs: "
+            f"Check {'this warning' if len(v.warnings) == 1 else 'these warnings'} about the "
+            "inputs before relying on the report: "
             + " ".join(w.rstrip(".") + "." for w in v.warnings)
         )
     parts.append(caveats(a))
@@ -197,9 +218,35 @@ def _proposal_sentence(a: Assessment) -> str:
             f"The proposal, “{title}”, appraises {plural(len(names), 'option')} against "
             f"doing nothing: {join_words(names)}."
         )
+    change = _site_change_words(a, a.primary)
     if names:
-        return f"The proposal, “{title}”, has one option, {names[0]}, compared with doing nothing."
-    return f"The proposal, “{title}”, is compared with doing nothing."
+        return (
+            f"The proposal, “{title}”, has one option, {names[0]}, compared with doing nothing"
+            + (f": it {change}." if change else ".")
+        )
+    return f"The proposal, “{title}”, is compared with doing nothing" + (
+        f": it {change}." if change else "."
+    )
+
+
+def _site_change_words(a: Assessment, option: str | None) -> str:
+    """What a scenario does to the sites, e.g. "opens Bulwell hub and keeps 3 sites"."""
+    if option is None or a.current is None or option not in a.proposed:
+        return ""
+    from eia.maps import site_roles
+
+    roles = site_roles(a.current, a.proposed[option])
+    words = []
+    new = list(roles.loc[roles["role"] == "new", "name"])
+    closing = list(roles.loc[roles["role"] == "closing", "name"])
+    kept = int((roles["role"] == "kept").sum())
+    if new:
+        words.append(f"opens {join_words(new)}")
+    if closing:
+        words.append(f"closes {join_words(closing)}")
+    if kept:
+        words.append(f"keeps {'the other ' if closing else ''}{plural(kept, 'current site')}")
+    return join_words(words)
 
 
 def _burden(a: Assessment, option: str | None) -> list[str]:
@@ -207,89 +254,109 @@ def _burden(a: Assessment, option: str | None) -> list[str]:
     if option is None or not len(a.impacts):
         return [_audit_burden(a)] if a.uptake is not None else []
     rows = a.impacts[a.impacts["option"] == option]
-    if "adversely_affected" in rows and rows["adversely_affected"].notna().any():
+    if "further" in rows and rows["further"].notna().any():
         return _access_burden(a, option, rows)
     if "expected_uptake_change_pct" in rows:
         return _effects_burden(a, rows)
     return [_audit_burden(a)]
 
 
-def _under(a: Assessment, option: str) -> str:
-    return f"Under {option}" if a.proposal.options else "Under the proposal"
+def per_resident(value: float, unit: str = "km") -> str:
+    """An amount per resident, always two decimals ("0.84 km", "1.06 km")."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{float(value):.2f} {unit}"
 
 
 def _access_burden(a: Assessment, option: str, rows: pd.DataFrame) -> list[str]:
     t = a.proposal.thresholds
-    quint = rows[rows["dimension"] == "imd_quintile"]
-    affected, benefit = quint["adversely_affected"].sum(), quint["benefiting"].sum()
-    total = quint["population"].sum()
-    core = rows[rows["dimension"] == "core20"]
+    unit = str(rows["unit"].iloc[0]) if "unit" in rows else "km"
+    change = getattr(t, f"change_{unit}", t.change_km)
+    far = getattr(t, f"distance_{unit}", t.distance_km)
+    away = "further from" if unit == "km" else "longer from"
+    whole = rows[rows["dimension"] == "all"]
+    if not len(whole):
+        return []
+    w = whole.iloc[0]
+    under = f"Under {option}" if a.proposal.options else "Under the proposal"
     out = []
-    lead = f"{_under(a, option)}, {plural(affected, 'resident')} ({fmt_pct(affected / total if total else None)}) would live more than {t.change_km:g} km further from their nearest site"
-    lead += (
-        f" and {fmt_int(benefit)} ({fmt_pct(benefit / total if total else None)}) more than {t.change_km:g} km nearer."
-        if benefit
-        else "; nobody would be that much nearer."
-    )
-    out.append(lead)
-    if len(core) == 2 and core["population"].iloc[0]:
-        c, rest = core.iloc[0], core.iloc[1]
-        share_c = c["adversely_affected"] / c["population"]
-        share_r = rest["adversely_affected"] / rest["population"] if rest["population"] else None
-        mean = _mean_change(a, option)
-        sentence = (
-            f"In Core20 neighbourhoods (the most deprived 20% in England) {fmt_pct(share_c)} of "
-            f"residents would be further by that much, against {fmt_pct(share_r)} in the rest of the area"
+    if w["further"]:
+        lead = (
+            f"{under}, {plural(w['further'], 'resident')} ({fmt_pct(w['further'] / w['residents'])}) "
+            f"would be more than {change:g} {unit} {away} their nearest site, on average "
+            f"{fmt_distance(w['mean_added_among_further'], unit)} more"
         )
-        if mean is not None:
-            sentence += (
-                f"; the average distance to a site would change by "
-                f"{fmt_km(mean[0], signed=True)} for Core20 residents and {fmt_km(mean[1], signed=True)} for the rest"
+        lead += (
+            f", and {fmt_int(w['newly_far'])} would newly be more than {far:g} {unit} from one"
+            if w["newly_far"]
+            else ""
+        )
+        if w["nearer"]:
+            lead += f"; {fmt_int(w['nearer'])} would be more than {change:g} {unit} nearer"
+        out.append(lead + ".")
+    elif w["nearer"]:
+        out.append(
+            f"{under}, nobody would be more than {change:g} {unit} {away} their nearest site; "
+            f"{plural(w['nearer'], 'resident')} ({fmt_pct(w['nearer'] / w['residents'])}) would be "
+            f"more than {change:g} {unit} nearer"
+            + (
+                f", {fmt_int(w['newly_near'])} of them newly within {far:g} {unit}."
+                if w["newly_near"]
+                else "."
             )
-        out.append(sentence + ".")
+        )
+    else:
+        out.append(
+            f"{under}, nobody's distance to a site would change by more than {change:g} {unit}."
+        )
+    core = rows[rows["dimension"] == "core20"]
+    if len(core) == 2 and core["residents"].iloc[0] > 0:
+        c, rest = core.iloc[0], core.iloc[1]
+        column, verb = (
+            ("added_per_resident", "added") if w["further"] else ("removed_per_resident", "saved")
+        )
+        out.append(
+            f"Core20 neighbourhoods (the most deprived 20% in England) would have "
+            f"{per_resident(c[column], unit)} {verb} per resident, against "
+            f"{per_resident(rest[column], unit)} in the rest of the area."
+        )
     elif len(core):
         out.append("The area has no Core20 neighbourhoods (the most deprived 20% in England).")
-    eth = rows[rows["dimension"] == "ethnic_group"]
-    if len(eth) and eth["population"].sum():
-        share = eth["adversely_affected"] / eth["population"].where(eth["population"] > 0)
-        top = eth.loc[share.idxmax()] if share.notna().any() else None
-        if top is not None and top["adversely_affected"]:
+    eth = rows[(rows["dimension"] == "ethnic_group") & (rows["residents"] > 0)]
+    if w["further"] and len(eth) and eth["added_per_resident"].notna().any():
+        top = eth.loc[eth["added_per_resident"].idxmax()]
+        if top["added_per_resident"] > 0:
             out.append(
-                f"Among ethnic groups, the largest share further away is in the {top['group']} "
-                f"group ({fmt_pct(share.max())} of {fmt_int(top['population'])} residents)."
+                f"Among ethnic groups, the most is added for {short_group(top['group'])} "
+                f"residents: {per_resident(top['added_per_resident'], unit)} per resident."
             )
     out.append(_disproportionate(rows))
     return out
-
-
-def _mean_change(a: Assessment, option: str) -> tuple[float, float] | None:
-    tables = a.access.get(option, {})
-    core = tables.get("core20")
-    if core is None or len(core) < 2 or "mean_km_change" not in core:
-        return None
-    return float(core["mean_km_change"].iloc[0]), float(core["mean_km_change"].iloc[1])
 
 
 def _disproportionate(rows: pd.DataFrame) -> str:
     flagged = rows[rows["disproportionate"].fillna(False).astype(bool)]
     if not len(flagged):
         return "No group is rated as disproportionately affected."
-    groups = join_words(list(dict.fromkeys(flagged["group"])))
-    verb = "is" if len(flagged) == 1 else "are"
-    return f"{groups} {verb} rated as disproportionately affected."
+    groups = [short_group(g) for g in dict.fromkeys(flagged["group"])]
+    verb = "is" if len(groups) == 1 else "are"
+    return f"{join_words(groups)} {verb} rated as disproportionately affected."
 
 
 def _effects_burden(a: Assessment, rows: pd.DataFrame) -> list[str]:
-    neg = rows[rows["rating"] == "negative"]
+    neg = rows[rows["rating"] == "negative"].sort_values(
+        "expected_uptake_change_pct", kind="stable"
+    )
+    if (neg["dimension"] == "imd_quintile").any():  # Core20 is quintile 1: say it once
+        neg = neg[neg["dimension"] != "core20"]
     if not len(neg):
         return ["No group is expected to lose access by enough to be rated negative."]
     groups = [
-        f"{g} ({c:+.0f}%)"
+        f"{short_group(g)} by {abs(c):.0f}%"
         for g, c in zip(neg["group"], neg["expected_uptake_change_pct"], strict=True)
     ]
     return [
-        f"The declared expected effects would reduce uptake most for {join_words(groups)}; "
-        "these are the proposal owner's assumptions, not measurements.",
+        f"The proposal's owner expects uptake to fall for {join_words(groups)}.",
         _disproportionate(rows),
     ]
 
@@ -313,8 +380,8 @@ def _audit_burden(a: Assessment) -> str:
     return (
         f"{plural(len(concern), 'group')} {'is' if len(concern) == 1 else 'are'} "
         f"{which}-represented among current users by a material gap; the largest is "
-        f"{worst['group']} ({fmt_pct(worst['user_share'])} of users against "
-        f"{fmt_pct(worst['population_share'])} of {a.uptake.population})."
+        f"{worst['group']}, with {fmt_pct(worst['user_share'])} of users against "
+        f"{fmt_pct(worst['population_share'])} of {a.uptake.population}."
     )
 
 
@@ -329,16 +396,15 @@ def caveats(a: Assessment) -> str:
         if a.uptake.counting == "events":
             items.append("uptake figures count events, not people")
         items.append(
-            "ethnic group rates are crude (not adjusted for age)"
+            "ethnic group rates are crude, not adjusted for age"
             if a.uptake.standardised
-            else "uptake rates are crude (not adjusted for age)"
+            else "uptake rates are crude, not adjusted for age"
         )
     if a.proposal.effects:
         items.append("expected effects are the proposal owner's assumptions")
     if not items:
         return ""
-    text = join_words(items)
-    return f"Read the figures knowing that {text}."
+    return "Caveats: " + "; ".join(items) + "."
 
 
 def _pointer(a: Assessment, v: Verdict) -> str:
@@ -360,26 +426,34 @@ def _pointer(a: Assessment, v: Verdict) -> str:
 def ratings_caption(a: Assessment, option: str | None) -> str:
     """A ratings table's caption, always naming what it rates."""
     if a.proposal.template == "equity_audit":
-        subject = f"the service now ({service_label(a) or 'current users'})"
-    elif a.proposal.options and option:
+        subject = "the service now"
+        return (
+            f"Impact ratings by group for {subject}: its users compared with the area's residents"
+        )
+    if a.proposal.options and option:
         subject = option
     else:
         subject = "the proposal" if not option or option == "Proposed" else option
-    return f"Impact ratings by group for {subject}, compared with doing nothing" + (
-        "" if a.proposal.template != "equity_audit" else " (against the area's residents)"
-    )
+    return f"Impact ratings by group for {subject}, compared with doing nothing"
 
 
 def key_figure(row: pd.Series, a: Assessment) -> str:
-    """The one figure a rating rests on, short enough for a table cell."""
+    """The figures a rating rests on, short enough for a table cell."""
     t = a.proposal.thresholds
-    if "adversely_affected" in row and not pd.isna(row.get("adversely_affected")):
-        pop = row["population"]
-        further = row["adversely_affected"] / pop if pop else None
-        nearer = row["benefiting"] / pop if pop else None
+    if "further" in row and not pd.isna(row.get("further")):
+        unit = row.get("unit", "km") if isinstance(row.get("unit"), str) else "km"
+        change = getattr(t, f"change_{unit}", t.change_km)
+        pop = row["residents"]
+        if not pop:
+            return "no residents"
+        if row["further"] or not row["nearer"]:
+            return (
+                f"{fmt_pct(row['further'] / pop)} more than {change:g} {unit} further; "
+                f"{per_resident(row['added_per_resident'], unit)} added per resident"
+            )
         return (
-            f"{fmt_pct(further)} further by over {t.change_km:g} km; "
-            f"{fmt_pct(nearer)} nearer by over {t.change_km:g} km"
+            f"{fmt_pct(row['nearer'] / pop)} more than {change:g} {unit} nearer; "
+            f"{per_resident(row['removed_per_resident'], unit)} saved per resident"
         )
     if "expected_uptake_change_pct" in row and not pd.isna(row.get("expected_uptake_change_pct")):
         return f"expected change in uptake {row['expected_uptake_change_pct']:+.0f}%"
@@ -392,20 +466,21 @@ def key_figure(row: pd.Series, a: Assessment) -> str:
 
 
 def ratings_table(a: Assessment, option: str | None = None) -> Table:
-    """One row per group: dimension, group, rating (words and symbols) and its key figure."""
+    """One row per group: dimension, group, rating (words and symbols) and its key figures."""
     option = option if option is not None else verdict(a).option
     rows = a.impacts
     if option is not None and len(rows):
         rows = rows[rows["option"] == option]
+    notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
     frame = pd.DataFrame(
         {
             "Dimension": rows["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
             "Group": rows["group"],
             "Rating": [
-                rating_label(r, d)
-                for r, d in zip(rows["rating"], rows["disproportionate"], strict=True)
+                rating_label(r, d, n)
+                for r, d, n in zip(rows["rating"], rows["disproportionate"], notes, strict=True)
             ],
-            "Key figure": [key_figure(r, a) for _, r in rows.iterrows()],
+            "Key figures": [key_figure(r, a) for _, r in rows.iterrows()],
         }
     )
     if "at_risk" in rows:
