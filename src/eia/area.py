@@ -125,9 +125,17 @@ def group_populations(
 ) -> pd.DataFrame:
     """Census 2021 residents per LSOA and group, wide: index ``lsoa21_code``, one column per group.
 
-    ``dimension`` is ``ethnic_group`` (TS021, 5 groups), ``religion`` (TS030) or
-    ``disability`` (TS038). Rows follow ``codes``; columns follow the Census order.
+    ``dimension`` is ``ethnic_group`` (TS021, 5 groups), ``religion`` (TS030),
+    ``disability`` (TS038), ``language`` (TS029 by MSOA, apportioned: see
+    :mod:`eia.language`; floats) or ``rurality`` (RUC 2021 urban/rural: all of an LSOA's
+    residents in its class). Rows follow ``codes``; columns follow the Census order.
     """
+    if dimension == "language":
+        from eia import language
+
+        return language.weights(pack, codes)
+    if dimension == "rurality":
+        return rurality_populations(pack, codes)
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, not {dimension!r}")
     loader, column = DIMENSIONS[dimension]
@@ -139,4 +147,23 @@ def group_populations(
     order = list(ETHNIC_GROUPS) if dimension == "ethnic_group" else sorted(wide.columns)
     wide = wide.reindex(index=codes, columns=[c for c in order if c in wide.columns]).fillna(0)
     wide.columns.name = dimension
+    return wide.astype("int64")
+
+
+#: The rurality dimension's groups (ONS Rural-Urban Classification 2021, LSOA level).
+RURALITY_GROUPS = ("Urban", "Rural")
+
+
+def rurality_populations(pack: Pack, codes: list[str]) -> pd.DataFrame:
+    """Residents per LSOA by urban/rural class (RUC 2021): every resident takes the LSOA's class."""
+    ruc = pack.rurality().set_index("lsoa21_code").reindex(codes)
+    missing = ruc.index[ruc["urban_rural"].isna()].tolist()
+    if missing:
+        raise RefDataError(f"{len(missing)} LSOA(s) have no Rural-Urban Classification 2021")
+    pop = pack.population().reindex(codes).fillna(0).astype("int64")
+    wide = pd.DataFrame(
+        {g: pop.where(ruc["urban_rural"] == g, 0).to_numpy() for g in RURALITY_GROUPS},
+        index=pd.Index(codes, name="lsoa21_code"),
+    )
+    wide.columns.name = "rurality"
     return wide.astype("int64")

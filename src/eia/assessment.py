@@ -23,6 +23,8 @@ from eia import access as access_mod
 from eia import appraisal as appraisal_mod
 from eia import guards
 from eia import impact as impact_mod
+from eia import intersect as intersect_mod
+from eia import language as language_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
 from eia.params import Proposal
 from eia.refdata import Pack, load_pack
@@ -47,7 +49,16 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
     appraisal: appraisal_mod.Appraisal | None = None
+    travel: dict[str, Any] = field(default_factory=dict)  # mode -> eia.traveltime.Matrix
+    times: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # mode -> scenario
+    travel_access: dict[str, dict[str, dict[str, pd.DataFrame]]] = field(default_factory=dict)
+    mode_appraisals: dict[str, appraisal_mod.Appraisal] = field(default_factory=dict)
+    unreachable_as: dict[str, float] = field(default_factory=dict)  # mode -> minutes
     warnings: list[guards.Warning] = field(default_factory=list)
+    #: Ethnicity × deprivation tables (eia.intersect): area, core20, access, uptake.
+    intersect: dict[str, Any] = field(default_factory=dict)
+    #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
+    language: pd.DataFrame | None = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -69,6 +80,24 @@ class Assessment:
         if self.primary:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
+
+    @property
+    def lead_mode(self) -> str | None:
+        """The travel mode the judgement rests on (journey-time matrices given), else None."""
+        return next(iter(self.travel), None)
+
+    @property
+    def unit(self) -> str:
+        """The judgement's unit: ``min`` (journey times of the lead mode) or ``km`` (distance)."""
+        return "min" if self.travel else "km"
+
+    @property
+    def rules(self) -> impact_mod.Rules:
+        """The access rules the ratings and the options appraisal use, in :attr:`unit`."""
+        t = self.proposal.thresholds
+        if self.lead_mode:
+            return impact_mod.Rules.from_thresholds(t.for_mode(self.lead_mode), "min")
+        return impact_mod.Rules.from_thresholds(t, "km")
 
     @property
     def threshold_km(self) -> float:
@@ -97,6 +126,11 @@ def assess(
             extra_pop = extra_pop.mul(share.reindex(extra_pop.index).fillna(0.0), axis=0)
         weights[extra] = extra_pop
     result = Assessment(proposal, pack, area, weights, Path(params_file) if params_file else None)
+    result.intersect = {
+        "area": intersect_mod.area_table(area, ethnic),
+        "core20": intersect_mod.core20_table(area, ethnic),
+    }
+    result.language = language_mod.by_lsoa(pack, codes)
 
     if proposal.sites is not None:
         result.current = access_mod.resolve_sites(pack, proposal.sites.current)
@@ -115,11 +149,20 @@ def assess(
                 pd.Series(distances["km_before"].to_numpy(), index=codes_index),
                 pd.Series(distances["km_after"].to_numpy(), index=codes_index),
             )
-        result.appraisal = appraisal_mod.appraise(
-            values, weights, t, unit="km", population=area.set_index("lsoa21_code")["population"]
-        )
+        population = area.set_index("lsoa21_code")["population"]
+        if proposal.access.travel_times:
+            base = Path(params_file).resolve().parent if params_file else Path.cwd()
+            _add_travel_times(result, base, population)
+        else:
+            result.appraisal = appraisal_mod.appraise(
+                values, weights, t, unit="km", population=population
+            )
         result.impacts = result.appraisal.burden.copy()
         result.warnings += guards.check_assessment(result)
+        if result.primary:
+            result.intersect["access"] = intersect_mod.access_table(
+                result.distances[result.primary], area, ethnic, t.distance_km
+            )
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -157,6 +200,34 @@ def population_share(pack: Pack, codes: list[str], ages) -> pd.Series:
 def population_name(proposal: Proposal) -> str:
     """How the report names the population: "residents", or e.g. "residents aged 15 to 44"."""
     return proposal.population.name if proposal.population is not None else "residents"
+
+
+def _add_travel_times(result: Assessment, base_dir: Path, population: pd.Series) -> None:
+    """Journey times per mode (eia.traveltime); the judgement in minutes of the lead mode."""
+    from eia import traveltime
+
+    proposal, t = result.proposal, result.proposal.thresholds
+    codes = list(result.area["lsoa21_code"])
+    result.travel = traveltime.load_matrices(proposal, result.pack, codes, base_dir=base_dir)
+    current = list(result.current["name"])
+    for mode, matrix in result.travel.items():
+        limits = t.for_mode(mode)
+        cap = result.unreachable_as[mode] = traveltime.unreachable_minutes(
+            matrix, limits.distance_min
+        )
+        values = {}
+        for name, proposed in result.proposed.items():
+            times = traveltime.measure(matrix, current, list(proposed["name"]))
+            result.times.setdefault(mode, {})[name] = times
+            result.travel_access.setdefault(mode, {})[name] = {
+                dim: traveltime.summarise(times, w, limits.distance_min)
+                for dim, w in result.weights.items()
+            }
+            values[name] = traveltime.burden_values(times, cap)
+        result.mode_appraisals[mode] = appraisal_mod.appraise(
+            values, result.weights, limits, unit="min", population=population
+        )
+    result.appraisal = result.mode_appraisals[result.lead_mode]
 
 
 def core20_effects(effects: list[dict], quintile_pops: pd.Series) -> list[dict]:
@@ -205,7 +276,9 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
 
     proposal = result.proposal
     spec = proposal.service.model_dump()
-    spec["columns"] = {role: name for role, name in spec["columns"].items() if name}
+    # Roles not mapped in the params file are not passed on (service.check_columns knows only
+    # the roles it reads).
+    spec["columns"] = {k: v for k, v in spec["columns"].items() if v is not None}
     codes = list(result.area["lsoa21_code"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", service_mod.ServiceDataWarning)
@@ -245,6 +318,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         completeness_gap=t.completeness_gap,
     )
     tables = result.representation = representation_tables(result.uptake)
+    result.intersect["uptake"] = intersect_mod.uptake_table(
+        result.service,
+        result.area,
+        result.weights["ethnic_group"],
+        result.uptake.published["tables"],
+        min_count=proposal.disclosure.min_count,
+    )
     if proposal.template == "equity_audit":
         audit = uptake_mod.rate_representation(
             tables,
@@ -406,6 +486,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
             "by_ethnic_group": records(ethnic_composition(a.weights)),
         },
     }
+    out["area"] |= intersect_metrics(a)
     if a.primary:
         primary = a.access[a.primary]
         out["access"] = {
@@ -419,6 +500,10 @@ def metrics(a: Assessment) -> dict[str, Any]:
                 name: {f"by_{dim}": records(t[ACCESS_COLUMNS]) for dim, t in tables.items()}
                 for name, tables in a.access.items()
             }
+        if a.travel:
+            out["access"]["unit"] = "km"
+            out["access"]["judged_on"] = f"minutes by {a.lead_mode}"
+            out["access"]["by_mode"] = travel_metrics(a)
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
@@ -428,7 +513,87 @@ def metrics(a: Assessment) -> dict[str, Any]:
     out["warnings_detail"] = [w.as_dict() for w in a.warnings]
     if a.uptake is not None and hasattr(a.uptake, "metrics"):
         out.update(a.uptake.metrics())
+        crossed = a.intersect.get("uptake")
+        if crossed is not None and isinstance(out.get("uptake"), dict):
+            out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
+    if "access" in a.intersect and "access" in out:
+        out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
     return _clean(out)
+
+
+def travel_metrics(a: Assessment) -> dict[str, Any]:
+    """``access.by_mode.<mode>``: today's ``access`` block in minutes, one per matrix (lead first).
+
+    Each holds the scenario, ``unit`` (``min``), ``threshold_minutes``,
+    ``change_minutes``, the source, whether synthetic, what the read found, the
+    minutes an unreachable journey counts as in person-minutes, ``by_<dimension>``
+    rows (``mean_minutes_before``, ``mean_minutes_after``, ``pop_beyond_threshold_*``,
+    ``pop_unreachable_*``, …) for the primary scenario, ``by_option`` for every
+    scenario, and ``options`` (that mode's ranking) when options are compared.
+    """
+    from eia.traveltime import SUMMARY_COLUMNS
+
+    out: dict[str, Any] = {}
+    t = a.proposal.thresholds
+    for mode, matrix in a.travel.items():
+        tables = a.travel_access[mode]
+        block: dict[str, Any] = {
+            "scenario": a.primary,
+            "unit": "min",
+            "lead": mode == a.lead_mode,
+            "threshold_minutes": t.minutes_for(mode),
+            "change_minutes": t.change_minutes_for(mode),
+            "source": matrix.source,
+            "label": matrix.label,
+            "synthetic": matrix.synthetic,
+            "read": dict(matrix.info),
+            "unreachable_counted_as_minutes": a.unreachable_as[mode],
+            "method": f"quickest site by {mode.replace('_', ' ')} from a journey-time matrix "
+            "(origins: LSOAs; not reachable counted separately and as beyond the threshold)",
+            **{
+                f"by_{dim}": records(table[SUMMARY_COLUMNS])
+                for dim, table in tables[a.primary].items()
+            },
+        }
+        if len(a.proposed) > 1 or a.proposal.options:
+            block["by_option"] = {
+                name: {f"by_{dim}": records(x[SUMMARY_COLUMNS]) for dim, x in per.items()}
+                for name, per in tables.items()
+            }
+            ap = a.mode_appraisals[mode]
+            block["options"] = records(ap.options[["option", "rank", "score"]])
+            block["robust"] = ap.robustness.holds
+        out[mode] = block
+    return out
+
+
+def adversely_affected(a: Assessment) -> list[str]:
+    """LSOAs whose distance to the nearest site rises by more than ``change_km`` (primary scenario)."""
+    if not a.primary:
+        return []
+    d = a.distances[a.primary]
+    return d.loc[d["km_change"] > a.proposal.thresholds.change_km, "lsoa21_code"].tolist()
+
+
+def intersect_metrics(a: Assessment) -> dict[str, Any]:
+    """The ``area`` entries for ethnicity × deprivation and language (see eia.intersect, eia.language)."""
+    out: dict[str, Any] = {}
+    if "area" in a.intersect:
+        out["by_ethnic_group_imd_quintile"] = records(a.intersect["area"])
+        out["by_ethnic_group_core20"] = records(a.intersect["core20"])
+        out["ethnicity_deprivation_finding"] = intersect_mod.finding(a.intersect["core20"])
+    if a.language is not None:
+        lang = language_mod.summary(a.language)
+        if a.primary:
+            affected = adversely_affected(a)
+            lang["adversely_affected"] = {
+                **language_mod.summary(a.language, affected),
+                "definition": f"LSOAs whose distance to the nearest site rises by more than "
+                f"{a.proposal.thresholds.change_km:g} km ({a.primary})",
+            }
+            lang["adversely_affected"].pop("method")
+        out["language"] = lang
+    return out
 
 
 def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:

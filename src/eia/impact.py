@@ -51,6 +51,8 @@ DIMENSION_LABELS = {
     "ethnic_group": "Ethnic group",
     "religion": "Religion",
     "disability": "Disability",
+    "language": "Proficiency in English (MSOA, apportioned)",
+    "rurality": "Rurality (RUC 2021)",
     "age": "Age",
     "sex": "Sex",
     "other": "Other",

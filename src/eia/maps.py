@@ -653,33 +653,34 @@ def rate_map(
     label: str,
     title: str | None = None,
     outline: gpd.GeoDataFrame | None = None,
+    withheld_label: str = "withheld (small numbers)",
 ):
-    """A choropleth of a rate per LSOA in quintile classes (mapclassify), cividis palette.
+    """A choropleth of a rate per LSOA in quintile classes, cividis palette; NaN = withheld.
 
-    ``outline``: the area's :func:`area_outline`, if already computed.
+    The classes are :func:`eia.disclosure.quantile_classes` of the shown rates (the
+    ones :func:`eia.disclosure.protect_map` audits). ``outline``: the area's
+    :func:`area_outline`, if already computed.
     """
-    import mapclassify
+    from eia.disclosure import quantile_classes
 
     fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     values = rate.reindex(area["lsoa21_code"]).to_numpy(dtype=float)
     finite = np.isfinite(values)
-    classifier = mapclassify.Quantiles(values[finite], k=5)
     cmap = plt.get_cmap("cividis", 5)
-    bins = np.digitize(values, classifier.bins, right=True)
-    colours = [
-        to_hex(cmap(int(b))) if ok else "#d8dde0" for b, ok in zip(bins, finite, strict=True)
-    ]
-    _plot(ax, area, color=colours, linewidth=0.05, edgecolor="white")
+    colours = np.full(len(values), "#d8dde0", dtype=object)
+    patches = []
+    if finite.any():
+        classes, edges = quantile_classes(values[finite], k=5)
+        colours[finite] = [to_hex(cmap(int(c))) for c in classes]
+        lows = [values[finite].min(), *edges[:-1]]
+        patches = [
+            Patch(facecolor=cmap(i), edgecolor="#768692", label=f"{lo:,.1f} – {hi:,.1f}")
+            for i, (lo, hi) in enumerate(zip(lows, edges, strict=True))
+        ]
+    _plot(ax, area, color=list(colours), linewidth=0.05, edgecolor="white")
     _outline(ax, area, outline)
-    lows = [values[finite].min(), *classifier.bins[:-1]]
-    patches = [
-        Patch(facecolor=cmap(i), edgecolor="#768692", label=f"{lo:,.1f} – {hi:,.1f}")
-        for i, (lo, hi) in enumerate(zip(lows, classifier.bins, strict=True))
-    ]
     if (~finite).any():
-        patches.append(
-            Patch(facecolor="#d8dde0", edgecolor="#768692", label="withheld (small numbers)")
-        )
+        patches.append(Patch(facecolor="#d8dde0", edgecolor="#768692", label=withheld_label))
     _legends(fig, patches, label, [])
     if title:
         ax.set_title(title)

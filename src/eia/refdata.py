@@ -292,6 +292,21 @@ class Pack:
         eth = self._read("census2021_ethnicity_lsoa21.parquet", ["lsoa21_code", "total_residents"])
         return eth.drop_duplicates("lsoa21_code").set_index("lsoa21_code")["total_residents"]
 
+    @cache  # noqa: B019
+    def proficiency(self) -> pd.DataFrame:
+        """Census 2021 TS029 proficiency in English by MSOA 2021 (usual residents aged 3+)."""
+        return self._read("census2021_proficiency_msoa21.parquet")
+
+    @cache  # noqa: B019
+    def msoa_lookup(self) -> pd.DataFrame:
+        """LSOA 2021 → MSOA 2021 (every LSOA nests in one MSOA)."""
+        return self._read("lsoa21_msoa21_lookup.parquet")
+
+    @cache  # noqa: B019
+    def rurality(self) -> pd.DataFrame:
+        """ONS Rural-Urban Classification 2021 by LSOA 2021: ruc21_code, ruc21_name, urban_rural."""
+        return self._read("ruc21_lsoa21.parquet")
+
     def has(self, name: str) -> bool:
         """Whether the pack holds an (optional) file."""
         return name in self.manifest

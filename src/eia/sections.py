@@ -90,7 +90,11 @@ def summary(a: Assessment) -> None:
     if p.description:
         show.text(p.description)
     facts = []
-    if a.primary:
+    if a.primary and a.travel:
+        from eia import travel_report
+
+        facts += travel_report.headline(a)
+    elif a.primary:
         allp = a.access[a.primary]["imd_quintile"].iloc[-1]
         core = a.access[a.primary]["core20"].iloc[0]
         t = a.threshold_km
@@ -329,6 +333,11 @@ def access(a: Assessment) -> None:
     if not a.primary:
         show.text("This proposal does not move sites, so access by distance does not change.")
         return
+    if a.travel:  # journey times lead; straight-line distance follows for comparison
+        from eia import travel_report
+
+        show._display(travel_report.access(a))
+        show._display(show.heading("Straight-line distance (for comparison)"))
     show.text(
         f"Distances are straight lines from each LSOA's representative point (a point inside the "
         f"neighbourhood, standing in for where its residents live) to the nearest site, for "
@@ -350,6 +359,11 @@ def access(a: Assessment) -> None:
 def change_map(a: Assessment) -> None:
     """The change-in-distance map for the primary scenario."""
     if not a.primary:
+        return
+    if a.travel:
+        from eia import travel_report
+
+        show._display(travel_report.change_map(a))
         return
     d = a.distances[a.primary]
     further = (d["km_change"] > 1).sum()
@@ -490,8 +504,21 @@ def options(a: Assessment) -> show.Block:
                 "This proposal lists no alternative options; it is compared with doing nothing."
             )
         )
-    fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
     best = " and ".join(ap.best)
+    if a.travel:
+        from eia import travel_report
+
+        figure = travel_report.options_maps(a)
+        by_mode = travel_report.rankings_by_mode(a) if len(a.travel) > 1 else None
+    else:
+        fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
+        figure = show.Figure(
+            fig,
+            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
+            f"options; {best} ranks first (least adverse).",
+            caption="Change in distance to the nearest site under each option.",
+        )
+        by_mode = None
     return show.Block(
         show.paragraphs(
             ap.summary,
@@ -508,12 +535,8 @@ def options(a: Assessment) -> show.Block:
             options_ratings_table(a),
             "Ratings per group for each option (compared with doing nothing)",
         ),
-        show.Figure(
-            fig,
-            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
-            f"options; {best} ranks first (least adverse).",
-            caption="Change in distance to the nearest site under each option.",
-        ),
+        by_mode,
+        figure,
     )
 
 
@@ -545,9 +568,16 @@ def data_quality(a: Assessment) -> None:
         show._display(a.uptake.show_quality())
     if a.notes:
         show.bullets(a.notes, intro="Notes from reading the service data:")
+    if a.travel:
+        from eia import travel_report
+
+        show.bullets(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")
     show.bullets(
         [
-            "Distances are straight lines, not travel times by road or public transport; they understate "
+            "Journey times come from the matrices named above: they are as good as the network, "
+            "timetable and time of day behind them; straight-line distances are shown beside them."
+            if a.travel
+            else "Distances are straight lines, not travel times by road or public transport; they understate "
             "the burden where transport links are poor.",
             "Each LSOA's location is a representative point inside it, not a population-weighted centroid.",
             "Group figures are area-based (Census 2021 counts per LSOA), not individual records.",
@@ -562,6 +592,10 @@ def data_quality(a: Assessment) -> None:
 
 def methods(a: Assessment) -> None:
     """Methods, data sources with vintages, and the required attribution."""
+    if a.travel:
+        from eia import travel_report
+
+        show.text(travel_report.method_sentence(a) + " " + travel_report.rules_sentence(a))
     show.text(
         "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
         "LSOA's representative point to its nearest site; group means are weighted by the group's "
@@ -701,26 +735,43 @@ def uptake_chart(a: Assessment) -> None:
 
 
 def uptake_map(a: Assessment) -> None:
-    """Uptake rate per year by LSOA, in quintile classes; small counts withheld."""
+    """Uptake rate per year by LSOA, in quintile classes; small counts withheld.
+
+    The map is protected as a table linked to the uptake tables
+    (:func:`eia.uptake.protect_map`): LSOAs with fewer than ``min_count`` users, zero
+    included, are grey, and so are any more that would let a withheld count be worked out.
+    """
     if a.uptake is None:
         return
-    by_lsoa = a.service.by_lsoa.set_index("lsoa21_code")["count"]
-    pop = a.area.set_index("lsoa21_code")["population"]
-    per, years = a.uptake.per, float(a.uptake.period["years"])
-    rate = (by_lsoa / (pop * years) * per).where(
-        ~by_lsoa.between(0.0001, a.proposal.disclosure.min_count - 1e-9)
+    from eia.uptake import protect_map
+
+    m = a.proposal.disclosure.min_count
+    classes = protect_map(
+        a.service, a.area, a.uptake, per=a.uptake.per / float(a.uptake.period["years"])
     )
-    withheld = int(rate.isna().sum())
-    fig = maps.rate_map(a.area, rate, label=a.uptake.unit, outline=a.outline())
+    if classes.withheld_all:
+        show.text(
+            f"The map of {a.service.label} {a.uptake.unit} by LSOA is withheld: "
+            f"{classes.withheld_all}, so it would show nothing the tables do not."
+        )
+        return
+    fig = maps.rate_map(
+        a.area,
+        classes.rate,
+        label=a.uptake.unit,
+        outline=a.outline(),
+        withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
+    )
     show.figure(
         fig,
         alt=(
             f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
-            f"classes of equal numbers of LSOAs; {withheld} LSOAs with fewer than "
-            f"{a.proposal.disclosure.min_count} users are shown as withheld."
+            f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
+            f"with fewer than {m} users, none included, and any whose rate with the tables would "
+            "let a small count be worked out."
         ),
         caption=f"Uptake {a.uptake.unit} by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
-        "so the map shows ranges, never counts.",
+        f"so the map shows ranges, never counts; grey does not tell fewer than {m} users from none.",
     )
 
 

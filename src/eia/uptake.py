@@ -890,6 +890,13 @@ def protect_tables(
     ``("decile", d)``, ``("quintile", q)``, ``("ethnic", group)``, ``"stated"``
     and the data-quality keys.
     """
+    values, constraints = _linked(quintiles, deciles, ethnic, quality, counted_rows=counted_rows)
+    prefer = {"records_read", "count_read", "count_outside_area", "count_unmatched"}
+    return disclosure.protect(values, constraints, min_count, prefer=prefer)
+
+
+def _linked(quintiles, deciles, ethnic, quality, *, counted_rows: bool) -> tuple[dict, list]:
+    """Every published count and the relations between them (see :func:`protect_tables`)."""
     values: dict[Any, float] = {}
     for d, c in zip(deciles["imd_decile"], deciles["count"], strict=True):
         values[("decile", int(d))] = float(c)
@@ -918,8 +925,38 @@ def protect_tables(
     constraints = [(t, p) for t, p in constraints if t in values and all(k in values for k in p)]
     # Tables' rows are rounded the same way as published, so the audit sees what readers see.
     values = {k: round(v, 6) for k, v in values.items()}
-    prefer = {"records_read", "count_read", "count_outside_area", "count_unmatched"}
-    return disclosure.protect(values, constraints, min_count, prefer=prefer)
+    return values, constraints
+
+
+def protect_map(
+    service, area: pd.DataFrame, uptake: Uptake, *, per: float = PER
+) -> disclosure.MapClasses:
+    """The LSOA rate map's classes, protected as a table linked to the uptake tables.
+
+    LSOAs with fewer than ``min_count`` users (zero included) are withheld, and more
+    where the map and the tables together would pin a withheld count
+    (:func:`eia.disclosure.protect_map`).
+    """
+    counts = service.by_lsoa.groupby("lsoa21_code")["count"].sum()
+    frame = area.set_index("lsoa21_code")
+    counts = counts.reindex(frame.index, fill_value=0.0)
+    values, constraints = _linked(
+        uptake.by_imd_quintile,
+        uptake.by_imd_decile,
+        uptake.by_ethnic_group,
+        uptake.quality,
+        counted_rows="count" not in getattr(service, "columns", {}) and uptake.counting == "events",
+    )
+    return disclosure.protect_map(
+        counts,
+        frame["population"],
+        frame["imd_decile"].map(lambda d: ("decile", int(d))),
+        values,
+        constraints,
+        uptake.published["reasons"],
+        uptake.min_count,
+        per=per,
+    )
 
 
 def _withhold(table: pd.DataFrame, reasons: Mapping, kind: str, key: str) -> pd.DataFrame:
@@ -1262,7 +1299,10 @@ def _published_quality(quality: Mapping, reasons: Mapping, has_ethnicity: bool) 
         out[share] = None if withheld or value is None else round(float(value), 6)
     out["suppressed"] = {k: reasons[k] for k in QUALITY_COUNTS if k in reasons}
     out["unmatched_examples"] = list(quality.get("unmatched_examples", []))[:10]
-    for key in ("source", "format", "encoding", "date_first", "date_last", "synthetic"):
+    for key in (
+        *("source", "format", "encoding", "date_first", "date_last", "synthetic"),
+        *("engine", "table", "query_sha256", "counting", "period_start", "period_end"),
+    ):
         if key in quality:
             out[key] = quality[key]
     out["ethnicity_unrecognised"] = list(quality.get("ethnicity_unrecognised", []))[:10]
