@@ -389,34 +389,40 @@ def impacts(a: Assessment) -> show.Block:
             ),
             narrative_table(a),
         )
-    rows = a.impacts[a.impacts["option"] == a.rated_option]
     parts: list = []
-    if a.appraisal is not None and a.rated_option in set(a.appraisal.burden["option"]):
+    if a.appraisal is not None:
         parts.append(show.paragraphs(impact.access_rules_sentence(a.proposal.thresholds)))
-    for dim in dict.fromkeys(rows["dimension"]):
-        part = rows[rows["dimension"] == dim]
-        parts.append(show.heading(DIMENSION_LABELS.get(dim, dim)))
-        if dim == "core20":
-            parts.append(
-                show.paragraphs(
-                    "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the same "
-                    "people as Q1 above, compared here with the rest of the area. Summaries count "
-                    "them once."
+    scenarios = list(dict.fromkeys(a.impacts["option"]))
+    for scenario in scenarios:
+        rows = a.impacts[a.impacts["option"] == scenario]
+        level = 3
+        if len(scenarios) > 1:
+            parts.append(show.heading(f"{scenario} compared with doing nothing", 3))
+            level = 4
+        for dim in dict.fromkeys(rows["dimension"]):
+            part = rows[rows["dimension"] == dim]
+            parts.append(show.heading(DIMENSION_LABELS.get(dim, dim), level))
+            if dim == "core20":
+                parts.append(
+                    show.paragraphs(
+                        "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the "
+                        "same people as Q1 above, compared here with the rest of the area. "
+                        "Summaries count them once."
+                    )
                 )
-            )
-        sentences = list(part["sentence"])
-        if "at_risk" in part:
-            gaps = part["uptake_gap"] if "uptake_gap" in part else part["at_risk"]
-            sentences = [
-                s
-                + (
-                    f" {_risk_words(gap)} among current users, a material gap: at risk."
-                    if risk is True
-                    else ""
-                )
-                for s, risk, gap in zip(sentences, part["at_risk"], gaps, strict=True)
-            ]
-        parts.append(show.bullet_list(sentences))
+            sentences = list(part["sentence"])
+            if "at_risk" in part:
+                gaps = part["uptake_gap"] if "uptake_gap" in part else part["at_risk"]
+                sentences = [
+                    s
+                    + (
+                        f" {_risk_words(gap)} among current users, a material gap: at risk."
+                        if risk is True
+                        else ""
+                    )
+                    for s, risk, gap in zip(sentences, part["at_risk"], gaps, strict=True)
+                ]
+            parts.append(show.bullet_list(sentences))
     parts.append(show.heading("Other protected characteristics and inclusion health groups"))
     parts.append(narrative_table(a))
     return show.Block(*parts)
