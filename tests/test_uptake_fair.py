@@ -263,3 +263,29 @@ def test_population_of_interest_restricts_counts_and_denominators():
     assert share.iloc[0] == pytest.approx(single.iloc[0][cols].sum() / single.iloc[0].sum())
     bands = ages.band_populations(single, CODES, ages=(15, 44))
     assert list(bands.columns) == BANDS[3:9]
+
+
+@pytest.mark.refdata
+def test_person_column_counts_distinct_people_through_the_aggregation(pack, notts_area, tmp_path):
+    from eia.service import load_service
+
+    codes = list(notts_area["lsoa21_code"])
+    rows = []
+    for i in range(60):  # 60 people, each with 3 events in one LSOA of the area
+        code = codes[i % 30]
+        rows += [(code, f"P{i:03d}", f"2024-0{m}-01") for m in (4, 6, 9)]
+    frame = pd.DataFrame(rows, columns=["lsoa", "pid", "date"])
+    path = tmp_path / "repeat.csv"
+    frame.to_csv(path, index=False)
+    spec = {"path": str(path), "columns": {"lsoa": "lsoa", "person": "pid", "date": "date"}}
+    people = load_service(spec, pack, codes)
+    events = load_service({**spec, "columns": {"lsoa": "lsoa", "date": "date"}}, pack, codes)
+    area = notts_area[notts_area["lsoa21_code"].isin(codes)]
+    period = {"start": "2024-04-01", "end": "2025-03-31"}
+    by_people = uptake.compute(people, area, min_count=1, period=period)
+    by_events = uptake.compute(events, area, min_count=1, period=period)
+    assert by_people.metrics()["uptake"]["counting"] == "people"
+    assert by_events.metrics()["uptake"]["counting"] == "events"
+    assert by_people.by_imd_quintile["count"].sum() == 60
+    assert by_events.by_imd_quintile["count"].sum() == 180
+    assert "People" in by_people.frame().columns and "Events" in by_events.frame().columns
