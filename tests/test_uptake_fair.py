@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from eia import ages, impact, stats, uptake
+from eia import ages, impact, sections, stats, uptake
 from eia.area import ETHNIC_GROUPS
 from eia.ethnicity import NOT_STATED
 
@@ -69,8 +69,8 @@ def test_two_year_extract_gives_per_year_rates_of_half_the_counts():
         "years": 2.0,
         "source": "params",
     }
-    assert "per year" in uptake.headline(result)
-    assert "per year" in " ".join(result.frame("by_imd_quintile").columns)
+    assert "per year" in sections.uptake_headline(result)
+    assert "per year" in " ".join(sections.uptake_table(result, "by_imd_quintile").frame.columns)
 
 
 def test_period_from_extract_dates_or_assumed():
@@ -88,12 +88,13 @@ def test_people_or_events_labelling():
         " events " in uptake.headline(events)
         and "too narrow" in events.metrics()["uptake"]["notes"]["counting"]
     )
-    assert "Events" in events.frame().columns
+    assert "Events" in sections.uptake_table(events, "by_imd_quintile").frame.columns
     people = uptake.compute(
         service(COUNTS, columns={"lsoa": "x", "person": "pid"}), area(), min_count=1
     )
     assert people.metrics()["uptake"]["counting"] == "people"
-    assert " people " in uptake.headline(people) and "People" in people.frame().columns
+    assert " people " in sections.uptake_headline(people)
+    assert "People" in sections.uptake_table(people, "by_imd_quintile").frame.columns
 
 
 def _age_frames(seed=3):
@@ -288,4 +289,5 @@ def test_person_column_counts_distinct_people_through_the_aggregation(pack, nott
     assert by_events.metrics()["uptake"]["counting"] == "events"
     assert by_people.by_imd_quintile["count"].sum() == 60
     assert by_events.by_imd_quintile["count"].sum() == 180
-    assert "People" in by_people.frame().columns and "Events" in by_events.frame().columns
+    assert "People" in sections.uptake_table(by_people, "by_imd_quintile").frame.columns
+    assert "Events" in sections.uptake_table(by_events, "by_imd_quintile").frame.columns

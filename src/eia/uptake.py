@@ -41,7 +41,7 @@ worked out, across all the tables and the data-quality counts at once (they
 share totals), and withholds rates, ratios, representation and shares derived
 from withheld counts. :func:`compute` returns an :class:`Uptake` whose
 ``metrics()`` is the JSON-ready ``{"uptake": ..., "data_quality": ...}`` and
-whose ``show()`` returns the report section.
+whose tables :mod:`eia.sections` shows (this module only computes).
 """
 
 from __future__ import annotations
@@ -1022,24 +1022,31 @@ class Uptake:
         """``{"uptake": ..., "data_quality": ...}`` for metrics.json, suppression applied."""
         return {"uptake": self.published["uptake"], "data_quality": self.published["data_quality"]}
 
-    def frame(self, table: str = "by_imd_quintile") -> pd.DataFrame:
-        """A published table as report strings (see :func:`display_table`)."""
-        published = self.published["tables"][table]
-        return display_table(
-            published,
-            self.min_count,
-            ethnic=table == "by_ethnic_group",
-            counting=self.counting,
-            per=self.per,
-        )
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A published (disclosure-controlled) table: ``by_imd_quintile``, ``by_imd_decile`` or
+        ``by_ethnic_group`` (None without ethnicity). Columns as :data:`COLUMNS`, plus
+        ``suppressed`` (why a count is withheld) and, for ethnic groups, ``in_rates``."""
+        tables = self.published["tables"]
+        if name not in tables:
+            raise KeyError(f"no uptake table {name!r}; expected one of {', '.join(tables)}")
+        return tables[name]
+
+    @property
+    def published_quality(self) -> dict:
+        """The data-quality summary as published (withheld counts are None)."""
+        return self.published["data_quality"]
 
     def show(self):
-        """The current-users section: what is counted, tables by deprivation and ethnicity, SII."""
-        return _show(self)
+        """The current-users section (:func:`eia.sections.uptake_section`), returned for display."""
+        from eia.sections import uptake_section
+
+        return uptake_section(self)
 
     def show_quality(self):
-        """The data-quality part: the extract's quality table, examples, disclosure policy."""
-        return _show_quality(self)
+        """The data-quality part (:func:`eia.sections.uptake_quality`), returned for display."""
+        from eia.sections import uptake_quality
+
+        return uptake_quality(self)
 
 
 def compute(
@@ -1338,261 +1345,3 @@ def _json_rows(table: pd.DataFrame) -> list[dict]:
             row[key] = _json_value(value)
         rows.append(row)
     return rows
-
-
-# ---------------------------------------------------------------------------
-# Report section
-# ---------------------------------------------------------------------------
-
-
-def display_table(
-    published: pd.DataFrame,
-    min_count: int,
-    *,
-    ethnic: bool = False,
-    counting: str = "events",
-    per: float = PER,
-) -> pd.DataFrame:
-    """A published table as report strings: "<5", "*", rates to 1 decimal, ratios to 2.
-
-    Columns: group, the total count (headed "People" or "Events"), the count per
-    year, residents, the crude rate per year and its interval, the
-    age-standardised rate and its interval (when the table has them), for ethnic
-    groups the rate with not-stated records reallocated, then the rate ratio and
-    representation.
-    """
-    rate_head = f"Rate per {per:,.0f} per year"
-    who = "People" if counting == "people" else "Events"
-    has_dsr = "dsr" in published.columns
-    rows = []
-    for record in published.to_dict(orient="records"):
-        reason = record.get("suppressed")
-        in_rates = record.get("in_rates", True)
-
-        def num(value, digits=1):
-            if value is None or pd.isna(value):
-                return "–"
-            return f"{float(value):,.{digits}f}"
-
-        def interval(lo, hi, digits=1):
-            if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
-                return "–"
-            return f"{float(lo):,.{digits}f} to {float(hi):,.{digits}f}"
-
-        def given(text, in_rates=in_rates):
-            return text if in_rates else ""
-
-        row = {
-            "Group": ETHNIC_SHORT.get(record["group"], record["group"])
-            if ethnic
-            else record["group"],
-            who: disclosure.label(record["count"], reason, min_count),
-            "Per year": "–"
-            if record.get("count_per_year") is None
-            or pd.isna(record.get("count_per_year"))
-            or reason
-            else f"{float(record['count_per_year']):,.1f}",
-            "Residents": "–"
-            if record["population"] is None or pd.isna(record["population"])
-            else f"{int(record['population']):,}",
-        }
-        if ethnic:
-            row[f"Observed {rate_head.lower()} (lower bound)"] = (
-                num(record["rate"]) if in_rates else "not included"
-            )
-            row["95% CI"] = given(interval(record["lower"], record["upper"]))
-            row["Adjusted rate (not stated reallocated)"] = given(num(record.get("adjusted_rate")))
-            row["Adjusted 95% CI"] = given(
-                interval(record.get("adjusted_lower"), record.get("adjusted_upper"))
-            )
-        else:
-            row[f"Crude {rate_head.lower()}"] = num(record["rate"])
-            row["95% CI"] = interval(record["lower"], record["upper"])
-            if has_dsr:
-                row["Age-standardised rate"] = num(record.get("dsr"))
-                row["Standardised 95% CI"] = interval(
-                    record.get("dsr_lower"), record.get("dsr_upper")
-                )
-        row["Rate ratio"] = given(num(record["ratio"], 2))
-        row["Ratio 95% CI"] = given(interval(record["ratio_lower"], record["ratio_upper"], 2))
-        row["Representation"] = given(num(record["representation"], 2))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def quality_table(published_quality: Mapping, min_count: int) -> pd.DataFrame:
-    """The data-quality counts as report rows (measure, value), suppression applied."""
-    names = {
-        "records_read": "Records read",
-        "count_read": "Count read (sum of the count column, or records)",
-        "count_in_area": "In the assessment area (LSOA 2021)",
-        "count_converted_from_2011": "Converted from LSOA 2011 codes",
-        "count_outside_area": "Outside the area (including Wales)",
-        "count_welsh": "In Wales",
-        "count_unmatched": "Not matched to an LSOA (blank, malformed or unknown code)",
-        "count_matched_by_name": "Matched by LSOA name rather than code",
-        "count_outside_ages": "Outside the population's ages (not counted)",
-        "count_age_unknown": "Age not known (not counted for a population of ages)",
-    }
-    rows = []
-    withheld = published_quality.get("suppressed", {})
-    for key, name in names.items():
-        value = published_quality.get(key)
-        if value is None and key not in withheld:
-            continue
-        rows.append(
-            {"Measure": name, "Value": disclosure.label(value, withheld.get(key), min_count)}
-        )
-    for key, name in (
-        ("ethnicity_not_stated_share", "Ethnicity not stated (share in area)"),
-        ("ethnicity_not_known_share", "Ethnicity not known (share in area)"),
-    ):
-        value = published_quality.get(key)
-        rows.append({"Measure": name, "Value": "–" if value is None else f"{100 * value:.1f}%"})
-    return pd.DataFrame(rows)
-
-
-def headline(u: Uptake) -> str:
-    """The section's first sentence: what was counted, over what period, among whom."""
-    quality = u.published["data_quality"]
-    synthetic = " (synthetic data)" if u.synthetic else ""
-    in_area = quality.get("count_in_area")
-    total = "a withheld number of" if in_area is None else disclosure.label(in_area, None)
-    who = "people" if u.counting == "people" else "events"
-    years = float(u.period["years"])
-    per_year = "" if in_area is None else f" ({float(in_area) / years:,.0f} a year)"
-    span = (
-        f" from {u.period['start']} to {u.period['end']} ({years:.2f} years)"
-        if u.period.get("start")
-        else " (period not known; one year assumed)"
-    )
-    return (
-        f"{u.label}{synthetic}: {total} {who}{per_year}{span} among {u.population} of the "
-        "assessment area"
-        + (
-            ""
-            if u.population == "residents"
-            else " (persons of those ages: the reference data has no split by sex)"
-        )
-        + f". Rates are {u.unit} (denominators: Census 2021 residents"
-        + ("" if u.population == "residents" else f", {u.population}")
-        + ") with 95% confidence intervals; the rate ratio compares each group with the least "
-        f"deprived (or, for ethnicity, the {ETHNIC_SHORT[u.reference_ethnic_group]}) group, and "
-        "representation is a group's share of the service's "
-        f"{who} divided by its share of {u.population} (1 = in proportion)."
-    )
-
-
-def gaps_sentence(u: Uptake) -> str:
-    """How a material gap is decided, and which direction is a concern."""
-    low, high = u.material_band
-    concern = (
-        "under-representation (less use than the group's share of the population)"
-        if u.higher_use_is == "better"
-        else "over-representation (more use than the group's share of the population)"
-    )
-    return (
-        f"A group is flagged only for a material gap: its interval excludes 1 and its "
-        f"representation or rate ratio lies outside {low:g} to {high:g} (thresholds.material_band). "
-        f"Higher use is {u.higher_use_is} for this service (service.higher_use_is), so the concern "
-        f"is {concern}."
-    )
-
-
-def _show(u: Uptake):
-    from eia import show
-
-    pub = u.published
-    tables = pub["tables"]
-    synthetic = " (synthetic data)" if u.synthetic else ""
-    notes = pub["uptake"]["notes"]
-    parts: list = [
-        show.paragraphs(headline(u), notes["counting"], notes["period"]),
-    ]
-    if notes.get("ages"):
-        parts.append(show.paragraphs(notes["ages"]))
-    parts.append(show.paragraphs(notes["standardisation"], gaps_sentence(u)))
-    if (u.by_imd_decile["count"] % 1 != 0).any():
-        parts.append(
-            show.paragraphs(
-                "Some counts are fractional: events recorded against an LSOA 2011 code whose area "
-                "was split in 2021 are shared between its 2021 parts in proportion to their "
-                "residents."
-            )
-        )
-    for key, what in (
-        ("by_imd_quintile", "national IMD 2025 quintile"),
-        ("by_imd_decile", "national IMD 2025 decile"),
-        ("by_core20", "Core20 (the most deprived fifth nationally) and the rest of the area"),
-    ):
-        parts.append(
-            show.Table(
-                u.frame(key),
-                f"Service {'users' if u.counting == 'people' else 'events'} by {what}, "
-                f"{u.unit}{synthetic}",
-            )
-        )
-    if u.sii.get("sii") is not None:
-        parts.append(
-            show.paragraphs(
-                u.sii["interpretation"] + (f" ({u.sii['note']})" if u.sii.get("note") else "")
-            )
-        )
-    elif u.sii.get("reason"):
-        parts.append(show.paragraphs(f"Slope index of inequality not given: {u.sii['reason']}."))
-    if tables["by_ethnic_group"] is not None:
-        for warning in u.warnings:
-            parts.append(show.notice_box(warning, "warning"))
-        parts.append(
-            show.Table(
-                u.frame("by_ethnic_group"),
-                f"Service {'users' if u.counting == 'people' else 'events'} by Census 2021 ethnic "
-                f"group, {u.unit}: observed (lower bounds) and with not-stated records "
-                f"reallocated{synthetic}",
-            )
-        )
-        parts.append(show.paragraphs(notes["ethnicity"]))
-        comp = tables["ethnicity_completeness"]
-        parts.append(
-            show.Table(
-                pd.DataFrame(
-                    {
-                        "Group": comp["group"].map(lambda g: "Whole area" if g == "All" else g),
-                        "Records with a stated ethnic group": [
-                            "withheld" if v is None or pd.isna(v) else f"{100 * float(v):.1f}%"
-                            for v in comp["completeness"]
-                        ],
-                    }
-                ),
-                f"Ethnicity completeness, overall and by IMD quintile{synthetic}",
-            )
-        )
-    return show.Block(*parts)
-
-
-def _show_quality(u: Uptake):
-    from eia import show
-
-    quality = u.published["data_quality"]
-    synthetic = " (synthetic data)" if u.synthetic else ""
-    parts: list = [
-        show.Table(
-            quality_table(quality, u.min_count), f"Data quality of the service extract{synthetic}"
-        )
-    ]
-    if quality.get("unmatched_examples"):
-        parts.append(
-            show.paragraphs(
-                "Examples of LSOA values that could not be matched (values only, never records): "
-                + ", ".join(quality["unmatched_examples"])
-            )
-        )
-    if quality.get("ethnicity_unrecognised"):
-        parts.append(
-            show.paragraphs(
-                "Ethnic category values not recognised (counted as Not known): "
-                + ", ".join(quality["ethnicity_unrecognised"])
-            )
-        )
-    parts.append(show.paragraphs(disclosure.policy_statement(u.min_count)))
-    return show.Block(*parts)
