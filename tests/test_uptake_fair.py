@@ -85,7 +85,7 @@ def test_people_or_events_labelling():
     events = uptake.compute(service(COUNTS), area(), min_count=1)
     assert events.metrics()["uptake"]["counting"] == "events"
     assert (
-        " events " in uptake.headline(events)
+        " events " in sections.uptake_headline(events)
         and "too narrow" in events.metrics()["uptake"]["notes"]["counting"]
     )
     assert "Events" in sections.uptake_table(events, "by_imd_quintile").frame.columns
