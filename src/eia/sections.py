@@ -477,7 +477,7 @@ def impacts(a: Assessment) -> Block:
         )
     parts: list = []
     if a.appraisal is not None:
-        parts.append(paragraphs(impact.access_rules_sentence(a.proposal.thresholds)))
+        parts.append(paragraphs(impact.access_rules_sentence(a.rules)))
     scenarios = list(dict.fromkeys(a.impacts["option"]))
     for scenario in scenarios:
         rows = a.impacts[a.impacts["option"] == scenario]
@@ -590,6 +590,22 @@ def options_table(a: Assessment) -> pd.DataFrame:
     return pd.concat([pd.DataFrame([ranks, scores, dominated]), table], ignore_index=True)
 
 
+def robustness_table(a: Assessment) -> pd.DataFrame:
+    """Each variation of the thresholds tried, the option ranked first under it, and whether the ranking holds."""
+    v = a.appraisal.robustness.variations
+    if not len(v):
+        return pd.DataFrame(columns=["Threshold", "Variation", "Value", "Ranked first", "Ranking"])
+    return pd.DataFrame(
+        {
+            "Threshold": v["threshold"],
+            "Variation": v["variation"],
+            "Value": [f"{x:g}" for x in v["value"]],
+            "Ranked first": v["first"],
+            "Ranking": ["holds" if h else "changes" for h in v["holds"]],
+        }
+    )
+
+
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
     """Ratings per group (rows) and option (columns)."""
     wide = a.impacts.assign(
@@ -646,6 +662,10 @@ def options(a: Assessment) -> Block:
         Table(
             options_table(a),
             "Options compared with doing nothing, criterion by criterion, in rank order",
+        ),
+        Table(
+            robustness_table(a),
+            "Robustness: the ranking with each threshold halved and doubled",
         ),
         Table(
             options_ratings_table(a),
@@ -734,7 +754,7 @@ def methods(a: Assessment) -> Block:
         paragraphs(
             "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
             "LSOA's representative point to its nearest site; group means are weighted by the group's "
-            "residents in each LSOA. " + impact.access_rules_sentence(a.proposal.thresholds)
+            "residents in each LSOA. " + impact.access_rules_sentence(a.rules)
         ),
         Table(
             sources[["file", "source", "rows"]].rename(
