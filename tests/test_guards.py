@@ -10,6 +10,7 @@ import pytest
 from eia import assessment, guards, params
 from eia.cli import main
 from eia.refdata import WGS84
+from eia.run import _ensure_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -142,10 +143,18 @@ def test_options_that_change_nothing_repeat_or_affect_nobody_are_warned_about(pa
     assert "Nudge (options[3].proposed) affects nobody" in messages
 
 
-def test_examples_raise_no_warnings(pack):
+def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(pack):
     for example in EXAMPLES:
         proposal = params.load(example, pack)
         assert guards.check_proposal(proposal, pack) == [], example.name
+        if not proposal.options:
+            continue
+        if proposal.service is not None and proposal.service.generate is not None:
+            _ensure_synthetic(proposal, example, pack)  # as `eia run` does on a fresh clone
+        a = assessment.assess(proposal, example, pack)
+        first = a.appraisal.options[a.appraisal.options["rank"] == 1]
+        assert all(not d for d in first["dominated_by"]), example.name
+        assert a.appraisal.tradeoff and a.appraisal.robustness.sentence, example.name
 
 
 @pytest.mark.slow
@@ -168,3 +177,27 @@ def test_the_superset_report_states_the_judgement_and_agrees_with_metrics(refdat
         for criterion in option["criteria"]:
             assert criterion["label"] in text
             assert f"{round(criterion['value']):,}" in text
+
+
+def test_the_options_section_shows_what_metrics_holds(superset):
+    from eia import sections, show
+
+    block = sections.options(superset)
+    m = assessment.metrics(superset)
+    tables = [p for p in block.parts if isinstance(p, show.Table)]
+    crit = tables[0].frame.set_index("Criterion")
+    for option in m["options"]:
+        assert crit.loc["Rank (1 = least adverse)", option["name"]] == str(option["rank"])
+        assert crit.loc["Dominated by", option["name"]] == (
+            ", ".join(option["dominated_by"]) or "none"
+        )
+        for c in option["criteria"]:
+            assert crit.loc[c["label"], option["name"]] == show.fmt_int(c["value"])
+            assert crit.loc[c["label"], "Unit"] == c["unit"]
+    assert show.esc(m["robustness"]["sentence"]) in block.markup
+    assert show.esc(m["appraisal"]["tradeoff"]) in block.markup
+    robust = tables[1].frame
+    assert len(robust) == len(m["robustness"]["variations_tried"])
+    assert set(robust["Ranking"]) == (
+        {"holds"} if m["robustness"]["holds"] else {"holds", "changes"}
+    )
