@@ -160,7 +160,9 @@ def _read_xlsx(path: Path, sheet) -> tuple[pa.Table, str]:
 def _duckdb():
     import ibis
 
-    return ibis.duckdb.connect()
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")  # no bar on stdout (or in a notebook)
+    return con
 
 
 def open_file(
