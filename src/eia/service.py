@@ -441,7 +441,8 @@ def _plan(t, actual: dict, run) -> _Plan:
 
 def _label_ages(frame: pd.DataFrame) -> pd.DataFrame:
     if "age5" in frame:
-        labels = [_age_label(v) for v in frame["age5"].astype(object)]
+        ages = frame["age5"]
+        labels = ages.map({v: _age_label(v) for v in ages.dropna().unique()}).fillna(NOT_KNOWN)
         frame = frame.drop(columns="age5")
         frame.insert(1, "age_band", labels)
     return frame
@@ -694,16 +695,17 @@ def _labelled(frame: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
     frame = frame.copy()
     if "eth_raw" in frame:
         raw = frame.pop("eth_raw")
-        frame.insert(1, "ethnic_group", [plan.ethnic_groups.get(v, eth.NOT_KNOWN) for v in raw])
+        frame.insert(1, "ethnic_group", raw.map(plan.ethnic_groups).fillna(eth.NOT_KNOWN))
+        codes = raw.map(plan.ethnic_codes).astype(object)
         frame.insert(
-            2, "ethnic_code", ["99" if v is None else plan.ethnic_codes.get(v) for v in raw]
+            2, "ethnic_code", codes.where(raw.notna(), "99").where(lambda c: c.notna(), None)
         )
     if "sex_raw" in frame:
         raw = frame.pop("sex_raw")
         frame.insert(
             len(frame.columns) - 2,
             "sex",
-            [NOT_KNOWN if v is None else _SEX.get(v, "Other") for v in raw],
+            raw.map(_SEX).fillna("Other").where(raw.notna(), NOT_KNOWN),
         )
     return frame
 
