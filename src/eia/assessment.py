@@ -126,6 +126,9 @@ def assess(
             result.intersect["access"] = intersect_mod.access_table(
                 result.distances[result.primary], area, ethnic, t.distance_km
             )
+            result.intersect["burden"] = intersect_mod.burden_table(
+                result.distances[result.primary], area, ethnic, t, option=result.primary
+            )
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -383,6 +386,10 @@ def metrics(a: Assessment) -> dict[str, Any]:
             out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
     if "access" in a.intersect and "access" in out:
         out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
+    if "burden" in a.intersect and "access" in out:
+        out["access"]["burden_by_ethnic_group_core20"] = records(
+            a.intersect["burden"].drop(columns=["sentence"], errors="ignore")
+        )
     return _clean(out)
 
 

@@ -164,6 +164,70 @@ def access_table(
     return table.drop(columns=["group"]).reset_index(drop=True)
 
 
+def burden_table(
+    distances: pd.DataFrame,
+    area: pd.DataFrame,
+    ethnic: pd.DataFrame,
+    thresholds=None,
+    *,
+    option: str = "Proposed",
+    unit: str = "km",
+) -> pd.DataFrame:
+    """The judgement's burden measures (:func:`eia.impact.burden`) for each ethnic group
+    within Core20 and within the rest, with the rating each cell would get.
+
+    ``distances`` is :func:`eia.access.measure`'s frame (``km_before``, ``km_after``);
+    ``thresholds`` a :class:`eia.params.Thresholds`. Columns: ``ethnic_group``, ``core20``
+    and :data:`eia.impact.BURDEN_COLUMNS` (``residents``, ``further``, ``added``,
+    ``added_per_resident``, ``newly_far``, ``burden_ratio`` …), ``rating``,
+    ``disproportionate``, ``sentence``. Disproportion compares a cell with the rest of
+    the area, as for every other group.
+    """
+    from eia import impact
+
+    codes = distances["lsoa21_code"].to_numpy()
+    before = pd.Series(distances[f"{unit}_before"].to_numpy(), index=codes)
+    after = pd.Series(distances[f"{unit}_after"].to_numpy(), index=codes)
+    weights = core20_weights(area, ethnic)
+    weights.index = pd.Index(area["lsoa21_code"].to_numpy(), name="lsoa21_code")
+    population = area.set_index("lsoa21_code")["population"]
+    rows = impact.burden(
+        before,
+        after,
+        {"ethnic_group_core20": weights},
+        impact.Rules.from_thresholds(thresholds, unit=unit),
+        option=option,
+        population=population,
+    )
+    rows = rows[rows["dimension"] == "ethnic_group_core20"].copy()
+    parts = rows["group"].str.split(" – ", n=1, expand=True)
+    short_to_full = {v: k for k, v in ETHNIC_SHORT.items()}
+    rows.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
+    rows.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
+    return rows.drop(columns=["dimension", "group"]).reset_index(drop=True)
+
+
+def burden_finding(table: pd.DataFrame, unit: str = "km") -> str:
+    """One sentence: the ethnic group × Core20 cell bearing the most added distance per resident."""
+    rows = table[table["rating"] != "not rated"] if "rating" in table else table
+    if not len(rows):
+        return ""
+    worst = rows.sort_values("added_per_resident", ascending=False).iloc[0]
+    if not worst["added_per_resident"] > 0:
+        return (
+            "No ethnic group, in Core20 or in the rest of the area, has residents whose "
+            "distance to the nearest site rises by more than the change that counts."
+        )
+    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
+    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    return (
+        f"The heaviest added burden per resident falls on {short} residents {where}: "
+        f"{worst['added_per_resident']:.2f} {unit} per resident "
+        f"({int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
+        f"further from a site; rated {worst['rating']})."
+    )
+
+
 def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
     """One sentence: the largest mean distance increase among ethnic group × Core20 cells."""
     rows = table[table["population"] >= min_people]
@@ -410,6 +474,41 @@ def show_access(table: pd.DataFrame, threshold_km: float):
     )
 
 
+def show_burden(table: pd.DataFrame, change_km: float):
+    """The judgement's burden measures for each ethnic group within Core20 and the rest."""
+    from eia import show
+    from eia.impact import rating_label
+
+    frame = pd.DataFrame(
+        {
+            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
+            "Neighbourhoods": table["core20"],
+            "Residents": [show.fmt_int(v) for v in table["residents"]],
+            f"Further by more than {change_km:g} km": [show.fmt_int(v) for v in table["further"]],
+            "Added km per resident": [f"{v:.2f}" for v in table["added_per_resident"]],
+            "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
+            "Rating": [
+                rating_label(r, d, n)
+                for r, d, n in zip(
+                    table["rating"],
+                    table["disproportionate"],
+                    table.get("rating_note", pd.Series([None] * len(table))),
+                    strict=True,
+                )
+            ],
+        }
+    )
+    return show.Block(
+        show.paragraphs(burden_finding(table)),
+        show.Table(
+            frame,
+            "Burden of the change for each ethnic group in Core20 neighbourhoods and in the rest "
+            "of the area (added distance counts only changes larger than the threshold; ratings "
+            "by the same rules as every other group)",
+        ),
+    )
+
+
 def show_uptake(table: pd.DataFrame | None, label: str, min_count: int, per: float = 1000.0):
     """Uptake by ethnic group × quintile with intervals; withheld cells read "<5" or "*"."""
     from eia import show
@@ -453,6 +552,8 @@ def section(a):
         show.heading("Ethnicity and deprivation together"),
         show_area(a.intersect["area"], a.intersect["core20"]),
     ]
+    if "burden" in a.intersect:
+        parts.append(show_burden(a.intersect["burden"], a.proposal.thresholds.change_km))
     if "access" in a.intersect:
         parts.append(show_access(a.intersect["access"], a.threshold_km))
     if a.uptake is not None and "uptake" in a.intersect:
