@@ -226,6 +226,8 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         result.weights["ethnic_group"],
         result.uptake.published["tables"],
         min_count=proposal.disclosure.min_count,
+        per=float(getattr(proposal.service, "rate_per", 1000)),
+        years=intersect_mod.service_years(proposal.service),
     )
     if proposal.template == "equity_audit":
         audit = impact_mod.rate_uptake(

@@ -323,6 +323,14 @@ def protect_linked(
     return {k: v for k, v in reasons.items() if k in set(cells)}
 
 
+def service_years(spec) -> float | None:
+    """The length in years of the service extract's declared period (None when not declared)."""
+    period = getattr(spec, "period", None)
+    if period is None or getattr(period, "start", None) is None or period.end is None:
+        return None
+    return ((period.end - period.start).days + 1) / 365.25
+
+
 def _withheld_reason(total: float, min_count: int) -> str:
     """How readers read a withheld one-way total: "<5" (1-4) if small, else "*" (5 or more)."""
     return disclosure.PRIMARY if disclosure.is_small(total, min_count) else disclosure.SECONDARY
@@ -336,6 +344,7 @@ def uptake_table(
     *,
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
     per: float = 1000.0,
+    years: float | None = None,
 ) -> pd.DataFrame | None:
     """Users, residents, rate and 95% CI by ethnic group × IMD quintile, disclosure-controlled.
 
@@ -343,6 +352,8 @@ def uptake_table(
     cross cells are protected against them with :func:`protect_linked`. Rows: the five
     Census groups then "Not stated"/"Not known" (counts only) × quintiles 1-5. Withheld
     counts and everything computed from them are None; ``suppressed`` says why.
+    Rates are per ``per`` residents (all ages: the pack has no ethnic group by age), and
+    per year when ``years`` (the length of the extract's period) is given.
     Returns None when the extract has no ethnicity column.
     """
     from eia.stats import rate_ci
@@ -381,7 +392,7 @@ def uptake_table(
                 "suppressed": reason,
             }
             if reason is None and pop:
-                est = rate_ci(count, pop, multiplier=per)
+                est = rate_ci(count, pop * (years or 1.0), multiplier=per)
                 row |= {
                     "rate": float(est.value),
                     "lower": float(est.lower),
@@ -509,7 +520,13 @@ def show_burden(table: pd.DataFrame, change_km: float):
     )
 
 
-def show_uptake(table: pd.DataFrame | None, label: str, min_count: int, per: float = 1000.0):
+def show_uptake(
+    table: pd.DataFrame | None,
+    label: str,
+    min_count: int,
+    per: float = 1000.0,
+    years: float | None = None,
+):
     """Uptake by ethnic group × quintile with intervals; withheld cells read "<5" or "*"."""
     from eia import show
 
@@ -531,14 +548,17 @@ def show_uptake(table: pd.DataFrame | None, label: str, min_count: int, per: flo
                 "IMD quintile": r.quintile,
                 "Users": count,
                 "Residents": show.fmt_int(r.population) if r.population else "–",
-                f"Rate per {per:,.0f} (95% CI)": rate,
+                f"Rate per {per:,.0f}{' per year' if years else ''} (95% CI)": rate,
             }
         )
     return show.Block(
         show.Table(
             pd.DataFrame(cells),
-            f"Uptake of {label} by ethnic group and IMD quintile: users per {per:,.0f} residents "
-            "with 95% confidence intervals ('Not stated' and 'Not known' as counts only)",
+            f"Use of {label} by ethnic group and IMD quintile: crude rates per {per:,.0f} "
+            f"residents of all ages{' per year' if years else ' over the extract’s period'} "
+            "with 95% confidence intervals ('Not stated' and 'Not known' as counts only; the "
+            "reference data has no ethnic group by age, so these rates cannot be age-specific "
+            "or age-standardised)",
         ),
         show.paragraphs(disclosure.policy_statement(min_count)),
     )
@@ -559,6 +579,12 @@ def section(a):
     if a.uptake is not None and "uptake" in a.intersect:
         spec = a.proposal.service
         parts.append(
-            show_uptake(a.intersect["uptake"], spec.label, a.proposal.disclosure.min_count)
+            show_uptake(
+                a.intersect["uptake"],
+                spec.label,
+                a.proposal.disclosure.min_count,
+                per=float(getattr(spec, "rate_per", 1000)),
+                years=service_years(spec),
+            )
         )
     return show.Block(*parts)
