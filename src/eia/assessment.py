@@ -49,6 +49,11 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
     appraisal: appraisal_mod.Appraisal | None = None
+    travel: dict[str, Any] = field(default_factory=dict)  # mode -> eia.traveltime.Matrix
+    times: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # mode -> scenario
+    travel_access: dict[str, dict[str, dict[str, pd.DataFrame]]] = field(default_factory=dict)
+    mode_appraisals: dict[str, appraisal_mod.Appraisal] = field(default_factory=dict)
+    unreachable_as: dict[str, float] = field(default_factory=dict)  # mode -> minutes
     warnings: list[guards.Warning] = field(default_factory=list)
     #: Ethnicity × deprivation tables (eia.intersect): area, core20, access, uptake.
     intersect: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +80,24 @@ class Assessment:
         if self.primary:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
+
+    @property
+    def lead_mode(self) -> str | None:
+        """The travel mode the judgement rests on (journey-time matrices given), else None."""
+        return next(iter(self.travel), None)
+
+    @property
+    def unit(self) -> str:
+        """The judgement's unit: ``min`` (journey times of the lead mode) or ``km`` (distance)."""
+        return "min" if self.travel else "km"
+
+    @property
+    def rules(self) -> impact_mod.Rules:
+        """The access rules the ratings and the options appraisal use, in :attr:`unit`."""
+        t = self.proposal.thresholds
+        if self.lead_mode:
+            return impact_mod.Rules.from_thresholds(t.for_mode(self.lead_mode), "min")
+        return impact_mod.Rules.from_thresholds(t, "km")
 
     @property
     def threshold_km(self) -> float:
@@ -117,9 +140,14 @@ def assess(
                 pd.Series(distances["km_before"].to_numpy(), index=codes_index),
                 pd.Series(distances["km_after"].to_numpy(), index=codes_index),
             )
-        result.appraisal = appraisal_mod.appraise(
-            values, weights, t, unit="km", population=area.set_index("lsoa21_code")["population"]
-        )
+        population = area.set_index("lsoa21_code")["population"]
+        if proposal.access.travel_times:
+            base = Path(params_file).resolve().parent if params_file else Path.cwd()
+            _add_travel_times(result, base, population)
+        else:
+            result.appraisal = appraisal_mod.appraise(
+                values, weights, t, unit="km", population=population
+            )
         result.impacts = result.appraisal.burden.copy()
         result.warnings += guards.check_assessment(result)
         if result.primary:
@@ -154,6 +182,34 @@ def assess(
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
         _add_service(result, base)
     return result
+
+
+def _add_travel_times(result: Assessment, base_dir: Path, population: pd.Series) -> None:
+    """Journey times per mode (eia.traveltime); the judgement in minutes of the lead mode."""
+    from eia import traveltime
+
+    proposal, t = result.proposal, result.proposal.thresholds
+    codes = list(result.area["lsoa21_code"])
+    result.travel = traveltime.load_matrices(proposal, result.pack, codes, base_dir=base_dir)
+    current = list(result.current["name"])
+    for mode, matrix in result.travel.items():
+        limits = t.for_mode(mode)
+        cap = result.unreachable_as[mode] = traveltime.unreachable_minutes(
+            matrix, limits.distance_min
+        )
+        values = {}
+        for name, proposed in result.proposed.items():
+            times = traveltime.measure(matrix, current, list(proposed["name"]))
+            result.times.setdefault(mode, {})[name] = times
+            result.travel_access.setdefault(mode, {})[name] = {
+                dim: traveltime.summarise(times, w, limits.distance_min)
+                for dim, w in result.weights.items()
+            }
+            values[name] = traveltime.burden_values(times, cap)
+        result.mode_appraisals[mode] = appraisal_mod.appraise(
+            values, result.weights, limits, unit="min", population=population
+        )
+    result.appraisal = result.mode_appraisals[result.lead_mode]
 
 
 def core20_effects(effects: list[dict], quintile_pops: pd.Series) -> list[dict]:
@@ -374,6 +430,10 @@ def metrics(a: Assessment) -> dict[str, Any]:
                 name: {f"by_{dim}": records(t[ACCESS_COLUMNS]) for dim, t in tables.items()}
                 for name, tables in a.access.items()
             }
+        if a.travel:
+            out["access"]["unit"] = "km"
+            out["access"]["judged_on"] = f"minutes by {a.lead_mode}"
+            out["access"]["by_mode"] = travel_metrics(a)
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
@@ -393,6 +453,52 @@ def metrics(a: Assessment) -> dict[str, Any]:
             a.intersect["burden"].drop(columns=["sentence"], errors="ignore")
         )
     return _clean(out)
+
+
+def travel_metrics(a: Assessment) -> dict[str, Any]:
+    """``access.by_mode.<mode>``: today's ``access`` block in minutes, one per matrix (lead first).
+
+    Each holds the scenario, ``unit`` (``min``), ``threshold_minutes``,
+    ``change_minutes``, the source, whether synthetic, what the read found, the
+    minutes an unreachable journey counts as in person-minutes, ``by_<dimension>``
+    rows (``mean_minutes_before``, ``mean_minutes_after``, ``pop_beyond_threshold_*``,
+    ``pop_unreachable_*``, …) for the primary scenario, ``by_option`` for every
+    scenario, and ``options`` (that mode's ranking) when options are compared.
+    """
+    from eia.traveltime import SUMMARY_COLUMNS
+
+    out: dict[str, Any] = {}
+    t = a.proposal.thresholds
+    for mode, matrix in a.travel.items():
+        tables = a.travel_access[mode]
+        block: dict[str, Any] = {
+            "scenario": a.primary,
+            "unit": "min",
+            "lead": mode == a.lead_mode,
+            "threshold_minutes": t.minutes_for(mode),
+            "change_minutes": t.change_minutes_for(mode),
+            "source": matrix.source,
+            "label": matrix.label,
+            "synthetic": matrix.synthetic,
+            "read": dict(matrix.info),
+            "unreachable_counted_as_minutes": a.unreachable_as[mode],
+            "method": f"quickest site by {mode.replace('_', ' ')} from a journey-time matrix "
+            "(origins: LSOAs; not reachable counted separately and as beyond the threshold)",
+            **{
+                f"by_{dim}": records(table[SUMMARY_COLUMNS])
+                for dim, table in tables[a.primary].items()
+            },
+        }
+        if len(a.proposed) > 1 or a.proposal.options:
+            block["by_option"] = {
+                name: {f"by_{dim}": records(x[SUMMARY_COLUMNS]) for dim, x in per.items()}
+                for name, per in tables.items()
+            }
+            ap = a.mode_appraisals[mode]
+            block["options"] = records(ap.options[["option", "rank", "score"]])
+            block["robust"] = ap.robustness.holds
+        out[mode] = block
+    return out
 
 
 def adversely_affected(a: Assessment) -> list[str]:

@@ -175,7 +175,7 @@ def _redirect_output(log_path: Path) -> None:
     os.close(fd)
 
 
-def run_one(params_file: str, out: str, log_path: str | None = None) -> dict:
+def run_one(params_file: str, out: str, log_path: str | None = None, strict: bool = False) -> dict:
     """Run one proposal and return its outcome as plain data (the worker's task).
 
     Never raises for a failed proposal: the error is part of the outcome.
@@ -193,7 +193,7 @@ def run_one(params_file: str, out: str, log_path: str | None = None) -> dict:
     except EIAError:
         pass  # run() reports the same problems, with the reference-data checks too
     try:
-        result = run(params_file, out)
+        result = run(params_file, out, strict=strict)
         outcome.update(status=SUCCEEDED, report=str(result.report))
     except params_mod.ParamsError as exc:
         outcome.update(status=INVALID, error=_params_message(exc))
@@ -281,10 +281,13 @@ def run_batch(
     progress: bool = True,
     console=None,
     on_done: Callable[[BatchItem], None] | None = None,
+    strict: bool = False,
 ) -> BatchResult:
     """Run every params file found in ``paths``, ``jobs`` at a time; never raises for a failed run.
 
-    Raises :class:`BatchInputError` when ``paths`` name nothing to run.
+    Raises :class:`BatchInputError` when ``paths`` name nothing to run. With
+    ``strict``, a proposal with warnings about its inputs (:mod:`eia.guards`) is
+    invalid and not run.
     ``OUT/index.html`` is regenerated after each proposal and at the end.
     """
     from eia import index
@@ -360,7 +363,7 @@ def run_batch(
                         )
                         os.close(fd)
                         log = Path(log_name)
-                        future = pool.submit(run_one, str(file), str(out_dir), str(log))
+                        future = pool.submit(run_one, str(file), str(out_dir), str(log), strict)
                         in_flight[future] = (file, log)
                     counts["running"] = len(in_flight)
                     bar.update(task, **counts)

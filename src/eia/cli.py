@@ -15,7 +15,7 @@ from eia.errors import EIAError, ParamsError
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from eia import params
+    from eia import guards, params
     from eia.refdata import load_pack
 
     failed = 0
@@ -24,11 +24,17 @@ def _validate(args: argparse.Namespace) -> int:
         try:
             pack = pack or load_pack()
             proposal = params.load(file, pack)
+            warnings = guards.check_proposal(proposal, pack)
+            if warnings and args.strict:
+                raise guards.as_error(str(file), warnings)
         except ParamsError as exc:
             failed += 1
             print(str(exc), file=sys.stderr)
             continue
-        print(f"{file}: valid ({proposal.template}, id {proposal.id})")
+        for warning in warnings:
+            print(f"{file}: warning: {warning}", file=sys.stderr)
+        note = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
+        print(f"{file}: valid ({proposal.template}, id {proposal.id}{note})")
     return 2 if failed else 0
 
 
@@ -37,9 +43,11 @@ def _run(args: argparse.Namespace) -> int:
 
     print(f"Running {args.file} …", file=sys.stderr)
     try:
-        result = run(args.file, args.out, quiet=not args.progress, pdf=args.pdf)
+        result = run(args.file, args.out, quiet=not args.progress, strict=args.strict, pdf=args.pdf)
     finally:
         _write_index(args.out or default_out())
+    for warning in result.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     print(f"Report: {result.report}")
     if result.pdf is not None:
         print(f"PDF: {result.pdf}")
@@ -64,7 +72,9 @@ def _write_index(out: Path) -> None:
 def _batch(args: argparse.Namespace) -> int:
     from eia.batch import print_summary, run_batch
 
-    result = run_batch(args.paths, args.out, jobs=args.jobs, progress=not args.no_progress)
+    result = run_batch(
+        args.paths, args.out, jobs=args.jobs, progress=not args.no_progress, strict=args.strict
+    )
     print_summary(result)
     return result.exit_code
 
@@ -150,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check params files; list every problem")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings about the inputs (far-away sites, options that change nothing, "
+        "identical options, options that affect nobody) as errors: exit code 2",
+    )
     p.set_defaults(func=_validate)
 
     p = sub.add_parser(
@@ -158,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
     p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings about the inputs (far-away sites, options that change nothing, "
+        "identical options, options that affect nobody) as errors: exit code 2",
+    )
     p.add_argument(
         "--pdf",
         action="store_true",
@@ -184,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="proposals run at once (default: the number of cores)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings about the inputs (far-away sites, options that change nothing, "
+        "identical options, options that affect nobody) as errors: exit code 2",
+    )
     p.set_defaults(func=_batch)
 
     p = sub.add_parser(

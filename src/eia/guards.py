@@ -96,7 +96,7 @@ def check(
                         f"Site {name!r} ({where}[{i}]) is {km:,.0f} km outside the area's boundary "
                         f"(warned beyond {limit:g} km, thresholds.site_outside_km): check its "
                         "location; a longitude with its sign flipped or latitude and longitude "
-                        "swapped put a site far away.",
+                        "swapped puts a site far away.",
                     )
                 )
     now = _places(current)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +55,12 @@ DEFAULT_MINUTES = {"car": 20.0, "public_transport": 45.0, "walk": 30.0, "cycle":
 #: A change in journey time (minutes) larger than this counts as an effect, per mode,
 #: unless ``thresholds.change_minutes`` says otherwise.
 DEFAULT_CHANGE_MINUTES = {"car": 5.0, "public_transport": 10.0, "walk": 10.0, "cycle": 5.0}
+#: Minutes added (or removed) per resident of a group, on average, that are material, and the
+#: extra minutes per resident a group must bear over the rest of the area to be disproportionate
+#: (the travel-time counterparts of material_km and disproportionate_km: about 0.1 km at each
+#: mode's typical minutes per km), unless ``thresholds.material_minutes`` /
+#: ``disproportionate_minutes`` say otherwise.
+DEFAULT_MATERIAL_MINUTES = {"car": 0.25, "public_transport": 0.5, "walk": 1.25, "cycle": 0.5}
 #: A generous box around England (WGS84) for a first check of coordinates.
 ENGLAND_BOUNDS = {"lat": (49.8, 55.9), "lon": (-6.5, 1.9)}
 
@@ -228,6 +235,17 @@ class Thresholds(_Model):
         + ".",
     )
 
+    material_minutes: dict[Literal[MODES], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Minutes added (or removed) per resident that are material, per mode; "
+        "defaults " + ", ".join(f"{m} {v:g}" for m, v in DEFAULT_MATERIAL_MINUTES.items()) + ".",
+    )
+    disproportionate_minutes: dict[Literal[MODES], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="How many more minutes per resident a group must bear than the rest of the "
+        "area to be disproportionate, per mode; defaults as material_minutes.",
+    )
+
     def minutes_for(self, mode: str) -> float:
         """The 'far' threshold in minutes for ``mode`` (given, else the default)."""
         return float(self.minutes.get(mode, DEFAULT_MINUTES[mode]))
@@ -235,6 +253,22 @@ class Thresholds(_Model):
     def change_minutes_for(self, mode: str) -> float:
         """The change in minutes that counts as an effect for ``mode`` (given, else the default)."""
         return float(self.change_minutes.get(mode, DEFAULT_CHANGE_MINUTES[mode]))
+
+    def for_mode(self, mode: str) -> ModeThresholds:
+        """The thresholds in minutes for one mode, named as :class:`eia.impact.Rules` reads them
+        (``change_min``, ``distance_min``, ``material_min``, ``disproportionate_min``)."""
+        material = float(self.material_minutes.get(mode, DEFAULT_MATERIAL_MINUTES[mode]))
+        return ModeThresholds(
+            mode=mode,
+            distance_min=self.minutes_for(mode),
+            change_min=self.change_minutes_for(mode),
+            material_min=material,
+            disproportionate_min=float(self.disproportionate_minutes.get(mode, material)),
+            min_people=self.min_people,
+            material_share=self.material_share,
+            disproportionate_ratio=self.disproportionate_ratio,
+            equity_weight=self.equity_weight,
+        )
 
     material_band: tuple[float, float] = Field(
         (0.9, 1.1),
@@ -264,6 +298,20 @@ class Thresholds(_Model):
         return band
 
 
+class ModeThresholds(_Model):
+    """One travel mode's thresholds in minutes, with the unit-free ones (from ``Thresholds``)."""
+
+    mode: Literal[MODES]
+    distance_min: float = Field(gt=0)
+    change_min: float = Field(gt=0)
+    material_min: float = Field(ge=0)
+    disproportionate_min: float = Field(ge=0)
+    min_people: int = Field(ge=0)
+    material_share: float = Field(ge=0, le=1)
+    disproportionate_ratio: float = Field(ge=1)
+    equity_weight: float = Field(ge=1)
+
+
 class Option(_Model):
     """One option in an options appraisal: its own proposed sites."""
 
@@ -285,6 +333,9 @@ class ServiceColumns(_Model):
         None,
         description="Column with a pseudonymised person identifier: figures count distinct "
         "people, not events.",
+    )
+    site: Text | None = Field(
+        None, description="Column with the site (clinic, hospital) of each event, as named there."
     )
 
 
@@ -314,9 +365,30 @@ HIGHER_USE_IS = {"equity_audit": "better", "site_change": "better", "service_cha
 
 
 class Service(_Model):
-    """Service data: an extract of events or counts by LSOA (CSV, XLSX or Parquet)."""
+    """Service data where it lives: a file, a database table or query, or Spark.
 
-    path: Text = Field(description="Relative to the params file.")
+    Exactly one of ``path`` (CSV, XLSX or Parquet, aggregated by DuckDB embedded),
+    ``table`` or ``query`` (aggregated by the database named by ``connection``, or
+    by Spark with ``engine: spark``). Only aggregates leave the database.
+    """
+
+    path: Text | None = Field(None, description="A file, relative to the params file.")
+    table: Text | None = Field(
+        None, description="A database or Spark table, as schema.name (or name)."
+    )
+    query: LongText | None = Field(
+        None, description="A SELECT whose rows are the events (provenance records its hash)."
+    )
+    connection: Text | None = Field(
+        None,
+        description="Name of the environment variable holding the database URL (or a Spark "
+        "Connect URL); never the URL itself.",
+    )
+    engine: Literal["duckdb", "database", "spark"] | None = Field(
+        None,
+        description="Where the aggregation runs: duckdb (default for path), database (default "
+        "for table/query) or spark.",
+    )
     columns: ServiceColumns
     label: Text = Field("service users", description="What the data counts, for the report.")
     synthetic: bool = Field(False, description="True if the data is synthetic (labelled so).")
@@ -343,6 +415,38 @@ class Service(_Model):
     def _generated_is_synthetic(self) -> Service:
         if self.generate is not None and not self.synthetic:
             raise ValueError("a generated extract must be labelled synthetic: true")
+        return self
+
+    @field_validator("connection", mode="before")
+    @classmethod
+    def _connection_is_a_name(cls, value: Any) -> Any:
+        # Never echo the value: it may be a URL with a password in it.
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(value)):
+            raise ValueError(
+                "must be the NAME of an environment variable holding the URL (e.g. "
+                "EIA_SERVICE_DB), not the URL: credentials never go in a params file"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Service:
+        given = [k for k in ("path", "table", "query") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of path (a file), table or query (a database or Spark)"
+                + (f"; found {', '.join(given)}" if given else "")
+            )
+        if self.path is None and (self.generate is not None or self.sheet is not None):
+            raise ValueError("generate and sheet need path (a file)")
+        if self.path is None and self.engine != "spark" and self.connection is None:
+            raise ValueError(
+                "table and query need connection: the name of the environment variable "
+                "holding the database URL (e.g. EIA_SERVICE_DB)"
+            )
+        if self.path is not None and self.engine == "database":
+            raise ValueError("path is a file: use engine duckdb (the default) or spark")
+        if self.path is None and self.engine == "duckdb":
+            raise ValueError("table and query need engine database (the default) or spark")
         return self
 
 
@@ -931,6 +1035,8 @@ def _check_service_path(service: Service, base: Path) -> list[Problem]:
     from eia.errors import ServiceDataError
     from eia.redact import check_source_file, declared_format
 
+    if service.path is None:
+        return []  # a table or query: checked when the database is reached
     target = (base / service.path).resolve()
     if not target.exists() and not target.is_symlink():
         if service.generate is None:
@@ -961,7 +1067,7 @@ def _check_matrix_paths(proposal: Proposal, base: Path) -> list[Problem]:
 
 def service_path(proposal: Proposal, params_file: Path | str) -> Path | None:
     """The service extract's absolute path, resolved relative to the params file."""
-    if proposal.service is None:
+    if proposal.service is None or proposal.service.path is None:
         return None
     return (Path(params_file).resolve().parent / proposal.service.path).resolve()
 

@@ -59,6 +59,7 @@ class RunResult:
     notebook: Path
     metrics: Path
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the input guards' (eia.guards)
     pdf: Path | None = None
 
 
@@ -194,10 +195,13 @@ def run(
     out: Path | str | None = None,
     *,
     quiet: bool = True,
+    strict: bool = False,
     pdf: bool | None = None,
 ) -> RunResult:
     """Validate ``params_file``, execute its template and publish to ``OUT/<id>/``.
 
+    With ``strict``, the input guards' warnings (:mod:`eia.guards`) are errors:
+    a :class:`~eia.errors.ParamsError` before anything runs.
     ``pdf``: also print ``report.pdf`` (:mod:`eia.pdf`); None follows the params file's
     ``publish.pdf``. Without a PDF engine this fails at once, before anything runs.
 
@@ -211,6 +215,12 @@ def run(
     params_file = Path(params_file).resolve()
     pack = load_pack()
     proposal = params_mod.load(params_file, pack)
+    if strict:
+        from eia import guards
+
+        warnings = guards.check_proposal(proposal, pack)
+        if warnings:
+            raise guards.as_error(str(params_file), warnings)
     timings["validate"] = time.perf_counter() - t0
     want_pdf = proposal.publish.pdf if pdf is None else pdf
     if want_pdf:
@@ -315,6 +325,7 @@ def run(
         notebook=final / "assessment.ipynb",
         metrics=final / "metrics.json",
         timings=timings,
+        warnings=[str(w) for w in metrics.get("warnings", [])],
         pdf=final / "report.pdf" if want_pdf else None,
     )
 

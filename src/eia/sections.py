@@ -78,7 +78,11 @@ def summary(a: Assessment) -> None:
     if p.description:
         show.text(p.description)
     facts = []
-    if a.primary:
+    if a.primary and a.travel:
+        from eia import travel_report
+
+        facts += travel_report.headline(a)
+    elif a.primary:
         allp = a.access[a.primary]["imd_quintile"].iloc[-1]
         core = a.access[a.primary]["core20"].iloc[0]
         t = a.threshold_km
@@ -289,6 +293,11 @@ def access(a: Assessment) -> None:
     if not a.primary:
         show.text("This proposal does not move sites, so access by distance does not change.")
         return
+    if a.travel:  # journey times lead; straight-line distance follows for comparison
+        from eia import travel_report
+
+        show._display(travel_report.access(a))
+        show._display(show.heading("Straight-line distance (for comparison)"))
     show.text(
         f"Distances are straight lines from each LSOA's representative point (a point inside the "
         f"neighbourhood, standing in for where its residents live) to the nearest site, for "
@@ -310,6 +319,11 @@ def access(a: Assessment) -> None:
 def change_map(a: Assessment) -> None:
     """The change-in-distance map for the primary scenario."""
     if not a.primary:
+        return
+    if a.travel:
+        from eia import travel_report
+
+        show._display(travel_report.change_map(a))
         return
     d = a.distances[a.primary]
     further = (d["km_change"] > 1).sum()
@@ -444,8 +458,21 @@ def options(a: Assessment) -> show.Block:
                 "This proposal lists no alternative options; it is compared with doing nothing."
             )
         )
-    fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
     best = " and ".join(ap.best)
+    if a.travel:
+        from eia import travel_report
+
+        figure = travel_report.options_maps(a)
+        by_mode = travel_report.rankings_by_mode(a) if len(a.travel) > 1 else None
+    else:
+        fig = maps.options_maps(a.area, a.distances, a.current, a.proposed, outline=a.outline())
+        figure = show.Figure(
+            fig,
+            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
+            f"options; {best} ranks first (least adverse).",
+            caption="Change in distance to the nearest site under each option.",
+        )
+        by_mode = None
     return show.Block(
         show.paragraphs(
             ap.summary,
@@ -462,12 +489,8 @@ def options(a: Assessment) -> show.Block:
             options_ratings_table(a),
             "Ratings per group for each option (compared with doing nothing)",
         ),
-        show.Figure(
-            fig,
-            alt=f"Small-multiple maps of the change in distance for each of {len(a.distances)} "
-            f"options; {best} ranks first (least adverse).",
-            caption="Change in distance to the nearest site under each option.",
-        ),
+        by_mode,
+        figure,
     )
 
 
@@ -499,9 +522,16 @@ def data_quality(a: Assessment) -> None:
         a.uptake.show_quality()
     if a.notes:
         show.bullets(a.notes, intro="Notes from reading the service data:")
+    if a.travel:
+        from eia import travel_report
+
+        show.bullets(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")
     show.bullets(
         [
-            "Distances are straight lines, not travel times by road or public transport; they understate "
+            "Journey times come from the matrices named above: they are as good as the network, "
+            "timetable and time of day behind them; straight-line distances are shown beside them."
+            if a.travel
+            else "Distances are straight lines, not travel times by road or public transport; they understate "
             "the burden where transport links are poor.",
             "Each LSOA's location is a representative point inside it, not a population-weighted centroid.",
             "Group figures are area-based (Census 2021 counts per LSOA), not individual records.",
@@ -516,6 +546,10 @@ def data_quality(a: Assessment) -> None:
 
 def methods(a: Assessment) -> None:
     """Methods, data sources with vintages, and the required attribution."""
+    if a.travel:
+        from eia import travel_report
+
+        show.text(travel_report.method_sentence(a) + " " + travel_report.rules_sentence(a))
     show.text(
         "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
         "LSOA's representative point to its nearest site; group means are weighted by the group's "

@@ -270,8 +270,9 @@ def per_resident(value: float, unit: str = "km") -> str:
 def _access_burden(a: Assessment, option: str, rows: pd.DataFrame) -> list[str]:
     t = a.proposal.thresholds
     unit = str(rows["unit"].iloc[0]) if "unit" in rows else "km"
-    change = getattr(t, f"change_{unit}", t.change_km)
-    far = getattr(t, f"distance_{unit}", t.distance_km)
+    rules = a.rules if unit == a.unit else None  # minutes: the lead mode's thresholds
+    change = rules.change if rules else getattr(t, f"change_{unit}", t.change_km)
+    far = rules.far if rules else getattr(t, f"distance_{unit}", t.distance_km)
     away = "further from" if unit == "km" else "longer from"
     whole = rows[rows["dimension"] == "all"]
     if not len(whole):
@@ -383,7 +384,13 @@ def caveats(a: Assessment) -> str:
     items = []
     if a.proposal.service is not None and a.proposal.service.synthetic:
         items.append("the service data is synthetic, made for illustration")
-    if a.proposal.sites is not None:
+    if a.travel:
+        synthetic = [m for m, x in a.travel.items() if x.synthetic]
+        if synthetic:
+            items.append(
+                "the journey times are synthetic, made for illustration from a speed model"
+            )
+    elif a.proposal.sites is not None:
         items.append("distances are straight lines, not travel times")
     if a.uptake is not None:
         items.append("uptake rates are crude, not adjusted for age")
@@ -429,7 +436,7 @@ def key_figure(row: pd.Series, a: Assessment) -> str:
     t = a.proposal.thresholds
     if "further" in row and not pd.isna(row.get("further")):
         unit = row.get("unit", "km") if isinstance(row.get("unit"), str) else "km"
-        change = getattr(t, f"change_{unit}", t.change_km)
+        change = a.rules.change if unit == a.unit else getattr(t, f"change_{unit}", t.change_km)
         pop = row["residents"]
         if not pop:
             return "no residents"
@@ -498,12 +505,26 @@ def how_ratings_work(a: Assessment) -> Block:
     """A short plain-English section on how each rating is reached, with this report's thresholds."""
     t = a.proposal.thresholds
     items = []
-    if a.proposal.sites is not None:
-        items += [
+    if a.travel:
+        from eia.traveltime import MODE_LABELS
+
+        r = a.rules
+        items.append(
+            f"For every neighbourhood we take the journey time by "
+            f"{MODE_LABELS[a.lead_mode].lower()} to the quickest site from the journey-time "
+            f"matrix, now and under each option. A resident counts as affected when that time "
+            f"would rise by more than {r.change:g} min, and as benefiting when it would fall by "
+            f"more than {r.change:g} min; far from a site means more than {r.far:g} min."
+        )
+    elif a.proposal.sites is not None:
+        items.append(
             f"For every neighbourhood we measure the straight-line distance from where its residents "
             f"live to the nearest site, now and under each option. A resident counts as affected when "
             f"that distance would rise by more than {t.change_km:g} km, and as benefiting when it "
-            f"would fall by more than {t.change_km:g} km.",
+            f"would fall by more than {t.change_km:g} km."
+        )
+    if a.proposal.sites is not None:
+        items += [
             f"A group is rated negative when at least {plural(t.min_people, 'resident')} of it would "
             "be affected and they outnumber those benefiting; positive in the opposite case; "
             "otherwise neutral.",

@@ -590,6 +590,29 @@ def rating_change(times: pd.DataFrame) -> pd.Series:
     return pd.Series(change, index=pd.Index(times["lsoa21_code"], name="lsoa21_code"))
 
 
+def unreachable_minutes(matrix: Matrix, far: float) -> float:
+    """The minutes a journey that cannot be made counts as in person-minute figures.
+
+    The longest journey in the matrix (whole minutes, rounded up), and at least
+    three times the far threshold, so that people who lose every site always
+    count as newly far, also when robustness checks double that threshold.
+    """
+    values = matrix.minutes.to_numpy(dtype=np.float64)
+    longest = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+    return float(max(math.ceil(longest), 3 * far))
+
+
+def burden_values(times: pd.DataFrame, cap: float) -> tuple[pd.Series, pd.Series]:
+    """Minutes before and after per LSOA for :func:`eia.impact.burden`; not reachable = ``cap``."""
+    index = pd.Index(times["lsoa21_code"].to_numpy(), name="lsoa21_code")
+    before = times["minutes_before"].to_numpy(dtype=np.float64)
+    after = times["minutes_after"].to_numpy(dtype=np.float64)
+    return (
+        pd.Series(np.where(np.isnan(before), cap, before), index=index),
+        pd.Series(np.where(np.isnan(after), cap, after), index=index),
+    )
+
+
 def fmt_minutes(value: float | None, signed: bool = False) -> str:
     """Minutes for a report: '23 min', '+4 min', or 'not reachable'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

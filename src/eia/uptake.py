@@ -505,7 +505,10 @@ def _published_quality(quality: Mapping, reasons: Mapping, has_ethnicity: bool) 
         out[share] = None if withheld or value is None else round(float(value), 6)
     out["suppressed"] = {k: reasons[k] for k in QUALITY_COUNTS if k in reasons}
     out["unmatched_examples"] = list(quality.get("unmatched_examples", []))[:10]
-    for key in ("source", "format", "encoding", "date_first", "date_last", "synthetic"):
+    for key in (
+        *("source", "format", "encoding", "date_first", "date_last", "synthetic"),
+        *("engine", "table", "query_sha256", "counting", "period_start", "period_end"),
+    ):
         if key in quality:
             out[key] = quality[key]
     out["ethnicity_unrecognised"] = list(quality.get("ethnicity_unrecognised", []))[:10]
