@@ -238,3 +238,20 @@ def test_ethnicity_by_deprivation_is_in_metrics_and_report(results, example):
         assert len(metrics["access"]["burden_by_ethnic_group_core20"]) == 10
     if "uptake" in metrics and metrics["uptake"].get("by_ethnic_group"):
         assert len(metrics["uptake"]["by_ethnic_group_imd_quintile"]) == 35
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_detailed_ethnic_codes_add_up_to_the_broad_groups(results, example):
+    metrics = json.loads(results[example.stem].metrics.read_text())
+    rows = metrics.get("uptake", {}).get("by_ethnic_code")
+    if not rows:
+        return
+    html = results[example.stem].report.read_text(encoding="utf-8")
+    assert "Detailed ethnic groups" in html and "only counts and shares" in html.lower()
+    for broad in metrics["uptake"]["by_ethnic_group"]:
+        parts = [r for r in rows if r["broad_group"] == broad["group"]]
+        if broad["count"] is not None and all(r["count"] is not None for r in parts):
+            assert sum(r["count"] for r in parts) == pytest.approx(broad["count"])
+        if broad["count"] is None:
+            # A withheld broad count is never the sum of published detailed counts.
+            assert any(r["count"] is None for r in parts if r["broad_group"] == broad["group"])

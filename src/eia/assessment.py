@@ -285,6 +285,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         per=float(getattr(proposal.service, "rate_per", 1000)),
         years=intersect_mod.service_years(proposal.service),
     )
+    from eia import detailed as detailed_mod
+
+    result.intersect["detailed"] = detailed_mod.published(
+        result.service,
+        result.uptake.published["tables"].get("by_ethnic_group"),
+        proposal.disclosure.min_count,
+    )
     if proposal.template == "equity_audit":
         audit = impact_mod.rate_uptake(
             tables,
@@ -446,6 +453,9 @@ def metrics(a: Assessment) -> dict[str, Any]:
         crossed = a.intersect.get("uptake")
         if crossed is not None and isinstance(out.get("uptake"), dict):
             out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
+        fine = a.intersect.get("detailed")
+        if fine is not None and isinstance(out.get("uptake"), dict):
+            out["uptake"]["by_ethnic_code"] = records(fine)
     if "access" in a.intersect and "access" in out:
         out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
     if "burden" in a.intersect and "access" in out:
