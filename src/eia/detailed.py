@@ -30,11 +30,11 @@ shows counts and shares of users only, and says why.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 
 import pandas as pd
 
-from eia import disclosure
+from eia import disclosure, intersect
 from eia.area import ETHNIC_GROUPS
 from eia.ethnicity import NHS_CODES, NOT_KNOWN, NOT_STATED
 
@@ -160,52 +160,8 @@ def protect(
         for g, (value, withheld) in broad.items()
     ]
     links.append(("__total__", float(sum(cells.values())), False, list(cells)))
-    reasons = protect_cells(cells, links, min_count)
+    reasons = intersect.protect_cells(cells, links, min_count)
     return [reasons.get(i) for i in range(len(table))]
-
-
-def protect_cells(
-    cells: Mapping[Hashable, float],
-    links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
-    min_count: int = disclosure.DEFAULT_MIN_COUNT,
-) -> dict[Hashable, str]:
-    """Withhold cells so that nothing withheld — among the cells or the linked totals —
-    can be worked out. ``links`` are ``(name, total, withheld, cells it adds up)`` for
-    totals already published (or withheld) elsewhere; only cells are chosen as complements.
-    """
-    values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
-    reasons: dict[Hashable, str] = {
-        ("cell", k): disclosure.PRIMARY
-        for k, v in cells.items()
-        if disclosure.is_small(v, min_count)
-    }
-    constraints = []
-    for name, total, withheld, parts in links:
-        key = ("link", name)
-        values[key] = float(total)
-        if withheld:
-            small = disclosure.is_small(total, min_count)
-            reasons[key] = disclosure.PRIMARY if small else disclosure.SECONDARY
-        constraints.append((key, [("cell", p) for p in parts]))
-    order = list(values)
-    while True:
-        bounds = disclosure.reader_bounds(values, reasons, min_count)
-        found = disclosure.recoverable(values, constraints, reasons, bounds=bounds)
-        if not found:
-            break
-        key = found[0]
-        line = {m for t, parts in constraints if key == t or key in parts for m in [t, *parts]}
-        candidates = [k for k in line if k[0] == "cell" and k not in reasons and values[k] > 0] or [
-            k for k in values if k[0] == "cell" and k not in reasons and values[k] > 0
-        ]
-        if not candidates:
-            for k in values:
-                if k[0] == "cell":
-                    reasons[k] = disclosure.TABLE
-            break
-        best = min(candidates, key=lambda k: (values[k], order.index(k)))
-        reasons[best] = disclosure.SECONDARY
-    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
 
 
 def published(

@@ -20,7 +20,7 @@ figures the tables show.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -275,52 +275,89 @@ def protect_linked(
     """Which cross-table cells to withhold, given the one-way tables already published.
 
     ``row_totals``/``col_totals`` map each row/column to ``(value, withheld)`` as the
-    linked one-way tables publish them (ethnic-group counts; quintile counts). Published
-    totals are known to readers and cannot be withdrawn, so complementary suppressions are
-    chosen among the cross cells only (smallest non-zero first); if none is left, every
-    cell of the cross table is withheld (``"table"``). Returns ``{(row, col): reason}``.
+    linked one-way tables publish them (ethnic-group counts; quintile counts); both add up
+    to the published total. See :func:`protect_cells`. Returns ``{(row, col): reason}``.
     """
-    values: dict[Hashable, float] = {}
-    for r in cross.index:
-        for c in cross.columns:
-            values[(r, c)] = float(cross.at[r, c])
+    cells = {(r, c): float(cross.at[r, c]) for r in cross.index for c in cross.columns}
+    links = [
+        (("row", r), total, withheld, [(r, c) for c in cross.columns])
+        for r, (total, withheld) in row_totals.items()
+    ]
+    links += [
+        (("col", c), total, withheld, [(r, c) for r in cross.index])
+        for c, (total, withheld) in col_totals.items()
+    ]
+    grand = float(cross.to_numpy().sum())
+    links.append((("total",), grand, False, list(cells)))
+    return protect_cells(cells, links, min_count)
+
+
+def protect_cells(
+    cells: Mapping[Hashable, float],
+    links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+) -> dict[Hashable, str]:
+    """Withhold cells so that nothing withheld — among the cells or the linked totals —
+    can be worked out. ``links`` are ``(name, total, withheld, cells it adds up)`` for
+    totals already published (or withheld) elsewhere; only cells are chosen as complements.
+    """
+    values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
     reasons: dict[Hashable, str] = {
-        k: disclosure.PRIMARY for k, v in values.items() if disclosure.is_small(v, min_count)
+        ("cell", k): disclosure.PRIMARY
+        for k, v in cells.items()
+        if disclosure.is_small(v, min_count)
     }
     constraints = []
-    for r, (total, withheld) in row_totals.items():
-        values[("row", r)] = float(total)
+    for name, total, withheld, parts in links:
+        key = ("link", name)
+        values[key] = float(total)
         if withheld:
-            reasons[("row", r)] = _withheld_reason(total, min_count)
-        constraints.append((("row", r), [(r, c) for c in cross.columns]))
-    for c, (total, withheld) in col_totals.items():
-        values[("col", c)] = float(total)
-        if withheld:
-            reasons[("col", c)] = _withheld_reason(total, min_count)
-        constraints.append((("col", c), [(r, c) for r in cross.index]))
-    # Both one-way tables add up to the published total of users in the area.
-    values[("total",)] = float(cross.to_numpy().sum())
-    if row_totals:
-        constraints.append((("total",), [("row", r) for r in row_totals]))
-    if col_totals:
-        constraints.append((("total",), [("col", c) for c in col_totals]))
-    cells = [(r, c) for r in cross.index for c in cross.columns]
+            small = disclosure.is_small(total, min_count)
+            reasons[key] = disclosure.PRIMARY if small else disclosure.SECONDARY
+        constraints.append((key, [("cell", p) for p in parts]))
+    order = list(values)
+    # A cell that the published totals alone pin down (the only non-zero member of a
+    # published total) is public already: withholding it protects nothing.
+    public = {
+        k
+        for k in values
+        if k[0] == "cell"
+        and k not in reasons
+        and k
+        in disclosure.recoverable(
+            values,
+            constraints,
+            {**reasons, k: disclosure.SECONDARY},
+            bounds=disclosure.reader_bounds(
+                values, {**reasons, k: disclosure.SECONDARY}, min_count
+            ),
+        )
+    }
     while True:
         bounds = disclosure.reader_bounds(values, reasons, min_count)
-        found = disclosure.recoverable(values, constraints, reasons, bounds=bounds)
+        found = [
+            k
+            for k in disclosure.recoverable(values, constraints, reasons, bounds=bounds)
+            if k not in public
+        ]
         if not found:
             break
         key = found[0]
-        line = [k for t, parts in constraints if key == t or key in parts for k in [t, *parts]]
-        candidates = [k for k in line if k in cells and k not in reasons and values[k] > 0]
+        line = {m for t, parts in constraints if key == t or key in parts for m in [t, *parts]}
+        usable = [
+            k
+            for k in values
+            if k[0] == "cell" and k not in reasons and k not in public and values[k] > 0
+        ]
+        candidates = [k for k in usable if k in line] or usable
         if not candidates:
-            candidates = [k for k in cells if k not in reasons and values[k] > 0]
-        if not candidates:
-            for k in cells:
-                reasons[k] = disclosure.TABLE
+            for k in values:
+                if k[0] == "cell":
+                    reasons[k] = disclosure.TABLE
             break
-        reasons[min(candidates, key=lambda k: (values[k], cells.index(k)))] = disclosure.SECONDARY
-    return {k: v for k, v in reasons.items() if k in set(cells)}
+        best = min(candidates, key=lambda k: (values[k], order.index(k)))
+        reasons[best] = disclosure.SECONDARY
+    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
 
 
 def service_years(spec) -> float | None:
@@ -329,11 +366,6 @@ def service_years(spec) -> float | None:
     if period is None or getattr(period, "start", None) is None or period.end is None:
         return None
     return ((period.end - period.start).days + 1) / 365.25
-
-
-def _withheld_reason(total: float, min_count: int) -> str:
-    """How readers read a withheld one-way total: "<5" (1-4) if small, else "*" (5 or more)."""
-    return disclosure.PRIMARY if disclosure.is_small(total, min_count) else disclosure.SECONDARY
 
 
 def uptake_table(
