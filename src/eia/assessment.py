@@ -81,6 +81,14 @@ class Assessment:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
 
+    def ratings(self, option: str | None = None) -> pd.DataFrame:
+        """The rating rows of one option (default :attr:`rated_option`): one row per group with
+        ``dimension, group, rating, disproportionate, sentence`` and the figures behind them."""
+        option = option or self.rated_option
+        if not len(self.impacts):
+            return self.impacts
+        return self.impacts[self.impacts["option"] == option]
+
     @property
     def lead_mode(self) -> str | None:
         """The travel mode the judgement rests on (journey-time matrices given), else None."""
@@ -173,6 +181,7 @@ def assess(
                     pops,
                     uptake_change_pct=proposal.thresholds.uptake_change_pct,
                     disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+                    min_people=proposal.thresholds.min_people,
                 ),
             ],
             ignore_index=True,
@@ -301,6 +310,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         result.impacts = pd.concat([result.impacts, audit], ignore_index=True)
     elif len(result.impacts):
         result.impacts = impact_mod.mark_uptake_risk(result.impacts, tables)
+        if proposal.effects:
+            result.impacts = impact_mod.add_expected_users(
+                result.impacts,
+                tables,
+                proposal.thresholds.uptake_change_pct,
+                proposal.thresholds.disproportionate_ratio,
+            )
 
 
 def representation_tables(uptake) -> dict[str, pd.DataFrame]:
