@@ -847,3 +847,29 @@ def test_finding9_sigint_to_the_batch_parent_stops_workers_before_they_publish(
     assert (out / "index.html").is_file()
     assert "stop-one" not in (out / "index.html").read_text(encoding="utf-8")
     assert not glob.glob(f"{tempfile.gettempdir()}/eia-batch-logs-{proc.pid}-*")
+
+
+@pytest.mark.slow
+def test_finding7_the_kernel_runs_under_a_memory_limit(tmp_path):
+    """A notebook asking for more than limits.memory_gb fails with MemoryError, in its kernel."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from eia.run import ipc_kernel_manager, kill_kernels
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("block = bytearray(3 * 1024**3)")]
+    source = tmp_path / "greedy.ipynb"
+    nbformat.write(notebook, source)
+    kernel_dir = tmp_path / "kernel"
+    kernel_dir.mkdir()
+    with pytest.raises(PapermillExecutionError, match="MemoryError"):
+        papermill.execute_notebook(
+            str(source),
+            str(tmp_path / "out.ipynb"),
+            kernel_name="python3",
+            kernel_manager_class=ipc_kernel_manager(kernel_dir, 1024**3),
+            progress_bar=False,
+        )
+    kill_kernels()
