@@ -873,3 +873,21 @@ def test_finding7_the_kernel_runs_under_a_memory_limit(tmp_path):
             progress_bar=False,
         )
     kill_kernels()
+
+
+def test_finding5_a_batch_precheck_error_fails_only_that_file(tmp_path):
+    from eia.batch import INVALID, _precheck
+
+    good = _dump(tmp_path / "good.yaml", _base(id="good"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        BASE_YAML.replace("id: t", "id: bad")
+        + "mitigations: [{action: a, owner: b, due: 2025-04-31}]\n",
+        encoding="utf-8",
+    )
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("x: " + "[" * 100_000 + "\n", encoding="utf-8")
+    items, to_run = _precheck([bad, deep, good])
+    assert [i.status if i else None for i in items] == [INVALID, INVALID, None]
+    assert "not a date in the calendar" in items[0].error
+    assert to_run == [good]
