@@ -441,7 +441,9 @@ def show_uptake(table: pd.DataFrame | None, label: str, min_count: int, per: flo
             f"Uptake of {label} by ethnic group and IMD quintile: users per {per:,.0f} residents "
             "with 95% confidence intervals ('Not stated' and 'Not known' as counts only)",
         ),
-        show.paragraphs(disclosure.policy_statement(min_count)),
+        show.paragraphs(
+            "Counts follow the disclosure control stated with the tables of current users."
+        ),
     )
 
 

@@ -1281,7 +1281,8 @@ def join_to_lsoa21(
     if len(names):
         examples = ", ".join(repr(n) for n in names.head(3))
         warnings.warn(
-            f"{len(names)} LSOA value(s) are names, not codes (e.g. {examples}); "
+            f"{len(names)} LSOA {'value is a name' if len(names) == 1 else 'values are names'}, "
+            f"not codes (e.g. {examples}); "
             "matched them to LSOA codes by name",
             ServiceDataWarning,
             stacklevel=2,

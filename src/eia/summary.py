@@ -17,6 +17,7 @@ warnings) comes from :mod:`eia.impact`; nothing here re-decides it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -95,15 +96,15 @@ def area_name(a: Assessment) -> str:
     return f"{plural(len(area), 'listed neighbourhood')} (LSOAs) in {where}"
 
 
-def service_label(a: Assessment) -> str:
-    """The service data's label for prose, with "(synthetic)" once at most."""
+def service_label(a: Assessment, *, mark: bool = True) -> str:
+    """The service data's label for prose, with "(synthetic)" once at most (``mark=False``:
+    without it, for sentences that already say the data is synthetic)."""
     if a.service is None and a.proposal.service is None:
         return ""
     label = a.service.label if a.service is not None else a.proposal.service.label
+    bare = re.sub(r"\s*\(synthetic\)", "", label, flags=re.IGNORECASE).strip() or label
     synthetic = a.proposal.service is not None and a.proposal.service.synthetic
-    if synthetic and "synthetic" not in label.lower():
-        label += " (synthetic)"
-    return label
+    return f"{bare} (synthetic)" if synthetic and mark else bare if synthetic else label
 
 
 def short_group(group: str) -> str:
@@ -524,13 +525,23 @@ def how_ratings_work(a: Assessment) -> Block:
             f"would fall by more than {t.change_km:g} km."
         )
     if a.proposal.sites is not None:
+        r = getattr(a, "rules", None)
+        unit = r.unit if r is not None else "km"
+        material = r.material if r is not None else t.material_km
+        far = r.far if r is not None else t.distance_km
+        difference = r.difference if r is not None else t.disproportionate_km
         items += [
-            f"A group is rated negative when at least {plural(t.min_people, 'resident')} of it would "
-            "be affected and they outnumber those benefiting; positive in the opposite case; "
-            "otherwise neutral.",
-            f"A negative rating is called disproportionate when the group's share of everyone "
-            f"affected is at least {t.disproportionate_ratio:g} times its share of the area's "
-            "residents.",
+            f"For each group we add up the extra {'distance' if unit == 'km' else 'time'} its "
+            f"affected residents would face and divide by all its residents. A group is rated "
+            f"negative when that comes to {material:g} {unit} or more per resident, or when at "
+            f"least {t.material_share:.0%} of its residents would newly be more than {far:g} "
+            f"{unit} from a site; positive in the same way for {'distance' if unit == 'km' else 'time'} "
+            "saved; mixed when both happen; neutral when neither does. Groups of fewer than "
+            f"{plural(t.min_people, 'resident')} are not rated, and the report says so.",
+            f"A negative or mixed rating is disproportionate when the group's added "
+            f"{'distance' if unit == 'km' else 'time'} per resident is at least "
+            f"{t.disproportionate_ratio:g} times, and {difference:g} {unit} more than, that of the "
+            "rest of the area.",
         ]
     if a.proposal.effects:
         items += [
@@ -553,12 +564,15 @@ def how_ratings_work(a: Assessment) -> Block:
         )
     if a.proposal.options:
         items.append(
-            "Options are ordered by, in turn: the fewest disproportionate negative ratings, the "
-            "fewest Core20 residents affected, the fewest negative ratings, and the fewest residents "
-            "affected in all."
+            "Options: one option dominates another when it is no worse for every group on every "
+            "criterion and better on at least one; it is then always ranked above it. Otherwise "
+            f"options are ordered by the total extra distance they add, with each Core20 "
+            f"resident's counted {t.equity_weight:g} times. The ranking is then repeated with each "
+            "threshold halved and doubled, and the report says whether it holds."
         )
     items.append(
-        "Ratings use words and symbols (▲ positive, ● neutral, ▼ negative), never colour alone. "
-        "The full rules, with their reasons, are in the project's methods guide for analysts."
+        "Ratings use words and symbols (▲ positive, ● neutral, ▼ negative, ◆ mixed, ○ not "
+        "rated), never colour alone. The full rules, with the reasons for each default, are in "
+        "the methods guide that comes with the eia software."
     )
     return Block(bullet_list(items))
