@@ -418,3 +418,161 @@ def test_finding4_parse_errors_do_not_quote_the_file(tmp_path, capsys):
     bad.write_text("lsoa_code,n\nE01013810,JOHN SMITH\nE01013810,\x1b[2J\n", encoding="utf-8")
     with pytest.raises(ServiceDataError, match=r"rows 1 \(AAAA AAAAA\), 2 \(\?\[9A\)"):
         read_service(bad, {"lsoa": "lsoa_code", "count": "n"})
+
+
+# ---------------------------------------------------------------------------
+# Issue 19, findings 5-7: every params mistake is one line, never a traceback or a silent answer
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BASE_YAML = """\
+id: t
+title: t
+template: site_change
+area: {ltla: [E06000018]}
+sites:
+  current: [{hospital: "King's Mill Hospital"}]
+  proposed: [{name: Hub, lat: 52.95, lon: -1.15}]
+"""
+
+
+def _one_line_problems(path: Path, capsys) -> str:
+    """`eia validate` exits 2 with one line per problem and no traceback."""
+    from eia.cli import main
+
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Error:" not in err
+    return err
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("mitigations: [{action: a, owner: b, due: 2025-04-31}]", "not a date in the calendar"),
+        ("signoff: [{name: a, role: b, date: 2025-02-30}]", "not a date in the calendar"),
+        ("title: again", "duplicate key 'title'"),
+    ],
+)
+def test_finding5_impossible_dates_and_duplicate_keys_are_one_line(
+    refdata_dir, tmp_path, capsys, extra, expected
+):
+    err = _one_line_problems(_write(tmp_path, BASE_YAML + extra + "\n"), capsys)
+    assert expected in err and "line " in err
+
+
+def test_finding5_deep_nesting_is_one_line(refdata_dir, tmp_path, capsys):
+    for text in ("x: " + "[" * 100_000, "x: " + "[" * 60 + "]" * 60):
+        err = _one_line_problems(_write(tmp_path, BASE_YAML + text + "\n"), capsys)
+        assert "levels deep" in err or "not valid YAML" in err
+
+
+def test_finding7_alias_bombs_are_refused_before_anything_runs(refdata_dir, tmp_path, capsys):
+    lines = [BASE_YAML.replace("  proposed: [{name: Hub, lat: 52.95, lon: -1.15}]\n", "")]
+    lines.append("a0: &a0 [{name: Hub, lat: 52.95, lon: -1.15}]")
+    for i in range(1, 21):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 2)}]")
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    err = _one_line_problems(path, capsys)
+    assert "YAML aliases" in err
+    # A long (but flat) list of sites is capped by the schema, with the field named.
+    many = "[" + ", ".join(["{name: S, lat: 52.95, lon: -1.15}"] * 501) + "]"
+    err = _one_line_problems(
+        _write(
+            tmp_path,
+            BASE_YAML.replace(
+                "proposed: [{name: Hub, lat: 52.95, lon: -1.15}]", f"proposed: {many}"
+            ),
+        ),
+        capsys,
+    )
+    assert "sites.proposed" in err and "500" in err
+
+
+@pytest.mark.parametrize(
+    "site, expected",
+    [
+        ('{name: Far, lat: "-33.87", lon: "151.21"}', "is text; write the number without quotes"),
+        ("{name: Inf, lat: .inf, lon: -1.1}", "finite"),
+        ("{name: Nan, lat: .nan, lon: -1.1}", "finite"),
+    ],
+)
+def test_finding6_numbers_as_text_and_infinities_are_refused(
+    refdata_dir, tmp_path, capsys, site, expected
+):
+    text = BASE_YAML.replace("{name: Hub, lat: 52.95, lon: -1.15}", site)
+    err = _one_line_problems(_write(tmp_path, text), capsys)
+    assert expected in err
+
+
+def test_finding6_infinite_thresholds_are_refused(refdata_dir, tmp_path, capsys):
+    err = _one_line_problems(
+        _write(tmp_path, BASE_YAML + "thresholds: {distance_km: .inf}\n"), capsys
+    )
+    assert "thresholds.distance_km" in err and "finite" in err
+    err = _one_line_problems(
+        _write(tmp_path, BASE_YAML + 'thresholds: {distance_km: "5"}\n'), capsys
+    )
+    assert "is text" in err
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ("[{name: Proposed, proposed: [{name: X, lat: 52.9, lon: -1.1}]}]", "is reserved"),
+        ("[{name: proposed , proposed: [{name: X, lat: 52.9, lon: -1.1}]}]", "is reserved"),
+        (
+            '[{name: "Option A", proposed: [{name: X, lat: 52.9, lon: -1.1}]},'
+            ' {name: "option  a ", proposed: [{name: Y, lat: 52.9, lon: -1.1}]}]',
+            "same name once spaces and case are ignored",
+        ),
+    ],
+)
+def test_finding6_option_names_cannot_clash(refdata_dir, tmp_path, capsys, options, expected):
+    err = _one_line_problems(_write(tmp_path, BASE_YAML + f"options: {options}\n"), capsys)
+    assert expected in err
+
+
+def test_finding6_site_names_are_trimmed_before_comparison(refdata_dir, tmp_path, capsys):
+    text = BASE_YAML.replace(
+        "proposed: [{name: Hub, lat: 52.95, lon: -1.15}]",
+        'proposed: [{name: Hub, lat: 52.95, lon: -1.15}, {name: "hub ", lat: 52.9, lon: -1.1}]',
+    )
+    err = _one_line_problems(_write(tmp_path, text), capsys)
+    assert "duplicate site name" in err
+
+
+@pytest.mark.parametrize(
+    "dimension, group, expected",
+    [
+        ("ethnic_group", "Black", "did you mean 'Black, Black British"),
+        ("ethnic_group", "asian", "did you mean 'Asian, Asian British"),
+        ("imd_quintile", "Q1", "did you mean 'Q1 (most deprived)'"),
+        ("imd_quintile", "6", "is not a group of imd_quintile"),
+        ("religion", "christian", "did you mean 'Christian'"),
+        ("disability", "Disabled", "did you mean 'Disabled under the Equality Act'"),
+    ],
+)
+def test_finding6_effect_groups_must_be_real_groups(
+    refdata_dir, tmp_path, capsys, dimension, group, expected
+):
+    text = (
+        "id: t\ntitle: t\ntemplate: service_change\narea: {ltla: [E06000018]}\n"
+        f'effects: [{{dimension: {dimension}, group: "{group}", uptake_change_pct: -10}}]\n'
+    )
+    err = _one_line_problems(_write(tmp_path, text), capsys)
+    assert expected in err and "effects[0]" in err
+
+
+def test_effect_groups_match_the_librarys_groups():
+    from eia.access import CORE20_LABELS
+    from eia.area import ETHNIC_GROUPS, QUINTILE_LABELS
+
+    assert params.EFFECT_GROUPS["ethnic_group"] == ETHNIC_GROUPS
+    assert params.EFFECT_GROUPS["core20"] == CORE20_LABELS
+    assert set(QUINTILE_LABELS.values()) < set(params.EFFECT_GROUPS["imd_quintile"])

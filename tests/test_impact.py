@@ -64,7 +64,9 @@ def test_magnitude_not_heads_decides():
     everyone = r.loc[("all", impact.ALL_RESIDENTS)]
     assert everyone["further"] < everyone["nearer"]
     assert everyone["rating"] == "mixed"
-    assert "both the losses and the gains" in everyone["sentence"]
+    assert (
+        "Losses and gains are both material, so they are stated, not netted" in everyone["sentence"]
+    )
 
 
 def test_a_small_group_is_not_rated_and_says_why():
@@ -111,6 +113,7 @@ def test_sentence_states_the_figures():
     assert sentence.startswith("Core20: negative, disproportionate.")
     assert "2,000 of 2,000 residents (100.0%)" in sentence
     assert "6,000 person-km added" in sentence
+    assert "Disproportionate: 3.00 km added per resident against 0.00 km" in sentence
 
 
 def test_minutes_use_the_same_rules():
@@ -181,3 +184,46 @@ def test_core20_follows_declared_quintile_effects():
         {"dimension": "core20", "group": "Core20 (IMD deciles 1-2)", "uptake_change_pct": -3}
     ]
     assert core20_effects(declared, pops) == []
+
+
+def test_a_small_group_with_a_declared_effect_is_not_rated():
+    pops = {"ethnic_group": pd.Series({"Small": 40, "Large": 10_000})}
+    effects = [{"dimension": "ethnic_group", "group": "Small", "uptake_change_pct": -30}]
+    r = impact.rate_effects(effects, pops).set_index("group")
+    assert r.loc["Small", "rating"] == "not rated"
+    assert not r.loc["Small", "disproportionate"]
+    assert "not rated (fewer than 100 residents)" in r.loc["Small", "sentence"]
+
+
+def test_disproportionate_effects_need_a_material_gap_to_the_rest():
+    pops = {"imd_quintile": pd.Series({"Q1": 100, "Q2": 100, "Q3": 100})}
+    close = [
+        {"dimension": "imd_quintile", "group": "Q1", "uptake_change_pct": -8},
+        {"dimension": "imd_quintile", "group": "Q2", "uptake_change_pct": -6},
+        {"dimension": "imd_quintile", "group": "Q3", "uptake_change_pct": -6},
+    ]
+    r = impact.rate_effects(close, pops).set_index("group")
+    # -8% against -6% for the rest: ratio 1.33 but only 2 points apart
+    assert r.loc["Q1", "rating"] == "negative"
+    assert r.loc["Q1", "difference_pct_points"] == pytest.approx(-2.0)
+    assert not r.loc["Q1", "disproportionate"]
+    assert "Not disproportionate: 2.0 points below" in r.loc["Q1", "sentence"]
+
+
+def test_a_single_declared_effect_says_it_is_an_assumption():
+    pops = {"ethnic_group": pd.Series({"X": 500, "Y": 5000})}
+    effects = [{"dimension": "ethnic_group", "group": "X", "uptake_change_pct": -5}]
+    r = impact.rate_effects(effects, pops).set_index("group")
+    assert r.loc["X", "disproportionate"]
+    assert "rests on a single declared effect" in r.loc["X", "sentence"]
+
+
+def test_expected_effects_are_stated_in_users():
+    pops = {"ethnic_group": pd.Series({"X": 500, "Y": 5000})}
+    effects = [{"dimension": "ethnic_group", "group": "X", "uptake_change_pct": -10}]
+    rated_effects = impact.rate_effects(effects, pops)
+    users = {"ethnic_group": pd.DataFrame({"group": ["X", "Y"], "count": [230.0, 4000.0]})}
+    r = impact.add_expected_users(rated_effects, users).set_index("group")
+    assert r.loc["X", "expected_users_change"] == pytest.approx(-23.0)
+    assert "about 23 fewer users" in r.loc["X", "sentence"]
+    assert r.loc["Y", "expected_users_change"] == 0

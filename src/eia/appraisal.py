@@ -349,11 +349,22 @@ def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: st
         )
     if x in second["dominates"] or not len(wins):
         return f"{y} is no worse than {x} on every criterion, yet ranks below it."  # never happens
+    if set(losses["measure"]) == {"flags"}:
+        return (
+            f"{x} {_join(_phrases(wins, far, unit, n))}; {y} has fewer disproportionate flags "
+            f"({_flags(table, y)} against {_flags(table, x)}) only because its burden falls more "
+            f"evenly: no group compared is better off under {y}."
+        )
     return (
         f"{x} {_join(_phrases(wins, far, unit, n))}; {y} {_join(_phrases(losses, far, unit, n))}. "
         f"On the equity-weighted score {x} has {fmt_int(first['score'])} against "
         f"{fmt_int(second['score'])} for {y}."
     )
+
+
+def _flags(table: pd.DataFrame, option: str) -> int:
+    rows = table[(table["option"] == option) & (table["measure"] == "flags")]
+    return int(rows["value"].iloc[0]) if len(rows) else 0
 
 
 def _join(items: Sequence[str]) -> str:

@@ -170,6 +170,7 @@ def assess(
                     pops,
                     uptake_change_pct=proposal.thresholds.uptake_change_pct,
                     disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+                    min_people=proposal.thresholds.min_people,
                 ),
             ],
             ignore_index=True,
@@ -289,6 +290,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         result.impacts = pd.concat([result.impacts, audit], ignore_index=True)
     elif len(result.impacts):
         result.impacts = impact_mod.mark_uptake_risk(result.impacts, tables)
+        if proposal.effects:
+            result.impacts = impact_mod.add_expected_users(
+                result.impacts,
+                tables,
+                proposal.thresholds.uptake_change_pct,
+                proposal.thresholds.disproportionate_ratio,
+            )
 
 
 def representation_tables(uptake) -> dict[str, pd.DataFrame]:

@@ -295,56 +295,88 @@ def amount(value: float, unit: str, *, signed: bool = False, digits: int = 1) ->
     return f"{float(value):{'+' if signed else ''}.{digits}f} {unit}"
 
 
+def _share(part: float, whole: float) -> str:
+    return fmt_pct(part / whole if whole else np.nan)
+
+
+def _side(row, rules: Rules, loss: bool) -> str:
+    """Why one side (losses or gains) is or is not material, with its figures."""
+    u = rules.unit
+    per = row.added_per_resident if loss else row.removed_per_resident
+    crossing = row.newly_far if loss else row.newly_near
+    verb = "added" if loss else "removed"
+    where = f"newly beyond {rules.far:g} {u}" if loss else f"newly within {rules.far:g} {u}"
+    return (
+        f"{amount(per, u, digits=2)} {verb} per resident (material from {rules.material:g} {u}) "
+        f"and {_share(crossing, row.residents)} of residents {where} "
+        f"(material from {fmt_pct(rules.material_share)})"
+    )
+
+
 def access_sentence(row, rules: Rules) -> str:
-    """The rating of one group in words, with every figure it rests on (checkable by hand)."""
+    """The rating of one group in words, with every figure it rests on (checkable by hand).
+
+    States the people further and nearer by more than the change threshold, the
+    person-km they add and remove, the people crossing the far threshold, which
+    material level the rating rests on, and the comparison with the rest of the
+    area behind "disproportionate" (or why it is not).
+    """
     u, pu = rules.unit, rules.person_unit
     away = "further from" if u == "km" else "longer from"
     p = row.residents
     word = row.rating + (f" ({row.rating_note})" if row.rating_note else "")
     text = [f"{row.group}: {word}{', disproportionate' if row.disproportionate else ''}."]
-    text.append(
-        f"{fmt_int(row.further)} of {fmt_int(p)} residents ({fmt_pct(row.further / p if p else np.nan)}) "
-        f"would be more than {rules.change:g} {u} {away} their nearest site"
-        + (
-            f", on average {amount(row.mean_added_among_further, u)} ({fmt_int(row.added)} {pu} added)"
-            if row.further
-            else ""
-        )
-        + f"; {fmt_int(row.nearer)} more than {rules.change:g} {u} nearer"
-        + (
-            f", on average {amount(row.mean_removed_among_nearer, u)} ({fmt_int(row.removed)} {pu} removed)."
-            if row.nearer
-            else "."
-        )
+    further = (
+        f"{fmt_int(row.further)} of {fmt_int(p)} residents ({_share(row.further, p)}) would be "
+        f"more than {rules.change:g} {u} {away} their nearest site"
     )
+    if row.further:
+        further += (
+            f", {amount(row.mean_added_among_further, u)} on average "
+            f"({fmt_int(row.added)} {pu} added)"
+        )
+    nearer = f"{fmt_int(row.nearer)} more than {rules.change:g} {u} nearer"
+    if row.nearer:
+        nearer += (
+            f", {amount(row.mean_removed_among_nearer, u)} on average "
+            f"({fmt_int(row.removed)} {pu} removed)"
+        )
     text.append(
-        f"Per resident: {amount(row.added_per_resident, u)} added, "
-        f"{amount(row.removed_per_resident, u)} removed. "
-        f"{fmt_int(row.newly_far)} would newly live more than {rules.far:g} {u} away and "
-        f"{fmt_int(row.newly_near)} newly within {rules.far:g} {u}."
+        f"{further}; {nearer}. {fmt_int(row.newly_far)} would newly live more than "
+        f"{rules.far:g} {u} away and {fmt_int(row.newly_near)} newly within {rules.far:g} {u}."
     )
-    if row.rating in ("negative", "mixed", "positive", "neutral"):
-        floor = (
-            f"{amount(rules.material, u)} per resident or {fmt_pct(rules.material_share)} of "
-            f"residents newly crossing {rules.far:g} {u}"
-        )
-        reason = {
-            "negative": "the losses reach",
-            "positive": "the gains reach",
-            "mixed": "both the losses and the gains reach",
-            "neutral": "neither the losses nor the gains reach",
-        }[row.rating]
-        text.append(f"Rated {row.rating} because {reason} the material level ({floor}).")
-    if not pd.isna(row.rest_added_per_resident) and row.added:
-        ratio = (
-            "no distance added" if np.isinf(row.burden_ratio) else f"ratio {row.burden_ratio:.2f}"
-        )
+    if row.rating == "not rated":
         text.append(
-            f"Added per resident {amount(row.added_per_resident, u, digits=2)} against "
+            f"Too few residents to rate (the floor is {rules.min_residents:,}); the figures are "
+            "shown so that they can be weighed."
+        )
+    elif row.rating == "negative":
+        text.append(f"Losses are material: {_side(row, rules, True)}.")
+    elif row.rating == "positive":
+        text.append(f"Gains are material: {_side(row, rules, False)}.")
+    elif row.rating == "mixed":
+        text.append(
+            f"Losses and gains are both material, so they are stated, not netted: losses "
+            f"{_side(row, rules, True)}; gains {_side(row, rules, False)}."
+        )
+    else:
+        text.append(
+            f"Neither losses nor gains are material: losses {_side(row, rules, True)}; gains "
+            f"{_side(row, rules, False)}."
+        )
+    if row.rating in ("negative", "mixed") and not pd.isna(row.rest_added_per_resident):
+        ratio = (
+            "the rest of the area has none added"
+            if np.isinf(row.burden_ratio)
+            else f"ratio {row.burden_ratio:.2f}"
+        )
+        verdict = "Disproportionate" if row.disproportionate else "Not disproportionate"
+        text.append(
+            f"{verdict}: {amount(row.added_per_resident, u, digits=2)} added per resident against "
             f"{amount(row.rest_added_per_resident, u, digits=2)} for the rest of the area "
-            f"({ratio if not np.isinf(row.burden_ratio) else 'the rest of the area has none added'}, "
-            f"difference {amount(row.burden_difference, u, signed=True, digits=2)}); "
-            f"disproportionate from ratio {rules.ratio:g} and difference {rules.difference:g} {u}."
+            f"({ratio}, difference {amount(row.burden_difference, u, signed=True, digits=2)}; "
+            f"disproportionate needs a ratio of at least {rules.ratio:g} and a difference of at "
+            f"least {rules.difference:g} {u})."
         )
     return " ".join(text)
 
@@ -380,6 +412,7 @@ def rate_effects(
     *,
     uptake_change_pct: float = 5.0,
     disproportionate_ratio: float = 1.2,
+    min_people: int = 100,
     option: str = "Proposed",
 ) -> pd.DataFrame:
     """Rate declared expected effects of a service change, group by group.
@@ -387,9 +420,17 @@ def rate_effects(
     ``effects`` are mappings with ``dimension``, ``group``, ``uptake_change_pct``
     and ``rationale``. ``populations`` maps a dimension to a Series of people
     per group; every group of those dimensions is rated (groups with no declared
-    effect have an expected change of 0). Dimensions without small-area
-    populations (age, sex, other) are rated but their disproportion cannot be
-    assessed and is left empty.
+    effect have an expected change of 0).
+
+    A group is negative at −``uptake_change_pct`` or below, positive at
+    +``uptake_change_pct`` or above, else neutral; a group with fewer than
+    ``min_people`` residents is *not rated*. A negative rating is
+    disproportionate when the group's expected change is at least
+    ``uptake_change_pct`` points below the rest of its dimension's
+    (population-weighted) and, if the rest also loses, at least
+    ``disproportionate_ratio`` times the rest's loss. Dimensions without
+    small-area populations (age, sex, other) are rated, but their disproportion
+    cannot be assessed and is left empty.
     """
     declared: dict[tuple[str, str], Mapping] = {
         (e["dimension"], str(e["group"])): e for e in effects
@@ -403,26 +444,38 @@ def rate_effects(
         changes = {
             g: float(declared.get((dimension, g), {}).get("uptake_change_pct", 0.0)) for g in groups
         }
+        known = pops.reindex(groups).fillna(0) if pops is not None else None
         average = np.nan
-        if pops is not None and pops.sum() > 0:
-            known = pops.reindex(groups).fillna(0)
+        if known is not None and known.sum() > 0:
             average = float(sum(changes[g] * known[g] for g in groups) / known.sum())
+        n_declared = sum(1 for d, _ in declared if d == dimension)
         for g in groups:
             change = changes[g]
-            rating = (
-                "negative"
-                if change <= -uptake_change_pct and change < 0
-                else "positive"
-                if change >= uptake_change_pct and change > 0
-                else "neutral"
-            )
-            ratio = change / average if average and average < 0 and change < 0 else np.nan
+            pop = int(known[g]) if known is not None else None
+            rest = np.nan
+            if known is not None and known.sum() - known[g] > 0:
+                rest = float(
+                    sum(changes[h] * known[h] for h in groups if h != g) / (known.sum() - known[g])
+                )
+            note = ""
+            if pop is not None and pop < max(min_people, 1):
+                rating = "not rated"
+                note = f"fewer than {min_people:,} residents" if pop else "no residents"
+            elif change <= -uptake_change_pct and change < 0:
+                rating = "negative"
+            elif change >= uptake_change_pct and change > 0:
+                rating = "positive"
+            else:
+                rating = "neutral"
+            ratio = change / rest if rest < 0 and change < 0 else np.nan
+            difference = change - rest if not np.isnan(rest) else np.nan
             dispro = None
             if pops is not None:
                 dispro = bool(
-                    rating == "negative" and (np.isnan(ratio) or ratio >= disproportionate_ratio)
+                    rating == "negative"
+                    and difference <= -uptake_change_pct
+                    and (rest >= 0 or ratio >= disproportionate_ratio)
                 )
-            pop = int(pops.get(g, 0)) if pops is not None else None
             entry = declared.get((dimension, g), {})
             rows.append(
                 {
@@ -432,27 +485,92 @@ def rate_effects(
                     "population": pop,
                     "expected_uptake_change_pct": change,
                     "average_change_pct": average,
+                    "rest_change_pct": rest,
+                    "difference_pct_points": difference,
                     "disproportion_ratio": ratio,
                     "rating": rating,
+                    "rating_note": note,
                     "disproportionate": dispro,
+                    "declared": bool(entry),
+                    "single_declared_effect": bool(entry) and n_declared == 1,
                     "rationale": entry.get("rationale", ""),
                 }
             )
     out = pd.DataFrame(rows)
-    out["sentence"] = [effect_sentence(r) for r in out.itertuples()]
+    out["sentence"] = [
+        effect_sentence(r, uptake_change_pct, disproportionate_ratio) for r in out.itertuples()
+    ]
     return out
 
 
-def effect_sentence(row) -> str:
-    """One sentence stating an expected-effect rating and its figures."""
+def effect_sentence(row, uptake_change_pct: float = 5.0, ratio_threshold: float = 1.2) -> str:
+    """One sentence stating an expected-effect rating and the figures behind it."""
     flag = ", disproportionate" if row.disproportionate else ""
-    text = f"{row.group}: {row.rating}{flag}. Expected change in uptake {row.expected_uptake_change_pct:+.0f}%"
-    if not pd.isna(row.average_change_pct):
-        text += f" against {row.average_change_pct:+.1f}% on average across its dimension"
-    text += "."
+    word = row.rating + (f" ({row.rating_note})" if getattr(row, "rating_note", "") else "")
+    text = f"{row.group}: {word}{flag}. Expected change in uptake {row.expected_uptake_change_pct:+.0f}%"
+    users = getattr(row, "expected_users_change", None)
+    if users is not None and not pd.isna(users) and users != 0:
+        text += (
+            f" (about {fmt_int(abs(users))} {'more' if users > 0 else 'fewer'} users over the "
+            f"service data's period, from {fmt_int(row.users_now)})"
+        )
+    rest = getattr(row, "rest_change_pct", np.nan)
+    if not pd.isna(rest):
+        text += f" against {rest:+.1f}% for the rest of its dimension"
+    text += f"; an effect counts from ±{uptake_change_pct:g}%."
+    if row.rating == "negative" and row.disproportionate is not None and not pd.isna(rest):
+        verdict = "Disproportionate" if row.disproportionate else "Not disproportionate"
+        text += (
+            f" {verdict}: {abs(row.difference_pct_points):.1f} points below the rest of its "
+            f"dimension (disproportionate needs at least {uptake_change_pct:g} points and, if the "
+            f"rest also loses, at least {ratio_threshold:g} times its loss)."
+        )
+    if getattr(row, "single_declared_effect", False) and row.rating != "neutral":
+        text += (
+            " This rests on a single declared effect in its dimension: an assumption by the "
+            "proposal's owner, not a measurement."
+        )
+    elif getattr(row, "declared", False) and row.rating != "neutral":
+        text += " The effect is declared by the proposal's owner: an assumption, not a measurement."
     if row.rationale:
         text += f" Rationale given: {row.rationale}"
     return text
+
+
+def add_expected_users(
+    impacts: pd.DataFrame,
+    representation: Mapping[str, pd.DataFrame],
+    uptake_change_pct: float = 5.0,
+    disproportionate_ratio: float = 1.2,
+) -> pd.DataFrame:
+    """Expected effects in users, not only per cent: users now × expected change.
+
+    ``representation`` maps a dimension to a frame with ``group`` and ``count``
+    (current users, from the service data). Adds ``users_now`` and
+    ``expected_users_change`` to expected-effect rows and restates their sentences.
+    """
+    if "expected_uptake_change_pct" not in impacts:
+        return impacts
+    impacts = impacts.copy()
+    now = []
+    for row in impacts.itertuples():
+        table = representation.get(row.dimension)
+        value = np.nan
+        if table is not None and not pd.isna(row.expected_uptake_change_pct):
+            match = table[table["group"].astype(str) == str(row.group)]
+            if len(match):
+                value = pd.to_numeric(match["count"], errors="coerce").iloc[0]
+        now.append(value)
+    impacts["users_now"] = now
+    impacts["expected_users_change"] = (
+        impacts["users_now"] * impacts["expected_uptake_change_pct"] / 100
+    )
+    effect_rows = impacts["expected_uptake_change_pct"].notna()
+    impacts.loc[effect_rows, "sentence"] = [
+        effect_sentence(r, uptake_change_pct, disproportionate_ratio)
+        for r in impacts[effect_rows].itertuples()
+    ]
+    return impacts
 
 
 def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:

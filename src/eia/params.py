@@ -23,6 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import types
+import typing
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -90,8 +92,59 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 
 
+#: Resource caps, checked on the file as read (aliases expanded) before anything runs.
+MAX_SITES = 500  # per list of sites
+MAX_OPTIONS = 50
+MAX_LSOAS = 40_000  # England has 33,755
+MAX_VALUES = 250_000  # every value in the file, YAML aliases expanded
+MAX_DEPTH = 40  # levels of nesting
+
+
+def _numeric_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` that hold a number (and never text)."""
+    cached = _NUMERIC.get(model)
+    if cached is None:
+        names = []
+        for name, info in model.model_fields.items():
+            kinds = _leaf_types(info.annotation)
+            if kinds and kinds <= {int, float, type(None)} and kinds & {int, float}:
+                names.append(name)
+        cached = _NUMERIC[model] = tuple(names)
+    return cached
+
+
+_NUMERIC: dict[type, tuple[str, ...]] = {}
+
+
+def _leaf_types(annotation: Any) -> set:
+    """The plain types an annotation allows (``float | None`` → {float, NoneType})."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _leaf_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: set = set()
+        for arg in typing.get_args(annotation):
+            out |= _leaf_types(arg)
+        return out
+    return {annotation} if isinstance(annotation, type) and origin is None else {object}
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every number must be finite (.inf, .nan are refused).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        """A number written as text ("52.95" in quotes) is refused, not silently converted."""
+        if isinstance(data, Mapping):
+            for name in _numeric_fields(cls):
+                value = data.get(name)
+                if isinstance(value, str):
+                    raise ValueError(
+                        f"{name}: {value[:40]!r} is text; write the number without quotes"
+                    )
+        return data
 
 
 class Site(_Model):
@@ -133,8 +186,12 @@ class Site(_Model):
 class Sites(_Model):
     """Where the service is now (``current``) and where it would be (``proposed``)."""
 
-    current: list[Site] = Field(min_length=1, description="Sites now (at least one).")
-    proposed: list[Site] = Field(default_factory=list, description="Sites after the change.")
+    current: list[Site] = Field(
+        min_length=1, max_length=MAX_SITES, description="Sites now (at least one)."
+    )
+    proposed: list[Site] = Field(
+        default_factory=list, max_length=MAX_SITES, description="Sites after the change."
+    )
 
 
 class Area(_Model):
@@ -144,10 +201,10 @@ class Area(_Model):
         None, description="ICB code, ONS (E54000060) or NHS (QT1)."
     )
     ltla: list[Annotated[str, StringConstraints(pattern=LTLA_PATTERN)]] | None = Field(
-        None, min_length=1, description="Local authority district codes (2024)."
+        None, min_length=1, max_length=400, description="Local authority district codes (2024)."
     )
     lsoa: list[Annotated[str, StringConstraints(pattern=LSOA_PATTERN)]] | None = Field(
-        None, min_length=1, description="LSOA 2021 codes in England."
+        None, min_length=1, max_length=MAX_LSOAS, description="LSOA 2021 codes in England."
     )
 
     @model_validator(mode="after")
@@ -317,7 +374,9 @@ class Option(_Model):
 
     name: Text = Field(description="The option's name, unique within the proposal.")
     description: LongText = Field("", description="What the option does.")
-    proposed: list[Site] = Field(min_length=1, description="The option's sites.")
+    proposed: list[Site] = Field(
+        min_length=1, max_length=MAX_SITES, description="The option's sites."
+    )
 
 
 class ServiceColumns(_Model):
@@ -592,6 +651,44 @@ class Disclosure(_Model):
     )
 
 
+#: The groups an effect may name, per dimension with fixed groups (religion and
+#: disability are checked against the reference pack; age, sex and other are free).
+EFFECT_GROUPS: dict[str, tuple[str, ...]] = {
+    "imd_quintile": (
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "Q1 (most deprived)",
+        "Q2",
+        "Q3",
+        "Q4",
+        "Q5 (least deprived)",
+    ),
+    "core20": ("Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)"),
+    "ethnic_group": (
+        "Asian, Asian British or Asian Welsh",
+        "Black, Black British, Black Welsh, Caribbean or African",
+        "Mixed or Multiple ethnic groups",
+        "White",
+        "Other ethnic group",
+    ),
+}
+
+
+def _unknown_group(dimension: str, group: str, allowed) -> str:
+    """One line: the group is not one of the dimension's, with the closest names."""
+    allowed = list(allowed)
+    lowered = {a.casefold(): a for a in allowed}
+    close = [a for a in allowed if group.casefold() in a.casefold()][:3]
+    close = close or difflib.get_close_matches(group.casefold(), list(lowered), n=3, cutoff=0.4)
+    close = [lowered.get(c, c) for c in close]
+    shown = "; ".join(repr(a) for a in (close or allowed[:6]))
+    hint = "did you mean" if close else "groups are"
+    return f"{group[:60]!r} is not a group of {dimension}; {hint} {shown}"
+
+
 class Effect(_Model):
     """An expected effect of a service change on one group (``service_change``)."""
 
@@ -607,6 +704,14 @@ class Effect(_Model):
 
     uptake_change_pct: float = Field(ge=-100, le=1000, description="Expected change in uptake, %.")
     rationale: LongText = Field("", description="Why this effect is expected.")
+
+    @model_validator(mode="after")
+    def _real_group(self) -> Effect:
+        """The group must be one of its dimension's groups (where the groups are fixed)."""
+        allowed = EFFECT_GROUPS.get(self.dimension)
+        if allowed is not None and self.group not in allowed:
+            raise ValueError(_unknown_group(self.dimension, self.group, allowed))
+        return self
 
 
 class Action(_Model):
@@ -699,6 +804,10 @@ class Publish(_Model):
     )
 
 
+#: Scenario names the report uses itself: an option may not take them (any case, trimmed).
+RESERVED_SCENARIOS = {"proposed", "current", "do nothing"}
+
+
 class Proposal(_Model):
     """A proposed change and how to assess it: the whole params file."""
 
@@ -713,7 +822,9 @@ class Proposal(_Model):
     )
     sites: Sites | None = Field(None, description="Sites now and proposed (site_change).")
     options: list[Option] = Field(
-        default_factory=list, description="Alternative options to appraise against doing nothing."
+        default_factory=list,
+        max_length=MAX_OPTIONS,
+        description="Alternative options to appraise against doing nothing.",
     )
     thresholds: Thresholds = Field(Thresholds(), description="Numbers behind the ratings.")
     access: AccessSpec = Field(
@@ -777,9 +888,20 @@ class Proposal(_Model):
             raise ValueError(
                 "template equity_audit needs a service block (the service data to audit)"
             )
-        names = [o.name for o in self.options]
-        if len(set(names)) != len(names):
-            raise ValueError("option names must be unique")
+        seen: dict[str, str] = {}
+        for option in self.options:
+            key = " ".join(option.name.split()).casefold()
+            if key in RESERVED_SCENARIOS:
+                raise ValueError(
+                    f"option name {option.name!r} is reserved (it names sites.proposed or the "
+                    "current sites); choose another name"
+                )
+            if key in seen:
+                raise ValueError(
+                    f"option names must be unique: {option.name!r} and {seen[key]!r} are the "
+                    "same name once spaces and case are ignored"
+                )
+            seen[key] = option.name
         return self
 
     @property
@@ -873,33 +995,138 @@ def parse(data: Any, source: str = "<params>") -> Proposal:
         raise ParamsError(source, problems) from None
 
 
+def _strict(base: type) -> type:
+    """A safe YAML loader that refuses duplicate keys and impossible dates, with their line."""
+
+    class Loader(base):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen: dict = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                        key_node, yaml.ScalarNode
+                    ):
+                        continue
+                    key = key_node.value
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None,
+                            None,
+                            f"duplicate key {key[:40]!r} (first on line {seen[key] + 1}); "
+                            "give each key once",
+                            key_node.start_mark,
+                        )
+                    seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_timestamp(self, node):
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{node.value[:20]!r} is not a date in the calendar (YYYY-MM-DD)",
+                    node.start_mark,
+                ) from None
+
+    Loader.add_constructor("tag:yaml.org,2002:map", Loader.construct_yaml_map)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+    return Loader
+
+
+_PY_LOADER = _strict(yaml.SafeLoader)
+_C_LOADER = _strict(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else None
+
+
 def _safe_load(text: str) -> Any:
     """``yaml.safe_load``, parsed by libyaml when PyYAML has it (8× quicker on an area of
     33,755 LSOA codes); on any error the pure-Python parser reads it again, so that what is
-    accepted and every error message stay those of ``yaml.safe_load``."""
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
+    accepted and every error message stay those of ``yaml.safe_load``. Both refuse
+    duplicate keys and impossible dates (:func:`_strict`)."""
+    if _C_LOADER is not None:
         try:
-            return yaml.load(text, Loader=fast)  # CSafeLoader: yaml.safe_load in C
-        except yaml.YAMLError:
+            return yaml.load(text, Loader=_C_LOADER)  # noqa: S506 - a SafeLoader subclass
+        except (yaml.YAMLError, RecursionError):
             pass
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_PY_LOADER)  # noqa: S506 - a SafeLoader subclass
+
+
+def _size_problems(data: Any) -> list[Problem]:
+    """Refuse files too deep, or too large once YAML aliases are expanded (before validating).
+
+    Aliases let a small file stand for millions of values; the count below follows them
+    (each shared value counted once per use, without expanding anything).
+    """
+    sizes: dict[int, int] = {}
+    depth_of: dict[int, int] = {}
+    order: list = []
+    stack: list = [(data, False)]
+    while stack:  # post-order without recursion: deep files cannot exhaust the stack
+        item, done = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        key = id(item)
+        if done:
+            children = item.values() if isinstance(item, dict) else item
+            size, depth = 1, 1
+            for child in children:
+                if isinstance(child, dict | list):
+                    size += sizes.get(id(child), 0)
+                    depth = max(depth, depth_of.get(id(child), 0) + 1)
+                else:
+                    size += 1
+            sizes[key] = min(size, 10 * MAX_VALUES)
+            depth_of[key] = depth
+            continue
+        if key in sizes or key in depth_of:
+            continue
+        depth_of[key] = 0  # visiting (a cycle counts as nothing more)
+        stack.append((item, True))
+        order.append(item)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, False) for child in children if isinstance(child, dict | list))
+    top = id(data)
+    problems = []
+    if depth_of.get(top, 0) > MAX_DEPTH:
+        problems.append(Problem("", f"the file nests more than {MAX_DEPTH} levels deep"))
+    if sizes.get(top, 0) > MAX_VALUES:
+        problems.append(
+            Problem(
+                "",
+                f"the file holds more than {MAX_VALUES:,} values once YAML aliases (*name) "
+                "are expanded; write fewer sites, options or LSOAs",
+            )
+        )
+    return problems
 
 
 def read_yaml(path: Path | str) -> Any:
-    """Read a YAML file safely (no Python objects); a syntax error is a :class:`ParamsError`."""
+    """Read a YAML file safely (no Python objects); a syntax error is a :class:`ParamsError`.
+
+    Duplicate keys, impossible dates, nesting deeper than :data:`MAX_DEPTH` and files
+    that expand to more than :data:`MAX_VALUES` values are errors too, each on one line.
+    """
     path = Path(path)
     if not path.is_file():
         raise ParamsError(str(path), [Problem("", "file not found")])
     try:
-        return _safe_load(path.read_text(encoding="utf-8"))
+        data = _safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ParamsError(str(path), [Problem(where, f"not valid YAML: {reason}")]) from None
     except UnicodeDecodeError:
         raise ParamsError(str(path), [Problem("", "not UTF-8 text")]) from None
+    except RecursionError:
+        raise ParamsError(
+            str(path), [Problem("", f"the file nests more than {MAX_DEPTH} levels deep")]
+        ) from None
+    problems = _size_problems(data)
+    if problems:
+        raise ParamsError(str(path), problems)
+    return data
 
 
 def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Problem]:
@@ -979,10 +1206,38 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                     Problem(path, f"({lat}, {lon}) is outside England (lat, lon in WGS84)")
                 )
             label = site.get("name") or hospital
-            if label in seen:
+            key = " ".join(label.split()).casefold() if isinstance(label, str) else None
+            if key in seen:
                 problems.append(Problem(f"{path}.name", f"duplicate site name {label!r}"))
-            if label:
-                seen.add(label)
+            if key:
+                seen.add(key)
+    problems += _check_effect_groups(data, pack)
+    return problems
+
+
+_PACK_GROUPS = {
+    "religion": ("census2021_religion_lsoa21.parquet", "religion"),
+    "disability": ("census2021_disability_lsoa21.parquet", "disability"),
+}
+
+
+def _check_effect_groups(data: Mapping[str, Any], pack) -> list[Problem]:
+    """Effects on religion or disability must name a Census group from the pack."""
+    problems = []
+    known: dict[str, list[str]] = {}
+    for i, effect in enumerate(_as_list(data.get("effects"))):
+        if not isinstance(effect, Mapping) or effect.get("dimension") not in _PACK_GROUPS:
+            continue
+        dimension, group = effect["dimension"], effect.get("group")
+        if dimension not in known:
+            known[dimension] = sorted({v for v in pack.values(*_PACK_GROUPS[dimension]) if v})
+        if isinstance(group, str) and group.strip() not in known[dimension]:
+            problems.append(
+                Problem(
+                    f"effects[{i}].group",
+                    _unknown_group(dimension, group.strip(), known[dimension]),
+                )
+            )
     return problems
 
 

@@ -304,34 +304,54 @@ def impacts(a: Assessment) -> show.Block:
             ),
             narrative_table(a),
         )
-    rows = a.impacts[a.impacts["option"] == a.rated_option]
     parts: list = []
-    said = _shared_reasons(rows["sentence"])
+    said = _shared_reasons(a.impacts["sentence"])
+    scenarios = list(dict.fromkeys(a.impacts["option"]))
+    subject = (
+        "each option"
+        if len(scenarios) > 1
+        else figures.scenario_name(a, scenarios[0])
+        if a.proposal.template != "equity_audit"
+        else "the service now"
+    )
     parts.append(
         show.paragraphs(
-            f"Ratings for {figures.scenario_name(a, a.rated_option)}, group by group, with the "
-            "figures each rests on; “How the ratings work” sets out the rules.",
+            f"Ratings for {subject}, group by group, with the figures each rests on; “How the "
+            "ratings work” sets out the rules.",
             *said,
         )
     )
-    for dim in dict.fromkeys(rows["dimension"]):
-        part = rows[rows["dimension"] == dim]
-        parts.append(show.heading(DIMENSION_LABELS.get(dim, dim)))
-        if dim == "core20":
-            parts.append(
-                show.paragraphs(
-                    "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the same "
-                    "people as Q1 above, compared here with the rest of the area. Summaries count "
-                    "them once."
+    core20_said = False
+    for scenario in scenarios:
+        rows = a.impacts[a.impacts["option"] == scenario]
+        level = 3
+        if len(scenarios) > 1:
+            parts.append(show.heading(f"{scenario} compared with doing nothing", 3))
+            level = 4
+        for dim in dict.fromkeys(rows["dimension"]):
+            part = rows[rows["dimension"] == dim]
+            parts.append(show.heading(DIMENSION_LABELS.get(dim, dim), level))
+            if dim == "core20" and not core20_said:
+                core20_said = True
+                parts.append(
+                    show.paragraphs(
+                        "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the "
+                        "same people as Q1 above, compared here with the rest of the area. "
+                        "Summaries count them once."
+                    )
                 )
-            )
-        sentences = [_without(s, said) for s in part["sentence"]]
-        if "at_risk" in part:
-            sentences = [
-                s + (" Under-represented among current users now: at risk." if risk is True else "")
-                for s, risk in zip(sentences, part["at_risk"], strict=True)
-            ]
-        parts.append(show.bullet_list(sentences))
+            sentences = [_without(s, said) for s in part["sentence"]]
+            if "at_risk" in part:
+                sentences = [
+                    s
+                    + (
+                        " Under-represented among current users now: at risk."
+                        if risk is True
+                        else ""
+                    )
+                    for s, risk in zip(sentences, part["at_risk"], strict=True)
+                ]
+            parts.append(show.bullet_list(sentences))
     parts.append(show.heading("Other protected characteristics and inclusion health groups"))
     parts.append(narrative_table(a))
     return show.Block(*parts)
