@@ -20,6 +20,11 @@ england
     and a 10-million-row synthetic event extract (Parquet): time and peak resident
     memory (RSS) of ``eia run`` — the eia process and its kernel separately — and of
     its stages, measured in a fresh process as for icb.
+travel
+    The england benchmark's proposal with a journey-time matrix for every English LSOA ×
+    every site (about 35 million pairs, Parquet, synthetic): ``eia run`` with and without
+    it (time and peak RSS, and what the matrix adds), and reading the matrix and finding
+    the quickest site before and after alone (``eia.traveltime``), in fresh processes.
 batch
     Ten variants of the Nottingham example through ``eia batch`` with ``--jobs 1``
     and ``--jobs 2``: wall times and the speed-up.
@@ -52,7 +57,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ICB_EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
-SECTIONS = ("icb", "england", "batch", "stats")
+SECTIONS = ("icb", "england", "travel", "batch", "stats")
 GIB = 1024**3
 MIB = 1024**2
 
@@ -84,6 +89,31 @@ out = {
     "rss_children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * KIB,
 }
 json.dump(out, open(args["result"], "w"))
+"""
+
+#: Read a journey-time matrix and find the quickest site before and after (eia.traveltime).
+TRAVEL_CHILD = r"""
+import json, resource, sys, time
+KIB = 1 if sys.platform == "darwin" else 1024
+args = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+from eia import params, traveltime
+from eia.area import select_lsoas
+from eia.refdata import load_pack
+pack = load_pack()
+proposal = params.load(args["file"], pack)
+codes = select_lsoas(pack, proposal.area.spec)
+t1 = time.perf_counter()
+matrix = traveltime.load_matrices(proposal, pack, codes, base_dir=args["base"])["car"]
+t2 = time.perf_counter()
+names = [s.label for s in proposal.sites.current]
+after = [s.label for s in proposal.sites.proposed]
+times = traveltime.measure(matrix, names, after)
+t3 = time.perf_counter()
+json.dump({"timings": {"setup": t1 - t0, "read": t2 - t1, "measure": t3 - t2},
+           "pairs": matrix.info["pairs_read"],
+           "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB},
+          open(args["result"], "w"))
 """
 
 #: The floor: Papermill (ipc kernel, as eia.run) plus nbconvert on a notebook that only
@@ -679,6 +709,141 @@ def bench_england(table: Table, repeat: int, work: Path, sites: int, events: int
     say(f"[england] done; {load()}")
 
 
+def travel_inputs(work: Path, sites: int, events: int) -> Path:
+    """The england proposal plus a car journey-time matrix, every LSOA × every site (Parquet).
+
+    Synthetic minutes from straight-line distance (eia.traveltime.SPEED_MODEL, car, urban
+    speeds) times a seeded factor; 1% of pairs empty (not reachable). Reused when present.
+    """
+    base = england_inputs(work, sites, events)
+    params_file = base.with_name("england-travel.yaml")
+    if params_file.is_file():
+        return params_file
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    from eia.refdata import BNG, load_pack
+
+    say(f"[travel] generating a journey-time matrix in {base.parent} (once)")
+    proposal = yaml.safe_load(base.read_text(encoding="utf-8"))
+    pack = load_pack()
+    codes = proposal["area"]["lsoa"]
+    every = {s["name"]: s for s in proposal["sites"]["current"] + proposal["sites"]["proposed"]}
+    names = list(every)
+    import geopandas as gpd
+
+    points = gpd.GeoSeries.from_xy(
+        [every[n]["lon"] for n in names], [every[n]["lat"] for n in names], crs="EPSG:4326"
+    ).to_crs(BNG)
+    origins = pack.boundaries(codes).set_index("lsoa21_code").reindex(codes).to_crs(BNG)
+    origins = origins.geometry.representative_point()
+    km = (
+        np.hypot(
+            origins.x.to_numpy()[:, None] - points.x.to_numpy()[None, :],
+            origins.y.to_numpy()[:, None] - points.y.to_numpy()[None, :],
+        )
+        / 1000.0
+    )
+    route = km * 1.3
+    near = np.minimum(route, 5.0)
+    minutes = (near / 25.0 + (route - near) / 65.0) * 60.0 + 4.0
+    rng = np.random.default_rng(9)
+    minutes = (minutes * rng.uniform(0.9, 1.1, size=minutes.shape)).astype(np.float32)
+    minutes[rng.random(minutes.shape) < 0.01] = np.nan
+    n_o, n_s = minutes.shape
+    origin = pa.DictionaryArray.from_arrays(
+        pa.array(np.repeat(np.arange(n_o, dtype=np.int32), n_s)), pa.array(codes)
+    )
+    destination = pa.DictionaryArray.from_arrays(
+        pa.array(np.tile(np.arange(n_s, dtype=np.int32), n_o)), pa.array(names)
+    )
+    table = pa.table(
+        {
+            "lsoa21_code": origin,
+            "site": destination,
+            "minutes": pa.array(minutes.reshape(-1), from_pandas=True),
+        }
+    )
+    pq.write_table(table, base.parent / "car-times.parquet", row_group_size=2_000_000)
+    del table, minutes, km, route, near
+    proposal["id"] = "bench-england-travel"
+    proposal["title"] = "Benchmark: 1,000 sites across England by journey time (synthetic)"
+    proposal["access"] = {
+        "travel_times": [
+            {
+                "path": "car-times.parquet",
+                "mode": "car",
+                "columns": {"origin": "lsoa21_code", "destination": "site", "minutes": "minutes"},
+                "label": "car journey times (synthetic)",
+                "synthetic": True,
+            }
+        ]
+    }
+    tmp = params_file.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(proposal, sort_keys=False, width=120), encoding="utf-8")
+    os.replace(tmp, params_file)
+    return params_file
+
+
+def bench_travel(table: Table, repeat: int, work: Path, sites: int, events: int) -> None:
+    section = "travel"
+    params_file = travel_inputs(work, sites, events)
+    plain = params_file.with_name("england.yaml")
+    say(f"[travel] {load()}; {params_file}")
+    with_matrix, without, reads = [], [], []
+    for i in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="eia-bench-travel-") as out:
+            without.append(child(CLI_CHILD, {"file": str(plain), "out": out}))
+        with tempfile.TemporaryDirectory(prefix="eia-bench-travel-") as out:
+            with_matrix.append(child(CLI_CHILD, {"file": str(params_file), "out": out}))
+        reads.append(child(TRAVEL_CHILD, {"file": str(params_file), "base": str(plain.parent)}))
+        say(
+            f"[travel] run {i + 1}/{repeat}: eia run {without[-1]['wall']:.1f} s without the "
+            f"matrix, {with_matrix[-1]['wall']:.1f} s with it; read "
+            f"{reads[-1]['timings']['read']:.1f} s; {load()}"
+        )
+    pairs = reads[-1]["pairs"]
+    table.add(
+        section,
+        f"eia run, England with a {pairs / 1e6:.1f}M-pair car matrix",
+        [r["wall"] for r in with_matrix],
+        target="< 60 s",
+        ok=lambda v: v < 60,
+    )
+    table.add(section, "  the same without the matrix", [r["wall"] for r in without])
+    table.add(
+        section,
+        "  added by the matrix",
+        [a["wall"] - b["wall"] for a, b in zip(with_matrix, without, strict=True)],
+    )
+    kernel = [r["rss_self"] + r["rss_children"] for r in with_matrix]
+    table.add(
+        section,
+        "peak RSS, eia process + kernel, with the matrix",
+        kernel,
+        unit="GiB",
+        target="< 4 GiB",
+        ok=lambda v: v < 4 * GIB,
+    )
+    table.add(
+        section,
+        "  added by the matrix",
+        [
+            (a["rss_self"] + a["rss_children"]) - (b["rss_self"] + b["rss_children"])
+            for a, b in zip(with_matrix, without, strict=True)
+        ],
+        unit="GiB",
+    )
+    table.add(
+        section, "read and check the matrix (fresh process)", [r["timings"]["read"] for r in reads]
+    )
+    table.add(section, "quickest site before and after", [r["timings"]["measure"] for r in reads])
+    table.add(section, "peak RSS, reading alone", [r["rss_self"] for r in reads], unit="GiB")
+    say(f"[travel] done; {load()}")
+
+
 # ---------------------------------------------------------------------------
 # 3. Batch
 
@@ -839,6 +1004,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_icb(table, args.repeat, args.work)
     if "england" in only:
         bench_england(table, args.repeat, args.work, args.sites, int(args.events))
+    if "travel" in only:
+        bench_travel(table, args.repeat, args.work, args.sites, int(args.events))
     if "batch" in only:
         bench_batch(table, args.repeat, args.work, args.proposals)
     if "stats" in only:

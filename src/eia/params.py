@@ -93,7 +93,7 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50
 
 
 #: Resource caps, checked on the file as read (aliases expanded) before anything runs.
-MAX_SITES = 500  # per list of sites
+MAX_SITES = 2_000  # per list of sites (England has 1,061 NHS hospital sites; benchmarks use 1,000)
 MAX_OPTIONS = 50
 MAX_LSOAS = 40_000  # England has 33,755
 MAX_VALUES = 250_000  # every value in the file, YAML aliases expanded

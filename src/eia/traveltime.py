@@ -178,25 +178,135 @@ class _Codes:
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
+        self._last: tuple[pa.Array, np.ndarray] | None = None
 
     def encode(self, column: pa.Array) -> np.ndarray:
         """Ids of a column's values (-1 for empty cells)."""
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
         if not pa.types.is_dictionary(column.type):
             column = pc.dictionary_encode(pc.cast(column, pa.string()))
-        values = column.dictionary.to_pylist()
-        local = np.array(
-            [
-                -1 if v is None else self.ids.setdefault(str(v).strip(), len(self.ids))
-                for v in values
-            ]
-            + [-1],
-            dtype=np.int64,
-        )
-        indices = column.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
+        dictionary = column.dictionary
+        if self._last is not None and (
+            self._last[0] is dictionary or self._last[0].equals(dictionary)
+        ):
+            local = self._last[1]  # Parquet repeats one dictionary in every batch
+        else:
+            local = np.array(
+                [
+                    -1 if v is None else self.ids.setdefault(str(v).strip(), len(self.ids))
+                    for v in dictionary.to_pylist()
+                ]
+                + [-1],
+                dtype=np.int32,
+            )
+            self._last = (dictionary, local)
+        indices = column.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
         return local[indices]
 
     def values(self) -> list[str]:
         return list(self.ids)
+
+
+class _Pairs:
+    """Minutes per (origin as given, site), filled batch by batch.
+
+    Each new origin value is resolved to LSOA 2021 as it first appears; only
+    origins in the area get a row. A pair met twice, or a negative time, fails.
+    """
+
+    def __init__(self, source: str, sites: _Sites, pack, area_codes: Sequence[str]):
+        self.source, self.sites, self.pack = source, sites, pack
+        self.n_sites = len(sites.labels)
+        self.position = {c: i for i, c in enumerate(area_codes)}
+        self.origins = _Codes()
+        self.row = np.zeros(0, np.int64)  # given id -> row in dense (-1: not in the area)
+        self.given_of_row: list[int] = []
+        self.links: list[tuple[int, int]] = []  # (dense row, area row)
+        self.resolved: list[pd.DataFrame] = []
+        self.capacity = len(area_codes) + 16
+        self.dense = np.full((self.capacity, self.n_sites), np.nan, np.float32)
+        self.seen = np.zeros((self.capacity, self.n_sites), bool)
+        self.site_seen = np.zeros(self.n_sites, bool)
+        self.pairs_used = 0
+
+    def _resolve_new(self) -> None:
+        from eia.service import resolve_codes
+
+        values = self.origins.values()
+        start = len(self.row)
+        if start == len(values):
+            return
+        new = values[start:]
+        resolved = resolve_codes(new, self.pack)
+        self.resolved.append(resolved)
+        rows = np.full(len(new), -1, np.int64)
+        index = {v: i for i, v in enumerate(new)}
+        for code, target in zip(resolved["code"], resolved["lsoa21_code"], strict=True):
+            a = self.position.get(target) if target is not None else None
+            if a is None:
+                continue
+            i = index[code]
+            if rows[i] < 0:
+                rows[i] = len(self.given_of_row)
+                self.given_of_row.append(start + i)
+            self.links.append((int(rows[i]), a))
+        self.row = np.concatenate([self.row, rows])
+        if len(self.given_of_row) > self.capacity:
+            grow = max(len(self.given_of_row), 2 * self.capacity) - self.capacity
+            self.dense = np.vstack([self.dense, np.full((grow, self.n_sites), np.nan, np.float32)])
+            self.seen = np.vstack([self.seen, np.zeros((grow, self.n_sites), bool)])
+            self.capacity += grow
+
+    def add(self, given: np.ndarray, site: np.ndarray, minutes: np.ndarray, what: str) -> None:
+        """One batch: given-origin ids, site positions (-1: not a site), minutes (NaN: unreachable)."""
+        self._resolve_new()
+        ok_site = site >= 0
+        self.site_seen[site[ok_site]] = True
+        rows = np.where(given >= 0, self.row[np.maximum(given, 0)], -1)
+        keep = ok_site & (rows >= 0)
+        if not keep.all():
+            rows, site, minutes = rows[keep], site[keep], minutes[keep]
+        if not len(rows):
+            return
+        flat = rows * self.n_sites + site
+        negative = minutes < 0
+        if negative.any():
+            bad = flat[np.flatnonzero(negative)[:_EXAMPLES]]
+            raise _fail(
+                self.source,
+                f"{what} has {int(negative.sum()):,} negative journey time(s), e.g. "
+                f"{self.examples(bad)}: times are minutes from 0 up (list a flag value such as -1 "
+                "under unreachable if it means 'not reachable')",
+            )
+        seen = self.seen.reshape(-1)
+        again = seen[flat]
+        if again.any():
+            self.duplicates(flat[again])
+        seen[flat] = True
+        marked = int(np.count_nonzero(seen))
+        if marked - self.pairs_used != len(flat):  # a pair repeated within this batch
+            values, counts = np.unique(flat, return_counts=True)
+            self.duplicates(values[counts > 1])
+        self.dense.reshape(-1)[flat] = minutes
+        self.pairs_used = marked
+
+    def examples(self, flat: np.ndarray) -> str:
+        """'origin E01… to site X' for a few pairs: LSOA codes and params' site names only."""
+        given = self.origins.values()
+        out = []
+        for f in flat[:_EXAMPLES]:
+            code = str(given[self.given_of_row[int(f) // self.n_sites]])
+            code = code if _LSOA.match(code.upper()) else "an LSOA given by name"
+            out.append(f"origin {code} to {self.sites.shown[int(f) % self.n_sites]}")
+        return "; ".join(dict.fromkeys(out))
+
+    def duplicates(self, flat: np.ndarray) -> None:
+        raise _fail(
+            self.source,
+            f"the same origin and destination appear more than once, e.g. {self.examples(flat)}: "
+            "give one journey time per pair",
+        )
 
 
 def _numbers(column: pa.Array, flags: Sequence, source: str, name: str, offset: int) -> np.ndarray:
@@ -282,104 +392,82 @@ def read_matrix(
         raise _fail(
             source, f"origin column {columns['origin']!r} not found (columns: {_names(header)})"
         )
-    n_sites = len(sites.labels)
-    origins = _Codes()
-    chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # origin id, site, minutes
-    info = {"pairs_read": 0, "destinations_unused": 0}
-    wide = columns.get("destination") is None
-    if wide:
-        by_key = {site_key(h): h for h in header if h != origin}
-        missing = [s for s, k in zip(sites.shown, sites.keys, strict=True) if k not in by_key]
-        if missing:
-            raise _fail(
-                source,
-                f"no column of journey times for {len(missing)} site(s) of the proposal: "
-                f"{', '.join(missing[:_EXAMPLES])} (a wide matrix has one column per site, named "
-                "by the site's id, else its name)",
-            )
-        site_columns = [by_key[k] for k in sites.keys]
-        info["destinations_unused"] = len(header) - 1 - len(set(site_columns))
-        wanted = [origin, *dict.fromkeys(site_columns)]
-        offset = 0
-        for as_string in (False, True):
-            try:
-                for batch in _batches(path, fmt, wanted, [origin], as_string):
-                    ids = origins.encode(batch.column(origin))
-                    for j, name in enumerate(site_columns):
-                        mins = _numbers(batch.column(name), flags, source, name, offset)
-                        chunks.append((ids, np.full(len(ids), j, np.int64), mins))
-                    offset += batch.num_rows
-                info["pairs_read"] = offset * len(site_columns)
-                break
-            except pa.ArrowInvalid:
-                if as_string:
-                    raise _fail(source, f"cannot be read as {fmt} (malformed file)") from None
-                chunks, offset, origins = [], 0, _Codes()
-        minutes_column = "the site columns"
-    else:
-        dest = _match(header, columns["destination"])
-        mins_col = _match(header, columns["minutes"])
-        for role, got in (("destination", dest), ("minutes", mins_col)):
-            if got is None:
+
+    def fill(as_string: bool) -> tuple[_Pairs, dict]:
+        pairs = _Pairs(source, sites, pack, area_codes)
+        info = {"pairs_read": 0, "destinations_unused": 0}
+        if columns.get("destination") is None:  # wide: one column per site
+            by_key = {site_key(h): h for h in header if h != origin}
+            missing = [s for s, k in zip(sites.shown, sites.keys, strict=True) if k not in by_key]
+            if missing:
                 raise _fail(
                     source,
-                    f"{role} column {columns[role]!r} not found (columns: {_names(header)})",
+                    f"no column of journey times for {len(missing)} site(s) of the proposal: "
+                    f"{', '.join(missing[:_EXAMPLES])} (a wide matrix has one column per site, named "
+                    "by the site's id, else its name)",
                 )
-        destinations = _Codes()
-        offset = 0
-        for as_string in (False, True):
-            try:
-                for batch in _batches(
-                    path, fmt, [origin, dest, mins_col], [origin, dest], as_string
-                ):
-                    ids = origins.encode(batch.column(origin))
-                    dids = destinations.encode(batch.column(dest))
-                    mins = _numbers(batch.column(mins_col), flags, source, mins_col, offset)
-                    chunks.append((ids, dids, mins))
-                    offset += batch.num_rows
-                break
-            except pa.ArrowInvalid:
-                if as_string:
-                    raise _fail(source, f"cannot be read as {fmt} (malformed file)") from None
-                chunks, offset, origins, destinations = [], 0, _Codes(), _Codes()
-        info["pairs_read"] = offset
-        dest_values = destinations.values()
-        key_site = {k: j for j, k in enumerate(sites.keys)}
-        to_site = np.array([key_site.get(site_key(v), -1) for v in dest_values] + [-1], np.int64)
-        found = {key_site[site_key(v)] for v in dest_values if site_key(v) in key_site}
-        missing = [s for j, s in enumerate(sites.shown) if j not in found]
-        if missing:
-            raise _fail(
-                source,
-                f"column {dest!r} has no journey times to {len(missing)} site(s) of the proposal: "
-                f"{', '.join(missing[:_EXAMPLES])} (sites are matched by their id, else their "
-                "name, ignoring case and spaces)",
-            )
-        info["destinations_unused"] = len(dest_values) - len(found)
-        chunks = [(o, to_site[d], m) for o, d, m in chunks]
-        minutes_column = repr(mins_col)
+            site_columns = [by_key[k] for k in sites.keys]
+            info["destinations_unused"] = len(header) - 1 - len(set(site_columns))
+            wanted = [origin, *dict.fromkeys(site_columns)]
+            rows = 0
+            for batch in _batches(path, fmt, wanted, [origin], as_string):
+                ids = pairs.origins.encode(batch.column(origin))
+                for j, name in enumerate(site_columns):
+                    mins = _numbers(batch.column(name), flags, source, name, rows)
+                    pairs.add(ids, np.full(len(ids), j, np.int64), mins, f"column {name!r}")
+                rows += batch.num_rows
+            info["pairs_read"] = rows * len(site_columns)
+        else:
+            dest = _match(header, columns["destination"])
+            mins_col = _match(header, columns["minutes"])
+            for role, got in (("destination", dest), ("minutes", mins_col)):
+                if got is None:
+                    raise _fail(
+                        source,
+                        f"{role} column {columns[role]!r} not found (columns: {_names(header)})",
+                    )
+            key_site = {k: j for j, k in enumerate(sites.keys)}
+            destinations = _Codes()
+            to_site = np.zeros(0, np.int64)
+            rows = 0
+            for batch in _batches(path, fmt, [origin, dest, mins_col], [origin, dest], as_string):
+                ids = pairs.origins.encode(batch.column(origin))
+                dids = destinations.encode(batch.column(dest))
+                known = destinations.values()
+                if len(known) > len(to_site):
+                    extra = [key_site.get(site_key(v), -1) for v in known[len(to_site) :]]
+                    to_site = np.concatenate([to_site, np.array(extra, np.int64)])
+                site = np.where(dids >= 0, to_site[np.maximum(dids, 0)], -1)
+                mins = _numbers(batch.column(mins_col), flags, source, mins_col, rows)
+                pairs.add(ids, site, mins, f"column {mins_col!r}")
+                rows += batch.num_rows
+            info["pairs_read"] = rows
+            missing = [s for j, s in enumerate(sites.shown) if not pairs.site_seen[j]]
+            if missing:
+                raise _fail(
+                    source,
+                    f"column {dest!r} has no journey times to {len(missing)} site(s) of the proposal: "
+                    f"{', '.join(missing[:_EXAMPLES])} (sites are matched by their id, else their "
+                    "name, ignoring case and spaces)",
+                )
+            info["destinations_unused"] = int((to_site < 0).sum())
+        return pairs, info
 
-    # Origins: resolve each distinct value once (as service data is), keep the area's.
-    from eia.service import resolve_codes
+    try:
+        pairs, info = fill(as_string=False)
+    except pa.ArrowInvalid:  # a CSV cell is not a number: read as text to say where
+        if fmt != "csv":
+            raise _fail(source, f"cannot be read as {fmt} (malformed file)") from None
+        try:
+            pairs, info = fill(as_string=True)
+        except pa.ArrowInvalid:
+            raise _fail(source, "cannot be read as CSV (malformed file)") from None
 
-    given = origins.values()
-    resolved = resolve_codes(given, pack)
-    position = {c: i for i, c in enumerate(area_codes)}
-    gid = {v: i for i, v in enumerate(given)}
-    resolved["g"] = resolved["code"].map(gid)
-    resolved["a"] = resolved["lsoa21_code"].map(position)
-    matched = resolved["lsoa21_code"].notna()
-    inside = resolved[resolved["a"].notna()]
-    info["origins_read"] = len(given)
-    info["origins_unmatched"] = int(resolved.loc[~matched, "code"].nunique())
-    info["origins_outside_area"] = int(
-        len(set(resolved.loc[matched, "code"]) - set(inside["code"]))
-    )
-    info["origins_converted_from_2011"] = int(
-        inside.loc[inside["route"].str.contains("lsoa11"), "code"].nunique()
-    )
+    # Origins: every LSOA of the area needs times; say what was outside it or not an LSOA.
+    resolved = pd.concat(pairs.resolved, ignore_index=True) if pairs.resolved else None
+    links = np.array(pairs.links, dtype=np.int64).reshape(-1, 2)
     covered = np.zeros(len(area_codes), bool)
-    covered[inside["a"].astype(np.int64).to_numpy()] = True
+    covered[links[:, 1]] = True
     if not covered.all():
         gaps = [c for c, ok in zip(area_codes, covered, strict=True) if not ok]
         raise _fail(
@@ -388,60 +476,37 @@ def read_matrix(
             f"LSOAs have no journey times, e.g. {', '.join(gaps[:_EXAMPLES])} (origins are LSOA "
             "2021 codes, or 2011 codes or names)",
         )
-    use = np.full(len(given) + 1, False)
-    use[inside["g"].astype(np.int64).to_numpy()] = True
+    matched = resolved["lsoa21_code"].notna()
+    inside = resolved["lsoa21_code"].map(pairs.position).notna()
+    in_codes = set(resolved.loc[inside, "code"])
+    info["origins_read"] = int(resolved["code"].nunique())
+    info["origins_unmatched"] = int(resolved.loc[~matched, "code"].nunique())
+    info["origins_outside_area"] = len(set(resolved.loc[matched, "code"]) - in_codes)
+    info["origins_converted_from_2011"] = int(
+        resolved.loc[inside & resolved["route"].str.contains("lsoa11"), "code"].nunique()
+    )
+    n = len(pairs.given_of_row)
+    info["pairs_used"] = pairs.pairs_used
+    used = pairs.seen[:n]
+    info["pairs_unreachable"] = int(np.isnan(pairs.dense[:n][used]).sum())
+    info["pairs_absent"] = int(used.size - pairs.pairs_used)
 
-    # Dense given-origin × site table of the pairs that matter; duplicates and negatives fail.
-    local = np.full(len(given) + 1, -1, np.int64)
-    kept = np.flatnonzero(use[:-1])
-    local[kept] = np.arange(len(kept))
-    dense = np.full((len(kept), n_sites), np.nan, np.float32)
-    seen = np.zeros(len(kept) * n_sites, bool)
-    pairs_used = 0
-    for o, s, m in chunks:
-        keep = (s >= 0) & (o >= 0)
-        keep &= use[np.where(o >= 0, o, len(given))]
-        if not keep.any():
-            continue
-        flat = local[o[keep]] * n_sites + s[keep]
-        vals = m[keep]
-        negative = vals < 0
-        if negative.any():
-            bad = np.flatnonzero(negative)[:_EXAMPLES]
-            where = _pair_examples(flat[bad], kept, given, sites, n_sites)
-            raise _fail(
-                source,
-                f"{minutes_column} has {int(negative.sum()):,} negative journey time(s), e.g. "
-                f"{where}: times are minutes from 0 up (list a flag value such as -1 under "
-                "unreachable if it means 'not reachable')",
-            )
-        if seen[flat].any():
-            _duplicate_error(source, flat, seen, kept, given, sites, n_sites)
-        seen[flat] = True
-        marked = int(np.count_nonzero(seen))
-        if marked - pairs_used != len(flat):  # a pair repeated within this batch
-            _duplicate_error(source, flat, None, kept, given, sites, n_sites)
-        dense.reshape(-1)[flat] = vals
-        pairs_used = marked
-    info["pairs_used"] = pairs_used
-    info["pairs_unreachable"] = int(np.isnan(dense.reshape(-1)[seen]).sum())
-    info["pairs_absent"] = int((~seen).sum())
-
-    # Given origins → the area's LSOA 2021 rows (a merged 2021 area averages its 2011 parts).
-    g_of = local[inside["g"].astype(np.int64).to_numpy()]
-    a_of = inside["a"].astype(np.int64).to_numpy()
-    if np.unique(a_of).size == a_of.size:
-        out = np.empty((len(area_codes), n_sites), np.float32)
-        out[a_of] = dense[g_of]
+    # Dense rows → the area's LSOA 2021 rows (a merged 2021 area averages its 2011 parts).
+    g_of, a_of = links[:, 0], links[:, 1]
+    if len(a_of) == len(area_codes) and np.unique(a_of).size == a_of.size:
+        out = np.empty((len(area_codes), n_sites := pairs.n_sites), np.float32)
+        out[a_of] = pairs.dense[g_of]
     else:
+        n_sites = pairs.n_sites
         total = np.zeros((len(area_codes), n_sites))
         count = np.zeros((len(area_codes), n_sites))
-        vals = dense[g_of]
+        vals = pairs.dense[g_of]
         ok = ~np.isnan(vals)
         np.add.at(total, a_of, np.where(ok, vals, 0.0))
         np.add.at(count, a_of, ok)
         with np.errstate(invalid="ignore", divide="ignore"):
             out = (total / count).astype(np.float32)
+    del pairs
     minutes = pd.DataFrame(out, index=pd.Index(list(area_codes), name="lsoa21_code"))
     minutes.columns = pd.Index(sites.labels, name="site")
     return Matrix(
@@ -490,12 +555,17 @@ def _pair_examples(flat, kept, given, sites: _Sites, n_sites: int) -> str:
 
 def nearest(minutes: pd.DataFrame, sites: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Minutes to the quickest-reached of ``sites`` per LSOA (NaN: none reachable), and its name."""
-    block = minutes[list(sites)].to_numpy(dtype=np.float64)
-    if block.shape[1] == 0:
+    positions = minutes.columns.get_indexer(list(sites))
+    if (positions < 0).any():
+        raise KeyError(f"not a site of this matrix: {list(np.asarray(sites)[positions < 0])}")
+    values = minutes.to_numpy()
+    if len(positions) == 0:
         return np.full(len(minutes), np.nan), np.full(len(minutes), None, dtype=object)
-    filled = np.where(np.isnan(block), np.inf, block)
-    idx = filled.argmin(axis=1)
-    best = filled[np.arange(len(filled)), idx]
+    block = values[:, positions]
+    block[np.isnan(block)] = np.inf
+    idx = block.argmin(axis=1)
+    best = block[np.arange(len(block)), idx].astype(np.float64)
+    del block
     names = np.asarray(list(sites), dtype=object)[idx]
     reach = np.isfinite(best)
     return np.where(reach, best, np.nan), np.where(reach, names, None)
