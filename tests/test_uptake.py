@@ -235,11 +235,9 @@ def test_end_to_end_with_synthetic_data(pack, notts_area, tmp_path):
 
 
 @pytest.mark.refdata
-def test_show_renders_without_rows(pack, notts_area, tmp_path, monkeypatch):
-    from eia import show
+def test_show_renders_without_rows(pack, notts_area, tmp_path):
+    from eia import sections
 
-    shown = []
-    monkeypatch.setattr(show, "_display_html", shown.append)
     codes = list(notts_area["lsoa21_code"])[:40]
     area = notts_area[notts_area["lsoa21_code"].isin(codes)]
     frame = synth.generate(pack, codes, n_events=400, seed=2)
@@ -248,14 +246,15 @@ def test_show_renders_without_rows(pack, notts_area, tmp_path, monkeypatch):
         warnings.simplefilter("ignore", ServiceDataWarning)
         data = load_service(synth.service_spec(path), pack, codes)
     result = uptake.compute(data, area, group_populations(pack, codes))
-    result.show()
-    result.show_quality()
-    html = "\n".join(shown)
+    html = sections.uptake_section(result).markup + sections.uptake_quality(result).markup
     assert "(synthetic data)" in html
     assert "Data quality of the service extract" in html
     assert "Disclosure control" in html
     assert "E0101" not in html  # no LSOA-level rows
     assert "&lt;5" in html or "<5" not in html
+    quintiles = sections.uptake_table(result, result.table("by_imd_quintile"), "By quintile")
+    assert quintiles.caption == "By quintile (synthetic data)"
+    assert list(quintiles.frame["Group"]) == list(result.table("by_imd_quintile")["group"])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

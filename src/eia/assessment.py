@@ -81,6 +81,14 @@ class Assessment:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
 
+    def ratings(self, option: str | None = None) -> pd.DataFrame:
+        """The rating rows of one option (default :attr:`rated_option`): one row per group with
+        ``dimension, group, rating, disproportionate, sentence`` and the figures behind them."""
+        option = option or self.rated_option
+        if not len(self.impacts):
+            return self.impacts
+        return self.impacts[self.impacts["option"] == option]
+
     @property
     def lead_mode(self) -> str | None:
         """The travel mode the judgement rests on (journey-time matrices given), else None."""

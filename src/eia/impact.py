@@ -696,18 +696,22 @@ def rating_label(rating: str, disproportionate: bool | None, note: str | None = 
     return f"{word} – disproportionate" if disproportionate else word
 
 
-def access_rules_sentence(thresholds) -> str:
-    """The access rating rules in two sentences, with this proposal's thresholds."""
-    t = thresholds
+def access_rules_sentence(rules) -> str:
+    """The access rating rules in two sentences, with this proposal's thresholds.
+
+    ``rules`` is a :class:`Rules` (any unit) or a :class:`eia.params.Thresholds` (km).
+    """
+    r = rules if isinstance(rules, Rules) else Rules.from_thresholds(rules)
+    u = r.unit
+    thing = "distance" if u == "km" else "travel time"
     return (
-        f"Only changes of more than {t.change_km:g} km count. A group is rated negative when the "
-        f"distance added per resident reaches {t.material_km:g} km or {t.material_share:.1%} of "
-        f"its residents newly live more than {t.distance_km:g} km away (positive likewise for "
-        "distance removed; mixed when both gains and losses reach it; neutral when neither); "
-        f"groups of fewer than {t.min_people:,} residents are not rated. A negative or mixed "
-        "rating is disproportionate when the group's distance added per resident is at least "
-        f"{t.disproportionate_ratio:g} times, and {t.disproportionate_km:g} km more than, that "
-        "of the rest of the area."
+        f"Only changes of more than {r.change:g} {u} count. A group is rated negative when the "
+        f"{thing} added per resident reaches {r.material:g} {u} or {r.material_share:.1%} of "
+        f"its residents newly live more than {r.far:g} {u} away (positive likewise for "
+        f"{thing} removed; mixed when both gains and losses reach it; neutral when neither); "
+        f"groups of fewer than {r.min_residents:,} residents are not rated. A negative or mixed "
+        f"rating is disproportionate when the group's {thing} added per resident is at least "
+        f"{r.ratio:g} times, and {r.difference:g} {u} more than, that of the rest of the area."
     )
 
 

@@ -460,12 +460,21 @@ def key_figure(row: pd.Series, a: Assessment) -> str:
     return "figures withheld (small numbers)"
 
 
-def ratings_table(a: Assessment, option: str | None = None) -> Table:
-    """One row per group: dimension, group, rating (words and symbols) and its key figures."""
+def ratings_table(
+    a: Assessment, option: str | None = None, rows: pd.DataFrame | None = None
+) -> Table:
+    """One row per group: dimension, group, rating (words and symbols) and its key figures.
+
+    ``rows``: rating rows already chosen (e.g. ``a.ratings(option)``); by default those of
+    ``option``, itself by default the option the summary names.
+    """
+    if rows is not None and len(rows) and "option" in rows:
+        option = str(rows["option"].iloc[0])
     option = option if option is not None else verdict(a).option
-    rows = a.impacts
-    if option is not None and len(rows):
-        rows = rows[rows["option"] == option]
+    if rows is None:
+        rows = a.impacts
+        if option is not None and len(rows):
+            rows = rows[rows["option"] == option]
     notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
     frame = pd.DataFrame(
         {
@@ -485,17 +494,25 @@ def ratings_table(a: Assessment, option: str | None = None) -> Table:
     return Table(frame.reset_index(drop=True), ratings_caption(a, option))
 
 
-def summary(a: Assessment) -> Block:
-    """The executive summary: the paragraph, the proposal's own description, the ratings table."""
+def lead(a: Assessment) -> Block:
+    """The summary's text: the paragraph, the input warnings, the proposal's own description."""
     v = verdict(a)
     parts: list = [Html(f'<p class="eia-lead">{esc(executive_paragraph(a))}</p>')]
     if v.warnings:
         parts.append(notice_box(" ".join(v.warnings), "warning"))
     if a.proposal.description:
         parts.append(Html(f"<p>In the proposal owner's words: {esc(a.proposal.description)}</p>"))
-    if len(a.impacts):
-        parts.append(ratings_table(a, v.option))
     return Block(*parts)
+
+
+def named_option(a: Assessment) -> str | None:
+    """The option the summary names: the least adverse one when options are compared."""
+    return verdict(a).option
+
+
+def summary(a: Assessment) -> Block:
+    """The executive summary: :func:`lead`, then the ratings table for the option it names."""
+    return Block(lead(a), ratings_table(a) if len(a.impacts) else None)
 
 
 # ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ worked out, across all the tables and the data-quality counts at once (they
 share totals), and withholds rates, ratios, representation and shares derived
 from withheld counts. :func:`compute` returns an :class:`Uptake` whose
 ``metrics()`` is the JSON-ready ``{"uptake": ..., "data_quality": ...}`` and
-whose ``show()`` renders the report section.
+whose tables :mod:`eia.sections` shows (this module only computes).
 """
 
 from __future__ import annotations
@@ -385,13 +385,31 @@ class Uptake:
         """``{"uptake": ..., "data_quality": ...}`` for metrics.json, suppression applied."""
         return {"uptake": self.published["uptake"], "data_quality": self.published["data_quality"]}
 
-    def show(self) -> None:
-        """Render the current-users section: uptake tables by deprivation and ethnicity, SII."""
-        _show(self)
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A published (disclosure-controlled) table: ``by_imd_quintile``, ``by_imd_decile`` or
+        ``by_ethnic_group`` (None without ethnicity). Columns as :data:`COLUMNS`, plus
+        ``suppressed`` (why a count is withheld) and, for ethnic groups, ``in_rates``."""
+        tables = self.published["tables"]
+        if name not in tables:
+            raise KeyError(f"no uptake table {name!r}; expected one of {', '.join(tables)}")
+        return tables[name]
 
-    def show_quality(self) -> None:
-        """Render the data-quality part: the extract's quality table, examples, disclosure policy."""
-        _show_quality(self)
+    @property
+    def published_quality(self) -> dict:
+        """The data-quality summary as published (withheld counts are None)."""
+        return self.published["data_quality"]
+
+    def show(self):
+        """The current-users section (:func:`eia.sections.uptake_section`), returned for display."""
+        from eia.sections import uptake_section
+
+        return uptake_section(self)
+
+    def show_quality(self):
+        """The data-quality part (:func:`eia.sections.uptake_quality`), returned for display."""
+        from eia.sections import uptake_quality
+
+        return uptake_quality(self)
 
 
 def compute(
@@ -544,141 +562,3 @@ def _json_rows(table: pd.DataFrame) -> list[dict]:
             row[key] = _json_value(value)
         rows.append(row)
     return rows
-
-
-# ---------------------------------------------------------------------------
-# Report section
-# ---------------------------------------------------------------------------
-
-
-def display_table(published: pd.DataFrame, min_count: int, *, ethnic: bool = False) -> pd.DataFrame:
-    """A published table as report strings: "<5", "*", rates to 1 decimal, ratios to 2."""
-    rows = []
-    for record in published.to_dict(orient="records"):
-        reason = record.get("suppressed")
-        in_rates = record.get("in_rates", True)
-
-        def num(value, digits=1):
-            if value is None or pd.isna(value):
-                return "–"
-            return f"{float(value):,.{digits}f}"
-
-        def interval(lo, hi, digits=1):
-            if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
-                return "–"
-            return f"{float(lo):,.{digits}f} to {float(hi):,.{digits}f}"
-
-        rows.append(
-            {
-                "Group": ETHNIC_SHORT.get(record["group"], record["group"])
-                if ethnic
-                else record["group"],
-                "Users": disclosure.label(record["count"], reason, min_count),
-                "Residents": "–"
-                if record["population"] is None or pd.isna(record["population"])
-                else f"{int(record['population']):,}",
-                "Rate per 1,000": num(record["rate"]) if in_rates else "not included",
-                "95% CI": interval(record["lower"], record["upper"]) if in_rates else "",
-                "Rate ratio": num(record["ratio"], 2) if in_rates else "",
-                "Ratio 95% CI": interval(record["ratio_lower"], record["ratio_upper"], 2)
-                if in_rates
-                else "",
-                "Representation": num(record["representation"], 2) if in_rates else "",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def quality_table(published_quality: Mapping, min_count: int) -> pd.DataFrame:
-    """The data-quality counts as report rows (measure, value), suppression applied."""
-    names = {
-        "records_read": "Records read",
-        "count_read": "Count read (sum of the count column, or records)",
-        "count_in_area": "In the assessment area (LSOA 2021)",
-        "count_converted_from_2011": "Converted from LSOA 2011 codes",
-        "count_outside_area": "Outside the area (including Wales)",
-        "count_welsh": "In Wales",
-        "count_unmatched": "Not matched to an LSOA (blank, malformed or unknown code)",
-        "count_matched_by_name": "Matched by LSOA name rather than code",
-    }
-    rows = []
-    withheld = published_quality.get("suppressed", {})
-    for key, name in names.items():
-        value = published_quality.get(key)
-        if value is None and key not in withheld:
-            continue
-        rows.append(
-            {"Measure": name, "Value": disclosure.label(value, withheld.get(key), min_count)}
-        )
-    for key, name in (
-        ("ethnicity_not_stated_share", "Ethnicity not stated (share in area)"),
-        ("ethnicity_not_known_share", "Ethnicity not known (share in area)"),
-    ):
-        value = published_quality.get(key)
-        rows.append({"Measure": name, "Value": "–" if value is None else f"{100 * value:.1f}%"})
-    return pd.DataFrame(rows)
-
-
-def _show(u: Uptake) -> None:
-    from eia import show
-
-    pub = u.published
-    quality = pub["data_quality"]
-    synthetic = " (synthetic data)" if u.synthetic else ""
-    period = ""
-    if quality.get("date_first") and quality.get("date_last"):
-        period = f" between {quality['date_first']} and {quality['date_last']}"
-    in_area = quality.get("count_in_area")
-    total = "a withheld number of" if in_area is None else disclosure.label(in_area, None)
-    show.text(
-        f"{u.label}{synthetic}: {total} users (or events){period} live in the assessment area. "
-        f"Rates are per 1,000 residents (Census 2021) with 95% confidence intervals; the rate "
-        f"ratio compares each group with the least deprived (or, for ethnicity, the "
-        f"{ETHNIC_SHORT[u.reference_ethnic_group]}) group, and representation is a group's "
-        f"share of users divided by its share of residents (1 = in proportion)."
-    )
-    if (u.by_imd_decile["count"] % 1 != 0).any():
-        show.text(
-            "Some counts are fractional: events recorded against an LSOA 2011 code whose area "
-            "was split in 2021 are shared between its 2021 parts in proportion to their "
-            "residents."
-        )
-    show.table(
-        display_table(pub["tables"]["by_imd_quintile"], u.min_count),
-        f"Service users by national IMD 2025 quintile{synthetic}",
-    )
-    show.table(
-        display_table(pub["tables"]["by_imd_decile"], u.min_count),
-        f"Service users by national IMD 2025 decile{synthetic}",
-    )
-    if u.sii.get("sii") is not None:
-        show.text(u.sii["interpretation"] + (f" ({u.sii['note']})" if u.sii.get("note") else ""))
-    elif u.sii.get("reason"):
-        show.text(f"Slope index of inequality not given: {u.sii['reason']}.")
-    if pub["tables"]["by_ethnic_group"] is not None:
-        show.table(
-            display_table(pub["tables"]["by_ethnic_group"], u.min_count, ethnic=True),
-            f"Service users by Census 2021 ethnic group{synthetic}",
-        )
-        show.text(pub["uptake"]["ethnicity_note"])
-
-
-def _show_quality(u: Uptake) -> None:
-    from eia import show
-
-    quality = u.published["data_quality"]
-    synthetic = " (synthetic data)" if u.synthetic else ""
-    show.table(
-        quality_table(quality, u.min_count), f"Data quality of the service extract{synthetic}"
-    )
-    if quality.get("unmatched_examples"):
-        show.text(
-            "Examples of LSOA values that could not be matched (values only, never records): "
-            + ", ".join(quality["unmatched_examples"])
-        )
-    if quality.get("ethnicity_unrecognised"):
-        show.text(
-            "Ethnic category values not recognised (counted as Not known): "
-            + ", ".join(quality["ethnicity_unrecognised"])
-        )
-    show.text(disclosure.policy_statement(u.min_count))

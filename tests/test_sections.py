@@ -1,0 +1,136 @@
+"""Report sections return displayable objects (no kernel, no display) built from library frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from eia import assessment, params, sections, show, template
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "params" / "examples"
+
+
+@pytest.fixture(scope="module")
+def site(pack):
+    path = EXAMPLES / "notts-diagnostics-consolidation.yaml"
+    return assessment.assess(params.load(path, pack), path, pack)
+
+
+@pytest.fixture(scope="module")
+def audit(pack):
+    path = EXAMPLES / "notts-maternity-equity-audit.yaml"
+    return assessment.assess(params.load(path, pack), path, pack)
+
+
+def _no_display(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a section displayed instead of returning")
+
+    monkeypatch.setattr(show, "_display", refuse)
+    monkeypatch.setattr(show, "_display_html", refuse)
+
+
+SECTIONS = (
+    "title",
+    "headlines",
+    "summary",
+    "ratings_table",
+    "proposal",
+    "area_summary",
+    "decile_table",
+    "quintile_table",
+    "ethnic_table",
+    "area_profile",
+    "current_users",
+    "access_intro",
+    "access",
+    "impacts",
+    "narrative",
+    "effects",
+    "options",
+    "mitigations",
+    "data_quality",
+    "methods",
+    "signoff",
+    "gaps",
+)
+
+
+@pytest.mark.refdata
+@pytest.mark.parametrize("name", SECTIONS)
+def test_every_section_returns_html_without_displaying(site, audit, name, monkeypatch):
+    _no_display(monkeypatch)
+    for a in (site, audit):
+        out = getattr(sections, name)(a)
+        if out is None:
+            continue
+        assert isinstance(out, show.Html | show.Figure), name
+        html = out._repr_html_() if isinstance(out, show.Html) else out.html()
+        assert html.strip()
+
+
+@pytest.mark.refdata
+def test_a_table_shows_the_frame_the_library_computed(site, monkeypatch):
+    _no_display(monkeypatch)
+    by_quintile = site.access[site.primary]["imd_quintile"]
+    table = sections.access_table(site, by_quintile, "Access by national IMD 2025 quintile")
+    assert table.caption == f"Access by national IMD 2025 quintile: {site.primary}"
+    assert list(table.frame["Group"]) == list(by_quintile["group"])
+    assert list(table.frame["Mean km now"]) == [f"{v:.1f}" for v in by_quintile["mean_km_before"]]
+    # An analyst's own change to the frame is what is shown.
+    fewer = by_quintile[by_quintile["group"] != "All people"]
+    assert "All people" not in sections.access_table(site, fewer, "Mine").frame["Group"].tolist()
+
+
+@pytest.mark.refdata
+def test_ratings_table_shows_the_rows_given(site, monkeypatch):
+    _no_display(monkeypatch)
+    ratings = site.ratings()
+    assert set(ratings["option"]) == {site.rated_option}
+    negative = ratings[ratings["rating"] == "negative"]
+    table = sections.ratings_table(site, negative)
+    assert len(table.frame) == len(negative)
+    assert all("Negative" in r for r in table.frame["Rating"])
+
+
+@pytest.mark.refdata
+def test_maps_are_figures_with_alt_text(site, monkeypatch):
+    _no_display(monkeypatch)
+    fig = sections.imd_map(site)
+    assert isinstance(fig, show.Figure) and fig.png.startswith(b"\x89PNG")
+    assert "LSOAs shaded by national IMD 2025 decile" in fig.alt
+    bundle, meta = fig._repr_mimebundle_()
+    assert meta["image/png"]["alt"] == fig.alt
+
+
+@pytest.mark.refdata
+def test_uptake_tables_are_the_published_ones(audit, monkeypatch):
+    _no_display(monkeypatch)
+    published = audit.uptake.table("by_imd_quintile")
+    table = sections.uptake_table(audit.uptake, published, "Users by quintile")
+    assert table.caption.startswith("Users by quintile")
+    assert len(table.frame) == len(published) == 5
+    with pytest.raises(KeyError):
+        audit.uptake.table("by_postcode")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "templates").glob("*.ipynb")))
+def test_builtin_templates_share_their_common_cells(path):
+    nb = nbformat.read(path, as_version=4)
+    assert template.differences(nb) == []
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_a_changed_shared_cell_is_caught_and_synced(tmp_path):
+    src = ROOT / "templates" / "site_change.ipynb"
+    nb = nbformat.read(src, as_version=4)
+    methods = next(c for c in nb.cells if template.shared_name(c) == "methods")
+    methods.source = "sections.methods(a)  # edited by hand"
+    path = tmp_path / "t.ipynb"
+    nbformat.write(nb, path)
+    assert template.differences(nbformat.read(path, as_version=4))
+    assert template.sync(path) is True
+    assert template.differences(nbformat.read(path, as_version=4)) == []
