@@ -269,6 +269,42 @@ def service_spec(path: str | Path, label: str = "synthetic service users") -> di
     return {"path": str(path), "columns": dict(COLUMNS), "label": label, "synthetic": True}
 
 
+def check_target(
+    path: str | Path, base: str | Path | None, *, synthetic: bool, named: bool = False
+) -> Path:
+    """Where a synthetic extract may be written: never over real data, never outside ``base``.
+
+    ``path`` is the target; ``base`` the params file's folder (the target must lie
+    inside it, symbolic links resolved) unless ``named`` (the user named the file with
+    ``--out``). An existing file is replaced only when the params file marks its
+    service data ``synthetic: true`` (and never when ``named``): a real extract is
+    never overwritten. Returns the resolved target; raises
+    :class:`~eia.errors.ServiceDataError` (one line) otherwise.
+    """
+    target = Path(path).expanduser()
+    resolved = target.resolve()
+    if not named and base is not None:
+        root = Path(base).resolve()
+        if not resolved.is_relative_to(root):
+            raise ServiceDataError(
+                f"{target}: a synthetic extract is written only inside the params file's "
+                f"folder ({root}); name another place with --out"
+            )
+    if target.is_symlink() or (resolved.exists() and not resolved.is_file()):
+        raise ServiceDataError(f"{target} is not a plain file: not writing a synthetic extract")
+    if resolved.exists():
+        if named:
+            raise ServiceDataError(
+                f"{target} already exists: not overwriting it (remove it or choose another --out)"
+            )
+        if not synthetic:
+            raise ServiceDataError(
+                f"{target} already exists and the params file does not mark it synthetic: true; "
+                "not overwriting what may be real data"
+            )
+    return resolved
+
+
 def write(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a synthetic extract as CSV (UTF-8), Parquet or XLSX, by the file's suffix."""
     path = Path(path)
