@@ -57,7 +57,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ICB_EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
-SECTIONS = ("icb", "england", "travel", "batch", "stats")
+SECTIONS = ("icb", "england", "travel", "batch", "stats", "service")
 GIB = 1024**3
 MIB = 1024**2
 
@@ -209,14 +209,14 @@ threading.Thread(target=sample, daemon=True).start()
 
 with Stage("import eia and libraries"):
     import nbformat
-    from eia import assessment, maps, params, refdata, sections, service, show
+    from eia import assessment, lsoa21, maps, params, refdata, sections, service, show
 
 with Stage("validate"):
     proposal = params.load(args["file"])
 # The kernel starts with no reference data in memory: forget what validation read.
 refdata._pack_at.cache_clear()
 refdata._verified.cache_clear()
-getattr(service, "_RESOLVERS", {}).clear()
+lsoa21._RESOLVERS.clear()
 
 READ = "load reference data"
 refdata.verify = timed(READ, refdata.verify)
@@ -925,6 +925,39 @@ def bench_batch(table: Table, repeat: int, work: Path, count: int) -> None:
 
 
 # ---------------------------------------------------------------------------
+# 5. Service data where it lives: DuckDB (files), PostgreSQL, Spark
+
+
+def bench_service(table: Table, repeat: int, work: Path, big: int, events: int) -> None:
+    """The aggregation alone: ``big`` rows of Parquet on DuckDB; ``events`` rows on each engine."""
+    section = "service"
+    spec = importlib.util.spec_from_file_location(
+        "service_aggregate", ROOT / "benchmarks" / "service_aggregate.py"
+    )
+    aggregate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aggregate)
+    folder = work / "service"
+    plans = [
+        (big, ["parquet"], ["duckdb"], "< 20 s", lambda v: v < 20, "< 3 GiB", 3 * GIB),
+        (events, ["parquet"], ["duckdb", "spark"], "", None, "", None),
+        (events, [], ["postgres"], "", None, "", None),
+    ]
+    for rows, formats, engines, t_target, t_ok, m_target, m_limit in plans:
+        runs: dict[tuple, list[dict]] = {}
+        for i in range(repeat):
+            for out in aggregate.run(rows, formats, engines, folder):
+                runs.setdefault((out["engine"], out["format"]), []).append(out)
+            say(f"[service] {rows:,} rows, run {i + 1}/{repeat}; {load()}")
+        for (engine, fmt), outs in runs.items():
+            name = f"{rows:,} events, {fmt}, {engine}"
+            table.add(section, f"aggregate {name}", [o["aggregate_s"] for o in outs],
+                      target=t_target, ok=t_ok)  # fmt: skip
+            mem = [(o["peak_rss_mib"] + o["peak_rss_children_mib"]) * 2**20 for o in outs]
+            table.add(section, "  peak RSS (process + its children)", mem, unit="GiB",
+                      target=m_target, ok=None if m_limit is None else (lambda v, m=m_limit: v < m))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
 # 4. Statistics
 
 
@@ -982,6 +1015,12 @@ def main(argv: list[str] | None = None) -> int:
         help="England: events in the extract (default 10 million)",
     )
     parser.add_argument("--proposals", type=int, default=10, help="batch: proposals (default 10)")
+    parser.add_argument(
+        "--service-rows",
+        type=float,
+        default=100_000_000,
+        help="service: rows of the big Parquet extract for DuckDB (default 100 million)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -1008,6 +1047,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_travel(table, args.repeat, args.work, args.sites, int(args.events))
     if "batch" in only:
         bench_batch(table, args.repeat, args.work, args.proposals)
+    if "service" in only:
+        bench_service(table, args.repeat, args.work, int(args.service_rows), int(args.events))
     if "stats" in only:
         bench_stats(table, args.repeat)
     elapsed = time.perf_counter() - started

@@ -523,5 +523,11 @@ def _ensure_synthetic(proposal, params_file: Path, pack) -> None:
     from eia.area import select_lsoas
 
     codes = select_lsoas(pack, proposal.area.spec)
-    frame = synth.generate(pack, codes, n_events=spec.generate.events, seed=spec.generate.seed)
+    frame = synth.generate(
+        pack,
+        codes,
+        n_events=spec.generate.events,
+        seed=spec.generate.seed,
+        ages=proposal.population.ages if proposal.population is not None else None,
+    )
     synth.write(frame, path)

@@ -136,6 +136,7 @@ def generate(
     share_unmatched: float = 0.001,
     start: dt.date | str = "2024-04-01",
     end: dt.date | str = "2025-03-31",
+    ages: Sequence[int | None] | None = None,
 ) -> pd.DataFrame:
     """A seeded synthetic event-level extract for an area (see the module docstring).
 
@@ -144,7 +145,8 @@ def generate(
     entries are 1; default :data:`DEFAULT_RATE_RATIOS`). ``share_2011`` is the
     share of events in changed areas written with a 2011 code. Returns columns
     ``lsoa_code, ethnic_category, age, sex, date`` (see :data:`COLUMNS`), one
-    row per event, shuffled.
+    row per event, shuffled. Ages are uniform over 0-94, or over ``ages``
+    (``[min, max]``, max None for 94) for a population of interest.
     """
     if int(n_events) < 1:
         raise ServiceDataError(f"n_events must be at least 1, not {n_events!r}")
@@ -180,7 +182,11 @@ def generate(
         {
             "lsoa_code": codes,
             "ethnic_category": cats,
-            "age": rng.integers(0, 95, size=n),
+            "age": rng.integers(
+                ages[0] if ages else 0,
+                (ages[1] + 1 if ages and ages[1] is not None else 95),
+                size=n,
+            ),
             "sex": rng.choice(np.array(["F", "M"], dtype=object), size=n),
             "date": date_text,
         }
