@@ -49,6 +49,7 @@ from eia.show import (
     heading,
     notice_box,
     paragraphs,
+    plural,
 )
 from eia.uptake import risk_words
 
@@ -172,7 +173,7 @@ def headlines(a: Assessment) -> Block:
     warnings = None
     if a.warnings:
         warnings = notice_box(
-            f"{len(a.warnings)} warning(s) about the inputs; check them before relying on this "
+            f"{plural(len(a.warnings), 'warning')} about the inputs; check them before relying on this "
             "report: " + " ".join(str(w) for w in a.warnings),
             "warning",
         )
