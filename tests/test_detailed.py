@@ -13,11 +13,12 @@ from eia.ethnicity import CATEGORIES, NHS_CODES
 
 def frames(code_counts: dict[str, float], group_only: dict[str, float]):
     """ServiceData-like frames: by_lsoa_ethnic_code and by_lsoa_ethnicity for one LSOA."""
+    # Values naming only a broad group carry no code (None), as ServiceData keeps them.
     by_code = pd.DataFrame(
         {
             "lsoa21_code": "E01000001",
-            "ethnic_code": list(code_counts),
-            "count": list(code_counts.values()),
+            "ethnic_code": [*code_counts, *([None] * len(group_only))],
+            "count": [*code_counts.values(), *group_only.values()],
         }
     )
     groups: dict[str, float] = {}
