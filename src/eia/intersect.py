@@ -601,7 +601,9 @@ def show_uptake(
             "reference data has no ethnic group by age, so these rates cannot be age-specific "
             "or age-standardised)",
         ),
-        show.paragraphs(disclosure.policy_statement(min_count)),
+        show.paragraphs(
+            "Counts follow the disclosure control stated with the tables of current users."
+        ),
     )
 
 
