@@ -291,6 +291,17 @@ def proposal(a: Assessment) -> Block:
             "Equity weight of Core20 residents (ranking options)": f"{t.equity_weight:g}",
             "Sites warned about beyond": f"{t.site_outside_km:g} km outside the area",
         }
+    if a.travel:  # the ratings rest on the lead mode's minutes; km rules are for comparison
+        from eia.travel_report import threshold_items
+
+        items = {
+            k
+            if k in ("Area", "Fewest residents in a group for it to be rated")
+            or "Equity" in k
+            or "Sites warned" in k
+            else f"{k} (straight-line, for comparison)": v
+            for k, v in items.items()
+        } | threshold_items(a)
     if p.template == "service_change":
         items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
     items |= {
