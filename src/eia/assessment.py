@@ -341,10 +341,16 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     )
     from eia import detailed as detailed_mod
 
+    populations = None
+    if result.pack.has(detailed_mod.DETAILED_FILE):
+        populations = detailed_mod.census_populations(
+            pd.read_parquet(result.pack.path(detailed_mod.DETAILED_FILE)), codes
+        )
     result.intersect["detailed"] = detailed_mod.published(
         result.service,
         result.uptake.published["tables"].get("by_ethnic_group"),
         proposal.disclosure.min_count,
+        populations=populations,
     )
     if proposal.template == "equity_audit":
         audit = uptake_mod.rate_representation(
