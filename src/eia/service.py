@@ -872,7 +872,9 @@ def join_to_lsoa21(
     if len(names):
         examples = ", ".join(repr(n) for n in names.head(3))
         warnings.warn(
-            f"{len(names)} LSOA value(s) are names, not codes (e.g. {examples}); "
+            f"{len(names)} LSOA "
+            f"{'value is a name, not a code' if len(names) == 1 else 'values are names, not codes'} "
+            f"(e.g. {examples}); "
             "matched them to LSOA codes by name",
             ServiceDataWarning,
             stacklevel=2,
