@@ -161,7 +161,8 @@ def _duckdb():
     import ibis
 
     con = ibis.duckdb.connect()
-    con.raw_sql("SET enable_progress_bar = false")  # no bar on stdout (or in a notebook)
+    with contextlib.suppress(Exception):  # in Jupyter without ipywidgets DuckDB refuses it
+        con.raw_sql("SET enable_progress_bar = false")  # no bar on stdout
     return con
 
 
