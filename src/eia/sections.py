@@ -1077,11 +1077,11 @@ def uptake_frame(
         else:
             row[f"Crude {rate_head}"] = num(record["rate"])
             row["95% CI"] = interval(record["lower"], record["upper"])
-            if has_dsr:
-                row["Age-standardised rate"] = num(record.get("dsr"))
-                row["Standardised 95% CI"] = interval(
-                    record.get("dsr_lower"), record.get("dsr_upper")
-                )
+        if has_dsr and in_rates:
+            row["Age-standardised rate"] = num(record.get("dsr"))
+            row["Standardised 95% CI"] = interval(record.get("dsr_lower"), record.get("dsr_upper"))
+        elif has_dsr:
+            row["Age-standardised rate"] = row["Standardised 95% CI"] = ""
         row["Rate ratio"] = num(record["ratio"], 2) if in_rates else ""
         row["Ratio 95% CI"] = (
             interval(record["ratio_lower"], record["ratio_upper"], 2) if in_rates else ""
