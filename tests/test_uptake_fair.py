@@ -332,3 +332,33 @@ def test_ethnic_groups_are_age_standardised_with_supplied_denominators(tmp_path)
     bad.write_text("ethnic_group,age_band,population\nWhite,15-19,-3\n", encoding="utf-8")
     with pytest.raises(Exception, match="row 1: population"):
         uptake.read_ethnicity_by_age(bad)
+
+
+@pytest.mark.refdata
+def test_population_of_interest_restricts_access_denominators(pack, notts_area):
+    from eia import assessment, params
+
+    codes = list(notts_area["lsoa21_code"])[:12]
+    base = {
+        "id": "ages",
+        "title": "Illustrative: ages",
+        "template": "site_change",
+        "area": {"lsoa": codes},
+        "sites": {
+            "current": [{"name": "A", "lat": 52.95, "lon": -1.15}],
+            "proposed": [{"name": "B", "lat": 53.0, "lon": -1.2}],
+        },
+    }
+    everyone = assessment.assess(params.parse(base), pack=pack)
+    older = assessment.assess(params.parse({**base, "population": {"ages": [65, None]}}), pack=pack)
+    share = ages.share_in_ages(pack.population_by_age(), codes, (65, None))
+    expected = everyone.area.set_index("lsoa21_code")["population"] * share
+    got = older.area.set_index("lsoa21_code")["population"]
+    assert got.to_numpy() == pytest.approx(expected.reindex(got.index).to_numpy())
+    assert older.weights["ethnic_group"].sum().sum() == pytest.approx(got.sum())
+    quint = older.access["Proposed"]["imd_quintile"]
+    groups = quint[quint["group"] != "All people"]
+    assert groups["population"].sum() == pytest.approx(got.sum(), abs=1)
+    assert params.parse({**base, "population": {"ages": [65, None]}}).population.name == (
+        "residents aged 65 and over"
+    )

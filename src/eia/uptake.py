@@ -424,7 +424,14 @@ def restrict_to_ages(service, ages: Sequence[int | None] | None):
     quality["count_in_area"] = float(by_lsoa["count"].sum())
     quality["ages_applied"] = True
     eth = getattr(service, "by_lsoa_ethnicity", None)
-    if eth is not None:
+    crossed = "ethnic_group" in age.columns
+    if eth is not None and crossed:  # the extract crosses ethnic group with age: exact
+        eth = (
+            age[age["age_band"].map(lambda b: b != "Not known" and ages_mod.band_within(b, ages))]
+            .groupby(["lsoa21_code", "ethnic_group"], as_index=False)["count"]
+            .sum()
+        )
+    elif eth is not None:
         share = (kept / everyone.where(everyone > 0)).fillna(0.0)
         eth = eth.assign(count=eth["count"] * eth["lsoa21_code"].map(share).fillna(0.0).to_numpy())
     age_kept = age[
@@ -433,9 +440,13 @@ def restrict_to_ages(service, ages: Sequence[int | None] | None):
     lowest, highest = ages
     quality["ages_note"] = (
         f"Only records of ages {lowest} to {highest if highest is not None else '90+'} are counted "
-        "(by the extract's five-year age bands); the ethnic group counts of each LSOA are scaled "
-        "by its share of records in those ages, since the extract does not cross ethnic group "
-        "with age."
+        "(by the extract's five-year age bands)"
+        + (
+            "."
+            if crossed or eth is None
+            else "; the ethnic group counts of each LSOA are scaled by its share of records in "
+            "those ages, since the extract does not cross ethnic group with age."
+        )
     )
     changes = {
         "by_lsoa": by_lsoa,
