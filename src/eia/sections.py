@@ -49,6 +49,7 @@ from eia.show import (
     heading,
     notice_box,
     paragraphs,
+    plural,
 )
 from eia.uptake import risk_words
 
@@ -970,7 +971,8 @@ def gaps_table(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
     which = "under" if a.uptake.higher_use_is == "better" else "over"
     return Block(
         paragraphs(
-            f"{len(concern)} group(s) are {which}-represented among current users by a material "
+            f"{plural(len(concern), 'group')} {'is' if len(concern) == 1 else 'are'} "
+            f"{which}-represented among current users by a material "
             f"gap (the representation interval excludes 1 and the representation lies outside "
             f"{low_b:g} to {high_b:g}); higher use is {a.uptake.higher_use_is} for this service."
             if len(concern)
