@@ -171,6 +171,9 @@ def assess(
             result.intersect["access"] = intersect_mod.access_table(
                 result.distances[result.primary], area, ethnic, t.distance_km
             )
+            result.intersect["burden"] = intersect_mod.burden_table(
+                result.distances[result.primary], area, ethnic, t, option=result.primary
+            )
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -337,6 +340,21 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         result.weights["ethnic_group"],
         result.uptake.published["tables"],
         min_count=proposal.disclosure.min_count,
+        per=float(getattr(proposal.service, "rate_per", 1000)),
+        years=intersect_mod.service_years(proposal.service),
+    )
+    from eia import detailed as detailed_mod
+
+    populations = None
+    if result.pack.has(detailed_mod.DETAILED_FILE):
+        populations = detailed_mod.census_populations(
+            pd.read_parquet(result.pack.path(detailed_mod.DETAILED_FILE)), codes
+        )
+    result.intersect["detailed"] = detailed_mod.published(
+        result.service,
+        result.uptake.published["tables"].get("by_ethnic_group"),
+        proposal.disclosure.min_count,
+        populations=populations,
     )
     if proposal.template == "equity_audit":
         audit = uptake_mod.rate_representation(
@@ -536,8 +554,15 @@ def metrics(a: Assessment) -> dict[str, Any]:
         crossed = a.intersect.get("uptake")
         if crossed is not None and isinstance(out.get("uptake"), dict):
             out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
+        fine = a.intersect.get("detailed")
+        if fine is not None and isinstance(out.get("uptake"), dict):
+            out["uptake"]["by_ethnic_code"] = records(fine)
     if "access" in a.intersect and "access" in out:
         out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
+    if "burden" in a.intersect and "access" in out:
+        out["access"]["burden_by_ethnic_group_core20"] = records(
+            a.intersect["burden"].drop(columns=["sentence"], errors="ignore")
+        )
     return _clean(out)
 
 
