@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from eia.area import QUINTILE_LABELS
+from eia.contracts import by_lsoa
 from eia.errors import ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
 
@@ -113,11 +114,15 @@ def group_weights(
 def summarise(distances: pd.DataFrame, weights: pd.DataFrame, threshold_km: float) -> pd.DataFrame:
     """Population-weighted access by group, before and after.
 
-    ``weights`` is LSOA × group (people of each group per LSOA, rows in the same
-    order as ``distances``). One row per group plus ``All people``:
+    ``weights`` is LSOA × group (people of each group per LSOA, indexed by
+    ``lsoa21_code``); rows are matched to ``distances`` by ``lsoa21_code``, never
+    by position (:func:`eia.contracts.by_lsoa`: a missing or repeated LSOA raises
+    :class:`~eia.errors.DataMismatchError`). One row per group plus ``All people``:
     ``group, population, mean_km_before, mean_km_after, mean_km_change,
     pop_beyond_threshold_before, pop_beyond_threshold_after``.
     """
+    distances = by_lsoa(distances, "distances")
+    weights = by_lsoa(weights, "weights", distances.index)
     w = weights.to_numpy(dtype=float)
     w = np.column_stack([w, w.sum(axis=1)]) if weights.shape[1] else w
     groups = [*weights.columns, "All people"]

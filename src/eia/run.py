@@ -67,18 +67,24 @@ class RunTimeout(Exception):
     """Raised inside a run when its whole-run time limit passes."""
 
 
-def ipc_kernel_manager(folder: Path) -> type[AsyncKernelManager]:
+def ipc_kernel_manager(folder: Path, env: dict[str, str] | None = None) -> type[AsyncKernelManager]:
     """A kernel manager class on the ``ipc`` transport with its sockets in ``folder``.
 
     No TCP ports, so parallel runs cannot collide ("Address already in use");
-    the caller removes ``folder`` after the run.
+    the caller removes ``folder`` after the run. ``env`` is added to the kernel's
+    environment only: this process's ``os.environ`` is never changed.
     """
+    extra = dict(env or {})
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             kwargs.setdefault("transport", "ipc")
             kwargs.setdefault("ip", str(folder / "kernel"))
             super().__init__(**kwargs)
+
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **(kw.get("env") or {}), **extra}
+            return await super()._async_pre_start_kernel(**kw)
 
     return IPCKernelManager
 
@@ -102,14 +108,21 @@ def time_limit(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _kernel_env(pack_folder: Path) -> None:
-    # The kernel inherits this process's environment; it runs in the staging folder,
-    # so the reference data location must be absolute.
-    os.environ[ENV_VAR] = str(pack_folder)
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+def kernel_env(pack_folder: Path) -> dict[str, str]:
+    """What the kernel's environment adds to this process's (which is left as it is).
+
+    The kernel runs in the staging folder, so the reference data location is absolute;
+    the other variables keep a value the user set.
+    """
+    env = {ENV_VAR: str(pack_folder)}
+    defaults = {
+        "TQDM_DISABLE": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    env |= {k: v for k, v in defaults.items() if k not in os.environ}
+    return env
 
 
 def _failure(exc: Exception, nb_path: Path) -> str:
@@ -170,13 +183,6 @@ def _heading_before_error(nb_path: Path) -> str:
                 if line.startswith("#"):
                     heading = line.lstrip("#").strip()
     return heading
-
-
-def _restore_env(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 def _publish(staging: Path, final: Path) -> None:
@@ -243,11 +249,8 @@ def run(
     staging = Path(tempfile.mkdtemp(prefix=f".{proposal.id}.staging-", dir=out_dir))
     staging.chmod(0o755)  # mkdtemp makes it 0o700; the published folder should be readable
     nb_path = staging / "assessment.ipynb"
-    # This run's time, for the kernel and provenance; put back afterwards so that the next
-    # run in this process gets its own time (a value set before eia started is kept).
-    previous_run_time = os.environ.get(provenance.RUN_TIME_ENV)
-    os.environ[provenance.RUN_TIME_ENV] = provenance.run_time()
-    _kernel_env(pack.folder)
+    # Provenance (with this run's time) is computed once, here, and injected into the kernel.
+    info = provenance.collect(proposal, params_file, pack)
     t1 = time.perf_counter()
     kernel_dir = Path(tempfile.mkdtemp(prefix="eia-kernel-"))
     try:
@@ -259,9 +262,10 @@ def run(
                     "params_file": str(params_file),
                     "proposal": params_mod.to_notebook(proposal),
                     "output_dir": str(staging),
+                    "provenance": info,
                 },
                 kernel_name=KERNEL,
-                kernel_manager_class=ipc_kernel_manager(kernel_dir),
+                kernel_manager_class=ipc_kernel_manager(kernel_dir, kernel_env(pack.folder)),
                 cwd=str(staging),
                 execution_timeout=proposal.limits.cell_timeout_s,
                 progress_bar=not quiet,
@@ -278,7 +282,6 @@ def run(
             shutil.copyfile(nb_path, failed / "assessment.ipynb")
         (failed / "error.txt").write_text(message + "\n", encoding="utf-8")
         shutil.rmtree(staging, ignore_errors=True)
-        _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
         user_error = USER_ERRORS.get(getattr(exc, "ename", ""))
         if user_error is not None:  # the input's fault, not the template's: say so, exit 2
             raise user_error(f"{proposal.id}: {exc.evalue}") from None
@@ -291,11 +294,9 @@ def run(
     metrics_path = staging / "metrics.json"
     if not metrics_path.is_file():
         shutil.rmtree(staging, ignore_errors=True)
-        _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
         raise RunError(f"{proposal.id}: the template did not write metrics.json")
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    metrics["provenance"] = provenance.collect(proposal, params_file, pack)
-    _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
+    metrics["provenance"] = info
     metrics_path.write_text(
         json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
