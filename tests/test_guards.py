@@ -168,3 +168,27 @@ def test_the_superset_report_states_the_judgement_and_agrees_with_metrics(refdat
         for criterion in option["criteria"]:
             assert criterion["label"] in text
             assert f"{round(criterion['value']):,}" in text
+
+
+def test_the_options_section_shows_what_metrics_holds(superset):
+    from eia import sections, show
+
+    block = sections.options(superset)
+    m = assessment.metrics(superset)
+    tables = [p for p in block.parts if isinstance(p, show.Table)]
+    crit = tables[0].frame.set_index("Criterion")
+    for option in m["options"]:
+        assert crit.loc["Rank (1 = least adverse)", option["name"]] == str(option["rank"])
+        assert crit.loc["Dominated by", option["name"]] == (
+            ", ".join(option["dominated_by"]) or "none"
+        )
+        for c in option["criteria"]:
+            assert crit.loc[c["label"], option["name"]] == show.fmt_int(c["value"])
+            assert crit.loc[c["label"], "Unit"] == c["unit"]
+    assert show.esc(m["robustness"]["sentence"]) in block.markup
+    assert show.esc(m["appraisal"]["tradeoff"]) in block.markup
+    robust = tables[1].frame
+    assert len(robust) == len(m["robustness"]["variations_tried"])
+    assert set(robust["Ranking"]) == (
+        {"holds"} if m["robustness"]["holds"] else {"holds", "changes"}
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -576,3 +577,273 @@ def test_effect_groups_match_the_librarys_groups():
     assert params.EFFECT_GROUPS["ethnic_group"] == ETHNIC_GROUPS
     assert params.EFFECT_GROUPS["core20"] == CORE20_LABELS
     assert set(QUINTILE_LABELS.values()) < set(params.EFFECT_GROUPS["imd_quintile"])
+
+
+# ---------------------------------------------------------------------------
+# Issue 19, finding 3: `eia synth` and `generate:` never overwrite real data or write elsewhere
+
+
+def test_finding3_synth_never_overwrites_a_real_extract(refdata_dir, tmp_path, capsys):
+    from eia.cli import main
+
+    folder = tmp_path / "p"
+    (folder / "data").mkdir(parents=True)
+    real = folder / "data" / "bookings.csv"
+    real.write_text("lsoa_code\nE01013810\n", encoding="utf-8")
+    service = {"path": "data/bookings.csv", "columns": {"lsoa": "lsoa_code"}, "synthetic": False}
+    params_file = _dump(folder / "p.yaml", _base(service=service))
+    assert main(["synth", str(params_file), "--events", "50"]) == 2
+    assert "does not mark it synthetic: true" in capsys.readouterr().err
+    assert real.read_text(encoding="utf-8") == "lsoa_code\nE01013810\n"
+    # A named --out that exists is not overwritten either.
+    other = tmp_path / "other.csv"
+    other.write_text("keep\n", encoding="utf-8")
+    assert main(["synth", str(params_file), "--out", str(other), "--events", "50"]) == 2
+    assert other.read_text(encoding="utf-8") == "keep\n"
+    # Marked synthetic, it may be regenerated in place.
+    _dump(folder / "p.yaml", _base(service={**service, "synthetic": True}))
+    assert main(["synth", str(params_file), "--events", "50"]) == 0
+    assert real.read_text(encoding="utf-8") != "lsoa_code\nE01013810\n"
+
+
+def test_finding3_synth_and_generate_write_only_inside_the_params_folder(
+    refdata_dir, pack, tmp_path, capsys
+):
+    from eia import synth
+    from eia.cli import main
+    from eia.errors import ServiceDataError
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    outside = "../elsewhere/new/x.csv"
+    service = {"path": outside, "columns": {"lsoa": "lsoa_code"}, "synthetic": True}
+    params_file = _dump(folder / "p.yaml", _base(service=service))
+    assert main(["synth", str(params_file), "--events", "50"]) == 2
+    assert "only inside the params file's folder" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere").exists()
+    generated = {**service, "generate": {"events": 50}}
+    with pytest.raises(ParamsError, match="generate: never writes elsewhere"):
+        params.load(_dump(folder / "g.yaml", _base(service=generated)), pack)
+    assert not (tmp_path / "elsewhere").exists()
+    with pytest.raises(ServiceDataError, match="only inside"):
+        synth.check_target(folder / ".." / "x.csv", folder, synthetic=True)
+    assert synth.check_target(folder / "d" / "x.csv", folder, synthetic=False).name == "x.csv"
+
+
+# ---------------------------------------------------------------------------
+# Issue 19, finding 8: a pack's manifest cannot name files outside the pack
+
+
+@pytest.mark.parametrize("name", ["../x.txt", "sub/x.txt", "..", "/etc/passwd", ".hidden"])
+def test_finding8_manifest_names_must_be_plain_file_names(tmp_path, name):
+    import hashlib
+
+    from eia.errors import RefDataError
+    from eia.refdata import install
+
+    source = tmp_path / "pack" / "inner"
+    source.mkdir(parents=True)
+    secret = tmp_path / "pack" / "x.txt"
+    secret.write_text("outside the pack\n", encoding="utf-8")
+    digest = hashlib.sha256(secret.read_bytes()).hexdigest()
+    (source / "manifest.json").write_text(json.dumps({name: {"sha256": digest}}), "utf-8")
+    dest = tmp_path / "dest" / "shapes"
+    with pytest.raises(RefDataError, match="not plain file names"):
+        install(source, dest, required=())
+    assert not (tmp_path / "dest" / "x.txt").exists()
+    assert not any(p.name == "x.txt" for p in (tmp_path / "dest").rglob("*"))
+
+
+# ---------------------------------------------------------------------------
+# Issue 19, findings 5 and 9: output folders, symlinks, leftovers
+
+
+def test_finding5_out_that_is_a_file_or_unwritable_is_one_line(refdata_dir, tmp_path, capsys):
+    from eia.cli import main
+
+    params_file = _dump(tmp_path / "p" / "p.yaml", _base(id="out-test"))
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    for out, expected in ((a_file, "is a file, not a folder"), ("/sys/eia-out", "cannot write")):
+        assert main(["run", str(params_file), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        errors = [line for line in err.splitlines() if line.startswith("eia: ")]
+        assert expected in err and "Traceback" not in err and len(errors) == 1
+    assert main(["batch", str(params_file), "--out", str(a_file)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [("ENOSPC", "the disk is full"), ("EROFS", "read-only file system"), ("EACCES", "permission")],
+)
+def test_finding5_full_or_read_only_disks_are_one_line(tmp_path, code, expected):
+    import errno
+
+    from eia.errors import OutputError
+    from eia.run import _output_error
+
+    error = _output_error(
+        OSError(getattr(errno, code), os.strerror(getattr(errno, code))), tmp_path
+    )
+    assert isinstance(error, OutputError) and error.exit_code == 2
+    assert expected in str(error) and "\n" not in str(error)
+
+
+def test_finding9_a_symlinked_output_folder_is_refused(refdata_dir, tmp_path, capsys):
+    from eia.cli import main
+
+    params_file = _dump(tmp_path / "p" / "p.yaml", _base(id="linked"))
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "keep.txt").write_text("keep", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "linked").symlink_to(target, target_is_directory=True)
+    assert main(["run", str(params_file), "--out", str(out)]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+
+
+def test_finding9_stale_folders_of_dead_processes_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from eia.run import remove_stale
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".hub.staging-{dead.pid}-abc"
+    (stale / "part").mkdir(parents=True)
+    (stale / "part" / "report.html").write_text("partial", encoding="utf-8")
+    mine = tmp_path / f".hub.staging-{os.getpid()}-def"
+    mine.mkdir()
+    other_id = tmp_path / f".hubs.staging-{dead.pid}-ghi"
+    other_id.mkdir()
+    assert remove_stale(tmp_path, ".hub.staging-") == [stale]
+    assert not stale.exists() and mine.exists() and other_id.exists()
+
+
+def test_binary_bytes_never_reach_the_terminal(refdata_dir, tmp_path, capsys):
+    from eia.cli import main
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "x.csv").write_bytes(b"lsoa_code,n\nE01013810,\x1b[2J\x07\xff\xfe\n")
+    service = {"path": "x.csv", "columns": {"lsoa": "lsoa_code", "count": "n"}}
+    params_file = _dump(folder / "p.yaml", _base(id="binary", service=service))
+    code = main(["run", str(params_file), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "\x1b" not in err and "\x07" not in err and "\ufffd" not in err
+
+
+def _wait_for(predicate, timeout: float = 180.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _eia(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "eia.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_finding9_sigterm_kills_the_kernel_and_leaves_nothing_behind(refdata_dir, tmp_path):
+    import glob
+    import signal
+    import tempfile
+
+    params_file = _dump(tmp_path / "p" / "p.yaml", _base(id="sigterm"))
+    out = tmp_path / "out"
+    proc = _eia("run", str(params_file), "--out", str(out))
+    pattern = f"{tempfile.gettempdir()}/eia-kernel-{proc.pid}-*/kernel.json"
+    assert _wait_for(lambda: glob.glob(pattern) and _processes_with(glob.glob(pattern)[0]))
+    connection = glob.glob(pattern)[0]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert _wait_for(lambda: not _processes_with(connection), timeout=10), "kernel still runs"
+    assert not glob.glob(f"{tempfile.gettempdir()}/eia-kernel-{proc.pid}-*")
+    assert not list(out.glob(".sigterm.staging-*"))
+    assert not (out / "sigterm" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_finding9_sigint_to_the_batch_parent_stops_workers_before_they_publish(
+    refdata_dir, tmp_path
+):
+    import glob
+    import signal
+    import tempfile
+    import time
+
+    folder = tmp_path / "batch"
+    for name in ("one", "two"):
+        _dump(folder / f"{name}.yaml", _base(id=f"stop-{name}"))
+    out = tmp_path / "out"
+    proc = _eia("batch", str(folder), "--out", str(out), "--jobs", "2")
+    assert _wait_for(
+        lambda: list(out.glob(".stop-one.staging-*")) and list(out.glob(".stop-two.staging-*"))
+    )
+    time.sleep(3)
+    workers = _children(proc.pid)
+    assert workers
+    proc.send_signal(signal.SIGINT)  # the parent alone, as `kill -INT` would
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert _wait_for(lambda: not [p for p in workers if _running(p)], timeout=10), "workers go on"
+    time.sleep(5)  # a worker that went on would publish now
+    for name in ("one", "two"):
+        assert not (out / f"stop-{name}" / "report.html").exists()
+        assert not list(out.glob(f".stop-{name}.staging-*"))
+    assert (out / "index.html").is_file()
+    assert "stop-one" not in (out / "index.html").read_text(encoding="utf-8")
+    assert not glob.glob(f"{tempfile.gettempdir()}/eia-batch-logs-{proc.pid}-*")

@@ -294,33 +294,50 @@ def order(table: pd.DataFrame, equity_weight: float) -> pd.DataFrame:
 # Trade-off in words
 
 
-def _phrases(rows: pd.DataFrame, far: float, unit: str, n_groups: int) -> list[str]:
+def _phrases(
+    rows: pd.DataFrame, far: float, unit: str, n_groups: int, flags: str = ""
+) -> list[str]:
     """What an option does better, one phrase per measure naming the groups."""
     out = []
+    thing = "distance" if unit == "km" else "travel time"
     for measure in ("added", "newly_far", "removed", "flags"):
         part = rows[rows["measure"] == measure]
         if not len(part):
             continue
+        everyone = impact.ALL_RESIDENTS in set(part["group"])
         names = [
-            "all residents" if g == impact.ALL_RESIDENTS else _short(g).removesuffix(" residents")
-            for g in part["group"]
+            _short(g).removesuffix(" residents") for g in part["group"] if g != impact.ALL_RESIDENTS
         ]
-        if measure in ("added", "newly_far") and len(part) == n_groups and n_groups > 1:
-            who = "every group compared"
-        elif names == ["all residents"]:
-            who = "all residents"
+        every = measure in ("added", "newly_far") and len(part) == n_groups and n_groups > 1
+        if measure == "added":
+            who = (
+                "every group compared"
+                if every
+                else "all residents" + (f" and for {_join(names)} residents" if names else "")
+                if everyone
+                else f"{_join(names)} residents"
+            )
+            out.append(f"adds less {thing} for {who}")
+        elif measure == "newly_far":
+            who = (
+                "people in every group compared"
+                if every
+                else "people overall" + (f" and {_join(names)} residents" if names else "")
+                if everyone
+                else f"{_join(names)} residents"
+            )
+            out.append(f"puts fewer {who} newly beyond {far:g} {unit}")
+        elif measure == "removed":
+            who = (
+                "all residents"
+                if everyone and not names
+                else _join(
+                    (["all residents"] if everyone else []) + [f"{n} residents" for n in names]
+                )
+            )
+            out.append(f"saves more {thing} for {who}")
         else:
-            who = _join([n for n in names if n != "all residents"]) + " residents"
-            if "all residents" in names:
-                who = "all residents and " + who
-        out.append(
-            {
-                "added": f"adds less {'distance' if unit == 'km' else 'travel time'} for {who}",
-                "newly_far": f"puts fewer people newly beyond {far:g} {unit} ({who})",
-                "removed": f"brings {who} nearer by more",
-                "flags": "has fewer disproportionate flags",
-            }[measure]
-        )
+            out.append(f"has fewer disproportionate flags{flags}")
     return out
 
 
@@ -342,22 +359,26 @@ def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: st
     losses = _better_on(table, y, x)
     if not len(wins) and not len(losses):
         return f"{x} and {y} are equal on every criterion."
+    fx, fy = _flags(table, x), _flags(table, y)
     if y in first["dominates"] or not len(losses):
         return (
             f"{x} is no worse than {y} on every criterion and better on {len(wins)} of "
-            f"{len(table[table['option'] == x])}: it {_join(_phrases(wins, far, unit, n))}."
+            f"{len(table[table['option'] == x])}: it "
+            f"{_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy})'))}."
         )
-    if x in second["dominates"] or not len(wins):
-        return f"{y} is no worse than {x} on every criterion, yet ranks below it."  # never happens
+    if not len(wins):  # cannot happen: the order respects dominance
+        return f"{y} is no worse than {x} on every criterion."
     if set(losses["measure"]) == {"flags"}:
         return (
-            f"{x} {_join(_phrases(wins, far, unit, n))}; {y} has fewer disproportionate flags "
-            f"({_flags(table, y)} against {_flags(table, x)}) only because its burden falls more "
-            f"evenly: no group compared is better off under {y}."
+            f"{x} {_clauses(_phrases(wins, far, unit, n))}. {y} has fewer disproportionate flags "
+            f"({fy} against {fx}) only because its burden falls more evenly: no group compared "
+            f"is better off under {y}."
         )
+    person = impact.UNITS[unit]
     return (
-        f"{x} {_join(_phrases(wins, far, unit, n))}; {y} {_join(_phrases(losses, far, unit, n))}. "
-        f"On the equity-weighted score {x} has {fmt_int(first['score'])} against "
+        f"{x} {_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy})'))}. "
+        f"{y} {_clauses(_phrases(losses, far, unit, n, f' ({fy} against {fx})'))}. "
+        f"On the equity-weighted score {x} has {fmt_int(first['score'])} {person} against "
         f"{fmt_int(second['score'])} for {y}."
     )
 
@@ -365,6 +386,14 @@ def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: st
 def _flags(table: pd.DataFrame, option: str) -> int:
     rows = table[(table["option"] == option) & (table["measure"] == "flags")]
     return int(rows["value"].iloc[0]) if len(rows) else 0
+
+
+def _clauses(items: Sequence[str]) -> str:
+    """Phrases that may contain "and" themselves: "a, b, and c"; two as "a, and b"."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
 def _join(items: Sequence[str]) -> str:

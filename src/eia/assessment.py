@@ -121,9 +121,18 @@ def assess(
     area = build_area(pack, proposal.area.spec)  # eia.area.build_area
     codes = list(area["lsoa21_code"])
     ethnic = group_populations(pack, codes, "ethnic_group")
+    share = None
+    if proposal.population is not None:  # residents of the population's ages only
+        share = population_share(pack, codes, proposal.population.ages)
+        area["population_all_ages"] = area["population"]
+        area["population"] = area["population"] * share.to_numpy()
+        ethnic = ethnic.mul(share.reindex(ethnic.index).fillna(0.0), axis=0)
     weights = access_mod.group_weights(area, ethnic)
     for extra in proposal.groups:
-        weights[extra] = group_populations(pack, codes, extra)
+        extra_pop = group_populations(pack, codes, extra)
+        if share is not None:
+            extra_pop = extra_pop.mul(share.reindex(extra_pop.index).fillna(0.0), axis=0)
+        weights[extra] = extra_pop
     result = Assessment(proposal, pack, area, weights, Path(params_file) if params_file else None)
     result.intersect = {
         "area": intersect_mod.area_table(area, ethnic),
@@ -188,6 +197,18 @@ def assess(
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
         _add_service(result, base)
     return result
+
+
+def population_share(pack: Pack, codes: list[str], ages) -> pd.Series:
+    """Each LSOA's share of residents within ``ages`` (:func:`eia.ages.share_in_ages`)."""
+    from eia.ages import share_in_ages
+
+    return share_in_ages(pack.population_by_age(), codes, ages).reindex(codes).fillna(0.0)
+
+
+def population_name(proposal: Proposal) -> str:
+    """How the report names the population: "residents", or e.g. "residents aged 15 to 44"."""
+    return proposal.population.name if proposal.population is not None else "residents"
 
 
 def _add_travel_times(result: Assessment, base_dir: Path, population: pd.Series) -> None:
@@ -274,12 +295,36 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     result.notes += [
         str(w.message) for w in caught if issubclass(w.category, service_mod.ServiceDataWarning)
     ]
+    t = proposal.thresholds
+    ages = proposal.population.ages if proposal.population is not None else None
+    # Counts of the population's ages only (a no-op without ages); the report's map uses them too.
+    result.service = uptake_mod.restrict_to_ages(result.service, ages)
+    age_pops = None
+    if result.pack.has("population20_age_lsoa21.parquet"):
+        from eia.ages import band_populations
+
+        all_ages = result.area.get("population_all_ages", result.area["population"])
+        age_pops = band_populations(
+            result.pack.population_by_age(),
+            codes,
+            ages=ages,
+            scale_to=pd.Series(all_ages.to_numpy(), index=codes),
+        )
     result.uptake = uptake_mod.compute(
         result.service,
         result.area,
         result.weights["ethnic_group"],
         reference_ethnic_group=spec["reference_ethnic_group"],
         min_count=proposal.disclosure.min_count,
+        per=spec.get("rate_per") or uptake_mod.PER,
+        period=spec.get("period"),
+        age_populations=age_pops,
+        ages=ages,
+        population=population_name(proposal),
+        higher_use_is=proposal.higher_use_is,
+        material_band=t.material_band,
+        completeness_threshold=t.ethnicity_completeness,
+        completeness_gap=t.completeness_gap,
     )
     tables = result.representation = representation_tables(result.uptake)
     result.intersect["uptake"] = intersect_mod.uptake_table(
@@ -290,14 +335,17 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         min_count=proposal.disclosure.min_count,
     )
     if proposal.template == "equity_audit":
-        audit = impact_mod.rate_uptake(
+        audit = uptake_mod.rate_representation(
             tables,
-            disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+            disproportionate_ratio=t.disproportionate_ratio,
             label=result.service.label,
+            band=t.material_band,
+            higher_use_is=proposal.higher_use_is,
+            population=population_name(proposal),
         )
         result.impacts = pd.concat([result.impacts, audit], ignore_index=True)
     elif len(result.impacts):
-        result.impacts = impact_mod.mark_uptake_risk(result.impacts, tables)
+        result.impacts = uptake_mod.mark_risk(result.impacts, tables)
         if proposal.effects:
             result.impacts = impact_mod.add_expected_users(
                 result.impacts,
@@ -308,7 +356,14 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
 
 
 def representation_tables(uptake) -> dict[str, pd.DataFrame]:
-    """Representation with intervals per dimension, from the published (suppressed) uptake tables."""
+    """Representation with intervals and material-gap flags per dimension, from the published tables.
+
+    Ethnic groups use the counts with not-stated records reallocated (the one stated
+    assumption, :data:`eia.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and
+    ``concern`` (:func:`eia.uptake.gap_flags`).
+    """
+    from eia import uptake as uptake_mod
+
     published = uptake.published["tables"]
     quint = published["by_imd_quintile"][["group", "count", "population"]]
     counts = pd.to_numeric(quint["count"], errors="coerce").to_numpy()
@@ -326,8 +381,28 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
     }
     ethnic = published.get("by_ethnic_group")
     if ethnic is not None:
-        stated = ethnic[ethnic["in_rates"].astype(bool)][["group", "count", "population"]]
-        out["ethnic_group"] = impact_mod.representation(stated)
+        stated = ethnic[ethnic["in_rates"].astype(bool)]
+        reallocated = stated["adjusted_count"] if "adjusted_count" in stated else stated["count"]
+        if reallocated.isna().any():
+            reallocated = stated["count"]
+        frame = pd.DataFrame(
+            {
+                "group": stated["group"].to_numpy(),
+                "count": pd.to_numeric(reallocated, errors="coerce").round(6).to_numpy(),
+                "population": stated["population"].to_numpy(),
+            }
+        )
+        out["ethnic_group"] = impact_mod.representation(frame)
+    for table in out.values():
+        flags = uptake_mod.gap_flags(
+            table["representation"],
+            table["representation_lower"],
+            table["representation_upper"],
+            band=uptake.material_band,
+            higher_use_is=uptake.higher_use_is,
+        )
+        table["gap"] = flags["gap"].to_numpy()
+        table["concern"] = flags["concern"].to_numpy()
     return out
 
 

@@ -17,8 +17,12 @@ As with ``eia run``, a failed proposal's last good report is left untouched
 and its executed notebook is kept in ``OUT/<id>/failed/``. Two files with the
 same ``id`` would write to the same folder, so only the first is run.
 
-What the kernels and libraries print goes to a log file per proposal (kept,
-and named in the result, only when the proposal failed), not to the terminal.
+What the kernels and libraries print goes to a log file per proposal, not to
+the terminal; it is kept, as ``OUT/<id>/failed/run.log`` and named in the
+result, only when the proposal failed. The temporary log folder is removed on
+every exit path (and a killed batch's by the next batch). Ctrl-C or SIGTERM
+stops the workers before they publish, rebuilds ``index.html`` from what is
+published, and exits 130.
 """
 
 from __future__ import annotations
@@ -26,16 +30,20 @@ from __future__ import annotations
 import glob
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eia.errors import EIAError
 
+#: Prefix of a batch's temporary log folder (followed by the batch's pid and "-").
+LOG_DIR = "eia-batch-logs-"
 #: File name endings read as params files when a folder is given.
 PARAMS_SUFFIXES = (".yaml", ".yml")
 
@@ -242,6 +250,9 @@ def _precheck(files: Sequence[Path]) -> tuple[list[BatchItem | None], list[Path]
         except params_mod.ParamsError as exc:
             items.append(BatchItem(file, INVALID, error=_params_message(exc)))
             continue
+        except Exception as exc:  # noqa: BLE001 - one file's problem must not stop the batch
+            items.append(BatchItem(file, INVALID, error=f"cannot be read: {_one_line(exc)}"))
+            continue
         if proposal.id in seen:
             items.append(
                 BatchItem(
@@ -258,6 +269,35 @@ def _precheck(files: Sequence[Path]) -> tuple[list[BatchItem | None], list[Path]
         seen[proposal.id] = file
         items.append(None)
     return items, [f for f, item in zip(files, items, strict=True) if item is None]
+
+
+def _one_line(exc: BaseException) -> str:
+    from eia.redact import printable
+
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return printable(lines[0]) if lines else type(exc).__name__
+
+
+def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 20.0) -> None:
+    """Stop a pool's workers before they publish: SIGTERM (each run cleans up), then SIGKILL.
+
+    A worker's run turns SIGTERM into an interrupt (:func:`eia.run.terminate_as_interrupt`):
+    it stops before publishing, kills its kernel and removes its staging folder.
+    """
+    import signal
+
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        if process.is_alive():
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _item(outcome: dict) -> BatchItem:
@@ -295,14 +335,16 @@ def run_batch(
 
     t0 = time.perf_counter()
     files = discover(paths)
-    out_dir = Path(out).resolve() if out else default_out()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from eia.run import prepare_out, remove_stale, terminate_as_interrupt
+
+    out_dir = prepare_out(Path(out).resolve() if out else default_out())
     jobs = max(1, jobs or default_jobs())
     prechecked, to_run = _precheck(files)
     outcomes: dict[Path, BatchItem] = {
         f: item for f, item in zip(files, prechecked, strict=True) if item is not None
     }
-    log_dir = Path(tempfile.mkdtemp(prefix="eia-batch-logs-"))
+    remove_stale(Path(tempfile.gettempdir()), LOG_DIR)
+    log_dir = Path(tempfile.mkdtemp(prefix=f"{LOG_DIR}{os.getpid()}-"))
     result = BatchResult(out=out_dir)
 
     from rich.console import Console
@@ -342,7 +384,7 @@ def run_batch(
         except Exception as exc:  # noqa: BLE001 - the index must not stop the batch
             bar.console.print(f"[yellow]index.html not updated: {_escape(str(exc))}[/]")
 
-    with bar:
+    with terminate_as_interrupt(), bar:
         task = bar.add_task("Assessments", total=len(files), **counts)
         for item in list(outcomes.values()):
             outcomes.pop(item.params_file)
@@ -382,16 +424,34 @@ def run_batch(
                         else:
                             item.log = log
                         finished(item)
-            except BaseException:  # Ctrl-C: drop what has not started, do not wait
-                pool.shutdown(wait=False, cancel_futures=True)
+            except BaseException:  # Ctrl-C or SIGTERM: stop the workers before they publish
+                _stop_workers(pool)
+                with suppress(Exception):
+                    index.write(out_dir)  # what is published now, consistently
+                shutil.rmtree(log_dir, ignore_errors=True)
                 raise
             pool.shutdown(wait=True)
-    if not any(log_dir.iterdir()):
-        log_dir.rmdir()
+    _keep_logs(outcomes.values(), out_dir)
+    shutil.rmtree(log_dir, ignore_errors=True)
     result.items = [outcomes[f] for f in files]
     result.index = index.write(out_dir)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _keep_logs(items: Iterable[BatchItem], out_dir: Path) -> None:
+    """Move a failed proposal's log next to its failed notebook (``OUT/<id>/failed/run.log``)."""
+    for item in items:
+        if item.log is None or not item.log.exists():
+            continue
+        failed = out_dir / item.id / "failed" if item.id else None
+        if failed is not None and failed.is_dir() and not failed.is_symlink():
+            target = failed / "run.log"
+            shutil.move(str(item.log), target)
+            item.log = target
+        else:
+            item.log.unlink(missing_ok=True)
+            item.log = None
 
 
 def _escape(text: str) -> str:

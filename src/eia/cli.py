@@ -120,6 +120,13 @@ def _synth(args: argparse.Namespace) -> int:
     proposal = params.parse(params.read_yaml(args.file), str(args.file))
     spec = proposal.service
     out = args.out or params.service_path(proposal, args.file)
+    if out is not None:
+        out = synth.check_target(
+            out,
+            Path(args.file).resolve().parent,
+            synthetic=bool(spec and spec.synthetic),
+            named=args.out is not None,
+        )
     if out is None:
         print(
             "eia: the params file has no service block: name the output with --out PATH",
@@ -133,6 +140,7 @@ def _synth(args: argparse.Namespace) -> int:
         else (spec.generate.seed if spec and spec.generate else 2021)
     )
     frame = synth.generate(pack, select_lsoas(pack, proposal.area.spec), n_events=events, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
     path = synth.write(frame, out)
     print(f"Synthetic extract ({len(frame):,} events, seed {seed}) written to {path}")
     print("It is synthetic: label it `synthetic: true` in the params file's service block.")
@@ -282,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except EIAError as exc:
-        print(f"eia: {exc}", file=sys.stderr)
+        from eia.redact import printable
+
+        text = "\n".join(printable(line) for line in str(exc).splitlines())
+        print(f"eia: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("eia: interrupted", file=sys.stderr)

@@ -55,6 +55,10 @@ class StatsInputError(EIAError, ValueError):
     """A statistical function was given an argument it cannot use (names the argument)."""
 
 
+class OutputError(EIAError):
+    """The output folder cannot be used: a file, a symlink, read-only, or the disk is full."""
+
+
 class RunError(EIAError):
     """Executing or rendering an assessment failed (cell error, timeout or dead kernel)."""
 

@@ -602,83 +602,6 @@ def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     return out.reset_index(drop=True)
 
 
-def rate_uptake(
-    tables: Mapping[str, pd.DataFrame],
-    *,
-    disproportionate_ratio: float = 1.2,
-    label: str = "service users",
-    option: str = "Now",
-) -> pd.DataFrame:
-    """Rate each group by its representation among current users (equity audit).
-
-    ``tables`` maps a dimension to :func:`representation`'s output. Groups whose
-    counts are withheld are rated neutral with the reason stated.
-    """
-    rows = []
-    for dimension, table in tables.items():
-        for r in table.itertuples():
-            lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
-            if pd.isna(hi):
-                rating, dispro = "neutral", False
-                sentence = (
-                    f"{r.group}: neutral. Its count of {label} is withheld (small numbers), "
-                    "so its representation cannot be published."
-                )
-            else:
-                rating = "negative" if hi < 1 else "positive" if lo > 1 else "neutral"
-                dispro = bool(rating == "negative" and hi < 1 / disproportionate_ratio)
-                sentence = (
-                    f"{r.group}: {rating}{', disproportionate' if dispro else ''}. "
-                    f"{fmt_pct(r.user_share)} of {label} against {fmt_pct(r.population_share)} of "
-                    f"residents: representation {rep:.2f} (95% CI {lo:.2f} to {hi:.2f})"
-                    + (
-                        "; under-represented now."
-                        if hi < 1
-                        else "; over-represented now."
-                        if lo > 1
-                        else "; in line with the population."
-                    )
-                )
-            rows.append(
-                {
-                    "option": option,
-                    "dimension": dimension,
-                    "group": r.group,
-                    "population": None if pd.isna(r.population) else int(r.population),
-                    "count": None if pd.isna(r.count) else float(r.count),
-                    "representation": rep,
-                    "representation_lower": lo,
-                    "representation_upper": hi,
-                    "rating": rating,
-                    "disproportionate": dispro,
-                    "sentence": sentence,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def mark_uptake_risk(
-    impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]
-) -> pd.DataFrame:
-    """Add ``at_risk``: groups under-represented now (representation upper limit below 1).
-
-    ``representation`` maps a dimension to a frame with ``group`` and
-    ``representation_upper`` columns (from the uptake tables).
-    """
-    impacts = impacts.copy()
-    at_risk = []
-    for row in impacts.itertuples():
-        table = representation.get(row.dimension)
-        flag = False
-        if table is not None:
-            match = table[table["group"].astype(str) == str(row.group)]
-            if len(match) and not pd.isna(match["representation_upper"].iloc[0]):
-                flag = bool(match["representation_upper"].iloc[0] < 1)
-        at_risk.append(flag)
-    impacts["at_risk"] = at_risk
-    return impacts
-
-
 def rating_label(rating: str, disproportionate: bool | None, note: str | None = None) -> str:
     """Text shown in ratings tables: a word, never colour alone (e.g. 'Negative – disproportionate').
 
@@ -696,18 +619,22 @@ def rating_label(rating: str, disproportionate: bool | None, note: str | None = 
     return f"{word} – disproportionate" if disproportionate else word
 
 
-def access_rules_sentence(thresholds) -> str:
-    """The access rating rules in two sentences, with this proposal's thresholds."""
-    t = thresholds
+def access_rules_sentence(rules) -> str:
+    """The access rating rules in two sentences, with this proposal's thresholds.
+
+    ``rules`` is a :class:`Rules` (any unit) or a :class:`eia.params.Thresholds` (km).
+    """
+    r = rules if isinstance(rules, Rules) else Rules.from_thresholds(rules)
+    u = r.unit
+    thing = "distance" if u == "km" else "travel time"
     return (
-        f"Only changes of more than {t.change_km:g} km count. A group is rated negative when the "
-        f"distance added per resident reaches {t.material_km:g} km or {t.material_share:.1%} of "
-        f"its residents newly live more than {t.distance_km:g} km away (positive likewise for "
-        "distance removed; mixed when both gains and losses reach it; neutral when neither); "
-        f"groups of fewer than {t.min_people:,} residents are not rated. A negative or mixed "
-        "rating is disproportionate when the group's distance added per resident is at least "
-        f"{t.disproportionate_ratio:g} times, and {t.disproportionate_km:g} km more than, that "
-        "of the rest of the area."
+        f"Only changes of more than {r.change:g} {u} count. A group is rated negative when the "
+        f"{thing} added per resident reaches {r.material:g} {u} or {r.material_share:.1%} of "
+        f"its residents newly live more than {r.far:g} {u} away (positive likewise for "
+        f"{thing} removed; mixed when both gains and losses reach it; neutral when neither); "
+        f"groups of fewer than {r.min_residents:,} residents are not rated. A negative or mixed "
+        f"rating is disproportionate when the group's {thing} added per resident is at least "
+        f"{r.ratio:g} times, and {r.difference:g} {u} more than, that of the rest of the area."
     )
 
 

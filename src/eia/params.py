@@ -784,13 +784,20 @@ class SelfAssessment(_Model):
 
 
 class Limits(_Model):
-    """Time limits for running the notebook."""
+    """Time and memory limits for running the notebook."""
 
     cell_timeout_s: int = Field(
         600, gt=0, le=86_400, description="Longest any one cell may run (s)."
     )
     run_timeout_s: int = Field(
         1800, gt=0, le=86_400, description="Longest the whole run may take (s)."
+    )
+    memory_gb: float = Field(
+        8.0,
+        ge=1,
+        le=1024,
+        description="Most memory (address space, GiB) the notebook's kernel may use; past it "
+        "the run fails with a one-line error instead of exhausting the machine.",
     )
 
 
@@ -1293,6 +1300,14 @@ def _check_service_path(service: Service, base: Path) -> list[Problem]:
     if service.path is None:
         return []  # a table or query: checked when the database is reached
     target = (base / service.path).resolve()
+    if service.generate is not None and not target.is_relative_to(base.resolve()):
+        return [
+            Problem(
+                "service.path",
+                "a generated extract must be inside the params file's folder "
+                f"({base.resolve()}); generate: never writes elsewhere",
+            )
+        ]
     if not target.exists() and not target.is_symlink():
         if service.generate is None:
             return [Problem("service.path", f"{target} does not exist")]

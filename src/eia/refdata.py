@@ -135,7 +135,29 @@ def read_manifest(folder: Path) -> dict[str, dict]:
         isinstance(v, dict) and "sha256" in v for v in manifest.values()
     ):
         raise RefDataError(f"{path} must map each file name to an object with a sha256")
+    bad = [name for name in manifest if not _plain_file_name(name)]
+    if bad:
+        shown = ", ".join(repr(n[:60]) for n in bad[:3])
+        raise RefDataError(
+            f"{path} names {len(bad)} file(s) that are not plain file names ({shown}): "
+            "a pack's files sit directly in its folder, without '/', '\\' or '..'"
+        )
     return manifest
+
+
+def _plain_file_name(name: object) -> bool:
+    """A name that stays in its folder: no separators, not '.' or '..', nothing hidden or odd."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 255
+        and name not in (".", "..")
+        and not name.startswith(".")
+        and "/" not in name
+        and "\\" not in name
+        and "\x00" not in name
+        and name.isprintable()
+        and Path(name).name == name
+    )
 
 
 def verify(folder: Path | str, required: tuple[str, ...] = REQUIRED_FILES) -> dict[str, dict]:

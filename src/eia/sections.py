@@ -26,6 +26,7 @@ Every table function also computes its frame itself when none is given, so
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from eia import impact, maps
@@ -49,6 +50,7 @@ from eia.show import (
     notice_box,
     paragraphs,
 )
+from eia.uptake import risk_words
 
 TEMPLATE_NAMES = {
     "site_change": "Site change: equity and health inequalities impact assessment",
@@ -112,7 +114,11 @@ def ratings_frame(ratings: pd.DataFrame) -> pd.DataFrame:
         }
     )
     if "at_risk" in ratings:
-        table["Uptake now"] = ratings["at_risk"].map({True: "Under-represented now", False: ""})
+        gaps = ratings["uptake_gap"] if "uptake_gap" in ratings else ratings["at_risk"]
+        table["Uptake now"] = [
+            risk_words(gap) if risk is True else ""
+            for risk, gap in zip(ratings["at_risk"], gaps, strict=True)
+        ]
     return table
 
 
@@ -183,28 +189,44 @@ def summary(a: Assessment) -> Block:
 
 
 def uptake_facts(a: Assessment) -> list[str]:
-    """Headline sentences on current uptake: the deprivation gap, its SII, the lowest-represented group."""
-    quint = a.uptake.table("by_imd_quintile")
+    """Headline sentences on current uptake: the deprivation gap (crude and standardised), its SII,
+    and the largest material gap of concern."""
+    u = a.uptake
+    quint = u.table("by_imd_quintile")
     facts = []
     q1, q5 = quint.iloc[0], quint.iloc[-1]
     if q1["rate"] is not None and q5["rate"] is not None and not pd.isna(q1["ratio"]):
         direction = "higher" if q1["ratio"] > 1 else "lower"
         facts.append(
-            f"Uptake of {a.service.label} in the most deprived fifth is {q1['rate']:.1f} per 1,000 "
-            f"residents against {q5['rate']:.1f} in the least deprived: {abs(q1['ratio'] - 1):.0%} "
+            f"Uptake of {a.service.label} in the most deprived fifth is {q1['rate']:.1f} {u.unit} "
+            f"against {q5['rate']:.1f} in the least deprived (crude): {abs(q1['ratio'] - 1):.0%} "
             f"{direction} (rate ratio {q1['ratio']:.2f}, 95% CI {q1['ratio_lower']:.2f} to {q1['ratio_upper']:.2f})."
         )
-    sii = a.uptake.sii
+    if "dsr" in quint and not pd.isna(q1.get("dsr")) and not pd.isna(q5.get("dsr")):
+        facts.append(
+            f"Age-standardised (2013 European Standard Population): {float(q1['dsr']):.1f} against "
+            f"{float(q5['dsr']):.1f} {u.unit}."
+        )
+    sii = u.sii
     if sii.get("sii") is not None:
         facts.append(sii["interpretation"])
     reps = representation(a)
-    if reps is not None and reps["representation_upper"].notna().any():
-        low = reps.sort_values("representation").iloc[0]
-        facts.append(
-            f"Least represented among current users: {low['group']} (representation "
-            f"{low['representation']:.2f}, 95% CI {low['representation_lower']:.2f} to "
-            f"{low['representation_upper']:.2f})."
-        )
+    if reps is not None and "concern" in reps:
+        concern = reps[reps["concern"].astype(bool)]
+        low_b, high_b = u.material_band
+        if len(concern):
+            worst = concern.assign(dist=np.log(concern["representation"].astype(float)).abs())
+            low = worst.sort_values("dist", ascending=False).iloc[0]
+            facts.append(
+                f"Largest material gap of concern among current users: {low['group']} "
+                f"(representation {low['representation']:.2f}, 95% CI "
+                f"{low['representation_lower']:.2f} to {low['representation_upper']:.2f})."
+            )
+        else:
+            facts.append(
+                "No group has a material representation gap of concern among current users "
+                f"(interval excluding 1 and representation outside {low_b:g} to {high_b:g})."
+            )
     return facts
 
 
@@ -301,10 +323,21 @@ def area_summary(a: Assessment) -> Html:
     """One paragraph: LSOAs, residents and the Core20 share of the area."""
     area = a.area
     core_share = area.loc[area["core20"], "population"].sum() / area["population"].sum()
+    if a.proposal.population is not None:
+        name = a.proposal.population.name
+        who = (
+            f"{fmt_int(area['population'].sum())} {name}, the population this assessment is about "
+            f"(of {fmt_int(area['population_all_ages'].sum())} Census 2021 usual residents; each "
+            "LSOA's share of those ages is from ONS mid-2020 estimates, persons: the reference data "
+            "has no split by sex). Every figure below, and every access and uptake figure, counts "
+            f"{name} only"
+        )
+    else:
+        name = "residents"
+        who = f"{fmt_int(area['population'].sum())} residents (Census 2021 usual residents)"
     return paragraphs(
-        f"The area has {fmt_int(len(area))} LSOAs and {fmt_int(area['population'].sum())} residents "
-        f"(Census 2021 usual residents). {fmt_pct(core_share)} of residents live in Core20 "
-        "neighbourhoods, the most deprived 20% of LSOAs in England (IMD 2025 deciles 1–2)."
+        f"The area has {fmt_int(len(area))} LSOAs and {who}. {fmt_pct(core_share)} of {name} live "
+        "in Core20 neighbourhoods, the most deprived 20% of LSOAs in England (IMD 2025 deciles 1–2)."
     )
 
 
@@ -477,7 +510,7 @@ def impacts(a: Assessment) -> Block:
         )
     parts: list = []
     if a.appraisal is not None:
-        parts.append(paragraphs(impact.access_rules_sentence(a.proposal.thresholds)))
+        parts.append(paragraphs(impact.access_rules_sentence(a.rules)))
     scenarios = list(dict.fromkeys(a.impacts["option"]))
     for scenario in scenarios:
         rows = a.impacts[a.impacts["option"] == scenario]
@@ -498,14 +531,15 @@ def impacts(a: Assessment) -> Block:
                 )
             sentences = list(part["sentence"])
             if "at_risk" in part:
+                gaps = part["uptake_gap"] if "uptake_gap" in part else part["at_risk"]
                 sentences = [
                     s
                     + (
-                        " Under-represented among current users now: at risk."
+                        f" {risk_words(gap)} among current users, a material gap: at risk."
                         if risk is True
                         else ""
                     )
-                    for s, risk in zip(sentences, part["at_risk"], strict=True)
+                    for s, risk, gap in zip(sentences, part["at_risk"], gaps, strict=True)
                 ]
             parts.append(bullet_list(sentences))
     parts.append(narrative(a))
@@ -590,6 +624,22 @@ def options_table(a: Assessment) -> pd.DataFrame:
     return pd.concat([pd.DataFrame([ranks, scores, dominated]), table], ignore_index=True)
 
 
+def robustness_table(a: Assessment) -> pd.DataFrame:
+    """Each variation of the thresholds tried, the option ranked first under it, and whether the ranking holds."""
+    v = a.appraisal.robustness.variations
+    if not len(v):
+        return pd.DataFrame(columns=["Threshold", "Variation", "Value", "Ranked first", "Ranking"])
+    return pd.DataFrame(
+        {
+            "Threshold": v["threshold"],
+            "Variation": v["variation"],
+            "Value": [f"{x:g}" for x in v["value"]],
+            "Ranked first": v["first"],
+            "Ranking": ["holds" if h else "changes" for h in v["holds"]],
+        }
+    )
+
+
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
     """Ratings per group (rows) and option (columns)."""
     wide = a.impacts.assign(
@@ -646,6 +696,10 @@ def options(a: Assessment) -> Block:
         Table(
             options_table(a),
             "Options compared with doing nothing, criterion by criterion, in rank order",
+        ),
+        Table(
+            robustness_table(a),
+            "Robustness: the ranking with each threshold halved and doubled",
         ),
         Table(
             options_ratings_table(a),
@@ -734,7 +788,7 @@ def methods(a: Assessment) -> Block:
         paragraphs(
             "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
             "LSOA's representative point to its nearest site; group means are weighted by the group's "
-            "residents in each LSOA. " + impact.access_rules_sentence(a.proposal.thresholds)
+            "residents in each LSOA. " + impact.access_rules_sentence(a.rules)
         ),
         Table(
             sources[["file", "source", "rows"]].rename(
@@ -802,7 +856,7 @@ def current_users(a: Assessment) -> Block:
 
 
 def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Block | None:
-    """Uptake rate per 1,000 by IMD quintile and ethnic group, with 95% intervals.
+    """Uptake rate per year by IMD quintile and ethnic group, with 95% intervals.
 
     ``table`` is one published uptake table (``a.uptake.table("by_imd_quintile")``)
     or its name; by default both the quintile and the ethnic group charts.
@@ -824,7 +878,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     chart = pd.concat([frame[["group"]], numeric], axis=1)
     top = chart.loc[chart["rate"].idxmax()] if chart["rate"].notna().any() else None
     bottom = chart.loc[chart["rate"].idxmin()] if chart["rate"].notna().any() else None
-    alt = f"Bar chart of {a.service.label} per 1,000 residents by {what} with 95% confidence intervals."
+    alt = f"Bar chart of {a.service.label} {a.uptake.unit} by {what} with 95% confidence intervals."
     if top is not None:
         alt += (
             f" Highest: {top['group']} at {top['rate']:.1f}; lowest: {bottom['group']} at "
@@ -835,13 +889,13 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
         value="rate",
         lower="lower",
         upper="upper",
-        label=f"{a.service.label} per 1,000 residents (95% CI)",
+        label=f"{a.service.label} {a.uptake.unit} (95% CI)",
     )
     return Block(
         Figure(
             fig,
             alt=alt,
-            caption=f"Uptake per 1,000 residents by {what}, with 95% confidence intervals.",
+            caption=f"Uptake {a.uptake.unit} (crude) by {what}, with 95% confidence intervals.",
         ),
         Table(
             chart.assign(
@@ -852,7 +906,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
             ).rename(
                 columns={
                     "group": "Group",
-                    "rate": "Rate per 1,000",
+                    "rate": f"Rate {a.uptake.unit}",
                     "lower": "Lower 95%",
                     "upper": "Upper 95%",
                 }
@@ -863,7 +917,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
 
 
 def uptake_map(a: Assessment) -> Figure | Html | None:
-    """Uptake rate per 1,000 residents by LSOA, in quintile classes; small counts withheld.
+    """Uptake rate per year by LSOA, in quintile classes; small counts withheld.
 
     The map is protected as a table linked to the uptake tables
     (:func:`eia.uptake.protect_map`): LSOAs with fewer than ``min_count`` users, zero
@@ -874,50 +928,61 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
     from eia.uptake import protect_map
 
     m = a.proposal.disclosure.min_count
-    classes = protect_map(a.service, a.area, a.uptake)
+    classes = protect_map(
+        a.service, a.area, a.uptake, per=a.uptake.per / float(a.uptake.period["years"])
+    )
     if classes.withheld_all:
         return paragraphs(
-            f"The map of {a.service.label} per 1,000 residents by LSOA is withheld: "
+            f"The map of {a.service.label} {a.uptake.unit} by LSOA is withheld: "
             f"{classes.withheld_all}, so it would show nothing the tables do not."
         )
     fig = maps.rate_map(
         a.area,
         classes.rate,
-        label="per 1,000 residents",
+        label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
     )
     return Figure(
         fig,
         alt=(
-            f"Map of {a.service.label} per 1,000 residents in each of {len(a.area)} LSOAs, shaded in five "
+            f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
             f"with fewer than {m} users, none included, and any whose rate with the tables would "
             "let a small count be worked out."
         ),
-        caption=f"Uptake per 1,000 residents by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
+        caption=f"Uptake {a.uptake.unit} by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
         f"so the map shows ranges, never counts; grey does not tell fewer than {m} users from none.",
     )
 
 
 def gaps_table(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
-    """Groups with the largest gaps (``reps`` from :func:`representation`), with intervals."""
+    """Groups by representation (``reps`` from :func:`representation`), with intervals and flags.
+
+    A group has a material gap only when its interval excludes 1 and its representation
+    lies outside ``thresholds.material_band``; the gap is of concern in the direction set by
+    ``service.higher_use_is`` (:func:`eia.uptake.gap_flags`).
+    """
     reps = representation(a) if reps is None else reps
     reps = reps[reps["representation_upper"].notna()].sort_values("representation")
-    under = reps[reps["representation_upper"] < 1]
+    concern = reps[reps["concern"].astype(bool)]
+    low_b, high_b = a.uptake.material_band
+    which = "under" if a.uptake.higher_use_is == "better" else "over"
     return Block(
         paragraphs(
-            f"{len(under)} group(s) are reliably under-represented among current users "
-            "(the upper end of the representation interval is below 1)."
-            if len(under)
-            else "No group is reliably under-represented among current users."
+            f"{len(concern)} group(s) are {which}-represented among current users by a material "
+            f"gap (the representation interval excludes 1 and the representation lies outside "
+            f"{low_b:g} to {high_b:g}); higher use is {a.uptake.higher_use_is} for this service."
+            if len(concern)
+            else f"No group is {which}-represented among current users by a material gap "
+            f"(interval excluding 1 and representation outside {low_b:g} to {high_b:g})."
         ),
         Table(
             pd.DataFrame(
                 {
                     "Group": reps["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
                     "Share of users": reps["user_share"].map(fmt_pct),
-                    "Share of residents": reps["population_share"].map(fmt_pct),
+                    f"Share of {a.uptake.population}": reps["population_share"].map(fmt_pct),
                     "Representation (95% CI)": [
                         f"{r:.2f} ({lo:.2f} to {hi:.2f})"
                         for r, lo, hi in zip(
@@ -927,9 +992,13 @@ def gaps_table(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
                             strict=True,
                         )
                     ],
+                    "Material gap": [
+                        (("of concern: " if c else "") + f"{g}-represented") if g else "no"
+                        for g, c in zip(reps["gap"], reps["concern"], strict=True)
+                    ],
                 }
             ),
-            "Groups ordered from the largest gap (least represented) to the smallest",
+            "Groups ordered from the least represented to the most",
         ),
     )
 
@@ -945,8 +1014,21 @@ def gaps(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
 # Uptake tables (moved here from eia.uptake, which only computes)
 
 
-def uptake_frame(published: pd.DataFrame, min_count: int, *, ethnic: bool = False) -> pd.DataFrame:
-    """A published uptake table as report strings: "<5", "*", rates to 1 decimal, ratios to 2."""
+def uptake_frame(
+    published: pd.DataFrame,
+    min_count: int,
+    *,
+    ethnic: bool = False,
+    counting: str = "events",
+    per: float = 1_000,
+) -> pd.DataFrame:
+    """A published uptake table as report strings: "<5", "*", rates to 1 decimal, ratios to 2.
+
+    Columns: group, the total count (headed "People" or "Events"), the count per year,
+    residents, the crude rate per year and its interval, the age-standardised rate and its
+    interval (when the table has them), for ethnic groups the observed rate (a lower bound)
+    and the rate with not-stated records reallocated, then the rate ratio and representation.
+    """
     from eia import disclosure
 
     def num(value, digits=1):
@@ -959,35 +1041,62 @@ def uptake_frame(published: pd.DataFrame, min_count: int, *, ethnic: bool = Fals
             return "–"
         return f"{float(lo):,.{digits}f} to {float(hi):,.{digits}f}"
 
+    rate_head = f"rate per {per:,.0f} per year"
+    who = "People" if counting == "people" else "Events"
+    has_dsr = "dsr" in published.columns
     rows = []
     for record in published.to_dict(orient="records"):
         reason = record.get("suppressed")
         in_rates = record.get("in_rates", True)
-        rows.append(
-            {
-                "Group": ETHNIC_SHORT.get(record["group"], record["group"])
-                if ethnic
-                else record["group"],
-                "Users": disclosure.label(record["count"], reason, min_count),
-                "Residents": "–"
-                if record["population"] is None or pd.isna(record["population"])
-                else f"{int(record['population']):,}",
-                "Rate per 1,000": num(record["rate"]) if in_rates else "not included",
-                "95% CI": interval(record["lower"], record["upper"]) if in_rates else "",
-                "Rate ratio": num(record["ratio"], 2) if in_rates else "",
-                "Ratio 95% CI": interval(record["ratio_lower"], record["ratio_upper"], 2)
+        per_year = record.get("count_per_year")
+        row = {
+            "Group": ETHNIC_SHORT.get(record["group"], record["group"])
+            if ethnic
+            else record["group"],
+            who: disclosure.label(record["count"], reason, min_count),
+            "Per year": "–"
+            if per_year is None or pd.isna(per_year) or reason
+            else f"{float(per_year):,.1f}",
+            "Residents": "–"
+            if record["population"] is None or pd.isna(record["population"])
+            else f"{int(record['population']):,}",
+        }
+        if ethnic:
+            row[f"Observed {rate_head} (lower bound)"] = (
+                num(record["rate"]) if in_rates else "not included"
+            )
+            row["95% CI"] = interval(record["lower"], record["upper"]) if in_rates else ""
+            row["Adjusted rate (not stated reallocated)"] = (
+                num(record.get("adjusted_rate")) if in_rates else ""
+            )
+            row["Adjusted 95% CI"] = (
+                interval(record.get("adjusted_lower"), record.get("adjusted_upper"))
                 if in_rates
-                else "",
-                "Representation": num(record["representation"], 2) if in_rates else "",
-            }
+                else ""
+            )
+        else:
+            row[f"Crude {rate_head}"] = num(record["rate"])
+            row["95% CI"] = interval(record["lower"], record["upper"])
+            if has_dsr:
+                row["Age-standardised rate"] = num(record.get("dsr"))
+                row["Standardised 95% CI"] = interval(
+                    record.get("dsr_lower"), record.get("dsr_upper")
+                )
+        row["Rate ratio"] = num(record["ratio"], 2) if in_rates else ""
+        row["Ratio 95% CI"] = (
+            interval(record["ratio_lower"], record["ratio_upper"], 2) if in_rates else ""
         )
+        row["Representation"] = num(record["representation"], 2) if in_rates else ""
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
 UPTAKE_CAPTIONS = {
-    "by_imd_quintile": "Service users by national IMD 2025 quintile",
-    "by_imd_decile": "Service users by national IMD 2025 decile",
-    "by_ethnic_group": "Service users by Census 2021 ethnic group",
+    "by_imd_quintile": "by national IMD 2025 quintile",
+    "by_imd_decile": "by national IMD 2025 decile",
+    "by_core20": "for Core20 (the most deprived fifth nationally) and the rest of the area",
+    "by_ethnic_group": "by Census 2021 ethnic group: observed (lower bounds) and with not-stated "
+    "records reallocated",
 }
 
 
@@ -1003,28 +1112,66 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
         return None
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     synthetic = " (synthetic data)" if u.synthetic else ""
-    caption = caption or UPTAKE_CAPTIONS.get(key or "", "Service users")
-    return Table(uptake_frame(frame, u.min_count, ethnic=ethnic), f"{caption}{synthetic}")
+    who = "Service users" if u.counting == "people" else "Service events"
+    caption = caption or f"{who} {UPTAKE_CAPTIONS.get(key or '', '')}, {u.unit}"
+    frame_ = uptake_frame(frame, u.min_count, ethnic=ethnic, counting=u.counting, per=u.per)
+    return Table(frame_, f"{caption}{synthetic}")
 
 
-def uptake_intro(u) -> Html:
-    """What the uptake figures count, over what period, and how rates and ratios are defined."""
+def uptake_headline(u) -> str:
+    """The section's first sentence: what was counted, over what period, among whom."""
     from eia import disclosure
 
     quality = u.published_quality
     synthetic = " (synthetic data)" if u.synthetic else ""
-    period = ""
-    if quality.get("date_first") and quality.get("date_last"):
-        period = f" between {quality['date_first']} and {quality['date_last']}"
     in_area = quality.get("count_in_area")
     total = "a withheld number of" if in_area is None else disclosure.label(in_area, None)
-    texts = [
-        f"{u.label}{synthetic}: {total} users (or events){period} live in the assessment area. "
-        f"Rates are per 1,000 residents (Census 2021) with 95% confidence intervals; the rate "
-        f"ratio compares each group with the least deprived (or, for ethnicity, the "
-        f"{ETHNIC_SHORT[u.reference_ethnic_group]}) group, and representation is a group's "
-        f"share of users divided by its share of residents (1 = in proportion)."
-    ]
+    who = "people" if u.counting == "people" else "events"
+    years = float(u.period["years"])
+    per_year = "" if in_area is None else f" ({float(in_area) / years:,.0f} a year)"
+    span = (
+        f" from {u.period['start']} to {u.period['end']} ({years:.2f} years)"
+        if u.period.get("start")
+        else " (period not known; one year assumed)"
+    )
+    sexes = (
+        ""
+        if u.population == "residents"
+        else " (persons of those ages: the reference data has no split by sex)"
+    )
+    return (
+        f"{u.label}{synthetic}: {total} {who}{per_year}{span} among {u.population} of the "
+        f"assessment area{sexes}. Rates are {u.unit} (Census 2021 residents) with 95% confidence "
+        "intervals; the rate ratio compares each group with the least deprived (or, for "
+        f"ethnicity, the {ETHNIC_SHORT[u.reference_ethnic_group]}) group, and representation is a "
+        f"group's share of the service's {who} divided by its share of {u.population} "
+        "(1 = in proportion)."
+    )
+
+
+def uptake_gaps_rule(u) -> str:
+    """How a material gap is decided, and which direction is a concern."""
+    low, high = u.material_band
+    concern = (
+        "under-representation (less use than the group's share of the population)"
+        if u.higher_use_is == "better"
+        else "over-representation (more use than the group's share of the population)"
+    )
+    return (
+        "A group is flagged only for a material gap: its interval excludes 1 and its "
+        f"representation or rate ratio lies outside {low:g} to {high:g} "
+        f"(thresholds.material_band). Higher use is {u.higher_use_is} for this service "
+        f"(service.higher_use_is), so the concern is {concern}."
+    )
+
+
+def uptake_intro(u) -> Html:
+    """What the uptake figures count, over what period, among whom, and how they are defined."""
+    notes = u.published["uptake"]["notes"]
+    texts = [uptake_headline(u), notes["counting"], notes["period"]]
+    if notes.get("ages"):
+        texts.append(notes["ages"])
+    texts += [notes["standardisation"], uptake_gaps_rule(u)]
     if (u.by_imd_decile["count"] % 1 != 0).any():
         texts.append(
             "Some counts are fractional: events recorded against an LSOA 2011 code whose area "
@@ -1032,6 +1179,30 @@ def uptake_intro(u) -> Html:
             "residents."
         )
     return paragraphs(*texts)
+
+
+def uptake_completeness(u) -> Block | None:
+    """Ethnicity completeness overall and by IMD quintile, with warnings and the assumption."""
+    comp = u.table("ethnicity_completeness")
+    if comp is None:
+        return None
+    synthetic = " (synthetic data)" if u.synthetic else ""
+    return Block(
+        *(notice_box(w, "warning") for w in u.warnings),
+        paragraphs(u.published["uptake"]["ethnicity_note"]),
+        Table(
+            pd.DataFrame(
+                {
+                    "Group": comp["group"].map(lambda g: "Whole area" if g == "All" else g),
+                    "Records with a stated ethnic group": [
+                        "withheld" if v is None or pd.isna(v) else f"{100 * float(v):.1f}%"
+                        for v in comp["completeness"]
+                    ],
+                }
+            ),
+            f"Ethnicity completeness, overall and by IMD quintile{synthetic}",
+        ),
+    )
 
 
 def uptake_sii(u) -> Html | None:
@@ -1046,15 +1217,17 @@ def uptake_sii(u) -> Html | None:
 
 
 def uptake_section(u) -> Block:
-    """Current users in one call: intro, quintile and decile tables, SII, ethnic group table."""
+    """Current users in one call: intro, tables by quintile, decile and Core20, SII, ethnic
+    group table and ethnicity completeness."""
     ethnic = u.table("by_ethnic_group")
     return Block(
         uptake_intro(u),
         uptake_table(u, "by_imd_quintile"),
         uptake_table(u, "by_imd_decile"),
+        uptake_table(u, "by_core20"),
         uptake_sii(u),
         uptake_table(u, "by_ethnic_group") if ethnic is not None else None,
-        paragraphs(u.published["uptake"]["ethnicity_note"]) if ethnic is not None else None,
+        uptake_completeness(u) if ethnic is not None else None,
     )
 
 
@@ -1071,6 +1244,8 @@ def quality_frame(published_quality, min_count: int) -> pd.DataFrame:
         "count_welsh": "In Wales",
         "count_unmatched": "Not matched to an LSOA (blank, malformed or unknown code)",
         "count_matched_by_name": "Matched by LSOA name rather than code",
+        "count_outside_ages": "Outside the population's ages (not counted)",
+        "count_age_unknown": "Age not known (not counted for a population of ages)",
     }
     rows = []
     withheld = published_quality.get("suppressed", {})

@@ -38,6 +38,7 @@ from eia.show import (
     notice_box,
     plural,
 )
+from eia.uptake import risk_words
 
 #: Where each kind of detail lives in the report (the summary points there).
 SECTIONS = {
@@ -367,15 +368,21 @@ def _audit_burden(a: Assessment) -> str:
         return ""
     frame = pd.concat(reps, ignore_index=True)
     frame = frame[frame["representation_upper"].notna()]
-    under = frame[frame["representation_upper"] < 1].sort_values("representation")
-    if not len(under):
-        return "No group is reliably under-represented among current users."
-    low = under.iloc[0]
+    concern = frame[frame["concern"].astype(bool)] if "concern" in frame else frame.iloc[:0]
+    which = "over" if a.uptake.higher_use_is == "worse" else "under"
+    low, high = a.uptake.material_band
+    if not len(concern):
+        return (
+            f"No group is {which}-represented among current users by a material gap "
+            f"(interval excluding 1 and representation outside {low:g} to {high:g})."
+        )
+    concern = concern.sort_values("representation", ascending=which == "under")
+    worst = concern.iloc[0]
     return (
-        f"{plural(len(under), 'group')} {'is' if len(under) == 1 else 'are'} reliably "
-        f"under-represented among current users; the least represented is {low['group']}, "
-        f"with {fmt_pct(low['user_share'])} of users against {fmt_pct(low['population_share'])} "
-        "of residents."
+        f"{plural(len(concern), 'group')} {'is' if len(concern) == 1 else 'are'} "
+        f"{which}-represented among current users by a material gap; the largest is "
+        f"{worst['group']}, with {fmt_pct(worst['user_share'])} of users against "
+        f"{fmt_pct(worst['population_share'])} of {a.uptake.population}."
     )
 
 
@@ -393,7 +400,13 @@ def caveats(a: Assessment) -> str:
     elif a.proposal.sites is not None:
         items.append("distances are straight lines, not travel times")
     if a.uptake is not None:
-        items.append("uptake rates are crude, not adjusted for age")
+        if a.uptake.counting == "events":
+            items.append("uptake figures count events, not people")
+        items.append(
+            "ethnic group rates are crude, not adjusted for age"
+            if a.uptake.standardised
+            else "uptake rates are crude, not adjusted for age"
+        )
     if a.proposal.effects:
         items.append("expected effects are the proposal owner's assumptions")
     if not items:
@@ -478,9 +491,11 @@ def ratings_table(a: Assessment, option: str | None = None) -> Table:
         }
     )
     if "at_risk" in rows:
-        frame["Uptake now"] = (
-            rows["at_risk"].map({True: "Under-represented now", False: ""}).fillna("").to_numpy()
-        )
+        gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
+        frame["Uptake now"] = [
+            risk_words(gap) if risk is True else ""
+            for risk, gap in zip(rows["at_risk"], gaps, strict=True)
+        ]
     return Table(frame.reset_index(drop=True), ratings_caption(a, option))
 
 
@@ -542,9 +557,13 @@ def how_ratings_work(a: Assessment) -> Block:
         ]
     if a.uptake is not None:
         items.append(
-            "With service data, each group's share of current users is compared with its share of "
-            "residents (its representation). A group whose whole 95% confidence interval lies "
-            "below 1 is under-represented now"
+            f"With service data, each group's share of current users is compared with its share of "
+            f"{a.uptake.population} (its representation). A group has a material gap only when its "
+            f"whole 95% confidence interval lies on one side of 1 and its representation lies "
+            f"outside {a.uptake.material_band[0]:g} to {a.uptake.material_band[1]:g}; higher use is "
+            f"{a.uptake.higher_use_is} for this service, so a gap of "
+            f"{'under' if a.uptake.higher_use_is == 'better' else 'over'}-representation is the "
+            "concern"
             + (
                 " and rated negative."
                 if a.proposal.template == "equity_audit"

@@ -136,6 +136,7 @@ def generate(
     share_unmatched: float = 0.001,
     start: dt.date | str = "2024-04-01",
     end: dt.date | str = "2025-03-31",
+    ages: Sequence[int | None] | None = None,
 ) -> pd.DataFrame:
     """A seeded synthetic event-level extract for an area (see the module docstring).
 
@@ -144,7 +145,8 @@ def generate(
     entries are 1; default :data:`DEFAULT_RATE_RATIOS`). ``share_2011`` is the
     share of events in changed areas written with a 2011 code. Returns columns
     ``lsoa_code, ethnic_category, age, sex, date`` (see :data:`COLUMNS`), one
-    row per event, shuffled.
+    row per event, shuffled. Ages are uniform over 0-94, or over ``ages``
+    (``[min, max]``, max None for 94) for a population of interest.
     """
     if int(n_events) < 1:
         raise ServiceDataError(f"n_events must be at least 1, not {n_events!r}")
@@ -180,7 +182,11 @@ def generate(
         {
             "lsoa_code": codes,
             "ethnic_category": cats,
-            "age": rng.integers(0, 95, size=n),
+            "age": rng.integers(
+                ages[0] if ages else 0,
+                (ages[1] + 1 if ages and ages[1] is not None else 95),
+                size=n,
+            ),
             "sex": rng.choice(np.array(["F", "M"], dtype=object), size=n),
             "date": date_text,
         }
@@ -267,6 +273,42 @@ def _outside_and_unmatched(pack, area_codes, n_outside: int, n_unmatched: int, r
 def service_spec(path: str | Path, label: str = "synthetic service users") -> dict:
     """The params ``service`` block for an extract written by :func:`write`."""
     return {"path": str(path), "columns": dict(COLUMNS), "label": label, "synthetic": True}
+
+
+def check_target(
+    path: str | Path, base: str | Path | None, *, synthetic: bool, named: bool = False
+) -> Path:
+    """Where a synthetic extract may be written: never over real data, never outside ``base``.
+
+    ``path`` is the target; ``base`` the params file's folder (the target must lie
+    inside it, symbolic links resolved) unless ``named`` (the user named the file with
+    ``--out``). An existing file is replaced only when the params file marks its
+    service data ``synthetic: true`` (and never when ``named``): a real extract is
+    never overwritten. Returns the resolved target; raises
+    :class:`~eia.errors.ServiceDataError` (one line) otherwise.
+    """
+    target = Path(path).expanduser()
+    resolved = target.resolve()
+    if not named and base is not None:
+        root = Path(base).resolve()
+        if not resolved.is_relative_to(root):
+            raise ServiceDataError(
+                f"{target}: a synthetic extract is written only inside the params file's "
+                f"folder ({root}); name another place with --out"
+            )
+    if target.is_symlink() or (resolved.exists() and not resolved.is_file()):
+        raise ServiceDataError(f"{target} is not a plain file: not writing a synthetic extract")
+    if resolved.exists():
+        if named:
+            raise ServiceDataError(
+                f"{target} already exists: not overwriting it (remove it or choose another --out)"
+            )
+        if not synthetic:
+            raise ServiceDataError(
+                f"{target} already exists and the params file does not mark it synthetic: true; "
+                "not overwriting what may be real data"
+            )
+    return resolved
 
 
 def write(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -1,0 +1,148 @@
+"""Residents by age: five-year bands, a population of interest, and the standard population.
+
+The reference pack's ``population20_age_lsoa21`` holds ONS mid-2020 small-area
+population estimates, persons by single year of age (0 … 89, 90+) per LSOA
+2021; it has **no sex split**. The rest of the tool counts residents with the
+Census 2021 usual-resident total, so here each LSOA's mid-2020 age structure is
+applied to its Census 2021 total: the age-specific populations of an LSOA add up
+to its Census 2021 residents, and crude rates, standardised rates and the
+population of interest share one base.
+
+* :func:`band_populations` — residents per LSOA in the 19 five-year bands of the
+  2013 European Standard Population (:data:`eia.stats.ESP2013_AGE_BANDS`),
+  optionally only those within ``ages``;
+* :func:`share_in_ages` — each LSOA's share of residents within ``ages`` (the
+  population of interest);
+* :func:`standard_for` — the 2013 European Standard Population for a set of
+  bands (bands may merge, e.g. the service extract's "85+").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from eia.stats import ESP2013, ESP2013_AGE_BANDS
+
+#: The top single-year column of the pack (90 and over).
+TOP_AGE = 90
+
+
+def _single_years(frame: pd.DataFrame) -> pd.DataFrame:
+    """The pack's age columns as a frame whose columns are the ages 0 … 90 (90 = 90+)."""
+    columns = {f"age_{a}": a for a in range(TOP_AGE)} | {"age_90_plus": TOP_AGE}
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"population by age lacks column(s) {', '.join(missing[:3])}")
+    return frame[list(columns)].rename(columns=columns).astype("float64")
+
+
+def band_of(age: int) -> str:
+    """The 2013 ESP five-year band of a single year of age (90 and over: "90+")."""
+    if age >= TOP_AGE:
+        return "90+"
+    start = (age // 5) * 5
+    return f"{start}-{start + 4}"
+
+
+def in_ages(age: int, ages: Sequence[int | None] | None) -> bool:
+    """Whether a single year of age (90 = 90 and over) lies within ``[min, max]``."""
+    if ages is None:
+        return True
+    low, high = ages
+    return age >= low and (high is None or age <= high)
+
+
+def band_populations(
+    by_age: pd.DataFrame,
+    codes: Sequence[str],
+    *,
+    ages: Sequence[int | None] | None = None,
+    scale_to: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Residents per LSOA and ESP 2013 age band (only ages within ``ages`` counted).
+
+    ``by_age`` is :meth:`eia.refdata.Pack.population_by_age`; ``codes`` the
+    area's LSOAs (the result follows their order; an LSOA missing from the pack
+    gets zeros). ``scale_to`` (Census 2021 residents per LSOA) rescales each
+    LSOA's row so that all its ages add up to it. Columns are the bands that hold
+    any age within ``ages``, in order; a band partly within ``ages`` counts only
+    those ages.
+    """
+    years = _single_years(by_age.reindex(list(codes)).fillna(0.0))
+    if scale_to is not None:
+        total = years.sum(axis=1)
+        target = scale_to.reindex(years.index).astype("float64")
+        factor = np.where(total > 0, target / total.where(total > 0, 1.0), 0.0)
+        years = years.mul(factor, axis=0)
+    keep = [a for a in years.columns if in_ages(a, ages)]
+    bands = pd.Series([band_of(a) for a in keep], index=keep)
+    out = years[keep].T.groupby(bands.to_numpy(), sort=False).sum().T
+    order = [b for b in ESP2013_AGE_BANDS if b in out.columns]
+    out = out[order]
+    out.index.name = "lsoa21_code"
+    out.columns.name = "age_band"
+    return out
+
+
+def share_in_ages(
+    by_age: pd.DataFrame, codes: Sequence[str], ages: Sequence[int | None]
+) -> pd.Series:
+    """Each LSOA's share of its residents within ``ages`` (mid-2020 age structure)."""
+    years = _single_years(by_age.reindex(list(codes)).fillna(0.0))
+    total = years.sum(axis=1)
+    inside = years[[a for a in years.columns if in_ages(a, ages)]].sum(axis=1)
+    share = (inside / total.where(total > 0)).fillna(0.0)
+    share.index.name = "lsoa21_code"
+    return share.rename("share_in_ages")
+
+
+def standard_for(bands: Sequence[str]) -> pd.Series:
+    """The 2013 European Standard Population summed into ``bands``.
+
+    ``bands`` are ESP bands, or coarser ones whose names span them ("85+" =
+    85-89 and 90+; "0-14" = 0-4, 5-9 and 10-14). Returns the standard
+    population per band, indexed by ``bands``.
+    """
+    esp = pd.Series(ESP2013, index=list(ESP2013_AGE_BANDS))
+    out = {}
+    for band in bands:
+        low, high = _band_range(band)
+        parts = [
+            b for b in ESP2013_AGE_BANDS if low <= _band_range(b)[0] and _band_range(b)[1] <= high
+        ]
+        if not parts:
+            raise ValueError(f"age band {band!r} is not made of 2013 ESP bands")
+        out[band] = float(esp[parts].sum())
+    return pd.Series(out, name="standard_population")
+
+
+def _band_range(band: str) -> tuple[int, float]:
+    text = str(band).strip()
+    if text.endswith("+"):
+        return int(text[:-1]), float("inf")
+    low, high = text.split("-")
+    return int(low), float(high)
+
+
+def coarsen(populations: pd.DataFrame, bands: Sequence[str]) -> pd.DataFrame:
+    """Sum ESP-band columns into coarser ``bands`` (e.g. 85-89 and 90+ into "85+")."""
+    out = {}
+    for band in bands:
+        low, high = _band_range(band)
+        parts = [
+            c for c in populations.columns if low <= _band_range(c)[0] and _band_range(c)[1] <= high
+        ]
+        out[band] = populations[parts].sum(axis=1) if parts else 0.0
+    return pd.DataFrame(out, index=populations.index)
+
+
+def band_within(band: str, ages: Sequence[int | None] | None) -> bool:
+    """Whether every age of a band lies within ``ages``."""
+    if ages is None:
+        return True
+    low, high = _band_range(band)
+    a_low, a_high = ages
+    return low >= a_low and (a_high is None or high <= a_high)
