@@ -31,19 +31,21 @@ def resolve_sites(pack: Pack, sites: Sequence) -> gpd.GeoDataFrame:
     Returns columns ``name``, ``source`` (``hospital`` or ``coordinates``), geometry.
     """
     hospitals = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
+    folded = {name.casefold(): name for name in hospitals.index}
     names, sources, points = [], [], []
     unknown = []
     for i, site in enumerate(sites):
         get = site.get if isinstance(site, Mapping) else lambda k, s=site: getattr(s, k)
         if get("hospital"):
-            if get("hospital") not in hospitals.index:
+            hospital = folded.get(str(get("hospital")).casefold(), get("hospital"))
+            if hospital not in hospitals.index:
                 unknown.append(
                     Problem(f"sites[{i}].hospital", f"unknown hospital {get('hospital')!r}")
                 )
                 continue
-            points.append(hospitals.geometry[get("hospital")])
+            points.append(hospitals.geometry[hospital])
             sources.append("hospital")
-            names.append(get("name") or get("hospital"))
+            names.append(get("name") or hospital)
         else:
             pt = gpd.GeoSeries.from_xy([get("lon")], [get("lat")], crs=WGS84).to_crs(BNG).iloc[0]
             points.append(pt)

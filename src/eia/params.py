@@ -821,7 +821,14 @@ class Proposal(_Model):
     id: Slug = Field(description="Slug: lower-case letters, digits, hyphens.")
     title: Text = Field(description="The report's title; say 'Illustrative' for examples.")
     template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
-        description="Which notebook template assesses it."
+        description="Which notebook template assesses it: a built-in name, or a custom notebook "
+        "made with `eia template new` given as a path relative to the params file "
+        "(`./custom.ipynb`), which is assessed as the built-in it extends."
+    )
+    template_file: str | None = Field(
+        None,
+        description="Set by eia when `template` is a notebook path: that notebook, absolute "
+        "(do not write it yourself).",
     )
     description: LongText = Field("", description="What changes and why, for the summary.")
     area: Area | None = Field(
@@ -988,12 +995,26 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def parse(data: Any, source: str = "<params>") -> Proposal:
-    """Validate a mapping against the schema; raise :class:`ParamsError` listing every problem."""
+def parse(data: Any, source: str = "<params>", base: Path | str | None = None) -> Proposal:
+    """Validate a mapping against the schema; raise :class:`ParamsError` listing every problem.
+
+    A ``template`` that is a notebook path (a custom template) is resolved against
+    ``base`` (the params file's folder) and checked (:func:`eia.template.resolve`).
+    """
     if not isinstance(data, Mapping):
         raise ParamsError(source, [Problem("", "a params file must be a YAML mapping of fields")])
+    data = dict(data)
+    if isinstance(data.get("template"), str):
+        from eia import template as template_mod
+
+        if template_mod.is_path(data["template"]):
+            try:
+                kind, path = template_mod.resolve(data["template"], base)
+            except ParamsError as exc:
+                raise ParamsError(source, exc.problems) from None
+            data["template"], data["template_file"] = kind, str(path)
     try:
-        return Proposal.model_validate(dict(data))
+        return Proposal.model_validate(data)
     except ValidationError as exc:
         problems = [
             Problem(_path_of(err["loc"]), _message(err, Proposal))
@@ -1156,8 +1177,9 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
             if c is not None
         }
         if icb not in known:
-            close = difflib.get_close_matches(icb, sorted(known), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            from eia.lookup import suggest
+
+            hint = suggest(pack, "icb", icb)
             problems.append(Problem("area.icb", f"unknown ICB code {icb!r}{hint}"))
     ltla_known = set(pack.values(lookup, "ltla24_code"))
     for i, code in enumerate(_as_list(area.get("ltla"))):
@@ -1175,6 +1197,7 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
     names = Counter(pack.values("hospitals22_points.parquet", "hospital22_name"))
     hospitals = sorted(names)
     hospital_set = set(hospitals)
+    folded = {name.casefold(): name for name in hospitals}
     repeated = {name for name, n in names.items() if n > 1}
     sites = data.get("sites") if isinstance(data.get("sites"), Mapping) else {}
     site_lists = [(f"sites.{k}", _as_list(sites.get(k))) for k in ("current", "proposed")]
@@ -1191,8 +1214,14 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
             path = f"{where}[{i}]"
             hospital = site.get("hospital")
             if isinstance(hospital, str) and hospital not in hospital_set:
-                close = difflib.get_close_matches(hospital, hospitals, n=3, cutoff=0.5)
-                hint = f"; close matches: {'; '.join(close)}" if close else ""
+                hospital = folded.get(hospital.casefold(), hospital)  # any case is accepted
+            if isinstance(hospital, str) and hospital not in hospital_set:
+                from eia.lookup import suggest
+
+                near = area.get("icb") or next(iter(_as_list(area.get("ltla"))), None)
+                hint = suggest(
+                    pack, "hospital", hospital, near=near if isinstance(near, str) else None
+                )
                 problems.append(Problem(f"{path}.hospital", f"unknown hospital {hospital!r}{hint}"))
             elif hospital in repeated:
                 count = names[hospital]
@@ -1270,7 +1299,7 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
     problems: list[Problem] = []
     proposal = None
     try:
-        proposal = parse(raw, str(path))
+        proposal = parse(raw, str(path), path.parent)
     except ParamsError as exc:
         problems += exc.problems
     if check_data and isinstance(raw, Mapping):

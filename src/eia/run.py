@@ -38,9 +38,9 @@ KERNEL = "python3"
 
 
 def templates_dir() -> Path:
-    """Where the notebook templates live (``EIA_TEMPLATES`` or ``<project>/templates``)."""
+    """Where the built-in notebook templates live (``EIA_TEMPLATES``, else package data)."""
     override = os.environ.get("EIA_TEMPLATES")
-    return Path(override).resolve() if override else project_root() / "templates"
+    return Path(override).resolve() if override else Path(__file__).parent / "templates"
 
 
 def default_out() -> Path:
@@ -389,7 +389,11 @@ def run(
         )
     if final.exists() and not final.is_dir():
         raise OutputError(f"{final} is a file, not a folder: move it away")
-    template = templates_dir() / f"{proposal.template}.ipynb"
+    template = (
+        Path(proposal.template_file)
+        if proposal.template_file
+        else templates_dir() / f"{proposal.template}.ipynb"
+    )
     if not template.is_file():
         raise RunError(f"template {template} not found")
     # A run killed outright (kill -9, power cut) leaves its staging and kernel folders:
