@@ -113,18 +113,29 @@ def group_weights(
     return out
 
 
-def summarise(distances: pd.DataFrame, weights: pd.DataFrame, threshold_km: float) -> pd.DataFrame:
+def summarise(
+    distances: pd.DataFrame,
+    weights: pd.DataFrame,
+    threshold_km: float,
+    *,
+    within: Sequence[str] | pd.Index | None = None,
+) -> pd.DataFrame:
     """Population-weighted access by group, before and after.
 
     ``weights`` is LSOA × group (people of each group per LSOA, indexed by
     ``lsoa21_code``); rows are matched to ``distances`` by ``lsoa21_code``, never
     by position (:func:`eia.contracts.by_lsoa`: a missing or repeated LSOA raises
-    :class:`~eia.errors.DataMismatchError`). One row per group plus ``All people``:
+    :class:`~eia.errors.DataMismatchError`). ``within`` keeps only those LSOAs
+    (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``). One row per group plus ``All people``:
     ``group, population, mean_km_before, mean_km_after, mean_km_change,
     pop_beyond_threshold_before, pop_beyond_threshold_after``.
     """
     distances = by_lsoa(distances, "distances")
     weights = by_lsoa(weights, "weights", distances.index)
+    if within is not None:  # a subset of the area's LSOAs, e.g. those in IMD quintile 1
+        keep = pd.Index(within, name="lsoa21_code")
+        distances = distances[distances.index.isin(keep)]
+        weights = weights.reindex(distances.index)
     w = weights.to_numpy(dtype=float)
     w = np.column_stack([w, w.sum(axis=1)]) if weights.shape[1] else w
     groups = [*weights.columns, "All people"]
