@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= params/examples/notts-diagnostics-consolidation.yaml
 SHARED := ../shared/refdata
 
-.PHONY: demo test setup data lint format bench browser-deps clean help
+.PHONY: demo test setup data lint format bench browser-deps service-deps clean help
 
 help:
 	@echo "make demo   - set up, install reference data, run the Nottingham example, print the report path"
@@ -39,7 +39,7 @@ data: setup
 demo: data
 	@$(BIN)/eia run $(DEMO)
 
-test: data browser-deps
+test: data browser-deps service-deps
 	@$(BIN)/ruff check --quiet src tests benchmarks
 	@$(BIN)/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
@@ -84,6 +84,22 @@ browser-deps:
 			PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error; \
 		else \
 			PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error; \
+		fi; \
+	fi
+
+# Engine tests (tests/test_engines.py): Debian's PostgreSQL server (the tests start and stop
+# their own, in a temporary folder) and Java 17 for PySpark in local mode.
+service-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "service-deps: installing Debian's$$missing"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "service-deps: missing$$missing; install with 'sudo apt-get install$$missing'"; \
 		fi; \
 	fi
 

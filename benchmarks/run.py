@@ -57,7 +57,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ICB_EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
-SECTIONS = ("icb", "england", "travel", "batch", "stats")
+SECTIONS = ("icb", "england", "travel", "batch", "stats", "service")
 GIB = 1024**3
 MIB = 1024**2
 
@@ -96,21 +96,27 @@ TRAVEL_CHILD = r"""
 import json, resource, sys, time
 KIB = 1 if sys.platform == "darwin" else 1024
 args = json.loads(sys.argv[1])
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 t0 = time.perf_counter()
 from eia import params, traveltime
 from eia.area import select_lsoas
 from eia.refdata import load_pack
+from eia.service import _reference
 pack = load_pack()
 proposal = params.load(args["file"], pack)
 codes = select_lsoas(pack, proposal.area.spec)
-t1 = time.perf_counter()
+_reference(pack)  # LSOA code look-ups, built once per run and shared with service data
+t1, c1 = time.perf_counter(), cpu()
 matrix = traveltime.load_matrices(proposal, pack, codes, base_dir=args["base"])["car"]
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), cpu()
 names = [s.label for s in proposal.sites.current]
 after = [s.label for s in proposal.sites.proposed]
 times = traveltime.measure(matrix, names, after)
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), cpu()
 json.dump({"timings": {"setup": t1 - t0, "read": t2 - t1, "measure": t3 - t2},
+           "cpu": {"read": c2 - c1, "measure": c3 - c2},
            "pairs": matrix.info["pairs_read"],
            "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB},
           open(args["result"], "w"))
@@ -209,14 +215,14 @@ threading.Thread(target=sample, daemon=True).start()
 
 with Stage("import eia and libraries"):
     import nbformat
-    from eia import assessment, maps, params, refdata, sections, service, show
+    from eia import assessment, lsoa21, maps, params, refdata, sections, service, show
 
 with Stage("validate"):
     proposal = params.load(args["file"])
 # The kernel starts with no reference data in memory: forget what validation read.
 refdata._pack_at.cache_clear()
 refdata._verified.cache_clear()
-getattr(service, "_RESOLVERS", {}).clear()
+lsoa21._RESOLVERS.clear()
 
 READ = "load reference data"
 refdata.verify = timed(READ, refdata.verify)
@@ -839,7 +845,9 @@ def bench_travel(table: Table, repeat: int, work: Path, sites: int, events: int)
     table.add(
         section, "read and check the matrix (fresh process)", [r["timings"]["read"] for r in reads]
     )
+    table.add(section, "  CPU time (user + system)", [r["cpu"]["read"] for r in reads])
     table.add(section, "quickest site before and after", [r["timings"]["measure"] for r in reads])
+    table.add(section, "  CPU time (user + system)", [r["cpu"]["measure"] for r in reads])
     table.add(section, "peak RSS, reading alone", [r["rss_self"] for r in reads], unit="GiB")
     say(f"[travel] done; {load()}")
 
@@ -925,6 +933,39 @@ def bench_batch(table: Table, repeat: int, work: Path, count: int) -> None:
 
 
 # ---------------------------------------------------------------------------
+# 5. Service data where it lives: DuckDB (files), PostgreSQL, Spark
+
+
+def bench_service(table: Table, repeat: int, work: Path, big: int, events: int) -> None:
+    """The aggregation alone: ``big`` rows of Parquet on DuckDB; ``events`` rows on each engine."""
+    section = "service"
+    spec = importlib.util.spec_from_file_location(
+        "service_aggregate", ROOT / "benchmarks" / "service_aggregate.py"
+    )
+    aggregate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aggregate)
+    folder = work / "service"
+    plans = [
+        (big, ["parquet"], ["duckdb"], "< 20 s", lambda v: v < 20, "< 3 GiB", 3 * GIB),
+        (events, ["parquet"], ["duckdb", "spark"], "", None, "", None),
+        (events, [], ["postgres"], "", None, "", None),
+    ]
+    for rows, formats, engines, t_target, t_ok, m_target, m_limit in plans:
+        runs: dict[tuple, list[dict]] = {}
+        for i in range(repeat):
+            for out in aggregate.run(rows, formats, engines, folder):
+                runs.setdefault((out["engine"], out["format"]), []).append(out)
+            say(f"[service] {rows:,} rows, run {i + 1}/{repeat}; {load()}")
+        for (engine, fmt), outs in runs.items():
+            name = f"{rows:,} events, {fmt}, {engine}"
+            table.add(section, f"aggregate {name}", [o["aggregate_s"] for o in outs],
+                      target=t_target, ok=t_ok)  # fmt: skip
+            mem = [(o["peak_rss_mib"] + o["peak_rss_children_mib"]) * 2**20 for o in outs]
+            table.add(section, "  peak RSS (process + its children)", mem, unit="GiB",
+                      target=m_target, ok=None if m_limit is None else (lambda v, m=m_limit: v < m))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
 # 4. Statistics
 
 
@@ -982,6 +1023,12 @@ def main(argv: list[str] | None = None) -> int:
         help="England: events in the extract (default 10 million)",
     )
     parser.add_argument("--proposals", type=int, default=10, help="batch: proposals (default 10)")
+    parser.add_argument(
+        "--service-rows",
+        type=float,
+        default=100_000_000,
+        help="service: rows of the big Parquet extract for DuckDB (default 100 million)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -1008,6 +1055,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_travel(table, args.repeat, args.work, args.sites, int(args.events))
     if "batch" in only:
         bench_batch(table, args.repeat, args.work, args.proposals)
+    if "service" in only:
+        bench_service(table, args.repeat, args.work, int(args.service_rows), int(args.events))
     if "stats" in only:
         bench_stats(table, args.repeat)
     elapsed = time.perf_counter() - started

@@ -55,3 +55,23 @@ def notts_area(pack):
     from eia.area import build_area
 
     return build_area(pack, {"icb": "E54000060"})
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (tests/services.py); yields its URL."""
+    from services import Postgres
+
+    server = Postgres()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session (PySpark + Java 17), shared by the session's tests."""
+    from services import spark_session
+
+    return spark_session()

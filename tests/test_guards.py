@@ -10,6 +10,7 @@ import pytest
 from eia import assessment, guards, params
 from eia.cli import main
 from eia.refdata import WGS84
+from eia.run import _ensure_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -142,10 +143,18 @@ def test_options_that_change_nothing_repeat_or_affect_nobody_are_warned_about(pa
     assert "Nudge (options[3].proposed) affects nobody" in messages
 
 
-def test_examples_raise_no_warnings(pack):
+def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(pack):
     for example in EXAMPLES:
         proposal = params.load(example, pack)
         assert guards.check_proposal(proposal, pack) == [], example.name
+        if not proposal.options:
+            continue
+        if proposal.service is not None and proposal.service.generate is not None:
+            _ensure_synthetic(proposal, example, pack)  # as `eia run` does on a fresh clone
+        a = assessment.assess(proposal, example, pack)
+        first = a.appraisal.options[a.appraisal.options["rank"] == 1]
+        assert all(not d for d in first["dominated_by"]), example.name
+        assert a.appraisal.tradeoff and a.appraisal.robustness.sentence, example.name
 
 
 @pytest.mark.slow

@@ -161,3 +161,22 @@ def test_cross_table_suppression_holds_with_the_linked_tables(cross):
     # Nothing withheld in the cross table or the linked tables can be worked out
     # (a cross table withheld whole may pin its zeros, which discloses nobody).
     assert all(values[k] == 0 and withheld[k] == disclosure.TABLE for k in exposed), exposed
+
+
+def test_burden_table_uses_the_judgement_measures_per_group_and_core20(notts, pack):
+    from eia import access
+    from eia.params import Thresholds
+
+    area, _, ethnic = notts
+    current = access.resolve_sites(pack, [{"hospital": "King's Mill Hospital"}])
+    proposed = access.resolve_sites(pack, [{"name": "Hub", "lat": 52.95, "lon": -1.15}])
+    distances = access.measure(area, current, proposed)
+    table = intersect.burden_table(distances, area, ethnic, Thresholds())
+    assert len(table) == 10
+    totals = table.groupby("ethnic_group")["residents"].sum()
+    assert np.allclose(totals.reindex(list(ETHNIC_GROUPS)), ethnic.sum().to_numpy())
+    assert (table["further"] <= table["residents"] + 1e-9).all()
+    assert set(table["rating"]) <= {"positive", "neutral", "negative", "mixed", "not rated"}
+    # Moving the only site from Mansfield into Nottingham brings most Core20 residents nearer.
+    sentence = intersect.burden_finding(table)
+    assert sentence.startswith("The heaviest added burden per resident falls on")

@@ -215,3 +215,43 @@ def test_bad_service_extract_is_a_user_error_and_publishes_nothing(refdata_dir, 
     assert "mapped column(s) not found: count: 'n'" in err and "Columns found" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out" / "bad-service" / "report.html").exists()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_ethnicity_by_deprivation_is_in_metrics_and_report(results, example):
+    """Area-based populations by ethnic group × IMD quintile add up both ways (issue 16)."""
+    metrics = json.loads(results[example.stem].metrics.read_text())
+    html = results[example.stem].report.read_text(encoding="utf-8")
+    area = metrics["area"]
+    rows = area["by_ethnic_group_imd_quintile"]
+    assert len(rows) == 25
+    for group in area["by_ethnic_group"]:
+        total = sum(r["population"] for r in rows if r["ethnic_group"] == group["group"])
+        assert total == group["population"]
+    for quint, q in zip(area["by_imd_quintile"], range(1, 6), strict=True):
+        assert sum(r["population"] for r in rows if r["imd_quintile"] == q) == quint["population"]
+    assert "Ethnicity and deprivation together" in html
+    assert area["ethnicity_deprivation_finding"] in html.replace("&#x27;", "'")
+    assert 0 < area["language"]["share"] < 1
+    assert "Proficiency in English" in html
+    if "access" in metrics:
+        assert len(metrics["access"]["burden_by_ethnic_group_core20"]) == 10
+    if "uptake" in metrics and metrics["uptake"].get("by_ethnic_group"):
+        assert len(metrics["uptake"]["by_ethnic_group_imd_quintile"]) == 35
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_detailed_ethnic_codes_add_up_to_the_broad_groups(results, example):
+    metrics = json.loads(results[example.stem].metrics.read_text())
+    rows = metrics.get("uptake", {}).get("by_ethnic_code")
+    if not rows:
+        return
+    html = results[example.stem].report.read_text(encoding="utf-8")
+    assert "Detailed ethnic groups" in html and "only counts and shares" in html.lower()
+    for broad in metrics["uptake"]["by_ethnic_group"]:
+        parts = [r for r in rows if r["broad_group"] == broad["group"]]
+        if broad["count"] is not None and all(r["count"] is not None for r in parts):
+            assert sum(r["count"] for r in parts) == pytest.approx(broad["count"])
+        if broad["count"] is None:
+            # A withheld broad count is never the sum of published detailed counts.
+            assert any(r["count"] is None for r in parts if r["broad_group"] == broad["group"])

@@ -101,7 +101,7 @@ def test_maps_are_figures_with_alt_text(site, monkeypatch):
     _no_display(monkeypatch)
     fig = sections.imd_map(site)
     assert isinstance(fig, show.Figure) and fig.png.startswith(b"\x89PNG")
-    assert "LSOAs shaded by national IMD 2025 decile" in fig.alt
+    assert "neighbourhoods shaded by national IMD 2025 decile" in fig.alt
     bundle, meta = fig._repr_mimebundle_()
     assert meta["image/png"]["alt"] == fig.alt
 

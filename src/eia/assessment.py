@@ -171,6 +171,9 @@ def assess(
             result.intersect["access"] = intersect_mod.access_table(
                 result.distances[result.primary], area, ethnic, t.distance_km
             )
+            result.intersect["burden"] = intersect_mod.burden_table(
+                result.distances[result.primary], area, ethnic, t, option=result.primary
+            )
 
     if proposal.effects:
         pops = {dim: w.sum(axis=0) for dim, w in weights.items()}
@@ -333,6 +336,15 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         result.weights["ethnic_group"],
         result.uptake.published["tables"],
         min_count=proposal.disclosure.min_count,
+        per=float(getattr(proposal.service, "rate_per", 1000)),
+        years=intersect_mod.service_years(proposal.service),
+    )
+    from eia import detailed as detailed_mod
+
+    result.intersect["detailed"] = detailed_mod.published(
+        result.service,
+        result.uptake.published["tables"].get("by_ethnic_group"),
+        proposal.disclosure.min_count,
     )
     if proposal.template == "equity_audit":
         audit = uptake_mod.rate_representation(
@@ -532,8 +544,15 @@ def metrics(a: Assessment) -> dict[str, Any]:
         crossed = a.intersect.get("uptake")
         if crossed is not None and isinstance(out.get("uptake"), dict):
             out["uptake"]["by_ethnic_group_imd_quintile"] = records(crossed)
+        fine = a.intersect.get("detailed")
+        if fine is not None and isinstance(out.get("uptake"), dict):
+            out["uptake"]["by_ethnic_code"] = records(fine)
     if "access" in a.intersect and "access" in out:
         out["access"]["by_ethnic_group_core20"] = records(a.intersect["access"])
+    if "burden" in a.intersect and "access" in out:
+        out["access"]["burden_by_ethnic_group_core20"] = records(
+            a.intersect["burden"].drop(columns=["sentence"], errors="ignore")
+        )
     return _clean(out)
 
 

@@ -20,7 +20,7 @@ figures the tables show.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -164,6 +164,70 @@ def access_table(
     return table.drop(columns=["group"]).reset_index(drop=True)
 
 
+def burden_table(
+    distances: pd.DataFrame,
+    area: pd.DataFrame,
+    ethnic: pd.DataFrame,
+    thresholds=None,
+    *,
+    option: str = "Proposed",
+    unit: str = "km",
+) -> pd.DataFrame:
+    """The judgement's burden measures (:func:`eia.impact.burden`) for each ethnic group
+    within Core20 and within the rest, with the rating each cell would get.
+
+    ``distances`` is :func:`eia.access.measure`'s frame (``km_before``, ``km_after``);
+    ``thresholds`` a :class:`eia.params.Thresholds`. Columns: ``ethnic_group``, ``core20``
+    and :data:`eia.impact.BURDEN_COLUMNS` (``residents``, ``further``, ``added``,
+    ``added_per_resident``, ``newly_far``, ``burden_ratio`` …), ``rating``,
+    ``disproportionate``, ``sentence``. Disproportion compares a cell with the rest of
+    the area, as for every other group.
+    """
+    from eia import impact
+
+    codes = distances["lsoa21_code"].to_numpy()
+    before = pd.Series(distances[f"{unit}_before"].to_numpy(), index=codes)
+    after = pd.Series(distances[f"{unit}_after"].to_numpy(), index=codes)
+    weights = core20_weights(area, ethnic)
+    weights.index = pd.Index(area["lsoa21_code"].to_numpy(), name="lsoa21_code")
+    population = area.set_index("lsoa21_code")["population"]
+    rows = impact.burden(
+        before,
+        after,
+        {"ethnic_group_core20": weights},
+        impact.Rules.from_thresholds(thresholds, unit=unit),
+        option=option,
+        population=population,
+    )
+    rows = rows[rows["dimension"] == "ethnic_group_core20"].copy()
+    parts = rows["group"].str.split(" – ", n=1, expand=True)
+    short_to_full = {v: k for k, v in ETHNIC_SHORT.items()}
+    rows.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
+    rows.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
+    return rows.drop(columns=["dimension", "group"]).reset_index(drop=True)
+
+
+def burden_finding(table: pd.DataFrame, unit: str = "km") -> str:
+    """One sentence: the ethnic group × Core20 cell bearing the most added distance per resident."""
+    rows = table[table["rating"] != "not rated"] if "rating" in table else table
+    if not len(rows):
+        return ""
+    worst = rows.sort_values("added_per_resident", ascending=False).iloc[0]
+    if not worst["added_per_resident"] > 0:
+        return (
+            "No ethnic group, in Core20 or in the rest of the area, has residents whose "
+            "distance to the nearest site rises by more than the change that counts."
+        )
+    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
+    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    return (
+        f"The heaviest added burden per resident falls on {short} residents {where}: "
+        f"{worst['added_per_resident']:.2f} {unit} per resident "
+        f"({int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
+        f"further from a site; rated {worst['rating']})."
+    )
+
+
 def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
     """One sentence: the largest mean distance increase among ethnic group × Core20 cells."""
     rows = table[table["population"] >= min_people]
@@ -211,57 +275,97 @@ def protect_linked(
     """Which cross-table cells to withhold, given the one-way tables already published.
 
     ``row_totals``/``col_totals`` map each row/column to ``(value, withheld)`` as the
-    linked one-way tables publish them (ethnic-group counts; quintile counts). Published
-    totals are known to readers and cannot be withdrawn, so complementary suppressions are
-    chosen among the cross cells only (smallest non-zero first); if none is left, every
-    cell of the cross table is withheld (``"table"``). Returns ``{(row, col): reason}``.
+    linked one-way tables publish them (ethnic-group counts; quintile counts); both add up
+    to the published total. See :func:`protect_cells`. Returns ``{(row, col): reason}``.
     """
-    values: dict[Hashable, float] = {}
-    for r in cross.index:
-        for c in cross.columns:
-            values[(r, c)] = float(cross.at[r, c])
+    cells = {(r, c): float(cross.at[r, c]) for r in cross.index for c in cross.columns}
+    links = [
+        (("row", r), total, withheld, [(r, c) for c in cross.columns])
+        for r, (total, withheld) in row_totals.items()
+    ]
+    links += [
+        (("col", c), total, withheld, [(r, c) for r in cross.index])
+        for c, (total, withheld) in col_totals.items()
+    ]
+    grand = float(cross.to_numpy().sum())
+    links.append((("total",), grand, False, list(cells)))
+    return protect_cells(cells, links, min_count)
+
+
+def protect_cells(
+    cells: Mapping[Hashable, float],
+    links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+) -> dict[Hashable, str]:
+    """Withhold cells so that nothing withheld — among the cells or the linked totals —
+    can be worked out. ``links`` are ``(name, total, withheld, cells it adds up)`` for
+    totals already published (or withheld) elsewhere; only cells are chosen as complements.
+    """
+    values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
     reasons: dict[Hashable, str] = {
-        k: disclosure.PRIMARY for k, v in values.items() if disclosure.is_small(v, min_count)
+        ("cell", k): disclosure.PRIMARY
+        for k, v in cells.items()
+        if disclosure.is_small(v, min_count)
     }
     constraints = []
-    for r, (total, withheld) in row_totals.items():
-        values[("row", r)] = float(total)
+    for name, total, withheld, parts in links:
+        key = ("link", name)
+        values[key] = float(total)
         if withheld:
-            reasons[("row", r)] = _withheld_reason(total, min_count)
-        constraints.append((("row", r), [(r, c) for c in cross.columns]))
-    for c, (total, withheld) in col_totals.items():
-        values[("col", c)] = float(total)
-        if withheld:
-            reasons[("col", c)] = _withheld_reason(total, min_count)
-        constraints.append((("col", c), [(r, c) for r in cross.index]))
-    # Both one-way tables add up to the published total of users in the area.
-    values[("total",)] = float(cross.to_numpy().sum())
-    if row_totals:
-        constraints.append((("total",), [("row", r) for r in row_totals]))
-    if col_totals:
-        constraints.append((("total",), [("col", c) for c in col_totals]))
-    cells = [(r, c) for r in cross.index for c in cross.columns]
+            small = disclosure.is_small(total, min_count)
+            reasons[key] = disclosure.PRIMARY if small else disclosure.SECONDARY
+        constraints.append((key, [("cell", p) for p in parts]))
+    order = list(values)
+    # A cell that the published totals alone pin down (the only non-zero member of a
+    # published total) is public already: withholding it protects nothing.
+    public = {
+        k
+        for k in values
+        if k[0] == "cell"
+        and k not in reasons
+        and k
+        in disclosure.recoverable(
+            values,
+            constraints,
+            {**reasons, k: disclosure.SECONDARY},
+            bounds=disclosure.reader_bounds(
+                values, {**reasons, k: disclosure.SECONDARY}, min_count
+            ),
+        )
+    }
     while True:
         bounds = disclosure.reader_bounds(values, reasons, min_count)
-        found = disclosure.recoverable(values, constraints, reasons, bounds=bounds)
+        found = [
+            k
+            for k in disclosure.recoverable(values, constraints, reasons, bounds=bounds)
+            if k not in public
+        ]
         if not found:
             break
         key = found[0]
-        line = [k for t, parts in constraints if key == t or key in parts for k in [t, *parts]]
-        candidates = [k for k in line if k in cells and k not in reasons and values[k] > 0]
+        line = {m for t, parts in constraints if key == t or key in parts for m in [t, *parts]}
+        usable = [
+            k
+            for k in values
+            if k[0] == "cell" and k not in reasons and k not in public and values[k] > 0
+        ]
+        candidates = [k for k in usable if k in line] or usable
         if not candidates:
-            candidates = [k for k in cells if k not in reasons and values[k] > 0]
-        if not candidates:
-            for k in cells:
-                reasons[k] = disclosure.TABLE
+            for k in values:
+                if k[0] == "cell":
+                    reasons[k] = disclosure.TABLE
             break
-        reasons[min(candidates, key=lambda k: (values[k], cells.index(k)))] = disclosure.SECONDARY
-    return {k: v for k, v in reasons.items() if k in set(cells)}
+        best = min(candidates, key=lambda k: (values[k], order.index(k)))
+        reasons[best] = disclosure.SECONDARY
+    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
 
 
-def _withheld_reason(total: float, min_count: int) -> str:
-    """How readers read a withheld one-way total: "<5" (1-4) if small, else "*" (5 or more)."""
-    return disclosure.PRIMARY if disclosure.is_small(total, min_count) else disclosure.SECONDARY
+def service_years(spec) -> float | None:
+    """The length in years of the service extract's declared period (None when not declared)."""
+    period = getattr(spec, "period", None)
+    if period is None or getattr(period, "start", None) is None or period.end is None:
+        return None
+    return ((period.end - period.start).days + 1) / 365.25
 
 
 def uptake_table(
@@ -272,6 +376,7 @@ def uptake_table(
     *,
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
     per: float = 1000.0,
+    years: float | None = None,
 ) -> pd.DataFrame | None:
     """Users, residents, rate and 95% CI by ethnic group × IMD quintile, disclosure-controlled.
 
@@ -279,6 +384,8 @@ def uptake_table(
     cross cells are protected against them with :func:`protect_linked`. Rows: the five
     Census groups then "Not stated"/"Not known" (counts only) × quintiles 1-5. Withheld
     counts and everything computed from them are None; ``suppressed`` says why.
+    Rates are per ``per`` residents (all ages: the pack has no ethnic group by age), and
+    per year when ``years`` (the length of the extract's period) is given.
     Returns None when the extract has no ethnicity column.
     """
     from eia.stats import rate_ci
@@ -317,7 +424,7 @@ def uptake_table(
                 "suppressed": reason,
             }
             if reason is None and pop:
-                est = rate_ci(count, pop, multiplier=per)
+                est = rate_ci(count, pop * (years or 1.0), multiplier=per)
                 row |= {
                     "rate": float(est.value),
                     "lower": float(est.lower),
@@ -410,7 +517,48 @@ def show_access(table: pd.DataFrame, threshold_km: float):
     )
 
 
-def show_uptake(table: pd.DataFrame | None, label: str, min_count: int, per: float = 1000.0):
+def show_burden(table: pd.DataFrame, change_km: float):
+    """The judgement's burden measures for each ethnic group within Core20 and the rest."""
+    from eia import show
+    from eia.impact import rating_label
+
+    frame = pd.DataFrame(
+        {
+            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
+            "Neighbourhoods": table["core20"],
+            "Residents": [show.fmt_int(v) for v in table["residents"]],
+            f"Further by more than {change_km:g} km": [show.fmt_int(v) for v in table["further"]],
+            "Added km per resident": [f"{v:.2f}" for v in table["added_per_resident"]],
+            "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
+            "Rating": [
+                rating_label(r, d, n)
+                for r, d, n in zip(
+                    table["rating"],
+                    table["disproportionate"],
+                    table.get("rating_note", pd.Series([None] * len(table))),
+                    strict=True,
+                )
+            ],
+        }
+    )
+    return show.Block(
+        show.paragraphs(burden_finding(table)),
+        show.Table(
+            frame,
+            "Burden of the change for each ethnic group in Core20 neighbourhoods and in the rest "
+            "of the area (added distance counts only changes larger than the threshold; ratings "
+            "by the same rules as every other group)",
+        ),
+    )
+
+
+def show_uptake(
+    table: pd.DataFrame | None,
+    label: str,
+    min_count: int,
+    per: float = 1000.0,
+    years: float | None = None,
+):
     """Uptake by ethnic group × quintile with intervals; withheld cells read "<5" or "*"."""
     from eia import show
 
@@ -432,16 +580,21 @@ def show_uptake(table: pd.DataFrame | None, label: str, min_count: int, per: flo
                 "IMD quintile": r.quintile,
                 "Users": count,
                 "Residents": show.fmt_int(r.population) if r.population else "–",
-                f"Rate per {per:,.0f} (95% CI)": rate,
+                f"Rate per {per:,.0f}{' per year' if years else ''} (95% CI)": rate,
             }
         )
     return show.Block(
         show.Table(
             pd.DataFrame(cells),
-            f"Uptake of {label} by ethnic group and IMD quintile: users per {per:,.0f} residents "
-            "with 95% confidence intervals ('Not stated' and 'Not known' as counts only)",
+            f"Use of {label} by ethnic group and IMD quintile: crude rates per {per:,.0f} "
+            f"residents of all ages{' per year' if years else ' over the extract’s period'} "
+            "with 95% confidence intervals ('Not stated' and 'Not known' as counts only; the "
+            "reference data has no ethnic group by age, so these rates cannot be age-specific "
+            "or age-standardised)",
         ),
-        show.paragraphs(disclosure.policy_statement(min_count)),
+        show.paragraphs(
+            "Counts follow the disclosure control stated with the tables of current users."
+        ),
     )
 
 
@@ -453,11 +606,19 @@ def section(a):
         show.heading("Ethnicity and deprivation together"),
         show_area(a.intersect["area"], a.intersect["core20"]),
     ]
+    if "burden" in a.intersect:
+        parts.append(show_burden(a.intersect["burden"], a.proposal.thresholds.change_km))
     if "access" in a.intersect:
         parts.append(show_access(a.intersect["access"], a.threshold_km))
     if a.uptake is not None and "uptake" in a.intersect:
         spec = a.proposal.service
         parts.append(
-            show_uptake(a.intersect["uptake"], spec.label, a.proposal.disclosure.min_count)
+            show_uptake(
+                a.intersect["uptake"],
+                spec.label,
+                a.proposal.disclosure.min_count,
+                per=float(getattr(spec, "rate_per", 1000)),
+                years=service_years(spec),
+            )
         )
     return show.Block(*parts)

@@ -39,39 +39,25 @@ person seen in two cells counts once in each); otherwise events (the sum of
 ``count``, or rows).
 
 :func:`join_to_lsoa21` then converts each distinct LSOA value to LSOA 2021
-codes, on the aggregate (so no lookup table has to be written into the
-database). A 2021 code joins directly (codes of LSOAs that did not change in
-2021 are the same in both vintages). A 2011 code converts with the pack's LSOA
-2011→2021 lookup: a merged area (M) maps to its one 2021 area; a split area (S)
-is apportioned across its 2021 parts by their Census 2021 population; an
-irregular one (X) goes to its best-fitting 2021 area (the one in the same local
-authority, else the most populous), so totals are preserved. LSOA names
-("Nottingham 001A") are matched to codes, with a warning. Welsh codes, codes
-outside the assessment area, unknown or malformed codes and blanks are counted
-in the data-quality summary, never dropped silently. :func:`load_service` does
+codes (:mod:`eia.lsoa21`: 2011 codes converted, split areas apportioned by
+population, names matched, with a warning), on the aggregate, so no lookup
+table has to be written into the database. Welsh codes, codes outside the
+assessment area, unknown or malformed codes and blanks are counted in the
+data-quality summary, never dropped silently. :func:`load_service` does
 it all and returns a :class:`ServiceData`.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import csv
 import datetime as dt
-import hashlib
 import math
-import os
 import re
-import shutil
-import tempfile
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -79,15 +65,14 @@ import pyarrow.compute as pc
 from eia import ethnicity as eth
 from eia import redact
 from eia.errors import ServiceDataError
+from eia.lsoa21 import _name_key, _reference, resolve_codes, to_lsoa21
+from eia.sources import Source, open_source, parse_reason, safe_message
 
 #: The roles a ``columns`` mapping may name; only ``lsoa`` is required.
 ROLES = ("lsoa", "count", "ethnicity", "age", "sex", "date", "person", "site")
 #: Dimensions kept in the aggregate, in this order, when their column is mapped.
 DIMENSIONS = ("ethnic_group", "age_band", "sex")
-#: Engines: DuckDB embedded (files), a SQL database (``table``/``query``), Spark.
-ENGINES = ("duckdb", "database", "spark")
 
-LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
 _NUMBER = (
     r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?([eE][+-]?\d+)?$"
     r"|^[+-]?\.\d+([eE][+-]?\d+)?$"
@@ -193,383 +178,18 @@ def _match_columns(found: Sequence[str], columns: Mapping[str, str], source: str
 
 
 # ---------------------------------------------------------------------------
-# Sources: a file (DuckDB or Spark), a database table or query, a Spark table
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Source:
-    """An opened source: an Ibis table on its engine, and what provenance may say of it.
-
-    ``describe`` never holds a credential: a table's name, or a hash of the query.
-    """
-
-    table: Any  # ibis.Table
-    engine: str  # duckdb, postgres, pyspark, ... (the Ibis backend's name)
-    name: str  # what messages call it: a file name, "table x.y", "query sha256:..."
-    ordered: bool  # rows have an order (a file), so rows can be named by number
-    describe: dict = field(default_factory=dict)
-    cleanup: list = field(default_factory=list)
-
-    def close(self) -> None:
-        for step in reversed(self.cleanup):
-            with contextlib.suppress(Exception):
-                step()
-        self.cleanup.clear()
-
-
-def _csv_header(path: Path, encoding: str) -> tuple[str, list[str]]:
-    """A CSV's delimiter (comma unless the header has none) and column names."""
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 20)
-    try:
-        text = head.decode(encoding)
-    except UnicodeDecodeError as exc:  # cut mid-character, or not that encoding
-        text = head[: exc.start].decode(encoding) if exc.start > len(head) - 4 else None
-        if text is None:
-            text = head.decode("cp1252", errors="replace")
-    lines = [line for line in text.lstrip("\ufeff").splitlines() if line.strip()]
-    if not lines:
-        raise ServiceDataError(f"service data file {path} is empty")
-    counts = {d: lines[0].count(d) for d in (",", "\t", ";", "|")}
-    best = "," if counts[","] else max(counts, key=counts.get)
-    delimiter = best if counts[best] else ","
-    names = next(csv.reader([lines[0]], delimiter=delimiter))
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:  # DuckDB needs unique names; a repeated one gets a suffix
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
-    return delimiter, unique
-
-
-def _encoding(path: Path) -> str:
-    """``utf-8`` if the whole file decodes as UTF-8 (streamed), else ``cp1252``."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 24):
-                decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
-def _transcode(path: Path, encoding: str, folder: Path) -> Path:
-    """Stream a file into UTF-8 in ``folder`` (DuckDB and Spark read UTF-8 without downloads)."""
-    target = folder / (path.stem + ".utf8.csv")
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    with open(path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as out:
-        while chunk := src.read(1 << 24):
-            out.write(decoder.decode(chunk))
-        out.write(decoder.decode(b"", final=True))
-    return target
-
-
-def _cell_text(value) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _read_xlsx(path: Path, sheet) -> tuple[pa.Table, str]:
-    """A workbook sheet as a table of text (openpyxl, streamed; a sheet holds ≤ 1M rows)."""
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad workbook
-        raise ServiceDataError(
-            f"{path} cannot be read as an Excel workbook ({type(exc).__name__})"
-        ) from exc
-    try:
-        if sheet is None:
-            ws = book.worksheets[0]
-        elif isinstance(sheet, int):
-            ws = book.worksheets[sheet]
-        elif sheet in book.sheetnames:
-            ws = book[sheet]
-        else:
-            raise ServiceDataError(
-                f"{path} has no sheet {redact.name(sheet)}: sheets are "
-                f"{', '.join(redact.name(n, quote=False) for n in book.sheetnames)}"
-            )
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise ServiceDataError(
-                f"service data file {path} is empty (sheet {redact.name(ws.title)})"
-            )
-        header = ["" if h is None else str(h) for h in header]
-        cells: list[list] = [[] for _ in header]
-        for row in rows:
-            if row is None or all(v is None for v in row):
-                continue
-            for i in range(len(header)):
-                cells[i].append(_cell_text(row[i]) if i < len(row) else None)
-        names = [h or f"column{i + 1}" for i, h in enumerate(header)]
-        table = pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, cells, strict=True)})
-        return table, ws.title
-    finally:
-        book.close()
-
-
-def _duckdb():
-    import ibis
-
-    return ibis.duckdb.connect()
-
-
-def open_file(
-    path: str | Path,
-    *,
-    sheet: str | int | None = None,
-    engine: str = "duckdb",
-    encoding: str | None = None,
-) -> Source:
-    """Open a CSV, Parquet or XLSX file as an Ibis table on DuckDB (default) or Spark.
-
-    CSVs are read as text, so codes keep their leading zeros: UTF-8, with or
-    without a byte-order mark, or ``encoding="cp1252"`` (Windows-1252, which
-    is transcoded to a temporary UTF-8 copy; :func:`read_service` falls back
-    to it, with a warning, when the mapped columns are not valid UTF-8).
-    """
-    import ibis
-
-    path = Path(path)
-    fmt = redact.check_source_file(path)  # refuses special and mislabelled files, unparsed
-    con = _spark_backend(None) if engine == "spark" else _duckdb()
-    backend = "pyspark" if engine == "spark" else "duckdb"
-    src = Source(None, backend, path.name, ordered=True)
-    src.describe = {"source": path.name, "format": fmt, "encoding": None}
-    try:
-        if fmt == "csv":
-            if encoding is None:  # Spark reads bad bytes silently: check the whole file first
-                encoding = _encoding(path) if backend == "pyspark" else "utf-8"
-            src.describe["encoding"] = encoding
-            target = path
-            if encoding != "utf-8":
-                folder = Path(tempfile.mkdtemp(prefix="eia-service-"))
-                src.cleanup.append(lambda: shutil.rmtree(folder, ignore_errors=True))
-                target = _transcode(path, encoding, folder)
-            delimiter, names = _csv_header(target, "utf-8")
-            if backend == "duckdb":
-                # Explicit columns, no sniffing: only the mapped columns are ever decoded.
-                src.table = con.read_csv(
-                    target,
-                    columns=dict.fromkeys(names, "VARCHAR"),
-                    header=True,
-                    auto_detect=False,
-                    delim=delimiter,
-                    quote='"',
-                    escape='"',
-                    null_padding=True,
-                )
-            else:
-                src.table = con.read_csv(
-                    str(target), header=True, sep=delimiter, inferSchema=False, encoding="UTF-8"
-                )
-        elif fmt == "parquet":
-            src.table = con.read_parquet(path if backend == "duckdb" else str(path))
-        else:
-            table, title = _read_xlsx(path, sheet)
-            src.name = f"{path.name} (sheet {redact.name(title)})"
-            if backend == "duckdb":
-                src.table = ibis.memtable(table)
-            else:
-                src.table = con.create_table("eia_xlsx", table.to_pandas(), overwrite=True)
-    except ServiceDataError:
-        src.close()
-        raise
-    except Exception as exc:
-        src.close()
-        kind = {"csv": "CSV", "parquet": "Parquet", "xlsx": "an Excel workbook"}[fmt]
-        raise ServiceDataError(f"{path} cannot be read as {kind}: {_reason(exc)}") from exc
-    return src
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a file did not parse, without the line of data a parser's message may quote."""
-    text = str(exc)
-    found = re.search(r"Expected (\d+) columns?, got (\d+)", text) or re.search(
-        r"Expected Number of Columns: (\d+) Found: (\d+)", text
-    )
-    if found:
-        line = re.search(r"CSV Error on Line: (\d+)", text)
-        where = f"line {line.group(1)}" if line else "a row"
-        return (
-            f"expected {found.group(1)} columns, got {found.group(2)} in {where} "
-            "(check the delimiter and quoting)"
-        )
-    if "unicode" in text.lower() or "utf-8" in text.lower() or isinstance(exc, UnicodeError):
-        return "the text encoding is not UTF-8 or Windows-1252"
-    return f"the file does not parse ({type(exc).__name__})"
-
-
-def _one_line(exc: BaseException, secrets: Iterable[str] = ()) -> str:
-    """An exception as one line, without data, secrets or URL passwords.
-
-    Engines quote the offending record ("Original Line: ...") and the SQL;
-    those lines are dropped, so no record-level value reaches a message.
-    """
-    keep = [
-        line.strip()
-        for line in str(exc).splitlines()
-        if line.strip()
-        and not re.match(r"\s*(Original Line|LINE \d|\^|Possible Solution|file =|\w+ = )", line)
-    ]
-    text = " ".join(" ".join(keep[:2]).split()) or type(exc).__name__
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    text = re.sub(r"(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
-    text = re.sub(r"(password\s*=\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
-    return text[:300]
-
-
-def _url_from_env(name: str, what: str) -> tuple[str, list[str]]:
-    """The URL held by environment variable ``name``, and its secrets (to scrub from messages)."""
-    if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
-        raise ServiceDataError(
-            f"service.connection must name an environment variable holding the {what} "
-            "(e.g. EIA_SERVICE_DB), never the URL itself: credentials do not belong in params"
-        )
-    url = os.environ.get(str(name), "")
-    if not url:
-        raise ServiceDataError(
-            f"service.connection: environment variable {name} is not set; set it to the {what}"
-        )
-    password = urlsplit(url).password if "://" in url else None
-    return url, [url, password or ""]
-
-
-def _spark_backend(remote: str | None):
-    """An Ibis backend on a Spark session: local mode, or Spark Connect at ``remote``."""
-    import ibis
-
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:
-        raise ServiceDataError(
-            "engine: spark needs PySpark: pip install 'eia[spark]' (and Java 17)"
-        ) from exc
-    if remote:
-        session = SparkSession.builder.remote(remote).getOrCreate()
-    else:
-        if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
-            raise ServiceDataError(
-                "engine: spark (local) needs Java 17: apt-get install openjdk-17-jre-headless"
-            )
-        session = (
-            SparkSession.builder.master(os.environ.get("EIA_SPARK_MASTER", "local[2]"))
-            .appName("eia")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.driver.memory", os.environ.get("EIA_SPARK_DRIVER_MEMORY", "2g"))
-            .getOrCreate()
-        )
-        session.sparkContext.setLogLevel("ERROR")
-    return ibis.pyspark.connect(session)
-
-
-def open_source(spec: Mapping, base_dir: str | Path = ".") -> Source:
-    """Open a params ``service`` block's data where it lives (see the module docstring)."""
-    given = [k for k in ("path", "table", "query") if spec.get(k)]
-    if len(given) != 1:
-        raise ServiceDataError(
-            "service needs exactly one of path (a file), table or query (a database or Spark)"
-            + (f"; it has {', '.join(given)}" if given else "")
-        )
-    engine = spec.get("engine") or ("duckdb" if given[0] == "path" else "database")
-    if engine not in ENGINES:
-        raise ServiceDataError(
-            f"service.engine must be one of {', '.join(ENGINES)}, not {engine!r}"
-        )
-    if given[0] == "path":
-        if engine == "database":
-            raise ServiceDataError("service.path is a file: use engine duckdb (default) or spark")
-        path = Path(str(spec["path"])).expanduser()
-        if not path.is_absolute():
-            path = Path(base_dir) / path
-        return open_file(
-            path, sheet=spec.get("sheet"), engine=engine, encoding=spec.get("encoding")
-        )
-    if engine == "duckdb":
-        raise ServiceDataError(
-            "service.table and service.query need engine database (the default) or spark"
-        )
-    secrets: list[str] = []
-    if engine == "spark":
-        remote = None
-        if spec.get("connection"):
-            remote, secrets = _url_from_env(spec["connection"], "Spark Connect URL")
-        try:
-            con = _spark_backend(remote)
-        except ServiceDataError:
-            raise
-        except Exception as exc:
-            raise ServiceDataError(
-                f"cannot start Spark{' at ' + spec['connection'] if remote else ''}: "
-                f"{_one_line(exc, secrets)}"
-            ) from exc
-    else:
-        import ibis
-
-        if not spec.get("connection"):
-            raise ServiceDataError(
-                "service.connection is required with table or query: name the environment "
-                "variable that holds the database URL (e.g. EIA_SERVICE_DB)"
-            )
-        url, secrets = _url_from_env(spec["connection"], "database URL")
-        try:
-            con = ibis.connect(url)
-        except Exception as exc:
-            raise ServiceDataError(
-                f"cannot connect to the database named by {spec['connection']}: "
-                f"{_one_line(exc, secrets)}"
-            ) from exc
-    backend = con.name
-    if spec.get("table"):
-        name = str(spec["table"])
-        *schema, table_name = name.split(".")
-        try:
-            table = con.table(table_name, database=".".join(schema) or None)
-        except Exception as exc:
-            raise ServiceDataError(
-                f"service.table {name!r} cannot be read on {backend}: {_one_line(exc, secrets)}"
-            ) from exc
-        src = Source(table, backend, f"table {name}", ordered=False)
-        src.describe = {"source": name, "format": "table", "encoding": None, "table": name}
-    else:
-        query = str(spec["query"])
-        digest = hashlib.sha256(query.encode("utf-8")).hexdigest()
-        try:
-            table = con.sql(query)
-        except Exception as exc:
-            raise ServiceDataError(
-                f"service.query (sha256 {digest[:12]}) fails on {backend}: "
-                f"{_one_line(exc, secrets)}"
-            ) from exc
-        src = Source(table, backend, f"query sha256:{digest[:12]}", ordered=False)
-        src.describe = {
-            "source": f"query sha256:{digest[:12]}",
-            "format": "query",
-            "encoding": None,
-            "query_sha256": digest,
-        }
-    src.describe["secrets"] = secrets  # for scrubbing messages; never published
-    return src
-
-
-# ---------------------------------------------------------------------------
 # The aggregation: one Ibis expression, run by whichever engine holds the data
 # ---------------------------------------------------------------------------
+
+
+def _strip(text):
+    """Trim whitespace. On Spark a regex: ibis's TRIM passes '\\v\\f', which Spark SQL reads
+    as the letters v and f, so it would trim "f" (female, Mixed - White and Asian) to nothing."""
+    try:
+        spark = text._find_backend(use_default=True).name == "pyspark"
+    except Exception:
+        spark = False
+    return text.re_replace(r"^\s+|\s+$", "") if spark else text.strip()
 
 
 def _as_text(col):
@@ -584,7 +204,7 @@ def _as_text(col):
         text = ibis.cases((whole, col.cast("int64").cast("string")), else_=col.cast("string"))
     else:
         text = col.cast("string")
-    return text.strip().nullif("")
+    return _strip(text).nullif("")
 
 
 def _numbers(col):
@@ -593,7 +213,7 @@ def _numbers(col):
 
     typ = col.type()
     if typ.is_string():
-        text = col.strip()
+        text = _strip(col)
         ok = text.re_search(_NUMBER).fill_null(False)
         value = ibis.cases((ok, text.replace(",", "").cast("float64")), else_=ibis.null("float64"))
         bad = ~ok
@@ -612,7 +232,7 @@ def _age_band(col):
 
     typ = col.type()
     if typ.is_string():
-        text = col.strip()
+        text = _strip(col)
         ok = text.re_search(r"^\d+(\.\d*)?$").fill_null(False)
         value = ibis.cases((ok, text.cast("float64")), else_=ibis.null("float64"))
     else:
@@ -792,7 +412,9 @@ def _plan(t, actual: dict, run) -> _Plan:
             parsed = _parse_dates(values).cast(pa.date32())
             plan.bad_dates = pc.filter(values, pc.is_null(parsed)).to_pylist()
             frame = pa.table({"eia_date_text": values, "eia_date": parsed}).to_pandas()
-            plan.dates = ibis.memtable(frame)
+            plan.dates = ibis.memtable(
+                frame, schema={"eia_date_text": "string", "eia_date": "date"}
+            )
     return plan
 
 
@@ -828,6 +450,13 @@ def _tidy(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
+def _how_many(condition):
+    """Rows where a condition holds (portable: not every engine casts booleans to integers)."""
+    import ibis
+
+    return ibis.cases((condition, 1), else_=0).sum()
+
+
 def _row_list(examples: list[tuple[int, object]], n: int) -> str:
     """Row numbers, each with its value's shape only (:func:`eia.redact.mask`)."""
     shown = ", ".join(
@@ -860,7 +489,8 @@ def aggregate(
     * ``info``: ``engine``, ``source``, ``format``, ``encoding``, ``records_read``,
       ``count_read``, ``counting`` (``people`` or ``events``), ``date_first``,
       ``date_last`` (observed, before the period filter), ``dates_missing``,
-      ``period_start``, ``period_end``, ``records_outside_period``,
+      ``period_start``, ``period_end``, ``records_outside_period``, ``count_outside_period``
+      (events; the count column's sum, or rows),
       ``records_without_person``, ``ethnicity_unrecognised``, ``columns``.
 
     ``count`` is the sum of the count column (or rows), or with ``person`` the
@@ -886,9 +516,11 @@ def aggregate(
             raise
         except Exception as exc:
             if source.ordered:  # a file: say why it does not parse, never quote its lines
-                raise ServiceDataError(f"{source.name} cannot be read: {_reason(exc)}") from exc
+                raise ServiceDataError(
+                    f"{source.name} cannot be read: {parse_reason(exc)}"
+                ) from exc
             raise ServiceDataError(
-                f"{source.name} cannot be aggregated on {source.engine}: {_one_line(exc, secrets)}"
+                f"{source.name} cannot be aggregated on {source.engine}: {safe_message(exc, secrets)}"
             ) from exc
 
     t = source.table
@@ -899,12 +531,12 @@ def aggregate(
     # Validation and totals: one row.
     checks: dict[str, Any] = {"records": base.count()}
     if "count" in actual:
-        checks["bad_count"] = base.bad_count.cast("int64").sum()
-        checks["negative"] = base.negative.cast("int64").sum()
+        checks["bad_count"] = _how_many(base.bad_count)
+        checks["negative"] = _how_many(base.negative)
     in_period = None
     if "date" in actual:
-        checks["dates_missing"] = (~base.date_given).cast("int64").sum()
-        checks["bad_dates"] = (base.date_given & base.date.isnull()).cast("int64").sum()
+        checks["dates_missing"] = _how_many(~base.date_given)
+        checks["bad_dates"] = _how_many(base.date_given & base.date.isnull())
         checks["date_min"] = base.date.min()
         checks["date_max"] = base.date.max()
         if start or end:
@@ -914,9 +546,10 @@ def aggregate(
             if end:
                 in_period = in_period & (base.date <= ibis.literal(end))
             in_period = in_period.fill_null(False)
-            checks["outside_period"] = (~in_period).cast("int64").sum()
+            checks["outside_period"] = _how_many(~in_period)
+            checks["count_outside_period"] = ibis.cases((~in_period, base.n), else_=0.0).sum()
     if "person" in actual:
-        checks["without_person"] = base.person.isnull().cast("int64").sum()
+        checks["without_person"] = _how_many(base.person.isnull())
     totals = run(base.aggregate(**checks)).iloc[0]
     records = int(totals["records"] or 0)
     if records == 0:
@@ -968,6 +601,9 @@ def aggregate(
         "period_start": start.isoformat() if start else None,
         "period_end": end.isoformat() if end else None,
         "records_outside_period": int(totals["outside_period"]) if in_period is not None else 0,
+        "count_outside_period": float(totals["count_outside_period"] or 0)
+        if in_period is not None
+        else 0.0,
         "records_without_person": int(totals["without_person"]) if person else None,
         "ethnicity_unrecognised": redact.code_examples(
             plan.unrecognised, limit=_MAX_EXAMPLES, what="ethnic category codes"
@@ -1087,150 +723,6 @@ def _not_utf8(exc: BaseException) -> bool:
 # Joining to LSOA 2021
 # ---------------------------------------------------------------------------
 
-_RESOLVERS: dict[str, dict] = {}
-
-
-def _name_key(name: str) -> str:
-    return " ".join(str(name).upper().split())
-
-
-def _reference(pack) -> dict:
-    """Code sets, name indexes and 2011→2021 weights from a pack (cached per pack folder)."""
-    key = str(getattr(pack, "folder", id(pack)))
-    if key in _RESOLVERS and getattr(pack, "folder", None) is not None:
-        return _RESOLVERS[key]
-    lookup21 = pack.lookup()[["lsoa21_code", "lsoa21_name"]]
-    l11 = pack.lsoa11_lookup()[
-        ["lsoa11_code", "lsoa11_name", "change_code", "lsoa21_code", "lsoa21_name"]
-    ].copy()
-    population = pack.population()
-    codes21 = set(lookup21["lsoa21_code"].tolist()) | set(l11["lsoa21_code"].tolist())
-    # Set look-ups, not Series.isin: pandas' isin with 35,000 strings takes 0.1 s a call.
-    is21 = np.fromiter((c in codes21 for c in l11["lsoa11_code"].tolist()), bool, len(l11))
-    keep = ~is21 | (l11["change_code"] != "U").to_numpy(dtype=bool)
-    l11 = l11[keep]
-    changed = l11[~is21[keep]].copy()
-    changed["pop"] = changed["lsoa21_code"].map(population).astype("float64").fillna(0.0).to_numpy()
-    rows = []
-    for code11, parts in changed.groupby("lsoa11_code", sort=False):
-        change = parts["change_code"].iloc[0]
-        if len(parts) == 1:
-            rows.append((code11, parts["lsoa21_code"].iloc[0], 1.0, change))
-        elif change == "X":
-            rows.append((code11, _best_fit(parts), 1.0, change))
-        else:
-            total = parts["pop"].sum()
-            weights = (
-                parts["pop"] / total if total > 0 else pd.Series(1.0 / len(parts), parts.index)
-            )
-            for target, weight in zip(parts["lsoa21_code"], weights, strict=True):
-                rows.append((code11, target, float(weight), change))
-    weights = pd.DataFrame(rows, columns=["code", "lsoa21_code", "weight", "change_code"])
-    by_code: dict[str, list[tuple]] = {}  # 2011 code -> its (2021 code, weight, change) rows
-    for code11, target, weight, change in weights.itertuples(index=False):
-        by_code.setdefault(code11, []).append((target, weight, change))
-    names21 = dict(  # .tolist(): iterating a pandas string column directly is slow
-        zip(
-            map(_name_key, lookup21["lsoa21_name"].tolist()),
-            lookup21["lsoa21_code"].tolist(),
-            strict=True,
-        )
-    )
-    names11 = {}
-    all11 = pack.lsoa11_lookup()[["lsoa11_name", "lsoa11_code"]].drop_duplicates("lsoa11_code")
-    for name, code in zip(
-        all11["lsoa11_name"].tolist(), all11["lsoa11_code"].tolist(), strict=True
-    ):
-        names11.setdefault(_name_key(name), code)
-    ref = {
-        "codes21": codes21,
-        "codes11": set(weights["code"]),
-        "weights": weights,
-        "by_code": by_code,
-        "names21": names21,
-        "names11": names11,
-    }
-    if getattr(pack, "folder", None) is not None:
-        _RESOLVERS[key] = ref
-    return ref
-
-
-def _best_fit(parts: pd.DataFrame) -> str:
-    """An irregular (X) 2011 area's best-fitting 2021 area.
-
-    The lookup gives no best-fit flag, so take the 2021 area in the same local
-    authority as the 2011 area (their names start with the authority's name),
-    else the most populous.
-    """
-    district = str(parts["lsoa11_name"].iloc[0]).rsplit(" ", 1)[0]
-    same = parts[parts["lsoa21_name"].astype(str).str.rsplit(" ", n=1).str[0] == district]
-    pool = same if len(same) else parts
-    return str(
-        pool.sort_values(["pop", "lsoa21_code"], ascending=[False, True])["lsoa21_code"].iloc[0]
-    )
-
-
-def resolve_codes(codes: Iterable, pack) -> pd.DataFrame:
-    """How each distinct LSOA value maps to LSOA 2021: one row per (value, 2021 code).
-
-    Columns: ``code`` (as given), ``lsoa21_code`` (None if unmatched),
-    ``weight`` (the share of the value's count going to that 2021 area: 1, or a
-    population share for a split 2011 area), and ``route``, one of
-    ``lsoa21``, ``lsoa11_merged``, ``lsoa11_split``, ``lsoa11_irregular``
-    (each prefixed ``name:`` when the value was an LSOA name), ``blank``,
-    ``malformed`` or ``unknown_code`` (looks like an LSOA code but is in neither
-    vintage).
-    """
-    ref = _reference(pack)
-    by_code = ref["by_code"]
-    routes = {"M": "lsoa11_merged", "S": "lsoa11_split", "X": "lsoa11_irregular", "U": "lsoa11"}
-    rows = []
-    for given in dict.fromkeys(codes):
-        if (
-            given is None
-            or (isinstance(given, float) and math.isnan(given))
-            or not str(given).strip()
-        ):
-            rows.append((given, None, 1.0, "blank"))
-            continue
-        text = str(given).strip().upper()
-        prefix = ""
-        if not LSOA_CODE.match(text):
-            key = _name_key(text)
-            if key in ref["names21"]:
-                text, prefix = ref["names21"][key], "name:"
-            elif key in ref["names11"]:
-                text, prefix = ref["names11"][key], "name:"
-            else:
-                rows.append((given, None, 1.0, "malformed"))
-                continue
-        if text in ref["codes21"]:
-            rows.append((given, text, 1.0, prefix + "lsoa21"))
-        elif text in by_code:
-            for target, weight, change in by_code[text]:
-                rows.append((given, target, float(weight), prefix + routes[change]))
-        else:
-            rows.append((given, None, 1.0, "unknown_code"))
-    return pd.DataFrame(rows, columns=["code", "lsoa21_code", "weight", "route"])
-
-
-def to_lsoa21(frame: pd.DataFrame, pack, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
-    """Convert any aggregate with a ``code`` column and a ``count`` column to LSOA 2021.
-
-    Returns ``lsoa21_code``, the frame's other key columns and ``count``
-    (apportioned where a 2011 area split), summed; only LSOAs in ``area_codes``
-    when given. Unmatched values are left out: :func:`join_to_lsoa21` reports them.
-    """
-    keys = [c for c in frame.columns if c not in ("code", "count", "records")]
-    resolved = resolve_codes(frame["code"].tolist(), pack)
-    merged = frame.merge(resolved, on="code", how="left")
-    merged = merged[merged["lsoa21_code"].notna()]
-    if area_codes is not None:
-        merged = merged[merged["lsoa21_code"].isin(set(area_codes))]
-    merged = merged.assign(count=merged["count"] * merged["weight"])
-    out = merged.groupby(["lsoa21_code", *keys], sort=True, dropna=False, as_index=False)
-    return out["count"].sum()
-
 
 def join_to_lsoa21(
     extract: Extract | pd.DataFrame, pack, area_codes: Sequence[str]
@@ -1281,7 +773,9 @@ def join_to_lsoa21(
     if len(names):
         examples = ", ".join(repr(n) for n in names.head(3))
         warnings.warn(
-            f"{len(names)} LSOA value(s) are names, not codes (e.g. {examples}); "
+            f"{len(names)} LSOA "
+            f"{'value is a name, not a code' if len(names) == 1 else 'values are names, not codes'} "
+            f"(e.g. {examples}); "
             "matched them to LSOA codes by name",
             ServiceDataWarning,
             stacklevel=2,
@@ -1337,6 +831,7 @@ def join_to_lsoa21(
         "period_start",
         "period_end",
         "records_outside_period",
+        "count_outside_period",
         "records_without_person",
         "ethnicity_unrecognised",
     ):

@@ -237,7 +237,12 @@ def section(a) -> Block | None:
                 "deprivation (IMD 2025 quintile) and ethnic group, against the area's residents",
             )
         )
-    parts.append(Html(f"<p>{esc(disclosure.policy_statement(min_count))}</p>"))
+    parts.append(
+        Html(
+            "<p>Counts per site follow the disclosure control stated with the tables of current "
+            "users, applied across all the site tables together.</p>"
+        )
+    )
     return Block(*parts)
 
 

@@ -17,6 +17,7 @@ warnings) comes from :mod:`eia.impact`; nothing here re-decides it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -96,15 +97,15 @@ def area_name(a: Assessment) -> str:
     return f"{plural(len(area), 'listed neighbourhood')} (LSOAs) in {where}"
 
 
-def service_label(a: Assessment) -> str:
-    """The service data's label for prose, with "(synthetic)" once at most."""
+def service_label(a: Assessment, *, mark: bool = True) -> str:
+    """The service data's label for prose, with "(synthetic)" once at most (``mark=False``:
+    without it, for sentences that already say the data is synthetic)."""
     if a.service is None and a.proposal.service is None:
         return ""
     label = a.service.label if a.service is not None else a.proposal.service.label
+    bare = re.sub(r"\s*\(synthetic\)", "", label, flags=re.IGNORECASE).strip() or label
     synthetic = a.proposal.service is not None and a.proposal.service.synthetic
-    if synthetic and "synthetic" not in label.lower():
-        label += " (synthetic)"
-    return label
+    return f"{bare} (synthetic)" if synthetic and mark else bare if synthetic else label
 
 
 def short_group(group: str) -> str:
@@ -363,26 +364,26 @@ def _effects_burden(a: Assessment, rows: pd.DataFrame) -> list[str]:
 
 
 def _audit_burden(a: Assessment) -> str:
+    """The groups with a material gap of concern among current users (eia.uptake's rule)."""
     reps = [t for d, t in a.representation.items() if d != "core20"]
     if not reps:
         return ""
     frame = pd.concat(reps, ignore_index=True)
     frame = frame[frame["representation_upper"].notna()]
-    concern = frame[frame["concern"].astype(bool)] if "concern" in frame else frame.iloc[:0]
-    which = "over" if a.uptake.higher_use_is == "worse" else "under"
-    low, high = a.uptake.material_band
-    if not len(concern):
-        return (
-            f"No group is {which}-represented among current users by a material gap "
-            f"(interval excluding 1 and representation outside {low:g} to {high:g})."
-        )
-    concern = concern.sort_values("representation", ascending=which == "under")
-    worst = concern.iloc[0]
+    which = "under" if getattr(a.uptake, "higher_use_is", "better") == "better" else "over"
+    if "concern" in frame:
+        flagged = frame[frame["concern"].astype(bool)]
+    else:
+        flagged = frame[frame["representation_upper"] < 1]
+    if not len(flagged):
+        return f"No group is {which}-represented among current users by a material gap."
+    flagged = flagged.sort_values("representation", ascending=which == "under")
+    worst = flagged.iloc[0]
     return (
-        f"{plural(len(concern), 'group')} {'is' if len(concern) == 1 else 'are'} "
-        f"{which}-represented among current users by a material gap; the largest is "
-        f"{worst['group']}, with {fmt_pct(worst['user_share'])} of users against "
-        f"{fmt_pct(worst['population_share'])} of {a.uptake.population}."
+        f"{plural(len(flagged), 'group')} {'is' if len(flagged) == 1 else 'are'} "
+        f"{which}-represented among current users by a material gap; the largest gap is for "
+        f"{short_group(worst['group'])}, with {fmt_pct(worst['user_share'])} of users against "
+        f"{fmt_pct(worst['population_share'])} of residents."
     )
 
 
@@ -472,12 +473,21 @@ def key_figure(row: pd.Series, a: Assessment) -> str:
     return "figures withheld (small numbers)"
 
 
-def ratings_table(a: Assessment, option: str | None = None) -> Table:
-    """One row per group: dimension, group, rating (words and symbols) and its key figures."""
+def ratings_table(
+    a: Assessment, option: str | None = None, rows: pd.DataFrame | None = None
+) -> Table:
+    """One row per group: dimension, group, rating (words and symbols) and its key figures.
+
+    ``rows``: rating rows already chosen (e.g. ``a.ratings(option)``); by default those of
+    ``option``, itself by default the option the summary names.
+    """
+    if rows is not None and len(rows) and "option" in rows:
+        option = str(rows["option"].iloc[0])
     option = option if option is not None else verdict(a).option
-    rows = a.impacts
-    if option is not None and len(rows):
-        rows = rows[rows["option"] == option]
+    if rows is None:
+        rows = a.impacts
+        if option is not None and len(rows):
+            rows = rows[rows["option"] == option]
     notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
     frame = pd.DataFrame(
         {
@@ -499,17 +509,25 @@ def ratings_table(a: Assessment, option: str | None = None) -> Table:
     return Table(frame.reset_index(drop=True), ratings_caption(a, option))
 
 
-def summary(a: Assessment) -> Block:
-    """The executive summary: the paragraph, the proposal's own description, the ratings table."""
+def lead(a: Assessment) -> Block:
+    """The summary's text: the paragraph, the input warnings, the proposal's own description."""
     v = verdict(a)
     parts: list = [Html(f'<p class="eia-lead">{esc(executive_paragraph(a))}</p>')]
     if v.warnings:
         parts.append(notice_box(" ".join(v.warnings), "warning"))
     if a.proposal.description:
         parts.append(Html(f"<p>In the proposal owner's words: {esc(a.proposal.description)}</p>"))
-    if len(a.impacts):
-        parts.append(ratings_table(a, v.option))
     return Block(*parts)
+
+
+def named_option(a: Assessment) -> str | None:
+    """The option the summary names: the least adverse one when options are compared."""
+    return verdict(a).option
+
+
+def summary(a: Assessment) -> Block:
+    """The executive summary: :func:`lead`, then the ratings table for the option it names."""
+    return Block(lead(a), ratings_table(a) if len(a.impacts) else None)
 
 
 # ---------------------------------------------------------------------------
@@ -539,13 +557,23 @@ def how_ratings_work(a: Assessment) -> Block:
             f"would fall by more than {t.change_km:g} km."
         )
     if a.proposal.sites is not None:
+        r = getattr(a, "rules", None)
+        unit = r.unit if r is not None else "km"
+        material = r.material if r is not None else t.material_km
+        far = r.far if r is not None else t.distance_km
+        difference = r.difference if r is not None else t.disproportionate_km
         items += [
-            f"A group is rated negative when at least {plural(t.min_people, 'resident')} of it would "
-            "be affected and they outnumber those benefiting; positive in the opposite case; "
-            "otherwise neutral.",
-            f"A negative rating is called disproportionate when the group's share of everyone "
-            f"affected is at least {t.disproportionate_ratio:g} times its share of the area's "
-            "residents.",
+            f"For each group we add up the extra {'distance' if unit == 'km' else 'time'} its "
+            f"affected residents would face and divide by all its residents. A group is rated "
+            f"negative when that comes to {material:g} {unit} or more per resident, or when at "
+            f"least {t.material_share:.0%} of its residents would newly be more than {far:g} "
+            f"{unit} from a site; positive in the same way for {'distance' if unit == 'km' else 'time'} "
+            "saved; mixed when both happen; neutral when neither does. Groups of fewer than "
+            f"{plural(t.min_people, 'resident')} are not rated, and the report says so.",
+            f"A negative or mixed rating is disproportionate when the group's added "
+            f"{'distance' if unit == 'km' else 'time'} per resident is at least "
+            f"{t.disproportionate_ratio:g} times, and {difference:g} {unit} more than, that of the "
+            "rest of the area.",
         ]
     if a.proposal.effects:
         items += [
@@ -572,12 +600,15 @@ def how_ratings_work(a: Assessment) -> Block:
         )
     if a.proposal.options:
         items.append(
-            "Options are ordered by, in turn: the fewest disproportionate negative ratings, the "
-            "fewest Core20 residents affected, the fewest negative ratings, and the fewest residents "
-            "affected in all."
+            "Options: one option dominates another when it is no worse for every group on every "
+            "criterion and better on at least one; it is then always ranked above it. Otherwise "
+            f"options are ordered by the total extra distance they add, with each Core20 "
+            f"resident's counted {t.equity_weight:g} times. The ranking is then repeated with each "
+            "threshold halved and doubled, and the report says whether it holds."
         )
     items.append(
-        "Ratings use words and symbols (▲ positive, ● neutral, ▼ negative), never colour alone. "
-        "The full rules, with their reasons, are in the project's methods guide for analysts."
+        "Ratings use words and symbols (▲ positive, ● neutral, ▼ negative, ◆ mixed, ○ not "
+        "rated), never colour alone. The full rules, with the reasons for each default, are in "
+        "the methods guide that comes with the eia software."
     )
     return Block(bullet_list(items))
