@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -88,6 +89,22 @@ NARRATIVE_KEYS = {
 }
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=80)]
+
+
+def _uk_date(value: Any) -> Any:
+    """``DD/MM/YYYY`` (the way dates are written in England) as well as ISO ``YYYY-MM-DD``."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", value)
+        if found:
+            day, month, year = map(int, found.groups())
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a real date (DD/MM/YYYY)") from None
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_uk_date)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 
@@ -408,8 +425,8 @@ class Synthesis(_Model):
 class Period(_Model):
     """The period an extract covers, both days included; rates are per year of it."""
 
-    start: dt.date = Field(description="First day, YYYY-MM-DD.")
-    end: dt.date = Field(description="Last day, YYYY-MM-DD.")
+    start: Date = Field(description="First day, YYYY-MM-DD or DD/MM/YYYY.")
+    end: Date = Field(description="Last day, YYYY-MM-DD or DD/MM/YYYY.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -719,7 +736,7 @@ class Action(_Model):
 
     action: Text = Field(description="What will be done.")
     owner: Text = Field(description="Who owns it (role or name).")
-    due: dt.date | None = Field(None, description="Due date, YYYY-MM-DD.")
+    due: Date | None = Field(None, description="Due date, YYYY-MM-DD or DD/MM/YYYY.")
     status: Literal["planned", "in progress", "done", "not started"] = Field(
         "planned", description="Where it stands."
     )
@@ -730,7 +747,7 @@ class SignOff(_Model):
 
     name: Text = Field(description="Who signed off.")
     role: Text = Field(description="Their role.")
-    date: dt.date | None = Field(None, description="Date, YYYY-MM-DD.")
+    date: Date | None = Field(None, description="Date, YYYY-MM-DD or DD/MM/YYYY.")
     decision: Text | None = Field(None, description="The decision recorded.")
 
 
@@ -1129,6 +1146,20 @@ def _size_problems(data: Any) -> list[Problem]:
     return problems
 
 
+def _colon_hint(path: Path, mark) -> str:
+    """A hint to quote a value when the line at (or just before) a YAML error has a bare ': '."""
+    if mark is None:
+        return ""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    for line in lines[max(mark.line - 1, 0) : mark.line + 1]:
+        _, sep, rest = line.partition(": ")
+        if sep and ": " in rest and not rest.lstrip().startswith(("'", '"', "{", "[")):
+            return (
+                "; a value containing ': ' must be quoted, e.g. title: \"Phase 2: consolidation\""
+            )
+    return ""
+
+
 def read_yaml(path: Path | str) -> Any:
     """Read a YAML file safely (no Python objects); a syntax error is a :class:`ParamsError`.
 
@@ -1144,7 +1175,9 @@ def read_yaml(path: Path | str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ParamsError(str(path), [Problem(where, f"not valid YAML: {reason}")]) from None
+        raise ParamsError(
+            str(path), [Problem(where, f"not valid YAML: {reason}{_colon_hint(path, mark)}")]
+        ) from None
     except UnicodeDecodeError:
         raise ParamsError(str(path), [Problem("", "not UTF-8 text")]) from None
     except RecursionError:
@@ -1389,9 +1422,24 @@ def schema_markdown() -> str:
     """The params reference (docs/params.md), generated from the models above."""
     import re
 
+    words = {
+        SLUG_PATTERN: "a slug (lower-case letters, digits, single hyphens)",
+        ICB_PATTERN: "an ICB code: ONS E54 and 6 digits, or NHS Q and 2 letters or digits",
+        LTLA_PATTERN: "a local authority code: E06, E07, E08 or E09 and 6 digits",
+        LSOA_PATTERN: "an LSOA 2021 code: E01 and 6 digits",
+    }
+
+    def pattern(match: re.Match) -> str:
+        found = re.search(r"pattern='((?:[^'\\]|\\.)*)'", match.group(0))
+        if not found:
+            return "text"
+        regex = found.group(1).replace("\\\\", "\\")
+        return words.get(regex, "text in a set form")
+
     def kind(annotation: Any) -> str:
         text = str(annotation)
-        text = re.sub(r"Annotated\[str, StringConstraints\([^)]*\)\]", "text", text)
+        text = re.sub(r"Annotated\[str, StringConstraints\(.*?\)\]", pattern, text)
+        text = re.sub(r"Annotated\[datetime\.date, BeforeValidator\(.*?\)\]", "date", text)
         text = re.sub(r"typing\.|eia\.params\.|<class '|'>", "", text)
         text = text.replace("NoneType", "null").replace("Optional[", "null | [")
         text = re.sub(r"Literal\[([^\]]*)\]", lambda m: "one of " + m.group(1), text)
