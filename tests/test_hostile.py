@@ -847,3 +847,47 @@ def test_finding9_sigint_to_the_batch_parent_stops_workers_before_they_publish(
     assert (out / "index.html").is_file()
     assert "stop-one" not in (out / "index.html").read_text(encoding="utf-8")
     assert not glob.glob(f"{tempfile.gettempdir()}/eia-batch-logs-{proc.pid}-*")
+
+
+@pytest.mark.slow
+def test_finding7_the_kernel_runs_under_a_memory_limit(tmp_path):
+    """A notebook asking for more than limits.memory_gb fails with MemoryError, in its kernel."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from eia.run import ipc_kernel_manager, kill_kernels
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("block = bytearray(3 * 1024**3)")]
+    source = tmp_path / "greedy.ipynb"
+    nbformat.write(notebook, source)
+    kernel_dir = tmp_path / "kernel"
+    kernel_dir.mkdir()
+    with pytest.raises(PapermillExecutionError, match="MemoryError"):
+        papermill.execute_notebook(
+            str(source),
+            str(tmp_path / "out.ipynb"),
+            kernel_name="python3",
+            kernel_manager_class=ipc_kernel_manager(kernel_dir, 1024**3),
+            progress_bar=False,
+        )
+    kill_kernels()
+
+
+def test_finding5_a_batch_precheck_error_fails_only_that_file(tmp_path):
+    from eia.batch import INVALID, _precheck
+
+    good = _dump(tmp_path / "good.yaml", _base(id="good"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        BASE_YAML.replace("id: t", "id: bad")
+        + "mitigations: [{action: a, owner: b, due: 2025-04-31}]\n",
+        encoding="utf-8",
+    )
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("x: " + "[" * 100_000 + "\n", encoding="utf-8")
+    items, to_run = _precheck([bad, deep, good])
+    assert [i.status if i else None for i in items] == [INVALID, INVALID, None]
+    assert "not a date in the calendar" in items[0].error
+    assert to_run == [good]

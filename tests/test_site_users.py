@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eia import disclosure, site_users
+
+ROOT = Path(__file__).resolve().parents[1]
 
 AREA = pd.DataFrame(
     {"lsoa21_code": [f"E0100000{i}" for i in range(5)], "imd_quintile": [1, 2, 3, 4, 5]}
@@ -111,3 +116,56 @@ def test_closing_sites_lists_the_options_that_close_each_site():
         "Option B": pd.DataFrame({"name": ["X", "Y"], "role": ["closing", "closing"]}),
     }
     assert site_users.closing_sites(roles) == {"Y": ["Option A", "Option B"], "X": ["Option B"]}
+
+
+@pytest.mark.slow
+def test_report_shows_users_per_site_and_who_uses_each_closing_site(refdata_dir, pack, tmp_path):
+    """End to end with the engine's ``by_site``: an extract with a site column, a real area."""
+    import yaml
+
+    from eia import assessment, params, sections, synth
+    from eia.access import nearest_km, resolve_sites
+    from eia.area import build_area
+
+    example = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
+    spec = yaml.safe_load(example.read_text(encoding="utf-8"))
+    area = build_area(pack, spec["area"])
+    current = resolve_sites(pack, spec["sites"]["current"])
+    frame = synth.generate(pack, list(area["lsoa21_code"]), n_events=3000, seed=5)
+    points = area.set_index("lsoa21_code")["point"]
+    known = frame["lsoa_code"].isin(points.index).to_numpy()
+    _, nearest = nearest_km(
+        points.reindex(frame.loc[known, "lsoa_code"]).reset_index(drop=True), current
+    )
+    frame["clinic"] = current["name"].iloc[0].upper()  # codes outside the area: any site
+    frame.loc[known, "clinic"] = [current["name"].iloc[i].upper() for i in nearest]  # case differs
+    frame.loc[frame.index[:3], "clinic"] = "Somewhere else"
+    synth.write(frame, tmp_path / "activity.csv")
+    spec["service"] = {
+        "path": "activity.csv",
+        "columns": {**synth.COLUMNS, "site": "clinic"},
+        "label": "test appointments",
+        "synthetic": True,
+    }
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    a = assessment.assess(params.load(tmp_path / "p.yaml", pack), tmp_path / "p.yaml")
+    block = sections.site_users(a)
+    markup = block.markup
+    tables = [p for p in block.parts if hasattr(p, "frame")]
+    users = tables[0].frame
+    assert list(users["Site"]) == list(current["name"])
+    assert users.set_index("Site").loc["King's Mill Hospital", "Closes under"] == (
+        "Option A: close King's Mill"
+    )
+    assert "3 records of test appointments name no current site" in markup
+    assert "Somewhere else" not in markup  # unmatched names are counted, never quoted
+    captions = [t.caption for t in tables[1:]]
+    assert any(
+        c.startswith("Who uses King's Mill Hospital, which closes under Option A") for c in captions
+    )
+    assert any(
+        c.startswith("Who uses City Hospital, which closes under Option B") for c in captions
+    )
+    for table in tables[1:]:
+        published = [v for v in table.frame["Users"] if v not in ("<5", "*")]
+        assert all(int(v.replace(",", "")) == 0 or int(v.replace(",", "")) >= 5 for v in published)
