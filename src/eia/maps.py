@@ -49,7 +49,10 @@ LABEL_MAX_SITES = 12
 def _subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kwargs):
     """``plt.subplots`` on the object API: a :class:`~matplotlib.figure.Figure` that no
     pyplot state or backend knows about (nothing shown or kept after the caller is done)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)  # its own Agg canvas: renders to PNG, selects no global backend
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
