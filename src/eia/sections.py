@@ -1105,11 +1105,11 @@ def uptake_frame(
         else:
             row[f"Crude {rate_head}"] = num(record["rate"])
             row["95% CI"] = interval(record["lower"], record["upper"])
-            if has_dsr:
-                row["Age-standardised rate"] = num(record.get("dsr"))
-                row["Standardised 95% CI"] = interval(
-                    record.get("dsr_lower"), record.get("dsr_upper")
-                )
+        if has_dsr and in_rates:
+            row["Age-standardised rate"] = num(record.get("dsr"))
+            row["Standardised 95% CI"] = interval(record.get("dsr_lower"), record.get("dsr_upper"))
+        elif has_dsr:
+            row["Age-standardised rate"] = row["Standardised 95% CI"] = ""
         row["Rate ratio"] = num(record["ratio"], 2) if in_rates else ""
         row["Ratio 95% CI"] = (
             interval(record["ratio_lower"], record["ratio_upper"], 2) if in_rates else ""
@@ -1141,7 +1141,7 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     synthetic = " (synthetic data)" if u.synthetic else ""
     who = "Service users" if u.counting == "people" else "Service events"
-    caption = caption or f"{who} {UPTAKE_CAPTIONS.get(key or '', '')}, {u.unit}"
+    caption = f"{caption or who + ' ' + UPTAKE_CAPTIONS.get(key or '', '')}, {u.unit}"
     frame_ = uptake_frame(frame, u.min_count, ethnic=ethnic, counting=u.counting, per=u.per)
     return Table(frame_, f"{caption}{synthetic}")
 
@@ -1151,7 +1151,7 @@ def uptake_headline(u) -> str:
     from eia import disclosure
 
     quality = u.published_quality
-    synthetic = " (synthetic data)" if u.synthetic else ""
+    synthetic = " (synthetic data)" if u.synthetic and "synthetic" not in u.label.lower() else ""
     in_area = quality.get("count_in_area")
     total = "a withheld number of" if in_area is None else disclosure.label(in_area, None)
     who = "people" if u.counting == "people" else "events"
