@@ -152,6 +152,7 @@ SECTIONS = [
     "Options comparison",
     "Mitigations and action plan",
     "Data quality and limitations",
+    "How the ratings work",
     "Methods, sources and attribution",
     "Provenance",
     "Sign-off",
