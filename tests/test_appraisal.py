@@ -187,7 +187,10 @@ def test_the_issue_case_is_ranked_by_burden_not_flags():
     ranks = dict(zip(result.options["option"], result.options["rank"], strict=True))
     assert ranks == {"B": 1, "A": 2}
     assert "B adds less distance for every group compared" in result.tradeoff
-    assert "A has fewer disproportionate flags (0 against 1) only because" in result.tradeoff
+    assert (
+        "A has fewer disproportionate flags among Core20 and Census groups (0 against 1) only because"
+        in result.tradeoff
+    )
     assert result.robustness.holds
     assert result.robustness.sentence.startswith("Robust")
 

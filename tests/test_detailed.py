@@ -13,11 +13,12 @@ from eia.ethnicity import CATEGORIES, NHS_CODES
 
 def frames(code_counts: dict[str, float], group_only: dict[str, float]):
     """ServiceData-like frames: by_lsoa_ethnic_code and by_lsoa_ethnicity for one LSOA."""
+    # Values naming only a broad group carry no code (None), as ServiceData keeps them.
     by_code = pd.DataFrame(
         {
             "lsoa21_code": "E01000001",
-            "ethnic_code": list(code_counts),
-            "count": list(code_counts.values()),
+            "ethnic_code": [*code_counts, *([None] * len(group_only))],
+            "count": [*code_counts.values(), *group_only.values()],
         }
     )
     groups: dict[str, float] = {}
@@ -100,3 +101,36 @@ def test_suppression_holds_across_detailed_and_broad_tables(code_counts, group_o
     bounds = disclosure.reader_bounds(values, withheld, min_count)
     exposed = disclosure.recoverable(values, constraints, withheld, bounds=bounds)
     assert all(values[k] == 0 and withheld[k] == disclosure.TABLE for k in exposed), exposed
+
+
+def test_detailed_rates_and_representation_with_census_detailed_populations():
+    from types import SimpleNamespace
+
+    census = pd.DataFrame(
+        {
+            "lsoa21_code": "E01000001",
+            "ethnic_group_detailed": [
+                "Black, Black British, Black Welsh, Caribbean or African: African",
+                "Black, Black British, Black Welsh, Caribbean or African: Caribbean",
+                "White: Other White",
+                "White: Gypsy or Irish Traveller",
+                "White: Roma",
+                "Other ethnic group: Arab",
+            ],
+            "n": [2000, 1000, 500, 300, 200, 1000],
+        }
+    )
+    pops = detailed.census_populations(census, ["E01000001"])
+    assert pops["N"] == 2000 and pops["M"] == 1000
+    assert pops["C"] == 1000  # Other White + Gypsy or Irish Traveller + Roma
+    assert pops["S"] == 1000  # Arab is under NHS S
+    by_code, by_group = frames({"N": 40.0, "M": 10.0, "C": 30.0, "S": 20.0}, {})
+    service = SimpleNamespace(by_lsoa_ethnic_code=by_code, by_lsoa_ethnicity=by_group)
+    broad_counts = by_group.groupby("ethnic_group")["count"].sum()
+    broad = pd.DataFrame({"group": broad_counts.index, "count": broad_counts.to_numpy()})
+    table = detailed.published(service, broad, 5, populations=pops).set_index("code")
+    # 40 African users per 2,000 African residents = 20 per 1,000.
+    assert table.loc["N", "rate"] == 20.0 and table.loc["N", "lower"] < 20 < table.loc["N", "upper"]
+    # Share of users 40/100 over share of residents 2000/5000: representation 1.0.
+    assert abs(table.loc["N", "representation"] - 1.0) < 1e-9
+    assert abs(table.loc["M", "representation"] - 0.5) < 1e-9

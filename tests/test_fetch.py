@@ -717,3 +717,34 @@ def test_file_put_in_the_cache_by_hand_is_used(publisher, tmp_path):
     (folder / source.filename).write_bytes(publisher.files[_path(IOD2019)])
     _run(publisher, tmp_path)
     assert publisher.hits(_path(IOD2019)) == []
+
+
+def test_fetched_detailed_ethnic_groups_add_up_and_map_to_nhs_codes(built):
+    from eia.detailed import DETAILED_FILE, MAPPING
+
+    dest, _ = built
+    fine = pd.read_parquet(dest / DETAILED_FILE)
+    broad = pd.read_parquet(dest / "census2021_ethnicity_lsoa21.parquet")
+    added = fine.groupby(["lsoa21_code", "ethnic_group"])["n"].sum()
+    assert added.equals(broad.set_index(["lsoa21_code", "ethnic_group"])["n"].reindex(added.index))
+    categories = set(fine["ethnic_group_detailed"])
+    assert len(categories) == 19
+    mapped = {c for cats, _ in MAPPING.values() for c in cats}
+    assert categories == mapped  # every Census 2021 category has an NHS code, and back
+
+
+def test_detailed_categories_that_do_not_add_up_are_refused(tmp_path):
+    source = next(s for s in fetchmod.load_sources().values() if s.parser == "nomis_ts021")
+    with zipfile.ZipFile(FIXTURES / "census2021-ts021.zip") as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    name = next(n for n in members if n.endswith("-lsoa.csv"))
+    lines = members[name].decode().splitlines()
+    cells = lines[1].split(",")
+    cells[5] = str(int(cells[5]) + 1)  # Bangladeshi: one more than the Asian group allows
+    members[name] = ("\r\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\r\n").encode()
+    bad = tmp_path / "census2021-ts021.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        for n, data in members.items():
+            archive.writestr(n, data)
+    with pytest.raises(RefDataError, match="do not add up"):
+        fetchmod.PARSERS["nomis_ts021"](bad, source)

@@ -152,6 +152,7 @@ SECTIONS = [
     "Options comparison",
     "Mitigations and action plan",
     "Data quality and limitations",
+    "How the ratings work",
     "Methods, sources and attribution",
     "Provenance",
     "Sign-off",
@@ -227,9 +228,10 @@ def test_ethnicity_by_deprivation_is_in_metrics_and_report(results, example):
     assert len(rows) == 25
     for group in area["by_ethnic_group"]:
         total = sum(r["population"] for r in rows if r["ethnic_group"] == group["group"])
-        assert total == group["population"]
+        assert total == pytest.approx(group["population"], abs=1e-3)
     for quint, q in zip(area["by_imd_quintile"], range(1, 6), strict=True):
-        assert sum(r["population"] for r in rows if r["imd_quintile"] == q) == quint["population"]
+        total = sum(r["population"] for r in rows if r["imd_quintile"] == q)
+        assert total == pytest.approx(quint["population"], abs=1e-3)
     assert "Ethnicity and deprivation together" in html
     assert area["ethnicity_deprivation_finding"] in html.replace("&#x27;", "'")
     assert 0 < area["language"]["share"] < 1
@@ -251,7 +253,7 @@ def test_detailed_ethnic_codes_add_up_to_the_broad_groups(results, example):
     for broad in metrics["uptake"]["by_ethnic_group"]:
         parts = [r for r in rows if r["broad_group"] == broad["group"]]
         if broad["count"] is not None and all(r["count"] is not None for r in parts):
-            assert sum(r["count"] for r in parts) == pytest.approx(broad["count"])
+            assert sum(r["count"] for r in parts) == pytest.approx(broad["count"], abs=0.01)
         if broad["count"] is None:
             # A withheld broad count is never the sum of published detailed counts.
             assert any(r["count"] is None for r in parts if r["broad_group"] == broad["group"])

@@ -417,7 +417,10 @@ def test_join_apportions_a_split_area_and_preserves_totals():
     assert quality["count_unmatched"] == pytest.approx(3.0)
     assert quality["count_converted_from_2011"] == pytest.approx(12.0)
     assert quality["count_matched_by_name"] == pytest.approx(6.0)
-    assert quality["unmatched_examples"] == ["(blank)", "(1 value that is not LSOA codes or names)"]
+    assert quality["unmatched_examples"] == [
+        "(blank)",
+        "(1 value that is not an LSOA code or name)",
+    ]
     total = quality["count_in_area"] + quality["count_outside_area"] + quality["count_unmatched"]
     assert total == pytest.approx(quality["count_read"])
 

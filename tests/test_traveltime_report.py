@@ -126,6 +126,7 @@ def test_report_shows_minutes_by_group_per_mode_with_ratings_and_options_in_minu
     assert "would be more than 10 min longer from their nearest site" in text
     assert "Options ranked by each mode's journey times" in text
     assert "Straight-line distance (for comparison)" in text
+    assert "Public transport: far from a site (ratings rest on this mode) more than 45 min" in text
     assert "The journey times by public transport and car in this report are synthetic" in text
 
 

@@ -253,7 +253,8 @@ def test_show_renders_without_rows(pack, notts_area, tmp_path):
     assert "E0101" not in html  # no LSOA-level rows
     assert "&lt;5" in html or "<5" not in html
     quintiles = sections.uptake_table(result, result.table("by_imd_quintile"), "By quintile")
-    assert quintiles.caption == "By quintile (synthetic data)"
+    # a given caption keeps its words and gains the rates' unit
+    assert quintiles.caption == "By quintile, per 1,000 residents per year (synthetic data)"
     assert list(quintiles.frame["Group"]) == list(result.table("by_imd_quintile")["group"])
 
 

@@ -291,3 +291,74 @@ def test_person_column_counts_distinct_people_through_the_aggregation(pack, nott
     assert by_events.by_imd_quintile["count"].sum() == 180
     assert "People" in sections.uptake_table(by_people, "by_imd_quintile").frame.columns
     assert "Events" in sections.uptake_table(by_events, "by_imd_quintile").frame.columns
+
+
+def test_ethnic_groups_are_age_standardised_with_supplied_denominators(tmp_path):
+    rng = np.random.default_rng(5)
+    bands = BANDS[3:9]  # 15-19 ... 40-44
+    rows = [
+        (c, g, b, "F", float(rng.integers(0, 6)))
+        for c in CODES
+        for g in ETHNIC_GROUPS
+        for b in BANDS
+    ]
+    by_age = pd.DataFrame(rows, columns=["lsoa21_code", "ethnic_group", "age_band", "sex", "count"])
+    denominators = pd.DataFrame(
+        [(g, b, float(rng.integers(500, 900))) for g in ETHNIC_GROUPS for b in BANDS[:17]]
+        + [(g, "85-89", 100.0) for g in ETHNIC_GROUPS]
+        + [(g, "90+", 50.0) for g in ETHNIC_GROUPS],
+        columns=["ethnic_group", "age_band", "population"],
+    )
+    path = tmp_path / "eth_age.csv"
+    denominators.to_csv(path, index=False)
+    wide = uptake.read_ethnicity_by_age(path)
+    eth = by_age.groupby(["lsoa21_code", "ethnic_group"], as_index=False)["count"].sum()
+    svc = service(by_age.groupby("lsoa21_code")["count"].sum().reindex(CODES), by_age=by_age)
+    svc.by_lsoa_ethnicity = eth
+    pops = pd.DataFrame({g: 300 for g in ETHNIC_GROUPS}, index=CODES)
+    result = uptake.compute(svc, area(), pops, ethnicity_by_age=wide, ages=(15, 44), min_count=1)
+    table = result.by_ethnic_group.set_index("group")
+    esp = stats.ESP2013[3:9]
+    for group in ETHNIC_GROUPS:
+        mine = by_age[by_age["ethnic_group"] == group].groupby("age_band")["count"].sum()
+        n = denominators[denominators["ethnic_group"] == group].set_index("age_band")["population"]
+        value, lower, upper = phe_dsr(mine.reindex(bands), n.reindex(bands), esp, 1000)
+        assert (table.loc[group, "dsr"], table.loc[group, "dsr_upper"]) == pytest.approx(
+            (value, upper)
+        )
+    up = result.metrics()["uptake"]
+    assert up["ethnic_standardised"] is True and "age-standardised" in up["ethnicity_note"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ethnic_group,age_band,population\nWhite,15-19,-3\n", encoding="utf-8")
+    with pytest.raises(Exception, match="row 1: population"):
+        uptake.read_ethnicity_by_age(bad)
+
+
+@pytest.mark.refdata
+def test_population_of_interest_restricts_access_denominators(pack, notts_area):
+    from eia import assessment, params
+
+    codes = list(notts_area["lsoa21_code"])[:12]
+    base = {
+        "id": "ages",
+        "title": "Illustrative: ages",
+        "template": "site_change",
+        "area": {"lsoa": codes},
+        "sites": {
+            "current": [{"name": "A", "lat": 52.95, "lon": -1.15}],
+            "proposed": [{"name": "B", "lat": 53.0, "lon": -1.2}],
+        },
+    }
+    everyone = assessment.assess(params.parse(base), pack=pack)
+    older = assessment.assess(params.parse({**base, "population": {"ages": [65, None]}}), pack=pack)
+    share = ages.share_in_ages(pack.population_by_age(), codes, (65, None))
+    expected = everyone.area.set_index("lsoa21_code")["population"] * share
+    got = older.area.set_index("lsoa21_code")["population"]
+    assert got.to_numpy() == pytest.approx(expected.reindex(got.index).to_numpy())
+    assert older.weights["ethnic_group"].sum().sum() == pytest.approx(got.sum())
+    quint = older.access["Proposed"]["imd_quintile"]
+    groups = quint[quint["group"] != "All people"]
+    assert groups["population"].sum() == pytest.approx(got.sum(), abs=1)
+    assert params.parse({**base, "population": {"ages": [65, None]}}).population.name == (
+        "residents aged 65 and over"
+    )

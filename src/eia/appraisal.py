@@ -125,8 +125,9 @@ class Appraisal:
         """What the score is, in words."""
         unit = impact.UNITS[self.unit]
         return (
-            f"equity-weighted net {unit} (each Core20 resident's counted "
-            f"{self.equity_weight:g} times; lower is better)"
+            f"equity-weighted net {unit}, with each Core20 resident's {unit} counted "
+            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'} "
+            "(lower is better)"
         )
 
     def wide(self) -> pd.DataFrame:
@@ -337,7 +338,7 @@ def _phrases(
             )
             out.append(f"saves more {thing} for {who}")
         else:
-            out.append(f"has fewer disproportionate flags{flags}")
+            out.append(f"has fewer disproportionate flags among Core20 and Census groups{flags}")
     return out
 
 
@@ -371,7 +372,7 @@ def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: st
     if set(losses["measure"]) == {"flags"}:
         return (
             f"{x} {_clauses(_phrases(wins, far, unit, n))}. {y} has fewer disproportionate flags "
-            f"({fy} against {fx}) only because its burden falls more evenly: no group compared "
+            f"among Core20 and Census groups ({fy} against {fx}) only because its burden falls more evenly: no group compared "
             f"is better off under {y}."
         )
     person = impact.UNITS[unit]

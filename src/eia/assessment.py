@@ -299,6 +299,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         str(w.message) for w in caught if issubclass(w.category, service_mod.ServiceDataWarning)
     ]
     t = proposal.thresholds
+    denominators = proposal.denominators
     ages = proposal.population.ages if proposal.population is not None else None
     # Counts of the population's ages only (a no-op without ages); the report's map uses them too.
     result.service = uptake_mod.restrict_to_ages(result.service, ages)
@@ -328,6 +329,9 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         material_band=t.material_band,
         completeness_threshold=t.ethnicity_completeness,
         completeness_gap=t.completeness_gap,
+        ethnicity_by_age=uptake_mod.read_ethnicity_by_age(base_dir / denominators.ethnicity_by_age)
+        if denominators is not None
+        else None,
     )
     tables = result.representation = representation_tables(result.uptake)
     result.intersect["uptake"] = intersect_mod.uptake_table(
@@ -341,10 +345,16 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     )
     from eia import detailed as detailed_mod
 
+    populations = None
+    if result.pack.has(detailed_mod.DETAILED_FILE):
+        populations = detailed_mod.census_populations(
+            pd.read_parquet(result.pack.path(detailed_mod.DETAILED_FILE)), codes
+        )
     result.intersect["detailed"] = detailed_mod.published(
         result.service,
         result.uptake.published["tables"].get("by_ethnic_group"),
         proposal.disclosure.min_count,
+        populations=populations,
     )
     if proposal.template == "equity_audit":
         audit = uptake_mod.rate_representation(

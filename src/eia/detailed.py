@@ -114,6 +114,14 @@ def users_table(
     codes are ignored here), ``by_group`` ``ServiceData.by_lsoa_ethnicity``
     (``ethnic_group``, ``count``). Columns: ``code``, ``label``, ``broad_group``, ``count``.
     """
+    # The broad counts may have been scaled per LSOA (a population of interest's ages:
+    # eia.uptake.restrict_to_ages); the detailed codes take the same per-LSOA factor.
+    code_total = by_code.groupby("lsoa21_code")["count"].sum()
+    group_total = by_group.groupby("lsoa21_code")["count"].sum()
+    factor = (group_total / code_total).replace([float("inf")], 1.0).fillna(1.0)
+    by_code = by_code.assign(
+        count=by_code["count"] * by_code["lsoa21_code"].map(factor).fillna(1.0)
+    )
     codes = by_code.dropna(subset=["ethnic_code"]).groupby("ethnic_code")["count"].sum()
     broad = by_group.groupby("ethnic_group")["count"].sum()
     rows = []
@@ -164,11 +172,34 @@ def protect(
     return [reasons.get(i) for i in range(len(table))]
 
 
+def census_populations(detailed_census: pd.DataFrame, codes) -> pd.Series:
+    """Residents of the area per NHS code, from Census 2021 detailed categories (the pack's
+    optional :data:`DETAILED_FILE`): each code takes the categories :data:`MAPPING` gives it
+    (C also Gypsy or Irish Traveller and Roma; S also Arab)."""
+    rows = detailed_census[detailed_census["lsoa21_code"].isin(set(codes))]
+    by_category = rows.groupby("ethnic_group_detailed")["n"].sum()
+    return pd.Series(
+        {
+            code: float(by_category.reindex(list(cats)).fillna(0).sum())
+            for code, (cats, _) in MAPPING.items()
+            if cats
+        }
+    )
+
+
 def published(
-    service, broad_published: pd.DataFrame | None, min_count: int = disclosure.DEFAULT_MIN_COUNT
+    service,
+    broad_published: pd.DataFrame | None,
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    populations: pd.Series | None = None,
+    per: float = 1000.0,
 ) -> pd.DataFrame | None:
     """The detailed users table as published: counts (None when withheld), share of users
-    with a stated detailed code, and ``suppressed``. None without detailed codes."""
+    with a stated detailed code, and ``suppressed``. With ``populations`` (residents per NHS
+    code, :func:`census_populations`) also ``population``, ``rate`` per ``per`` residents
+    with its 95% CI, and ``representation`` (share of users with a detailed code over share
+    of residents). None without detailed codes."""
     by_code = getattr(service, "by_lsoa_ethnic_code", None)
     by_group = getattr(service, "by_lsoa_ethnicity", None)
     if by_code is None or by_group is None or broad_published is None:
@@ -186,10 +217,28 @@ def published(
         (v / denominator if denominator and code not in ("", "Z", "99") else None)
         for v, code in zip(table["count"], table["code"], strict=True)
     ]
+    if populations is not None:
+        from eia.stats import rate_ci
+
+        pop = table["code"].map(populations)
+        total_pop = float(populations.sum())
+        table["population"] = pop
+        est = [
+            rate_ci(v, n, multiplier=per) if n and n == n else None
+            for v, n in zip(table["count"], pop, strict=True)
+        ]
+        table["rate"] = [float(e.value) if e else None for e in est]
+        table["lower"] = [float(e.lower) if e else None for e in est]
+        table["upper"] = [float(e.upper) if e else None for e in est]
+        table["representation"] = [
+            (sh / (n / total_pop)) if sh is not None and n and n == n and total_pop else None
+            for sh, n in zip(table["share"], pop, strict=True)
+        ]
     table["suppressed"] = reasons
     withheld = table["suppressed"].notna()
-    table["count"] = table["count"].astype(object).where(~withheld, None)
-    table["share"] = table["share"].astype(object).where(~withheld, None)
+    for column in ("count", "share", "rate", "lower", "upper", "representation"):
+        if column in table:
+            table[column] = table[column].astype(object).where(~withheld, None)
     return table
 
 
@@ -225,6 +274,23 @@ def section(a):
             ],
         }
     )
+    if "rate" in table:
+        frame["Residents (Census 2021)"] = [
+            "–" if v is None or v != v else show.fmt_int(v) for v in table["population"]
+        ]
+        frame["Rate per 1,000 (95% CI)"] = [
+            "–" if r is None else f"{r:.1f} ({lo:.1f} to {hi:.1f})"
+            for r, lo, hi in zip(table["rate"], table["lower"], table["upper"], strict=True)
+        ]
+        frame["Representation"] = [
+            "–" if v is None else f"{v:.2f}" for v in table["representation"]
+        ]
+        why = (
+            "Rates and representation use Census 2021 residents in the detailed categories "
+            "each NHS code corresponds to (see the mapping below)."
+        )
+    else:
+        why = WHY_SHARES_ONLY
     return show.Block(
         show.heading("Detailed ethnic groups"),
         show.Table(
@@ -232,7 +298,7 @@ def section(a):
             f"Users of {a.proposal.service.label} by NHS ethnic category code; the rows of "
             "each broad group add up to its count in the five-group table",
         ),
-        show.paragraphs(WHY_SHARES_ONLY, disclosure.policy_statement(min_count)),
+        show.paragraphs(why, disclosure.policy_statement(min_count)),
         show.Table(
             mapping_table().rename(
                 columns={

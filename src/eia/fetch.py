@@ -206,6 +206,12 @@ PACK_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "lsoa21_msoa21_lookup.parquet": ("lsoa21_code", "lsoa21_name", "msoa21_code", "msoa21_name"),
     "ruc21_lsoa21.parquet": ("lsoa21_code", "ruc21_code", "urban_rural", "ruc21_name"),
+    "census2021_ethnicity_detailed_lsoa21.parquet": (
+        "lsoa21_code",
+        "ethnic_group",
+        "ethnic_group_detailed",
+        "n",
+    ),
 }
 
 #: Arrow types where a pack file's column is not what pandas writes by default (the
@@ -215,7 +221,11 @@ PACK_TYPES: dict[str, dict[str, str]] = {
 }
 
 #: Files a fetched pack may hold beyond ``REQUIRED_FILES``.
-OPTIONAL_FILES = ("imd2025_subdomains_lsoa21.parquet", "lsoa21_centroids.parquet")
+OPTIONAL_FILES = (
+    "imd2025_subdomains_lsoa21.parquet",
+    "lsoa21_centroids.parquet",
+    "census2021_ethnicity_detailed_lsoa21.parquet",
+)
 
 DESCRIPTIONS = {
     "imd2025_subdomains_lsoa21.parquet": "English Indices of Deprivation 2025 sub-domains "
@@ -234,6 +244,9 @@ DESCRIPTIONS = {
     "in one MSOA), England and Wales, ONS",
     "ruc21_lsoa21.parquet": "Rural-Urban Classification 2021 (ONS), LSOA 2021, England and "
     "Wales: code, name and urban/rural",
+    "census2021_ethnicity_detailed_lsoa21.parquet": "Census 2021 TS021 ethnic group, the 19 "
+    "detailed categories (ethnic_group_detailed as 'High-level group: category'), usual "
+    "residents, LSOA 2021, England and Wales, ONS",
 }
 
 
@@ -1034,7 +1047,53 @@ def _nomis(path: Path, source: Source) -> dict[str, pd.DataFrame]:
             "prop": prop.astype("float64"),
         }
     )
-    return {key: long}
+    out = {key: long}
+    if source.parser == "nomis_ts021":
+        detailed = _ts021_detailed(frame, topic, categories, code, counts, source, member)
+        if detailed is not None:
+            out["ethnicity_detailed"] = detailed
+    return out
+
+
+def _category(heading: str) -> str:
+    """The last part of a Census heading: 'Ethnic group: White: Irish' → 'Irish'."""
+    heading = re.sub(r";\s*measures:.*$", "", heading, flags=re.IGNORECASE)
+    return heading.split(": ", 2)[-1].strip()
+
+
+def _ts021_detailed(frame, topic, categories, code, counts, source, member):
+    """TS021's detailed categories, long (None when the file has none): each category's
+    count, checked to add up to its high-level group's count in every LSOA."""
+    parts, groups = [], []
+    for g in categories:
+        prefix = _norm(f"{topic}: {g}: ")
+        subs = [c for c in frame.columns if _norm(c).startswith(prefix)]
+        parts.append(subs)
+        groups += [g] * len(subs)
+    if not all(parts):
+        return None
+    columns = [c for subs in parts for c in subs]
+    values = np.column_stack([_numbers(frame, c, source, member, "int") for c in columns])
+    start = 0
+    for i, subs in enumerate(parts):
+        added = values[:, start : start + len(subs)].sum(axis=1)
+        if not np.array_equal(added, counts[:, i]):
+            raise RefDataError(
+                f"{source.name}: {member.name}: the detailed categories of {categories[i]!r} do "
+                f"not add up to its count in {int((added != counts[:, i]).sum())} LSOA(s) "
+                f"({source.title}); the release has changed shape"
+            )
+        start += len(subs)
+    labels = [f"{g}: {_category(c)}" for g, c in zip(groups, columns, strict=True)]
+    k = len(columns)
+    return pd.DataFrame(
+        {
+            "lsoa21_code": np.repeat(code.to_numpy(), k),
+            "ethnic_group": np.tile(np.array(groups, dtype=object), len(code)),
+            "ethnic_group_detailed": np.tile(np.array(labels, dtype=object), len(code)),
+            "n": values.reshape(-1).astype("int64"),
+        }
+    )
 
 
 PROFICIENCY_TOPIC = "Proficiency in English language"
@@ -1405,7 +1464,7 @@ PARSERS: dict[str, Callable[[Path, Source], dict[str, pd.DataFrame]]] = {
 PRODUCES = {
     "iod2025_file7": ("imd2025", "imd2025_subdomains"),
     "iod2019_file7": ("imd2019",),
-    "nomis_ts021": ("ethnicity",),
+    "nomis_ts021": ("ethnicity", "ethnicity_detailed"),
     "nomis_ts030": ("religion",),
     "nomis_ts038": ("disability",),
     "nomis_ts029": ("proficiency",),
@@ -1441,6 +1500,7 @@ NEEDS = {
     "census2021_proficiency_msoa21.parquet": ("proficiency",),
     "lsoa21_msoa21_lookup.parquet": ("msoa_lookup",),
     "ruc21_lsoa21.parquet": ("ruc",),
+    "census2021_ethnicity_detailed_lsoa21.parquet": ("ethnicity_detailed",),
 }
 
 
@@ -1568,6 +1628,14 @@ def assemble(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         "the LSOA 2021 lookup",
     )
     files["ruc21_lsoa21.parquet"] = tables["ruc"]
+    if "ethnicity_detailed" in tables:
+        _check_subset(
+            tables["ethnicity_detailed"]["lsoa21_code"].unique(),
+            lookup["lsoa21_code"],
+            "Census 2021 detailed ethnic groups",
+            "the LSOA 2021 lookup",
+        )
+        files["census2021_ethnicity_detailed_lsoa21.parquet"] = tables["ethnicity_detailed"]
     residents = tables["ethnicity"].groupby("lsoa21_code")["total_residents"].first()
     files["population20_age_lsoa21.parquet"] = ages_to_lsoa21(
         tables["population_age_lsoa11"], lsoa11, residents, lookup["lsoa21_code"]

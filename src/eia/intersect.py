@@ -32,6 +32,15 @@ CORE20 = "Core20 (IMD deciles 1-2)"
 REST = "Rest of area (deciles 3-10)"
 
 
+def _whole(values: pd.Series) -> pd.Series:
+    """Whole-number populations as integers; fractional ones (a population of interest
+    scaled by age shares) are kept as they are, so that tables still add up."""
+    values = values.astype(float)
+    if np.allclose(values, values.round()):
+        return values.round().astype("int64")
+    return values
+
+
 def area_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
     """Residents by ethnic group × IMD quintile (long; every pair, zeros kept).
 
@@ -52,7 +61,7 @@ def area_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
         ["ethnic_group", "imd_quintile"],
         key=lambda s: s.map(order) if s.name == "ethnic_group" else s,
     ).reset_index(drop=True)
-    long["population"] = long["population"].astype("int64")
+    long["population"] = _whole(long["population"])
     group_tot = long.groupby("ethnic_group")["population"].transform("sum")
     quint_tot = long.groupby("imd_quintile")["population"].transform("sum")
     long["share_of_group"] = (long["population"] / group_tot).where(group_tot > 0)
@@ -81,7 +90,7 @@ def core20_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
     )
     frame["population"] = frame["core20"] + frame["rest"]
     for c in ("core20", "rest", "population"):
-        frame[c] = frame[c].round().astype("int64")
+        frame[c] = _whole(frame[c])
     frame["share_core20"] = (frame["core20"] / frame["population"]).where(frame["population"] > 0)
     white = frame.loc[frame["ethnic_group"] == "White", "share_core20"]
     ref = float(white.iloc[0]) if len(white) and white.iloc[0] > 0 else np.nan

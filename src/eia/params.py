@@ -1343,6 +1343,10 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         problems += check_against_pack(raw, pack)
         if proposal is not None and proposal.service is not None:
             problems += _check_service_path(proposal.service, path.parent)
+        if proposal is not None and proposal.denominators is not None:
+            target = (path.parent / proposal.denominators.ethnicity_by_age).resolve()
+            if not target.is_file():
+                problems.append(Problem("denominators.ethnicity_by_age", f"{target} is not a file"))
         if proposal is not None:
             problems += _check_matrix_paths(proposal, path.parent)
     if proposal is not None and proposal.self_assessment is not None:

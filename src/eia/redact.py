@@ -95,7 +95,9 @@ def unmatched_examples(
     if blank:
         shown.append("(blank)")
     if hidden:
-        shown.append(f"({_values(hidden)} not {what})")
+        one = what == "LSOA codes or names"
+        kind = "an LSOA code or name" if hidden == 1 and one else what
+        shown.append(f"({_values(hidden)} not {kind})")
     return shown
 
 

@@ -291,6 +291,17 @@ def proposal(a: Assessment) -> Block:
             "Equity weight of Core20 residents (ranking options)": f"{t.equity_weight:g}",
             "Sites warned about beyond": f"{t.site_outside_km:g} km outside the area",
         }
+    if a.travel:  # the ratings rest on the lead mode's minutes; km rules are for comparison
+        from eia.travel_report import threshold_items
+
+        items = {
+            k
+            if k in ("Area", "Fewest residents in a group for it to be rated")
+            or "Equity" in k
+            or "Sites warned" in k
+            else f"{k} (straight-line, for comparison)": v
+            for k, v in items.items()
+        } | threshold_items(a)
     if p.template == "service_change":
         items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
     items |= {
@@ -1094,11 +1105,11 @@ def uptake_frame(
         else:
             row[f"Crude {rate_head}"] = num(record["rate"])
             row["95% CI"] = interval(record["lower"], record["upper"])
-            if has_dsr:
-                row["Age-standardised rate"] = num(record.get("dsr"))
-                row["Standardised 95% CI"] = interval(
-                    record.get("dsr_lower"), record.get("dsr_upper")
-                )
+        if has_dsr and in_rates:
+            row["Age-standardised rate"] = num(record.get("dsr"))
+            row["Standardised 95% CI"] = interval(record.get("dsr_lower"), record.get("dsr_upper"))
+        elif has_dsr:
+            row["Age-standardised rate"] = row["Standardised 95% CI"] = ""
         row["Rate ratio"] = num(record["ratio"], 2) if in_rates else ""
         row["Ratio 95% CI"] = (
             interval(record["ratio_lower"], record["ratio_upper"], 2) if in_rates else ""
@@ -1130,7 +1141,7 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     synthetic = " (synthetic data)" if u.synthetic else ""
     who = "Service users" if u.counting == "people" else "Service events"
-    caption = caption or f"{who} {UPTAKE_CAPTIONS.get(key or '', '')}, {u.unit}"
+    caption = f"{caption or who + ' ' + UPTAKE_CAPTIONS.get(key or '', '')}, {u.unit}"
     frame_ = uptake_frame(frame, u.min_count, ethnic=ethnic, counting=u.counting, per=u.per)
     return Table(frame_, f"{caption}{synthetic}")
 
@@ -1140,7 +1151,7 @@ def uptake_headline(u) -> str:
     from eia import disclosure
 
     quality = u.published_quality
-    synthetic = " (synthetic data)" if u.synthetic else ""
+    synthetic = " (synthetic data)" if u.synthetic and "synthetic" not in u.label.lower() else ""
     in_area = quality.get("count_in_area")
     total = "a withheld number of" if in_area is None else disclosure.label(in_area, None)
     who = "people" if u.counting == "people" else "events"

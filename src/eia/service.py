@@ -329,11 +329,19 @@ class _Plan:
     ethnic_codes: dict = field(default_factory=dict)  # raw value -> NHS code
     unrecognised: list = field(default_factory=list)
     dates: Any = None  # ibis memtable of text -> date, for a text date column
-    bad_dates: list = field(default_factory=list)
+    date_stats: dict = field(
+        default_factory=dict
+    )  # of a text date column, from its distinct values
 
 
-def _rows(t, plan: _Plan):
-    """The one row expression: normalised columns every engine computes the same way."""
+def _rows(t, plan: _Plan, in_engine: bool = True):
+    """The one row expression: normalised columns every engine computes the same way.
+
+    ``in_engine``: label ethnic categories and sex in the query (needed to count
+    distinct people per label); otherwise keep the normalised values
+    (``eth_raw``, ``sex_raw``) and label the small aggregate (:func:`_labelled`),
+    which saves a many-branched CASE per row.
+    """
     import ibis
 
     actual = plan.actual
@@ -342,7 +350,9 @@ def _rows(t, plan: _Plan):
         fields["n"], fields["bad_count"], fields["negative"] = _numbers(t[actual["count"]])
     else:
         fields["n"] = ibis.literal(1.0)
-    if "ethnicity" in actual:
+    if "ethnicity" in actual and not in_engine:
+        fields["eth_raw"] = _as_text(t[actual["ethnicity"]])
+    elif "ethnicity" in actual:
         raw = _as_text(t[actual["ethnicity"]])
         groups, codes = plan.ethnic_groups, plan.ethnic_codes
         group = raw.substitute(groups, else_=eth.NOT_KNOWN) if groups else eth.NOT_KNOWN
@@ -353,7 +363,9 @@ def _rows(t, plan: _Plan):
         )
     if "age" in actual:
         fields["age5"] = _age_band(t[actual["age"]])
-    if "sex" in actual:
+    if "sex" in actual and not in_engine:
+        fields["sex_raw"] = _as_text(t[actual["sex"]]).upper()
+    elif "sex" in actual:
         sex = _as_text(t[actual["sex"]]).upper()
         fields["sex"] = ibis.cases(
             (sex.isnull(), NOT_KNOWN), else_=sex.substitute(_SEX, else_="Other")
@@ -362,12 +374,12 @@ def _rows(t, plan: _Plan):
         fields["site"] = _as_text(t[actual["site"]])
     if "person" in actual:
         fields["person"] = t[actual["person"]]
-    if "date" in actual:
+    if "date" in actual:  # typed, or text joined to its parsed values (else: plan.date_stats)
         column = t[actual["date"]]
         if plan.dates is None:
             fields["date"] = column.cast("date")
             fields["date_given"] = column.notnull()
-        else:
+        elif "eia_date" in t.columns:
             fields["date"] = t["eia_date"]
             fields["date_given"] = t["eia_date_text"].notnull()
     if "eia_row" in t.columns:  # naming bad rows: their number and (masked) value
@@ -407,10 +419,19 @@ def _plan(t, actual: dict, run) -> _Plan:
     if "date" in actual:
         typ = t[actual["date"]].type()
         if not (typ.is_date() or typ.is_timestamp()):
-            distinct = run(t.select(v=_as_text(t[actual["date"]])).distinct())["v"].tolist()
-            values = pa.array(sorted(str(v) for v in distinct if pd.notna(v)), pa.string())
+            texts = t.select(v=_as_text(t[actual["date"]]))
+            counted = run(texts.group_by("v").aggregate(n=texts.count()))
+            given = counted[counted["v"].notna()]
+            values = pa.array([str(v) for v in given["v"]], pa.string())
             parsed = _parse_dates(values).cast(pa.date32())
-            plan.bad_dates = pc.filter(values, pc.is_null(parsed)).to_pylist()
+            ok = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
+            dates = pc.filter(parsed, pc.is_valid(parsed))
+            plan.date_stats = {
+                "dates_missing": int(counted.loc[counted["v"].isna(), "n"].sum()),
+                "bad_dates": int(given["n"].to_numpy()[~ok].sum()),
+                "date_min": pc.min(dates).as_py() if len(dates) else None,
+                "date_max": pc.max(dates).as_py() if len(dates) else None,
+            }
             frame = pa.table({"eia_date_text": values, "eia_date": parsed}).to_pandas()
             plan.dates = ibis.memtable(
                 frame, schema={"eia_date_text": "string", "eia_date": "date"}
@@ -420,7 +441,8 @@ def _plan(t, actual: dict, run) -> _Plan:
 
 def _label_ages(frame: pd.DataFrame) -> pd.DataFrame:
     if "age5" in frame:
-        labels = [_age_label(v) for v in frame["age5"].astype(object)]
+        ages = frame["age5"]
+        labels = ages.map({v: _age_label(v) for v in ages.dropna().unique()}).fillna(NOT_KNOWN)
         frame = frame.drop(columns="age5")
         frame.insert(1, "age_band", labels)
     return frame
@@ -526,7 +548,10 @@ def aggregate(
     t = source.table
     actual = _match_columns(list(t.columns), columns, source.name)
     plan = _plan(t, actual, run)
-    base = _rows(_with_dates(t, plan), plan)
+    person = "person" in actual
+    # A text date column is joined to its parsed values only to filter by period.
+    rows = _with_dates(t, plan) if (start or end) else t
+    base = _rows(rows, plan, in_engine=person)
 
     # Validation and totals: one row.
     checks: dict[str, Any] = {"records": base.count()}
@@ -534,7 +559,7 @@ def aggregate(
         checks["bad_count"] = _how_many(base.bad_count)
         checks["negative"] = _how_many(base.negative)
     in_period = None
-    if "date" in actual:
+    if "date" in base.columns:
         checks["dates_missing"] = _how_many(~base.date_given)
         checks["bad_dates"] = _how_many(base.date_given & base.date.isnull())
         checks["date_min"] = base.date.min()
@@ -550,7 +575,7 @@ def aggregate(
             checks["count_outside_period"] = ibis.cases((~in_period, base.n), else_=0.0).sum()
     if "person" in actual:
         checks["without_person"] = _how_many(base.person.isnull())
-    totals = run(base.aggregate(**checks)).iloc[0]
+    totals = {**plan.date_stats, **run(base.aggregate(**checks)).iloc[0].to_dict()}
     records = int(totals["records"] or 0)
     if records == 0:
         raise ServiceDataError(
@@ -560,7 +585,6 @@ def aggregate(
     _raise_for_bad_values(source, plan, totals, columns)
 
     kept = base if in_period is None else base.filter(in_period)
-    person = "person" in actual
 
     def view(keys: list[str]) -> pd.DataFrame:
         measure = kept.person.nunique() if person else kept.n.sum()
@@ -568,21 +592,33 @@ def aggregate(
 
     has_eth = "ethnicity" in actual
     main_keys = ["code"] + (["ethnic_group"] if has_eth else [])
-    if has_eth and not person:
-        fine = view(["code", "ethnic_group", "ethnic_code"])
-        by_code = _sum(fine, main_keys)
-        by_code_eth = _sum(fine, ["code", "ethnic_code"])
-    else:
+    demog = [k for r, k in (("age", "age5"), ("sex", "sex")) if r in actual]
+    site_keys = ["site", "code"] + (["ethnic_group"] if has_eth else [])
+    by_age_sex = by_site = by_total = by_code_eth = None
+    if person:  # distinct people: every view counted in the engine, labels and all
         by_code = view(main_keys)
         by_code_eth = view(["code", "ethnic_code"]) if has_eth else None
-    demog = [k for r, k in (("age", "age5"), ("sex", "sex")) if r in actual]
-    by_age_sex = view(["code", *demog]) if demog else None
-    by_site = (
-        view(["site", "code"] + (["ethnic_group"] if has_eth else []))
-        if ("site" in actual)
-        else None
-    )
-    by_total = view(["code"]) if person else None
+        by_age_sex = view(["code", *demog]) if demog else None
+        by_site = view(site_keys) if "site" in actual else None
+        by_total = view(["code"])
+    else:  # events add up: group by the values as stored, normalise and label the aggregate
+        if in_period is not None:
+            rows = rows.filter(_in_period(_dates_of(rows, plan), start, end))
+
+        def events(keys: list[str], rows=rows) -> pd.DataFrame:
+            return _labelled(_tidy(*_events_view(rows, plan, keys, run)), plan)
+
+        eth_role = ["ethnicity"] if has_eth else []
+        fine = events(["lsoa", *eth_role])
+        by_code = _sum(fine, main_keys)
+        by_code_eth = _sum(fine, ["code", "ethnic_code"]) if has_eth else None
+        if demog:
+            demog_roles = [r for r in ("age", "sex") if r in actual]
+            by_age_sex = _sum(
+                events(["lsoa", *demog_roles]), ["code", *[_ROLE_KEY[r] for r in demog_roles]]
+            )
+        if "site" in actual:
+            by_site = _sum(events(["site", "lsoa", *eth_role]), site_keys)
 
     def iso(value) -> str | None:
         if value is None or pd.isna(value):
@@ -613,7 +649,70 @@ def aggregate(
     return Extract(by_code, by_age_sex, info, by_code_eth, by_site, by_total)
 
 
-def _sum(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+_ROLE_KEY = {"lsoa": "code", "ethnicity": "ethnic_group", "age": "age_band", "sex": "sex"}
+
+
+def _dates_of(t, plan: _Plan):
+    """The date column as dates: typed, or text joined to its parsed values."""
+    return t["eia_date"] if "eia_date" in t.columns else t[plan.actual["date"]].cast("date")
+
+
+def _in_period(date, start, end):
+    import ibis
+
+    mask = ibis.literal(True)
+    if start:
+        mask = mask & (date >= ibis.literal(start))
+    if end:
+        mask = mask & (date <= ibis.literal(end))
+    return mask.fill_null(False)
+
+
+def _events_view(rows, plan: _Plan, roles: list[str], run) -> tuple[pd.DataFrame, list[str]]:
+    """Events by the given roles, in two steps: group by the values as stored (cheap keys,
+    often dictionary-encoded), then normalise those few values and group again. The same
+    result as normalising every row, since each normalised value depends only on its raw value.
+    """
+
+    actual = plan.actual
+    inner_keys = {r: _age_band(rows[actual[r]]) if r == "age" else rows[actual[r]] for r in roles}
+    c = _numbers(rows[actual["count"]])[0].sum() if "count" in actual else rows.count()
+    inner = rows.group_by(**inner_keys).aggregate(c=c.cast("float64"), r=rows.count())
+    normalise = {
+        "lsoa": ("code", lambda c: _as_text(c).upper()),
+        "ethnicity": ("eth_raw", _as_text),
+        "age": ("age5", lambda c: c),
+        "sex": ("sex_raw", lambda c: _as_text(c).upper()),
+        "site": ("site", _as_text),
+    }
+    outer_keys = {normalise[r][0]: normalise[r][1](inner[r]) for r in roles}
+    outer = inner.group_by(**outer_keys).aggregate(count=inner.c.sum(), records=inner.r.sum())
+    return run(outer), list(outer_keys)
+
+
+def _labelled(frame: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
+    """Label an aggregate's normalised values: ethnic group and NHS code, sex."""
+    frame = frame.copy()
+    if "eth_raw" in frame:
+        raw = frame.pop("eth_raw")
+        frame.insert(1, "ethnic_group", raw.map(plan.ethnic_groups).fillna(eth.NOT_KNOWN))
+        codes = raw.map(plan.ethnic_codes).astype(object)
+        frame.insert(
+            2, "ethnic_code", codes.where(raw.notna(), "99").where(lambda c: c.notna(), None)
+        )
+    if "sex_raw" in frame:
+        raw = frame.pop("sex_raw")
+        frame.insert(
+            len(frame.columns) - 2,
+            "sex",
+            raw.map(_SEX).fillna("Other").where(raw.notna(), NOT_KNOWN),
+        )
+    return frame
+
+
+def _sum(frame: pd.DataFrame, keys: list) -> pd.DataFrame:
+    """Sum ``count`` and ``records`` by ``keys`` (None entries skipped), sorted."""
+    keys = [k for k in keys if k is not None]
     out = frame.groupby(keys, dropna=False, sort=False, as_index=False)[["count", "records"]].sum()
     out = out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
     for k in keys:

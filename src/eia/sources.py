@@ -160,7 +160,10 @@ def _read_xlsx(path: Path, sheet) -> tuple[pa.Table, str]:
 def _duckdb():
     import ibis
 
-    return ibis.duckdb.connect()
+    con = ibis.duckdb.connect()
+    with contextlib.suppress(Exception):  # in Jupyter without ipywidgets DuckDB refuses it
+        con.raw_sql("SET enable_progress_bar = false")  # no bar on stdout
+    return con
 
 
 def open_file(

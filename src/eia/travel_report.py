@@ -323,3 +323,26 @@ def rules_sentence(a) -> str:
         f"per resident are at least {r.ratio:g} times, and {r.difference:g} min more than, those "
         "of the rest of the area."
     )
+
+
+def threshold_items(a) -> dict[str, str]:
+    """The journey-time thresholds per mode, for the report's parameters table."""
+    t = a.proposal.thresholds
+    out = {}
+    for mode in a.travel:
+        m = t.for_mode(mode)
+        lead = " (ratings rest on this mode)" if mode == a.lead_mode else ""
+        out[f"{MODE_LABELS[mode]}: far from a site{lead}"] = f"more than {m.distance_min:g} min"
+        out[f"{MODE_LABELS[mode]}: change that counts as an effect"] = (
+            f"more than {m.change_min:g} min"
+        )
+        out[f"{MODE_LABELS[mode]}: material burden"] = (
+            f"{m.material_min:g} min per resident, or {m.material_share:.1%} of a group newly "
+            f"beyond {m.distance_min:g} min; disproportionate also needs "
+            f"{m.disproportionate_min:g} min per resident more than the rest of the area"
+        )
+        out[f"{MODE_LABELS[mode]}: journey times"] = (
+            f"{a.travel[mode].label} ({a.travel[mode].source}"
+            f"{', synthetic' if a.travel[mode].synthetic else ''})"
+        )
+    return out

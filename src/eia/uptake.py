@@ -424,7 +424,14 @@ def restrict_to_ages(service, ages: Sequence[int | None] | None):
     quality["count_in_area"] = float(by_lsoa["count"].sum())
     quality["ages_applied"] = True
     eth = getattr(service, "by_lsoa_ethnicity", None)
-    if eth is not None:
+    crossed = "ethnic_group" in age.columns
+    if eth is not None and crossed:  # the extract crosses ethnic group with age: exact
+        eth = (
+            age[age["age_band"].map(lambda b: b != "Not known" and ages_mod.band_within(b, ages))]
+            .groupby(["lsoa21_code", "ethnic_group"], as_index=False)["count"]
+            .sum()
+        )
+    elif eth is not None:
         share = (kept / everyone.where(everyone > 0)).fillna(0.0)
         eth = eth.assign(count=eth["count"] * eth["lsoa21_code"].map(share).fillna(0.0).to_numpy())
     age_kept = age[
@@ -433,9 +440,13 @@ def restrict_to_ages(service, ages: Sequence[int | None] | None):
     lowest, highest = ages
     quality["ages_note"] = (
         f"Only records of ages {lowest} to {highest if highest is not None else '90+'} are counted "
-        "(by the extract's five-year age bands); the ethnic group counts of each LSOA are scaled "
-        "by its share of records in those ages, since the extract does not cross ethnic group "
-        "with age."
+        "(by the extract's five-year age bands)"
+        + (
+            "."
+            if crossed or eth is None
+            else "; the ethnic group counts of each LSOA are scaled by its share of records in "
+            "those ages, since the extract does not cross ethnic group with age."
+        )
     )
     changes = {
         "by_lsoa": by_lsoa,
@@ -760,6 +771,104 @@ def ethnic_table(
     return table[[*COLUMNS, *ADJUSTED_COLUMNS, "in_rates"]]
 
 
+def read_ethnicity_by_age(path) -> pd.DataFrame:
+    """A user's ethnic group × age denominators (``denominators.ethnicity_by_age``), checked.
+
+    A CSV with columns ``ethnic_group`` (a Census 2021 group, full or short name),
+    ``age_band`` (ESP bands "0-4" … "85-89", "90+", or coarser such as "85+") and
+    ``population`` (residents of the whole area). Returns a wide frame: one row per
+    Census group, one column per age band. Raises :class:`ServiceDataError` naming the
+    file, column or row of any problem.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ServiceDataError(f"denominators.ethnicity_by_age: {path} does not exist")
+    try:
+        frame = pd.read_csv(path, dtype=str)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ServiceDataError(f"{path} cannot be read as CSV: {exc}") from exc
+    missing = [c for c in ("ethnic_group", "age_band", "population") if c not in frame.columns]
+    if missing:
+        raise ServiceDataError(f"{path} lacks column(s) {', '.join(missing)}")
+    groups, bands = [], []
+    for i, (group, band) in enumerate(zip(frame["ethnic_group"], frame["age_band"], strict=True)):
+        groups.append(reference_group(group))
+        try:
+            low, high = ages_mod._band_range(str(band))
+        except ValueError:
+            raise ServiceDataError(
+                f"{path} row {i + 1}: age_band is not a band like 15-19 or 90+"
+            ) from None
+        if high < low:
+            raise ServiceDataError(f"{path} row {i + 1}: age_band ends before it starts")
+        bands.append(str(band).strip())
+    population = pd.to_numeric(frame["population"], errors="coerce")
+    bad = population.isna() | (population < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        raise ServiceDataError(f"{path} row {row}: population must be a number of 0 or more")
+    long = pd.DataFrame({"group": groups, "band": bands, "population": population.to_numpy()})
+    wide = long.pivot_table(index="group", columns="band", values="population", aggfunc="sum")
+    order = sorted(wide.columns, key=lambda b: ages_mod._band_range(b)[0])
+    return wide.reindex(index=list(ETHNIC_GROUPS), columns=order).fillna(0.0)
+
+
+def ethnic_dsr(
+    service,
+    denominators: pd.DataFrame,
+    codes: Sequence[str],
+    *,
+    ages: Sequence[int | None] | None = None,
+    per: float = PER,
+    years: float = 1.0,
+) -> pd.DataFrame | None:
+    """Age-standardised rates by ethnic group, when the extract crosses ethnic group with age.
+
+    ``denominators`` is :func:`read_ethnicity_by_age`; the numerator is the stated
+    records per group and age band (``by_lsoa_age_sex`` with an ``ethnic_group``
+    column). Bands are the extract's, standardised to the 2013 ESP over bands within
+    ``ages``; none below 10 events. Returns ``dsr, dsr_lower, dsr_upper, dsr_count``
+    by group, or None when the extract has no ethnic group by age.
+    """
+    age = getattr(service, "by_lsoa_age_sex", None)
+    if age is None or "ethnic_group" not in age.columns or "age_band" not in age.columns:
+        return None
+    rows = age[
+        age["lsoa21_code"].isin(set(codes))
+        & age["ethnic_group"].isin(ETHNIC_GROUPS)
+        & (age["age_band"] != "Not known")
+    ]
+    counts = rows.pivot_table(
+        index="ethnic_group", columns="age_band", values="count", aggfunc="sum", fill_value=0.0
+    )
+    # The coarser of the two band sets wins: merge both into the extract's bands.
+    extract_bands = [
+        b
+        for b in sorted(set(rows["age_band"]), key=lambda b: ages_mod._band_range(b)[0])
+        if ages_mod.band_within(b, ages)
+    ]
+    if not extract_bands:
+        return None
+    pops = ages_mod.coarsen(denominators, extract_bands)
+    x = counts.reindex(index=list(ETHNIC_GROUPS), columns=extract_bands, fill_value=0.0)
+    n = pops.reindex(index=list(ETHNIC_GROUPS), fill_value=0.0)
+    standard = ages_mod.standard_for(extract_bands)
+    value, lower, upper = stats.dsr(
+        x, n, standard.to_numpy(), multiplier=per, confidence=CONFIDENCE
+    )
+    return pd.DataFrame(
+        {
+            "dsr": np.asarray(value, float) / years,
+            "dsr_lower": np.asarray(lower, float) / years,
+            "dsr_upper": np.asarray(upper, float) / years,
+            "dsr_count": x.sum(axis=1).to_numpy(),
+        },
+        index=list(ETHNIC_GROUPS),
+    )
+
+
 #: Reallocated (adjusted) ethnic group columns.
 ADJUSTED_COLUMNS = ("adjusted_count", "adjusted_rate", "adjusted_lower", "adjusted_upper")
 
@@ -1065,6 +1174,7 @@ def compute(
     material_band: Sequence[float] = MATERIAL_BAND,
     completeness_threshold: float = COMPLETENESS_THRESHOLD,
     completeness_gap: float = COMPLETENESS_GAP,
+    ethnicity_by_age: pd.DataFrame | None = None,
 ) -> Uptake:
     """All the uptake results for one service extract, with disclosure control applied.
 
@@ -1078,7 +1188,9 @@ def compute(
     extract has age. ``ages`` restricts the service counts to the population of
     interest (:func:`restrict_to_ages`); ``population`` names it ("residents aged
     15 to 44"). ``higher_use_is`` and ``material_band`` decide which ratios are
-    gaps of concern (:func:`gap_flags`).
+    gaps of concern (:func:`gap_flags`). ``ethnicity_by_age``
+    (:func:`read_ethnicity_by_age`) makes ethnic group rates age-standardised too,
+    when the extract crosses ethnic group with age (:func:`ethnic_dsr`).
     """
     reference = reference_group(reference_ethnic_group)
     service = restrict_to_ages(service, ages)
@@ -1104,6 +1216,7 @@ def compute(
             for column in (*DSR_COLUMNS, "dsr_count"):
                 table[column] = table[key].map(rates[column]).astype(float).to_numpy()
     ethnic = completeness = None
+    ethnic_standardised = False
     warnings_: list[str] = []
     if service.by_lsoa_ethnicity is not None and populations is not None:
         ethnic = ethnic_table(
@@ -1114,6 +1227,13 @@ def compute(
             years=years,
             area=area,
         )
+        ethnic_standardised = False
+        if ethnicity_by_age is not None:
+            rates = ethnic_dsr(service, ethnicity_by_age, codes, ages=ages, per=per, years=years)
+            if rates is not None:
+                ethnic_standardised = True
+                for column in (*DSR_COLUMNS, "dsr_count"):
+                    ethnic[column] = ethnic["group"].map(rates[column]).astype(float).to_numpy()
         completeness = completeness_table(service.by_lsoa_ethnicity, area)
         warnings_ = completeness_warnings(
             completeness, threshold=completeness_threshold, gap=completeness_gap
@@ -1200,8 +1320,8 @@ def compute(
         "period": period_sentence(span),
         "standardisation": standardisation_sentence(standardised),
         "ethnicity": ETHNICITY_ASSUMPTION
-        + " Ethnic group rates are crude (not age-standardised): the reference pack has no "
-        "ethnic group by age.",
+        + " "
+        + ethnic_standardisation_sentence(ethnic_standardised, ethnicity_by_age is not None),
     }
     if quality.get("ages_note"):
         notes["ages"] = quality["ages_note"]
@@ -1226,6 +1346,7 @@ def compute(
             "higher_use_is": higher_use_is,
             "material_band": list(band),
             "standardised": standardised,
+            "ethnic_standardised": ethnic_standardised,
             "standard_population": "2013 European Standard Population" if standardised else None,
             "reference": {
                 "imd_quintile": QUINTILE_LABELS[5],
@@ -1254,6 +1375,25 @@ def compute(
     return result
 
 
+def ethnic_standardisation_sentence(standardised: bool, supplied: bool) -> str:
+    """Whether ethnic group rates are age-standardised, and why not."""
+    if standardised:
+        return (
+            "Ethnic group rates are also age-standardised (2013 European Standard Population) with "
+            "the ethnic group by age denominators supplied (denominators.ethnicity_by_age), from "
+            "stated records only (lower bounds, like the observed rates); none below 10 events."
+        )
+    if supplied:
+        return (
+            "Ethnic group rates are crude (not age-standardised): ethnic group by age denominators "
+            "were supplied, but the extract's aggregation does not cross ethnic group with age."
+        )
+    return (
+        "Ethnic group rates are crude (not age-standardised): the reference pack has no ethnic "
+        "group by age; supply them (denominators.ethnicity_by_age) to standardise."
+    )
+
+
 def standardisation_sentence(standardised: bool) -> str:
     """Which rates are age-standardised, and why the others are crude."""
     if standardised:
@@ -1262,7 +1402,7 @@ def standardisation_sentence(standardised: bool) -> str:
             "standardised to the 2013 European Standard Population with Dobson limits, using ONS "
             "mid-2020 residents by age (persons) scaled to Census 2021 totals; none is given for a "
             "group with fewer than 10 events (PHE practice). Records of unknown age are left out of "
-            "them. Ethnic group rates are crude: the reference pack has no ethnic group by age."
+            "them."
         )
     return (
         "All rates are crude (not age-standardised): the extract has no age column, so groups "
