@@ -462,7 +462,7 @@ def probe_modules(work: Path, params_file: Path, template: str) -> list[str]:
     """Run ``params_file`` once with a template that lists its kernel's modules at the end."""
     templates = work / "probe-templates"
     shutil.rmtree(templates, ignore_errors=True)
-    shutil.copytree(ROOT / "templates", templates)
+    shutil.copytree(ROOT / "src" / "eia" / "templates", templates)
     listing = work / "kernel-modules.json"
     listing.unlink(missing_ok=True)
     import nbformat
@@ -542,7 +542,7 @@ def bench_icb(table: Table, repeat: int, work: Path) -> None:
                     {
                         "file": str(ICB_EXAMPLE),
                         "out": out,
-                        "template": str(ROOT / "templates" / "site_change.ipynb"),
+                        "template": str(ROOT / "src" / "eia" / "templates" / "site_change.ipynb"),
                     },
                 )
             )
@@ -683,7 +683,7 @@ def bench_england(table: Table, repeat: int, work: Path, sites: int, events: int
                     {
                         "file": str(params_file),
                         "out": out,
-                        "template": str(ROOT / "templates" / "site_change.ipynb"),
+                        "template": str(ROOT / "src" / "eia" / "templates" / "site_change.ipynb"),
                     },
                 )
             )

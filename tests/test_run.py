@@ -152,6 +152,7 @@ SECTIONS = [
     "Options comparison",
     "Mitigations and action plan",
     "Data quality and limitations",
+    "How the ratings work",
     "Methods, sources and attribution",
     "Provenance",
     "Sign-off",
@@ -252,7 +253,7 @@ def test_detailed_ethnic_codes_add_up_to_the_broad_groups(results, example):
     for broad in metrics["uptake"]["by_ethnic_group"]:
         parts = [r for r in rows if r["broad_group"] == broad["group"]]
         if broad["count"] is not None and all(r["count"] is not None for r in parts):
-            assert sum(r["count"] for r in parts) == pytest.approx(broad["count"])
+            assert sum(r["count"] for r in parts) == pytest.approx(broad["count"], abs=0.01)
         if broad["count"] is None:
             # A withheld broad count is never the sum of published detailed counts.
             assert any(r["count"] is None for r in parts if r["broad_group"] == broad["group"])

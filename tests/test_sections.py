@@ -117,7 +117,7 @@ def test_uptake_tables_are_the_published_ones(audit, monkeypatch):
         audit.uptake.table("by_postcode")
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "templates").glob("*.ipynb")))
+@pytest.mark.parametrize("path", sorted((ROOT / "src" / "eia" / "templates").glob("*.ipynb")))
 def test_builtin_templates_share_their_common_cells(path):
     nb = nbformat.read(path, as_version=4)
     assert template.differences(nb) == []
@@ -125,7 +125,7 @@ def test_builtin_templates_share_their_common_cells(path):
 
 
 def test_a_changed_shared_cell_is_caught_and_synced(tmp_path):
-    src = ROOT / "templates" / "site_change.ipynb"
+    src = ROOT / "src" / "eia" / "templates" / "site_change.ipynb"
     nb = nbformat.read(src, as_version=4)
     methods = next(c for c in nb.cells if template.shared_name(c) == "methods")
     methods.source = "sections.methods(a)  # edited by hand"

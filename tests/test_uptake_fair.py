@@ -362,3 +362,26 @@ def test_population_of_interest_restricts_access_denominators(pack, notts_area):
     assert params.parse({**base, "population": {"ages": [65, None]}}).population.name == (
         "residents aged 65 and over"
     )
+
+
+def test_gaps_table_says_no_gap_never_nan():
+    """A group without a material gap reads "no" (a missing flag once printed "nan-represented")."""
+    reps = pd.DataFrame(
+        {
+            "group": ["White", "Asian, Asian British or Asian Welsh", "Other ethnic group"],
+            "user_share": [0.8, 0.1, 0.1],
+            "population_share": [0.8, 0.15, 0.05],
+            "representation": [1.0, 0.67, 2.0],
+            "representation_lower": [0.98, 0.6, 1.8],
+            "representation_upper": [1.02, 0.74, 2.2],
+            "gap": pd.Series([np.nan, "under", "over"], dtype=object),
+            "concern": [False, True, False],
+        }
+    )
+    a = SimpleNamespace(
+        uptake=SimpleNamespace(
+            material_band=(0.9, 1.1), higher_use_is="better", population="residents"
+        )
+    )
+    shown = sections.gaps_table(a, reps).parts[-1].frame["Material gap"].tolist()
+    assert shown == ["of concern: under-represented", "no", "over-represented"]

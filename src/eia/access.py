@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from eia.area import QUINTILE_LABELS
+from eia.contracts import by_lsoa
 from eia.errors import ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
 
@@ -30,19 +31,21 @@ def resolve_sites(pack: Pack, sites: Sequence) -> gpd.GeoDataFrame:
     Returns columns ``name``, ``source`` (``hospital`` or ``coordinates``), geometry.
     """
     hospitals = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
+    folded = {name.casefold(): name for name in hospitals.index}
     names, sources, points = [], [], []
     unknown = []
     for i, site in enumerate(sites):
         get = site.get if isinstance(site, Mapping) else lambda k, s=site: getattr(s, k)
         if get("hospital"):
-            if get("hospital") not in hospitals.index:
+            hospital = folded.get(str(get("hospital")).casefold(), get("hospital"))
+            if hospital not in hospitals.index:
                 unknown.append(
                     Problem(f"sites[{i}].hospital", f"unknown hospital {get('hospital')!r}")
                 )
                 continue
-            points.append(hospitals.geometry[get("hospital")])
+            points.append(hospitals.geometry[hospital])
             sources.append("hospital")
-            names.append(get("name") or get("hospital"))
+            names.append(get("name") or hospital)
         else:
             pt = gpd.GeoSeries.from_xy([get("lon")], [get("lat")], crs=WGS84).to_crs(BNG).iloc[0]
             points.append(pt)
@@ -110,14 +113,29 @@ def group_weights(
     return out
 
 
-def summarise(distances: pd.DataFrame, weights: pd.DataFrame, threshold_km: float) -> pd.DataFrame:
+def summarise(
+    distances: pd.DataFrame,
+    weights: pd.DataFrame,
+    threshold_km: float,
+    *,
+    within: Sequence[str] | pd.Index | None = None,
+) -> pd.DataFrame:
     """Population-weighted access by group, before and after.
 
-    ``weights`` is LSOA × group (people of each group per LSOA, rows in the same
-    order as ``distances``). One row per group plus ``All people``:
+    ``weights`` is LSOA × group (people of each group per LSOA, indexed by
+    ``lsoa21_code``); rows are matched to ``distances`` by ``lsoa21_code``, never
+    by position (:func:`eia.contracts.by_lsoa`: a missing or repeated LSOA raises
+    :class:`~eia.errors.DataMismatchError`). ``within`` keeps only those LSOAs
+    (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``). One row per group plus ``All people``:
     ``group, population, mean_km_before, mean_km_after, mean_km_change,
     pop_beyond_threshold_before, pop_beyond_threshold_after``.
     """
+    distances = by_lsoa(distances, "distances")
+    weights = by_lsoa(weights, "weights", distances.index)
+    if within is not None:  # a subset of the area's LSOAs, e.g. those in IMD quintile 1
+        keep = pd.Index(within, name="lsoa21_code")
+        distances = distances[distances.index.isin(keep)]
+        weights = weights.reindex(distances.index)
     w = weights.to_numpy(dtype=float)
     w = np.column_stack([w, w.sum(axis=1)]) if weights.shape[1] else w
     groups = [*weights.columns, "All people"]

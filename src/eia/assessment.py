@@ -9,7 +9,6 @@ can call each step themselves (see the functions named in each line below).
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from eia import impact as impact_mod
 from eia import intersect as intersect_mod
 from eia import language as language_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
+from eia.jsonable import clean
 from eia.params import Proposal
 from eia.refdata import Pack, load_pack
 
@@ -470,18 +470,7 @@ def ethnic_composition(weights: dict[str, pd.DataFrame]) -> pd.DataFrame:
 # metrics.json
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 6)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
+_clean = clean  # older name
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -57,6 +57,36 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _template_list(args: argparse.Namespace) -> int:
+    from eia import template
+
+    for t in template.available(args.dir):
+        print(f"{t.name:<22} {t.description}")
+    return 0
+
+
+def _template_new(args: argparse.Namespace) -> int:
+    from eia import template
+
+    path = template.new(args.name, args.source, args.dir, params_file=args.params)
+    print(f"Wrote {path} (a copy of {args.source}).")
+    print(f"Use it with `template: ./{path.name}` in a params file in {path.parent.resolve()}.")
+    return 0
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from eia import lookup
+    from eia.refdata import load_pack
+
+    matches = lookup.find(load_pack(), args.kind, args.text, near=args.near, limit=args.limit)
+    if not matches:
+        print(f"No {args.kind} matches that; try fewer words.", file=sys.stderr)
+        return 1
+    for m in matches:
+        print(m)
+    return 0
+
+
 def _write_index(out: Path) -> None:
     """Regenerate OUT/index.html after a run, good or failed (a failure is shown there too)."""
     from eia import index
@@ -234,6 +264,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--out", type=Path, default=None, help="output file (.csv, .parquet or .xlsx)")
     p.set_defaults(func=_synth)
+
+    tmpl = sub.add_parser("template", help="notebook templates: list, new (a copy to customise)")
+    tsub = tmpl.add_subparsers(dest="template_command", required=True, metavar="ACTION")
+    p = tsub.add_parser("list", help="built-in templates and custom ones in this folder")
+    p.add_argument("--dir", type=Path, default=Path("."), help="folder of custom templates")
+    p.set_defaults(func=_template_list)
+    p = tsub.add_parser(
+        "new",
+        help="copy a built-in template to NAME.ipynb to customise",
+        description="Copy a built-in template into this folder (parameters cell intact); use it "
+        "with `template: ./NAME.ipynb` in a params file.",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--from", dest="source", default="site_change", help="built-in to copy")
+    p.add_argument("--dir", type=Path, default=Path("."), help="where to write it")
+    p.add_argument("--params", default=None, help="params file it runs by hand in JupyterLab")
+    p.set_defaults(func=_template_new)
+
+    p = sub.add_parser(
+        "lookup",
+        help="find codes and names: ICBs, local authorities, hospitals, LSOAs",
+        description="Names and codes both ways, any case, close spellings too. With --near, "
+        "hospitals that match equally well are ranked by distance from that area.",
+    )
+    p.add_argument("kind", choices=["icb", "ltla", "hospital", "lsoa"])
+    p.add_argument("text", metavar="TEXT", help="a code or words of a name")
+    p.add_argument("--near", metavar="AREA", default=None, help="an ICB, LTLA or LSOA code")
+    p.add_argument("--limit", type=_positive_int, default=10, help="most results (default 10)")
+    p.set_defaults(func=_lookup)
 
     data = sub.add_parser("data", help="reference data: install, check")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -63,3 +63,8 @@ class RunError(EIAError):
     """Executing or rendering an assessment failed (cell error, timeout or dead kernel)."""
 
     exit_code = 1
+
+
+class DataMismatchError(EIAError):
+    """Frames passed between eia functions do not line up by ``lsoa21_code`` (missing,
+    repeated or unknown LSOAs): raised instead of matching rows by position."""

@@ -16,11 +16,12 @@ from contextlib import contextmanager
 from functools import wraps
 
 import geopandas as gpd
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import patheffects
 from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -45,12 +46,22 @@ CURVE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 LABEL_MAX_SITES = 12
 
 
+def _subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kwargs):
+    """``plt.subplots`` on the object API: a :class:`~matplotlib.figure.Figure` that no
+    pyplot state or backend knows about (nothing shown or kept after the caller is done)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)  # its own Agg canvas: renders to PNG, selects no global backend
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
 def _styled(func):
     """Run a figure function inside :data:`STYLE` (no global state changed)."""
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        with plt.rc_context(STYLE):
+        with matplotlib.rc_context(STYLE):
             return func(*args, **kwargs)
 
     return wrapper
@@ -254,7 +265,7 @@ def _outline(ax, area: gpd.GeoDataFrame, lines: gpd.GeoDataFrame | None = None) 
 
 
 def _imd_panel(ax, area, roles, outline, *, labels: bool = True) -> list:
-    cmap = plt.get_cmap("cividis", 10)
+    cmap = matplotlib.colormaps["cividis"].resampled(10)
     _plot(
         ax,
         area,
@@ -270,7 +281,7 @@ def _imd_panel(ax, area, roles, outline, *, labels: bool = True) -> list:
 
 
 def _imd_handles() -> list:
-    cmap = plt.get_cmap("cividis", 10)
+    cmap = matplotlib.colormaps["cividis"].resampled(10)
     return [
         Patch(
             facecolor=cmap(d - 1),
@@ -312,7 +323,7 @@ def imd_map(
         n = len(proposed)
         cols = 2
         rows = int(np.ceil(n / cols))
-        fig, axes = plt.subplots(
+        fig, axes = _subplots(
             rows,
             cols,
             figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + 0.9),
@@ -339,7 +350,7 @@ def imd_map(
         return fig
     if isinstance(proposed, Mapping):
         proposed = next(iter(proposed.values()), None)
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     site_handles = _imd_panel(ax, area, site_roles(current, proposed), lines)
     _legends(fig, _imd_handles(), "IMD 2025 decile (national)", site_handles)
     if title:
@@ -452,7 +463,7 @@ def change_map(
     """
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+        fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     else:
         fig = ax.figure
     change = _aligned(area, distances, column)
@@ -515,7 +526,7 @@ def options_maps(
     n = len(scenarios)
     cols = 1 if n == 1 else 2
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(
+    fig, axes = _subplots(
         rows,
         cols,
         figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + 1.1),
@@ -605,7 +616,7 @@ def cumulative_curves(
 
     ``curves`` is :func:`cumulative_shares`'s frame.
     """
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55), layout="constrained")
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55), layout="constrained")
     markers = ("o", "s", "D", "v", "P", "X")
     for i, group in enumerate(dict.fromkeys(curves["group"])):
         colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
@@ -663,10 +674,10 @@ def rate_map(
     """
     from eia.disclosure import quantile_classes
 
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     values = rate.reindex(area["lsoa21_code"]).to_numpy(dtype=float)
     finite = np.isfinite(values)
-    cmap = plt.get_cmap("cividis", 5)
+    cmap = matplotlib.colormaps["cividis"].resampled(5)
     colours = np.full(len(values), "#d8dde0", dtype=object)
     patches = []
     if finite.any():
@@ -701,7 +712,7 @@ def bar_with_ci(
 ):
     """Horizontal bars of a value per group with 95% interval whiskers (values labelled)."""
     height = 0.45 * len(frame) + 1.0
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, height))
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, height))
     y = np.arange(len(frame))[::-1]
     vals = frame[value].to_numpy(dtype=float)
     err = np.vstack([vals - frame[lower].to_numpy(float), frame[upper].to_numpy(float) - vals])

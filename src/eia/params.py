@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -88,6 +89,22 @@ NARRATIVE_KEYS = {
 }
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=80)]
+
+
+def _uk_date(value: Any) -> Any:
+    """``DD/MM/YYYY`` (the way dates are written in England) as well as ISO ``YYYY-MM-DD``."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", value)
+        if found:
+            day, month, year = map(int, found.groups())
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a real date (DD/MM/YYYY)") from None
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_uk_date)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 
@@ -408,8 +425,8 @@ class Synthesis(_Model):
 class Period(_Model):
     """The period an extract covers, both days included; rates are per year of it."""
 
-    start: dt.date = Field(description="First day, YYYY-MM-DD.")
-    end: dt.date = Field(description="Last day, YYYY-MM-DD.")
+    start: Date = Field(description="First day, YYYY-MM-DD or DD/MM/YYYY.")
+    end: Date = Field(description="Last day, YYYY-MM-DD or DD/MM/YYYY.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -719,7 +736,7 @@ class Action(_Model):
 
     action: Text = Field(description="What will be done.")
     owner: Text = Field(description="Who owns it (role or name).")
-    due: dt.date | None = Field(None, description="Due date, YYYY-MM-DD.")
+    due: Date | None = Field(None, description="Due date, YYYY-MM-DD or DD/MM/YYYY.")
     status: Literal["planned", "in progress", "done", "not started"] = Field(
         "planned", description="Where it stands."
     )
@@ -730,7 +747,7 @@ class SignOff(_Model):
 
     name: Text = Field(description="Who signed off.")
     role: Text = Field(description="Their role.")
-    date: dt.date | None = Field(None, description="Date, YYYY-MM-DD.")
+    date: Date | None = Field(None, description="Date, YYYY-MM-DD or DD/MM/YYYY.")
     decision: Text | None = Field(None, description="The decision recorded.")
 
 
@@ -821,7 +838,14 @@ class Proposal(_Model):
     id: Slug = Field(description="Slug: lower-case letters, digits, hyphens.")
     title: Text = Field(description="The report's title; say 'Illustrative' for examples.")
     template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
-        description="Which notebook template assesses it."
+        description="Which notebook template assesses it: a built-in name, or a custom notebook "
+        "made with `eia template new` given as a path relative to the params file "
+        "(`./custom.ipynb`), which is assessed as the built-in it extends."
+    )
+    template_file: str | None = Field(
+        None,
+        description="Set by eia when `template` is a notebook path: that notebook, absolute "
+        "(do not write it yourself).",
     )
     description: LongText = Field("", description="What changes and why, for the summary.")
     area: Area | None = Field(
@@ -988,12 +1012,26 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def parse(data: Any, source: str = "<params>") -> Proposal:
-    """Validate a mapping against the schema; raise :class:`ParamsError` listing every problem."""
+def parse(data: Any, source: str = "<params>", base: Path | str | None = None) -> Proposal:
+    """Validate a mapping against the schema; raise :class:`ParamsError` listing every problem.
+
+    A ``template`` that is a notebook path (a custom template) is resolved against
+    ``base`` (the params file's folder) and checked (:func:`eia.template.resolve`).
+    """
     if not isinstance(data, Mapping):
         raise ParamsError(source, [Problem("", "a params file must be a YAML mapping of fields")])
+    data = dict(data)
+    if isinstance(data.get("template"), str):
+        from eia import template as template_mod
+
+        if template_mod.is_path(data["template"]):
+            try:
+                kind, path = template_mod.resolve(data["template"], base)
+            except ParamsError as exc:
+                raise ParamsError(source, exc.problems) from None
+            data["template"], data["template_file"] = kind, str(path)
     try:
-        return Proposal.model_validate(dict(data))
+        return Proposal.model_validate(data)
     except ValidationError as exc:
         problems = [
             Problem(_path_of(err["loc"]), _message(err, Proposal))
@@ -1108,6 +1146,20 @@ def _size_problems(data: Any) -> list[Problem]:
     return problems
 
 
+def _colon_hint(path: Path, mark) -> str:
+    """A hint to quote a value when the line at (or just before) a YAML error has a bare ': '."""
+    if mark is None:
+        return ""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    for line in lines[max(mark.line - 1, 0) : mark.line + 1]:
+        _, sep, rest = line.partition(": ")
+        if sep and ": " in rest and not rest.lstrip().startswith(("'", '"', "{", "[")):
+            return (
+                "; a value containing ': ' must be quoted, e.g. title: \"Phase 2: consolidation\""
+            )
+    return ""
+
+
 def read_yaml(path: Path | str) -> Any:
     """Read a YAML file safely (no Python objects); a syntax error is a :class:`ParamsError`.
 
@@ -1123,7 +1175,9 @@ def read_yaml(path: Path | str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ParamsError(str(path), [Problem(where, f"not valid YAML: {reason}")]) from None
+        raise ParamsError(
+            str(path), [Problem(where, f"not valid YAML: {reason}{_colon_hint(path, mark)}")]
+        ) from None
     except UnicodeDecodeError:
         raise ParamsError(str(path), [Problem("", "not UTF-8 text")]) from None
     except RecursionError:
@@ -1156,8 +1210,9 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
             if c is not None
         }
         if icb not in known:
-            close = difflib.get_close_matches(icb, sorted(known), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            from eia.lookup import suggest
+
+            hint = suggest(pack, "icb", icb)
             problems.append(Problem("area.icb", f"unknown ICB code {icb!r}{hint}"))
     ltla_known = set(pack.values(lookup, "ltla24_code"))
     for i, code in enumerate(_as_list(area.get("ltla"))):
@@ -1175,6 +1230,7 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
     names = Counter(pack.values("hospitals22_points.parquet", "hospital22_name"))
     hospitals = sorted(names)
     hospital_set = set(hospitals)
+    folded = {name.casefold(): name for name in hospitals}
     repeated = {name for name, n in names.items() if n > 1}
     sites = data.get("sites") if isinstance(data.get("sites"), Mapping) else {}
     site_lists = [(f"sites.{k}", _as_list(sites.get(k))) for k in ("current", "proposed")]
@@ -1191,8 +1247,14 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
             path = f"{where}[{i}]"
             hospital = site.get("hospital")
             if isinstance(hospital, str) and hospital not in hospital_set:
-                close = difflib.get_close_matches(hospital, hospitals, n=3, cutoff=0.5)
-                hint = f"; close matches: {'; '.join(close)}" if close else ""
+                hospital = folded.get(hospital.casefold(), hospital)  # any case is accepted
+            if isinstance(hospital, str) and hospital not in hospital_set:
+                from eia.lookup import suggest
+
+                near = area.get("icb") or next(iter(_as_list(area.get("ltla"))), None)
+                hint = suggest(
+                    pack, "hospital", hospital, near=near if isinstance(near, str) else None
+                )
                 problems.append(Problem(f"{path}.hospital", f"unknown hospital {hospital!r}{hint}"))
             elif hospital in repeated:
                 count = names[hospital]
@@ -1270,7 +1332,7 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
     problems: list[Problem] = []
     proposal = None
     try:
-        proposal = parse(raw, str(path))
+        proposal = parse(raw, str(path), path.parent)
     except ParamsError as exc:
         problems += exc.problems
     if check_data and isinstance(raw, Mapping):
@@ -1364,9 +1426,24 @@ def schema_markdown() -> str:
     """The params reference (docs/params.md), generated from the models above."""
     import re
 
+    words = {
+        SLUG_PATTERN: "a slug (lower-case letters, digits, single hyphens)",
+        ICB_PATTERN: "an ICB code: ONS E54 and 6 digits, or NHS Q and 2 letters or digits",
+        LTLA_PATTERN: "a local authority code: E06, E07, E08 or E09 and 6 digits",
+        LSOA_PATTERN: "an LSOA 2021 code: E01 and 6 digits",
+    }
+
+    def pattern(match: re.Match) -> str:
+        found = re.search(r"pattern='((?:[^'\\]|\\.)*)'", match.group(0))
+        if not found:
+            return "text"
+        regex = found.group(1).replace("\\\\", "\\")
+        return words.get(regex, "text in a set form")
+
     def kind(annotation: Any) -> str:
         text = str(annotation)
-        text = re.sub(r"Annotated\[str, StringConstraints\([^)]*\)\]", "text", text)
+        text = re.sub(r"Annotated\[str, StringConstraints\(.*?\)\]", pattern, text)
+        text = re.sub(r"Annotated\[datetime\.date, BeforeValidator\(.*?\)\]", "date", text)
         text = re.sub(r"typing\.|eia\.params\.|<class '|'>", "", text)
         text = text.replace("NoneType", "null").replace("Optional[", "null | [")
         text = re.sub(r"Literal\[([^\]]*)\]", lambda m: "one of " + m.group(1), text)

@@ -102,7 +102,7 @@ def project_root() -> Path:
         return Path(home).resolve()
     here = Path(__file__).resolve()
     for parent in here.parents:
-        if (parent / "pyproject.toml").exists() and (parent / "templates").is_dir():
+        if (parent / "pyproject.toml").exists() and (parent / "src" / "eia").is_dir():
             return parent
     return Path.cwd()
 

@@ -38,9 +38,9 @@ KERNEL = "python3"
 
 
 def templates_dir() -> Path:
-    """Where the notebook templates live (``EIA_TEMPLATES`` or ``<project>/templates``)."""
+    """Where the built-in notebook templates live (``EIA_TEMPLATES``, else package data)."""
     override = os.environ.get("EIA_TEMPLATES")
-    return Path(override).resolve() if override else project_root() / "templates"
+    return Path(override).resolve() if override else Path(__file__).parent / "templates"
 
 
 def default_out() -> Path:
@@ -75,7 +75,9 @@ STAGING = ".{id}.staging-"
 KERNEL_DIR = "eia-kernel-"
 
 
-def ipc_kernel_manager(folder: Path, memory_bytes: int | None = None) -> type[AsyncKernelManager]:
+def ipc_kernel_manager(
+    folder: Path, memory_bytes: int | None = None, env: dict[str, str] | None = None
+) -> type[AsyncKernelManager]:
     """A kernel manager class on the ``ipc`` transport with its sockets in ``folder``.
 
     No TCP ports, so parallel runs cannot collide ("Address already in use"); the
@@ -83,8 +85,10 @@ def ipc_kernel_manager(folder: Path, memory_bytes: int | None = None) -> type[As
     run. The kernel runs in its own process group (jupyter_client starts it in a new
     session), recorded so that :func:`kill_kernels` can end it with its run, and with
     its address space limited to ``memory_bytes`` (``RLIMIT_AS``), so a runaway
-    notebook fails with a MemoryError instead of exhausting the machine.
+    notebook fails with a MemoryError instead of exhausting the machine. ``env`` is
+    added to the kernel's environment only: this process's ``os.environ`` is never changed.
     """
+    extra = dict(env or {})
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
@@ -92,6 +96,10 @@ def ipc_kernel_manager(folder: Path, memory_bytes: int | None = None) -> type[As
             kwargs.setdefault("ip", str(folder / "kernel"))
             kwargs.setdefault("connection_file", str(folder / "kernel.json"))
             super().__init__(**kwargs)
+
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **(kw.get("env") or {}), **extra}
+            return await super()._async_pre_start_kernel(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             if memory_bytes:
@@ -247,14 +255,21 @@ def time_limit(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _kernel_env(pack_folder: Path) -> None:
-    # The kernel inherits this process's environment; it runs in the staging folder,
-    # so the reference data location must be absolute.
-    os.environ[ENV_VAR] = str(pack_folder)
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+def kernel_env(pack_folder: Path) -> dict[str, str]:
+    """What the kernel's environment adds to this process's (which is left as it is).
+
+    The kernel runs in the staging folder, so the reference data location is absolute;
+    the other variables keep a value the user set.
+    """
+    env = {ENV_VAR: str(pack_folder)}
+    defaults = {
+        "TQDM_DISABLE": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    env |= {k: v for k, v in defaults.items() if k not in os.environ}
+    return env
 
 
 def _failure(exc: Exception, nb_path: Path) -> str:
@@ -317,13 +332,6 @@ def _heading_before_error(nb_path: Path) -> str:
     return heading
 
 
-def _restore_env(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-
-
 def _publish(staging: Path, final: Path) -> None:
     """Replace ``final`` with ``staging`` (rename; the old folder is removed afterwards)."""
     old = None
@@ -381,7 +389,11 @@ def run(
         )
     if final.exists() and not final.is_dir():
         raise OutputError(f"{final} is a file, not a folder: move it away")
-    template = templates_dir() / f"{proposal.template}.ipynb"
+    template = (
+        Path(proposal.template_file)
+        if proposal.template_file
+        else templates_dir() / f"{proposal.template}.ipynb"
+    )
     if not template.is_file():
         raise RunError(f"template {template} not found")
     # A run killed outright (kill -9, power cut) leaves its staging and kernel folders:
@@ -413,14 +425,11 @@ def _execute(
         tempfile.mkdtemp(prefix=STAGING.format(id=proposal.id) + f"{os.getpid()}-", dir=out_dir)
     )
     kernel_dir = Path(tempfile.mkdtemp(prefix=f"{KERNEL_DIR}{os.getpid()}-"))
-    previous_run_time = os.environ.get(provenance.RUN_TIME_ENV)
     try:
         staging.chmod(0o755)  # mkdtemp makes it 0o700; the published folder should be readable
         nb_path = staging / "assessment.ipynb"
-        # This run's time, for the kernel and provenance; put back afterwards so that the next
-        # run in this process gets its own time (a value set before eia started is kept).
-        os.environ[provenance.RUN_TIME_ENV] = provenance.run_time()
-        _kernel_env(pack.folder)
+        # Provenance (with this run's time) is computed once, here, and injected.
+        info = provenance.collect(proposal, params_file, pack)
         t1 = time.perf_counter()
         memory = int(proposal.limits.memory_gb * 1024**3)
         try:
@@ -432,9 +441,12 @@ def _execute(
                         "params_file": str(params_file),
                         "proposal": params_mod.to_notebook(proposal),
                         "output_dir": str(staging),
+                        "provenance": info,
                     },
                     kernel_name=KERNEL,
-                    kernel_manager_class=ipc_kernel_manager(kernel_dir, memory),
+                    kernel_manager_class=ipc_kernel_manager(
+                        kernel_dir, memory, kernel_env(pack.folder)
+                    ),
                     cwd=str(staging),
                     execution_timeout=proposal.limits.cell_timeout_s,
                     progress_bar=not quiet,
@@ -470,8 +482,7 @@ def _execute(
         if not metrics_path.is_file():
             raise RunError(f"{proposal.id}: the template did not write metrics.json")
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        metrics["provenance"] = provenance.collect(proposal, params_file, pack)
-        _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
+        metrics["provenance"] = info
         metrics_path.write_text(
             json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
             encoding="utf-8",
@@ -492,7 +503,6 @@ def _execute(
 
         _publish(staging, final)
     finally:
-        _restore_env(provenance.RUN_TIME_ENV, previous_run_time)
         shutil.rmtree(staging, ignore_errors=True)  # gone already when published
         shutil.rmtree(kernel_dir, ignore_errors=True)
     timings["total"] = time.perf_counter() - t0

@@ -1021,7 +1021,9 @@ def gaps_table(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
                         )
                     ],
                     "Material gap": [
-                        (("of concern: " if c else "") + f"{g}-represented") if g else "no"
+                        (("of concern: " if c else "") + f"{g}-represented")
+                        if g in ("under", "over")
+                        else "no"
                         for g, c in zip(reps["gap"], reps["concern"], strict=True)
                     ],
                 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import sys
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -76,11 +77,10 @@ class Figure:
     """
 
     def __init__(self, fig, alt: str, caption: str, *, dpi: int = FIGURE_DPI):
-        import matplotlib.pyplot as plt
-
         self.png = png_bytes(fig, dpi)
         self.alt, self.caption = alt, caption
-        plt.close(fig)
+        if "matplotlib.pyplot" in sys.modules:  # a pyplot figure: let pyplot forget it
+            sys.modules["matplotlib.pyplot"].close(fig)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = base64.b64encode(self.png).decode("ascii")

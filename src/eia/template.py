@@ -1,4 +1,14 @@
-"""Notebook templates: the cells every template shares, defined once here.
+"""Notebook templates: built-in and custom ones, and the cells every template shares.
+
+Built-in templates ship inside the package (``eia/templates/*.ipynb``); a
+params file names one (``template: site_change``) or a notebook of its own
+(``template: ./custom.ipynb``, relative to the params file). A custom template
+is an ordinary notebook made with ``eia template new NAME --from site_change``:
+it keeps the parameters cell and says which built-in it extends in
+``metadata.eia.template``, so the params file is validated as for that
+built-in. :func:`resolve` finds a template, :func:`check_notebook` validates
+one, :func:`new` copies one and :func:`available` lists them.
+
 
 A template is an ordinary Jupyter notebook. Cells shared by all templates —
 the parameters cell, the setup cell (validate, assess, title), the
@@ -15,10 +25,22 @@ The parameters cell names the example each template runs by hand
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from eia.errors import ParamsError, Problem
+
+#: The built-in templates and what each assesses.
+BUILTIN = {
+    "site_change": "Site change: equity and health inequalities impact assessment",
+    "service_change": "Service change: equity and health inequalities impact assessment",
+    "equity_audit": "Equity audit of an existing service",
+    "self_assessment": "Self-assessment against an equality framework (EDS 2022 and others)",
+}
 
 #: The shared cells, in report order: (name, cell type, source).
 SHARED_CELLS: tuple[tuple[str, str, str], ...] = (
@@ -149,10 +171,138 @@ def sync(path: Path | str) -> bool:
 
 
 def builtin_dir() -> Path:
-    """The built-in templates' folder."""
+    """The built-in templates' folder (``EIA_TEMPLATES`` or the package's ``templates``)."""
     from eia.run import templates_dir
 
     return templates_dir()
+
+
+def is_path(value: str) -> bool:
+    """Whether a params file's ``template`` names a notebook rather than a built-in."""
+    return value.endswith(".ipynb") or "/" in value or "\\" in value
+
+
+def builtin_path(name: str) -> Path:
+    """The notebook of built-in template ``name``."""
+    return builtin_dir() / f"{name}.ipynb"
+
+
+def kind_of(path: Path | str) -> str | None:
+    """The built-in a notebook extends (``metadata.eia.template``), or None."""
+    try:
+        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    kind = (meta.get("eia") or {}).get("template") if isinstance(meta, dict) else None
+    return kind if kind in BUILTIN else None
+
+
+def check_notebook(path: Path | str) -> list[str]:
+    """Why a notebook cannot be used as a template (empty when it can).
+
+    It must be a readable notebook, say which built-in it extends
+    (``metadata.eia.template``) and keep a cell tagged ``parameters``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return [f"template notebook {path} not found"]
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - any unreadable notebook is one problem
+        return [f"{path.name} is not a readable Jupyter notebook"]
+    problems = []
+    kind = (nb.metadata.get("eia") or {}).get("template")
+    if kind not in BUILTIN:
+        problems.append(
+            f"{path.name} does not say which built-in template it extends "
+            f"(metadata.eia.template: one of {', '.join(BUILTIN)}); make custom templates "
+            "with `eia template new NAME --from site_change`"
+        )
+    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
+        problems.append(f"{path.name} has no cell tagged 'parameters' (Papermill needs one)")
+    return problems
+
+
+def resolve(template: str, base: Path | str | None = None) -> tuple[str, Path]:
+    """``(kind, notebook)`` for a params file's ``template`` (a built-in name or a path).
+
+    A path is relative to ``base`` (the params file's folder). Raises
+    :class:`~eia.errors.ParamsError` naming the problem.
+    """
+    if not is_path(template):
+        if template not in BUILTIN:
+            raise ParamsError(
+                "template",
+                [Problem("template", f"expected one of {', '.join(BUILTIN)} or a notebook path")],
+            )
+        return template, builtin_path(template)
+    path = (Path(base or ".") / template).resolve()
+    problems = check_notebook(path)
+    if problems:
+        raise ParamsError(str(path), [Problem("template", p) for p in problems])
+    return str(kind_of(path)), path
+
+
+@dataclass(frozen=True)
+class Available:
+    """A template ``eia template list`` shows."""
+
+    name: str
+    kind: str
+    path: Path
+    description: str
+    builtin: bool
+
+
+def available(folder: Path | str = ".") -> list[Available]:
+    """The built-in templates, then custom ones (notebooks that extend one) in ``folder``."""
+    out = [
+        Available(name, name, builtin_path(name), text, True)
+        for name, text in BUILTIN.items()
+        if builtin_path(name).is_file()
+    ]
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        kind = kind_of(path)
+        if kind is not None:
+            out.append(Available(f"./{path.name}", kind, path, f"custom, extends {kind}", False))
+    return out
+
+
+def new(
+    name: str, source: str = "site_change", folder: Path | str = ".", params_file: str | None = None
+) -> Path:
+    """Copy built-in template ``source`` to ``folder/NAME.ipynb`` for an analyst to change.
+
+    The copy keeps its parameters cell and shared cells; ``metadata.eia.template``
+    says which built-in it extends, so ``template: ./NAME.ipynb`` in a params
+    file is validated as ``source``. ``params_file`` (relative to the copy) is the
+    default it runs by hand. Raises :class:`~eia.errors.ParamsError` when the copy
+    would overwrite a file or ``source`` is unknown.
+    """
+    if source not in BUILTIN or not builtin_path(source).is_file():
+        raise ParamsError("--from", [Problem("--from", f"expected one of {', '.join(BUILTIN)}")])
+    stem = name[:-6] if name.endswith(".ipynb") else name
+    if not stem or "/" in stem or stem.startswith("."):
+        raise ParamsError("NAME", [Problem("NAME", "give a file name such as my_site_change")])
+    target = Path(folder) / f"{stem}.ipynb"
+    if target.exists():
+        raise ParamsError(str(target), [Problem("", "already exists; choose another NAME")])
+    nb = nbformat.read(builtin_path(source), as_version=4)
+    meta = dict(nb.metadata.get("eia") or {})
+    meta.update(template=source, copied_from=source)
+    meta["example"] = params_file or ""
+    nb.metadata["eia"] = meta
+    for cell in nb.cells:
+        if shared_name(cell) == "parameters":
+            cell.source = shared_source("parameters", nb)
+            if not params_file:
+                cell.source = cell.source.replace(
+                    'params_file = ""',
+                    "params_file = None  # your params file, to run this notebook by hand",
+                )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,7 +47,6 @@ whose tables :mod:`eia.sections` shows (this module only computes).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -60,6 +59,7 @@ from eia import disclosure, stats
 from eia.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
 from eia.errors import ServiceDataError
 from eia.ethnicity import CATEGORIES, NOT_KNOWN, NOT_STATED
+from eia.jsonable import clean
 
 PER = 1_000
 CONFIDENCE = 0.95
@@ -1461,18 +1461,7 @@ def _round_count(value) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def _json_value(value):
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA:
-        return None
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 6)
-    return value
+_json_value = clean  # one serialiser: eia.jsonable.clean
 
 
 def _json_rows(table: pd.DataFrame) -> list[dict]:

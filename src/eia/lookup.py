@@ -1,0 +1,163 @@
+"""Look up codes and names in the reference pack: ICBs, local authorities, hospitals, LSOAs.
+
+``eia lookup icb leicester`` finds "NHS Leicester, Leicestershire and Rutland
+Integrated Care Board" with its codes; ``eia lookup hospital "royal infirmary"
+--near E54000015`` ranks hospitals by how well their name matches and then by
+straight-line distance from the area. Matching is case-insensitive: a code
+matches exactly, a name matches by its words (every word of the query found
+in the name) or, failing that, fuzzily (:mod:`difflib`).
+
+The same functions give :mod:`eia.params` its suggestions ("did you mean …"),
+with names next to codes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from eia.refdata import Pack
+
+KINDS = ("icb", "ltla", "hospital", "lsoa")
+CODE = re.compile(r"[EW]\d{8}")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One look-up result: its code (hospitals have none), name and how far from the area."""
+
+    code: str
+    name: str
+    km: float | None = None
+    also: str = ""  # other codes (an ICB's NHS code)
+
+    def __str__(self) -> str:
+        where = f"  ({self.km:.1f} km from the area)" if self.km is not None else ""
+        also = f" / {self.also}" if self.also else ""
+        code = f"{self.code}{also}  " if self.code else ""
+        return f"{code}{self.name}{where}"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _score(query: str, name: str) -> float:
+    """How well ``query`` matches ``name`` (0 to 3): all words, a prefix, or a fuzzy ratio."""
+    q, n = _words(query), _words(name)
+    if not q:
+        return 0.0
+    text = " ".join(n)
+    if " ".join(q) == text:
+        return 3.0
+    if all(any(w.startswith(x) for w in n) for x in q):
+        return 2.0 + len(q) / max(len(n), 1) / 10
+    return difflib.SequenceMatcher(None, " ".join(q), text).ratio()
+
+
+def entries(pack: Pack, kind: str) -> pd.DataFrame:
+    """Every ``code, name, also`` of one kind (hospitals: ``code`` empty)."""
+    if kind == "icb":
+        table = pack.lookup()[["icb24_code", "icb24_name", "icb24_code_nhs"]].drop_duplicates()
+        return pd.DataFrame(
+            {
+                "code": table["icb24_code"],
+                "name": table["icb24_name"],
+                "also": table["icb24_code_nhs"].fillna(""),
+            }
+        ).reset_index(drop=True)
+    if kind == "ltla":
+        table = pack.lookup()[["ltla24_code", "ltla24_name"]].drop_duplicates()
+        return pd.DataFrame(
+            {"code": table["ltla24_code"], "name": table["ltla24_name"], "also": ""}
+        ).reset_index(drop=True)
+    if kind == "lsoa":
+        table = pack.lookup()[["lsoa21_code", "lsoa21_name"]]
+        return pd.DataFrame(
+            {"code": table["lsoa21_code"], "name": table["lsoa21_name"], "also": ""}
+        ).reset_index(drop=True)
+    if kind == "hospital":
+        names = pd.Series(pack.values("hospitals22_points.parquet", "hospital22_name"))
+        return pd.DataFrame({"code": "", "name": names.drop_duplicates(), "also": ""}).reset_index(
+            drop=True
+        )
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+
+
+def _area_codes(pack: Pack, area: str) -> list[str]:
+    """The LSOA codes of an area given as an ICB, local authority or LSOA code (any case)."""
+    code = area.strip().upper()
+    table = pack.lookup()
+    for column in ("icb24_code", "icb24_code_nhs", "ltla24_code", "lsoa21_code"):
+        hit = table.loc[table[column].astype(str).str.upper() == code, "lsoa21_code"]
+        if len(hit):
+            return list(hit)
+    return []
+
+
+def _centre(pack: Pack, area: str):
+    """The area's centre (EPSG:27700 x, y) from its LSOAs' representative points, or None."""
+    codes = _area_codes(pack, area)
+    if not codes:
+        return None
+    shapes = pack.boundaries(codes)
+    points = shapes.geometry.representative_point()
+    return float(points.x.mean()), float(points.y.mean())
+
+
+def find(
+    pack: Pack, kind: str, text: str, *, near: str | None = None, limit: int = 10
+) -> list[Match]:
+    """Entries of ``kind`` matching ``text`` (a code or words of a name), best first.
+
+    With ``near`` (an ICB, local authority or LSOA code), hospitals that match
+    equally well are ranked by straight-line distance from the area's centre.
+    """
+    table = entries(pack, kind)
+    table = table.dropna(subset=["code"]).assign(name=table["name"].fillna("").astype(str))
+    query = text.strip()
+    upper = query.upper()
+    exact = table[(table["code"].str.upper() == upper) | (table["also"].str.upper() == upper)]
+    if len(exact):
+        table = exact.assign(score=4.0)
+    elif CODE.fullmatch(upper):  # a code that is not known: the codes closest to it
+        close = difflib.get_close_matches(upper, list(table["code"]), n=limit, cutoff=0.6)
+        table = table[table["code"].isin(close)]
+        table = table.assign(
+            score=[difflib.SequenceMatcher(None, upper, c).ratio() for c in table["code"]]
+        )
+    else:
+        table = table.assign(score=[_score(query, n) for n in table["name"]])
+        table = table[table["score"] >= 0.6]
+        if len(table) and table["score"].max() >= 2:  # words matched: drop the fuzzy ones
+            table = table[table["score"] >= 2]
+    km = pd.Series(np.nan, index=table.index)
+    if near and kind == "hospital" and len(table):
+        centre = _centre(pack, near)
+        if centre is not None:
+            sites = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
+            geom = sites.geometry.reindex(table["name"])
+            km = pd.Series(
+                np.hypot(geom.x.to_numpy() - centre[0], geom.y.to_numpy() - centre[1]) / 1000,
+                index=table.index,
+            )
+    table = table.assign(km=km, band=table["score"].round(1))
+    table = table.sort_values(["band", "km", "name"], ascending=[False, True, True])
+    return [
+        Match(r.code, r.name, None if pd.isna(r.km) else float(r.km), r.also)
+        for r in table.head(limit).itertuples()
+    ]
+
+
+def suggest(pack: Pack, kind: str, text: str, *, near: str | None = None, n: int = 3) -> str:
+    """``"; did you mean …?"`` with names and codes (empty when nothing is close)."""
+    matches = find(pack, kind, text, near=near, limit=n)
+    if not matches:
+        return ""
+    if kind == "hospital":
+        return "; close matches: " + "; ".join(m.name for m in matches)
+    return "; did you mean " + "; ".join(f"{m.code} ({m.name})" for m in matches) + "?"

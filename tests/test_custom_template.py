@@ -1,0 +1,101 @@
+"""Custom templates: a copy made with `eia template new`, changed by an analyst, runs like a built-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from eia import template
+from eia.cli import main
+from eia.errors import ParamsError
+from eia.params import load
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
+CAPTION = "Access by ethnic group within IMD quintile 1 (custom cell)"
+CUSTOM_CELL = f"""# Access by ethnic group for residents of the most deprived fifth only
+q1 = a.area.loc[a.area["imd_quintile"] == 1, "lsoa21_code"]
+q1_access = access.summarise(
+    a.distances[a.primary], a.weights["ethnic_group"], a.threshold_km, within=q1
+)
+sections.access_table(a, q1_access, "{CAPTION}")"""
+
+
+def _custom_project(folder: Path, capsys) -> Path:
+    assert main(["template", "new", "custom", "--from", "site_change", "--dir", str(folder)]) == 0
+    assert "custom.ipynb" in capsys.readouterr().out
+    path = folder / "custom.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if template.shared_name(c) == "mitigations-heading")
+    nb.cells.insert(at, nbformat.v4.new_code_cell(CUSTOM_CELL))
+    nbformat.write(nb, path)
+    params = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    params.pop("service")  # keep the run small: no synthetic extract to generate
+    params |= {"id": "custom-q1", "template": "./custom.ipynb"}
+    target = folder / "custom.yaml"
+    target.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def test_new_copies_a_builtin_with_its_parameters_cell(tmp_path, capsys):
+    assert main(["template", "new", "mine", "--dir", str(tmp_path)]) == 0
+    nb = nbformat.read(tmp_path / "mine.ipynb", as_version=4)
+    assert nb.metadata["eia"]["template"] == "site_change"
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert template.check_notebook(tmp_path / "mine.ipynb") == []
+    assert main(["template", "list", "--dir", str(tmp_path)]) == 0
+    listed = capsys.readouterr().out
+    assert "./mine.ipynb" in listed and "site_change" in listed
+    with pytest.raises(ParamsError, match="already exists"):
+        template.new("mine", folder=tmp_path)
+
+
+@pytest.mark.refdata
+def test_template_path_is_relative_to_the_params_file(tmp_path, pack, capsys):
+    params = _custom_project(tmp_path, capsys)
+    proposal = load(params, pack)
+    assert proposal.template == "site_change"
+    assert Path(proposal.template_file) == (tmp_path / "custom.ipynb").resolve()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(params.read_text().replace("./custom.ipynb", "./missing.ipynb"))
+    with pytest.raises(ParamsError, match="template: template notebook .*missing.ipynb not found"):
+        load(bad, pack)
+    plain = tmp_path / "plain.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nbformat.write(nb, plain)
+    bad.write_text(params.read_text().replace("./custom.ipynb", "./plain.ipynb"))
+    with pytest.raises(ParamsError, match="does not say which built-in"):
+        load(bad, pack)
+
+
+@pytest.mark.slow
+@pytest.mark.refdata
+def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsys):
+    params = _custom_project(tmp_path, capsys)
+    out = tmp_path / "out"
+    assert main(["run", str(params), "--out", str(out)]) == 0
+    html = (out / "custom-q1" / "report.html").read_text(encoding="utf-8")
+    assert CAPTION in html
+    assert "Q1 (most deprived)" in html
+
+    out2 = tmp_path / "batch"
+    assert main(["batch", str(params), "--out", str(out2), "--no-progress"]) == 0
+    assert CAPTION in (out2 / "custom-q1" / "report.html").read_text(encoding="utf-8")
+    assert "custom-q1" in (out2 / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.refdata
+def test_a_failing_custom_template_names_its_cell(tmp_path, refdata_dir, capsys):
+    params = _custom_project(tmp_path, capsys)
+    path = tmp_path / "custom.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.source.startswith("# Access by ethnic group"))
+    cell.source = "raise ValueError('analyst mistake')"
+    nbformat.write(nb, path)
+    assert main(["run", str(params), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "cell" in err and "failed" in err and "ValueError" in err

@@ -1,0 +1,61 @@
+"""eia lookup: names and codes both ways, and suggestions with names near the area."""
+
+from __future__ import annotations
+
+import pytest
+
+from eia import lookup
+from eia.cli import main
+from eia.errors import ParamsError
+from eia.params import parse
+
+pytestmark = pytest.mark.refdata
+
+
+def test_icb_by_name_prints_its_code(refdata_dir, capsys):
+    assert main(["lookup", "icb", "leicester"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("E54000015")
+    assert "Leicester, Leicestershire and Rutland" in first
+
+
+def test_hospital_near_an_area_is_ranked_by_distance(refdata_dir, capsys):
+    assert main(["lookup", "hospital", "royal infirmary", "--near", "E54000015"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Leicester Royal Infirmary")
+    assert len(lines) > 1
+
+
+def test_codes_and_names_both_ways_any_case(pack):
+    assert lookup.find(pack, "icb", "e54000060")[0].name.startswith("NHS Nottingham")
+    assert lookup.find(pack, "icb", "QT1")[0].code == "E54000060"
+    assert lookup.find(pack, "ltla", "NOTTINGHAM")[0].code == "E06000018"
+    assert lookup.find(pack, "lsoa", "E01013810")[0].name == "Nottingham 018A"
+
+
+def test_unknown_icb_code_suggests_names_with_codes(pack):
+    hint = lookup.suggest(pack, "icb", "E54000099")
+    assert "E54000059 (NHS " in hint
+
+
+def _sites_params(hospital: str) -> dict:
+    return {
+        "id": "x",
+        "title": "Illustrative",
+        "template": "site_change",
+        "area": {"icb": "E54000015"},
+        "sites": {
+            "current": [{"hospital": "Leicester Royal Infirmary"}],
+            "proposed": [{"hospital": hospital}],
+        },
+    }
+
+
+def test_lower_case_hospital_names_are_accepted_and_unknown_ones_get_local_suggestions(pack):
+    from eia.params import check_against_pack
+
+    assert check_against_pack(parse(_sites_params("leicester royal infirmary")), pack) == []
+    problems = check_against_pack(_sites_params("Royal Infirmary"), pack)
+    assert problems and "close matches: Leicester Royal Infirmary" in str(problems[0])
+    with pytest.raises(ParamsError):
+        raise ParamsError("x", problems)
