@@ -298,7 +298,11 @@ def section(a):
             f"Users of {a.proposal.service.label} by NHS ethnic category code; the rows of "
             "each broad group add up to its count in the five-group table",
         ),
-        show.paragraphs(why, disclosure.policy_statement(min_count)),
+        show.paragraphs(
+            why,
+            "Counts follow the disclosure control stated under the data-quality section: "
+            "small counts are withheld in this table together with the five-group tables.",
+        ),
         show.Table(
             mapping_table().rename(
                 columns={

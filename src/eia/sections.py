@@ -657,6 +657,25 @@ def options_table(a: Assessment) -> pd.DataFrame:
     return pd.concat([pd.DataFrame([ranks, scores, dominated]), table], ignore_index=True)
 
 
+#: The thresholds the robustness check varies, in words for the board.
+THRESHOLD_WORDS = {
+    **{
+        f"{what}_{unit}": text.format(unit=unit)
+        for unit in ("km", "min")
+        for what, text in (
+            ("change", "change in {unit} that counts as an effect"),
+            ("distance", "far from a site ({unit})"),
+            ("material", "material burden per resident ({unit})"),
+            ("disproportionate", "disproportionate gap per resident ({unit})"),
+        )
+    },
+    "material_share": "material share of residents newly far",
+    "min_people": "fewest residents for a rating",
+    "disproportionate_ratio": "disproportionate ratio to the rest of the area",
+    "equity_weight": "weight of a Core20 resident in the score",
+}
+
+
 def robustness_table(a: Assessment) -> pd.DataFrame:
     """Each variation of the thresholds tried, the option ranked first under it, and whether the ranking holds."""
     v = a.appraisal.robustness.variations
@@ -664,7 +683,7 @@ def robustness_table(a: Assessment) -> pd.DataFrame:
         return pd.DataFrame(columns=["Threshold", "Variation", "Value", "Ranked first", "Ranking"])
     return pd.DataFrame(
         {
-            "Threshold": v["threshold"],
+            "Threshold": v["threshold"].map(lambda name: THRESHOLD_WORDS.get(name, name)),
             "Variation": v["variation"],
             "Value": [f"{x:g}" for x in v["value"]],
             "Ranked first": v["first"],
@@ -1189,9 +1208,8 @@ def uptake_gaps_rule(u) -> str:
     )
     return (
         "A group is flagged only for a material gap: its interval excludes 1 and its "
-        f"representation or rate ratio lies outside {low:g} to {high:g} "
-        f"(thresholds.material_band). Higher use is {u.higher_use_is} for this service "
-        f"(service.higher_use_is), so the concern is {concern}."
+        f"representation or rate ratio lies outside {low:g} to {high:g}. Higher use is "
+        f"{u.higher_use_is} for this service, so the concern is {concern}."
     )
 
 

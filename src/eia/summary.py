@@ -145,8 +145,8 @@ def verdict(a: Assessment) -> Verdict:
     else:
         why = (
             f"{first['option']} has the least adverse equity impact: it adds "
-            f"{fmt_int(first['score'])} equity-weighted {unit} (Core20 residents' counted "
-            f"{appraisal.equity_weight:g} times) against {fmt_int(runner['score'])} under "
+            f"{fmt_int(first['score'])} equity-weighted {unit} (each Core20 resident's {unit} "
+            f"counted {_times(appraisal.equity_weight)}) against {fmt_int(runner['score'])} under "
             f"{runner['option']}, though it is not better on every criterion"
         )
     return Verdict(
@@ -603,7 +603,7 @@ def how_ratings_work(a: Assessment) -> Block:
             "Options: one option dominates another when it is no worse for every group on every "
             "criterion and better on at least one; it is then always ranked above it. Otherwise "
             f"options are ordered by the total extra distance they add, with each Core20 "
-            f"resident's counted {t.equity_weight:g} times. The ranking is then repeated with each "
+            f"resident's counted {_times(t.equity_weight)}. The ranking is then repeated with each "
             "threshold halved and doubled, and the report says whether it holds."
         )
     items.append(
@@ -612,3 +612,8 @@ def how_ratings_work(a: Assessment) -> Block:
         "the methods guide that comes with the eia software."
     )
     return Block(bullet_list(items))
+
+
+def _times(weight: float) -> str:
+    """'twice', or '1.5 times': how often a Core20 resident's burden counts in the score."""
+    return "twice" if weight == 2 else f"{weight:g} times"

@@ -202,12 +202,12 @@ def counting_sentence(counting: str) -> str:
     """What is counted, and what that means for the intervals."""
     if counting == "people":
         return (
-            "Figures count distinct people (service.columns.person): someone with several events "
+            "Figures count distinct people (the extract names a person column): someone with several events "
             "is counted once in each group they belong to."
         )
     return (
-        "Figures count events, not people: the extract names no person column "
-        "(service.columns.person), so someone with several events is counted several times. "
+        "Figures count events, not people: the extract names no person column, so someone "
+        "with several events is counted several times. "
         "Repeat events of the same people are not independent, so the intervals below, which "
         "assume they are, are too narrow; PHEindicatormethods widens them from the number of "
         "events per person, which this extract does not hold."
