@@ -496,7 +496,7 @@ def show_area(area_long: pd.DataFrame, core: pd.DataFrame):
     )
 
 
-def show_access(table: pd.DataFrame, threshold_km: float):
+def show_access(table: pd.DataFrame, threshold_km: float, which: str = "the proposal"):
     """Access change for each ethnic group within Core20 and the rest."""
     from eia import show
 
@@ -520,13 +520,14 @@ def show_access(table: pd.DataFrame, threshold_km: float):
         show.paragraphs(access_finding(table)),
         show.Table(
             frame,
-            "Access before and after for each ethnic group in Core20 neighbourhoods and in the "
-            "rest of the area (straight-line distance to the nearest site, population-weighted)",
+            f"Access before and after {which} for each ethnic group in Core20 neighbourhoods and "
+            "in the rest of the area (straight-line distance to the nearest site, "
+            "population-weighted)",
         ),
     )
 
 
-def show_burden(table: pd.DataFrame, change_km: float):
+def show_burden(table: pd.DataFrame, change_km: float, which: str = "the proposal"):
     """The judgement's burden measures for each ethnic group within Core20 and the rest."""
     from eia import show
     from eia.impact import rating_label
@@ -554,9 +555,9 @@ def show_burden(table: pd.DataFrame, change_km: float):
         show.paragraphs(burden_finding(table)),
         show.Table(
             frame,
-            "Burden of the change for each ethnic group in Core20 neighbourhoods and in the rest "
-            "of the area (added distance counts only changes larger than the threshold; ratings "
-            "by the same rules as every other group)",
+            f"Burden of the change under {which} for each ethnic group in Core20 neighbourhoods "
+            "and in the rest of the area (added distance counts only changes larger than the "
+            "threshold; ratings by the same rules as every other group)",
         ),
     )
 
@@ -615,10 +616,11 @@ def section(a):
         show.heading("Ethnicity and deprivation together"),
         show_area(a.intersect["area"], a.intersect["core20"]),
     ]
+    which = a.primary if a.proposal.options else "the proposal"
     if "burden" in a.intersect:
-        parts.append(show_burden(a.intersect["burden"], a.proposal.thresholds.change_km))
+        parts.append(show_burden(a.intersect["burden"], a.proposal.thresholds.change_km, which))
     if "access" in a.intersect:
-        parts.append(show_access(a.intersect["access"], a.threshold_km))
+        parts.append(show_access(a.intersect["access"], a.threshold_km, which))
     if a.uptake is not None and "uptake" in a.intersect:
         spec = a.proposal.service
         parts.append(
