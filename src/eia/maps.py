@@ -56,6 +56,22 @@ def _subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kw
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
+def _panels(n: int, *, legend_in: float, cols: int | None = None):
+    """A grid of map panels at A4 width: two a row (one alone), ``legend_in`` inches for legends."""
+    cols = cols or (1 if n == 1 else 2)
+    rows = int(np.ceil(n / cols))
+    fig, axes = _subplots(
+        rows,
+        cols,
+        figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + legend_in),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax in list(axes.flat)[n:]:  # an odd number of panels leaves one cell empty
+        ax.set_axis_off()
+    return fig, axes
+
+
 def _styled(func):
     """Run a figure function inside :data:`STYLE` (no global state changed)."""
 
@@ -320,23 +336,12 @@ def imd_map(
     """
     lines = area_outline(area) if outline is None else outline
     if isinstance(proposed, Mapping) and len(proposed) > 1:
-        n = len(proposed)
-        cols = 2
-        rows = int(np.ceil(n / cols))
-        fig, axes = _subplots(
-            rows,
-            cols,
-            figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + 0.9),
-            squeeze=False,
-            layout="constrained",
-        )
+        fig, axes = _panels(len(proposed), legend_in=0.9, cols=2)
         handles: list = []
         for ax, (name, sites) in zip(axes.flat, proposed.items(), strict=False):
             handles += _imd_panel(ax, area, site_roles(current, sites), lines)
             ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
             _frame(ax)
-        for ax in list(axes.flat)[n:]:
-            ax.set_axis_off()
         fig.legend(
             handles=_imd_handles() + _unique_handles(handles),
             title="IMD 2025 decile (national)",
@@ -523,16 +528,7 @@ def options_maps(
     :func:`area_outline`, if already computed (else computed once here).
     """
     lines = area_outline(area) if outline is None else outline
-    n = len(scenarios)
-    cols = 1 if n == 1 else 2
-    rows = int(np.ceil(n / cols))
-    fig, axes = _subplots(
-        rows,
-        cols,
-        figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + 1.1),
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = _panels(len(scenarios), legend_in=1.1)
     handles: list = []
     for ax, (name, distances) in zip(axes.flat, scenarios.items(), strict=False):
         handles += _change_panel(
@@ -548,8 +544,6 @@ def options_maps(
         )
         ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
         _frame(ax)
-    for ax in list(axes.flat)[n:]:
-        ax.set_axis_off()
     fig.legend(
         handles=_change_handles(threshold, outer, unit, deprivation) + _unique_handles(handles),
         loc="outside lower center",
