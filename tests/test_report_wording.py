@@ -160,3 +160,22 @@ def test_every_figure_a_why_quotes_is_in_its_row(site, detentions):
                 quoted = re.findall(r"(?<![\d.])\d+\.\d\d(?![\d%])", why)
                 for figure in quoted:
                     assert figure in cells, (figure, row["Why"])
+
+
+def test_the_summary_gives_core20s_newly_far_share_and_says_what_is_missing(site, detentions):
+    from eia import summary
+
+    lead = summary.executive_paragraph(site)
+    assert re.search(
+        r"\d+\.\d% of Core20 residents would newly be more than 5 km from a site, against "
+        r"\d+\.\d% in the rest",
+        lead,
+    )
+    assert (
+        "The assessment is not complete: 14 of 14 questions on other protected characteristics "
+        "and inclusion health groups are not yet answered, no mitigations are recorded and it "
+        "has not been signed off."
+    ) in lead
+    # the detentions example answers one prompt and records a mitigation
+    assert "13 of 14 questions" in summary.executive_paragraph(detentions)
+    assert "no mitigations" not in summary.executive_paragraph(detentions)

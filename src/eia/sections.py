@@ -842,7 +842,7 @@ def options(a: Assessment) -> Block:
             ap.summary,
             "How options are ranked: an option that is no worse than another on every criterion "
             "below and better on at least one dominates it and is always ranked above it. Options "
-            f"are ordered by one score, {ap.score_label}; options that tie share a rank. The "
+            f"are ordered by one score ({ap.score_label}), and options that tie share a rank. The "
             "ranking is then repeated with each threshold halved and doubled (see “How the ratings work”).",
         ),
         Table(

@@ -211,6 +211,7 @@ def executive_paragraph(a: Assessment) -> str:
             + " ".join(w.rstrip(".") + "." for w in v.warnings)
         )
     parts.append(caveats(a))
+    parts.append(incomplete(a))
     parts.append(_pointer(a, v))
     return " ".join(s for s in parts if s)
 
@@ -329,10 +330,21 @@ def _access_burden(a: Assessment, option: str, rows: pd.DataFrame) -> list[str]:
         column, verb = (
             ("added_per_resident", "added") if w["further"] else ("removed_per_resident", "saved")
         )
+        crossing, where = (
+            ("newly_far", f"newly be more than {far:g} {unit} from a site")
+            if w["further"]
+            else ("newly_near", f"newly be within {far:g} {unit} of a site")
+        )
+        share = (
+            f", and {fmt_pct(c[crossing] / c['residents'])} of Core20 residents would {where}, "
+            f"against {fmt_pct(rest[crossing] / rest['residents'])} in the rest"
+            if c[crossing] and rest["residents"]
+            else ""
+        )
         out.append(
             f"Core20 neighbourhoods (the most deprived 20% in England) would have "
             f"{per_resident(c[column], unit)} {verb} per resident, against "
-            f"{per_resident(rest[column], unit)} in the rest of the area."
+            f"{per_resident(rest[column], unit)} in the rest of the area{share}."
         )
     elif len(core):
         out.append("The area has no Core20 neighbourhoods (the most deprived 20% in England).")
@@ -426,6 +438,29 @@ def caveats(a: Assessment) -> str:
     if not items:
         return ""
     return "Caveats: " + "; ".join(items) + "."
+
+
+def incomplete(a: Assessment) -> str:
+    """What must be done before the assessment is complete: prompts without answers, no
+    mitigations, no sign-off (one sentence, or empty when nothing is missing)."""
+    from eia.params import NARRATIVE_KEYS
+
+    p = a.proposal
+    missing = []
+    unanswered = [k for k in NARRATIVE_KEYS if not str(p.narrative.get(k) or "").strip()]
+    if unanswered:
+        missing.append(
+            f"{len(unanswered)} of {len(NARRATIVE_KEYS)} questions on other protected "
+            f"characteristics and inclusion health groups {'is' if len(unanswered) == 1 else 'are'} "
+            "not yet answered"
+        )
+    if not p.mitigations:
+        missing.append("no mitigations are recorded")
+    if not p.signoff:
+        missing.append("it has not been signed off")
+    if not missing:
+        return ""
+    return f"The assessment is not complete: {join_words(missing)}."
 
 
 def _pointer(a: Assessment, v: Verdict) -> str:
