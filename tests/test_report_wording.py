@@ -179,3 +179,29 @@ def test_the_summary_gives_core20s_newly_far_share_and_says_what_is_missing(site
     # the detentions example answers one prompt and records a mitigation
     assert "13 of 14 questions" in summary.executive_paragraph(detentions)
     assert "no mitigations" not in summary.executive_paragraph(detentions)
+
+
+def test_every_audit_row_shows_its_shares_and_names_the_service_now(detentions):
+    tables = [t for t in sections.impacts(detentions).parts if isinstance(t, show.Table)]
+    rated = [t for t in tables if "Why" in t.frame]
+    for table in rated:
+        assert table.caption.endswith("ratings for the service now")
+        shares = table.frame[[c for c in table.frame if c.startswith("Share of")]]
+        assert not (shares == "–").any().any(), table.frame["Group"].tolist()
+    lead = text(sections.summary(detentions))
+    assert "with 913,557 residents aged 18 and over" in lead
+
+
+def test_event_counts_are_headed_events_with_fractions_explained_and_no_empty_column(
+    site, detentions
+):
+    block = detailed.section(site)
+    table = next(p for p in block.parts if isinstance(p, show.Table) and "Events" in p.frame)
+    shares = table.frame["Share of events with a detailed code"]
+    assert (shares != "–").any(), "a column of dashes tells the reader nothing"
+    said = text(block, intersect.section(site))
+    assert "Users" not in said
+    assert "counts with a fraction are events under an LSOA 2011 code" in said
+    fractional = text(detailed.section(detentions))  # 30.5 Indian detentions, and others
+    assert "a count with a fraction comes from an LSOA 2011 code split in 2021" in fractional
+    assert "columns:" not in text(sections.site_users(site))

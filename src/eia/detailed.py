@@ -272,7 +272,7 @@ def section(a):
                 for v, r in zip(table["count"], table["suppressed"], strict=True)
             ],
             f"Share of {who.lower()} with a detailed code": [
-                "–" if r is not None or s is None else show.fmt_pct(s)
+                "–" if isinstance(r, str) or s is None or pd.isna(s) else show.fmt_pct(s)
                 for s, r in zip(table["share"], table["suppressed"], strict=True)
             ],
         }
@@ -304,7 +304,13 @@ def section(a):
         show.paragraphs(
             why,
             "Counts follow the disclosure control stated under the data-quality section: "
-            "small counts are withheld in this table together with the five-group tables.",
+            "small counts are withheld in this table together with the five-group tables"
+            + (
+                "; a count with a fraction comes from an LSOA 2011 code split in 2021, shared "
+                "between its parts by residents."
+                if any(isinstance(v, float) and v % 1 for v in table["count"] if v is not None)
+                else "."
+            ),
         ),
         show.Table(
             mapping_table().rename(

@@ -608,7 +608,15 @@ def show_uptake(
             "reference data has no ethnic group by age, so these rates cannot be age-specific "
             "or age-standardised)",
         ),
-        show.paragraphs("Counts follow the disclosure control stated under data quality."),
+        show.paragraphs(
+            "Counts follow the disclosure control stated under data quality"
+            + (
+                "; counts with a fraction are events under an LSOA 2011 code that was split in "
+                "2021, shared between its 2021 parts in proportion to their residents."
+                if any(isinstance(v, float) and pd.notna(v) and v % 1 for v in table["count"])
+                else "."
+            )
+        ),
     )
 
 

@@ -558,6 +558,7 @@ def impacts(a: Assessment) -> Block:
         if len(scenarios) > 1:
             parts.append(heading(f"{scenario} compared with doing nothing", 3))
             level = 4
+        name = "the service now" if a.proposal.template == "equity_audit" else scenario
         if impact.MERGED_Q1 in set(rows["group"]) and not said_same:
             said_same = True
             parts.append(paragraphs(impact.SAME_PEOPLE))
@@ -565,7 +566,7 @@ def impacts(a: Assessment) -> Block:
             part = rows[rows["dimension"] == dim]
             label = DIMENSION_LABELS.get(dim, dim)
             parts.append(heading(label, level))
-            parts.append(Table(impact_frame(a, part), f"{label}: ratings for {scenario}"))
+            parts.append(Table(impact_frame(a, part), f"{label}: ratings for {name}"))
     parts.append(narrative(a))
     return Block(*parts)
 
@@ -629,11 +630,12 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
                     strict=True,
                 )
             }
+        merged = {impact.MERGED_Q1: impact.CORE20_GROUP, impact.MERGED_REST: impact.REST_GROUP}
         dims = [
-            "core20" if g == impact.MERGED_Q1 else d
+            "core20" if g in merged else d
             for d, g in zip(rows["dimension"], rows["group"], strict=True)
         ]
-        groups = [impact.CORE20_GROUP if g == impact.MERGED_Q1 else str(g) for g in rows["group"]]
+        groups = [merged.get(str(g), str(g)) for g in rows["group"]]
         found = [shares.get(k, (np.nan, np.nan)) for k in zip(dims, groups, strict=True)]
         frame[f"Share of {noun}"] = [fmt_pct(x[0]) for x in found]
         population = a.uptake.population if a.uptake is not None else "residents"

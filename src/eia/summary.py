@@ -197,7 +197,7 @@ def executive_paragraph(a: Assessment) -> str:
     v = verdict(a)
     parts = [
         f"This assessment covers {area_name(a)}: {plural(len(a.area), 'neighbourhood')} "
-        f"(LSOAs) with {plural(round(float(a.area['population'].sum())), 'resident')}."
+        f"(LSOAs) with {residents(a)}."
     ]
     parts.append(_proposal_sentence(a))
     if v.compared:
@@ -214,6 +214,15 @@ def executive_paragraph(a: Assessment) -> str:
     parts.append(incomplete(a))
     parts.append(_pointer(a, v))
     return " ".join(s for s in parts if s)
+
+
+def residents(a: Assessment) -> str:
+    """The area's residents in the assessment's population, in words ("913,557 residents aged
+    18 and over"), always whole people."""
+    n = round(float(a.area["population"].sum()))
+    if a.proposal.population is not None:
+        return f"{fmt_int(n)} {a.proposal.population.name}"
+    return plural(n, "resident")
 
 
 def _proposal_sentence(a: Assessment) -> str:
