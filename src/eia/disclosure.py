@@ -48,6 +48,8 @@ SECONDARY = "secondary"
 #: Withheld with everything it adds up with, zeros included (see :func:`protect`).
 TABLE = "table"
 SECONDARY_MARK = "*"
+#: Why an LSOA of a rate map is grey: fewer than ``min_count`` users, none, or protecting a count.
+GREY = "grey"
 #: The column of a published table saying why its row's counts are withheld (None: published).
 REASON = "suppressed"
 
@@ -373,7 +375,9 @@ def published_record(record: Mapping, spec: Publishable, *, min_count: int = DEF
     ``min_count - 1`` (:class:`UnpublishableError` otherwise); the record is
     returned unchanged.
     """
-    frame = pd.DataFrame([{k: None if isinstance(v, (list, dict)) else v for k, v in record.items()}])
+    frame = pd.DataFrame(
+        [{k: None if isinstance(v, (list, dict)) else v for k, v in record.items()}]
+    )
     publishable(frame, spec, min_count=min_count)
     return record
 
@@ -658,6 +662,20 @@ class MapClasses:
     def withheld(self) -> int:
         """How many LSOAs are shown as withheld."""
         return int((self.classes < 0).sum())
+
+    def table(self) -> pd.DataFrame:
+        """The map as published, through :func:`publishable` (``uptake.map``): each LSOA's
+        ``map_class`` (-1: grey) and ``rate`` (None where grey; ``suppressed`` "grey")."""
+        codes = list(self.classes.index)
+        frame = pd.DataFrame(
+            {
+                "lsoa21_code": codes,
+                "map_class": self.classes.to_numpy(),
+                "rate": self.rate.reindex(codes).to_numpy(dtype=float),
+            }
+        )
+        grey = [GREY if c < 0 else None for c in frame["map_class"]]
+        return publishable(frame, PUBLISHED["uptake.map"], grey)
 
     def __repr__(self) -> str:
         return f"MapClasses({len(self.classes)} LSOAs, {self.withheld} withheld)"

@@ -984,7 +984,7 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         )
     fig = maps.rate_map(
         a.area,
-        classes.rate,
+        classes.table().set_index("lsoa21_code")["rate"].astype(float),
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
