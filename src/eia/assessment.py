@@ -500,6 +500,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
         "id": a.proposal.id,
         "title": a.proposal.title,
         "template": a.proposal.template,
+        "template_notebook": a.proposal.template_notebook,
         "area": {
             "spec": a.proposal.area.spec,
             "lsoa_count": int(len(area)),

@@ -936,6 +936,17 @@ class Proposal(_Model):
         return self
 
     @property
+    def template_notebook(self) -> str | None:
+        """The custom notebook's file name (no folder), or None for a built-in template."""
+        return Path(self.template_file).name if self.template_file else None
+
+    @property
+    def template_label(self) -> str:
+        """How reports and the index name the template: ``site_change``, or
+        ``custom.ipynb (custom site_change)`` for a notebook made with ``eia template new``."""
+        return template_label(self.template, self.template_notebook)
+
+    @property
     def higher_use_is(self) -> str:
         """``better`` or ``worse``: the service block's choice, else the template's default."""
         chosen = self.service.higher_use_is if self.service is not None else None
@@ -1188,6 +1199,13 @@ def read_yaml(path: Path | str) -> Any:
     if problems:
         raise ParamsError(str(path), problems)
     return data
+
+
+def template_label(template: str | None, notebook: str | None = None) -> str:
+    """``site_change``, or ``custom.ipynb (custom site_change)`` for a custom notebook."""
+    if notebook:
+        return f"{notebook} (custom {template})" if template else notebook
+    return template or ""
 
 
 def _site_clues(data: Mapping) -> list:

@@ -509,7 +509,7 @@ def _execute(
     return RunResult(
         id=proposal.id,
         title=proposal.title,
-        template=proposal.template,
+        template=proposal.template_label,
         folder=final,
         report=final / "report.html",
         notebook=final / "assessment.ipynb",
