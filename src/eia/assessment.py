@@ -287,6 +287,10 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     from eia import uptake as uptake_mod
 
     proposal = result.proposal
+    if proposal.service.synthetic:  # an example's extract is generated on first use
+        from eia import synth
+
+        synth.ensure(proposal, base_dir, result.pack)
     spec = proposal.service.model_dump()
     # Roles not mapped in the params file are not passed on (service.check_columns knows only
     # the roles it reads).
@@ -500,6 +504,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
         "id": a.proposal.id,
         "title": a.proposal.title,
         "template": a.proposal.template,
+        "template_notebook": a.proposal.template_notebook,
         "area": {
             "spec": a.proposal.area.spec,
             "lsoa_count": int(len(area)),

@@ -79,7 +79,7 @@ def title(a: Assessment) -> Block:
     header = Html(
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
-        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template)} · '
+        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template_label)} · '
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
     )
