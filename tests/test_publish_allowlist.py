@@ -206,12 +206,9 @@ def maternity(pack):
     from pathlib import Path
 
     from eia import assessment, params
-    from eia.run import _ensure_synthetic
 
     path = Path(__file__).resolve().parents[1] / "params/examples/notts-maternity-equity-audit.yaml"
-    proposal = params.load(path, pack)
-    _ensure_synthetic(proposal, path, pack)
-    return assessment.assess(proposal, path, pack)
+    return assessment.assess(params.load(path, pack), path, pack)  # generates its extract
 
 
 def test_every_table_of_a_real_run_is_declared(maternity):
