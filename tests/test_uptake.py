@@ -279,7 +279,7 @@ def test_linked_tables_property(deciles, outside, unmatched):
         "count_converted_from_2011": 0.0,
     }
     result = uptake.compute(toy_service(counts, quality=quality), toy_area())
-    reasons = result.published["reasons"]
+    reasons = result.published.reasons
     values = {("decile", d): float(c) for d, c in enumerate(deciles, start=1)}
     values |= {("quintile", q): float(deciles[2 * q - 2] + deciles[2 * q - 1]) for q in range(1, 6)}
     values |= {k: v for k, v in quality.items() if k != "count_converted_from_2011"}
