@@ -31,7 +31,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from eia import figures, impact, maps
+from eia import disclosure, figures, impact, maps
 from eia import summary as summary_mod
 from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
@@ -900,6 +900,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     frame = a.uptake.table(key) if key else table
     if frame is None:
         return None
+    disclosure.require_published(frame, "sections.uptake_chart", a.uptake.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     what = "ethnic group" if ethnic else "IMD 2025 quintile"
     if "in_rates" in frame:
@@ -1144,6 +1145,7 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
     frame = u.table(key) if key else table
     if frame is None:
         return None
+    disclosure.require_published(frame, "sections.uptake_table", u.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     synthetic = " (synthetic data)" if u.synthetic else ""
     who = "Service users" if u.counting == "people" else "Service events"
