@@ -35,7 +35,6 @@ import pandas as pd
 from eia.area import ETHNIC_GROUPS
 from eia.errors import DataMismatchError, EIAError, RefDataError
 from eia.ethnicity import CATEGORIES as SERVICE_ETHNIC_CATEGORIES
-from eia.stats import ESP2013_AGE_BANDS
 
 
 def _import_pandera():
@@ -134,7 +133,9 @@ def _describe(error: SchemaError) -> str:
         return f"column {error.failure_cases!s} is missing"
     if reason == "wrong_dtype":
         expected = getattr(error.schema, "dtype", None)
-        got = getattr(error.data, "dtype", None)
+        got = error.failure_cases  # the type found (a dtype's name, not a value)
+        if isinstance(got, pd.DataFrame) and "failure_case" in got.columns:
+            got = got["failure_case"].iloc[0]
         return f"{where} should hold {_dtype_words(expected)}, not {got}"
     if reason == "series_contains_nulls":
         return f"{where} has {n} missing value(s)"
@@ -210,14 +211,13 @@ def _code(kind: str, *, unique: bool = False, nullable: bool = False) -> pa.Colu
     return pa.Column(str, matches(kind), unique=unique, nullable=nullable)
 
 
+def _isin(allowed: Iterable[str]) -> pa.Check:
+    allowed = list(allowed)
+    return pa.Check.isin(allowed, error=f"are not one of the {len(allowed)} expected categories")
+
+
 def _text(*, nullable: bool = False, isin: Iterable[str] | None = None) -> pa.Column:
-    checks = []
-    if isin is not None:
-        allowed = list(isin)
-        checks.append(
-            pa.Check.isin(allowed, error=f"are not one of the {len(allowed)} expected categories")
-        )
-    return pa.Column(str, checks, nullable=nullable)
+    return pa.Column(str, [] if isin is None else [_isin(isin)], nullable=nullable)
 
 
 def _whole(minimum: int = 0, maximum: int | None = None) -> pa.Column:
@@ -672,11 +672,12 @@ BURDEN = Contract(
 
 #: Sex categories the service aggregation produces (eia.service), plus "Other".
 SEXES = ("Female", "Male", "Indeterminate", "Not known", "Other")
-AGE_BANDS = (*ESP2013_AGE_BANDS, "Not known")
+#: Age bands of the service aggregation (eia.service: 5-year bands to 80-84, then 85+).
+AGE_BANDS = (*(f"{a}-{a + 4}" for a in range(0, 85, 5)), "85+", "Not known")
 
 SERVICE_BY_LSOA = Contract(
     "service counts by LSOA (ServiceData.by_lsoa)",
-    _frame({KEY: _code("lsoa_england", unique=True), "count": _real()}),
+    _frame({KEY: _code("lsoa_england", unique=True), "count": _people()}),
     description="Events (or distinct people) per LSOA of the area, zeros included.",
 )
 
@@ -686,7 +687,7 @@ SERVICE_BY_LSOA_ETHNICITY = Contract(
         {
             KEY: _code("lsoa_england"),
             "ethnic_group": _text(isin=SERVICE_ETHNIC_CATEGORIES),
-            "count": _real(),
+            "count": _people(),
         },
         unique=[KEY, "ethnic_group"],
     ),
@@ -698,9 +699,9 @@ SERVICE_BY_LSOA_AGE_SEX = Contract(
     _frame(
         {
             KEY: _code("lsoa_england"),
-            "age_band": pa.Column(str, pa.Check.isin(AGE_BANDS), required=False),
-            "sex": pa.Column(str, pa.Check.isin(SEXES), required=False),
-            "count": _real(),
+            "age_band": pa.Column(str, _isin(AGE_BANDS), required=False),
+            "sex": pa.Column(str, _isin(SEXES), required=False),
+            "count": _people(),
         },
         checks=[
             pa.Check(
