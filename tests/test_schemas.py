@@ -74,7 +74,7 @@ def test_a_well_formed_tiny_pack_installs(tmp_path):
 
 def test_missing_column_names_file_and_column(tmp_path):
     message = install_error(tmp_path, ethnicity_frame().drop(columns="prop"))
-    assert "column prop is missing" in message
+    assert "column 'prop' is missing" in message
 
 
 def test_wrong_dtype_names_the_column_and_the_type_expected(tmp_path):

@@ -98,9 +98,13 @@ class Contract:
         try:
             return schema.validate(frame, lazy=True, inplace=True)
         except SchemaErrors as exc:
-            problems = [_describe(e) for e in exc.schema_errors]
+            errors = list(exc.schema_errors)
         except SchemaError as exc:  # raised before lazy collection (e.g. a bad index type)
-            problems = [_describe(exc)]
+            errors = [exc]
+        described = [_describe(e, frame) for e in errors]
+        # A check that could not run on a column already reported (wrong type) adds nothing.
+        reported = {col for col, text, broken in described if not broken}
+        problems = [text for col, text, broken in described if not broken or col not in reported]
         unique = list(dict.fromkeys(problems))
         raise self.error(f"{what or self.name}: {'; '.join(unique)}") from None
 
@@ -123,20 +127,31 @@ def _count(failure_cases) -> int:
     return len(failure_cases) if isinstance(failure_cases, pd.DataFrame | pd.Series) else 1
 
 
-def _describe(error: SchemaError) -> str:
-    """One problem in words: the column and the kind of failure, with a count, never a value."""
+def _describe(error: SchemaError, frame) -> tuple[object, str, bool]:
+    """(column, the problem in words, whether a check could not run): a count, never a value."""
     reason = getattr(error.reason_code, "value", str(error.reason_code))
     column = error.column_name or getattr(error.schema, "name", None)
-    where = f"column {column!r}" if isinstance(column, str) else "the frame"
+    return column, _words(error, reason, column, frame), reason == "check_error"
+
+
+def _words(error: SchemaError, reason: str, column, frame) -> str:
+    index = isinstance(error.schema, pa.Index)
+    if index:
+        where = f"the index ({column})"
+    else:
+        where = f"column {column!r}" if isinstance(column, str) else "the frame"
     n = _count(error.failure_cases)
     if reason == "column_not_in_dataframe":
-        return f"column {error.failure_cases!s} is missing"
+        return f"column {str(error.failure_cases)!r} is missing"
+    if reason == "wrong_field_name":
+        return f"the index should be named {column!r}"
     if reason == "wrong_dtype":
-        expected = getattr(error.schema, "dtype", None)
-        got = error.failure_cases  # the type found (a dtype's name, not a value)
-        if isinstance(got, pd.DataFrame) and "failure_case" in got.columns:
-            got = got["failure_case"].iloc[0]
-        return f"{where} should hold {_dtype_words(expected)}, not {got}"
+        # The type found, from the frame itself: pandera's failure cases can be values.
+        expected = _dtype_words(getattr(error.schema, "dtype", None))
+        if index:
+            return f"{where} should hold {expected}, not {frame.index.dtype}"
+        got = frame[column].dtype if isinstance(column, str) and column in frame else None
+        return f"{where} should hold {expected}" + (f", not {got}" if got is not None else "")
     if reason == "series_contains_nulls":
         return f"{where} has {n} missing value(s)"
     if reason == "series_contains_duplicates":
@@ -148,7 +163,7 @@ def _describe(error: SchemaError) -> str:
         check = error.check
         text = getattr(check, "error", None) or getattr(check, "name", None) or "fail a check"
         if reason == "check_error":
-            return f"{where} could not be checked ({text})"
+            return f"{where} could not be checked for values that {text}"
         if not isinstance(error.failure_cases, pd.DataFrame | pd.Series):
             return f"{where} {text}"
         if not isinstance(column, str):  # a check of whole rows: count rows, not cells
