@@ -670,13 +670,8 @@ def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
 
 def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:
     """Write ``metrics.json`` (sorted keys, stable) into ``folder``; nothing when ``folder`` is None."""
-    import json
+    from eia.jsonable import write_json
 
     if folder is None:
         return None
-    path = Path(folder) / "metrics.json"
-    path.write_text(
-        json.dumps(metrics(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-        encoding="utf-8",
-    )
-    return path
+    return write_json(metrics(a), Path(folder) / "metrics.json")

@@ -191,6 +191,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: Options shared by ``validate``, ``run`` and ``batch``.
+_STRICT = {
+    "action": "store_true",
+    "help": "treat warnings about the inputs (far-away sites, options that change nothing, "
+    "identical options, options that affect nobody) as errors: exit code 2",
+}
+_OUT = {"type": Path, "default": None, "help": "output folder (default: outputs/)"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``eia`` and its sub-commands."""
     parser = argparse.ArgumentParser(
@@ -202,26 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check params files; list every problem")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="treat warnings about the inputs (far-away sites, options that change nothing, "
-        "identical options, options that affect nobody) as errors: exit code 2",
-    )
+    p.add_argument("--strict", **_STRICT)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser(
         "run", help="run one proposal: OUT/<id>/report.html, assessment.ipynb, metrics.json"
     )
     p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
+    p.add_argument("--out", **_OUT)
     p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="treat warnings about the inputs (far-away sites, options that change nothing, "
-        "identical options, options that affect nobody) as errors: exit code 2",
-    )
+    p.add_argument("--strict", **_STRICT)
     p.add_argument(
         "--pdf",
         action="store_true",
@@ -238,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "processes, then print a summary table. Exit code 0 only if every proposal succeeded.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="params files, folders or globs")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/)")
+    p.add_argument("--out", **_OUT)
     p.add_argument(
         "--jobs",
         "-j",
@@ -248,12 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="proposals run at once (default: the number of cores)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="treat warnings about the inputs (far-away sites, options that change nothing, "
-        "identical options, options that affect nobody) as errors: exit code 2",
-    )
+    p.add_argument("--strict", **_STRICT)
     p.set_defaults(func=_batch)
 
     p = sub.add_parser(

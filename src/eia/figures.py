@@ -154,6 +154,19 @@ def _change_alt(a: Assessment, option: str, unit: str, mode=None, values=None) -
     return text + "."
 
 
+def change_style(a: Assessment, unit: str, mode: str | None) -> dict:
+    """The keyword arguments of :func:`eia.maps.change_map` and :func:`eia.maps.options_maps`
+    for ``unit`` (and ``mode``): outline, the thresholds that class the change, its column."""
+    change, far = _thresholds(a, unit, mode)
+    return {
+        "outline": a.outline(),
+        "threshold": change,
+        "outer": far,
+        "unit": unit,
+        "column": _col(unit, "change"),
+    }
+
+
 def change_map(
     a: Assessment,
     option: str | None = None,
@@ -166,17 +179,13 @@ def change_map(
     option = option or a.primary
     if not option:
         return None
-    change, far = _thresholds(a, unit, mode)
+    change, _ = _thresholds(a, unit, mode)
     fig = maps.change_map(
         a.area,
         _values(a, unit, values)[option],
         a.current,
         a.proposed[option],
-        outline=a.outline(),
-        threshold=change,
-        outer=far,
-        unit=unit,
-        column=_col(unit, "change"),
+        **change_style(a, unit, mode),
     )
     measure = _what(unit)[0]
     return Figure(
@@ -198,19 +207,9 @@ def options_maps(
     """Each option's change map side by side, each with its own sites."""
     if len(a.proposed) < 2:
         return None
-    change, far = _thresholds(a, unit, mode)
+    change, _ = _thresholds(a, unit, mode)
     values = _values(a, unit, values)
-    fig = maps.options_maps(
-        a.area,
-        values,
-        a.current,
-        a.proposed,
-        outline=a.outline(),
-        threshold=change,
-        outer=far,
-        unit=unit,
-        column=_col(unit, "change"),
-    )
+    fig = maps.options_maps(a.area, values, a.current, a.proposed, **change_style(a, unit, mode))
     measure = _what(unit)[0]
     return Figure(
         fig,

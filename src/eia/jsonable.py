@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,3 +25,13 @@ def clean(value: Any) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     return value
+
+
+def write_json(payload: dict, path: Path | str) -> Path:
+    """Write ``payload`` to ``path`` as metrics.json is written: UTF-8, indented, keys sorted
+    (stable, so two runs can be compared line by line)."""
+    path = Path(path)
+    path.write_text(
+        json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return path

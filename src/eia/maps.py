@@ -204,32 +204,6 @@ def _draw_sites(ax, roles: gpd.GeoDataFrame, *, labels: bool = True, size: float
     return handles
 
 
-def _sites(ax, sites: gpd.GeoDataFrame | None, marker: str, face: str, label: str):
-    """Draw sites with one marker (kept for callers drawing a plain set of sites)."""
-    if sites is None or len(sites) == 0:
-        return None
-    ax.scatter(
-        sites.geometry.x,
-        sites.geometry.y,
-        marker=marker,
-        s=70,
-        c=face,
-        edgecolors="black",
-        linewidths=1.2,
-        zorder=5,
-    )
-    return Line2D(
-        [],
-        [],
-        marker=marker,
-        linestyle="none",
-        markerfacecolor=face,
-        markeredgecolor="black",
-        markersize=8,
-        label=label,
-    )
-
-
 def _legends(fig, handles, title: str, site_handles) -> None:
     """Legends outside the map on the right (constrained layout keeps them in the image)."""
     fig.legend(

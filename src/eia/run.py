@@ -24,6 +24,7 @@ from jupyter_client.manager import AsyncKernelManager
 from eia import params as params_mod
 from eia import provenance, report
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
+from eia.jsonable import write_json
 from eia.redact import printable
 from eia.refdata import ENV_VAR, load_pack, project_root
 
@@ -483,10 +484,7 @@ def _execute(
             raise RunError(f"{proposal.id}: the template did not write metrics.json")
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
         metrics["provenance"] = info
-        metrics_path.write_text(
-            json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
+        write_json(metrics, metrics_path)
         report.write(nb_path, staging / "report.html", proposal.title)
         timings["render"] = time.perf_counter() - t2
         if want_pdf:

@@ -510,16 +510,11 @@ def metrics(r: Result) -> dict[str, Any]:
 
 def write_metrics(r: Result, folder: Path | str | None) -> Path | None:
     """Write ``metrics.json`` into ``folder`` (nothing when ``folder`` is None)."""
-    import json
+    from eia.jsonable import write_json
 
     if folder is None:
         return None
-    path = Path(folder) / "metrics.json"
-    path.write_text(
-        json.dumps(metrics(r), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-        encoding="utf-8",
-    )
-    return path
+    return write_json(metrics(r), Path(folder) / "metrics.json")
 
 
 # ---------------------------------------------------------------------------

@@ -878,20 +878,16 @@ def _check_domain(name: str, arr: np.ndarray, value_type: str, labels: np.ndarra
         )
 
 
+#: The scale each value type is modelled on: (transform, inverse); other types as given.
+_LINKS = {"rate": (np.log, np.exp), "proportion": (special.logit, special.expit)}
+
+
 def _transform(x: np.ndarray, value_type: str) -> np.ndarray:
-    if value_type == "rate":
-        return np.log(x)
-    if value_type == "proportion":
-        return special.logit(x)
-    return x
+    return _LINKS[value_type][0](x) if value_type in _LINKS else x
 
 
 def _untransform(y: np.ndarray, value_type: str) -> np.ndarray:
-    if value_type == "rate":
-        return np.exp(y)
-    if value_type == "proportion":
-        return special.expit(y)
-    return y
+    return _LINKS[value_type][1](y) if value_type in _LINKS else y
 
 
 def _order_positions(repetitions: int, confidence: float) -> tuple[int, int]:

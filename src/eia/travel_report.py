@@ -14,6 +14,7 @@ import pandas as pd
 
 from eia import maps
 from eia.area import ETHNIC_SHORT
+from eia.figures import change_style
 from eia.show import Block, Figure, Html, Table, fmt_int, fmt_pct, heading, notice_box, paragraphs
 from eia.traveltime import MODE_LABELS, rating_change
 
@@ -32,54 +33,43 @@ def _mins(value: float) -> str:
     return "–" if pd.isna(value) else f"{value:.0f}"
 
 
+def _now_after(before, after, fmt=fmt_int) -> list[str]:
+    return [f"{fmt(b)} → {fmt(f)}" for b, f in zip(before, after, strict=True)]
+
+
 def modes_table(a, dimension: str, scenario: str | None = None) -> pd.DataFrame:
     """One row per group of ``dimension``; for each mode (lead first) its minutes now → after,
     people beyond its threshold now → after, and people who cannot reach a site now → after."""
     scenario = scenario or a.primary
     t = a.proposal.thresholds
-    out: pd.DataFrame | None = None
+    frames: list[pd.DataFrame] = []
     for mode in a.travel:
         table = a.travel_access[mode][scenario][dimension]
-        groups = table["group"].map(lambda g: ETHNIC_SHORT.get(g, g))
-        label, limit = MODE_LABELS[mode], t.minutes_for(mode)
-        cols = pd.DataFrame(
-            {
-                f"{label}: mean minutes now → after (change)": [
-                    f"{_mins(b)} → {_mins(f)} ({'–' if pd.isna(c) else f'{c:+.0f}'})"
-                    for b, f, c in zip(
-                        table["mean_minutes_before"],
-                        table["mean_minutes_after"],
-                        table["mean_minutes_change"],
-                        strict=True,
-                    )
-                ],
-                f"{label}: beyond {limit:g} min now → after": [
-                    f"{fmt_int(b)} → {fmt_int(f)}"
-                    for b, f in zip(
-                        table["pop_beyond_threshold_before"],
-                        table["pop_beyond_threshold_after"],
-                        strict=True,
-                    )
-                ],
-                f"{label}: not reachable now → after": [
-                    f"{fmt_int(b)} → {fmt_int(f)}"
-                    for b, f in zip(
-                        table["pop_unreachable_before"], table["pop_unreachable_after"], strict=True
-                    )
-                ],
-            }
-        )
-        if out is None:
-            out = pd.concat(
-                [
-                    pd.DataFrame({"Group": groups, "Residents": table["population"].map(fmt_int)}),
-                    cols,
-                ],
-                axis=1,
+        if not frames:
+            groups = table["group"].map(lambda g: ETHNIC_SHORT.get(g, g))
+            frames.append(
+                pd.DataFrame({"Group": groups, "Residents": table["population"].map(fmt_int)})
             )
-        else:
-            out = pd.concat([out, cols], axis=1)
-    return out
+        label, limit = MODE_LABELS[mode], t.minutes_for(mode)
+        minutes = _now_after(table["mean_minutes_before"], table["mean_minutes_after"], _mins)
+        change = ["–" if pd.isna(c) else f"{c:+.0f}" for c in table["mean_minutes_change"]]
+        frames.append(
+            pd.DataFrame(
+                {
+                    f"{label}: mean minutes now → after (change)": [
+                        f"{m} ({c})" for m, c in zip(minutes, change, strict=True)
+                    ],
+                    f"{label}: beyond {limit:g} min now → after": _now_after(
+                        table["pop_beyond_threshold_before"], table["pop_beyond_threshold_after"]
+                    ),
+                    f"{label}: not reachable now → after": _now_after(
+                        table["pop_unreachable_before"], table["pop_unreachable_after"]
+                    ),
+                },
+                index=table.index,
+            )
+        )
+    return pd.concat(frames, axis=1) if frames else None
 
 
 def intro(a) -> Html:
@@ -156,11 +146,7 @@ def change_map(a, mode: str | None = None) -> Figure:
         change,
         a.current,
         a.proposed[a.primary],
-        outline=a.outline(),
-        threshold=t.change_min,
-        outer=t.distance_min,
-        unit="min",
-        column="minutes_change",
+        **change_style(a, "min", mode),
     )
     values = change["minutes_change"]
     longer = int((values > t.change_min).sum())
@@ -182,7 +168,6 @@ def change_map(a, mode: str | None = None) -> Figure:
 def options_maps(a, mode: str | None = None) -> Figure:
     """Small-multiple maps of the change in journey time (lead mode) under each option."""
     mode = mode or a.lead_mode
-    t = a.proposal.thresholds.for_mode(mode)
     scenarios = {
         name: rating_change(times).rename("minutes_change").reset_index()
         for name, times in a.times[mode].items()
@@ -192,11 +177,7 @@ def options_maps(a, mode: str | None = None) -> Figure:
         scenarios,
         a.current,
         a.proposed,
-        outline=a.outline(),
-        threshold=t.change_min,
-        outer=t.distance_min,
-        unit="min",
-        column="minutes_change",
+        **change_style(a, "min", mode),
     )
     label = MODE_LABELS[mode].lower()
     return Figure(

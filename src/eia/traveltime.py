@@ -388,11 +388,16 @@ def read_matrix(
     flags = list(spec.get("unreachable") or [])
     fmt = _format(path)
     header = _header(path, fmt)
-    origin = _match(header, columns["origin"])
-    if origin is None:
-        raise _fail(
-            source, f"origin column {columns['origin']!r} not found (columns: {_names(header)})"
-        )
+
+    def column(role: str) -> str:
+        found = _match(header, columns[role])
+        if found is None:
+            raise _fail(
+                source, f"{role} column {columns[role]!r} not found (columns: {_names(header)})"
+            )
+        return found
+
+    origin = column("origin")
 
     def fill(as_string: bool) -> tuple[_Pairs, dict]:
         pairs = _Pairs(source, sites, pack, area_codes)
@@ -419,14 +424,7 @@ def read_matrix(
                 rows += batch.num_rows
             info["pairs_read"] = rows * len(site_columns)
         else:
-            dest = _match(header, columns["destination"])
-            mins_col = _match(header, columns["minutes"])
-            for role, got in (("destination", dest), ("minutes", mins_col)):
-                if got is None:
-                    raise _fail(
-                        source,
-                        f"{role} column {columns[role]!r} not found (columns: {_names(header)})",
-                    )
+            dest, mins_col = column("destination"), column("minutes")
             key_site = {k: j for j, k in enumerate(sites.keys)}
             destinations = _Codes()
             to_site = np.zeros(0, np.int64)
@@ -523,31 +521,6 @@ def read_matrix(
 def _names(header: Sequence[str]) -> str:
     shown = ", ".join(repr(str(h)) for h in header[:12])
     return shown + (f" and {len(header) - 12} more" if len(header) > 12 else "")
-
-
-def _duplicate_error(source, flat, seen, kept, given, sites: _Sites, n_sites: int):
-    """Raise the error for pairs given twice (already ``seen``, or repeated within ``flat``)."""
-    if seen is not None:
-        dup = flat[seen[flat]]
-    else:
-        values, counts = np.unique(flat, return_counts=True)
-        dup = values[counts > 1]
-    where = _pair_examples(dup[:_EXAMPLES], kept, given, sites, n_sites)
-    raise _fail(
-        source,
-        f"the same origin and destination appear more than once, e.g. {where}: give one "
-        "journey time per pair",
-    )
-
-
-def _pair_examples(flat, kept, given, sites: _Sites, n_sites: int) -> str:
-    """'origin E01… to site X' for a few pairs: LSOA codes and params' site names only."""
-    out = []
-    for f in flat:
-        code = str(given[kept[int(f) // n_sites]])
-        code = code if _LSOA.match(code.strip().upper()) else "an LSOA given by name"
-        out.append(f"origin {code} to {sites.shown[int(f) % n_sites]}")
-    return "; ".join(dict.fromkeys(out))
 
 
 # ---------------------------------------------------------------------------
@@ -720,38 +693,14 @@ def load_matrices(
 #: fixed minutes at the ends (parking; walking to and from stops) and the mean wait (half the
 #: headway), each for urban and rural origins.
 SPEED_MODEL = {
-    "car": {
-        "detour": 1.3,
-        "near_km": 5.0,
-        "near_kmh": (25.0, 40.0),
-        "far_kmh": 65.0,
-        "ends": (4.0, 3.0),
-        "wait": (0.0, 0.0),
-    },
-    "public_transport": {
-        "detour": 1.4,
-        "near_km": 5.0,
-        "near_kmh": (14.0, 22.0),
-        "far_kmh": 32.0,
-        "ends": (8.0, 14.0),
-        "wait": (6.0, 15.0),
-    },
-    "walk": {
-        "detour": 1.25,
-        "near_km": 5.0,
-        "near_kmh": (4.8, 4.8),
-        "far_kmh": 4.8,
-        "ends": (0.0, 0.0),
-        "wait": (0.0, 0.0),
-    },
-    "cycle": {
-        "detour": 1.25,
-        "near_km": 5.0,
-        "near_kmh": (15.0, 15.0),
-        "far_kmh": 15.0,
-        "ends": (2.0, 2.0),
-        "wait": (0.0, 0.0),
-    },
+    mode: dict(zip(("detour", "near_km", "near_kmh", "far_kmh", "ends", "wait"), row, strict=True))
+    for mode, row in {
+        # mode: (detour, near_km, near_kmh (urban, rural), far_kmh, ends (u, r), wait (u, r))
+        "car": (1.3, 5.0, (25.0, 40.0), 65.0, (4.0, 3.0), (0.0, 0.0)),
+        "public_transport": (1.4, 5.0, (14.0, 22.0), 32.0, (8.0, 14.0), (6.0, 15.0)),
+        "walk": (1.25, 5.0, (4.8, 4.8), 4.8, (0.0, 0.0), (0.0, 0.0)),
+        "cycle": (1.25, 5.0, (15.0, 15.0), 15.0, (2.0, 2.0), (0.0, 0.0)),
+    }.items()
 }
 #: Public transport: a change of bus beyond this many straight-line km costs 10 more minutes,
 #: and from rural LSOAs journeys beyond ``_PT_RURAL_LIMIT_KM`` are not reachable (no service).
