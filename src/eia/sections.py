@@ -31,7 +31,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from eia import figures, impact, maps
+from eia import disclosure, figures, impact, maps
 from eia import summary as summary_mod
 from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
@@ -79,7 +79,7 @@ def title(a: Assessment) -> Block:
     header = Html(
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
-        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template)} · '
+        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template_label)} · '
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
     )
@@ -915,6 +915,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     frame = a.uptake.table(key) if key else table
     if frame is None:
         return None
+    disclosure.require_published(frame, "sections.uptake_chart", a.uptake.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     what = "ethnic group" if ethnic else "IMD 2025 quintile"
     if "in_rates" in frame:
@@ -984,7 +985,7 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         )
     fig = maps.rate_map(
         a.area,
-        classes.rate,
+        classes.table().set_index("lsoa21_code")["rate"].astype(float),
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
@@ -1159,6 +1160,7 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
     frame = u.table(key) if key else table
     if frame is None:
         return None
+    disclosure.require_published(frame, "sections.uptake_table", u.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     synthetic = " (synthetic data)" if u.synthetic else ""
     who = "Service users" if u.counting == "people" else "Service events"
@@ -1215,7 +1217,7 @@ def uptake_gaps_rule(u) -> str:
 
 def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
-    notes = u.published["uptake"]["notes"]
+    notes = u.published.notes
     texts = [uptake_headline(u), notes["counting"], notes["period"]]
     if notes.get("ages"):
         texts.append(notes["ages"])
@@ -1237,7 +1239,7 @@ def uptake_completeness(u) -> Block | None:
     synthetic = " (synthetic data)" if u.synthetic else ""
     return Block(
         *(notice_box(w, "warning") for w in u.warnings),
-        paragraphs(u.published["uptake"]["ethnicity_note"]),
+        paragraphs(u.published.notes["ethnicity"]),
         Table(
             pd.DataFrame(
                 {
