@@ -984,7 +984,7 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         )
     fig = maps.rate_map(
         a.area,
-        classes.rate,
+        classes.table().set_index("lsoa21_code")["rate"].astype(float),
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
@@ -1215,7 +1215,7 @@ def uptake_gaps_rule(u) -> str:
 
 def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
-    notes = u.published["uptake"]["notes"]
+    notes = u.published.notes
     texts = [uptake_headline(u), notes["counting"], notes["period"]]
     if notes.get("ages"):
         texts.append(notes["ages"])
@@ -1237,7 +1237,7 @@ def uptake_completeness(u) -> Block | None:
     synthetic = " (synthetic data)" if u.synthetic else ""
     return Block(
         *(notice_box(w, "warning") for w in u.warnings),
-        paragraphs(u.published["uptake"]["ethnicity_note"]),
+        paragraphs(u.published.notes["ethnicity"]),
         Table(
             pd.DataFrame(
                 {
