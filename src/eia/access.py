@@ -117,8 +117,7 @@ def _codes_within(within, codes: pd.Index) -> pd.Index:
     """``within`` as LSOA codes of the area; a mask or unknown codes raise DataMismatchError."""
     if pd.api.types.is_bool_dtype(getattr(within, "dtype", None)):
         raise DataMismatchError(
-            "within takes LSOA codes, not a true/false mask: write "
-            'area.loc[mask, "lsoa21_code"]'
+            'within takes LSOA codes, not a true/false mask: write area.loc[mask, "lsoa21_code"]'
         )
     keep = pd.Index(within, name="lsoa21_code")
     unknown = keep.difference(codes)
