@@ -31,7 +31,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from eia import figures, impact, maps
+from eia import disclosure, figures, impact, maps
 from eia import summary as summary_mod
 from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
@@ -53,6 +53,7 @@ from eia.show import (
     notice_box,
     paragraphs,
     plural,
+    signoff_table,
 )
 from eia.uptake import risk_words
 
@@ -866,23 +867,7 @@ def provenance(a: Assessment, provenance: dict | None = None) -> Block:
 
 def signoff(a: Assessment) -> Html | Table:
     """Sign-off from params: names, roles, dates, decisions."""
-    rows = a.proposal.signoff
-    if not rows:
-        return notice_box("This assessment has not been signed off.", "warning")
-    return Table(
-        pd.DataFrame(
-            [
-                {
-                    "Name": s.name,
-                    "Role": s.role,
-                    "Date": s.date.isoformat() if s.date else "not dated",
-                    "Decision": s.decision or "pending",
-                }
-                for s in rows
-            ]
-        ),
-        "Sign-off",
-    )
+    return signoff_table(a.proposal.signoff)
 
 
 # ---------------------------------------------------------------------------
@@ -915,6 +900,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     frame = a.uptake.table(key) if key else table
     if frame is None:
         return None
+    disclosure.require_published(frame, "sections.uptake_chart", a.uptake.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     what = "ethnic group" if ethnic else "IMD 2025 quintile"
     if "in_rates" in frame:
@@ -1159,6 +1145,7 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
     frame = u.table(key) if key else table
     if frame is None:
         return None
+    disclosure.require_published(frame, "sections.uptake_table", u.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     synthetic = " (synthetic data)" if u.synthetic else ""
     who = "Service users" if u.counting == "people" else "Service events"
