@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 
 from eia.area import QUINTILE_LABELS
 from eia.contracts import by_lsoa
-from eia.errors import ParamsError, Problem
+from eia.errors import DataMismatchError, ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
 from eia.schemas import DISTANCES, WEIGHTS
 
@@ -118,6 +118,19 @@ def group_weights(
     }
 
 
+def _codes_within(within, codes: pd.Index) -> pd.Index:
+    """``within`` as LSOA codes of the area; a mask or unknown codes raise DataMismatchError."""
+    if pd.api.types.is_bool_dtype(getattr(within, "dtype", None)):
+        raise DataMismatchError(
+            'within takes LSOA codes, not a true/false mask: write area.loc[mask, "lsoa21_code"]'
+        )
+    keep = pd.Index(within, name="lsoa21_code")
+    unknown = keep.difference(codes)
+    if len(unknown):
+        raise DataMismatchError(f"within holds {len(unknown)} LSOA code(s) not in the distances")
+    return keep
+
+
 def summarise(
     distances: pd.DataFrame,
     weights: pd.DataFrame,
@@ -138,7 +151,7 @@ def summarise(
     distances = by_lsoa(distances, "distances")
     weights = by_lsoa(weights, "weights", distances.index)
     if within is not None:  # a subset of the area's LSOAs, e.g. those in IMD quintile 1
-        keep = pd.Index(within, name="lsoa21_code")
+        keep = _codes_within(within, distances.index)
         distances = distances[distances.index.isin(keep)]
         weights = weights.reindex(distances.index)
     w = weights.to_numpy(dtype=float)

@@ -53,6 +53,7 @@ from eia.show import (
     notice_box,
     paragraphs,
     plural,
+    signoff_table,
 )
 from eia.uptake import risk_words
 
@@ -866,23 +867,7 @@ def provenance(a: Assessment, provenance: dict | None = None) -> Block:
 
 def signoff(a: Assessment) -> Html | Table:
     """Sign-off from params: names, roles, dates, decisions."""
-    rows = a.proposal.signoff
-    if not rows:
-        return notice_box("This assessment has not been signed off.", "warning")
-    return Table(
-        pd.DataFrame(
-            [
-                {
-                    "Name": s.name,
-                    "Role": s.role,
-                    "Date": s.date.isoformat() if s.date else "not dated",
-                    "Decision": s.decision or "pending",
-                }
-                for s in rows
-            ]
-        ),
-        "Sign-off",
-    )
+    return signoff_table(a.proposal.signoff)
 
 
 # ---------------------------------------------------------------------------
