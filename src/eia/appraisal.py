@@ -37,6 +37,7 @@ import pandas as pd
 
 from eia import impact
 from eia.access import CORE20_LABELS
+from eia.schemas import BURDEN
 from eia.show import fmt_int
 
 #: The Core20 group and the rest of the area in the ``core20`` dimension.
@@ -416,13 +417,14 @@ def _join(items: Sequence[str]) -> str:
 
 def _burdens(values, weights, thresholds, unit, population) -> pd.DataFrame:
     rules = impact.Rules.from_thresholds(thresholds, unit)
-    return pd.concat(
+    table = pd.concat(
         [
             impact.burden(before, after, weights, rules, option=name, population=population)
             for name, (before, after) in values.items()
         ],
         ignore_index=True,
     )
+    return BURDEN.validate(table)
 
 
 def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from eia import disclosure
 from eia.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
+from eia.contracts import by_lsoa
 
 CORE20 = "Core20 (IMD deciles 1-2)"
 REST = "Rest of area (deciles 3-10)"
@@ -139,8 +140,9 @@ def core20_weights(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
 
     Columns are ``"<group> – Core20"`` and ``"<group> – rest of area"`` (short group names).
     """
+    codes = area["lsoa21_code"]
     core = area.set_index("lsoa21_code")["core20"].to_numpy()
-    wide = ethnic.reindex(area["lsoa21_code"]).fillna(0)
+    wide = by_lsoa(ethnic, "ethnic group residents", codes).fillna(0)
     cols = {}
     for g in [g for g in ETHNIC_GROUPS if g in wide.columns]:
         short = ETHNIC_SHORT.get(g, g)
@@ -197,8 +199,7 @@ def burden_table(
     codes = distances["lsoa21_code"].to_numpy()
     before = pd.Series(distances[f"{unit}_before"].to_numpy(), index=codes)
     after = pd.Series(distances[f"{unit}_after"].to_numpy(), index=codes)
-    weights = core20_weights(area, ethnic)
-    weights.index = pd.Index(area["lsoa21_code"].to_numpy(), name="lsoa21_code")
+    weights = core20_weights(area, ethnic)  # indexed by lsoa21_code: burden matches by key
     population = area.set_index("lsoa21_code")["population"]
     rows = impact.burden(
         before,
