@@ -871,6 +871,8 @@ def options(a: Assessment) -> Block:
 
 def mitigations(a: Assessment) -> Html | Table:
     """Mitigations and action plan from params."""
+    from eia.uptake import long_date
+
     rows = a.proposal.mitigations
     if not rows:
         return notice_box(
@@ -882,7 +884,7 @@ def mitigations(a: Assessment) -> Html | Table:
                 {
                     "Action": m.action,
                     "Owner": m.owner,
-                    "Due": m.due.isoformat() if m.due else "not set",
+                    "Due": long_date(m.due) if m.due else "not set",
                     "Status": m.status,
                 }
                 for m in rows
