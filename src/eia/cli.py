@@ -195,7 +195,11 @@ _STRICT = {
     "help": "treat warnings about the inputs (far-away sites, options that change nothing, "
     "identical options, options that affect nobody) as errors: exit code 2",
 }
-_OUT = {"type": Path, "default": None, "help": "output folder (default: outputs/)"}
+_OUT = {
+    "type": Path,
+    "default": None,
+    "help": "output folder (default: outputs/ in the current folder)",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,7 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         "with `template: ./NAME.ipynb` in a params file.",
     )
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--from", dest="source", default="site_change", help="built-in to copy")
+    p.add_argument(
+        "--from",
+        dest="source",
+        default="site_change",
+        help="built-in template (site_change …) or your own notebook (./mine.ipynb) to copy",
+    )
     p.add_argument("--dir", type=Path, default=Path("."), help="where to write it")
     p.add_argument("--params", default=None, help="params file it runs by hand in JupyterLab")
     p.set_defaults(func=_template_new)
