@@ -21,6 +21,7 @@ from eia.area import QUINTILE_LABELS
 from eia.contracts import by_lsoa
 from eia.errors import DataMismatchError, ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
+from eia.schemas import DISTANCES, WEIGHTS
 
 CORE20_LABELS = ("Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)")
 
@@ -74,7 +75,7 @@ def measure(
     """
     km_before, i_before = nearest_km(area["point"], current)
     km_after, i_after = nearest_km(area["point"], proposed)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "lsoa21_code": area["lsoa21_code"].to_numpy(),
             "nearest_before": current["name"].to_numpy()[i_before],
@@ -84,6 +85,7 @@ def measure(
             "km_change": km_after - km_before,
         }
     )
+    return DISTANCES.validate(frame)
 
 
 def group_weights(
@@ -110,7 +112,10 @@ def group_weights(
     out = {"imd_quintile": quint, "core20": core}
     if ethnic is not None:
         out["ethnic_group"] = ethnic.reindex(area["lsoa21_code"]).fillna(0)
-    return out
+    return {
+        dim: WEIGHTS.validate(w, f"{dim} weights (eia.access.group_weights)")
+        for dim, w in out.items()
+    }
 
 
 def _codes_within(within, codes: pd.Index) -> pd.Index:

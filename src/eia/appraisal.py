@@ -37,6 +37,7 @@ import pandas as pd
 
 from eia import impact
 from eia.access import CORE20_LABELS
+from eia.schemas import BURDEN
 from eia.show import fmt_int
 
 #: The Core20 group and the rest of the area in the ``core20`` dimension.
@@ -125,9 +126,9 @@ class Appraisal:
         """What the score is, in words."""
         unit = impact.UNITS[self.unit]
         return (
-            f"equity-weighted net {unit}, with each Core20 resident's {unit} counted "
-            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'} "
-            "(lower is better)"
+            f"equity-weighted net {unit}, in which each Core20 resident's {unit} count "
+            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'}; "
+            "lower is better"
         )
 
     def wide(self) -> pd.DataFrame:
@@ -195,7 +196,8 @@ def criteria(burdens: pd.DataFrame, *, far: float, unit: str = "km") -> pd.DataF
         flagged = part[part["dimension"].isin(FLAG_DIMENSIONS) & part["disproportionate"]]
         flagged = flagged[flagged["group"] != REST]
         rows.append(
-            (option, "flags", "", "flags", "disproportionate flags", "groups", "lower")
+            (option, "flags", "", "flags", "disproportionate flags (Core20 and Census groups)")
+            + ("groups", "lower")
             + (float(len(flagged)),)
         )
     out = pd.DataFrame(
@@ -415,13 +417,14 @@ def _join(items: Sequence[str]) -> str:
 
 def _burdens(values, weights, thresholds, unit, population) -> pd.DataFrame:
     rules = impact.Rules.from_thresholds(thresholds, unit)
-    return pd.concat(
+    table = pd.concat(
         [
             impact.burden(before, after, weights, rules, option=name, population=population)
             for name, (before, after) in values.items()
         ],
         ignore_index=True,
     )
+    return BURDEN.validate(table)
 
 
 def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:

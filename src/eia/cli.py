@@ -152,11 +152,15 @@ def _data_install(args: argparse.Namespace) -> int:
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from eia.refdata import locate, verify
+    from eia.refdata import check_contents, locate, verify
 
     folder = locate()
     manifest = verify(folder)
-    print(f"Reference data in {folder}: {len(manifest)} files, all checksums match")
+    check_contents(folder, manifest)
+    print(
+        f"Reference data in {folder}: {len(manifest)} files, all checksums match, "
+        "every file meets its data contract"
+    )
     return 0
 
 
