@@ -126,9 +126,9 @@ class Appraisal:
         """What the score is, in words."""
         unit = impact.UNITS[self.unit]
         return (
-            f"equity-weighted net {unit}, with each Core20 resident's {unit} counted "
-            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'} "
-            "(lower is better)"
+            f"equity-weighted net {unit}, in which each Core20 resident's {unit} count "
+            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'}; "
+            "lower is better"
         )
 
     def wide(self) -> pd.DataFrame:
@@ -196,7 +196,8 @@ def criteria(burdens: pd.DataFrame, *, far: float, unit: str = "km") -> pd.DataF
         flagged = part[part["dimension"].isin(FLAG_DIMENSIONS) & part["disproportionate"]]
         flagged = flagged[flagged["group"] != REST]
         rows.append(
-            (option, "flags", "", "flags", "disproportionate flags", "groups", "lower")
+            (option, "flags", "", "flags", "disproportionate flags (Core20 and Census groups)")
+            + ("groups", "lower")
             + (float(len(flagged)),)
         )
     out = pd.DataFrame(
