@@ -299,9 +299,11 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", service_mod.ServiceDataWarning)
         result.service = service_mod.load_service(spec, result.pack, codes, base_dir=base_dir)
-    result.notes += [
-        str(w.message) for w in caught if issubclass(w.category, service_mod.ServiceDataWarning)
-    ]
+    for w in caught:
+        if issubclass(w.category, service_mod.ServiceDataWarning):
+            result.notes.append(str(w.message))
+        else:  # not ours to keep: passed on as it came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     t = proposal.thresholds
     denominators = proposal.denominators
     ages = proposal.population.ages if proposal.population is not None else None
