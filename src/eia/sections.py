@@ -456,7 +456,8 @@ def access_intro(a: Assessment) -> Html:
         paragraphs(
             f"Distances are straight lines from each LSOA's representative point (a point inside the "
             f"neighbourhood, standing in for where its residents live) to the nearest site, for "
-            f"{a.primary}. Group figures are area-based: each neighbourhood's distance is counted once "
+            f"{a.primary}{f' ({a.primary_reason})' if a.primary_reason else ''}; "
+            "“Options comparison” compares every option. Group figures are area-based: each neighbourhood's distance is counted once "
             "for each resident of the group living there (Census 2021), so they describe where groups "
             "live, not individual journeys."
         ),
@@ -511,6 +512,9 @@ def impacts(a: Assessment) -> Block:
     parts: list = []
     said = _shared_reasons(a.impacts["sentence"])
     scenarios = list(dict.fromkeys(a.impacts["option"]))
+    if a.primary in scenarios:  # the option the summary names first
+        scenarios.remove(a.primary)
+        scenarios.insert(0, a.primary)
     subject = (
         "each option"
         if len(scenarios) > 1
@@ -530,7 +534,8 @@ def impacts(a: Assessment) -> Block:
         rows = a.impacts[a.impacts["option"] == scenario]
         level = 3
         if len(scenarios) > 1:
-            parts.append(heading(f"{scenario} compared with doing nothing", 3))
+            why = f" ({a.primary_reason})" if scenario == a.primary and a.primary_reason else ""
+            parts.append(heading(f"{scenario} compared with doing nothing{why}", 3))
             level = 4
         for dim in dict.fromkeys(rows["dimension"]):
             part = rows[rows["dimension"] == dim]
@@ -676,20 +681,46 @@ THRESHOLD_WORDS = {
 }
 
 
+#: The robustness table's variation column: ratios and weights vary by their excess over 1.
+VARIATION_HEADER = "Variation (a ratio or weight: its excess over 1)"
+
+
 def robustness_table(a: Assessment) -> pd.DataFrame:
-    """Each variation of the thresholds tried, the option ranked first under it, and whether the ranking holds."""
+    """Each variation of the thresholds tried, the option ranked first under it, whether the
+    ranking holds, and the disproportionate flags of the named option it removes or adds."""
+    from eia.appraisal import variation_words
+
     v = a.appraisal.robustness.variations
+    flags = f"Flags of {a.primary}"
     if not len(v):
-        return pd.DataFrame(columns=["Threshold", "Variation", "Value", "Ranked first", "Ranking"])
+        return pd.DataFrame(
+            columns=["Threshold", VARIATION_HEADER, "Value", "Ranked first", "Ranking", flags]
+        )
     return pd.DataFrame(
         {
             "Threshold": v["threshold"].map(lambda name: THRESHOLD_WORDS.get(name, name)),
-            "Variation": v["variation"],
+            VARIATION_HEADER: [
+                variation_words(n, w) for n, w in zip(v["threshold"], v["variation"], strict=True)
+            ],
             "Value": [f"{x:g}" for x in v["value"]],
             "Ranked first": v["first"],
             "Ranking": ["holds" if h else "changes" for h in v["holds"]],
+            flags: [
+                _flag_change(lost, gained, a.primary)
+                for lost, gained in zip(v["flags_lost"], v["flags_gained"], strict=True)
+            ],
         }
     )
+
+
+def _flag_change(lost, gained, option: str | None) -> str:
+    """'no change', or 'lost: Black, Mixed; gained: Q3' for one option."""
+    names = {
+        word: [summary_mod.short_group(g) for o, _, g in items if o == option]
+        for word, items in (("lost", lost), ("gained", gained))
+    }
+    text = "; ".join(f"{w}: {', '.join(n)}" for w, n in names.items() if n)
+    return text or "no change"
 
 
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
@@ -736,7 +767,10 @@ def options(a: Assessment) -> Block:
             "How options are ranked: an option that is no worse than another on every criterion "
             "below and better on at least one dominates it and is always ranked above it. Options "
             f"are ordered by one score, {ap.score_label}; options that tie share a rank. The "
-            "ranking is then repeated with each threshold halved and doubled (see “How the ratings work”).",
+            "ranking is then repeated with each threshold halved and doubled (a ratio or weight: "
+            "its excess over 1, so 1.2 becomes 1.1 and 1.4), and the table says which "
+            f"disproportionate flags of {a.primary} each variation removes or adds.",
+            ap.robustness.flag_sentence(a.primary),
         ),
         Table(
             options_table(a),
@@ -744,7 +778,8 @@ def options(a: Assessment) -> Block:
         ),
         Table(
             robustness_table(a),
-            "Robustness: the ranking with each threshold halved and doubled",
+            f"Robustness: the ranking, and the disproportionate flags of {a.primary}, with each "
+            "threshold halved and doubled (a ratio or weight: its excess over 1)",
         ),
         Table(
             options_ratings_table(a),
