@@ -609,7 +609,6 @@ def england_inputs(work: Path, sites: int, events: int, seed: int = 8) -> Path:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
-    import yaml
 
     from eia.refdata import WGS84, load_pack
 
@@ -662,6 +661,13 @@ def england_inputs(work: Path, sites: int, events: int, seed: int = 8) -> Path:
         },
         "limits": {"run_timeout_s": 3600, "cell_timeout_s": 3600},
     }
+    return write_params(params, params_file)
+
+
+def write_params(params: dict, params_file: Path) -> Path:
+    """Write a params file atomically (a run reading it never sees half of it)."""
+    import yaml
+
     tmp = params_file.with_suffix(".tmp")
     tmp.write_text(yaml.safe_dump(params, sort_keys=False, width=120), encoding="utf-8")
     os.replace(tmp, params_file)
@@ -787,10 +793,7 @@ def travel_inputs(work: Path, sites: int, events: int) -> Path:
             }
         ]
     }
-    tmp = params_file.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(proposal, sort_keys=False, width=120), encoding="utf-8")
-    os.replace(tmp, params_file)
-    return params_file
+    return write_params(proposal, params_file)
 
 
 def bench_travel(table: Table, repeat: int, work: Path, sites: int, events: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -80,11 +81,15 @@ def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsy
     html = (out / "custom-q1" / "report.html").read_text(encoding="utf-8")
     assert CAPTION in html
     assert "Q1 (most deprived)" in html
+    assert "template custom.ipynb (custom site_change)" in html  # the report says which notebook
+    metrics = json.loads((out / "custom-q1" / "metrics.json").read_text(encoding="utf-8"))
+    assert (metrics["template"], metrics["template_notebook"]) == ("site_change", "custom.ipynb")
 
     out2 = tmp_path / "batch"
     assert main(["batch", str(params), "--out", str(out2), "--no-progress"]) == 0
     assert CAPTION in (out2 / "custom-q1" / "report.html").read_text(encoding="utf-8")
-    assert "custom-q1" in (out2 / "index.html").read_text(encoding="utf-8")
+    index = (out2 / "index.html").read_text(encoding="utf-8")
+    assert "custom-q1" in index and "custom.ipynb (custom site_change)" in index
 
 
 @pytest.mark.slow

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from eia import assessment, guards, params
+from eia import assessment, guards, params, synth
 from eia.cli import main
 from eia.refdata import WGS84
-from eia.run import _ensure_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -150,7 +149,7 @@ def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(pack
         if not proposal.options:
             continue
         if proposal.service is not None and proposal.service.generate is not None:
-            _ensure_synthetic(proposal, example, pack)  # as `eia run` does on a fresh clone
+            synth.ensure(proposal, example.parent, pack)  # as `eia run` does on a fresh clone
         a = assessment.assess(proposal, example, pack)
         first = a.appraisal.options[a.appraisal.options["rank"] == 1]
         assert all(not d for d in first["dominated_by"]), example.name

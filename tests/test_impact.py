@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from eia import impact
+from eia.errors import DataMismatchError
 
 # Four LSOAs: two Core20, two not. Each has 1,000 residents.
 CODES = ["A", "B", "C", "D"]
@@ -130,8 +131,23 @@ def test_values_align_by_code_not_position():
     a = pd.Series([2.0, 2.0, 5.0, 5.0], index=CODES[::-1])  # reversed: A and B get +3
     r = impact.burden(b, a, weights()).set_index(["dimension", "group"])
     assert r.loc[("core20", "Core20"), "added"] == pytest.approx(6000.0)
-    with pytest.raises(ValueError, match="no value"):
+    with pytest.raises(DataMismatchError, match="after does not cover the same LSOAs: 2 missing"):
         impact.burden(b, a.iloc[:2], weights())
+
+
+def test_shuffled_weights_rate_the_same_and_partial_weights_raise():
+    b, a = before_after([3.0, 3.0, 0.0, 0.0])
+    expected = impact.burden(b, a, weights())
+    shuffled = {dim: w.iloc[[2, 0, 3, 1]] for dim, w in weights().items()}
+    pd.testing.assert_frame_equal(impact.burden(b, a, shuffled), expected)
+    partial = {dim: w.iloc[1:] for dim, w in weights().items()}  # used to be filled with zeros
+    with pytest.raises(DataMismatchError, match="core20 weights does not cover the same LSOAs"):
+        impact.burden(b, a, partial)
+    relabelled = weights() | {"core20": weights()["core20"].rename(index={CODES[0]: "E01999999"})}
+    with pytest.raises(DataMismatchError, match="1 missing, 1 not in the area"):
+        impact.burden(b, a, relabelled)
+    with pytest.raises(DataMismatchError, match="population does not cover"):
+        impact.burden(b, a, weights(), population=pd.Series(1.0, index=CODES[:3]))
 
 
 def test_declared_effects_are_rated_with_population_average():

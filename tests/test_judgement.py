@@ -278,7 +278,12 @@ def test_burden_finding_uses_the_tables_words_and_names_the_option():
 
 def test_index_counts_every_rating_of_the_option_the_summary_names():
     impacts = [
-        {"option": "Option 1", "rating": "mixed", "disproportionate": True, "flag_margin": "marginal"},
+        {
+            "option": "Option 1",
+            "rating": "mixed",
+            "disproportionate": True,
+            "flag_margin": "marginal",
+        },
         {"option": "Option 1", "rating": "mixed", "disproportionate": False},
         {"option": "Option 1", "rating": "not rated", "disproportionate": False},
         {"option": "Option 2", "rating": "negative", "disproportionate": True},

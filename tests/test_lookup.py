@@ -59,3 +59,35 @@ def test_lower_case_hospital_names_are_accepted_and_unknown_ones_get_local_sugge
     assert problems and "close matches: Leicester Royal Infirmary" in str(problems[0])
     with pytest.raises(ParamsError):
         raise ParamsError("x", problems)
+
+
+def _area_params(area: dict) -> dict:
+    return _sites_params("Leicester General Hospital") | {"area": area}
+
+
+def test_unknown_icb_code_suggests_the_icb_holding_the_sites_first(pack):
+    from eia.params import check_against_pack
+
+    (problem,) = check_against_pack(_area_params({"icb": "E54000099"}), pack)
+    hint = str(problem).split("did you mean ", 1)[1]
+    assert hint.startswith(
+        "E54000015 (NHS Leicester, Leicestershire and Rutland Integrated Care Board, "
+        "where the proposal's sites are)"
+    )
+
+
+def test_unknown_local_authority_suggests_the_one_holding_the_sites_first(pack):
+    from eia.params import check_against_pack
+
+    (problem,) = check_against_pack(_area_params({"ltla": ["E06000099"]}), pack)
+    assert str(problem).startswith("area.ltla[0]: unknown local authority code 'E06000099'")
+    assert "did you mean E06000016 (Leicester, where the proposal's sites are)" in str(problem)
+
+
+def test_unknown_lsoa_suggests_lsoas_beside_the_others_listed(pack):
+    from eia.params import check_against_pack
+
+    area = {"lsoa": ["E01099999", "E01013810"]}  # the second is Nottingham 018A
+    (problem,) = check_against_pack(_area_params(area), pack)
+    suggestions = str(problem).split("did you mean ", 1)[1].split("; ")
+    assert all("Nottingham " in s and "in the proposal's local authority" in s for s in suggestions)

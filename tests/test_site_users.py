@@ -68,8 +68,8 @@ def test_small_counts_are_withheld_with_a_complement_and_shares_too():
     prof = out["profiles"]
     quint = prof[prof["dimension"] == "imd_quintile"].set_index("group")
     assert quint.loc["Q1 (most deprived)", "suppressed"] == "primary"
-    assert np.isnan(quint.loc["Q1 (most deprived)", "users"])
-    assert np.isnan(quint.loc["Q1 (most deprived)", "share"])
+    assert pd.isna(quint.loc["Q1 (most deprived)", "users"])
+    assert pd.isna(quint.loc["Q1 (most deprived)", "share"])
     # the site's total (113) is published, so another count on the line goes too
     assert (quint["suppressed"] == "secondary").sum() >= 1
 

@@ -201,14 +201,18 @@ def test_unknown_ethnicity_share_is_withheld_with_its_count():
     assert rows[WHITE]["ratio"] == 1.0
 
 
+def _synthetic_service(pack, codes, path, *, n_events: int, seed: int):
+    """A synthetic extract for ``codes`` written to ``path`` and read back (its warnings muted)."""
+    path = synth.write(synth.generate(pack, codes, n_events=n_events, seed=seed), path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ServiceDataWarning)
+        return load_service(synth.service_spec(path), pack, codes)
+
+
 @pytest.mark.refdata
 def test_end_to_end_with_synthetic_data(pack, notts_area, tmp_path):
     codes = list(notts_area["lsoa21_code"])
-    frame = synth.generate(pack, codes, n_events=20_000, seed=11)
-    path = synth.write(frame, tmp_path / "synth.csv")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ServiceDataWarning)
-        data = load_service(synth.service_spec(path), pack, codes)
+    data = _synthetic_service(pack, codes, tmp_path / "synth.csv", n_events=20_000, seed=11)
     result = uptake.compute(data, notts_area, group_populations(pack, codes))
     metrics = result.metrics()
     text = json.dumps(metrics)
@@ -240,11 +244,7 @@ def test_show_renders_without_rows(pack, notts_area, tmp_path):
 
     codes = list(notts_area["lsoa21_code"])[:40]
     area = notts_area[notts_area["lsoa21_code"].isin(codes)]
-    frame = synth.generate(pack, codes, n_events=400, seed=2)
-    path = synth.write(frame, tmp_path / "small.csv")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ServiceDataWarning)
-        data = load_service(synth.service_spec(path), pack, codes)
+    data = _synthetic_service(pack, codes, tmp_path / "small.csv", n_events=400, seed=2)
     result = uptake.compute(data, area, group_populations(pack, codes))
     html = sections.uptake_section(result).markup + sections.uptake_quality(result).markup
     assert "(synthetic data)" in html
@@ -279,7 +279,7 @@ def test_linked_tables_property(deciles, outside, unmatched):
         "count_converted_from_2011": 0.0,
     }
     result = uptake.compute(toy_service(counts, quality=quality), toy_area())
-    reasons = result.published["reasons"]
+    reasons = result.published.reasons
     values = {("decile", d): float(c) for d, c in enumerate(deciles, start=1)}
     values |= {("quintile", q): float(deciles[2 * q - 2] + deciles[2 * q - 1]) for q in range(1, 6)}
     values |= {k: v for k, v in quality.items() if k != "count_converted_from_2011"}

@@ -385,18 +385,14 @@ def _phrases(
             who = (
                 "every group compared"
                 if every
-                else "all residents" + (f" and for {_join(names)} residents" if names else "")
-                if everyone
-                else f"{_join(names)} residents"
+                else _named(names, everyone, "all residents", "and for")
             )
             out.append(f"adds less {thing} for {who}")
         elif measure == "newly_far":
             who = (
                 "people in every group compared"
                 if every
-                else "people overall" + (f" and {_join(names)} residents" if names else "")
-                if everyone
-                else f"{_join(names)} residents"
+                else _named(names, everyone, "people overall", "and")
             )
             out.append(f"puts fewer {who} newly beyond {far:g} {unit}")
         elif measure == "removed":
@@ -411,6 +407,15 @@ def _phrases(
         else:
             out.append(f"has fewer disproportionate flags{flags}")
     return out
+
+
+def _named(names: list[str], everyone: bool, overall: str, joiner: str) -> str:
+    """'{names} residents', led by ``overall`` and ``joiner`` ('all residents and for ...') when
+    all residents are among the groups (``overall`` alone when no other group is named)."""
+    named = f"{_join(names)} residents"
+    if not everyone:
+        return named
+    return f"{overall} {joiner} {named}" if names else overall
 
 
 def _better_on(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:

@@ -304,6 +304,10 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     from eia import uptake as uptake_mod
 
     proposal = result.proposal
+    if proposal.service.synthetic:  # an example's extract is generated on first use
+        from eia import synth
+
+        synth.ensure(proposal, base_dir, result.pack)
     spec = proposal.service.model_dump()
     # Roles not mapped in the params file are not passed on (service.check_columns knows only
     # the roles it reads).
@@ -355,7 +359,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         result.service,
         result.area,
         result.weights["ethnic_group"],
-        result.uptake.published["tables"],
+        result.uptake.published,
         min_count=proposal.disclosure.min_count,
         per=float(getattr(proposal.service, "rate_per", 1000)),
         years=intersect_mod.service_years(proposal.service),
@@ -369,7 +373,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         )
     result.intersect["detailed"] = detailed_mod.published(
         result.service,
-        result.uptake.published["tables"].get("by_ethnic_group"),
+        result.uptake.published.by_ethnic_group,
         proposal.disclosure.min_count,
         populations=populations,
     )
@@ -403,8 +407,8 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
     """
     from eia import uptake as uptake_mod
 
-    published = uptake.published["tables"]
-    quint = published["by_imd_quintile"][["group", "count", "population"]]
+    published = uptake.published
+    quint = published.by_imd_quintile[["group", "count", "population"]]
     counts = pd.to_numeric(quint["count"], errors="coerce").to_numpy()
     pops = pd.to_numeric(quint["population"], errors="coerce").to_numpy()
     core = pd.DataFrame(
@@ -418,7 +422,7 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
         "imd_quintile": impact_mod.representation(quint),
         "core20": impact_mod.representation(core),
     }
-    ethnic = published.get("by_ethnic_group")
+    ethnic = published.by_ethnic_group
     if ethnic is not None:
         stated = ethnic[ethnic["in_rates"].astype(bool)]
         reallocated = stated["adjusted_count"] if "adjusted_count" in stated else stated["count"]
@@ -518,6 +522,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
         "title": a.proposal.title,
         "template": a.proposal.template,
         "named_option": a.rated_option,
+        "template_notebook": a.proposal.template_notebook,
         "area": {
             "spec": a.proposal.area.spec,
             "lsoa_count": int(len(area)),

@@ -197,7 +197,7 @@ def run_one(params_file: str, out: str, log_path: str | None = None, strict: boo
     outcome: dict = {"params_file": params_file, "status": FAILED}
     try:
         proposal = params_mod.load(params_file, check_data=False)
-        outcome.update(id=proposal.id, title=proposal.title, template=proposal.template)
+        outcome.update(id=proposal.id, title=proposal.title, template=proposal.template_label)
     except EIAError:
         pass  # run() reports the same problems, with the reference-data checks too
     try:
@@ -260,7 +260,7 @@ def _precheck(files: Sequence[Path]) -> tuple[list[BatchItem | None], list[Path]
                     FAILED,
                     id=proposal.id,
                     title=proposal.title,
-                    template=proposal.template,
+                    template=proposal.template_label,
                     error=f"id {proposal.id!r} is also used by {seen[proposal.id]}; "
                     "not run, as both would write to the same folder",
                 )

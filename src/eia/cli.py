@@ -34,7 +34,7 @@ def _validate(args: argparse.Namespace) -> int:
         for warning in warnings:
             print(f"{file}: warning: {warning}", file=sys.stderr)
         note = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
-        print(f"{file}: valid ({proposal.template}, id {proposal.id}{note})")
+        print(f"{file}: valid ({proposal.template_label}, id {proposal.id}{note})")
     return 2 if failed else 0
 
 

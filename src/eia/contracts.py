@@ -42,3 +42,14 @@ def by_lsoa(frame: pd.DataFrame, what: str, codes: Sequence[str] | pd.Index | No
             "in the area"
         )
     return frame.reindex(codes)
+
+
+def series_by_lsoa(
+    values: pd.Series, what: str, codes: Sequence[str] | pd.Index | None = None
+) -> pd.Series:
+    """``values`` (indexed by LSOA code) checked like :func:`by_lsoa` and, given ``codes``, in their order.
+
+    A Series carries its LSOA codes in its index whatever the index is named.
+    """
+    frame = values.to_frame("value").rename_axis(KEY)
+    return by_lsoa(frame, what, codes)["value"].rename(values.name)

@@ -199,7 +199,9 @@ def published(
     with a stated detailed code, and ``suppressed``. With ``populations`` (residents per NHS
     code, :func:`census_populations`) also ``population``, ``rate`` per ``per`` residents
     with its 95% CI, and ``representation`` (share of users with a detailed code over share
-    of residents). None without detailed codes."""
+    of residents). The table passes through :func:`eia.disclosure.publishable`
+    (``uptake.by_ethnic_code``): a withheld count's share, rate and representation are
+    withheld with it. None without detailed codes."""
     by_code = getattr(service, "by_lsoa_ethnic_code", None)
     by_group = getattr(service, "by_lsoa_ethnicity", None)
     if by_code is None or by_group is None or broad_published is None:
@@ -234,12 +236,9 @@ def published(
             (sh / (n / total_pop)) if sh is not None and n and n == n and total_pop else None
             for sh, n in zip(table["share"], pop, strict=True)
         ]
-    table["suppressed"] = reasons
-    withheld = table["suppressed"].notna()
-    for column in ("count", "share", "rate", "lower", "upper", "representation"):
-        if column in table:
-            table[column] = table[column].astype(object).where(~withheld, None)
-    return table
+    return disclosure.publishable(
+        table, disclosure.PUBLISHED["uptake.by_ethnic_code"], reasons, min_count=min_count
+    )
 
 
 def section(a):
@@ -252,7 +251,7 @@ def section(a):
     min_count = a.proposal.disclosure.min_count
     table = a.intersect.get("detailed")
     if table is None and "detailed" not in a.intersect:
-        broad = a.uptake.published["tables"].get("by_ethnic_group")
+        broad = a.uptake.published.by_ethnic_group
         table = published(a.service, broad, min_count)
     if table is None:
         return show.paragraphs(

@@ -23,12 +23,21 @@ The policy (params ``disclosure: {min_count: 5}`` by default):
 "total = sum of parts" relations that readers know. :func:`suppress` (one-way
 table with a total) and :func:`suppress_two_way` (rows × columns with margins)
 wrap it for the common shapes.
+
+**Only what is declared is published.** :data:`PUBLISHED` holds one
+:class:`Publishable` per table eia publishes from service data, naming every
+column it may hold as a key, a count, a value derived from the counts, or a
+public figure. Every such table passes through :func:`publishable` before the
+report or ``metrics.json`` shows it: a column not declared stops the run (a
+bug, :class:`UnpublishableError`), and the derived columns of a withheld count
+are withheld with it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -38,19 +47,11 @@ PRIMARY = "primary"
 SECONDARY = "secondary"
 #: Withheld with everything it adds up with, zeros included (see :func:`protect`).
 TABLE = "table"
-#: Columns derived from a count: withheld with it.
-DERIVED_COLUMNS = (
-    "rate",
-    "lower",
-    "upper",
-    "ratio",
-    "ratio_lower",
-    "ratio_upper",
-    "representation",
-    "share",
-    "percent",
-)
 SECONDARY_MARK = "*"
+#: Why an LSOA of a rate map is grey: fewer than ``min_count`` users, none, or protecting a count.
+GREY = "grey"
+#: The column of a published table saying why its row's counts are withheld (None: published).
+REASON = "suppressed"
 
 Constraint = tuple[Hashable, Sequence[Hashable]]
 
@@ -251,48 +252,276 @@ def _isnan(value) -> bool:
         return False
 
 
+# ---------------------------------------------------------------------------
+# What may be published: one allow-list per table, one gate
+# ---------------------------------------------------------------------------
+
+
+class UnpublishableError(RuntimeError):
+    """A table about to be published breaks its allow-list or the policy.
+
+    A bug in eia, never a user's mistake: a column no :class:`Publishable`
+    declares, or a count of 1 to ``min_count - 1`` that the suppression missed.
+    The run fails rather than publish it.
+    """
+
+
+@dataclass(frozen=True)
+class Publishable:
+    """Every column one published table may hold, by what it is.
+
+    * ``keys``: what a row is about — group names, codes, levels, flags;
+      published as they are.
+    * ``counts``: counts from service data; withheld (None) when their row is
+      withheld, and never published between 1 and ``min_count - 1``.
+    * ``derived``: computed from the row's counts — per-year counts, rates,
+      intervals, ratios, representation, shares; withheld with them.
+    * ``public``: from public reference data (Census residents); published as
+      they are.
+
+    Plus :data:`REASON` (``suppressed``), why the row is withheld. A column not
+    declared here cannot be published: :func:`publishable` refuses the table.
+    """
+
+    name: str
+    keys: tuple[str, ...] = ()
+    counts: tuple[str, ...] = ()
+    derived: tuple[str, ...] = ()
+    public: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        kinds = (self.keys, self.counts, self.derived, self.public)
+        seen = [c for kind in kinds for c in kind]
+        twice = sorted({c for c in seen if seen.count(c) > 1})
+        if twice or REASON in seen:
+            raise UnpublishableError(f"{self.name}: {', '.join(twice) or REASON} declared twice")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the table may hold, ``suppressed`` included."""
+        return (*self.keys, *self.counts, *self.derived, *self.public, REASON)
+
+    def kind(self, column: str) -> str:
+        """``"key"``, ``"count"``, ``"derived"``, ``"public"`` or ``"reason"``."""
+        for kind, columns in (
+            ("key", self.keys),
+            ("count", self.counts),
+            ("derived", self.derived),
+            ("public", self.public),
+            ("reason", (REASON,)),
+        ):
+            if column in columns:
+                return kind
+        raise UnpublishableError(f"{self.name}: column {column!r} is not declared")
+
+
+def publishable(
+    frame: pd.DataFrame,
+    spec: Publishable,
+    reasons: Sequence[str | None] | None = None,
+    *,
+    min_count: int = DEFAULT_MIN_COUNT,
+) -> pd.DataFrame:
+    """The one gate every table of service data passes before the report or metrics.json shows it.
+
+    ``reasons`` says, row by row, why the row's counts are withheld (None:
+    published), as decided by the suppression engines (:func:`protect`,
+    :func:`eia.intersect.protect_cells`, ...); without it, the frame's own
+    ``suppressed`` column, if any. The gate
+
+    1. refuses (:class:`UnpublishableError`) a frame holding any column ``spec``
+       does not declare, so a new column cannot slip out unclassified;
+    2. withholds (None) every count and every derived column of a withheld row;
+    3. refuses a published count of 1 to ``min_count - 1`` (the engines' job,
+       checked once more here).
+
+    Returns a copy: counts and derived columns as objects (None where withheld
+    or missing), and ``suppressed`` holding the reasons when any were given.
+    """
+    undeclared = [str(c) for c in frame.columns if c not in spec.columns]
+    if undeclared:
+        raise UnpublishableError(
+            f"{spec.name}: column(s) {', '.join(undeclared)} not declared in its allow-list "
+            "(eia.disclosure.PUBLISHED): declare each as a key, count, derived or public column"
+        )
+    min_count = _check_min_count(min_count)
+    out = frame.copy()
+    given = reasons is not None or REASON in out.columns
+    if reasons is None:
+        reasons = out[REASON].tolist() if REASON in out.columns else [None] * len(out)
+    reasons = [None if r is None or _isnan(r) else r for r in reasons]
+    if len(reasons) != len(out):
+        raise UnpublishableError(f"{spec.name}: {len(reasons)} reasons for {len(out)} rows")
+    withheld = np.array([r is not None for r in reasons], dtype=bool)
+    for column in (*spec.counts, *spec.derived):
+        if column in out.columns:
+            values = out[column].astype(object)
+            values[withheld] = None
+            out[column] = values.where(values.notna(), None)
+    if given:
+        out[REASON] = pd.Series(reasons, index=out.index, dtype=object)
+    for column in spec.counts:
+        if column in out.columns and any(is_small(v, min_count) for v in out[column]):
+            raise UnpublishableError(
+                f"{spec.name}: a published {column} lies between 1 and {min_count - 1}"
+            )
+    return out
+
+
+def published_record(record: Mapping, spec: Publishable, *, min_count: int = DEFAULT_MIN_COUNT):
+    """A single published record (e.g. metrics.json's ``data_quality``) checked like a table.
+
+    Every key must be declared in ``spec`` and no count may lie between 1 and
+    ``min_count - 1`` (:class:`UnpublishableError` otherwise); the record is
+    returned unchanged.
+    """
+    frame = pd.DataFrame(
+        [{k: None if isinstance(v, (list, dict)) else v for k, v in record.items()}]
+    )
+    publishable(frame, spec, min_count=min_count)
+    return record
+
+
+_RATES = (
+    "count_per_year",
+    "rate",
+    "lower",
+    "upper",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "representation",
+)
+_DSR = ("dsr", "dsr_lower", "dsr_upper")
+_ADJUSTED = ("adjusted_count", "adjusted_rate", "adjusted_lower", "adjusted_upper")
+
+#: What eia may publish from service data: every table, every column, by what it is.
+#: Names are where the table appears in metrics.json (``uptake.by_imd_quintile`` is
+#: ``metrics["uptake"]["by_imd_quintile"]``) or, for tables only in the report, its section.
+PUBLISHED: dict[str, Publishable] = {
+    spec.name: spec
+    for spec in (
+        Publishable(
+            "uptake.by_imd_quintile",
+            keys=("group", "imd_quintile"),
+            counts=("count",),
+            derived=(*_RATES, *_DSR),
+            public=("population",),
+        ),
+        Publishable(
+            "uptake.by_imd_decile",
+            keys=("group", "imd_decile"),
+            counts=("count",),
+            derived=(*_RATES, *_DSR),
+            public=("population",),
+        ),
+        Publishable(
+            "uptake.by_core20",
+            keys=("group", "core20"),
+            counts=("count",),
+            derived=(*_RATES, *_DSR),
+            public=("population",),
+        ),
+        Publishable(
+            "uptake.by_ethnic_group",
+            keys=("group", "in_rates"),
+            counts=("count",),
+            derived=(*_RATES, *_DSR, *_ADJUSTED),
+            public=("population",),
+        ),
+        Publishable(
+            "uptake.ethnicity_completeness",
+            keys=("group", "imd_quintile"),
+            derived=("completeness",),
+        ),
+        Publishable(
+            "uptake.by_ethnic_group_imd_quintile",
+            keys=("ethnic_group", "imd_quintile", "quintile"),
+            counts=("count",),
+            derived=("rate", "lower", "upper"),
+            public=("population",),
+        ),
+        Publishable(
+            "uptake.by_ethnic_code",
+            keys=("code", "label", "broad_group"),
+            counts=("count",),
+            derived=("share", "rate", "lower", "upper", "representation"),
+            public=("population",),
+        ),
+        Publishable(
+            "data_quality",
+            keys=(
+                *("source", "format", "encoding", "engine", "table", "query_sha256", "synthetic"),
+                *("counting", "date_first", "date_last", "period_start", "period_end"),
+                *("unmatched_examples", "ethnicity_unrecognised"),
+            ),
+            counts=(
+                *("records_read", "count_read", "count_in_area", "count_converted_from_2011"),
+                *("count_outside_area", "count_unmatched", "count_welsh", "count_matched_by_name"),
+                *("count_outside_ages", "count_age_unknown"),
+            ),
+            derived=("ethnicity_not_stated_share", "ethnicity_not_known_share"),
+        ),
+        Publishable("site_users.sites", keys=("site",), counts=("users",)),
+        Publishable(
+            "site_users.profiles",
+            keys=("site", "dimension", "group"),
+            counts=("users",),
+            derived=("share",),
+        ),
+        Publishable(
+            "uptake.map",
+            keys=("lsoa21_code", "map_class"),
+            derived=("rate",),
+        ),
+    )
+}
+
+
 def suppress(
     table: pd.DataFrame,
     min_count: int = DEFAULT_MIN_COUNT,
     *,
     count: str = "count",
     total: bool = True,
-    derived: Sequence[str] | None = None,
+    spec: Publishable | None = None,
 ) -> pd.DataFrame:
     """A one-way table with small counts withheld: counts → None, their derived columns → None.
 
     ``total`` says whether the table's total is known to readers (published, or
     equal to a published figure); if so and exactly one count is withheld, the
-    next smallest non-zero count is withheld too. ``derived`` names the columns
-    computed from the count (default: those of :data:`DERIVED_COLUMNS` present).
-    Adds a column ``suppressed``: None, ``"primary"``, ``"secondary"`` or ``"table"``.
+    next smallest non-zero count is withheld too. ``spec`` declares the table's
+    columns (:class:`Publishable`); without it, every numeric column besides
+    ``count`` is taken as derived from it and withheld with it, and the others
+    as labels. The result passes through :func:`publishable`, and so has a
+    column ``suppressed``: None, ``"primary"``, ``"secondary"`` or ``"table"``.
     ``out.attrs["total_suppressed"]`` is ``"primary"`` or ``"secondary"`` when the
     total itself must be withheld (e.g. two counts of 4 and nothing else: a
     total of 8 would give both away), else None.
     """
-    out = table.copy()
-    keys = list(range(len(out)))
-    values = dict(zip(keys, pd.to_numeric(out[count]).tolist(), strict=True))
+    spec = spec or _default_spec(table, count)
+    keys = list(range(len(table)))
+    values = dict(zip(keys, pd.to_numeric(table[count]).tolist(), strict=True))
     constraints = []
     if total:
         values["__total__"] = float(np.nansum(list(values.values())))
         constraints.append(("__total__", keys))
     reasons = protect(values, constraints, min_count)
-    out = _apply(out, [reasons.get(k) for k in keys], count, derived)
+    out = publishable(table, spec, [reasons.get(k) for k in keys], min_count=min_count)
     out.attrs["total_suppressed"] = reasons.get("__total__")
     return out
 
 
-def _apply(out: pd.DataFrame, reasons: list, count: str, derived) -> pd.DataFrame:
-    derived = [c for c in (derived if derived is not None else DERIVED_COLUMNS) if c in out.columns]
-    mask = np.array([r is not None for r in reasons], dtype=bool)
-    for column in [count, *derived]:
-        col = out[column].astype(object)
-        col[mask] = None
-        col[~mask] = col[~mask].where(col[~mask].notna(), None)
-        out[column] = col
-    out["suppressed"] = pd.Series(reasons, index=out.index, dtype=object)
-    return out
+def _default_spec(table: pd.DataFrame, count: str) -> Publishable:
+    """A one-way table's columns: ``count``, numeric columns derived from it, labels."""
+    others = [c for c in table.columns if c not in (count, REASON)]
+    numeric = [c for c in others if pd.api.types.is_numeric_dtype(table[c])]
+    return Publishable(
+        "table",
+        keys=tuple(c for c in others if c not in numeric),
+        counts=(count,),
+        derived=tuple(numeric),
+    )
 
 
 def suppress_two_way(
@@ -359,23 +588,27 @@ def display(
     *,
     count: str = "count",
     decimals: int = 1,
+    spec: Publishable | None = None,
 ) -> pd.DataFrame:
     """A suppressed one-way table (from :func:`suppress`) with counts as report strings.
 
     The count column reads ``"<5"``, ``"*"`` or the number; withheld derived
-    values read "–" (an en dash). The ``suppressed`` column is dropped.
+    values (``spec``'s derived columns; without it, any withheld value) read "–" (an en dash).
+    The ``suppressed`` column is dropped.
     """
     out = table.copy()
-    reasons = out["suppressed"].tolist() if "suppressed" in out else [None] * len(out)
+    reasons = out[REASON].tolist() if REASON in out else [None] * len(out)
     out[count] = [
         label(v, r, min_count, decimals) for v, r in zip(out[count], reasons, strict=True)
     ]
-    for column in DERIVED_COLUMNS:
+    derived = spec.derived if spec else [c for c in out.columns if c not in (count, REASON)]
+    for column in derived:
         if column in out.columns:
             out[column] = [
-                "–" if r is not None else v for v, r in zip(out[column], reasons, strict=True)
+                "–" if r is not None and (v is None or _isnan(v)) else v
+                for v, r in zip(out[column], reasons, strict=True)
             ]
-    return out.drop(columns=["suppressed"], errors="ignore")
+    return out.drop(columns=[REASON], errors="ignore")
 
 
 def policy_statement(min_count: int = DEFAULT_MIN_COUNT) -> str:
@@ -429,6 +662,20 @@ class MapClasses:
     def withheld(self) -> int:
         """How many LSOAs are shown as withheld."""
         return int((self.classes < 0).sum())
+
+    def table(self) -> pd.DataFrame:
+        """The map as published, through :func:`publishable` (``uptake.map``): each LSOA's
+        ``map_class`` (-1: grey) and ``rate`` (None where grey; ``suppressed`` "grey")."""
+        codes = list(self.classes.index)
+        frame = pd.DataFrame(
+            {
+                "lsoa21_code": codes,
+                "map_class": self.classes.to_numpy(),
+                "rate": self.rate.reindex(codes).to_numpy(dtype=float),
+            }
+        )
+        grey = [GREY if c < 0 else None for c in frame["map_class"]]
+        return publishable(frame, PUBLISHED["uptake.map"], grey)
 
     def __repr__(self) -> str:
         return f"MapClasses({len(self.classes)} LSOAs, {self.withheld} withheld)"

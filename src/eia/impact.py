@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from eia.contracts import by_lsoa, series_by_lsoa
 from eia.show import fmt_int, fmt_pct
 
 RATINGS = ("positive", "neutral", "negative", "mixed", "not rated")
@@ -162,7 +163,9 @@ def burden(
     ``before`` and ``after`` are per-LSOA values in ``rules.unit`` (distance to the
     nearest site, or travel time), Series indexed by ``lsoa21_code``; ``weights``
     maps a dimension to an LSOA × group frame of residents indexed by
-    ``lsoa21_code``. Everything is aligned on ``before``'s index. ``population``
+    ``lsoa21_code``. Everything is aligned on ``before``'s index by code, never by
+    position: a missing, repeated or unexpected LSOA in ``after``, a weights frame
+    or ``population`` raises :class:`~eia.errors.DataMismatchError`. ``population``
     (residents per LSOA) gives the ``All residents`` row; by default the row sums
     of the ``imd_quintile`` (else the first) dimension.
 
@@ -173,19 +176,19 @@ def burden(
     the disproportionate decision holds with each threshold a quarter higher and lower.
     """
     rules = rules or Rules()
-    index = pd.Index(before.index, name="lsoa21_code")
-    if index.has_duplicates:
-        raise ValueError("before has repeated lsoa21_code values")
-    aligned = after.reindex(index)
-    if aligned.isna().any():
-        raise ValueError(f"after has no value for {int(aligned.isna().sum())} LSOA(s) of before")
+    before = series_by_lsoa(before, "before")
+    index = before.index
+    aligned = series_by_lsoa(after, "after", index)
     b = before.to_numpy(dtype=float)
     a = aligned.to_numpy(dtype=float)
-    frames = {dim: w.reindex(index).fillna(0).astype(float) for dim, w in weights.items()}
+    frames = {
+        dim: by_lsoa(_keyed(w), f"{dim} weights", index).fillna(0).astype(float)
+        for dim, w in weights.items()
+    }
     if population is None:
         first = frames.get("imd_quintile", next(iter(frames.values()), None))
         population = first.sum(axis=1) if first is not None else pd.Series(1.0, index=index)
-    pop = population.reindex(index).fillna(0).to_numpy(dtype=float)
+    pop = series_by_lsoa(population, "population", index).fillna(0).to_numpy(dtype=float)
     out = _burden_rows(b, a, frames, pop, rules, option)
     if margins:
         out = out.join(
@@ -242,6 +245,11 @@ def _burden_rows(
                 | {"rest": total - sums[j]}
             )
     return pd.DataFrame([_judge(row, rules) for row in rows])
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """An unnamed index is taken as LSOA codes (they are still checked against ``before``'s)."""
+    return frame.rename_axis("lsoa21_code") if frame.index.name is None else frame
 
 
 def _ratio(num: float, den: float) -> float:

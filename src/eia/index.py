@@ -41,7 +41,7 @@ from urllib.parse import quote
 from jinja2 import Environment
 
 from eia import __version__
-from eia.params import SLUG_PATTERN
+from eia.params import SLUG_PATTERN, template_label
 
 INDEX_NAME = "index.html"
 PAGE_TITLE = "Equity impact assessments"
@@ -144,7 +144,10 @@ def _failed_attempt(notebook: Path) -> dict[str, str]:
     when = _parse_time(str(papermill.get("start_time") or ""))
     return {
         "title": str(proposal.get("title") or ""),
-        "template": str(proposal.get("template") or ""),
+        "template": template_label(
+            str(proposal.get("template") or ""),
+            Path(str(proposal["template_file"])).name if proposal.get("template_file") else None,
+        ),
         "run_time": when.replace(microsecond=0).isoformat() if when else "",
     }
 
@@ -176,7 +179,9 @@ def entries(out: Path | str) -> list[Entry]:
             Entry(
                 id=folder.name,
                 title=str(metrics.get("title") or attempt.get("title") or folder.name),
-                template=str(metrics.get("template") or attempt.get("template") or "–"),
+                template=template_label(metrics.get("template"), metrics.get("template_notebook"))
+                or attempt.get("template")
+                or "–",
                 run_time=str(provenance.get("run time (UTC)") or attempt.get("run_time") or ""),
                 ratings=rating_summary(metrics),
                 report=f"{quote(folder.name)}/report.html" if has_report else None,

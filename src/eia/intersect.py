@@ -396,7 +396,7 @@ def uptake_table(
     service,
     area: pd.DataFrame,
     ethnic: pd.DataFrame,
-    published: Mapping[str, pd.DataFrame],
+    published,
     *,
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
     per: float = 1000.0,
@@ -404,9 +404,11 @@ def uptake_table(
 ) -> pd.DataFrame | None:
     """Users, residents, rate and 95% CI by ethnic group × IMD quintile, disclosure-controlled.
 
-    ``published`` is ``Uptake.published["tables"]`` (the one-way tables readers see); the
-    cross cells are protected against them with :func:`protect_linked`. Rows: the five
-    Census groups then "Not stated"/"Not known" (counts only) × quintiles 1-5. Withheld
+    ``published`` is ``Uptake.published`` (:class:`eia.uptake.Published`, the one-way
+    tables readers see); the cross cells are protected against them with
+    :func:`protect_linked`. Rows: the five Census groups then "Not stated"/"Not known"
+    (counts only) × quintiles 1-5. The table passes through
+    :func:`eia.disclosure.publishable` (``uptake.by_ethnic_group_imd_quintile``): withheld
     counts and everything computed from them are None; ``suppressed`` says why.
     Rates are per ``per`` residents (all ages: the pack has no ethnic group by age), and
     per year when ``years`` (the length of the extract's period) is given.
@@ -417,8 +419,8 @@ def uptake_table(
     if getattr(service, "by_lsoa_ethnicity", None) is None:
         return None
     cross = cross_counts(service.by_lsoa_ethnicity, area)
-    eth = published.get("by_ethnic_group")
-    quint = published["by_imd_quintile"]
+    eth = published.by_ethnic_group
+    quint = published.by_imd_quintile
     rows = {}
     if eth is not None:
         for g, count in zip(eth["group"], eth["count"], strict=True):
@@ -435,19 +437,17 @@ def uptake_table(
         for q in cross.columns:
             count = float(cross.at[g, q])
             pop = pops.get((g, q))
-            reason = reasons.get((g, q))
             row = {
                 "ethnic_group": g,
                 "imd_quintile": int(q),
                 "quintile": QUINTILE_LABELS[int(q)],
-                "count": None if reason else count,
+                "count": count,
                 "population": int(pop) if pop is not None else None,
                 "rate": None,
                 "lower": None,
                 "upper": None,
-                "suppressed": reason,
             }
-            if reason is None and pop:
+            if pop:
                 est = rate_ci(count, pop * (years or 1.0), multiplier=per)
                 row |= {
                     "rate": float(est.value),
@@ -455,7 +455,13 @@ def uptake_table(
                     "upper": float(est.upper),
                 }
             out.append(row)
-    return pd.DataFrame(out)
+    why = [reasons.get((r["ethnic_group"], r["imd_quintile"])) for r in out]
+    return disclosure.publishable(
+        pd.DataFrame(out),
+        disclosure.PUBLISHED["uptake.by_ethnic_group_imd_quintile"],
+        why,
+        min_count=min_count,
+    )
 
 
 # ---------------------------------------------------------------------------

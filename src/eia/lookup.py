@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,15 +111,62 @@ def _centre(pack: Pack, area: str):
 
 
 def find(
-    pack: Pack, kind: str, text: str, *, near: str | None = None, limit: int = 10
+    pack: Pack,
+    kind: str,
+    text: str,
+    *,
+    near: str | None = None,
+    prefer: Collection[str] = (),
+    limit: int = 10,
 ) -> list[Match]:
     """Entries of ``kind`` matching ``text`` (a code or words of a name), best first.
 
     With ``near`` (an ICB, local authority or LSOA code), hospitals that match
     equally well are ranked by straight-line distance from the area's centre.
+    Entries whose code is in ``prefer`` (say, the local authorities of the
+    proposal's ICB) come first, closest match first, even when they match less
+    well than others.
     """
-    table = entries(pack, kind)
-    table = table.dropna(subset=["code"]).assign(name=table["name"].fillna("").astype(str))
+    everything = entries(pack, kind)
+    everything = everything.dropna(subset=["code"]).assign(
+        name=everything["name"].fillna("").astype(str)
+    )
+    table = _matching(everything, text, limit)
+    if prefer:
+        preferred = everything[everything["code"].isin(set(prefer))]
+        preferred = preferred.assign(score=[_closeness(text, r) for r in preferred.itertuples()])
+        table = pd.concat([preferred, table[~table["code"].isin(preferred["code"])]])
+    table = table.assign(preferred=table["code"].isin(set(prefer)))
+    km = pd.Series(np.nan, index=table.index)
+    if near and kind == "hospital" and len(table):
+        centre = _centre(pack, near)
+        if centre is not None:
+            sites = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
+            geom = sites.geometry.reindex(table["name"])
+            km = pd.Series(
+                np.hypot(geom.x.to_numpy() - centre[0], geom.y.to_numpy() - centre[1]) / 1000,
+                index=table.index,
+            )
+    table = table.assign(km=km, band=table["score"].round(1))
+    table = table.sort_values(
+        ["preferred", "band", "km", "name"], ascending=[False, False, True, True]
+    )
+    return [
+        Match(r.code, r.name, None if pd.isna(r.km) else float(r.km), r.also)
+        for r in table.head(limit).itertuples()
+    ]
+
+
+def _closeness(text: str, entry) -> float:
+    """How close ``text`` is to an entry, as a code or as a name."""
+    query = text.strip()
+    if CODE.fullmatch(query.upper()):
+        return difflib.SequenceMatcher(None, query.upper(), entry.code).ratio()
+    return _score(query, entry.name)
+
+
+def _matching(table: pd.DataFrame, text: str, limit: int) -> pd.DataFrame:
+    """The entries of ``table`` that match ``text``, with a ``score``."""
     query = text.strip()
     upper = query.upper()
     exact = table[(table["code"].str.upper() == upper) | (table["also"].str.upper() == upper)]
@@ -135,29 +183,72 @@ def find(
         table = table[table["score"] >= 0.6]
         if len(table) and table["score"].max() >= 2:  # words matched: drop the fuzzy ones
             table = table[table["score"] >= 2]
-    km = pd.Series(np.nan, index=table.index)
-    if near and kind == "hospital" and len(table):
-        centre = _centre(pack, near)
-        if centre is not None:
-            sites = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
-            geom = sites.geometry.reindex(table["name"])
-            km = pd.Series(
-                np.hypot(geom.x.to_numpy() - centre[0], geom.y.to_numpy() - centre[1]) / 1000,
-                index=table.index,
-            )
-    table = table.assign(km=km, band=table["score"].round(1))
-    table = table.sort_values(["band", "km", "name"], ascending=[False, True, True])
-    return [
-        Match(r.code, r.name, None if pd.isna(r.km) else float(r.km), r.also)
-        for r in table.head(limit).itertuples()
-    ]
+    return table
 
 
-def suggest(pack: Pack, kind: str, text: str, *, near: str | None = None, n: int = 3) -> str:
-    """``"; did you mean …?"`` with names and codes (empty when nothing is close)."""
-    matches = find(pack, kind, text, near=near, limit=n)
+def suggest(
+    pack: Pack,
+    kind: str,
+    text: str,
+    *,
+    near: str | None = None,
+    prefer: Collection[str] = (),
+    why: str = "",
+    n: int = 3,
+) -> str:
+    """``"; did you mean …?"`` with names and codes (empty when nothing is close).
+
+    Entries in ``prefer`` come first and are marked with ``why`` (e.g. "in the
+    proposal's ICB").
+    """
+    matches = find(pack, kind, text, near=near, prefer=prefer, limit=n)
     if not matches:
         return ""
     if kind == "hospital":
         return "; close matches: " + "; ".join(m.name for m in matches)
-    return "; did you mean " + "; ".join(f"{m.code} ({m.name})" for m in matches) + "?"
+    preferred = set(prefer)
+
+    def label(m: Match) -> str:
+        note = f", {why}" if why and m.code in preferred else ""
+        return f"{m.code} ({m.name}{note})"
+
+    return "; did you mean " + "; ".join(label(m) for m in matches) + "?"
+
+
+#: Boundaries to place sites in, per kind: the Pack method and its code column.
+BOUNDARIES = {"icb": ("icbs", "icb22_code"), "ltla": ("ltlas", "ltla24_code")}
+
+
+def areas_at(pack: Pack, sites: Iterable, kind: str = "icb") -> list[str]:
+    """Codes of the ICBs (or local authorities) holding any of ``sites``, most sites first.
+
+    A site is a hospital name from the reference data (any case) or a
+    ``(lat, lon)`` pair in WGS84; names not in the reference data are skipped.
+    """
+    import geopandas as gpd
+
+    method, column = BOUNDARIES[kind]
+    sites = list(sites)
+    hospitals = pack.hospitals()
+    by_name = hospitals.assign(key=hospitals["hospital22_name"].str.casefold())
+    by_name = by_name.drop_duplicates("key").set_index("key").geometry
+    named = [s.casefold() for s in sites if isinstance(s, str)]
+    pairs = [s for s in sites if isinstance(s, tuple)]
+    points = list(by_name.reindex(named).dropna())
+    if pairs:
+        xy = gpd.points_from_xy([p[1] for p in pairs], [p[0] for p in pairs], crs="EPSG:4326")
+        points += list(gpd.GeoSeries(xy).to_crs(hospitals.crs))
+    if not points:
+        return []
+    where = gpd.GeoDataFrame(geometry=points, crs=hospitals.crs)
+    held = gpd.sjoin(where, getattr(pack, method)().to_crs(hospitals.crs), predicate="within")
+    return list(held[column].value_counts().index)
+
+
+def area_members(pack: Pack, area: str, column: str) -> list[str]:
+    """The distinct ``column`` values (e.g. ``ltla24_code``) of the LSOAs of an area code."""
+    codes = set(_area_codes(pack, area))
+    if not codes:
+        return []
+    table = pack.lookup()
+    return list(table.loc[table["lsoa21_code"].isin(codes), column].dropna().unique())

@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from eia.contracts import by_lsoa
+
 A4_WIDTH_IN = 7.0
 CHANGE_COLOURS = ("#542788", "#998ec3", "#f7f7f7", "#f1a340", "#b35806")
 NO_SITE_NOTE = "no site"
@@ -472,14 +474,13 @@ def change_map(
 
 
 def _aligned(area: gpd.GeoDataFrame, frame: pd.DataFrame, column: str) -> pd.Series:
-    """``frame[column]`` in the order of ``area``'s LSOAs (by ``lsoa21_code``, not position)."""
-    if "lsoa21_code" in frame:
-        return (
-            frame.set_index("lsoa21_code")[column]
-            .reindex(area["lsoa21_code"])
-            .reset_index(drop=True)
-        )
-    return frame[column].reset_index(drop=True)
+    """``frame[column]`` in the order of ``area``'s LSOAs (by ``lsoa21_code``, not position).
+
+    Raises :class:`~eia.errors.DataMismatchError` when ``frame`` does not cover
+    exactly the area's LSOAs.
+    """
+    keyed = by_lsoa(frame, "the mapped frame", area["lsoa21_code"])
+    return keyed[column].reset_index(drop=True)
 
 
 @_styled

@@ -26,7 +26,7 @@ import re
 import types
 import typing
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -936,6 +936,17 @@ class Proposal(_Model):
         return self
 
     @property
+    def template_notebook(self) -> str | None:
+        """The custom notebook's file name (no folder), or None for a built-in template."""
+        return Path(self.template_file).name if self.template_file else None
+
+    @property
+    def template_label(self) -> str:
+        """How reports and the index name the template: ``site_change``, or
+        ``custom.ipynb (custom site_change)`` for a notebook made with ``eia template new``."""
+        return template_label(self.template, self.template_notebook)
+
+    @property
     def higher_use_is(self) -> str:
         """``better`` or ``worse``: the service block's choice, else the template's default."""
         chosen = self.service.higher_use_is if self.service is not None else None
@@ -1190,6 +1201,50 @@ def read_yaml(path: Path | str) -> Any:
     return data
 
 
+def template_label(template: str | None, notebook: str | None = None) -> str:
+    """``site_change``, or ``custom.ipynb (custom site_change)`` for a custom notebook."""
+    if notebook:
+        return f"{notebook} (custom {template})" if template else notebook
+    return template or ""
+
+
+def _site_clues(data: Mapping) -> list:
+    """Where the proposal's sites are: hospital names and ``(lat, lon)`` pairs, as written."""
+    sites = data.get("sites") if isinstance(data.get("sites"), Mapping) else {}
+    entries = _as_list(sites.get("current")) + _as_list(sites.get("proposed"))
+    for option in _as_list(data.get("options")):
+        if isinstance(option, Mapping):
+            entries += _as_list(option.get("proposed"))
+    clues: list = []
+    for site in entries:
+        if not isinstance(site, Mapping):
+            continue
+        if isinstance(site.get("hospital"), str):
+            clues.append(site["hospital"])
+        elif all(isinstance(site.get(k), int | float) for k in ("lat", "lon")):
+            clues.append((float(site["lat"]), float(site["lon"])))
+    return clues
+
+
+def _hint(pack, kind: str, code: str, data: Mapping, listed: Sequence[str] = ()) -> str:
+    """A "did you mean …" for an unknown area code, preferring candidates where the proposal is.
+
+    ICBs and local authorities holding the proposal's sites come first; for an
+    LSOA, the LSOAs of the local authorities of the other LSOAs listed (else of
+    those holding the sites).
+    """
+    from eia.lookup import area_members, areas_at, suggest
+
+    clues = _site_clues(data)
+    if kind in ("icb", "ltla"):
+        prefer = areas_at(pack, clues, kind)
+        return suggest(pack, kind, code, prefer=prefer, why="where the proposal's sites are")
+    ltlas = {la for c in listed for la in area_members(pack, c, "ltla24_code")}
+    ltlas = ltlas or set(areas_at(pack, clues, "ltla"))
+    prefer = [c for la in sorted(ltlas) for c in area_members(pack, la, "lsoa21_code")]
+    return suggest(pack, kind, code, prefer=prefer, why="in the proposal's local authority")
+
+
 def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Problem]:
     """Problems only the reference data can reveal: unknown codes and hospitals, sites outside England.
 
@@ -1210,21 +1265,25 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
             if c is not None
         }
         if icb not in known:
-            from eia.lookup import suggest
-
-            hint = suggest(pack, "icb", icb)
-            problems.append(Problem("area.icb", f"unknown ICB code {icb!r}{hint}"))
+            problems.append(
+                Problem("area.icb", f"unknown ICB code {icb!r}{_hint(pack, 'icb', icb, data)}")
+            )
     ltla_known = set(pack.values(lookup, "ltla24_code"))
     for i, code in enumerate(_as_list(area.get("ltla"))):
         if isinstance(code, str) and code not in ltla_known:
-            problems.append(Problem(f"area.ltla[{i}]", f"unknown local authority code {code!r}"))
+            hint = _hint(pack, "ltla", code, data)
+            problems.append(
+                Problem(f"area.ltla[{i}]", f"unknown local authority code {code!r}{hint}")
+            )
     lsoas = _as_list(area.get("lsoa"))
     if lsoas:
         known_lsoa = set(pack.values("imd2025_lsoa21.parquet", "lsoa21_code"))
         for i, code in enumerate(lsoas):
             if isinstance(code, str) and code not in known_lsoa:
+                listed = [c for c in lsoas if c in known_lsoa]
+                hint = _hint(pack, "lsoa", code, data, listed)
                 problems.append(
-                    Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}")
+                    Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}{hint}")
                 )
 
     names = Counter(pack.values("hospitals22_points.parquet", "hospital22_name"))

@@ -22,7 +22,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
-from eia import provenance, report
+from eia import provenance, report, synth
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.jsonable import write_json
 from eia.redact import printable
@@ -405,7 +405,7 @@ def run(
 
     with terminate_as_interrupt():
         if proposal.service is not None and proposal.service.generate is not None:
-            _ensure_synthetic(proposal, params_file, pack)
+            synth.ensure(proposal, params_file.parent, pack)
         try:
             return _execute(
                 proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf
@@ -507,7 +507,7 @@ def _execute(
     return RunResult(
         id=proposal.id,
         title=proposal.title,
-        template=proposal.template,
+        template=proposal.template_label,
         folder=final,
         report=final / "report.html",
         notebook=final / "assessment.ipynb",
@@ -516,26 +516,3 @@ def _execute(
         warnings=[str(w) for w in metrics.get("warnings", [])],
         pdf=final / "report.pdf" if want_pdf else None,
     )
-
-
-def _ensure_synthetic(proposal, params_file: Path, pack) -> None:
-    """Generate a proposal's synthetic service extract if it is missing (examples only)."""
-    path = params_mod.service_path(proposal, params_file)
-    if path is None or path.exists():
-        return
-    from eia import synth
-
-    spec = proposal.service
-    path = synth.check_target(path, params_file.parent, synthetic=spec.synthetic)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from eia.area import select_lsoas
-
-    codes = select_lsoas(pack, proposal.area.spec)
-    frame = synth.generate(
-        pack,
-        codes,
-        n_events=spec.generate.events,
-        seed=spec.generate.seed,
-        ages=proposal.population.ages if proposal.population is not None else None,
-    )
-    synth.write(frame, path)

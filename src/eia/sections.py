@@ -79,7 +79,7 @@ def title(a: Assessment) -> Block:
     header = Html(
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
-        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template)} · '
+        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template_label)} · '
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
     )
@@ -1019,7 +1019,7 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         )
     fig = maps.rate_map(
         a.area,
-        classes.rate,
+        classes.table().set_index("lsoa21_code")["rate"].astype(float),
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
@@ -1250,7 +1250,7 @@ def uptake_gaps_rule(u) -> str:
 
 def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
-    notes = u.published["uptake"]["notes"]
+    notes = u.published.notes
     texts = [uptake_headline(u), notes["counting"], notes["period"]]
     if notes.get("ages"):
         texts.append(notes["ages"])
@@ -1272,7 +1272,7 @@ def uptake_completeness(u) -> Block | None:
     synthetic = " (synthetic data)" if u.synthetic else ""
     return Block(
         *(notice_box(w, "warning") for w in u.warnings),
-        paragraphs(u.published["uptake"]["ethnicity_note"]),
+        paragraphs(u.published.notes["ethnicity"]),
         Table(
             pd.DataFrame(
                 {

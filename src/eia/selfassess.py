@@ -484,6 +484,7 @@ def metrics(r: Result) -> dict[str, Any]:
         "id": r.proposal.id,
         "title": r.proposal.title,
         "template": r.proposal.template,
+        "template_notebook": r.proposal.template_notebook,
         "self_assessment": {
             "organisation": b.organisation,
             "period": b.period,

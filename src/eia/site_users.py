@@ -63,7 +63,11 @@ def profiles(
 
     * ``sites``: ``site, users, suppressed`` (one row per current site);
     * ``profiles``: ``site, dimension ("imd_quintile"|"ethnic_group"), group, users,
-      suppressed, share`` (share of the site's users; withheld with its count).
+      share, suppressed`` (share of the site's users; withheld with its count and with
+      the site's total).
+
+    Both pass through :func:`eia.disclosure.publishable` (``site_users.sites``,
+    ``site_users.profiles``): withheld counts and their shares are None.
 
     Counts are unrounded sums (LSOA 2011 → 2021 apportioning can make fractions).
     """
@@ -105,39 +109,31 @@ def profiles(
             constraints.append((("site", site), e_keys))
     reasons = disclosure.protect(values, constraints, min_count)
 
-    sites = pd.DataFrame(
-        {
-            "site": site_names,
-            "users": [values[("site", s)] for s in site_names],
-            "suppressed": [reasons.get(("site", s)) for s in site_names],
-        }
-    )
+    sites = pd.DataFrame({"site": site_names, "users": [values[("site", s)] for s in site_names]})
     prof = pd.DataFrame(
         [
-            {
-                "site": site,
-                "dimension": dim,
-                "group": group,
-                "users": values[key],
-                "suppressed": reasons.get(key),
-            }
+            {"site": site, "dimension": dim, "group": group, "users": values[key]}
             for site, dim, group, key in rows
         ],
-        columns=["site", "dimension", "group", "users", "suppressed"],
+        columns=["site", "dimension", "group", "users"],
     )
-    if len(prof):
-        site_total = prof["site"].map(lambda s: values[("site", s)])
-        share = prof["users"] / site_total.where(site_total > 0)
-        withheld = prof["suppressed"].notna() | prof["site"].map(
-            lambda s: reasons.get(("site", s)) is not None
-        )
-        prof["share"] = share.where(~withheld)
-        prof.loc[prof["suppressed"].notna(), "users"] = np.nan
-    sites.loc[sites["suppressed"].notna(), "users"] = np.nan
-    for frame in (sites, prof):
-        frame["suppressed"] = (
-            frame["suppressed"].astype(object).where(frame["suppressed"].notna(), None)
-        )
+    site_total = prof["site"].map(lambda s: values[("site", s)]).astype(float)
+    prof["share"] = prof["users"] / site_total.where(site_total > 0)
+    # A share's denominator is its site's total: withheld with it too.
+    site_withheld = prof["site"].map(lambda s: reasons.get(("site", s)) is not None).astype(bool)
+    prof.loc[site_withheld, "share"] = np.nan
+    sites = disclosure.publishable(
+        sites,
+        disclosure.PUBLISHED["site_users.sites"],
+        [reasons.get(("site", s)) for s in site_names],
+        min_count=min_count,
+    )
+    prof = disclosure.publishable(
+        prof,
+        disclosure.PUBLISHED["site_users.profiles"],
+        [reasons.get(key) for *_, key in rows],
+        min_count=min_count,
+    )
     return {"sites": sites, "profiles": prof, "unmatched": unmatched}
 
 

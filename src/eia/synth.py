@@ -329,3 +329,33 @@ def write(frame: pd.DataFrame, path: str | Path) -> Path:
     else:
         raise ServiceDataError(f"cannot write {path.name}: use .csv, .parquet or .xlsx")
     return path
+
+
+def ensure(proposal, base_dir: str | Path, pack) -> Path | None:
+    """Generate a proposal's synthetic service extract if it is missing (examples only).
+
+    The extract is ``service.path`` relative to ``base_dir`` (the params file's
+    folder), generated with ``service.generate``'s events and seed for the
+    proposal's area (and ``population.ages``). Never writes over real data or
+    outside ``base_dir`` (:func:`check_target`). Returns the path, or None when the
+    proposal reads no service file.
+    """
+    spec = proposal.service
+    if spec is None or spec.path is None:
+        return None
+    path = (Path(base_dir).resolve() / spec.path).resolve()
+    if path.exists():
+        return path
+    path = check_target(path, base_dir, synthetic=spec.synthetic)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from eia.area import select_lsoas
+
+    frame = generate(
+        pack,
+        select_lsoas(pack, proposal.area.spec),
+        n_events=spec.generate.events,
+        seed=spec.generate.seed,
+        ages=proposal.population.ages if proposal.population is not None else None,
+    )
+    write(frame, path)
+    return path

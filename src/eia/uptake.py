@@ -49,7 +49,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -1062,24 +1062,33 @@ def protect_map(
         frame["imd_decile"].map(lambda d: ("decile", int(d))),
         values,
         constraints,
-        uptake.published["reasons"],
+        uptake.published.reasons,
         uptake.min_count,
         per=per,
     )
 
 
-def _withhold(table: pd.DataFrame, reasons: Mapping, kind: str, key: str) -> pd.DataFrame:
-    out = table.copy()
+def _publish(
+    table: pd.DataFrame,
+    name: str,
+    reasons: Mapping,
+    kind: str,
+    key: str,
+    min_count: int,
+    *,
+    reference_withheld: bool,
+    total_withheld: bool,
+) -> pd.DataFrame:
+    """One uptake table as published: through :func:`eia.disclosure.publishable` with its
+    allow-list (``uptake.<name>``), rows withheld as ``reasons`` says (entries ``(kind, row's
+    key)``), ratios withheld with the reference group and representation with the total.
+    ``dsr_count`` only decides whether a DSR is given (10 events or more): not published."""
+    out = table.drop(columns=["dsr_count"], errors="ignore")
+    _withhold_ratios(out, reference_withheld, total_withheld)
     why = [reasons.get((kind, k)) for k in out[key]]
-    mask = np.array([w is not None for w in why])
-    ours = ("count_per_year", *DSR_COLUMNS, "dsr_count", *ADJUSTED_COLUMNS)
-    derived = [c for c in (*disclosure.DERIVED_COLUMNS, *ours) if c in out.columns]
-    for column in ["count", *derived]:
-        col = out[column].astype(object)
-        col[mask] = None
-        out[column] = col.where(pd.notna(col), None)
-    out["suppressed"] = pd.Series(why, index=out.index, dtype=object)
-    return out
+    return disclosure.publishable(
+        out, disclosure.PUBLISHED[f"uptake.{name}"], why, min_count=min_count
+    )
 
 
 def _withhold_ratios(out: pd.DataFrame, reference_withheld: bool, total_withheld: bool) -> None:
@@ -1095,9 +1104,55 @@ def _withhold_ratios(out: pd.DataFrame, reference_withheld: bool, total_withheld
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, repr=False)
+class Published:
+    """What an :class:`Uptake` publishes, disclosure control applied.
+
+    The tables are the frames the report shows and ``metrics.json`` writes, each
+    passed through :func:`eia.disclosure.publishable` with its allow-list
+    (:data:`eia.disclosure.PUBLISHED`, ``uptake.<name>``): :data:`COLUMNS` plus the
+    age-standardised rates when there are any, ``suppressed`` (why a row's count is
+    withheld), and for ethnic groups ``in_rates`` and the reallocated (adjusted)
+    figures. ``reasons`` is :func:`protect_tables`' ``{entry: reason}`` across all of
+    them; ``notes`` the section's sentences; ``uptake`` and ``data_quality`` are
+    metrics.json's blocks.
+    """
+
+    by_imd_quintile: pd.DataFrame
+    by_imd_decile: pd.DataFrame
+    by_core20: pd.DataFrame
+    by_ethnic_group: pd.DataFrame | None
+    ethnicity_completeness: pd.DataFrame | None
+    reasons: Mapping[Any, str]
+    notes: Mapping[str, str]
+    uptake: dict
+    data_quality: dict
+
+    #: The published tables, by name.
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "by_imd_quintile",
+        "by_imd_decile",
+        "by_core20",
+        "by_ethnic_group",
+        "ethnicity_completeness",
+    )
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """``{name: published frame}`` (None: no ethnicity in the extract)."""
+        return {name: getattr(self, name) for name in self.TABLES}
+
+    def __repr__(self) -> str:
+        return f"Published({', '.join(n for n, t in self.tables.items() if t is not None)})"
+
+
 @dataclass(repr=False)
 class Uptake:
-    """Uptake tables, their published (suppressed) forms and the data-quality summary."""
+    """Uptake tables, their published (suppressed) forms and the data-quality summary.
+
+    The frames ``by_*`` are as computed, before disclosure control (for analysis in
+    the kernel, never shown); ``published`` (:class:`Published`) is what may be shown.
+    """
 
     label: str
     synthetic: bool
@@ -1108,7 +1163,7 @@ class Uptake:
     by_ethnic_group: pd.DataFrame | None
     sii: dict
     quality: dict
-    published: dict = field(default_factory=dict)
+    published: Published | None = None
     by_core20: pd.DataFrame | None = None
     completeness: pd.DataFrame | None = None
     counting: str = "events"
@@ -1129,13 +1184,14 @@ class Uptake:
 
     def metrics(self) -> dict:
         """``{"uptake": ..., "data_quality": ...}`` for metrics.json, suppression applied."""
-        return {"uptake": self.published["uptake"], "data_quality": self.published["data_quality"]}
+        return {"uptake": self.published.uptake, "data_quality": self.published.data_quality}
 
     def table(self, name: str) -> pd.DataFrame | None:
-        """A published (disclosure-controlled) table: ``by_imd_quintile``, ``by_imd_decile`` or
-        ``by_ethnic_group`` (None without ethnicity). Columns as :data:`COLUMNS`, plus
-        ``suppressed`` (why a count is withheld) and, for ethnic groups, ``in_rates``."""
-        tables = self.published["tables"]
+        """A published (disclosure-controlled) table: ``by_imd_quintile``, ``by_imd_decile``,
+        ``by_core20``, ``by_ethnic_group`` or ``ethnicity_completeness`` (the last two None
+        without ethnicity). Columns as :data:`COLUMNS`, plus ``suppressed`` (why a count is
+        withheld) and, for ethnic groups, ``in_rates``; see :class:`Published`."""
+        tables = self.published.tables
         if name not in tables:
             raise KeyError(f"no uptake table {name!r}; expected one of {', '.join(tables)}")
         return tables[name]
@@ -1143,7 +1199,7 @@ class Uptake:
     @property
     def published_quality(self) -> dict:
         """The data-quality summary as published (withheld counts are None)."""
-        return self.published["data_quality"]
+        return self.published.data_quality
 
     def show(self):
         """The current-users section (:func:`eia.sections.uptake_section`), returned for display."""
@@ -1243,29 +1299,63 @@ def compute(
         quint, dec, ethnic, service.quality, min_count, counted_rows=counted_rows
     )
 
-    pub_q = _withhold(quint, reasons, "quintile", "imd_quintile")
-    pub_d = _withhold(dec, reasons, "decile", "imd_decile")
     in_area_withheld = "count_in_area" in reasons
-    _withhold_ratios(pub_q, ("quintile", 5) in reasons, in_area_withheld)
-    _withhold_ratios(pub_d, ("decile", 10) in reasons, in_area_withheld)
+    pub_q = _publish(
+        quint,
+        "by_imd_quintile",
+        reasons,
+        "quintile",
+        "imd_quintile",
+        min_count,
+        reference_withheld=("quintile", 5) in reasons,
+        total_withheld=in_area_withheld,
+    )
+    pub_d = _publish(
+        dec,
+        "by_imd_decile",
+        reasons,
+        "decile",
+        "imd_decile",
+        min_count,
+        reference_withheld=("decile", 10) in reasons,
+        total_withheld=in_area_withheld,
+    )
     # Core20 is quintile 1; the rest is the in-area count minus it.
     core_reasons = {("core20", True): reasons.get(("quintile", 1))}
     if ("quintile", 1) in reasons or in_area_withheld:
         core_reasons[("core20", False)] = reasons.get(("quintile", 1)) or reasons["count_in_area"]
     core_reasons = {k: v for k, v in core_reasons.items() if v is not None}
-    pub_c = _withhold(core, core_reasons, "core20", "core20")
-    _withhold_ratios(pub_c, ("core20", False) in core_reasons, in_area_withheld)
+    pub_c = _publish(
+        core,
+        "by_core20",
+        core_reasons,
+        "core20",
+        "core20",
+        min_count,
+        reference_withheld=("core20", False) in core_reasons,
+        total_withheld=in_area_withheld,
+    )
     pub_e = pub_comp = None
     if ethnic is not None:
-        pub_e = _withhold(ethnic, reasons, "ethnic", "group")
         unknown_withheld = any(("ethnic", g) in reasons for g in (NOT_STATED, NOT_KNOWN))
+        shown = ethnic
         if any(("ethnic", g) in reasons for g in ETHNIC_GROUPS):
             # Adjusted counts add up to the in-area count: one withheld would follow from the rest.
-            for column in ADJUSTED_COLUMNS:
-                pub_e[column] = None
-        _withhold_ratios(pub_e, ("ethnic", reference) in reasons, "stated" in reasons)
-        pub_comp = _published_completeness(
-            completeness, unknown_withheld or in_area_withheld, min_count
+            shown = ethnic.assign(**{column: None for column in ADJUSTED_COLUMNS})
+        pub_e = _publish(
+            shown,
+            "by_ethnic_group",
+            reasons,
+            "ethnic",
+            "group",
+            min_count,
+            reference_withheld=("ethnic", reference) in reasons,
+            total_withheld="stated" in reasons,
+        )
+        pub_comp = disclosure.publishable(
+            _published_completeness(completeness, unknown_withheld or in_area_withheld, min_count),
+            disclosure.PUBLISHED["uptake.ethnicity_completeness"],
+            min_count=min_count,
         )
 
     # The SII is a function of the rates: fit it only to levels whose rates are all published.
@@ -1325,16 +1415,15 @@ def compute(
     }
     if quality.get("ages_note"):
         notes["ages"] = quality["ages_note"]
-    result.published = {
-        "tables": {
-            "by_imd_quintile": pub_q,
-            "by_imd_decile": pub_d,
-            "by_core20": pub_c,
-            "by_ethnic_group": pub_e,
-            "ethnicity_completeness": pub_comp,
-        },
-        "reasons": reasons,
-        "uptake": {
+    result.published = Published(
+        by_imd_quintile=pub_q,
+        by_imd_decile=pub_d,
+        by_core20=pub_c,
+        by_ethnic_group=pub_e,
+        ethnicity_completeness=pub_comp,
+        reasons=reasons,
+        notes=notes,
+        uptake={
             "label": service.label,
             "synthetic": bool(service.synthetic),
             "counting": counting,
@@ -1370,8 +1459,10 @@ def compute(
                 "statement": disclosure.policy_statement(min_count),
             },
         },
-        "data_quality": published_quality,
-    }
+        data_quality=disclosure.published_record(
+            published_quality, disclosure.PUBLISHED["data_quality"], min_count=min_count
+        ),
+    )
     return result
 
 
