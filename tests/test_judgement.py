@@ -188,7 +188,7 @@ def test_a_net_gainer_is_not_called_disproportionately_affected():
     )
     text = summary._disproportionate(pd.DataFrame([q5]))
     assert "disproportionately affected" not in text
-    assert "bears a disproportionate share of the losses while also gaining" in text
+    assert "bears a disproportionate share of the losses while also gaining: clearly for" in text
     assert "0.70 km added and 1.27 km removed per resident, a net gain of 0.57 km" in text
     assert impact.rating_label("mixed", True) == "◆ Mixed – disproportionate losses"
     a = SimpleNamespace(
@@ -302,3 +302,48 @@ def test_index_counts_every_rating_of_the_option_the_summary_names():
         "1 disproportionate (1 marginal)"
     )
     assert index.rating_summary(metrics | {"named_option": "Option 2"})["negative"] == 1
+
+
+def _distances(scenario: str | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "lsoa21_code": ["E01000001", "E01000002", "E01000003"],
+            "km_before": [1.0, 2.0, 3.0],
+            "km_after": [4.0, 2.0, 3.0],
+        }
+    )
+    if scenario:
+        frame.attrs["scenario"] = scenario
+    return frame
+
+
+def test_within_takes_codes_or_a_keyed_mask_and_refuses_a_positional_one():
+    from eia import access
+    from eia.errors import DataMismatchError
+
+    weights = pd.DataFrame({"G": [10, 20, 30]}, index=_distances()["lsoa21_code"])
+    codes = ["E01000001", "E01000002"]
+    by_codes = access.summarise(_distances(), weights, 5.0, within=codes)
+    keyed = pd.Series([True, True, False], index=weights.index)
+    by_mask = access.summarise(_distances(), weights, 5.0, within=keyed)
+    pd.testing.assert_frame_equal(by_codes, by_mask)
+    assert by_codes["population"].iloc[-1] == 30
+    with pytest.raises(DataMismatchError, match="indexed by lsoa21_code"):
+        access.summarise(_distances(), weights, 5.0, within=pd.Series([True, False, True]))
+    with pytest.raises(DataMismatchError, match="1 LSOA code"):
+        access.summarise(_distances(), weights, 5.0, within=["E01000001", "E01099999"])
+
+
+def test_an_access_table_is_captioned_with_the_option_its_frame_describes():
+    from eia import access, sections
+
+    weights = pd.DataFrame({"G": [10, 20, 30]}, index=_distances()["lsoa21_code"])
+    frame = access.summarise(_distances("Option A"), weights, 5.0)
+    a = SimpleNamespace(threshold_km=5.0, primary="Option B", proposed={"Option A": 0, "B": 0})
+    assert sections.access_table(a, frame, "Mine").caption == "Mine: Option A"
+    with pytest.raises(ValueError, match="scenario="):
+        sections.access_table(a, access.summarise(_distances(), weights, 5.0), "Mine")
+    shown = sections.access_table(
+        a, access.summarise(_distances(), weights, 5.0), "Mine", scenario="B"
+    )
+    assert shown.caption == "Mine: B"

@@ -10,6 +10,7 @@ group lives, not individual journeys.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
@@ -125,15 +126,21 @@ def summarise(
     ``weights`` is LSOA × group (people of each group per LSOA, indexed by
     ``lsoa21_code``); rows are matched to ``distances`` by ``lsoa21_code``, never
     by position (:func:`eia.contracts.by_lsoa`: a missing or repeated LSOA raises
-    :class:`~eia.errors.DataMismatchError`). ``within`` keeps only those LSOAs
-    (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``). One row per group plus ``All people``:
+    :class:`~eia.errors.DataMismatchError`). ``within`` keeps only those LSOAs,
+    given as codes (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``) or as a
+    boolean Series indexed by ``lsoa21_code``; a boolean mask indexed any other way, or a
+    code that is not among ``distances``' LSOAs, raises
+    :class:`~eia.errors.DataMismatchError`. One row per group plus ``All people``:
     ``group, population, mean_km_before, mean_km_after, mean_km_change,
-    pop_beyond_threshold_before, pop_beyond_threshold_after``.
+    pop_beyond_threshold_before, pop_beyond_threshold_after``. The result's
+    ``attrs["scenario"]`` is that of ``distances`` (set by :func:`eia.assessment.assess`),
+    so a table made from it can say which option it shows.
     """
+    scenario = distances.attrs.get("scenario")
     distances = by_lsoa(distances, "distances")
     weights = by_lsoa(weights, "weights", distances.index)
     if within is not None:  # a subset of the area's LSOAs, e.g. those in IMD quintile 1
-        keep = pd.Index(within, name="lsoa21_code")
+        keep = _within(within, distances.index)
         distances = distances[distances.index.isin(keep)]
         weights = weights.reindex(distances.index)
     w = weights.to_numpy(dtype=float)
@@ -156,4 +163,28 @@ def summarise(
             "pop_beyond_threshold_after": ((after > threshold_km) @ w).round().astype("int64"),
         }
     )
+    frame.attrs["scenario"] = scenario
     return frame
+
+
+def _within(within, codes: pd.Index) -> pd.Index:
+    """The LSOA codes ``within`` names (codes, or a boolean Series keyed by lsoa21_code)."""
+    from eia.errors import DataMismatchError
+
+    values = within if isinstance(within, pd.Series) else pd.Series(list(within), dtype=object)
+    values = values.infer_objects()
+    if values.dtype == bool:
+        if values.index.has_duplicates or not values.index.isin(codes).all():
+            raise DataMismatchError(
+                "within: a True/False mask must be indexed by lsoa21_code; pass codes instead, "
+                'e.g. area.loc[area["imd_quintile"] == 1, "lsoa21_code"]'
+            )
+        return pd.Index(values.index[values.to_numpy()], name="lsoa21_code")
+    keep = pd.Index(values.astype(str).to_numpy(), name="lsoa21_code")
+    unknown = keep[~keep.isin(codes)]
+    if len(unknown):
+        example = f", e.g. {unknown[0]}" if re.fullmatch(r"[EW]0[01]\d{6}", unknown[0]) else ""
+        raise DataMismatchError(
+            f"within: {len(unknown)} LSOA code(s) are not in the area's distances{example}"
+        )
+    return keep

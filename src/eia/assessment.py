@@ -164,6 +164,7 @@ def assess(
         for name, sites in proposal.scenarios().items():
             proposed = access_mod.resolve_sites(pack, sites)
             distances = access_mod.measure(area, result.current, proposed)
+            distances.attrs["scenario"] = name  # tables made from it say which option they show
             result.proposed[name] = proposed
             result.distances[name] = distances
             result.access[name] = {

@@ -431,12 +431,25 @@ def access_table(
     """Access before and after for one dimension's groups, captioned with the scenario.
 
     ``table`` is a frame from :func:`eia.access.summarise` (or a dimension name,
-    to show the precomputed ``a.access[scenario][dimension]``).
+    to show the precomputed ``a.access[scenario][dimension]``, by default
+    :attr:`~eia.assessment.Assessment.primary`'s). A frame is captioned with the
+    scenario it was computed for (``scenario=``, else its ``attrs["scenario"]``);
+    when neither says and the proposal has several scenarios, a ``ValueError``
+    asks for ``scenario=`` rather than guessing.
     """
-    scenario = scenario or a.primary
     if isinstance(table, str):
+        scenario = scenario or a.primary
         caption = caption or ACCESS_CAPTIONS.get(table, f"Access by {table}")
         table = a.access[scenario][table]
+    else:
+        scenario = scenario or table.attrs.get("scenario")
+        if scenario is None:
+            if len(a.proposed) > 1:
+                raise ValueError(
+                    "access_table: say which option this frame describes, e.g. "
+                    "sections.access_table(a, frame, caption, scenario=a.primary)"
+                )
+            scenario = a.primary
     return Table(access_frame(table, a.threshold_km), f"{caption or 'Access'}: {scenario}")
 
 

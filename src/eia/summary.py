@@ -419,10 +419,13 @@ def _disproportionate(rows: pd.DataFrame) -> str:
         )
     share = rows[flags & mixed]
     if len(share):
+        firm, thin = share[~marginal[share.index]], share[marginal[share.index]]
+        how = [f"clearly for {_named(firm, gains=True)}"] if len(firm) else []
+        how += [f"only at the margin for {_named(thin, gains=True)}"] if len(thin) else []
         out.append(
             f"{join_words(short_group(g) for g in share['group'])} "
             f"{'bears' if len(share) == 1 else 'bear'} a disproportionate share of the losses "
-            f"while also gaining: {_named(share, gains=True)}."
+            f"while also gaining: {'; '.join(how)}."
         )
     if not out:
         out.append("No group is rated as disproportionately affected.")
