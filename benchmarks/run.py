@@ -31,6 +31,13 @@ batch
 stats
     ``eia.stats.sii`` with 100,000 repetitions, and every rate function for 35,000
     areas, each timed on its first call in a fresh process.
+schemas
+    The data contracts (``eia.schemas``, pandera), in a fresh process: importing pandera
+    after the libraries a kernel has anyway, the first check (pandera sets up its
+    backends), checking every file of the pack in full (``eia data check``), the pack
+    files a run reads, and the England-sized frames a run checks (area, weights,
+    distances, service counts; 33,755 LSOAs). What a run pays is the import, the first
+    check, the pack files and the frames.
 
 Each measurement runs in its own process, one after another (never two at once);
 ``eia run`` and the floor alternate so that both see the same machine load. The
@@ -57,7 +64,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ICB_EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
-SECTIONS = ("icb", "england", "travel", "batch", "stats", "service")
+SECTIONS = ("icb", "england", "travel", "batch", "stats", "service", "schemas")
 GIB = 1024**3
 MIB = 1024**2
 
@@ -279,6 +286,56 @@ clock("proportion_ci", lambda: stats.proportion_ci(np.minimum(events, pop), pop)
 clock("dsr", lambda: stats.dsr(band_events, band_pop, stats.ESP2013))
 clock("rate_ratio", lambda: stats.rate_ratio(events, pop, ref_events, ref_pop))
 out["all rates"] = time.perf_counter() - t0
+json.dump(out, open(args["result"], "w"))
+"""
+
+#: The data contracts' costs, each timed in one fresh process (see the module docstring).
+SCHEMAS_CHILD = r"""
+import json, sys, time
+import numpy as np, pandas as pd, geopandas, scipy.special, pydantic, pyarrow.parquet as pq
+args = json.loads(sys.argv[1])
+out = {}
+t0 = time.perf_counter()
+from eia import schemas
+out["import"] = time.perf_counter() - t0
+from eia import refdata
+from eia.area import build_area, group_populations
+from eia import access
+pack = refdata.load_pack()
+def read(name, columns=None):
+    return pq.read_table(pack.path(name), columns=columns).to_pandas()
+t0 = time.perf_counter()
+schemas.SERVICE_BY_LSOA.validate(pd.DataFrame({"lsoa21_code": ["E01000001"], "count": [1.0]}))
+out["first check"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+refdata.check_contents(pack.folder)
+out["whole pack"] = time.perf_counter() - t0
+run_reads = [("lsoa21_lookup.parquet", None), ("imd2025_lsoa21.parquet", None),
+             ("census2021_ethnicity_lsoa21.parquet", None),
+             ("census2021_ethnicity_lsoa21.parquet", ["lsoa21_code", "total_residents"]),
+             ("lsoa21_boundaries.parquet", None), ("hospitals22_points.parquet", None),
+             ("lsoa21_msoa21_lookup.parquet", None), ("census2021_proficiency_msoa21.parquet", None),
+             ("ruc21_lsoa21.parquet", None), ("population20_age_lsoa21.parquet", None)]
+frames = [(name, cols, read(name, cols)) for name, cols in run_reads]
+t0 = time.perf_counter()
+for name, cols, frame in frames:
+    schemas.PACK[name].validate(frame, columns=cols)
+out["pack reads"] = time.perf_counter() - t0
+codes = sorted(pack.imd2025()["lsoa21_code"])
+area = build_area(pack, codes)
+weights = access.group_weights(area, group_populations(pack, codes))
+sites = area.iloc[::34][["geometry"]].assign(name="site", source="x")
+sites = sites.set_geometry(sites.geometry.representative_point())
+distances = access.measure(area, sites, sites.iloc[::2])
+service = pd.DataFrame({"lsoa21_code": codes, "count": np.arange(len(codes), dtype=float)})
+t0 = time.perf_counter()
+schemas.AREA.validate(area)
+for w in weights.values():
+    schemas.WEIGHTS.validate(w)
+schemas.DISTANCES.validate(distances)
+schemas.SERVICE_BY_LSOA.validate(service)
+out["frames"] = time.perf_counter() - t0
+out["lsoas"] = len(codes)
 json.dump(out, open(args["result"], "w"))
 """
 
@@ -1001,6 +1058,39 @@ def bench_stats(table: Table, repeat: int, areas: int = 35_000) -> None:
     say(f"[stats] done; {load()}")
 
 
+def bench_schemas(table: Table, repeat: int) -> None:
+    section = "schemas"
+    say(f"[schemas] {load()}")
+    runs = [child(SCHEMAS_CHILD, {}) for _ in range(repeat)]
+    n = runs[0]["lsoas"]
+    table.add(
+        section,
+        "import pandera (eia.schemas), after pandas and geopandas",
+        [r["import"] for r in runs],
+    )
+    table.add(
+        section, "first check (pandera sets up its backends)", [r["first check"] for r in runs]
+    )
+    table.add(
+        section, "every file of the pack, in full (eia data check)", [r["whole pack"] for r in runs]
+    )
+    table.add(section, "the pack files a run reads (10 reads)", [r["pack reads"] for r in runs])
+    table.add(
+        section,
+        f"England frames: area, 3 weights, distances, service ({n:,} LSOAs)",
+        [r["frames"] for r in runs],
+    )
+    total = [r["import"] + r["first check"] + r["pack reads"] + r["frames"] for r in runs]
+    table.add(
+        section,
+        "added to an England run (import + first check + reads + frames)",
+        total,
+        target="< 1 s",
+        ok=lambda v: v < 1,
+    )
+    say(f"[schemas] done; {load()}")
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -1062,6 +1152,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_service(table, args.repeat, args.work, int(args.service_rows), int(args.events))
     if "stats" in only:
         bench_stats(table, args.repeat)
+    if "schemas" in only:
+        bench_schemas(table, args.repeat)
     elapsed = time.perf_counter() - started
 
     print(

@@ -157,7 +157,7 @@ def test_a_group_below_the_size_floor_is_never_rated_neutral(world, floor):
     small = rows[rows["residents"] < floor]
     assert (small["rating"] == "not rated").all()
     assert not small["disproportionate"].any()
-    assert all("not rated" in s for s in small["sentence"])
+    assert all(s.startswith("Not rated") for s in small["sentence"])
     assert (rows.loc[rows["residents"] >= max(floor, 1), "rating"] != "not rated").all()
 
 

@@ -107,3 +107,29 @@ def test_maps_use_no_pyplot_state(notts_area):
     assert matplotlib.rcParams._get_backend_or_none() == backend
     assert rc() == before
     assert "matplotlib.pyplot" not in sys.modules or fig.canvas.manager is None
+
+
+def test_within_takes_codes_of_the_area_not_a_mask():
+    distances, weights = _frames(6, 3)
+    codes = distances["lsoa21_code"]
+    part = access.summarise(distances, weights, 5, within=codes[:3])
+    assert part.loc[part["group"] == "All people", "population"].item() == int(
+        weights.iloc[:3].to_numpy().sum()
+    )
+    with pytest.raises(DataMismatchError, match="not a true/false mask"):
+        access.summarise(distances, weights, 5, within=codes.str.endswith("1"))
+    with pytest.raises(DataMismatchError, match="1 LSOA code"):
+        access.summarise(distances, weights, 5, within=[codes[0], "E01999999"])
+
+
+def test_ethnicity_by_core20_matches_residents_by_code(notts_area, pack):
+    from eia import intersect
+    from eia.area import group_populations
+
+    area = notts_area.head(40)
+    ethnic = group_populations(pack, list(area["lsoa21_code"]))
+    expected = intersect.core20_weights(area, ethnic)
+    shuffled = intersect.core20_weights(area, ethnic.sample(frac=1, random_state=1))
+    pd.testing.assert_frame_equal(shuffled, expected)
+    with pytest.raises(DataMismatchError, match="ethnic group residents"):
+        intersect.core20_weights(area, ethnic.iloc[1:])

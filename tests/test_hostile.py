@@ -498,7 +498,7 @@ def test_finding7_alias_bombs_are_refused_before_anything_runs(refdata_dir, tmp_
 @pytest.mark.parametrize(
     "site, expected",
     [
-        ('{name: Far, lat: "-33.87", lon: "151.21"}', "is text; write the number without quotes"),
+        ('{name: Far, lat: "-33.87", lon: "151.21"}', "is not a number: write the number alone"),
         ("{name: Inf, lat: .inf, lon: -1.1}", "finite"),
         ("{name: Nan, lat: .nan, lon: -1.1}", "finite"),
     ],
@@ -519,7 +519,7 @@ def test_finding6_infinite_thresholds_are_refused(refdata_dir, tmp_path, capsys)
     err = _one_line_problems(
         _write(tmp_path, BASE_YAML + 'thresholds: {distance_km: "5"}\n'), capsys
     )
-    assert "is text" in err
+    assert "is not a number" in err
 
 
 @pytest.mark.parametrize(

@@ -317,23 +317,6 @@ def _distances(scenario: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def test_within_takes_codes_or_a_keyed_mask_and_refuses_a_positional_one():
-    from eia import access
-    from eia.errors import DataMismatchError
-
-    weights = pd.DataFrame({"G": [10, 20, 30]}, index=_distances()["lsoa21_code"])
-    codes = ["E01000001", "E01000002"]
-    by_codes = access.summarise(_distances(), weights, 5.0, within=codes)
-    keyed = pd.Series([True, True, False], index=weights.index)
-    by_mask = access.summarise(_distances(), weights, 5.0, within=keyed)
-    pd.testing.assert_frame_equal(by_codes, by_mask)
-    assert by_codes["population"].iloc[-1] == 30
-    with pytest.raises(DataMismatchError, match="indexed by lsoa21_code"):
-        access.summarise(_distances(), weights, 5.0, within=pd.Series([True, False, True]))
-    with pytest.raises(DataMismatchError, match="1 LSOA code"):
-        access.summarise(_distances(), weights, 5.0, within=["E01000001", "E01099999"])
-
-
 def test_an_access_table_is_captioned_with_the_option_its_frame_describes():
     from eia import access, sections
 

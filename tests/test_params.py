@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eia import params
 from eia.cli import main
@@ -144,3 +145,76 @@ def test_params_reference_is_up_to_date():
     assert doc == params.schema_markdown(), (
         "regenerate docs/params.md from eia.params.schema_markdown()"
     )
+
+
+def _problems(data: dict, pack) -> list[str]:
+    """Every problem ``params.load`` reports for ``data``, as printed (one line each)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        try:
+            params.load(path, pack)
+        except ParamsError as exc:
+            return [str(p) for p in exc.problems]
+    return []
+
+
+SITES = {
+    "current": [{"hospital": "Leicester Royal Infirmary"}, {"hospital": "Glenfield Hospital"}],
+    "proposed": [{"hospital": "Glenfield Hospital"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("area", "expected"),
+    [
+        ({"icb": "qk1"}, []),  # NHS codes in any case
+        ({"ltla": "e06000016"}, []),  # one code without a list, any case
+        ({"icb": "E5400015"}, ["area.icb: unknown ICB code 'E5400015'; did you mean E54000015"]),
+        ({"icb": "Leicester"}, ["area.icb: unknown ICB code 'Leicester'; did you mean E54000015"]),
+        ({"ltla": ["E0600016"]}, ["area.ltla[0]: unknown local authority code 'E0600016'"]),
+    ],
+)
+def test_an_area_mistake_is_one_line_that_suggests_the_fix(area, expected, pack):
+    found = _problems({**MINIMAL, "area": area, "sites": SITES}, pack)
+    assert len(found) == len(expected), found
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(start)
+
+
+@pytest.mark.parametrize("written", ["30-06-2027", "30 June 2027", "30/6/27", "June"])
+def test_dates_in_other_forms_say_which_forms_are_accepted(written, pack):
+    data = {**MINIMAL, "mitigations": [{"action": "x", "owner": "y", "due": written}]}
+    (line,) = _problems(data, pack)
+    assert line == (
+        f"mitigations[0].due: {written!r} is not a date: write YYYY-MM-DD or DD/MM/YYYY, "
+        "e.g. 2027-06-30 or 30/06/2027"
+    )
+
+
+def test_unknown_keys_and_values_suggest_the_near_one(pack):
+    (line,) = _problems({**MINIMAL, "threshold": {"distance_km": 5}}, pack)
+    assert line.startswith("threshold: unknown key; did you mean thresholds?; allowed: id,")
+    assert "template_file" not in line  # eia sets it; users never write it
+    (line,) = _problems({**MINIMAL, "template": "site-change"}, pack)
+    assert "did you mean 'site_change'?" in line and "./name.ipynb" in line
+    (line,) = _problems({**MINIMAL, "thresholds": {"distance_km": "5km"}}, pack)
+    assert line == (
+        "thresholds.distance_km: '5km' is not a number: write the number alone, without quotes "
+        "or units, e.g. distance_km: 5"
+    )
+
+
+def test_validate_names_the_area_and_warns_when_no_site_is_in_it(pack, tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump({**MINIMAL, "area": {"icb": "E54000015"}, "sites": SITES}))
+    assert main(["validate", str(good)]) == 0
+    assert "area E54000015 NHS Leicester, Leicestershire and Rutland" in capsys.readouterr().out
+    wrong = tmp_path / "wrong.yaml"  # a real ICB, but not the sites' one
+    wrong.write_text(yaml.safe_dump({**MINIMAL, "area": {"icb": "E54000051"}, "sites": SITES}))
+    assert main(["validate", str(wrong)]) == 0
+    err = capsys.readouterr().err
+    assert "No current site is in the area: is the ICB code right? E54000051 is NHS " in err
+    assert "the current sites are in E54000015 (NHS Leicester" in err

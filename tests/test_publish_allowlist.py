@@ -232,3 +232,29 @@ def test_every_table_of_a_real_run_is_declared(maternity):
         if table is not None:
             assert_declared_and_safe(f"uptake.{name}", table)
     assert "dsr_count" not in maternity.uptake.table("by_imd_decile")  # internal, not published
+
+
+def test_the_report_refuses_a_table_from_before_disclosure_control(maternity):
+    """An analyst customising a template passes a.uptake.by_imd_decile (before suppression)."""
+    from eia import sections
+    from eia.errors import DisclosureError
+
+    u = maternity.uptake
+    assert sections.uptake_table(u, u.table("by_imd_decile")) is not None
+    with pytest.raises(DisclosureError, match=r'a\.uptake\.table\("by_imd_quintile"\)'):
+        sections.uptake_table(u, u.by_imd_decile)
+    with pytest.raises(DisclosureError):
+        sections.uptake_chart(maternity, u.by_imd_quintile)
+
+
+def test_impacts_copy_only_published_counts(maternity):
+    """The equity audit's ratings carry each group's count: only as published."""
+    from eia import assessment
+
+    rows = assessment.metrics(maternity)["impacts"]
+    assert any(r.get("count") is not None for r in rows)
+    for row in rows:
+        for column in ("count", "users_now"):
+            assert not disclosure.is_small(row.get(column), MIN)
+        if row.get("count") is None and "representation" in row:
+            assert row["representation"] is None or row.get("rating") == "neutral"

@@ -226,8 +226,10 @@ def test_higher_use_is_worse_reverses_the_direction():
     assert worse.loc["Under", "rating"] == "positive" and worse.loc["Over", "rating"] == "negative"
     for frame in (better, worse):
         assert frame.loc["Slightly under", "rating"] == "neutral"
-        assert "not a material gap" in frame.loc["Slightly under", "sentence"]
-    assert "harm" in worse.loc["Over", "sentence"]
+        assert "within 0.9 to 1.1: not material" in frame.loc["Slightly under", "sentence"]
+    # the direction is said once, above the table; each sentence names its rule
+    assert worse.loc["Over", "sentence"].startswith("Negative: representation")
+    assert "a material gap" in worse.loc["Over", "sentence"]
 
 
 def test_reallocating_not_stated_within_quintiles():

@@ -10,7 +10,6 @@ group lives, not individual journeys.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
@@ -20,8 +19,9 @@ from scipy.spatial import cKDTree
 
 from eia.area import QUINTILE_LABELS
 from eia.contracts import by_lsoa
-from eia.errors import ParamsError, Problem
+from eia.errors import DataMismatchError, ParamsError, Problem
 from eia.refdata import BNG, WGS84, Pack
+from eia.schemas import DISTANCES, WEIGHTS
 
 CORE20_LABELS = ("Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)")
 
@@ -75,7 +75,7 @@ def measure(
     """
     km_before, i_before = nearest_km(area["point"], current)
     km_after, i_after = nearest_km(area["point"], proposed)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "lsoa21_code": area["lsoa21_code"].to_numpy(),
             "nearest_before": current["name"].to_numpy()[i_before],
@@ -85,6 +85,7 @@ def measure(
             "km_change": km_after - km_before,
         }
     )
+    return DISTANCES.validate(frame)
 
 
 def group_weights(
@@ -111,7 +112,23 @@ def group_weights(
     out = {"imd_quintile": quint, "core20": core}
     if ethnic is not None:
         out["ethnic_group"] = ethnic.reindex(area["lsoa21_code"]).fillna(0)
-    return out
+    return {
+        dim: WEIGHTS.validate(w, f"{dim} weights (eia.access.group_weights)")
+        for dim, w in out.items()
+    }
+
+
+def _codes_within(within, codes: pd.Index) -> pd.Index:
+    """``within`` as LSOA codes of the area; a mask or unknown codes raise DataMismatchError."""
+    if pd.api.types.is_bool_dtype(getattr(within, "dtype", None)):
+        raise DataMismatchError(
+            'within takes LSOA codes, not a true/false mask: write area.loc[mask, "lsoa21_code"]'
+        )
+    keep = pd.Index(within, name="lsoa21_code")
+    unknown = keep.difference(codes)
+    if len(unknown):
+        raise DataMismatchError(f"within holds {len(unknown)} LSOA code(s) not in the distances")
+    return keep
 
 
 def summarise(
@@ -127,9 +144,8 @@ def summarise(
     ``lsoa21_code``); rows are matched to ``distances`` by ``lsoa21_code``, never
     by position (:func:`eia.contracts.by_lsoa`: a missing or repeated LSOA raises
     :class:`~eia.errors.DataMismatchError`). ``within`` keeps only those LSOAs,
-    given as codes (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``) or as a
-    boolean Series indexed by ``lsoa21_code``; a boolean mask indexed any other way, or a
-    code that is not among ``distances``' LSOAs, raises
+    given as codes (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``); a
+    true/false mask, or a code that is not among ``distances``' LSOAs, raises
     :class:`~eia.errors.DataMismatchError`. One row per group plus ``All people``:
     ``group, population, mean_km_before, mean_km_after, mean_km_change,
     pop_beyond_threshold_before, pop_beyond_threshold_after``. The result's
@@ -140,7 +156,7 @@ def summarise(
     distances = by_lsoa(distances, "distances")
     weights = by_lsoa(weights, "weights", distances.index)
     if within is not None:  # a subset of the area's LSOAs, e.g. those in IMD quintile 1
-        keep = _within(within, distances.index)
+        keep = _codes_within(within, distances.index)
         distances = distances[distances.index.isin(keep)]
         weights = weights.reindex(distances.index)
     w = weights.to_numpy(dtype=float)
@@ -165,26 +181,3 @@ def summarise(
     )
     frame.attrs["scenario"] = scenario
     return frame
-
-
-def _within(within, codes: pd.Index) -> pd.Index:
-    """The LSOA codes ``within`` names (codes, or a boolean Series keyed by lsoa21_code)."""
-    from eia.errors import DataMismatchError
-
-    values = within if isinstance(within, pd.Series) else pd.Series(list(within), dtype=object)
-    values = values.infer_objects()
-    if values.dtype == bool:
-        if values.index.has_duplicates or not values.index.isin(codes).all():
-            raise DataMismatchError(
-                "within: a True/False mask must be indexed by lsoa21_code; pass codes instead, "
-                'e.g. area.loc[area["imd_quintile"] == 1, "lsoa21_code"]'
-            )
-        return pd.Index(values.index[values.to_numpy()], name="lsoa21_code")
-    keep = pd.Index(values.astype(str).to_numpy(), name="lsoa21_code")
-    unknown = keep[~keep.isin(codes)]
-    if len(unknown):
-        example = f", e.g. {unknown[0]}" if re.fullmatch(r"[EW]0[01]\d{6}", unknown[0]) else ""
-        raise DataMismatchError(
-            f"within: {len(unknown)} LSOA code(s) are not in the area's distances{example}"
-        )
-    return keep

@@ -38,6 +38,7 @@ import pandas as pd
 
 from eia import impact
 from eia.access import CORE20_LABELS
+from eia.schemas import BURDEN
 from eia.show import fmt_int
 
 #: The Core20 group and the rest of the area in the ``core20`` dimension.
@@ -195,9 +196,9 @@ class Appraisal:
         """What the score is, in words."""
         unit = impact.UNITS[self.unit]
         return (
-            f"equity-weighted net {unit}, with each Core20 resident's {unit} counted "
-            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'} "
-            "(lower is better)"
+            f"equity-weighted net {unit}, in which each Core20 resident's {unit} count "
+            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'}; "
+            "lower is better"
         )
 
     def wide(self) -> pd.DataFrame:
@@ -487,7 +488,7 @@ def _join(items: Sequence[str]) -> str:
 
 def _burdens(values, weights, thresholds, unit, population, margins=True) -> pd.DataFrame:
     rules = impact.Rules.from_thresholds(thresholds, unit)
-    return pd.concat(
+    table = pd.concat(
         [
             impact.burden(
                 before,
@@ -502,6 +503,7 @@ def _burdens(values, weights, thresholds, unit, population, margins=True) -> pd.
         ],
         ignore_index=True,
     )
+    return BURDEN.validate(table)
 
 
 def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:

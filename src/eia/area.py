@@ -117,7 +117,9 @@ def build_area(pack: Pack, area: Mapping | list[str]) -> gpd.GeoDataFrame:
     frame["imd_quintile"] = quintile_of(frame["imd_decile"])
     frame["core20"] = frame["imd_decile"] <= 2
     frame["point"] = frame.geometry.representative_point()
-    return frame
+    from eia.schemas import AREA  # eia.schemas imports this module
+
+    return AREA.validate(frame)
 
 
 def group_populations(
@@ -130,12 +132,14 @@ def group_populations(
     :mod:`eia.language`; floats) or ``rurality`` (RUC 2021 urban/rural: all of an LSOA's
     residents in its class). Rows follow ``codes``; columns follow the Census order.
     """
+    from eia.schemas import WEIGHTS  # eia.schemas imports this module
+
     if dimension == "language":
         from eia import language
 
-        return language.weights(pack, codes)
+        return WEIGHTS.validate(language.weights(pack, codes), f"{dimension} residents per LSOA")
     if dimension == "rurality":
-        return rurality_populations(pack, codes)
+        return WEIGHTS.validate(rurality_populations(pack, codes), "rurality residents per LSOA")
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, not {dimension!r}")
     loader, column = DIMENSIONS[dimension]
@@ -147,7 +151,7 @@ def group_populations(
     order = list(ETHNIC_GROUPS) if dimension == "ethnic_group" else sorted(wide.columns)
     wide = wide.reindex(index=codes, columns=[c for c in order if c in wide.columns]).fillna(0)
     wide.columns.name = dimension
-    return wide.astype("int64")
+    return WEIGHTS.validate(wide.astype("int64"), f"{dimension} residents per LSOA")
 
 
 #: The rurality dimension's groups (ONS Rural-Urban Classification 2021, LSOA level).

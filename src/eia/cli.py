@@ -16,6 +16,7 @@ from eia.errors import EIAError, ParamsError
 
 def _validate(args: argparse.Namespace) -> int:
     from eia import guards, params
+    from eia.lookup import describe_area
     from eia.refdata import load_pack
 
     failed = 0
@@ -34,7 +35,8 @@ def _validate(args: argparse.Namespace) -> int:
         for warning in warnings:
             print(f"{file}: warning: {warning}", file=sys.stderr)
         note = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
-        print(f"{file}: valid ({proposal.template_label}, id {proposal.id}{note})")
+        where = describe_area(pack, proposal.area.spec) if proposal.area else "no area"
+        print(f"{file}: valid ({proposal.template_label}, id {proposal.id}, area {where}{note})")
     return 2 if failed else 0
 
 
@@ -118,11 +120,15 @@ def _data_install(args: argparse.Namespace) -> int:
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from eia.refdata import locate, verify
+    from eia.refdata import check_contents, locate, verify
 
     folder = locate()
     manifest = verify(folder)
-    print(f"Reference data in {folder}: {len(manifest)} files, all checksums match")
+    check_contents(folder, manifest)
+    print(
+        f"Reference data in {folder}: {len(manifest)} files, all checksums match, "
+        "every file meets its data contract"
+    )
     return 0
 
 

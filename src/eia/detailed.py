@@ -79,10 +79,9 @@ MAPPING: dict[str, tuple[tuple[str, ...], str]] = {
 GROUP_ONLY = "group only, no detailed code"
 
 WHY_SHARES_ONLY = (
-    "Only counts and shares of users are shown for detailed groups: the reference data holds "
+    "Only counts and shares are shown for detailed groups: the reference data holds "
     "Census 2021 residents in the five high-level ethnic groups only, so there is no "
-    "population to give detailed rates or representation. Installing a pack with the optional "
-    f"{DETAILED_FILE} (Census 2021 TS021 detailed categories) adds them."
+    "population to give detailed rates or representation."
 )
 
 
@@ -258,17 +257,21 @@ def section(a):
             "The service data has no detailed NHS ethnic category codes, so only the five "
             "broad groups are shown."
         )
+    from eia.summary import measure_noun
+
+    who = "People" if a.uptake.counting == "people" else "Events"
+    noun = measure_noun(a.uptake) + (" (synthetic)" if a.uptake.synthetic else "")
     frame = pd.DataFrame(
         {
             "Broad group": [ETHNIC_SHORT.get(g, g) for g in table["broad_group"]],
             "NHS code": [c or "–" for c in table["code"]],
             "Detailed group": table["label"],
-            "Users": [
+            who: [
                 disclosure.label(v, r, min_count)
                 for v, r in zip(table["count"], table["suppressed"], strict=True)
             ],
-            "Share of users with a detailed code": [
-                "–" if r is not None or s is None else show.fmt_pct(s)
+            f"Share of {who.lower()} with a detailed code": [
+                "–" if isinstance(r, str) or s is None or pd.isna(s) else show.fmt_pct(s)
                 for s, r in zip(table["share"], table["suppressed"], strict=True)
             ],
         }
@@ -294,13 +297,19 @@ def section(a):
         show.heading("Detailed ethnic groups"),
         show.Table(
             frame,
-            f"Users of {a.proposal.service.label} by NHS ethnic category code; the rows of "
+            f"{noun[:1].upper() + noun[1:]} by NHS ethnic category code; the rows of "
             "each broad group add up to its count in the five-group table",
         ),
         show.paragraphs(
             why,
             "Counts follow the disclosure control stated under the data-quality section: "
-            "small counts are withheld in this table together with the five-group tables.",
+            "small counts are withheld in this table together with the five-group tables"
+            + (
+                "; a count with a fraction comes from an LSOA 2011 code split in 2021, shared "
+                "between its parts by residents."
+                if any(isinstance(v, float) and v % 1 for v in table["count"] if v is not None)
+                else "."
+            ),
         ),
         show.Table(
             mapping_table().rename(

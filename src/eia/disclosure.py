@@ -368,6 +368,32 @@ def publishable(
     return out
 
 
+def require_published(
+    frame: pd.DataFrame,
+    shown_by: str,
+    min_count: int = DEFAULT_MIN_COUNT,
+    *,
+    count: str = "count",
+) -> pd.DataFrame:
+    """``frame`` unchanged if it has passed :func:`publishable`, else :class:`eia.errors.DisclosureError`.
+
+    For presentation functions an analyst may hand a frame of their own: the frame must
+    carry the ``suppressed`` column the gate adds and no ``count`` of 1 to
+    ``min_count - 1``, so a table from before disclosure control
+    (``a.uptake.by_imd_quintile``) is refused rather than shown.
+    """
+    from eia.errors import DisclosureError
+
+    small = count in frame.columns and any(is_small(v, min_count) for v in frame[count])
+    if REASON not in frame.columns or small:
+        raise DisclosureError(
+            f"{shown_by} shows disclosure-controlled tables only: pass a published table such "
+            'as a.uptake.table("by_imd_quintile"), not a.uptake.by_imd_quintile (before '
+            "suppression)"
+        )
+    return frame
+
+
 def published_record(record: Mapping, spec: Publishable, *, min_count: int = DEFAULT_MIN_COUNT):
     """A single published record (e.g. metrics.json's ``data_quality``) checked like a table.
 

@@ -68,3 +68,8 @@ class RunError(EIAError):
 class DataMismatchError(EIAError):
     """Frames passed between eia functions do not line up by ``lsoa21_code`` (missing,
     repeated or unknown LSOAs): raised instead of matching rows by position."""
+
+
+class DisclosureError(EIAError):
+    """A table that has not passed disclosure control was given to a function that shows it
+    (e.g. ``a.uptake.by_imd_quintile`` instead of ``a.uptake.table("by_imd_quintile")``)."""

@@ -89,130 +89,13 @@ from eia.refdata import (
     shapes_dir,
     verify,
 )
+from eia.schemas import CODE_PATTERNS, PACK, PACK_COLUMNS
 
 BASE_URL_ENV = "EIA_FETCH_BASE_URL"
 CACHE_ENV = "EIA_FETCH_CACHE"
 USER_AGENT = "eia-fetch/0.1 (equity impact assessments; +https://github.com/)"
 CHUNK = 1 << 16
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-#: Columns of every pack file, in order: the contract of ``shapes/README.md``.
-PACK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "lsoa21_boundaries.parquet": ("lsoa21_code", "lsoa21_name", "geometry"),
-    "lsoa21_lookup.parquet": (
-        "lsoa21_name",
-        "lsoa21_code",
-        "ward24_name",
-        "ward24_code",
-        "ltla24_name",
-        "ltla24_code",
-        "sicbl24_name",
-        "sicbl24_code",
-        "sicbl24_code_nhs",
-        "icb24_name",
-        "icb24_code",
-        "icb24_code_nhs",
-    ),
-    "imd2025_lsoa21.parquet": (
-        "lsoa21_code",
-        *(f"{d}_decile" for d in ("IMD", "Income", "Employment", "Education", "Health")),
-        "Crime_decile",
-        "Housing_and_Services_decile",
-        "Environment_decile",
-        *(f"{d}_rank" for d in ("IMD", "Income", "Employment", "Education", "Health")),
-        "Crime_rank",
-        "Housing_and_Services_rank",
-        "Environment_rank",
-        *(f"{d}_score" for d in ("IMD", "Income", "Employment", "Education", "Health")),
-        "Crime_score",
-        "Housing_and_Services_score",
-        "Environment_score",
-    ),
-    "imd2025_subdomains_lsoa21.parquet": (
-        "lsoa21_code",
-        *(
-            f"{s}_{m}"
-            for s in (
-                "children_and_young_people",
-                "adult_skills",
-                "geographical_barriers",
-                "wider_barriers",
-                "indoors",
-                "outdoors",
-            )
-            for m in ("score", "rank", "decile")
-        ),
-    ),
-    "imd2019_lsoa11.parquet": (
-        "lsoa11_code",
-        *(f"{d}_decile" for d in ("IMD", "Income", "Employment", "Education", "Health")),
-        "Crime_decile",
-        "Housing_and_Access_decile",
-        "Environment_decile",
-        *(f"{d}_rank" for d in ("IMD", "Income", "Employment", "Education", "Health")),
-        "Crime_rank",
-        "Housing_and_Access_rank",
-        "Environment_rank",
-    ),
-    "lsoa11_lsoa21_lookup.parquet": (
-        "lsoa11_name",
-        "lsoa11_code",
-        "change_code",
-        "lsoa21_name",
-        "lsoa21_code",
-        "ltla22_name",
-        "ltla22_code",
-    ),
-    "census2021_ethnicity_lsoa21.parquet": (
-        "lsoa21_code",
-        "total_residents",
-        "ethnic_group",
-        "n",
-        "prop",
-    ),
-    "census2021_religion_lsoa21.parquet": (
-        "lsoa21_code",
-        "total_residents",
-        "religion",
-        "n",
-        "prop",
-    ),
-    "census2021_disability_lsoa21.parquet": (
-        "lsoa21_code",
-        "disability",
-        "n",
-        "total_residents",
-        "prop",
-    ),
-    "hospitals22_points.parquet": ("hospital22_name", "geometry"),
-    "icb22_boundaries.parquet": ("icb22_name", "icb22_code", "geometry"),
-    "ltla24_boundaries.parquet": ("ltla24_name", "ltla24_code", "geometry"),
-    "lsoa21_centroids.parquet": ("lsoa21_code", "geometry"),
-    "population20_age_lsoa21.parquet": (
-        "lsoa21_code",
-        "total",
-        *(f"age_{a}" for a in range(90)),
-        "age_90_plus",
-    ),
-    "census2021_proficiency_msoa21.parquet": (
-        "msoa21_code",
-        "main_language_english",
-        "main_language_not_english",
-        "can_speak_english_very_well",
-        "can_speak_english_well",
-        "cannot_speak_english_well",
-        "cannot_speak_english",
-        "total_residents_3plus",
-    ),
-    "lsoa21_msoa21_lookup.parquet": ("lsoa21_code", "lsoa21_name", "msoa21_code", "msoa21_name"),
-    "ruc21_lsoa21.parquet": ("lsoa21_code", "ruc21_code", "urban_rural", "ruc21_name"),
-    "census2021_ethnicity_detailed_lsoa21.parquet": (
-        "lsoa21_code",
-        "ethnic_group",
-        "ethnic_group_detailed",
-        "n",
-    ),
-}
 
 #: Arrow types where a pack file's column is not what pandas writes by default (the
 #: ready-built pack stores MSOA names as ``string``, other text as ``large_string``).
@@ -856,25 +739,18 @@ def _numbers(frame, column: str, source: Source, path: Path, kind: str) -> pd.Se
     return values.astype("int64") if kind == "int" else values.astype("float64")
 
 
-CODE_PATTERNS = {
-    "lsoa": r"[EW]01\d{6}",
-    "ltla": r"[EWSN]\d{8}",
-    "icb": r"E54\d{6}",
-    "msoa": r"[EW]02\d{6}",
-}
-
-
 def _codes(series: pd.Series, kind: str, source: Source, path: Path, *, unique=True):
     codes = series.astype(str).str.strip().str.upper()
-    bad = ~codes.str.fullmatch(CODE_PATTERNS[kind])
+    pattern, words = CODE_PATTERNS[kind]
+    bad = ~codes.str.fullmatch(pattern)
     if bad.any():
         raise RefDataError(
-            f"{source.name}: {path.name} has {int(bad.sum())} malformed {kind.upper()} code(s), "
-            f"e.g. {codes[bad].iloc[0]!r}"
+            f"{source.name}: {path.name} has {int(bad.sum())} value(s) that are not {words}"
         )
     if unique and codes.duplicated().any():
         raise RefDataError(
-            f"{source.name}: {path.name} lists {codes[codes.duplicated()].iloc[0]} more than once"
+            f"{source.name}: {path.name} lists {int(codes.duplicated().sum())} code(s) more "
+            "than once"
         )
     return codes
 
@@ -1113,8 +989,9 @@ PROFICIENCY_COLUMNS = {
 def parse_nomis_ts029(path: Path, source: Source) -> dict[str, pd.DataFrame]:
     """Census 2021 TS029 proficiency in English (Nomis bulk zip, MSOA file), aged 3 and over.
 
-    Checks the table adds up: residents = main language English + not English, and
-    not English = the four levels of spoken English.
+    Checked against the pack file's contract (:data:`eia.schemas.PACK`), which includes
+    that it adds up: residents = main language English + not English, and not English =
+    the four levels of spoken English.
     """
     member = Path(source.member)
     frame = read_csv(member, source, raw=_zip_member(path, source))
@@ -1125,17 +1002,8 @@ def parse_nomis_ts029(path: Path, source: Source) -> dict[str, pd.DataFrame]:
     out = pd.DataFrame({"msoa21_code": _codes(frame[cols["code"]], "msoa", source, member)})
     for key in PROFICIENCY_COLUMNS:
         out[key] = _numbers(frame, cols[key], source, member, "int").astype("int64").to_numpy()
-    levels = out[[c for c in PROFICIENCY_COLUMNS if "speak" in c]].sum(axis=1)
-    adds_up = out["total_residents_3plus"].eq(
-        out["main_language_english"] + out["main_language_not_english"]
-    ) & out["main_language_not_english"].eq(levels)
-    if not adds_up.all():
-        raise RefDataError(
-            f"{source.name}: {member.name} does not add up in {int((~adds_up).sum())} MSOA(s), "
-            f"e.g. {out.loc[~adds_up, 'msoa21_code'].iloc[0]} (residents = main language English "
-            "+ not English, and not English = the four levels of spoken English); the release "
-            "may have changed shape"
-        )
+    name = "census2021_proficiency_msoa21.parquet"
+    PACK[name].validate(out, f"{source.name}: {member.name} (the release may have changed shape)")
     return {"proficiency": out}
 
 
@@ -1690,6 +1558,8 @@ def write_pack(files: Mapping[str, pd.DataFrame], folder: Path, descriptions: Ma
     manifest: dict[str, dict] = {}
     for name in sorted(files):
         frame = files[name].reset_index(drop=True)
+        if name in PACK:
+            PACK[name].validate(frame, f"{name} as built from the releases")
         path = folder / name
         if isinstance(frame, gpd.GeoDataFrame):
             frame.to_crs(WGS84).to_parquet(path, index=False)

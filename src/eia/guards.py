@@ -36,7 +36,7 @@ from eia.errors import ParamsError, Problem
 class Warning:  # noqa: A001 - the project's own, never raised (see warnings.warn for those)
     """One input guard's finding: its kind, where in the params file, and the message."""
 
-    kind: str  # far_site | same_as_current | identical_options | affects_nobody
+    kind: str  # far_site | wrong_area | same_as_current | identical_options | affects_nobody
     where: str  # params path, e.g. "options[1].proposed[0]"
     message: str
 
@@ -139,11 +139,44 @@ def check(
     return out
 
 
+def wrong_area(pack, proposal, area: gpd.GeoDataFrame, current: gpd.GeoDataFrame) -> list[Warning]:
+    """A warning when no current site lies in the area: the area code may be wrong.
+
+    Names the ICB given and the ICB holding most of the sites. Only for an ICB: a
+    local authority's residents often use a hospital over its boundary.
+    """
+    given = proposal.area.spec.get("icb")
+    if not len(current) or given is None:  # local authorities often use a neighbour's hospital
+        return []
+    inside, _ = area.geometry.sindex.query(current.geometry, predicate="intersects")
+    if len(inside):
+        return []
+    from eia import lookup
+
+    kind = "icb"
+    held = lookup.areas_at(pack, current.geometry, kind)
+    if not held or held[0] == given:
+        return []
+
+    def name(code: str) -> str:
+        match = next(iter(lookup.find(pack, kind, code, limit=1)), None)
+        return match.name if match and code in (match.code, match.also) else "not known"
+
+    return [
+        Warning(
+            "wrong_area",
+            "area.icb",
+            f"No current site is in the area: is the ICB code right? {given} is "
+            f"{name(given)}; the current sites are in {held[0]} ({name(held[0])}).",
+        )
+    ]
+
+
 def check_assessment(a) -> list[Warning]:
     """The guards' warnings for a computed :class:`eia.assessment.Assessment`."""
     if a.current is None:
         return []
-    return check(
+    found = check(
         a.area,
         a.current,
         a.proposed,
@@ -151,6 +184,7 @@ def check_assessment(a) -> list[Warning]:
         a.proposal.thresholds,
         scenario_paths(a.proposal),
     )
+    return wrong_area(a.pack, a.proposal, a.area, a.current) + found
 
 
 def check_proposal(proposal, pack) -> list[Warning]:
@@ -166,7 +200,8 @@ def check_proposal(proposal, pack) -> list[Warning]:
     for name, sites in proposal.scenarios().items():
         proposed[name] = access.resolve_sites(pack, sites)
         distances[name] = access.measure(area, current, proposed[name])
-    return check(area, current, proposed, distances, proposal.thresholds, scenario_paths(proposal))
+    found = check(area, current, proposed, distances, proposal.thresholds, scenario_paths(proposal))
+    return wrong_area(pack, proposal, area, current) + found
 
 
 def as_error(source: str, warnings: list[Warning]) -> ParamsError:

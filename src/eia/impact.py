@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from eia.contracts import by_lsoa, series_by_lsoa
-from eia.show import fmt_int, fmt_pct
+from eia.show import fmt_pct
 
 RATINGS = ("positive", "neutral", "negative", "mixed", "not rated")
 
@@ -470,93 +470,87 @@ def amount(value: float, unit: str, *, signed: bool = False, digits: int = 1) ->
     return f"{float(value):{'+' if signed else ''}.{digits}f} {unit}"
 
 
-def _share(part: float, whole: float) -> str:
-    return fmt_pct(part / whole if whole else np.nan)
+#: A deciding figure within this share of its threshold is "close to the threshold": a small
+#: change of threshold would change the rating, and the sentence says so.
+NEAR = 0.1
+
+
+def near(value: float, threshold: float) -> bool:
+    """Whether ``value`` lies within :data:`NEAR` (10%) of ``threshold``, either side."""
+    if value is None or pd.isna(value) or np.isinf(value) or not threshold:
+        return False
+    return bool(abs(float(value) - threshold) <= NEAR * abs(threshold))
+
+
+def _close(value: float, threshold: float, words: str = ", close to the threshold") -> str:
+    return words if near(value, threshold) else ""
 
 
 def _side(row, rules: Rules, loss: bool) -> str:
-    """Why one side (losses or gains) is or is not material, with its figures."""
+    """The figure one side (losses or gains) rests on: the amount per resident, or, when that
+    is not material but the share crossing the far threshold is, that share."""
     u = rules.unit
     per = row.added_per_resident if loss else row.removed_per_resident
     crossing = row.newly_far if loss else row.newly_near
-    verb = "added" if loss else "removed"
+    verb = "added" if loss else "saved"
+    share = crossing / row.residents if row.residents else np.nan
+    if per >= rules.material or not share >= rules.material_share:
+        return (
+            f"{amount(per, u, digits=2)} {verb} per resident (material from {rules.material:g} "
+            f"{u}{_close(per, rules.material, '; close to it')})"
+        )
     where = f"newly beyond {rules.far:g} {u}" if loss else f"newly within {rules.far:g} {u}"
     return (
-        f"{amount(per, u, digits=2)} {verb} per resident (material from {rules.material:g} {u}) "
-        f"and {_share(crossing, row.residents)} of residents {where} "
-        f"(material from {fmt_pct(rules.material_share)})"
+        f"{fmt_pct(share)} {where} (material from {fmt_pct(rules.material_share)}"
+        f"{_close(share, rules.material_share, '; close to it')})"
     )
 
 
 def access_sentence(row, rules: Rules) -> str:
-    """The rating of one group in words, with every figure it rests on (checkable by hand).
+    """A rating in a few words: the rating, the one or two figures it rests on (each shown in
+    the impacts table beside it) and the rule, saying when a figure is close to its threshold.
 
-    States the people further and nearer by more than the change threshold, the
-    person-km they add and remove, the people crossing the far threshold, which
-    material level the rating rests on, and the comparison with the rest of the
-    area behind "disproportionate" (or why it is not).
+    The full rules are in the report's "How the ratings work"; every other figure (people
+    further and nearer, person-km) is in the same row of :func:`burden`'s frame.
     """
-    u, pu = rules.unit, rules.person_unit
-    away = "further from" if u == "km" else "longer from"
-    p = row.residents
-    word = row.rating + (f" ({row.rating_note})" if row.rating_note else "")
-    text = [f"{row.group}: {word}{', disproportionate' if row.disproportionate else ''}."]
-    further = (
-        f"{fmt_int(row.further)} of {fmt_int(p)} residents ({_share(row.further, p)}) would be "
-        f"more than {rules.change:g} {u} {away} their nearest site"
-    )
-    if row.further:
-        further += (
-            f", {amount(row.mean_added_among_further, u)} on average "
-            f"({fmt_int(row.added)} {pu} added)"
-        )
-    nearer = f"{fmt_int(row.nearer)} more than {rules.change:g} {u} nearer"
-    if row.nearer:
-        nearer += (
-            f", {amount(row.mean_removed_among_nearer, u)} on average "
-            f"({fmt_int(row.removed)} {pu} removed)"
-        )
-    text.append(
-        f"{further}; {nearer}. {fmt_int(row.newly_far)} would newly live more than "
-        f"{rules.far:g} {u} away and {fmt_int(row.newly_near)} newly within {rules.far:g} {u}."
-    )
+    u = rules.unit
+    word = row.rating.capitalize()
     if row.rating == "not rated":
-        text.append(
-            f"Too few residents to rate (the floor is {rules.min_residents:,}); the figures are "
-            "shown so that they can be weighed."
-        )
-    elif row.rating == "negative":
-        text.append(f"Losses are material: {_side(row, rules, True)}.")
+        return f"Not rated: {row.rating_note or 'too few residents'}."
+    if row.rating == "negative":
+        text = f"{word}: {_side(row, rules, True)}."
     elif row.rating == "positive":
-        text.append(f"Gains are material: {_side(row, rules, False)}.")
+        text = f"{word}: {_side(row, rules, False)}."
     elif row.rating == "mixed":
-        text.append(
-            f"Losses and gains are both material, so they are stated, not netted: losses "
-            f"{_side(row, rules, True)}; gains {_side(row, rules, False)}."
-        )
+        text = f"{word}: {_side(row, rules, True)}, and {_side(row, rules, False)}."
     else:
-        text.append(
-            f"Neither losses nor gains are material: losses {_side(row, rules, True)}; gains "
-            f"{_side(row, rules, False)}."
-        )
+        text = f"{word}: {_side(row, rules, True)}"
+        if row.newly_far:
+            share = row.newly_far / row.residents if row.residents else np.nan
+            text += (
+                f"; {fmt_pct(share)} newly beyond {rules.far:g} {u} (material from "
+                f"{fmt_pct(rules.material_share)}{_close(share, rules.material_share, '; close to it')})"
+            )
+        text += "."
     if row.rating in ("negative", "mixed") and not pd.isna(row.rest_added_per_resident):
-        ratio = (
-            "the rest of the area has none added"
-            if np.isinf(row.burden_ratio)
-            else f"ratio {ratio_text(row)}"
-        )
-        verdict = "Disproportionate" if row.disproportionate else "Not disproportionate"
-        text.append(
-            f"{verdict}: {amount(row.added_per_resident, u, digits=2)} added per resident against "
-            f"{amount(row.rest_added_per_resident, u, digits=2)} for the rest of the area "
-            f"({ratio}, difference {amount(row.burden_difference, u, signed=True, digits=2)}; "
-            f"disproportionate needs a ratio of at least {rules.ratio:g} and a difference of at "
-            f"least {rules.difference:g} {u})."
-        )
+        if np.isinf(row.burden_ratio):
+            compared = "the rest of the area has none added"
+        else:
+            compared = f"{ratio_text(row)} times the rest of the area"
+        if row.disproportionate:
+            text += f" Disproportionate: {compared} (from {rules.ratio:g})."
+        elif row.burden_ratio >= rules.ratio:
+            text += (
+                f" Not disproportionate: {compared}, but only "
+                f"{amount(row.burden_difference, u, signed=True, digits=2)} per resident more "
+                f"(needs {rules.difference:g} {u})."
+            )
+        else:
+            text += f" Not disproportionate: {compared} (needs {rules.ratio:g})."
     caveat = flag_caveat(row)
     if caveat:
-        text.append(f"Marginal: {caveat}.")
-    return " ".join(text)
+        text += f" Marginal: {caveat}."
+    return text
 
 
 def rate_access(
@@ -726,39 +720,32 @@ def _effect_rows(
 
 
 def effect_sentence(row, uptake_change_pct: float = 5.0, ratio_threshold: float = 1.2) -> str:
-    """One sentence stating an expected-effect rating and the figures behind it."""
-    flag = ", disproportionate" if row.disproportionate else ""
-    word = row.rating + (f" ({row.rating_note})" if getattr(row, "rating_note", "") else "")
-    text = f"{row.group}: {word}{flag}. Expected change in uptake {row.expected_uptake_change_pct:+.0f}%"
-    users = getattr(row, "expected_users_change", None)
-    if users is not None and not pd.isna(users) and users != 0:
-        text += (
-            f" (about {fmt_int(abs(users))} {'more' if users > 0 else 'fewer'} users over the "
-            f"service data's period, from {fmt_int(row.users_now)})"
-        )
+    """An expected-effect rating in a few words: the expected change and the rest of its
+    dimension's (both in the impacts table), the rule, and that it is the owner's assumption."""
+    if row.rating == "not rated":
+        return f"Not rated: {getattr(row, 'rating_note', '') or 'too few residents'}."
+    change = row.expected_uptake_change_pct
+    text = f"{row.rating.capitalize()}: expected change {change:+.0f}%"
     rest = getattr(row, "rest_change_pct", np.nan)
     if not pd.isna(rest):
         text += f" against {rest:+.1f}% for the rest of its dimension"
-    text += f"; an effect counts from ±{uptake_change_pct:g}%."
+    text += f" (an effect from ±{uptake_change_pct:g}%{_close(abs(change), uptake_change_pct)})."
     if row.rating == "negative" and row.disproportionate is not None and not pd.isna(rest):
-        verdict = "Disproportionate" if row.disproportionate else "Not disproportionate"
-        text += (
-            f" {verdict}: {abs(row.difference_pct_points):.1f} points below the rest of its "
-            f"dimension (disproportionate needs at least {uptake_change_pct:g} points and, if the "
-            f"rest also loses, at least {ratio_threshold:g} times its loss)."
-        )
+        gap = abs(row.difference_pct_points)
+        if row.disproportionate:
+            text += f" Disproportionate: {gap:.1f} points below the rest."
+        else:
+            text += (
+                f" Not disproportionate: {gap:.1f} points below the rest (needs "
+                f"{uptake_change_pct:g})."
+            )
     caveat = flag_caveat(row)
     if caveat and row.rating == "negative":
         text += f" Marginal: {caveat}."
     if getattr(row, "single_declared_effect", False) and row.rating != "neutral":
-        text += (
-            " This rests on a single declared effect in its dimension: an assumption by the "
-            "proposal's owner, not a measurement."
-        )
+        text += " It rests on a single declared effect: the owner's assumption."
     elif getattr(row, "declared", False) and row.rating != "neutral":
-        text += " The effect is declared by the proposal's owner: an assumption, not a measurement."
-    if row.rationale:
-        text += f" Rationale given: {row.rationale}"
+        text += " Declared by the owner: an assumption."
     return text
 
 
@@ -825,6 +812,63 @@ def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     out["representation_lower"] = np.asarray(lower) / pop_share.to_numpy()
     out["representation_upper"] = np.asarray(upper) / pop_share.to_numpy()
     return out.reset_index(drop=True)
+
+
+#: The Core20 row's group, and the one row shown when IMD quintile 1 is the same people.
+CORE20_GROUP = "Core20 (IMD deciles 1-2)"
+Q1_GROUP = "Q1 (most deprived)"
+MERGED_Q1 = "Most deprived 20% (IMD quintile 1, Core20)"
+REST_GROUP = "Rest of area (deciles 3-10)"
+MERGED_REST = "Rest of area (IMD quintiles 2–5, not Core20)"
+SAME_PEOPLE = (
+    "IMD quintile 1 and Core20 are the same people here (Core20 is the most deprived 20% of "
+    "neighbourhoods in England, national IMD 2025 deciles 1–2, which make up quintile 1), so "
+    "their figures are identical and they are shown once, as “" + MERGED_Q1 + "”."
+)
+
+
+def merge_core20(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rating rows with IMD quintile 1 and Core20 shown once when they are the same people.
+
+    When the Core20 row's figures and rating equal quintile 1's (Core20 is national IMD
+    deciles 1–2, i.e. quintile 1), the quintile 1 row is relabelled :data:`MERGED_Q1`, the
+    Core20 row is dropped and the rest of the area follows quintile 5 as :data:`MERGED_REST`.
+    When they differ (another deprivation measure, declared effects that differ), the rows are
+    returned unchanged. For display only: ``metrics.json`` keeps every row.
+    """
+    q1 = rows[(rows["dimension"] == "imd_quintile") & (rows["group"] == Q1_GROUP)]
+    core = rows[(rows["dimension"] == "core20") & (rows["group"] == CORE20_GROUP)]
+    if len(q1) != 1 or len(core) != 1 or not same_figures(q1.iloc[0], core.iloc[0]):
+        return rows
+    out = rows.copy()
+    out.loc[q1.index, "group"] = MERGED_Q1
+    out = out.drop(index=core.index)
+    rest = out[(out["dimension"] == "core20") & (out["group"] == REST_GROUP)]
+    out.loc[rest.index, ["dimension", "group"]] = ["imd_quintile", MERGED_REST]
+    order = [i for i in out.index if i not in rest.index]
+    quintiles = [k for k, i in enumerate(order) if out.at[i, "dimension"] == "imd_quintile"]
+    at = quintiles[-1] + 1 if quintiles else len(order)
+    order[at:at] = list(rest.index)
+    return out.loc[order]
+
+
+def same_figures(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two rating rows have the same rating and the same figures (labels aside)."""
+    skip = {"option", "dimension", "group", "sentence", "rating_note", "rationale"}
+    for key in a.index:
+        if key in skip or key not in b.index:
+            continue
+        x, y = a[key], b[key]
+        numbers = (int, float, np.number)
+        if isinstance(x, numbers) and isinstance(y, numbers) and not isinstance(x, bool):
+            same = bool(np.isclose(float(x), float(y), equal_nan=True))
+        elif x is None or y is None or (np.isscalar(x) and np.isscalar(y)):
+            same = x == y or (pd.isna(x) and pd.isna(y))
+        else:
+            same = str(x) == str(y)
+        if not same:
+            return False
+    return True
 
 
 def rating_label(rating: str, disproportionate: bool | None, note: str | None = None) -> str:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from eia import disclosure
 from eia.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
+from eia.contracts import by_lsoa
 
 CORE20 = "Core20 (IMD deciles 1-2)"
 REST = "Rest of area (deciles 3-10)"
@@ -139,8 +140,9 @@ def core20_weights(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
 
     Columns are ``"<group> – Core20"`` and ``"<group> – rest of area"`` (short group names).
     """
+    codes = area["lsoa21_code"]
     core = area.set_index("lsoa21_code")["core20"].to_numpy()
-    wide = ethnic.reindex(area["lsoa21_code"]).fillna(0)
+    wide = by_lsoa(ethnic, "ethnic group residents", codes).fillna(0)
     cols = {}
     for g in [g for g in ETHNIC_GROUPS if g in wide.columns]:
         short = ETHNIC_SHORT.get(g, g)
@@ -197,8 +199,7 @@ def burden_table(
     codes = distances["lsoa21_code"].to_numpy()
     before = pd.Series(distances[f"{unit}_before"].to_numpy(), index=codes)
     after = pd.Series(distances[f"{unit}_after"].to_numpy(), index=codes)
-    weights = core20_weights(area, ethnic)
-    weights.index = pd.Index(area["lsoa21_code"].to_numpy(), name="lsoa21_code")
+    weights = core20_weights(area, ethnic)  # indexed by lsoa21_code: burden matches by key
     population = area.set_index("lsoa21_code")["population"]
     rows = impact.burden(
         before,
@@ -597,8 +598,14 @@ def show_uptake(
     min_count: int,
     per: float = 1000.0,
     years: float | None = None,
+    *,
+    population: str = "residents",
+    counting: str = "events",
 ):
-    """Uptake by ethnic group × quintile with intervals; withheld cells read "<5" or "*"."""
+    """Rates by ethnic group × quintile with intervals; withheld cells read "<5" or "*".
+
+    ``label`` names what is counted ("Mental Health Act detentions"); ``population`` the
+    residents the rates are per ("residents aged 18 and over"), as the uptake tables say."""
     from eia import show
 
     if table is None:
@@ -617,7 +624,7 @@ def show_uptake(
             {
                 "Ethnic group": ETHNIC_SHORT.get(r.ethnic_group, r.ethnic_group),
                 "IMD quintile": r.quintile,
-                "Users": count,
+                "People" if counting == "people" else "Events": count,
                 "Residents": show.fmt_int(r.population) if r.population else "–",
                 f"Rate per {per:,.0f}{' per year' if years else ''} (95% CI)": rate,
             }
@@ -625,14 +632,20 @@ def show_uptake(
     return show.Block(
         show.Table(
             pd.DataFrame(cells),
-            f"Use of {label} by ethnic group and IMD quintile: crude rates per {per:,.0f} "
-            f"residents of all ages{' per year' if years else ' over the extract’s period'} "
+            f"{label[:1].upper() + label[1:]} by ethnic group and IMD quintile: crude rates per "
+            f"{per:,.0f} {population}{' per year' if years else ' over the extract’s period'} "
             "with 95% confidence intervals ('Not stated' and 'Not known' as counts only; the "
             "reference data has no ethnic group by age, so these rates cannot be age-specific "
             "or age-standardised)",
         ),
         show.paragraphs(
-            "Counts follow the disclosure control stated with the tables of current users."
+            "Counts follow the disclosure control stated under data quality"
+            + (
+                "; counts with a fraction are events under an LSOA 2011 code that was split in "
+                "2021, shared between its 2021 parts in proportion to their residents."
+                if any(isinstance(v, float) and pd.notna(v) and v % 1 for v in table["count"])
+                else "."
+            )
         ),
     )
 
@@ -660,14 +673,18 @@ def section(a):
             )
         )
     if a.uptake is not None and "uptake" in a.intersect:
+        from eia.summary import measure_noun
+
         spec = a.proposal.service
         parts.append(
             show_uptake(
                 a.intersect["uptake"],
-                spec.label,
+                measure_noun(a.uptake) + (" (synthetic)" if a.uptake.synthetic else ""),
                 a.proposal.disclosure.min_count,
                 per=float(getattr(spec, "rate_per", 1000)),
                 years=service_years(spec),
+                population=a.uptake.population,
+                counting=a.uptake.counting,
             )
         )
     return show.Block(*parts)

@@ -222,10 +222,12 @@ BOUNDARIES = {"icb": ("icbs", "icb22_code"), "ltla": ("ltlas", "ltla24_code")}
 def areas_at(pack: Pack, sites: Iterable, kind: str = "icb") -> list[str]:
     """Codes of the ICBs (or local authorities) holding any of ``sites``, most sites first.
 
-    A site is a hospital name from the reference data (any case) or a
-    ``(lat, lon)`` pair in WGS84; names not in the reference data are skipped.
+    A site is a hospital name from the reference data (any case), a ``(lat, lon)``
+    pair in WGS84, or a point in the pack's projection (EPSG:27700); names not in
+    the reference data are skipped.
     """
     import geopandas as gpd
+    from shapely.geometry.base import BaseGeometry
 
     method, column = BOUNDARIES[kind]
     sites = list(sites)
@@ -234,7 +236,9 @@ def areas_at(pack: Pack, sites: Iterable, kind: str = "icb") -> list[str]:
     by_name = by_name.drop_duplicates("key").set_index("key").geometry
     named = [s.casefold() for s in sites if isinstance(s, str)]
     pairs = [s for s in sites if isinstance(s, tuple)]
-    points = list(by_name.reindex(named).dropna())
+    points = list(by_name.reindex(named).dropna()) + [
+        s for s in sites if isinstance(s, BaseGeometry)
+    ]
     if pairs:
         xy = gpd.points_from_xy([p[1] for p in pairs], [p[0] for p in pairs], crs="EPSG:4326")
         points += list(gpd.GeoSeries(xy).to_crs(hospitals.crs))
@@ -252,3 +256,18 @@ def area_members(pack: Pack, area: str, column: str) -> list[str]:
         return []
     table = pack.lookup()
     return list(table.loc[table["lsoa21_code"].isin(codes), column].dropna().unique())
+
+
+def describe_area(pack: Pack, spec: dict) -> str:
+    """An area in words with its codes: the ICB's name, the local authorities' names, or a count."""
+    if spec.get("icb"):
+        match = next(iter(find(pack, "icb", spec["icb"], limit=1)), None)
+        return f"{match.code} {match.name}" if match else spec["icb"]
+    if spec.get("ltla"):
+        names = entries(pack, "ltla").set_index("code")["name"]
+        codes = list(spec["ltla"])
+        shown = ", ".join(f"{c} {names.get(c, '')}".strip() for c in codes[:4])
+        more = f" and {len(codes) - 4} more" if len(codes) > 4 else ""
+        return f"{shown}{more}"
+    n = len(spec.get("lsoa") or [])
+    return f"{n} LSOA{'s' if n != 1 else ''}"

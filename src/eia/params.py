@@ -91,17 +91,32 @@ NARRATIVE_KEYS = {
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=80)]
 
 
+#: Fields eia sets itself: never suggested or listed as keys to write.
+INTERNAL_FIELDS = frozenset({"template_file"})
+
+DATE_FORMS = "write YYYY-MM-DD or DD/MM/YYYY, e.g. 2027-06-30 or 30/06/2027"
+
+
 def _uk_date(value: Any) -> Any:
-    """``DD/MM/YYYY`` (the way dates are written in England) as well as ISO ``YYYY-MM-DD``."""
-    if isinstance(value, str):
-        found = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", value)
+    """``DD/MM/YYYY`` (the way dates are written in England) as well as ISO ``YYYY-MM-DD``.
+
+    Anything else written as text (``30-06-2027``, ``30 June 2027``, ``30/6/27``) is
+    refused with the two forms accepted.
+    """
+    if not isinstance(value, str):
+        return value
+    for pattern, order in (
+        (r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", (2, 1, 0)),
+        (r"\s*(\d{4})-(\d{2})-(\d{2})\s*", (0, 1, 2)),
+    ):
+        found = re.fullmatch(pattern, value)
         if found:
-            day, month, year = map(int, found.groups())
+            parts = [int(x) for x in found.groups()]
             try:
-                return dt.date(year, month, day)
+                return dt.date(*(parts[i] for i in order))
             except ValueError:
-                raise ValueError(f"{value!r} is not a real date (DD/MM/YYYY)") from None
-    return value
+                raise ValueError(f"{value!r} is not a real date ({DATE_FORMS})") from None
+    raise ValueError(f"{value[:40]!r} is not a date: {DATE_FORMS}")
 
 
 Date = Annotated[dt.date, BeforeValidator(_uk_date)]
@@ -146,6 +161,14 @@ def _leaf_types(annotation: Any) -> set:
     return {annotation} if isinstance(annotation, type) and origin is None else {object}
 
 
+def _example_number(model: type[BaseModel], name: str) -> str:
+    """ ", e.g. distance_km: 5" from the field's default, when it is a number."""
+    default = model.model_fields[name].default
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        return f", e.g. {name}: {default:g}"
+    return ""
+
+
 class _Model(BaseModel):
     # allow_inf_nan=False: every number must be finite (.inf, .nan are refused).
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -159,7 +182,8 @@ class _Model(BaseModel):
                 value = data.get(name)
                 if isinstance(value, str):
                     raise ValueError(
-                        f"{name}: {value[:40]!r} is text; write the number without quotes"
+                        f"{name}: {value[:40]!r} is not a number: write the number alone, "
+                        f"without quotes or units{_example_number(cls, name)}"
                     )
         return data
 
@@ -211,8 +235,31 @@ class Sites(_Model):
     )
 
 
+def _codes(value: Any) -> Any:
+    """Area codes in any case (``qt1`` is ``QT1``); one code may be written without a list."""
+    if isinstance(value, str):
+        return value.strip().upper()
+    if isinstance(value, list):
+        return [v.strip().upper() if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _code_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
 class Area(_Model):
     """The assessment area: exactly one of an ICB, local authorities or LSOAs."""
+
+    @field_validator("icb", "ltla", "lsoa", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return _codes(value)
+
+    @field_validator("ltla", "lsoa", mode="before")
+    @classmethod
+    def _one_or_a_list(cls, value: Any) -> Any:
+        return _code_list(value)
 
     icb: Annotated[str, StringConstraints(pattern=ICB_PATTERN)] | None = Field(
         None, description="ICB code, ONS (E54000060) or NHS (QT1)."
@@ -982,8 +1029,10 @@ def _message(error: Mapping[str, Any], model: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         parent = _owner_model(error["loc"][:-1], model)
-        allowed = ", ".join(parent.model_fields) if parent else ""
-        return f"unknown key{'; allowed: ' + allowed if allowed else ''}"
+        keys = [k for k in (parent.model_fields if parent else ()) if k not in INTERNAL_FIELDS]
+        close = difflib.get_close_matches(str(error["loc"][-1]), keys, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return f"unknown key{hint}{'; allowed: ' + ', '.join(keys) if keys else ''}"
     if kind == "missing":
         return "required field is missing"
     if kind == "string_pattern_mismatch":
@@ -996,7 +1045,12 @@ def _message(error: Mapping[str, Any], model: type[BaseModel]) -> str:
         }
         return f"{error.get('input')!r} is not {hints.get(pattern, 'in the allowed form')}"
     if kind == "literal_error":
-        return f"{error.get('input')!r} is not allowed; expected {error['ctx']['expected']}"
+        given, expected = error.get("input"), error["ctx"]["expected"]
+        choices = re.findall(r"'([^']*)'", expected)
+        close = difflib.get_close_matches(str(given), choices, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        also = " (or a custom notebook, ./name.ipynb)" if error["loc"] == ("template",) else ""
+        return f"{given!r} is not allowed; {hint}expected {expected}{also}"
     message = error["msg"]
     return message.removeprefix("Value error, ")
 
@@ -1044,11 +1098,18 @@ def parse(data: Any, source: str = "<params>", base: Path | str | None = None) -
     try:
         return Proposal.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            Problem(_path_of(err["loc"]), _message(err, Proposal))
-            for err in exc.errors(include_url=False)
-        ]
+        problems = [_problem(err) for err in exc.errors(include_url=False)]
         raise ParamsError(source, problems) from None
+
+
+def _problem(error: Mapping[str, Any]) -> Problem:
+    """One validation error as a :class:`Problem`; "name: …" raised by a model goes to its path."""
+    path, message = _path_of(error["loc"]), _message(error, Proposal)
+    owner = _owner_model(tuple(error["loc"]), Proposal)
+    field, _, rest = message.partition(": ")
+    if owner is not None and rest and field in owner.model_fields:
+        return Problem(f"{path}.{field}" if path else field, rest)
+    return Problem(path, message)
 
 
 def _strict(base: type) -> type:
@@ -1256,6 +1317,8 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
     # Plain column reads (Pack.values), no pandas: `eia run` validates before it starts the kernel.
     lookup = "lsoa21_lookup.parquet"
     area = data.get("area") if isinstance(data.get("area"), Mapping) else {}
+    written = area.get("icb")
+    area = {k: _code_list(_codes(v)) if k != "icb" else _codes(v) for k, v in area.items()}
     icb = area.get("icb")
     if isinstance(icb, str):
         known = {
@@ -1266,7 +1329,7 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
         }
         if icb not in known:
             problems.append(
-                Problem("area.icb", f"unknown ICB code {icb!r}{_hint(pack, 'icb', icb, data)}")
+                Problem("area.icb", f"unknown ICB code {written!r}{_hint(pack, 'icb', icb, data)}")
             )
     ltla_known = set(pack.values(lookup, "ltla24_code"))
     for i, code in enumerate(_as_list(area.get("ltla"))):
@@ -1399,7 +1462,10 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
             from eia.refdata import load_pack
 
             pack = load_pack()
-        problems += check_against_pack(raw, pack)
+        found = check_against_pack(raw, pack)
+        # An area code that is malformed is also unknown: keep one line, the one that suggests.
+        said = {p.path for p in found if p.path.startswith("area.")}
+        problems = [p for p in problems if p.path not in said] + found
         if proposal is not None and proposal.service is not None:
             problems += _check_service_path(proposal.service, path.parent)
         if proposal is not None and proposal.denominators is not None:

@@ -9,7 +9,10 @@ file's sha256 (see ``shapes/README.md``). ``eia`` looks for it, in order:
 Loaders return plain pandas/geopandas frames. Geometries are projected to
 British National Grid (EPSG:27700) so distances and areas are in metres.
 Each file is read once per process (``functools.cache``), and only the columns
-and rows asked for.
+and rows asked for. What is read is checked against the file's data contract
+(:data:`eia.schemas.PACK`: columns, types, code patterns, ranges, unique keys);
+``eia data install`` and ``eia data check`` check every file in full
+(:func:`check_contents`).
 """
 
 from __future__ import annotations
@@ -185,6 +188,23 @@ def verify(folder: Path | str, required: tuple[str, ...] = REQUIRED_FILES) -> di
     return manifest
 
 
+def check_contents(folder: Path | str, manifest: dict[str, dict] | None = None) -> None:
+    """Check every file of the pack in ``folder`` against its data contract (:mod:`eia.schemas`).
+
+    Raises :class:`RefDataError` naming the file, the column and the kind of problem (a
+    missing column, a wrong type, malformed codes, negative counts, repeated keys).
+    Files without a contract (extras a pack may carry) are not checked.
+    """
+    from eia import schemas  # pandas and pandera: not needed to validate a proposal
+
+    folder = Path(folder)
+    manifest = manifest if manifest is not None else read_manifest(folder)
+    for name in sorted(manifest):
+        if name in schemas.PACK:
+            frame = pq.read_table(folder / name).to_pandas()
+            schemas.PACK[name].validate(frame, f"reference pack file {name} in {folder}")
+
+
 @cache
 def _verified(folder: str) -> dict[str, dict]:
     return verify(Path(folder))
@@ -215,8 +235,9 @@ def install(
 ) -> Path:
     """Verify the pack in ``source`` and copy it into ``dest`` (default ``shapes/``).
 
-    The copy is made in a temporary folder beside ``dest``, verified again and
-    only then moved into place, so a failed install never leaves a half pack.
+    The copy is made in a temporary folder beside ``dest``, verified again, its files
+    checked against their data contracts (:func:`check_contents`), and only then moved
+    into place, so a failed install never leaves a half pack.
     Files in ``dest`` that are not part of the pack (e.g. ``README.md``) are kept.
     """
     source = Path(source).expanduser().resolve()
@@ -231,6 +252,7 @@ def install(
             if (source / name).is_file():
                 shutil.copyfile(source / name, staging / name)
         verify(staging, required)
+        check_contents(staging, manifest)
         for name in [*manifest, "manifest.json"]:
             os.replace(staging / name, dest / name)
         if (staging / "README.md").is_file():
@@ -260,7 +282,17 @@ class Pack:
         return self.folder / name
 
     def _read(self, name: str, columns=None, filters=None) -> pd.DataFrame:
-        return pq.read_table(self.path(name), columns=columns, filters=filters).to_pandas()
+        frame = pq.read_table(self.path(name), columns=columns, filters=filters).to_pandas()
+        return self._checked(name, frame, columns)
+
+    def _checked(self, name: str, frame, columns=None):
+        """``frame`` (``columns`` of the file ``name``) checked against the file's contract."""
+        from eia import schemas
+
+        contract = schemas.PACK.get(name)
+        if contract is None:
+            return frame
+        return contract.validate(frame, f"reference pack file {self.path(name)}", columns)
 
     @cache  # noqa: B019
     def values(self, name: str, column: str) -> tuple:
@@ -355,7 +387,7 @@ class Pack:
         import geopandas as gpd
 
         frame = gpd.read_parquet(self.path(name), filters=filters)
-        return frame.to_crs(BNG)
+        return self._checked(name, frame).to_crs(BNG)
 
     def boundaries(self, codes: list[str] | None = None) -> gpd.GeoDataFrame:
         """LSOA 2021 polygons in EPSG:27700, optionally only those in ``codes``."""

@@ -31,7 +31,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from eia import figures, impact, maps
+from eia import disclosure, figures, impact, maps
 from eia import summary as summary_mod
 from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
@@ -53,6 +53,7 @@ from eia.show import (
     notice_box,
     paragraphs,
     plural,
+    signoff_table,
 )
 from eia.uptake import risk_words
 
@@ -205,7 +206,8 @@ def uptake_facts(a: Assessment) -> list[str]:
     if q1["rate"] is not None and q5["rate"] is not None and not pd.isna(q1["ratio"]):
         direction = "higher" if q1["ratio"] > 1 else "lower"
         facts.append(
-            f"Uptake of {a.service.label} in the most deprived fifth is {q1['rate']:.1f} {u.unit} "
+            f"The rate of {summary_mod.measure_noun(u)} in the most deprived fifth is "
+            f"{q1['rate']:.1f} {u.unit} "
             f"against {q5['rate']:.1f} in the least deprived (crude): {abs(q1['ratio'] - 1):.0%} "
             f"{direction} (rate ratio {q1['ratio']:.2f}, 95% CI {q1['ratio_lower']:.2f} to {q1['ratio_upper']:.2f})."
         )
@@ -225,13 +227,13 @@ def uptake_facts(a: Assessment) -> list[str]:
             worst = concern.assign(dist=np.log(concern["representation"].astype(float)).abs())
             low = worst.sort_values("dist", ascending=False).iloc[0]
             facts.append(
-                f"Largest material gap of concern among current users: {low['group']} "
+                f"Largest material gap of concern: {low['group']} "
                 f"(representation {low['representation']:.2f}, 95% CI "
                 f"{low['representation_lower']:.2f} to {low['representation_upper']:.2f})."
             )
         else:
             facts.append(
-                "No group has a material representation gap of concern among current users "
+                "No group has a material representation gap of concern "
                 f"(interval excluding 1 and representation outside {low_b:g} to {high_b:g})."
             )
     return facts
@@ -304,8 +306,17 @@ def proposal(a: Assessment) -> Block:
         } | threshold_items(a)
     if p.template == "service_change":
         items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
+    if p.sites is not None:
+        items["Disproportionate when the burden ratio is at least"] = (
+            f"{t.disproportionate_ratio:g}"
+        )
+    elif p.effects:
+        items["Disproportionate when a group's expected loss is at least"] = (
+            f"{t.disproportionate_ratio:g} times the rest of its dimension's"
+        )
+    if p.template == "equity_audit" and a.uptake is not None:
+        items |= audit_threshold_items(a)
     items |= {
-        "Disproportionate when the burden ratio is at least": f"{t.disproportionate_ratio:g}",
         "Groups opted in": ", ".join(p.groups) or "none (deprivation and ethnicity always)",
         "Disclosure control": f"counts below {p.disclosure.min_count} withheld",
     }
@@ -313,6 +324,22 @@ def proposal(a: Assessment) -> Block:
         items["Service data"] = summary_mod.service_label(a)
     parts.append(definition_table(items, "Report parameters"))
     return Block(*parts)
+
+
+def audit_threshold_items(a: Assessment) -> dict[str, str]:
+    """The thresholds an equity audit's ratings use, for the parameters table."""
+    u, t = a.uptake, a.proposal.thresholds
+    low, high = u.material_band
+    worse = u.higher_use_is == "worse"
+    return {
+        "A higher rate is": "worse (harm)" if worse else "better (care reached)",
+        "Material gap": f"representation outside {low:g} to {high:g}, its 95% interval excluding 1",
+        "Disproportionate when representation is": (
+            f"above {t.disproportionate_ratio:g}"
+            if worse
+            else f"below {1 / t.disproportionate_ratio:.2f} (1 ÷ {t.disproportionate_ratio:g})"
+        ),
+    }
 
 
 def imd_map(a: Assessment) -> Figure | None:
@@ -335,8 +362,8 @@ def area_summary(a: Assessment) -> Html:
             f"{fmt_int(area['population'].sum())} {name}, the population this assessment is about "
             f"(of {fmt_int(area['population_all_ages'].sum())} Census 2021 usual residents; each "
             "LSOA's share of those ages is from ONS mid-2020 estimates, persons: the reference data "
-            "has no split by sex). Every figure below, and every access and uptake figure, counts "
-            f"{name} only"
+            f"has no split by sex). Every figure below counts {name} only, except proficiency in "
+            "English (published for all residents aged 3 and over)"
         )
     else:
         name = "residents"
@@ -514,7 +541,8 @@ def change_map(a: Assessment) -> Block | None:
 
 
 def impacts(a: Assessment) -> Block:
-    """Impacts by group: each rating with the sentence of figures it rests on, by dimension."""
+    """Impacts by group: for each option and dimension, a table of each group's rating, the
+    figures it rests on and why, in a few words (:func:`impact_frame`)."""
     if not len(a.impacts):
         return Block(
             paragraphs(
@@ -523,7 +551,6 @@ def impacts(a: Assessment) -> Block:
             narrative_table(a),
         )
     parts: list = []
-    said = _shared_reasons(a.impacts["sentence"])
     scenarios = list(dict.fromkeys(a.impacts["option"]))
     if a.primary in scenarios:  # the option the summary names first
         scenarios.remove(a.primary)
@@ -537,46 +564,127 @@ def impacts(a: Assessment) -> Block:
     )
     parts.append(
         paragraphs(
-            f"Ratings for {subject}, group by group, with the figures each rests on; “How the "
-            "ratings work” sets out the rules.",
-            *said,
+            f"Ratings for {subject}, group by group: each row gives the figures the rating rests "
+            "on and, under “Why”, the rule they meet or miss (“close to the threshold” when a "
+            "small change of threshold would change it); “How the ratings work” sets out the rules."
         )
     )
-    core20_said = False
+    said_same = False
     for scenario in scenarios:
-        rows = a.impacts[a.impacts["option"] == scenario]
+        rows = impact.merge_core20(a.impacts[a.impacts["option"] == scenario])
         level = 3
         if len(scenarios) > 1:
             why = f" ({a.primary_reason})" if scenario == a.primary and a.primary_reason else ""
             parts.append(heading(f"{scenario} compared with doing nothing{why}", 3))
             level = 4
+        name = "the service now" if a.proposal.template == "equity_audit" else scenario
+        if impact.MERGED_Q1 in set(rows["group"]) and not said_same:
+            said_same = True
+            parts.append(paragraphs(impact.SAME_PEOPLE))
         for dim in dict.fromkeys(rows["dimension"]):
             part = rows[rows["dimension"] == dim]
-            parts.append(heading(DIMENSION_LABELS.get(dim, dim), level))
-            if dim == "core20" and not core20_said:
-                core20_said = True
-                parts.append(
-                    paragraphs(
-                        "Core20 residents are the residents of IMD quintile 1 (deciles 1–2): the "
-                        "same people as Q1 above, compared here with the rest of the area. "
-                        "Summaries count them once."
-                    )
-                )
-            sentences = [_without(x, said) for x in part["sentence"]]
-            if "at_risk" in part:
-                gaps = part["uptake_gap"] if "uptake_gap" in part else part["at_risk"]
-                sentences = [
-                    s
-                    + (
-                        f" {risk_words(gap)} among current users, a material gap: at risk."
-                        if risk is True
-                        else ""
-                    )
-                    for s, risk, gap in zip(sentences, part["at_risk"], gaps, strict=True)
-                ]
-            parts.append(bullet_list(sentences))
+            label = DIMENSION_LABELS.get(dim, dim)
+            parts.append(heading(label, level))
+            parts.append(Table(impact_frame(a, part), f"{label}: ratings for {name}"))
     parts.append(narrative(a))
     return Block(*parts)
+
+
+def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rating rows as the impacts table: group, the figures each rating rests on (every
+    figure its "Why" quotes), the rating and why."""
+    frame = pd.DataFrame({"Group": rows["group"].to_numpy()})
+    first = rows.iloc[0]
+    if "further" in rows and pd.notna(first.get("further")):
+        unit = str(first.get("unit", "km")) if isinstance(first.get("unit"), str) else "km"
+        r = a.rules if a.rules is not None and unit == a.rules.unit else None
+        r = r or impact.Rules.from_thresholds(a.proposal.thresholds, unit)
+        pop = rows["residents"].astype(float).replace(0, np.nan)
+        num = lambda v, d=2: "–" if pd.isna(v) else "none" if np.isinf(v) else f"{v:.{d}f}"  # noqa: E731
+        frame["Residents"] = rows["residents"].map(fmt_int).to_numpy()
+        frame[f"More than {r.change:g} {unit} further"] = (
+            (rows["further"] / pop).map(fmt_pct).to_numpy()
+        )
+        frame[f"Added per resident ({unit})"] = rows["added_per_resident"].map(num).to_numpy()
+        frame[f"Newly beyond {r.far:g} {unit}"] = (rows["newly_far"] / pop).map(fmt_pct).to_numpy()
+        if (rows["nearer"] > 0).any():
+            frame[f"Saved per resident ({unit})"] = rows["removed_per_resident"].map(num).to_numpy()
+            frame[f"Newly within {r.far:g} {unit}"] = (
+                (rows["newly_near"] / pop).map(fmt_pct).to_numpy()
+            )
+        frame[f"Rest of area: added per resident ({unit})"] = (
+            rows["rest_added_per_resident"].map(num).to_numpy()
+        )
+        frame["Ratio to rest of area"] = [  # 3 decimals for a marginal flag, as its "Why"
+            ("none" if np.isinf(row.burden_ratio) else impact.ratio_text(row))
+            if row.rating in ("negative", "mixed") and pd.notna(row.burden_ratio)
+            else "–"
+            for row in rows.itertuples()
+        ]
+    elif "expected_uptake_change_pct" in rows and pd.notna(first.get("expected_uptake_change_pct")):
+        pct = lambda v, d=0: "–" if pd.isna(v) else f"{v:+.{d}f}%"  # noqa: E731
+        frame["Residents"] = rows["population"].map(fmt_int).to_numpy()
+        frame["Expected change"] = rows["expected_uptake_change_pct"].map(pct).to_numpy()
+        frame["Rest of its dimension"] = rows["rest_change_pct"].map(lambda v: pct(v, 1)).to_numpy()
+        if "expected_users_change" in rows and rows["expected_users_change"].notna().any():
+            frame["Expected change in number (service data's period)"] = [
+                "–" if pd.isna(v) else f"{v:+,.0f}" for v in rows["expected_users_change"]
+            ]
+    elif "representation" in rows:
+        reps = (
+            pd.concat(
+                [t.assign(dimension=d) for d, t in a.representation.items()], ignore_index=True
+            )
+            if a.representation
+            else None
+        )
+        noun = summary_mod.measure_noun(a.uptake) if a.uptake is not None else "records"
+        shares = {}
+        if reps is not None:
+            shares = {
+                (d, str(g)): (us, ps)
+                for d, g, us, ps in zip(
+                    reps["dimension"],
+                    reps["group"],
+                    reps["user_share"],
+                    reps["population_share"],
+                    strict=True,
+                )
+            }
+        merged = {impact.MERGED_Q1: impact.CORE20_GROUP, impact.MERGED_REST: impact.REST_GROUP}
+        dims = [
+            "core20" if g in merged else d
+            for d, g in zip(rows["dimension"], rows["group"], strict=True)
+        ]
+        groups = [merged.get(str(g), str(g)) for g in rows["group"]]
+        found = [shares.get(k, (np.nan, np.nan)) for k in zip(dims, groups, strict=True)]
+        frame[f"Share of {noun}"] = [fmt_pct(x[0]) for x in found]
+        population = a.uptake.population if a.uptake is not None else "residents"
+        frame[f"Share of {population}"] = [fmt_pct(x[1]) for x in found]
+        frame["Representation (95% CI)"] = [
+            "withheld" if pd.isna(v) else f"{v:.2f} ({lo:.2f} to {hi:.2f})"
+            for v, lo, hi in zip(
+                rows["representation"],
+                rows["representation_lower"],
+                rows["representation_upper"],
+                strict=True,
+            )
+        ]
+    if "rationale" in rows and rows["rationale"].fillna("").astype(str).str.strip().any():
+        frame["Rationale given"] = rows["rationale"].fillna("").to_numpy()
+    notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
+    frame["Rating"] = [
+        rating_label(r, d, n)
+        for r, d, n in zip(rows["rating"], rows["disproportionate"], notes, strict=True)
+    ]
+    frame["Why"] = rows["sentence"].to_numpy()
+    if "at_risk" in rows and rows["at_risk"].fillna(False).astype(bool).any():
+        gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
+        frame["Service data now"] = [
+            risk_words(gap) if risk is True else ""
+            for risk, gap in zip(rows["at_risk"], gaps, strict=True)
+        ]
+    return frame
 
 
 def _sentences(text: str) -> list[str]:
@@ -738,13 +846,17 @@ def _flag_change(lost, gained, option: str | None) -> str:
 
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
     """Ratings per group (rows) and option (columns)."""
-    wide = a.impacts.assign(
+    rows = pd.concat(
+        [impact.merge_core20(g) for _, g in a.impacts.groupby("option", sort=False)],
+        ignore_index=True,
+    )
+    wide = rows.assign(
         label=[
             rating_label(r, d, n)
             for r, d, n in zip(
-                a.impacts["rating"],
-                a.impacts["disproportionate"],
-                a.impacts.get("rating_note", pd.Series([None] * len(a.impacts))),
+                rows["rating"],
+                rows["disproportionate"],
+                rows.get("rating_note", pd.Series([None] * len(rows))),
                 strict=True,
             )
         ]
@@ -779,7 +891,7 @@ def options(a: Assessment) -> Block:
             ap.summary,
             "How options are ranked: an option that is no worse than another on every criterion "
             "below and better on at least one dominates it and is always ranked above it. Options "
-            f"are ordered by one score, {ap.score_label}; options that tie share a rank. The "
+            f"are ordered by one score ({ap.score_label}), and options that tie share a rank. The "
             "ranking is then repeated with each threshold halved and doubled (a ratio or weight: "
             "its excess over 1, so 1.2 becomes 1.1 and 1.4), and the table says which "
             f"disproportionate flags of {a.primary} each variation removes or adds.",
@@ -844,8 +956,19 @@ LIMITATIONS = (
     "IMD deciles and quintiles are national (England-wide) ranks, not local ones.",
     "Census 2021 counts are perturbed by ONS to protect confidentiality; small totals may not add up exactly.",
     "Shares of residents come from the whole Census population, not a sample, so they carry no "
-    "confidence interval; rates and shares of service users do.",
+    "confidence interval; rates and shares calculated from service data do.",
 )
+
+
+def limitations(a: Assessment) -> list[str]:
+    """The method's limitations that apply to what this report computed."""
+    access = []
+    if a.travel:
+        access = [TRAVEL_LIMITATION]
+    elif a.proposal.sites is not None:
+        access = [STRAIGHT_LINE_LIMITATION]
+    first = LIMITATIONS[0] if a.proposal.sites is not None else None
+    return [x for x in (*access, first, *LIMITATIONS[1:]) if x]
 
 
 def data_quality(a: Assessment) -> Block:
@@ -859,10 +982,7 @@ def data_quality(a: Assessment) -> Block:
         bullet_list(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")
         if travel_report
         else None,
-        bullet_list(
-            [TRAVEL_LIMITATION if a.travel else STRAIGHT_LINE_LIMITATION, *LIMITATIONS],
-            intro="Limitations of the method:",
-        ),
+        bullet_list(limitations(a), intro="Limitations of the method:"),
     )
 
 
@@ -876,14 +996,27 @@ def methods(a: Assessment) -> Block:
         travel = paragraphs(
             travel_report.method_sentence(a) + " " + travel_report.rules_sentence(a)
         )
-    return Block(
-        travel,
-        paragraphs(
+    access = None
+    if a.proposal.sites is not None:
+        access = paragraphs(
             "Access: straight-line (Euclidean) distance in British National Grid (EPSG:27700) from each "
             "LSOA's representative point to its nearest site; group means are weighted by the group's "
             "residents in each LSOA. The rating rules, with this report's thresholds, are under "
             "“How the ratings work”."
-        ),
+        )
+    audit = None
+    if a.proposal.template == "equity_audit" and a.uptake is not None:
+        audit = paragraphs(
+            f"Representation: a group's share of {summary_mod.measure_noun(a.uptake)} divided by "
+            f"its share of {a.uptake.population} (Census 2021, area-based); its 95% interval is the "
+            "Wilson interval of the share divided by the population share. Rates are per year of "
+            "the extract's period, with 95% intervals. The rating rules, with this report's "
+            "thresholds, are under “How the ratings work”."
+        )
+    return Block(
+        travel,
+        access,
+        audit,
         Table(
             sources[["file", "source", "rows"]]
             .assign(rows=sources["rows"].map(fmt_int))
@@ -914,23 +1047,7 @@ def provenance(a: Assessment, provenance: dict | None = None) -> Block:
 
 def signoff(a: Assessment) -> Html | Table:
     """Sign-off from params: names, roles, dates, decisions."""
-    rows = a.proposal.signoff
-    if not rows:
-        return notice_box("This assessment has not been signed off.", "warning")
-    return Table(
-        pd.DataFrame(
-            [
-                {
-                    "Name": s.name,
-                    "Role": s.role,
-                    "Date": s.date.isoformat() if s.date else "not dated",
-                    "Decision": s.decision or "pending",
-                }
-                for s in rows
-            ]
-        ),
-        "Sign-off",
-    )
+    return signoff_table(a.proposal.signoff)
 
 
 # ---------------------------------------------------------------------------
@@ -963,6 +1080,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     frame = a.uptake.table(key) if key else table
     if frame is None:
         return None
+    disclosure.require_published(frame, "sections.uptake_chart", a.uptake.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     what = "ethnic group" if ethnic else "IMD 2025 quintile"
     if "in_rates" in frame:
@@ -989,7 +1107,8 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
         Figure(
             fig,
             alt=alt,
-            caption=f"Uptake {a.uptake.unit} (crude) by {what}, with 95% confidence intervals.",
+            caption=f"Rate of {summary_mod.measure_noun(a.uptake)} {a.uptake.unit} (crude) by {what}, "
+            "with 95% confidence intervals.",
         ),
         Table(
             chart.assign(
@@ -1005,7 +1124,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
                     "upper": "Upper 95%",
                 }
             ),
-            f"Data for the chart of uptake by {what}",
+            f"Data for the chart of rates by {what}",
         ),
     )
 
@@ -1022,6 +1141,7 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
     from eia.uptake import protect_map
 
     m = a.proposal.disclosure.min_count
+    noun = summary_mod.measure_noun(a.uptake)
     classes = protect_map(
         a.service, a.area, a.uptake, per=a.uptake.per / float(a.uptake.period["years"])
     )
@@ -1035,18 +1155,18 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         classes.table().set_index("lsoa21_code")["rate"].astype(float),
         label=a.uptake.unit,
         outline=a.outline(),
-        withheld_label=f"withheld: fewer than {m} users (or none), or to protect them",
+        withheld_label=f"withheld: fewer than {m} (or none), or to protect them",
     )
     return Figure(
         fig,
         alt=(
             f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
-            f"with fewer than {m} users, none included, and any whose rate with the tables would "
+            f"with fewer than {m} {noun}, none included, and any whose rate with the tables would "
             "let a small count be worked out."
         ),
-        caption=f"Uptake {a.uptake.unit} by LSOA ({a.service.label}); classes are quintiles of LSOAs, "
-        f"so the map shows ranges, never counts; grey does not tell fewer than {m} users from none.",
+        caption=f"Rate of {noun} {a.uptake.unit} by LSOA; classes are quintiles of LSOAs, "
+        f"so the map shows ranges, never counts; grey does not tell fewer than {m} from none.",
     )
 
 
@@ -1062,21 +1182,23 @@ def gaps_table(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
     concern = reps[reps["concern"].astype(bool)]
     low_b, high_b = a.uptake.material_band
     which = "under" if a.uptake.higher_use_is == "better" else "over"
+    noun = summary_mod.measure_noun(a.uptake)
     return Block(
         paragraphs(
             f"{plural(len(concern), 'group')} {'is' if len(concern) == 1 else 'are'} "
-            f"{which}-represented among current users by a material "
+            f"{which}-represented in {noun} by a material "
             f"gap (the representation interval excludes 1 and the representation lies outside "
-            f"{low_b:g} to {high_b:g}); higher use is {a.uptake.higher_use_is} for this service."
+            f"{low_b:g} to {high_b:g}); a higher rate is "
+            f"{'worse (harm)' if which == 'over' else 'better'} for this service."
             if len(concern)
-            else f"No group is {which}-represented among current users by a material gap "
+            else f"No group is {which}-represented in {noun} by a material gap "
             f"(interval excluding 1 and representation outside {low_b:g} to {high_b:g})."
         ),
         Table(
             pd.DataFrame(
                 {
                     "Group": reps["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
-                    "Share of users": reps["user_share"].map(fmt_pct),
+                    f"Share of {noun}": reps["user_share"].map(fmt_pct),
                     f"Share of {a.uptake.population}": reps["population_share"].map(fmt_pct),
                     "Representation (95% CI)": [
                         f"{r:.2f} ({lo:.2f} to {hi:.2f})"
@@ -1197,6 +1319,15 @@ UPTAKE_CAPTIONS = {
 }
 
 
+#: The column that tells each published uptake table apart (ethnic groups first).
+UPTAKE_KEYS = {
+    "by_ethnic_group": "in_rates",
+    "by_core20": "core20",
+    "by_imd_decile": "imd_decile",
+    "by_imd_quintile": "imd_quintile",
+}
+
+
 def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Table | None:
     """One published (suppressed) uptake table, e.g. ``u.table("by_imd_quintile")``, as shown.
 
@@ -1207,10 +1338,15 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
     frame = u.table(key) if key else table
     if frame is None:
         return None
-    ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
+    disclosure.require_published(frame, "sections.uptake_table", u.min_count)
+    if key is None:  # a frame: which table it is, from its columns
+        key = next(
+            (k for k, column in UPTAKE_KEYS.items() if column in frame.columns), "by_imd_quintile"
+        )
+    ethnic = key == "by_ethnic_group"
     synthetic = " (synthetic data)" if u.synthetic else ""
-    who = "Service users" if u.counting == "people" else "Service events"
-    caption = f"{caption or who + ' ' + UPTAKE_CAPTIONS.get(key or '', '')}, {u.unit}"
+    noun = summary_mod.measure_noun(u)
+    caption = f"{caption or noun[:1].upper() + noun[1:] + ' ' + UPTAKE_CAPTIONS[key]}, {u.unit}"
     frame_ = uptake_frame(frame, u.min_count, ethnic=ethnic, counting=u.counting, per=u.per)
     return Table(frame_, f"{caption}{synthetic}")
 
@@ -1224,10 +1360,16 @@ def uptake_headline(u) -> str:
     in_area = quality.get("count_in_area")
     total = "a withheld number of" if in_area is None else disclosure.label(in_area, None)
     who = "people" if u.counting == "people" else "events"
+    from eia.uptake import span_words
+
     years = float(u.period["years"])
-    per_year = "" if in_area is None else f" ({float(in_area) / years:,.0f} a year)"
+    per_year = (
+        ""
+        if in_area is None or round(years, 2) == 1
+        else f" ({float(in_area) / years:,.0f} a year)"
+    )
     span = (
-        f" from {u.period['start']} to {u.period['end']} ({years:.2f} years)"
+        f" from {span_words(u.period)}"
         if u.period.get("start")
         else " (period not known; one year assumed)"
     )
@@ -1249,15 +1391,17 @@ def uptake_headline(u) -> str:
 def uptake_gaps_rule(u) -> str:
     """How a material gap is decided, and which direction is a concern."""
     low, high = u.material_band
+    noun = summary_mod.measure_noun(u)
     concern = (
-        "under-representation (less use than the group's share of the population)"
+        f"under-representation (a smaller share of {noun} than of the population)"
         if u.higher_use_is == "better"
-        else "over-representation (more use than the group's share of the population)"
+        else f"over-representation (a larger share of {noun} than of the population)"
     )
     return (
         "A group is flagged only for a material gap: its interval excludes 1 and its "
-        f"representation or rate ratio lies outside {low:g} to {high:g}. Higher use is "
-        f"{u.higher_use_is} for this service, so the concern is {concern}."
+        f"representation or rate ratio lies outside {low:g} to {high:g}. A higher rate is "
+        f"{'worse (harm)' if u.higher_use_is == 'worse' else 'better'} for this service, so the "
+        f"concern is {concern}."
     )
 
 

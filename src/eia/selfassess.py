@@ -828,27 +828,9 @@ def change(r: Result):
 
 def signoff(r: Result):
     """Sign-off rows from the params file."""
-    import pandas as pd
-
     from eia import show
 
-    rows = r.proposal.signoff
-    if not rows:
-        return show.notice_box("This self-assessment has not been signed off.", "warning")
-    return show.Table(
-        pd.DataFrame(
-            [
-                {
-                    "Name": s.name,
-                    "Role": s.role,
-                    "Date": s.date.isoformat() if s.date else "not dated",
-                    "Decision": s.decision or "pending",
-                }
-                for s in rows
-            ]
-        ),
-        "Sign-off",
-    )
+    return show.signoff_table(r.proposal.signoff, "self-assessment")
 
 
 def provenance(r: Result):

@@ -66,6 +66,7 @@ from eia import ethnicity as eth
 from eia import redact
 from eia.errors import ServiceDataError
 from eia.lsoa21 import _name_key, _reference, resolve_codes, to_lsoa21
+from eia.schemas import SERVICE_BY_LSOA, SERVICE_BY_LSOA_AGE_SEX, SERVICE_BY_LSOA_ETHNICITY
 from eia.sources import Source, open_source, parse_reason, safe_message
 
 #: The roles a ``columns`` mapping may name; only ``lsoa`` is required.
@@ -1037,6 +1038,7 @@ def load_service(
         return None if frame is None else to_lsoa21(frame, pack, codes)
 
     by_site = convert(extract.by_site)
+    by_age = convert(extract.by_code_age_sex)
     if by_site is not None:
         by_site = by_site[["site", *[c for c in by_site.columns if c != "site"]]]
     synthetic = bool(spec.get("synthetic", False))
@@ -1046,9 +1048,9 @@ def load_service(
         label=str(spec.get("label") or (Path(name).stem if spec.get("path") else name)),
         synthetic=synthetic,
         source=name,
-        by_lsoa=by_lsoa,
-        by_lsoa_ethnicity=by_eth,
-        by_lsoa_age_sex=convert(extract.by_code_age_sex),
+        by_lsoa=SERVICE_BY_LSOA.validate(by_lsoa),
+        by_lsoa_ethnicity=None if by_eth is None else SERVICE_BY_LSOA_ETHNICITY.validate(by_eth),
+        by_lsoa_age_sex=None if by_age is None else SERVICE_BY_LSOA_AGE_SEX.validate(by_age),
         quality=quality,
         columns=dict(columns),
         by_lsoa_ethnic_code=convert(extract.by_code_ethnic_code),

@@ -149,6 +149,26 @@ def definition_table(items: Mapping[str, object], caption: str) -> Table:
     return Table(frame, caption)
 
 
+def signoff_table(rows: Iterable, what: str = "assessment") -> Html | Table:
+    """Sign-off rows of a params file (name, role, date, decision) as a table; a warning that
+    the ``what`` has not been signed off when there are none."""
+    rows = list(rows or [])
+    if not rows:
+        return notice_box(f"This {what} has not been signed off.", "warning")
+    frame = pd.DataFrame(
+        [
+            {
+                "Name": s.name,
+                "Role": s.role,
+                "Date": s.date.isoformat() if s.date else "not dated",
+                "Decision": s.decision or "pending",
+            }
+            for s in rows
+        ]
+    )
+    return Table(frame, "Sign-off")
+
+
 def table_html(frame: pd.DataFrame, caption: str, *, index: bool = False) -> str:
     """An accessible HTML table (escaped cells, ``<caption>``, header scopes)."""
     frame = frame.copy()

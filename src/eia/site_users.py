@@ -173,9 +173,9 @@ def section(a) -> Block | None:
     if by_site is None:
         return Block(
             Html(
-                "<p>The service data has no site column, so users cannot be counted per site. "
-                "Add <code>columns: {site: …}</code> to the service block to show how many "
-                "people use each site and who uses the sites that would close.</p>"
+                "<p>The service data does not say which site each record is from, so this "
+                "report cannot show how many people use each site or who uses the sites that "
+                "would close (an analyst can add the site column to the service data).</p>"
             )
         )
     from eia.maps import site_roles

@@ -46,6 +46,7 @@ SECTIONS = {
     "impacts": "Impacts by group",
     "options": "Options comparison",
     "users": "The population and current users",
+    "audit": "The population and the service now",
     "quality": "Data quality and limitations",
     "method": "How the ratings work",
 }
@@ -106,6 +107,15 @@ def service_label(a: Assessment, *, mark: bool = True) -> str:
     bare = re.sub(r"\s*\(synthetic\)", "", label, flags=re.IGNORECASE).strip() or label
     synthetic = a.proposal.service is not None and a.proposal.service.synthetic
     return f"{bare} (synthetic)" if synthetic and mark else bare if synthetic else label
+
+
+def measure_noun(u) -> str:
+    """What the service data counts, as a plural noun for prose: the service's own label
+    ("Mental Health Act detentions", "maternity bookings") without "(synthetic)", so the
+    report never calls detentions "uptake" or "users". ``u`` is an :class:`eia.uptake.Uptake`."""
+    label = getattr(u, "label", None) or "the service's records"
+    bare = re.sub(r"\s*\(synthetic\)", "", label, flags=re.IGNORECASE).strip() or label
+    return f"people counted in {bare}" if getattr(u, "counting", "events") == "people" else bare
 
 
 def short_group(group: str) -> str:
@@ -242,7 +252,7 @@ def executive_paragraph(a: Assessment) -> str:
     v = verdict(a)
     parts = [
         f"This assessment covers {area_name(a)}: {plural(len(a.area), 'neighbourhood')} "
-        f"(LSOAs) with {plural(a.area['population'].sum(), 'resident')}."
+        f"(LSOAs) with {residents(a)}."
     ]
     parts.append(_proposal_sentence(a))
     if v.compared:
@@ -256,8 +266,18 @@ def executive_paragraph(a: Assessment) -> str:
             + " ".join(w.rstrip(".") + "." for w in v.warnings)
         )
     parts.append(caveats(a))
+    parts.append(incomplete(a))
     parts.append(_pointer(a, v))
     return " ".join(s for s in parts if s)
+
+
+def residents(a: Assessment) -> str:
+    """The area's residents in the assessment's population, in words ("913,557 residents aged
+    18 and over"), always whole people."""
+    n = round(float(a.area["population"].sum()))
+    if a.proposal.population is not None:
+        return f"{fmt_int(n)} {a.proposal.population.name}"
+    return plural(n, "resident")
 
 
 def _proposal_sentence(a: Assessment) -> str:
@@ -267,7 +287,8 @@ def _proposal_sentence(a: Assessment) -> str:
         what = service_label(a) or "the service"
         return (
             f"It is an equity audit of {what} as it is now, not a proposal for change: "
-            "it compares who uses the service with who lives in the area."
+            f"it compares {measure_noun(a.uptake) if a.uptake is not None else 'the service'}, "
+            "group by group, with who lives in the area."
         )
     title = p.title.rstrip(".")
     if len(names) > 1:
@@ -373,10 +394,21 @@ def _access_burden(a: Assessment, option: str, rows: pd.DataFrame) -> list[str]:
         column, verb = (
             ("added_per_resident", "added") if w["further"] else ("removed_per_resident", "saved")
         )
+        crossing, where = (
+            ("newly_far", f"newly be more than {far:g} {unit} from a site")
+            if w["further"]
+            else ("newly_near", f"newly be within {far:g} {unit} of a site")
+        )
+        share = (
+            f", and {fmt_pct(c[crossing] / c['residents'])} of Core20 residents would {where}, "
+            f"against {fmt_pct(rest[crossing] / rest['residents'])} in the rest"
+            if c[crossing] and rest["residents"]
+            else ""
+        )
         out.append(
             f"Core20 neighbourhoods (the most deprived 20% in England) would have "
             f"{per_resident(c[column], unit)} {verb} per resident, against "
-            f"{per_resident(rest[column], unit)} in the rest of the area."
+            f"{per_resident(rest[column], unit)} in the rest of the area{share}."
         )
     elif len(core):
         out.append("The area has no Core20 neighbourhoods (the most deprived 20% in England).")
@@ -482,19 +514,20 @@ def _audit_burden(a: Assessment) -> str:
     frame = pd.concat(reps, ignore_index=True)
     frame = frame[frame["representation_upper"].notna()]
     which = "under" if getattr(a.uptake, "higher_use_is", "better") == "better" else "over"
+    noun = measure_noun(a.uptake)
     if "concern" in frame:
         flagged = frame[frame["concern"].astype(bool)]
     else:
         flagged = frame[frame["representation_upper"] < 1]
     if not len(flagged):
-        return f"No group is {which}-represented among current users by a material gap."
+        return f"No group is {which}-represented in {noun} by a material gap."
     flagged = flagged.sort_values("representation", ascending=which == "under")
     worst = flagged.iloc[0]
     return (
         f"{plural(len(flagged), 'group')} {'is' if len(flagged) == 1 else 'are'} "
-        f"{which}-represented among current users by a material gap; the largest gap is for "
-        f"{short_group(worst['group'])}, with {fmt_pct(worst['user_share'])} of users against "
-        f"{fmt_pct(worst['population_share'])} of residents."
+        f"{which}-represented in {noun} by a material gap; the largest gap is for "
+        f"{short_group(worst['group'])}: {fmt_pct(worst['user_share'])} of {noun} against "
+        f"{fmt_pct(worst['population_share'])} of {a.uptake.population}."
     )
 
 
@@ -513,11 +546,11 @@ def caveats(a: Assessment) -> str:
         items.append("distances are straight lines, not travel times")
     if a.uptake is not None:
         if a.uptake.counting == "events":
-            items.append("uptake figures count events, not people")
+            items.append("the service figures count events, not people")
         items.append(
             "ethnic group rates are crude, not adjusted for age"
             if a.uptake.standardised
-            else "uptake rates are crude, not adjusted for age"
+            else "rates are crude, not adjusted for age"
         )
     if a.proposal.effects:
         items.append("expected effects are the proposal owner's assumptions")
@@ -526,12 +559,35 @@ def caveats(a: Assessment) -> str:
     return "Caveats: " + "; ".join(items) + "."
 
 
+def incomplete(a: Assessment) -> str:
+    """What must be done before the assessment is complete: prompts without answers, no
+    mitigations, no sign-off (one sentence, or empty when nothing is missing)."""
+    from eia.params import NARRATIVE_KEYS
+
+    p = a.proposal
+    missing = []
+    unanswered = [k for k in NARRATIVE_KEYS if not str(p.narrative.get(k) or "").strip()]
+    if unanswered:
+        missing.append(
+            f"{len(unanswered)} of {len(NARRATIVE_KEYS)} questions on other protected "
+            f"characteristics and inclusion health groups {'is' if len(unanswered) == 1 else 'are'} "
+            "not yet answered"
+        )
+    if not p.mitigations:
+        missing.append("no mitigations are recorded")
+    if not p.signoff:
+        missing.append("it has not been signed off")
+    if not missing:
+        return ""
+    return f"The assessment is not complete: {join_words(missing)}."
+
+
 def _pointer(a: Assessment, v: Verdict) -> str:
     where = [SECTIONS["impacts"]]
     if v.compared:
         where.append(SECTIONS["options"])
     if a.proposal.template == "equity_audit":
-        where = [SECTIONS["users"], SECTIONS["impacts"]]
+        where = [SECTIONS["audit"], SECTIONS["impacts"]]
     return (
         f"The figures behind each rating are in {join_words(f'“{w}”' for w in where)}; "
         f"“{SECTIONS['method']}” explains the rules."
@@ -546,9 +602,8 @@ def ratings_caption(a: Assessment, option: str | None) -> str:
     """A ratings table's caption, always naming what it rates."""
     if a.proposal.template == "equity_audit":
         subject = "the service now"
-        return (
-            f"Impact ratings by group for {subject}: its users compared with the area's residents"
-        )
+        noun = measure_noun(a.uptake) if a.uptake is not None else "its records"
+        return f"Impact ratings by group for {subject}: {noun} compared with the area's residents"
     if a.proposal.options and option:
         subject = option
     else:
@@ -606,6 +661,9 @@ def ratings_table(
         rows = a.impacts
         if option is not None and len(rows):
             rows = rows[rows["option"] == option]
+    merged = impact.merge_core20(rows) if len(rows) else rows
+    same = len(merged) < len(rows)
+    rows = merged
     notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
     frame = pd.DataFrame(
         {
@@ -620,12 +678,14 @@ def ratings_table(
     )
     flags = [flag_cell(r) for _, r in rows.iterrows()]
     caption = ratings_caption(a, option)
+    if same:
+        caption += " (IMD quintile 1 and Core20 are the same people, shown once)"
     if any(flags):
         frame["Disproportionate? (against the rest)"] = flags
         caption += f". {flag_rule(a, rows)}"
     if "at_risk" in rows:
         gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
-        frame["Uptake now"] = [
+        frame["Service data now"] = [
             risk_words(gap) if risk is True else ""
             for risk, gap in zip(rows["at_risk"], gaps, strict=True)
         ]
@@ -750,20 +810,33 @@ def how_ratings_work(a: Assessment) -> Block:
             f"{t.disproportionate_ratio:g} times the average for its dimension.",
         ]
     if a.uptake is not None:
+        u = a.uptake
+        worse = u.higher_use_is == "worse"
         items.append(
-            f"With service data, each group's share of current users is compared with its share of "
-            f"{a.uptake.population} (its representation). A group has a material gap only when its "
-            f"whole 95% confidence interval lies on one side of 1 and its representation lies "
-            f"outside {a.uptake.material_band[0]:g} to {a.uptake.material_band[1]:g}; higher use is "
-            f"{a.uptake.higher_use_is} for this service, so a gap of "
-            f"{'under' if a.uptake.higher_use_is == 'better' else 'over'}-representation is the "
-            "concern"
+            f"With service data, each group's share of {measure_noun(u)} is compared with its "
+            f"share of {u.population} (its representation; 1 means in proportion). A group has a "
+            f"material gap only when its whole 95% confidence interval lies on one side of 1 and "
+            f"its representation lies outside {u.material_band[0]:g} to {u.material_band[1]:g}; a "
+            f"higher rate is {'worse (harm)' if worse else 'better'} for this service, so a gap of "
+            f"{'over' if worse else 'under'}-representation is the concern"
             + (
-                " and rated negative."
+                " and rated negative, and a gap the other way positive."
                 if a.proposal.template == "equity_audit"
                 else ", and is flagged beside its rating."
             )
         )
+        if a.proposal.template == "equity_audit":
+            r = t.disproportionate_ratio
+            items.append(
+                "In an audit, disproportionate means a gap of concern well beyond the material "
+                + (
+                    f"band: a representation above {r:g} (a group's share of {measure_noun(u)} at "
+                    f"least {r:g} times its share of {u.population})."
+                    if worse
+                    else f"band: a representation below {1 / r:.2f} (a group's share of "
+                    f"{measure_noun(u)} at most 1 ÷ {r:g} of its share of {u.population})."
+                )
+            )
     if a.proposal.options:
         items.append(
             "Options: one option dominates another when it is no worse for every group on every "

@@ -55,6 +55,7 @@ import pyarrow.parquet as pq
 
 from eia.errors import TravelTimeError
 from eia.params import MODES
+from eia.schemas import TRAVEL_TIMES
 
 #: How each mode is named in reports.
 MODE_LABELS = {
@@ -554,7 +555,7 @@ def measure(matrix: Matrix, current: Sequence[str], proposed: Sequence[str]) -> 
     """
     before, near_before = nearest(matrix.minutes, current)
     after, near_after = nearest(matrix.minutes, proposed)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "lsoa21_code": matrix.minutes.index.to_numpy(),
             "nearest_before": near_before,
@@ -566,6 +567,7 @@ def measure(matrix: Matrix, current: Sequence[str], proposed: Sequence[str]) -> 
             "reachable_after": ~np.isnan(after),
         }
     )
+    return TRAVEL_TIMES.validate(frame, f"{matrix.mode} journey times (eia.traveltime.measure)")
 
 
 SUMMARY_COLUMNS = [

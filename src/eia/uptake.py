@@ -184,18 +184,34 @@ def period_sentence(period: Mapping) -> str:
     """How the period was set, in one sentence."""
     if period["source"] == "assumed":
         return (
-            "The extract has no dates and no period was given (service.period), so it is assumed "
+            "The extract has no dates and the proposal states no period, so it is assumed "
             "to cover one year: rates per year are only as right as that assumption."
         )
     how = (
-        "as given in service.period"
+        "as the proposal states"
         if period["source"] == "params"
-        else "from the extract's first to its last date (set service.period to state it)"
+        else "from the extract's first to its last date (the proposal can state the period instead)"
     )
     return (
-        f"The extract covers {period['start']} to {period['end']}, {period['years']:.2f} years, "
-        f"{how}; counts are shown as totals and per year, and rates are per year."
+        f"The extract covers {span_words(period)}, {how}; counts are shown as totals and per "
+        "year, and rates are per year."
     )
+
+
+def long_date(value) -> str:
+    """A date as people write it: "1 April 2024" (the text unchanged if it is not a date)."""
+    try:
+        day = pd.Timestamp(str(value))
+    except (ValueError, TypeError):
+        return str(value)
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def span_words(period: Mapping) -> str:
+    """A period in words: "1 April 2024 to 31 March 2025 (1 year)", "(1.50 years)"."""
+    years = float(period["years"])
+    length = "1 year" if round(years, 2) == 1 else f"{years:.2f} years"
+    return f"{long_date(period['start'])} to {long_date(period['end'])} ({length})"
 
 
 def counting_sentence(counting: str) -> str:
@@ -280,9 +296,6 @@ def rate_representation(
     (below ``1/ratio`` for under-use, above ``ratio`` for over-use). Groups whose
     counts are withheld are rated neutral with the reason stated.
     """
-    from eia.show import fmt_pct
-
-    low, high = band
     rows = []
     for dimension, table in tables.items():
         flags = gap_flags(
@@ -298,8 +311,8 @@ def rate_representation(
             if pd.isna(hi):
                 rating, dispro = "neutral", False
                 sentence = (
-                    f"{r.group}: neutral. Its count of {label} is withheld (small numbers), "
-                    "so its representation cannot be published."
+                    f"Neutral: its count of {label} is withheld (small numbers), so its "
+                    "representation cannot be published."
                 )
             else:
                 harmful = "under" if higher_use_is == "better" else "over"
@@ -312,22 +325,8 @@ def rate_representation(
                         else rep > disproportionate_ratio
                     )
                 )
-                if gap == "under":
-                    finding = "; under-represented now, a material gap."
-                elif gap == "over":
-                    finding = "; over-represented now, a material gap."
-                elif hi < 1 or lo > 1:
-                    finding = (
-                        f"; a difference, but within {low:g} to {high:g}, so not a material gap."
-                    )
-                else:
-                    finding = "; in line with the population."
-                sentence = (
-                    f"{r.group}: {rating}{', disproportionate' if dispro else ''}. "
-                    f"{fmt_pct(r.user_share)} of {label} against {fmt_pct(r.population_share)} of "
-                    f"{population}: representation {rep:.2f} (95% CI {lo:.2f} to {hi:.2f})"
-                    + finding
-                    + (" Higher use is harm for this service." if higher_use_is == "worse" else "")
+                sentence = representation_sentence(
+                    rating, dispro, rep, lo, hi, gap, band, disproportionate_ratio, harmful
                 )
             rows.append(
                 {
@@ -348,9 +347,62 @@ def rate_representation(
     return pd.DataFrame(rows)
 
 
+#: A figure within this share of a threshold is "close to" it: a small change of threshold
+#: would change the rating.
+NEAR = 0.1
+
+
+def near(value: float, threshold: float) -> bool:
+    """Whether ``value`` lies within :data:`NEAR` (10%) of ``threshold``, either side."""
+    return bool(threshold and abs(float(value) - threshold) <= NEAR * abs(threshold))
+
+
+def representation_sentence(
+    rating: str,
+    disproportionate: bool,
+    rep: float,
+    lower: float,
+    upper: float,
+    gap: str | None,
+    band: Sequence[float],
+    ratio: float,
+    harmful: str,
+) -> str:
+    """An audit rating in a few words: the rating, the representation and its interval
+    (both shown beside it), and the rule it passed or missed, saying when it is close."""
+    low, high = band
+    word = rating.capitalize()
+    figure = f"representation {rep:.2f} (95% CI {lower:.2f} to {upper:.2f})"
+    if gap is not None:
+        edge = low if gap == "under" else high
+        rule = f"a material gap: outside {low:g} to {high:g} and the interval excludes 1"
+        if rating == "negative":
+            limit = round(1 / ratio, 2) if harmful == "under" else ratio
+            side = "below" if harmful == "under" else "above"
+            rule += (
+                f"; disproportionate: {side} {limit:g}"
+                if disproportionate
+                else f"; disproportionate would need {side} {limit:g}"
+            )
+            if near(rep, limit):
+                rule += f", close to {limit:g}"
+        if near(rep, edge):
+            rule += f", close to {edge:g}"
+    elif upper < 1 or lower > 1:
+        rule = f"a difference, but within {low:g} to {high:g}: not material"
+        edge = low if upper < 1 else high
+        if near(rep, edge):
+            rule += f", close to {edge:g}"
+    else:
+        rule = "the interval includes 1: in line with the population"
+    return f"{word}: {figure}; {rule}."
+
+
 def risk_words(gap) -> str:
     """How a material uptake gap of concern is named in tables and sentences."""
-    return "Over-represented now (higher use is harm)" if gap == "over" else "Under-represented now"
+    return (
+        "Over-represented now (a higher rate is harm)" if gap == "over" else "Under-represented now"
+    )
 
 
 def mark_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -964,9 +1016,9 @@ def inequality_slope(
     if lo <= 0 <= hi:
         finding = "the interval includes 0, so no clear gradient"
     elif sii < 0:
-        finding = "use is higher in more deprived areas"
+        finding = "the rate is higher in more deprived areas"
     else:
-        finding = "use is higher in less deprived areas"
+        finding = "the rate is higher in less deprived areas"
     kind = "age-standardised rates" if out["standardised"] else "crude rates"
     interpretation = (
         f"Slope index of inequality across IMD {use}s, on {kind}: {sii:+.2f} {unit} "
@@ -1471,7 +1523,7 @@ def ethnic_standardisation_sentence(standardised: bool, supplied: bool) -> str:
     if standardised:
         return (
             "Ethnic group rates are also age-standardised (2013 European Standard Population) with "
-            "the ethnic group by age denominators supplied (denominators.ethnicity_by_age), from "
+            "the ethnic group by age denominators supplied with the proposal, from "
             "stated records only (lower bounds, like the observed rates); none below 10 events."
         )
     if supplied:
@@ -1480,8 +1532,8 @@ def ethnic_standardisation_sentence(standardised: bool, supplied: bool) -> str:
             "were supplied, but the extract's aggregation does not cross ethnic group with age."
         )
     return (
-        "Ethnic group rates are crude (not age-standardised): the reference pack has no ethnic "
-        "group by age; supply them (denominators.ethnicity_by_age) to standardise."
+        "Ethnic group rates are crude (not age-standardised): the reference data has no ethnic "
+        "group by age, so groups with younger or older populations are not compared like for like."
     )
 
 
