@@ -565,8 +565,10 @@ def impacts(a: Assessment) -> Block:
     parts.append(
         paragraphs(
             f"Ratings for {subject}, group by group: each row gives the figures the rating rests "
-            "on and, under “Why”, the rule they meet or miss (“close to the threshold” when a "
-            "small change of threshold would change it); “How the ratings work” sets out the rules."
+            "on and, under “Why”, the rule they meet or miss (“close to” when a figure is "
+            "near its threshold; “Marginal” when one threshold a quarter higher or lower would "
+            "change whether the group is disproportionately affected); “How the ratings work” "
+            "sets out the rules."
         )
     )
     said_same = False
@@ -577,7 +579,11 @@ def impacts(a: Assessment) -> Block:
             why = f" ({a.primary_reason})" if scenario == a.primary and a.primary_reason else ""
             parts.append(heading(f"{scenario} compared with doing nothing{why}", 3))
             level = 4
-        name = "the service now" if a.proposal.template == "equity_audit" else scenario
+        name = (
+            "the service now"
+            if a.proposal.template == "equity_audit"
+            else figures.scenario_name(a, scenario)
+        )
         if impact.MERGED_Q1 in set(rows["group"]) and not said_same:
             said_same = True
             parts.append(paragraphs(impact.SAME_PEOPLE))
