@@ -17,6 +17,7 @@ help:
 	@echo "make bench  - run the benchmark suite (after make demo)"
 
 $(STAMP): pyproject.toml
+	@echo "Setting up .venv: installing eia and its dependencies (the first time takes a few minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip uv
 	@$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'

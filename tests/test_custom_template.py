@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsy
     assert "template custom.ipynb (custom site_change)" in html  # the report says which notebook
     metrics = json.loads((out / "custom-q1" / "metrics.json").read_text(encoding="utf-8"))
     assert (metrics["template"], metrics["template_notebook"]) == ("site_change", "custom.ipynb")
+    digest = hashlib.sha256((tmp_path / "custom.ipynb").read_bytes()).hexdigest()
+    assert metrics["provenance"]["template sha256"] == digest  # which version of the notebook ran
 
     out2 = tmp_path / "batch"
     assert main(["batch", str(params), "--out", str(out2), "--no-progress"]) == 0
@@ -104,3 +107,21 @@ def test_a_failing_custom_template_names_its_cell(tmp_path, refdata_dir, capsys)
     assert main(["run", str(params), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "cell" in err and "failed" in err and "ValueError" in err
+    # named by its first line, which the analyst can find in their own notebook
+    assert "the cell starting \"raise ValueError('analyst mistake')\" failed in section" in err
+
+
+def test_a_team_branches_from_its_own_template_and_list_says_what_cannot_run(tmp_path, capsys):
+    assert main(["template", "new", "mine", "--dir", str(tmp_path)]) == 0
+    branch = template.new("branch", str(tmp_path / "mine.ipynb"), folder=tmp_path)
+    nb = nbformat.read(branch, as_version=4)
+    assert nb.metadata["eia"]["template"] == "site_change"
+    assert nb.metadata["eia"]["copied_from"] == "mine.ipynb"
+    with pytest.raises(ParamsError, match="did you mean site_change"):
+        template.new("x", "site-change", folder=tmp_path)
+    broken = nbformat.v4.new_notebook(metadata={"eia": {"template": "site_change"}})
+    nbformat.write(broken, tmp_path / "broken.ipynb")
+    assert main(["template", "list", "--dir", str(tmp_path)]) == 0
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert "cannot run" in listed["./broken.ipynb"] and "parameters" in listed["./broken.ipynb"]
+    assert "cannot run" not in listed["./branch.ipynb"]

@@ -91,3 +91,26 @@ def test_unknown_lsoa_suggests_lsoas_beside_the_others_listed(pack):
     (problem,) = check_against_pack(_area_params(area), pack)
     suggestions = str(problem).split("did you mean ", 1)[1].split("; ")
     assert all("Nottingham " in s and "in the proposal's local authority" in s for s in suggestions)
+
+
+def test_in_an_area_lists_what_lies_there_and_names_are_taken_as_areas(refdata_dir, capsys):
+    assert main(["lookup", "ltla", "--in", "E54000015"]) == 0
+    codes = {line.split()[0] for line in capsys.readouterr().out.splitlines()}
+    assert {"E06000016", "E06000017", "E07000129"} <= codes  # Leicester, Rutland, Blaby
+    assert not any(c.startswith("W") for c in codes)
+    assert main(["lookup", "hospital", "royal infirmary", "--near", "leicester"]) == 0
+    captured = capsys.readouterr()
+    assert "(--near taken as E54000015 NHS Leicester" in captured.err
+    assert captured.out.splitlines()[0].startswith(
+        ("Leicester Royal Infirmary", "Cuh At Leicester")
+    )
+    assert main(["lookup", "icb", "x", "--near", "nowhere at all"]) == 2
+
+
+def test_an_unknown_code_is_said_to_be_unknown_before_the_closest(refdata_dir, capsys):
+    assert main(["lookup", "icb", "E54000099"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("No icb has the code E54000099; the closest codes:")
+    assert "E54000099" not in captured.out
+    assert main(["lookup", "ltla", "E06000099"]) == 0
+    assert not any(line.startswith("W") for line in capsys.readouterr().out.splitlines())

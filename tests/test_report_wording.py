@@ -208,3 +208,24 @@ def test_event_counts_are_headed_events_with_fractions_explained_and_no_empty_co
     fractional = text(detailed.section(detentions))  # 30.5 Indian detentions, and others
     assert "a count with a fraction comes from an LSOA 2011 code split in 2021" in fractional
     assert "columns:" not in text(sections.site_users(site))
+
+
+def test_prose_names_quintiles_in_words_and_warnings_without_params_paths():
+    from eia import guards, summary
+
+    assert summary.short_group("Q4") == "IMD quintile 4"
+    assert summary.short_group("Q1 (most deprived)") == "IMD quintile 1 (most deprived)"
+    assert summary.short_group("Black, Black British, Black Welsh, Caribbean or African") == "Black"
+    far = guards.Warning(
+        "far_site",
+        "options[1].proposed[0]",
+        "Site 'Hub' (options[1].proposed[0]) is 190 km outside the area's boundary (warned "
+        "beyond 20 km, thresholds.site_outside_km): check its location.",
+    )
+    assert summary.board_warning(far) == (
+        "Site 'Hub' is 190 km outside the area's boundary (warned beyond 20 km): check its location."
+    )
+
+
+def test_mitigation_dates_are_written_in_words(detentions):
+    assert "31 March 2026" in text(sections.mitigations(detentions))

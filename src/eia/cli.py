@@ -80,10 +80,42 @@ def _lookup(args: argparse.Namespace) -> int:
     from eia import lookup
     from eia.refdata import load_pack
 
-    matches = lookup.find(load_pack(), args.kind, args.text, near=args.near, limit=args.limit)
+    pack = load_pack()
+    areas = {}
+    for flag in ("near", "inside"):
+        given = getattr(args, flag)
+        if given:
+            found = lookup.area_code(pack, given)
+            if found is None:
+                print(
+                    f"eia lookup: --{flag.replace('inside', 'in')}: no ICB, local authority "
+                    "or LSOA has that code or name",
+                    file=sys.stderr,
+                )
+                return 2
+            if found.code.upper() != given.strip().upper() and found.also != given.strip().upper():
+                print(
+                    f"(--{flag.replace('inside', 'in')} taken as {found.code} {found.name})",
+                    file=sys.stderr,
+                )
+            areas[flag] = found.code
+    if not args.text.strip() and "inside" not in areas:
+        print("eia lookup: give TEXT, or --in AREA to list what is in an area", file=sys.stderr)
+        return 2
+    matches = lookup.find(
+        pack,
+        args.kind,
+        args.text,
+        near=areas.get("near"),
+        inside=areas.get("inside"),
+        limit=args.limit,
+    )
     if not matches:
         print(f"No {args.kind} matches that; try fewer words.", file=sys.stderr)
         return 1
+    text = args.text.strip().upper()
+    if lookup.CODE.fullmatch(text) and not any(text in (m.code, m.also) for m in matches):
+        print(f"No {args.kind} has the code {text}; the closest codes:", file=sys.stderr)
     for m in matches:
         print(m)
     return 0
@@ -199,7 +231,11 @@ _STRICT = {
     "help": "treat warnings about the inputs (far-away sites, options that change nothing, "
     "identical options, options that affect nobody) as errors: exit code 2",
 }
-_OUT = {"type": Path, "default": None, "help": "output folder (default: outputs/)"}
+_OUT = {
+    "type": Path,
+    "default": None,
+    "help": "output folder (default: outputs/ in the current folder)",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -277,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
         "with `template: ./NAME.ipynb` in a params file.",
     )
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--from", dest="source", default="site_change", help="built-in to copy")
+    p.add_argument(
+        "--from",
+        dest="source",
+        default="site_change",
+        help="built-in template (site_change …) or your own notebook (./mine.ipynb) to copy",
+    )
     p.add_argument("--dir", type=Path, default=Path("."), help="where to write it")
     p.add_argument("--params", default=None, help="params file it runs by hand in JupyterLab")
     p.set_defaults(func=_template_new)
@@ -286,11 +327,22 @@ def build_parser() -> argparse.ArgumentParser:
         "lookup",
         help="find codes and names: ICBs, local authorities, hospitals, LSOAs",
         description="Names and codes both ways, any case, close spellings too. With --near, "
-        "hospitals that match equally well are ranked by distance from that area.",
+        "hospitals that match equally well are ranked by distance from that area; with --in, "
+        "only what lies in an area is searched (`eia lookup ltla --in E54000015` lists the "
+        "local authorities of an ICB).",
     )
     p.add_argument("kind", choices=["icb", "ltla", "hospital", "lsoa"])
-    p.add_argument("text", metavar="TEXT", help="a code or words of a name")
-    p.add_argument("--near", metavar="AREA", default=None, help="an ICB, LTLA or LSOA code")
+    p.add_argument("text", metavar="TEXT", nargs="?", default="", help="a code or words of a name")
+    p.add_argument(
+        "--near", metavar="AREA", default=None, help="an ICB, LTLA or LSOA (code or name)"
+    )
+    p.add_argument(
+        "--in",
+        dest="inside",
+        metavar="AREA",
+        default=None,
+        help="only what lies in this ICB, LTLA (code or name); alone, lists them all",
+    )
     p.add_argument("--limit", type=_positive_int, default=10, help="most results (default 10)")
     p.set_defaults(func=_lookup)
 

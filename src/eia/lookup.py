@@ -61,7 +61,15 @@ def _score(query: str, name: str) -> float:
 
 
 def entries(pack: Pack, kind: str) -> pd.DataFrame:
-    """Every ``code, name, also`` of one kind (hospitals: ``code`` empty)."""
+    """Every English ``code, name, also`` of one kind (hospitals: ``code`` empty)."""
+    table = _entries(pack, kind)
+    if kind == "hospital":
+        return table
+    english = table["code"].astype(str).str.startswith("E")  # the pack covers England only
+    return table[english].reset_index(drop=True)
+
+
+def _entries(pack: Pack, kind: str) -> pd.DataFrame:
     if kind == "icb":
         table = pack.lookup()[["icb24_code", "icb24_name", "icb24_code_nhs"]].drop_duplicates()
         return pd.DataFrame(
@@ -87,6 +95,44 @@ def entries(pack: Pack, kind: str) -> pd.DataFrame:
             drop=True
         )
     raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+
+
+def area_code(pack: Pack, text: str) -> Match | None:
+    """An area given by code (ICB, local authority, LSOA; any case) or by name (ICB first)."""
+    for kind in ("icb", "ltla", "lsoa"):
+        table = entries(pack, kind)
+        upper = text.strip().upper()
+        hit = table[(table["code"].str.upper() == upper) | (table["also"].str.upper() == upper)]
+        if len(hit):
+            row = hit.iloc[0]
+            return Match(row["code"], row["name"], None, row["also"])
+    for kind in ("icb", "ltla"):
+        table = _matching(entries(pack, kind), text, 1)
+        if len(table) and table["score"].max() >= 2:  # every word found in a name
+            row = table.sort_values("score", ascending=False).iloc[0]
+            return Match(row["code"], row["name"], None, row["also"])
+    return None
+
+
+def within(pack: Pack, kind: str, area: str) -> list[str]:
+    """The codes (hospitals: names) of ``kind`` lying in an area code: an ICB's local authorities."""
+    if kind == "hospital":
+        return areas_hospitals(pack, area)
+    return area_members(
+        pack, area, {"icb": "icb24_code", "ltla": "ltla24_code"}.get(kind, "lsoa21_code")
+    )
+
+
+def areas_hospitals(pack: Pack, area: str) -> list[str]:
+    """Names of the hospitals inside an area (by its LSOAs' boundaries)."""
+    import geopandas as gpd
+
+    codes = _area_codes(pack, area)
+    if not codes:
+        return []
+    shapes = pack.boundaries(codes)
+    held = gpd.sjoin(pack.hospitals(), shapes[["geometry"]], predicate="within")
+    return sorted(set(held["hospital22_name"]))
 
 
 def _area_codes(pack: Pack, area: str) -> list[str]:
@@ -117,6 +163,7 @@ def find(
     *,
     near: str | None = None,
     prefer: Collection[str] = (),
+    inside: str | None = None,
     limit: int = 10,
 ) -> list[Match]:
     """Entries of ``kind`` matching ``text`` (a code or words of a name), best first.
@@ -125,13 +172,21 @@ def find(
     equally well are ranked by straight-line distance from the area's centre.
     Entries whose code is in ``prefer`` (say, the local authorities of the
     proposal's ICB) come first, closest match first, even when they match less
-    well than others.
+    well than others. With ``inside`` (an area code), only entries in that area
+    are searched; an empty ``text`` then lists them all.
     """
     everything = entries(pack, kind)
     everything = everything.dropna(subset=["code"]).assign(
         name=everything["name"].fillna("").astype(str)
     )
-    table = _matching(everything, text, limit)
+    if inside:
+        members = set(within(pack, kind, inside))
+        key = "name" if kind == "hospital" else "code"
+        everything = everything[everything[key].isin(members)]
+    if inside and not text.strip():
+        table = everything.assign(score=1.0)
+    else:
+        table = _matching(everything, text, limit)
     if prefer:
         preferred = everything[everything["code"].isin(set(prefer))]
         preferred = preferred.assign(score=[_closeness(text, r) for r in preferred.itertuples()])

@@ -1565,14 +1565,27 @@ def schema_markdown() -> str:
         regex = found.group(1).replace("\\\\", "\\")
         return words.get(regex, "text in a set form")
 
+    def number(match: re.Match) -> str:
+        bound = re.search(r"(Gt|Ge)\((?:gt|ge)=([^)]*)\)", match.group(0))
+        if not bound:
+            return "number"
+        return f"number {'>' if bound.group(1) == 'Gt' else '≥'} {bound.group(2)}"
+
     def kind(annotation: Any) -> str:
         text = str(annotation)
         text = re.sub(r"Annotated\[str, StringConstraints\(.*?\)\]", pattern, text)
+        text = re.sub(r"Annotated\[float, FieldInfo\(.*?\]\)\]", number, text)
+
         text = re.sub(r"Annotated\[datetime\.date, BeforeValidator\(.*?\)\]", "date", text)
         text = re.sub(r"typing\.|eia\.params\.|<class '|'>", "", text)
         text = text.replace("NoneType", "null").replace("Optional[", "null | [")
         text = re.sub(r"Literal\[([^\]]*)\]", lambda m: "one of " + m.group(1), text)
-        return text.replace("|", "or").replace("[", "(").replace("]", ")")
+        text = text.replace("|", "or").replace("[", "(").replace("]", ")")
+        return re.sub(  # dict(one of 'car', …, number > 0): say it as a mapping
+            r"dict\(one of (.*), (number[^,()]*)\)",
+            lambda m: f"per mode ({m.group(1)}): a {m.group(2)}",
+            text,
+        )
 
     models = [
         Proposal,

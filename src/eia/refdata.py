@@ -273,6 +273,7 @@ class Pack:
     def __init__(self, folder: Path | str):
         self.folder = Path(folder)
         self.manifest = _verified(str(self.folder))
+        self._checked_in_full: set[str] = set()  # files whose every column met its contract
 
     def __repr__(self) -> str:
         return f"Pack({str(self.folder)!r}, {len(self.manifest)} files)"
@@ -283,16 +284,20 @@ class Pack:
 
     def _read(self, name: str, columns=None, filters=None) -> pd.DataFrame:
         frame = pq.read_table(self.path(name), columns=columns, filters=filters).to_pandas()
-        return self._checked(name, frame, columns)
+        return self._checked(name, frame, columns, whole=filters is None)
 
-    def _checked(self, name: str, frame, columns=None):
-        """``frame`` (``columns`` of the file ``name``) checked against the file's contract."""
+    def _checked(self, name: str, frame, columns=None, *, whole: bool = True):
+        """``frame`` (``columns`` of the file ``name``; ``whole``: every row) checked against
+        the file's contract; a part of a file already checked in full is not checked again."""
         from eia import schemas
 
         contract = schemas.PACK.get(name)
-        if contract is None:
+        if contract is None or (columns is not None and name in self._checked_in_full):
             return frame
-        return contract.validate(frame, f"reference pack file {self.path(name)}", columns)
+        frame = contract.validate(frame, f"reference pack file {self.path(name)}", columns)
+        if columns is None and whole:
+            self._checked_in_full.add(name)
+        return frame
 
     @cache  # noqa: B019
     def values(self, name: str, column: str) -> tuple:
@@ -387,7 +392,7 @@ class Pack:
         import geopandas as gpd
 
         frame = gpd.read_parquet(self.path(name), filters=filters)
-        return self._checked(name, frame).to_crs(BNG)
+        return self._checked(name, frame, whole=filters is None).to_crs(BNG)
 
     def boundaries(self, codes: list[str] | None = None) -> gpd.GeoDataFrame:
         """LSOA 2021 polygons in EPSG:27700, optionally only those in ``codes``."""

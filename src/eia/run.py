@@ -26,7 +26,7 @@ from eia import provenance, report, synth
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.jsonable import write_json
 from eia.redact import printable
-from eia.refdata import ENV_VAR, load_pack, project_root
+from eia.refdata import ENV_VAR, load_pack
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
 USER_ERRORS = {
@@ -45,8 +45,10 @@ def templates_dir() -> Path:
 
 
 def default_out() -> Path:
-    """The default output folder: ``<project>/outputs``."""
-    return project_root() / "outputs"
+    """The default output folder: ``outputs/`` in the folder eia is run from (``$EIA_HOME/outputs``
+    when ``EIA_HOME`` is set), so an analyst working in their own project folder finds it there."""
+    home = os.environ.get("EIA_HOME")
+    return (Path(home).resolve() if home else Path.cwd()) / "outputs"
 
 
 @dataclass
@@ -276,11 +278,12 @@ def kernel_env(pack_folder: Path) -> dict[str, str]:
 def _failure(exc: Exception, nb_path: Path) -> str:
     """A one-line account of a failed execution: the failing cell's heading and the error's last line."""
     name = type(exc).__name__
-    heading = _heading_before_error(nb_path)
+    heading, first = _heading_before_error(nb_path)
     where = f" in section '{heading}'" if heading else ""
     if name == "PapermillExecutionError":
         last = str(exc.evalue).splitlines()[-1] if str(exc.evalue) else ""
-        return f"cell {exc.exec_count} failed{where}: {exc.ename}: {last}"
+        cell = f"the cell starting {first!r}" if first else f"cell {exc.exec_count}"
+        return f"{cell} failed{where}: {exc.ename}: {last}"
     if "DeadKernel" in name or "dead" in str(exc).lower():
         return f"the kernel died (out of memory or crashed){where}: {_first_line(exc)}"
     if isinstance(exc, RunTimeout):
@@ -296,8 +299,8 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _heading_before_error(nb_path: Path) -> str:
-    """The last markdown heading above the failing cell.
+def _heading_before_error(nb_path: Path) -> tuple[str, str]:
+    """The last markdown heading above the failing cell, and the cell's first line of code.
 
     The failing cell is the one with an error output; failing that (a timeout or
     a dead kernel leaves none), the last cell Papermill started.
@@ -307,7 +310,7 @@ def _heading_before_error(nb_path: Path) -> str:
     try:
         nb = nbformat.read(nb_path, as_version=4)
     except Exception:  # noqa: BLE001 - best effort for the message
-        return ""
+        return "", ""
     failing = next(
         (
             i
@@ -330,7 +333,11 @@ def _heading_before_error(nb_path: Path) -> str:
             for line in cell.source.splitlines():
                 if line.startswith("#"):
                     heading = line.lstrip("#").strip()
-    return heading
+    first = ""
+    if failing < len(nb.cells):  # the cell's first line of code, to find it in your own notebook
+        lines = [line.strip() for line in nb.cells[failing].source.splitlines() if line.strip()]
+        first = lines[0] if lines else ""
+    return heading, (first[:70] + "…" if len(first) > 70 else first)
 
 
 def _publish(staging: Path, final: Path) -> None:

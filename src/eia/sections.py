@@ -608,7 +608,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
         pop = rows["residents"].astype(float).replace(0, np.nan)
         num = lambda v, d=2: "–" if pd.isna(v) else "none" if np.isinf(v) else f"{v:.{d}f}"  # noqa: E731
         frame["Residents"] = rows["residents"].map(fmt_int).to_numpy()
-        frame[f"More than {r.change:g} {unit} further"] = (
+        frame[f"More than {r.change:g} {unit} {'further' if unit == 'km' else 'longer'}"] = (
             (rows["further"] / pop).map(fmt_pct).to_numpy()
         )
         frame[f"Added per resident ({unit})"] = rows["added_per_resident"].map(num).to_numpy()
@@ -927,6 +927,8 @@ def options(a: Assessment) -> Block:
 
 def mitigations(a: Assessment) -> Html | Table:
     """Mitigations and action plan from params."""
+    from eia.uptake import long_date
+
     rows = a.proposal.mitigations
     if not rows:
         return notice_box(
@@ -938,7 +940,7 @@ def mitigations(a: Assessment) -> Html | Table:
                 {
                     "Action": m.action,
                     "Owner": m.owner,
-                    "Due": m.due.isoformat() if m.due else "not set",
+                    "Due": long_date(m.due) if m.due else "not set",
                     "Status": m.status,
                 }
                 for m in rows

@@ -160,7 +160,7 @@ def signoff_table(rows: Iterable, what: str = "assessment") -> Html | Table:
             {
                 "Name": s.name,
                 "Role": s.role,
-                "Date": s.date.isoformat() if s.date else "not dated",
+                "Date": f"{s.date.day} {s.date:%B %Y}" if s.date else "not dated",
                 "Decision": s.decision or "pending",
             }
             for s in rows

@@ -119,8 +119,23 @@ def measure_noun(u) -> str:
 
 
 def short_group(group: str) -> str:
-    """A group's name for prose: Census ethnic groups by their short names ("Black")."""
-    return ETHNIC_SHORT.get(str(group), str(group))
+    """A group's name for prose: Census ethnic groups by their short names ("Black"), IMD
+    quintiles in words ("IMD quintile 4", not "Q4")."""
+    group = str(group)
+    quintile = re.fullmatch(r"Q([1-5])(\s*\(.*\))?", group)
+    if quintile:
+        return f"IMD quintile {quintile.group(1)}{quintile.group(2) or ''}"
+    return ETHNIC_SHORT.get(group, group)
+
+
+def board_warning(warning) -> str:
+    """An input warning in the board's words: without the params-file path and key the CLI
+    shows an analyst ("(options[1].proposed)", "thresholds.site_outside_km")."""
+    text = str(warning)
+    where = getattr(warning, "where", "")
+    if where:
+        text = text.replace(f" ({where})", "")
+    return re.sub(r",\s*thresholds\.[a-z_]+\)", ")", text)
 
 
 def option_names(a: Assessment) -> list[str]:
@@ -134,7 +149,7 @@ def option_names(a: Assessment) -> list[str]:
 
 def verdict(a: Assessment) -> Verdict:
     """The option the summary names and why, in words, from the assessment's appraisal."""
-    warnings = [str(w) for w in getattr(a, "warnings", None) or []]
+    warnings = [board_warning(w) for w in getattr(a, "warnings", None) or []]
     appraisal = getattr(a, "appraisal", None)
     if appraisal is None or not appraisal.compared:
         return Verdict(option=a.rated_option, warnings=warnings)

@@ -25,6 +25,7 @@ The parameters cell names the example each template runs by hand
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from dataclasses import dataclass
@@ -264,32 +265,51 @@ def available(folder: Path | str = ".") -> list[Available]:
     for path in sorted(Path(folder).glob("*.ipynb")):
         kind = kind_of(path)
         if kind is not None:
-            out.append(Available(f"./{path.name}", kind, path, f"custom, extends {kind}", False))
+            problems = check_notebook(path)
+            text = f"custom, extends {kind}"
+            if problems:
+                text += f" (cannot run: {problems[0]})"
+            out.append(Available(f"./{path.name}", kind, path, text, False))
     return out
 
 
 def new(
     name: str, source: str = "site_change", folder: Path | str = ".", params_file: str | None = None
 ) -> Path:
-    """Copy built-in template ``source`` to ``folder/NAME.ipynb`` for an analyst to change.
+    """Copy template ``source`` to ``folder/NAME.ipynb`` for an analyst to change.
 
-    The copy keeps its parameters cell and shared cells; ``metadata.eia.template``
-    says which built-in it extends, so ``template: ./NAME.ipynb`` in a params
-    file is validated as ``source``. ``params_file`` (relative to the copy) is the
-    default it runs by hand. Raises :class:`~eia.errors.ParamsError` when the copy
-    would overwrite a file or ``source`` is unknown.
+    ``source`` is a built-in name or a custom notebook (``./mine.ipynb``, so a
+    team can branch from its own). The copy keeps its parameters cell and shared
+    cells; ``metadata.eia.template`` says which built-in it extends, so
+    ``template: ./NAME.ipynb`` in a params file is validated as that built-in.
+    ``params_file`` (relative to the copy) is the default it runs by hand. Raises
+    :class:`~eia.errors.ParamsError` when the copy would overwrite a file or
+    ``source`` is unknown or cannot be used.
     """
-    if source not in BUILTIN or not builtin_path(source).is_file():
-        raise ParamsError("--from", [Problem("--from", f"expected one of {', '.join(BUILTIN)}")])
+    if is_path(source):
+        origin = Path(source)
+        problems = check_notebook(origin)
+        if problems:
+            raise ParamsError("--from", [Problem("--from", p) for p in problems])
+        kind = kind_of(origin)
+    elif source in BUILTIN and builtin_path(source).is_file():
+        origin, kind = builtin_path(source), source
+    else:
+        close = difflib.get_close_matches(source, list(BUILTIN), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ParamsError(
+            "--from",
+            [Problem("--from", f"{hint}expected one of {', '.join(BUILTIN)} or ./NAME.ipynb")],
+        )
     stem = name[:-6] if name.endswith(".ipynb") else name
     if not stem or "/" in stem or stem.startswith("."):
         raise ParamsError("NAME", [Problem("NAME", "give a file name such as my_site_change")])
     target = Path(folder) / f"{stem}.ipynb"
     if target.exists():
         raise ParamsError(str(target), [Problem("", "already exists; choose another NAME")])
-    nb = nbformat.read(builtin_path(source), as_version=4)
+    nb = nbformat.read(origin, as_version=4)
     meta = dict(nb.metadata.get("eia") or {})
-    meta.update(template=source, copied_from=source)
+    meta.update(template=kind, copied_from=origin.name if is_path(source) else source)
     meta["example"] = params_file or ""
     nb.metadata["eia"] = meta
     for cell in nb.cells:
