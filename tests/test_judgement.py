@@ -165,7 +165,8 @@ def test_summary_splits_clear_flags_from_marginal_ones_with_their_figures():
     )
     text = summary._disproportionate(rows)
     assert text.startswith(
-        "Q4 (ratio 1.37, +0.38 km per resident against the rest) is rated as disproportionately "
+        "IMD quintile 4 (ratio 1.37, +0.38 km per resident against the rest) is rated as "
+        "disproportionately "
         "affected; the flag holds with each threshold a quarter higher or lower."
     )
     assert (
