@@ -114,10 +114,16 @@ def test_sentence_is_short_and_states_the_figures_and_rule():
         "Negative: 3.00 km added per resident (material from 0.1 km). "
         "Disproportionate: the rest of the area has none added (from 1.2)."
     )
-    r = rated([1.3, 1.3, 1.2, 1.2])  # ratio 1.08: within 10% of 1.2
+    r = rated([2.6, 2.6, 2.4, 2.4])  # ratio 1.08: not flagged even at 1.15 (a quarter lower)
     assert r.loc[("core20", "Core20"), "sentence"] == (
-        "Negative: 1.30 km added per resident (material from 0.1 km). "
-        "Not disproportionate: 1.08 times the rest of the area (needs 1.2, close to the threshold)."
+        "Negative: 2.60 km added per resident (material from 0.1 km). "
+        "Not disproportionate: 1.08 times the rest of the area (needs 1.2)."
+    )
+    r = rated([2.8, 2.8, 2.4, 2.4])  # ratio 1.17: flagged at 1.15, a quarter lower
+    assert r.loc[("core20", "Core20"), "sentence"] == (
+        "Negative: 2.80 km added per resident (material from 0.1 km). "
+        "Not disproportionate: 1.167 times the rest of the area (needs 1.2). "
+        "Marginal: flagged at ratio 1.15."
     )
     assert len(sentence.split()) <= 25
 

@@ -139,9 +139,12 @@ def test_rating_summary_counts_the_headline_option():
         "scenario": "Option A",
         "groups": 4,
         "negative": 2,
+        "mixed": 0,
         "disproportionate": 1,
+        "marginal": 0,
         "neutral": 1,
         "positive": 1,
+        "not rated": 0,
     }
     everything = index.rating_summary({"impacts": metrics["impacts"]})
     assert everything["groups"] == 5 and everything["disproportionate"] == 2
@@ -160,7 +163,10 @@ def test_index_lists_every_assessment_newest_first_with_links(tmp_path):
     older = body[1]
     assert older[:3] == ["Older proposal", "notts-a", "site_change"]
     assert "2 Jan 2026, 09:00 UTC" in older[3]
-    assert "2 negative (1 disproportionate), 1 neutral, 1 positive of 4" in older[4]
+    assert (
+        "2 negative, 0 mixed, 1 neutral, 1 positive of 4 group ratings; 1 disproportionate"
+        in older[4]
+    )
     assert "for Option A" in older[4]
     assert older[5] == "Up to date"
     times = [t["datetime"] for t in page.all("time")]

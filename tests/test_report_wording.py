@@ -156,7 +156,10 @@ def test_every_figure_a_why_quotes_is_in_its_row(site, detentions):
             for _, row in table.frame.iterrows():
                 cells = " ".join(str(v) for k, v in row.items() if k not in ("Why", "Rating"))
                 # figures, not thresholds (which follow "above", "below", "close to", "from")
-                why = re.sub(r"(above|below|close to|from|needs?) [\d.]+", "", row["Why"])
+                # ... and "at" ("Marginal: not flagged at ratio 1.25")
+                why = re.sub(
+                    r"(above|below|close to|from|needs?|at(?: [a-z]+)+) [\d.]+", "", row["Why"]
+                )
                 quoted = re.findall(r"(?<![\d.])\d+\.\d\d(?![\d%])", why)
                 for figure in quoted:
                     assert figure in cells, (figure, row["Why"])

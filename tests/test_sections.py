@@ -98,6 +98,33 @@ def test_ratings_table_shows_the_rows_given(site, monkeypatch):
 
 
 @pytest.mark.refdata
+def test_the_detail_describes_the_option_the_summary_names(site, monkeypatch):
+    """The summary rates the least adverse option; every detail section, metrics.json and the
+    index follow it, not the first option listed."""
+    from eia import intersect, summary
+    from eia.index import rating_summary
+
+    _no_display(monkeypatch)
+    named = summary.named_option(site)
+    first = site.proposal.options[0].name
+    assert named == site.appraisal.best[0] != first  # the example's least adverse is B
+    assert site.primary == site.rated_option == named
+    why = "(the least adverse of the 2 options, named in the summary)"
+    assert f"for {named} {why}" in sections.access_intro(site)._repr_html_().replace("&#x27;", "'")
+    tables = [sections.access_table(site, d) for d in site.access[site.primary]]
+    assert all(t.caption.endswith(f": {named}") for t in tables)
+    part = intersect.section(site)._repr_html_().replace("&#x27;", "'")
+    assert f"Under {named}, the heaviest added burden" in part and first not in part
+    assert site.intersect["burden"]["option"].eq(named).all()
+    metrics = assessment.metrics(site)
+    assert metrics["named_option"] == metrics["access"]["scenario"] == named
+    assert rating_summary(metrics)["scenario"] == named
+    robustness = sections.robustness_table(site)
+    assert f"Flags of {named}" in robustness.columns
+    assert "excess over 1 doubled" in set(robustness[sections.VARIATION_HEADER])
+
+
+@pytest.mark.refdata
 def test_maps_are_figures_with_alt_text(site, monkeypatch):
     _no_display(monkeypatch)
     fig = sections.imd_map(site)

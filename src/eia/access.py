@@ -143,11 +143,16 @@ def summarise(
     ``weights`` is LSOA × group (people of each group per LSOA, indexed by
     ``lsoa21_code``); rows are matched to ``distances`` by ``lsoa21_code``, never
     by position (:func:`eia.contracts.by_lsoa`: a missing or repeated LSOA raises
-    :class:`~eia.errors.DataMismatchError`). ``within`` keeps only those LSOAs
-    (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``). One row per group plus ``All people``:
+    :class:`~eia.errors.DataMismatchError`). ``within`` keeps only those LSOAs,
+    given as codes (e.g. ``area.loc[area["imd_quintile"] == 1, "lsoa21_code"]``); a
+    true/false mask, or a code that is not among ``distances``' LSOAs, raises
+    :class:`~eia.errors.DataMismatchError`. One row per group plus ``All people``:
     ``group, population, mean_km_before, mean_km_after, mean_km_change,
-    pop_beyond_threshold_before, pop_beyond_threshold_after``.
+    pop_beyond_threshold_before, pop_beyond_threshold_after``. The result's
+    ``attrs["scenario"]`` is that of ``distances`` (set by :func:`eia.assessment.assess`),
+    so a table made from it can say which option it shows.
     """
+    scenario = distances.attrs.get("scenario")
     distances = by_lsoa(distances, "distances")
     weights = by_lsoa(weights, "weights", distances.index)
     if within is not None:  # a subset of the area's LSOAs, e.g. those in IMD quintile 1
@@ -174,4 +179,5 @@ def summarise(
             "pop_beyond_threshold_after": ((after > threshold_km) @ w).round().astype("int64"),
         }
     )
+    frame.attrs["scenario"] = scenario
     return frame

@@ -24,7 +24,8 @@ ranked below it.
 **Robustness** (:func:`robustness`): the appraisal is repeated with each
 threshold halved and doubled (for the two multipliers, ``disproportionate_ratio``
 and ``equity_weight``, the part above 1 is halved and doubled); the ranking
-holds if every variation gives the same ranks.
+holds if every variation gives the same ranks. The same variations show which
+disproportionate flags of each option are lost or gained (flag stability).
 """
 
 from __future__ import annotations
@@ -46,14 +47,81 @@ CORE20, REST = CORE20_LABELS
 #: Dimensions whose disproportionate flags count as a criterion.
 FLAG_DIMENSIONS = ("core20", "ethnic_group", "religion", "disability")
 
+#: What the flags criterion counts, in words (said wherever the count is shown).
+FLAG_SCOPE = (
+    "Core20 residents, the ethnic groups and any opted-in Census group; IMD quintiles and the "
+    "rest of the area are not counted"
+)
+
+#: The multipliers: varied by their excess over 1 (1.2 halved is 1.1).
+MULTIPLIERS = ("disproportionate_ratio", "equity_weight")
+
 
 @dataclass
 class Robustness:
-    """Whether the ranking holds when each threshold is halved and doubled."""
+    """Whether the ranking, and each option's disproportionate flags, hold when each
+    threshold is halved and doubled.
+
+    ``variations`` has one row per variation: ``threshold, variation, value, label,
+    holds, first, ranks`` and ``flags_lost``, ``flags_gained`` (``(option, dimension,
+    group)`` tuples whose flag that variation removes or adds).
+    """
 
     holds: bool
-    variations: pd.DataFrame  # threshold, variation, value, holds, first, ranks
+    variations: pd.DataFrame
     flips: list[str] = field(default_factory=list)
+
+    @property
+    def flags_hold(self) -> bool:
+        """Whether no variation removes or adds a disproportionate flag of any option."""
+        if not len(self.variations) or "flags_lost" not in self.variations:
+            return True
+        return not any(
+            len(lost) or len(gained)
+            for lost, gained in zip(
+                self.variations["flags_lost"], self.variations["flags_gained"], strict=True
+            )
+        )
+
+    def flag_changes(self, option: str | None = None) -> list[dict]:
+        """Per variation that changes a flag: its label and the groups lost and gained
+        (``option`` given: that option's groups only; else ``option: group``)."""
+        out = []
+        if not len(self.variations) or "flags_lost" not in self.variations:
+            return out
+        for row in self.variations.itertuples():
+            names = {}
+            for key in ("flags_lost", "flags_gained"):
+                names[key] = [
+                    g if option is not None else f"{o}: {g}"
+                    for o, _, g in getattr(row, key)
+                    if option is None or o == option
+                ]
+            if names["flags_lost"] or names["flags_gained"]:
+                out.append(
+                    {
+                        "variation": row.label,
+                        "lost": names["flags_lost"],
+                        "gained": names["flags_gained"],
+                    }
+                )
+        return out
+
+    def flag_sentence(self, option: str) -> str:
+        """Whether ``option``'s flags hold under every variation, in one sentence."""
+        n = len(self.variations)
+        if not n or "flags_lost" not in self.variations:
+            return ""
+        changes = self.flag_changes(option)
+        if not changes:
+            return (
+                f"The disproportionate flags of {option} hold with each threshold halved and "
+                f"doubled ({n} variations tried)."
+            )
+        return (
+            f"The disproportionate flags of {option} change under {len(changes)} of {n} "
+            "variations of the thresholds (see the robustness table)."
+        )
 
     @property
     def tried(self) -> list[str]:
@@ -80,6 +148,8 @@ class Robustness:
     def as_dict(self) -> dict:
         """For metrics.json."""
         return {
+            "flags_hold": self.flags_hold,
+            "flags_changed_by": self.flag_changes(),
             "holds": bool(self.holds),
             "variations_tried": self.tried,
             "flipped_by": [
@@ -196,8 +266,8 @@ def criteria(burdens: pd.DataFrame, *, far: float, unit: str = "km") -> pd.DataF
         flagged = part[part["dimension"].isin(FLAG_DIMENSIONS) & part["disproportionate"]]
         flagged = flagged[flagged["group"] != REST]
         rows.append(
-            (option, "flags", "", "flags", "disproportionate flags (Core20 and Census groups)")
-            + ("groups", "lower")
+            (option, "flags", "", "flags", f"disproportionate flags ({FLAG_SCOPE})", "groups")
+            + ("lower",)
             + (float(len(flagged)),)
         )
     out = pd.DataFrame(
@@ -336,7 +406,7 @@ def _phrases(
             )
             out.append(f"saves more {thing} for {who}")
         else:
-            out.append(f"has fewer disproportionate flags among Core20 and Census groups{flags}")
+            out.append(f"has fewer disproportionate flags{flags}")
     return out
 
 
@@ -367,31 +437,32 @@ def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: st
     losses = _better_on(table, y, x)
     if not len(wins) and not len(losses):
         return f"{x} and {y} are equal on every criterion."
-    fx, fy = _flags(table, x), _flags(table, y)
+    fx, fy = _flag_count(table, x), _flag_count(table, y)
     if y in first["dominates"] or not len(losses):
         return (
             f"{x} is no worse than {y} on every criterion and better on {len(wins)} of "
             f"{len(table[table['option'] == x])}: it "
-            f"{_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy})'))}."
+            f"{_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy}; {FLAG_SCOPE})'))}."
         )
     if not len(wins):  # cannot happen: the order respects dominance
         return f"{y} is no worse than {x} on every criterion."
     if set(losses["measure"]) == {"flags"}:
         return (
             f"{x} {_clauses(_phrases(wins, far, unit, n))}. {y} has fewer disproportionate flags "
-            f"among Core20 and Census groups ({fy} against {fx}) only because its burden falls more evenly: no group compared "
-            f"is better off under {y}."
+            f"({fy} against {fx}; {FLAG_SCOPE}) only because its burden falls more evenly: no "
+            f"group compared is better off under {y}."
         )
     person = impact.UNITS[unit]
     return (
-        f"{x} {_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy})'))}. "
-        f"{y} {_clauses(_phrases(losses, far, unit, n, f' ({fy} against {fx})'))}. "
-        f"On the equity-weighted score {x} has {fmt_int(first['score'])} {person} against "
-        f"{fmt_int(second['score'])} for {y}."
+        f"{x} {_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy}; {FLAG_SCOPE})'))}. "
+        f"{y} {_clauses(_phrases(losses, far, unit, n, f' ({fy} against {fx}; {FLAG_SCOPE})'))}. "
+        f"On the equity-weighted score ({person} added minus removed, so a negative score is "
+        f"a net saving) {x} has {fmt_int(first['score'])} against {fmt_int(second['score'])} "
+        f"for {y}."
     )
 
 
-def _flags(table: pd.DataFrame, option: str) -> int:
+def _flag_count(table: pd.DataFrame, option: str) -> int:
     rows = table[(table["option"] == option) & (table["measure"] == "flags")]
     return int(rows["value"].iloc[0]) if len(rows) else 0
 
@@ -415,11 +486,19 @@ def _join(items: Sequence[str]) -> str:
 # The whole appraisal
 
 
-def _burdens(values, weights, thresholds, unit, population) -> pd.DataFrame:
+def _burdens(values, weights, thresholds, unit, population, margins=True) -> pd.DataFrame:
     rules = impact.Rules.from_thresholds(thresholds, unit)
     table = pd.concat(
         [
-            impact.burden(before, after, weights, rules, option=name, population=population)
+            impact.burden(
+                before,
+                after,
+                weights,
+                rules,
+                option=name,
+                population=population,
+                margins=margins,
+            )
             for name, (before, after) in values.items()
         ],
         ignore_index=True,
@@ -439,48 +518,70 @@ def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:
         f"disproportionate_{unit}",
         "equity_weight",
     ]
+    kinds = {"min_people": "count", "material_share": "share"} | dict.fromkeys(
+        MULTIPLIERS, "multiplier"
+    )
     out = []
     for name in fields:
         base = getattr(thresholds, name)
         for word, factor in (("halved", 0.5), ("doubled", 2.0)):
-            if name in ("disproportionate_ratio", "equity_weight"):
-                value = 1 + (base - 1) * factor
-            elif name == "min_people":
-                value = int(round(base * factor))
-            elif name == "material_share":
-                value = min(1.0, base * factor)
-            else:
-                value = base * factor
+            value = impact.scaled(base, factor, kinds.get(name, "amount"))
             if value != base:
                 out.append((name, word, value))
     return out
 
 
-def robustness(values, weights, thresholds, ranking: pd.DataFrame, *, unit="km", population=None):
-    """Re-rank under each variation of :func:`variations`; :class:`Robustness` says if it holds."""
+def variation_words(name: str, word: str) -> str:
+    """'halved', or for a multiplier 'excess over 1 halved' (1.2 halved is 1.1, not 0.6)."""
+    return f"excess over 1 {word}" if name in MULTIPLIERS else word
+
+
+def _flags(burdens: pd.DataFrame) -> set[tuple[str, str, str]]:
+    rows = burdens[burdens["disproportionate"].fillna(False).astype(bool)]
+    return set(zip(rows["option"], rows["dimension"], rows["group"], strict=True))
+
+
+def robustness(
+    values,
+    weights,
+    thresholds,
+    ranking: pd.DataFrame,
+    *,
+    unit="km",
+    population=None,
+    burdens: pd.DataFrame | None = None,
+):
+    """Re-rank under each variation of :func:`variations`; :class:`Robustness` says if it
+    holds, and which disproportionate flags each variation removes or adds (against
+    ``burdens``, the unvaried :func:`eia.impact.burden` rows; computed when not given)."""
     base = dict(zip(ranking["option"], ranking["rank"], strict=True))
+    if burdens is None:
+        burdens = _burdens(values, weights, thresholds, unit, population, margins=False)
+    flags = _flags(burdens)
     rows = []
     for name, word, value in variations(thresholds, unit):
         varied = thresholds.model_copy(update={name: value})
-        burdens = _burdens(values, weights, varied, unit, population)
-        table = criteria(burdens, far=getattr(varied, f"distance_{unit}"), unit=unit)
+        new_burdens = _burdens(values, weights, varied, unit, population, margins=False)
+        table = criteria(new_burdens, far=getattr(varied, f"distance_{unit}"), unit=unit)
         new = order(table, varied.equity_weight)
         ranks = dict(zip(new["option"], new["rank"], strict=True))
         first = " and ".join(new.loc[new["rank"] == 1, "option"])
+        new_flags = _flags(new_burdens)
         rows.append(
             {
                 "threshold": name,
                 "variation": word,
                 "value": value,
-                "label": f"{name} {word} ({value:g})",
+                "label": f"{name} {variation_words(name, word)} ({value:g})",
                 "holds": ranks == base,
                 "first": first,
                 "ranks": ranks,
+                "flags_lost": sorted(flags - new_flags),
+                "flags_gained": sorted(new_flags - flags),
             }
         )
-    frame = pd.DataFrame(
-        rows, columns=["threshold", "variation", "value", "label", "holds", "first", "ranks"]
-    )
+    columns = ["threshold", "variation", "value", "label", "holds", "first", "ranks"]
+    frame = pd.DataFrame(rows, columns=[*columns, "flags_lost", "flags_gained"])
     holds = bool(frame["holds"].all()) if len(frame) else True
     return Robustness(holds, frame, list(frame.loc[~frame["holds"], "label"]) if len(frame) else [])
 
@@ -510,7 +611,9 @@ def appraise(
     table = criteria(burdens, far=far, unit=unit)
     ranking = order(table, thresholds.equity_weight)
     robust = (
-        robustness(values, weights, thresholds, ranking, unit=unit, population=population)
+        robustness(
+            values, weights, thresholds, ranking, unit=unit, population=population, burdens=burdens
+        )
         if check_robustness and len(ranking) > 1
         else Robustness(True, pd.DataFrame(columns=["label", "holds"]))
     )

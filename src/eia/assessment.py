@@ -71,12 +71,29 @@ class Assessment:
 
     @property
     def primary(self) -> str | None:
-        """The scenario the headline figures describe: ``Proposed`` or the first option."""
+        """The scenario the summary names and the report's detail describes: with two or more
+        options, the least adverse (rank 1 of :attr:`appraisal`; of tied options, the first in
+        rank order); else ``Proposed`` or the only option. None when no sites move."""
+        if self.appraisal is not None and self.appraisal.compared:
+            best = [o for o in self.appraisal.best if o in self.proposed]
+            if best:
+                return best[0]
         return next(iter(self.proposed), None)
 
     @property
+    def primary_reason(self) -> str:
+        """Why the detail describes :attr:`primary`, for captions: '' without options to compare,
+        else e.g. 'the least adverse of the 2 options, named in the summary'."""
+        if self.appraisal is None or not self.appraisal.compared or not self.primary:
+            return ""
+        n = len(self.appraisal.options)
+        if len(self.appraisal.best) > 1:
+            return f"one of the options tied for the least adverse of {n}, named in the summary"
+        return f"the least adverse of the {n} options, named in the summary"
+
+    @property
     def rated_option(self) -> str | None:
-        """The option whose ratings the summary shows: the primary scenario, else the first rated."""
+        """The option whose ratings the summary shows: :attr:`primary`, else the first rated."""
         if self.primary:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
@@ -147,6 +164,7 @@ def assess(
         for name, sites in proposal.scenarios().items():
             proposed = access_mod.resolve_sites(pack, sites)
             distances = access_mod.measure(area, result.current, proposed)
+            distances.attrs["scenario"] = name  # tables made from it say which option they show
             result.proposed[name] = proposed
             result.distances[name] = distances
             result.access[name] = {
@@ -506,6 +524,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
         "id": a.proposal.id,
         "title": a.proposal.title,
         "template": a.proposal.template,
+        "named_option": a.rated_option,
         "template_notebook": a.proposal.template_notebook,
         "area": {
             "spec": a.proposal.area.spec,

@@ -193,8 +193,9 @@ def change_map(
         alt=f"Map of the change in {measure} to the nearest site. "
         + _change_alt(a, option, unit, mode, values),
         caption=(
-            f"Change in {measure} to the nearest site, {scenario_name(a, option)} compared with "
-            "now: orange "
+            f"Change in {measure} to the nearest site, {scenario_name(a, option)}"
+            f"{f' ({a.primary_reason})' if option == a.primary and a.primary_reason else ''} "
+            "compared with now: orange "
             f"further, purple nearer, pale within {change:g} {unit} (the proposal's threshold); "
             "Core20 neighbourhoods hatched; sites named, with their role shown by shape."
         ),

@@ -156,6 +156,7 @@ def burden(
     *,
     option: str = "Proposed",
     population: pd.Series | None = None,
+    margins: bool = True,
 ) -> pd.DataFrame:
     """The burden of a change, group by group, and its rating (the rules in the module docstring).
 
@@ -170,7 +171,9 @@ def burden(
 
     Returns one row per (dimension, group), the ``All residents`` row first, with
     the figures of :data:`BURDEN_COLUMNS`, ``rating``, ``rating_note``,
-    ``disproportionate`` and a ``sentence`` stating them.
+    ``disproportionate`` and a ``sentence`` stating them. With ``margins`` (the
+    default), also ``flag_margin`` and ``flag_flips`` (:func:`flag_margins`): whether
+    the disproportionate decision holds with each threshold a quarter higher and lower.
     """
     rules = rules or Rules()
     before = series_by_lsoa(before, "before")
@@ -178,6 +181,37 @@ def burden(
     aligned = series_by_lsoa(after, "after", index)
     b = before.to_numpy(dtype=float)
     a = aligned.to_numpy(dtype=float)
+    frames = {
+        dim: by_lsoa(_keyed(w), f"{dim} weights", index).fillna(0).astype(float)
+        for dim, w in weights.items()
+    }
+    if population is None:
+        first = frames.get("imd_quintile", next(iter(frames.values()), None))
+        population = first.sum(axis=1) if first is not None else pd.Series(1.0, index=index)
+    pop = series_by_lsoa(population, "population", index).fillna(0).to_numpy(dtype=float)
+    out = _burden_rows(b, a, frames, pop, rules, option)
+    if margins:
+        out = out.join(
+            flag_margins(
+                lambda varied: _burden_rows(b, a, frames, pop, varied, option),
+                out,
+                margin_variations(rules),
+            )
+        )
+    out["unit"] = rules.unit
+    out["sentence"] = [access_sentence(r, rules) for r in out.itertuples()]
+    return out
+
+
+def _burden_rows(
+    b: np.ndarray,
+    a: np.ndarray,
+    frames: Mapping[str, pd.DataFrame],
+    pop: np.ndarray,
+    rules: Rules,
+    option: str,
+) -> pd.DataFrame:
+    """:func:`burden`'s figures, ratings and flags (no sentences) for aligned arrays."""
     with np.errstate(invalid="ignore"):
         d = a - b
     d = np.where(np.isnan(d), 0.0, d)  # inf - inf: no site before or after, no change
@@ -194,14 +228,6 @@ def burden(
             (b > rules.far) & (a <= rules.far) & nearer,
         ]
     ).astype(float)
-    frames = {
-        dim: by_lsoa(_keyed(w), f"{dim} weights", index).fillna(0).astype(float)
-        for dim, w in weights.items()
-    }
-    if population is None:
-        first = frames.get("imd_quintile", next(iter(frames.values()), None))
-        population = first.sum(axis=1) if first is not None else pd.Series(1.0, index=index)
-    pop = series_by_lsoa(population, "population", index).fillna(0).to_numpy(dtype=float)
     keys = ["residents", "further", "nearer", "added", "removed", "newly_far", "newly_near"]
     rows = [
         {"option": option, "dimension": "all", "group": ALL_RESIDENTS}
@@ -218,10 +244,7 @@ def burden(
                 | dict(zip(keys, sums[j], strict=True))
                 | {"rest": total - sums[j]}
             )
-    out = pd.DataFrame([_judge(row, rules) for row in rows])
-    out["unit"] = rules.unit
-    out["sentence"] = [access_sentence(r, rules) for r in out.itertuples()]
-    return out
+    return pd.DataFrame([_judge(row, rules) for row in rows])
 
 
 def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -292,6 +315,150 @@ def material_gain(row: Mapping, rules: Rules) -> bool:
             or (row["newly_near"] > 0 and row["newly_near"] >= rules.material_share * p)
         )
     )
+
+
+#: How far each threshold is moved to see whether a disproportionate decision is at a knife
+#: edge: a quarter up and a quarter down (for a ratio, a quarter of its excess over 1).
+MARGIN = 0.25
+
+#: The access thresholds (:class:`Rules` fields) a flag is tested against, in words.
+MARGIN_WORDS = {
+    "ratio": "ratio",
+    "difference": "difference",
+    "material": "material burden",
+    "change": "change threshold",
+    "far": "far threshold",
+    "material_share": "material share",
+    "min_residents": "fewest residents",
+}
+
+
+def scaled(base: float, factor: float, kind: str = "amount") -> float:
+    """A threshold scaled by ``factor``: ``amount`` (km, minutes) plainly; ``multiplier``
+    (a ratio or weight) by its excess over 1 (1.2 × 1.25 → 1.25); ``count`` rounded to a
+    whole number; ``share`` capped at 1."""
+    if kind == "multiplier":
+        return round(1 + (base - 1) * factor, 6)
+    if kind == "count":
+        return int(round(base * factor))
+    if kind == "share":
+        return round(min(1.0, base * factor), 6)
+    return round(base * factor, 6)
+
+
+def _kind(field: str) -> str:
+    return {"ratio": "multiplier", "min_residents": "count", "material_share": "share"}.get(
+        field, "amount"
+    )
+
+
+def margin_phrase(field: str, value: float, unit: str = "km") -> str:
+    """One varied threshold in words: 'ratio 1.25', 'difference 0.125 km', 'material share 1.25%'."""
+    if field == "material_share":
+        shown = f"{value * 100:g}%"
+    elif field in ("ratio", "min_residents", "uptake_change_pct"):
+        shown = f"{value:g}" + ("%" if field == "uptake_change_pct" else "")
+    else:
+        shown = f"{value:g} {unit}"
+    words = MARGIN_WORDS.get(field, {"uptake_change_pct": "effect threshold"}.get(field, field))
+    return f"{words} {shown}"
+
+
+def margin_variations(rules: Rules) -> list[tuple[str, Rules]]:
+    """Each threshold of ``rules`` a quarter (:data:`MARGIN`) higher, then lower, one at a
+    time: (the variation in words, the varied rules). Values equal to the base are skipped."""
+    from dataclasses import replace
+
+    out = []
+    for field in MARGIN_WORDS:
+        base = getattr(rules, field)
+        for factor in (1 + MARGIN, 1 - MARGIN):
+            value = scaled(base, factor, _kind(field))
+            if value != base:
+                out.append(
+                    (margin_phrase(field, value, rules.unit), replace(rules, **{field: value}))
+                )
+    return out
+
+
+def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
+    """Whether each row's disproportionate decision holds under every variation tried.
+
+    ``compute(varied)`` returns rating rows (``dimension``, ``group``,
+    ``disproportionate``) under one variation; ``variations`` are (words, varied)
+    pairs (:func:`margin_variations`). Returns, indexed like ``base``:
+    ``flag_margin`` — ``clear`` when the decision (flagged or not) is the same under
+    every variation, ``marginal`` when one of them changes it, missing where the
+    flag cannot be assessed — and ``flag_flips``, the variations that change it.
+    """
+    key = ["dimension", "group"]
+    own = base.set_index(key)["disproportionate"]
+    assessed = own.notna().to_numpy()
+    flags = own.fillna(False).astype(bool).to_numpy()
+    flips: list[list[str]] = [[] for _ in range(len(base))]
+    for words, varied in variations:
+        other = compute(varied).set_index(key)["disproportionate"].reindex(own.index)
+        changed = other.fillna(False).astype(bool).to_numpy() != flags
+        for i in np.flatnonzero(changed & assessed):
+            flips[i].append(words)
+    margin = [
+        None if not ok else "marginal" if f else "clear"
+        for ok, f in zip(assessed, flips, strict=True)
+    ]
+    return pd.DataFrame({"flag_margin": margin, "flag_flips": flips}, index=base.index)
+
+
+def _field(row, name: str, default=None):
+    value = (
+        row.get(name, default)
+        if isinstance(row, Mapping | pd.Series)
+        else getattr(row, name, default)
+    )
+    return default if value is None or (not isinstance(value, list) and pd.isna(value)) else value
+
+
+def flag_flips(row) -> list[str]:
+    """The variations (in words) that change a row's disproportionate decision."""
+    flips = _field(row, "flag_flips", [])
+    return list(flips) if isinstance(flips, list | tuple | np.ndarray) else []
+
+
+def flag_caveat(row) -> str:
+    """'not flagged at ratio 1.25' (a marginal flag), 'flagged at ratio 1.15' (a marginal
+    non-flag), or '' when the decision holds with each threshold a quarter higher and lower."""
+    flips = flag_flips(row)
+    if not flips:
+        return ""
+    return f"{'not flagged' if _field(row, 'disproportionate', False) else 'flagged'} at " + (
+        " or ".join(flips)
+    )
+
+
+def ratio_text(row) -> str:
+    """A row's burden ratio to 2 decimals, or 3 when its flag is marginal (so that 1.247 is
+    not shown as 1.25 beside 'not flagged at ratio 1.25')."""
+    ratio = _field(row, "burden_ratio")
+    if ratio is None:
+        return "–"
+    return f"{ratio:.{3 if _field(row, 'flag_margin') == 'marginal' else 2}f}"
+
+
+def flag_basis(row) -> str:
+    """The figures the disproportionate decision rests on, short: 'ratio 1.23, +0.25 km per
+    resident against the rest' (access) or '5.0 points below the rest' (expected effects)."""
+    ratio = _field(row, "burden_ratio")
+    if ratio is not None:
+        unit = _field(row, "unit", "km")
+        shown = "no burden for the rest" if np.isinf(ratio) else f"ratio {ratio_text(row)}"
+        return (
+            f"{shown}, {amount(_field(row, 'burden_difference'), unit, signed=True, digits=2)} "
+            "per resident against the rest"
+        )
+    points = _field(row, "difference_pct_points")
+    if points is not None:
+        side = "below" if points < 0 else "above"
+        return f"{abs(points):.1f} points {side} the rest of its dimension"
+    return ""
 
 
 def amount(value: float, unit: str, *, signed: bool = False, digits: int = 1) -> str:
@@ -369,24 +536,20 @@ def access_sentence(row, rules: Rules) -> str:
         if np.isinf(row.burden_ratio):
             compared = "the rest of the area has none added"
         else:
-            compared = f"{row.burden_ratio:.2f} times the rest of the area"
+            compared = f"{ratio_text(row)} times the rest of the area"
         if row.disproportionate:
             text += f" Disproportionate: {compared} (from {rules.ratio:g})."
         elif row.burden_ratio >= rules.ratio:
             text += (
                 f" Not disproportionate: {compared}, but only "
                 f"{amount(row.burden_difference, u, signed=True, digits=2)} per resident more "
-                f"(needs {rules.difference:g} {u}{_close(row.burden_difference, rules.difference)})."
+                f"(needs {rules.difference:g} {u})."
             )
         else:
-            text += (
-                f" Not disproportionate: {compared} (needs {rules.ratio:g}"
-                f"{_close(row.burden_ratio, rules.ratio)})."
-            )
-        if row.disproportionate and (
-            near(row.burden_ratio, rules.ratio) or near(row.burden_difference, rules.difference)
-        ):
-            text = text[:-2] + "; close to the threshold)."
+            text += f" Not disproportionate: {compared} (needs {rules.ratio:g})."
+    caveat = flag_caveat(row)
+    if caveat:
+        text += f" Marginal: {caveat}."
     return text
 
 
@@ -423,6 +586,7 @@ def rate_effects(
     disproportionate_ratio: float = 1.2,
     min_people: int = 100,
     option: str = "Proposed",
+    margins: bool = True,
 ) -> pd.DataFrame:
     """Rate declared expected effects of a service change, group by group.
 
@@ -440,7 +604,54 @@ def rate_effects(
     ``disproportionate_ratio`` times the rest's loss. Dimensions without
     small-area populations (age, sex, other) are rated, but their disproportion
     cannot be assessed and is left empty.
+
+    With ``margins`` (the default), ``flag_margin`` and ``flag_flips`` say whether the
+    disproportionate decision holds with ``uptake_change_pct``, ``disproportionate_ratio``
+    (its excess over 1) and ``min_people`` each a quarter higher and lower
+    (:func:`flag_margins`).
     """
+    out = _effect_rows(
+        effects, populations, uptake_change_pct, disproportionate_ratio, min_people, option
+    )
+    if margins:
+        base = {"uptake_change_pct": uptake_change_pct, "ratio": disproportionate_ratio}
+        base["min_residents"] = min_people
+        variations = []
+        for field, value in base.items():
+            kind = _kind(field)
+            for factor in (1 + MARGIN, 1 - MARGIN):
+                varied = scaled(value, factor, kind)
+                if varied != value:
+                    variations.append((margin_phrase(field, varied), base | {field: varied}))
+        out = out.join(
+            flag_margins(
+                lambda v: _effect_rows(
+                    effects,
+                    populations,
+                    v["uptake_change_pct"],
+                    v["ratio"],
+                    v["min_residents"],
+                    option,
+                ),
+                out,
+                variations,
+            )
+        )
+    out["sentence"] = [
+        effect_sentence(r, uptake_change_pct, disproportionate_ratio) for r in out.itertuples()
+    ]
+    return out
+
+
+def _effect_rows(
+    effects: list[Mapping],
+    populations: Mapping[str, pd.Series],
+    uptake_change_pct: float,
+    disproportionate_ratio: float,
+    min_people: int,
+    option: str,
+) -> pd.DataFrame:
+    """:func:`rate_effects`'s ratings and flags (no sentences)."""
     declared: dict[tuple[str, str], Mapping] = {
         (e["dimension"], str(e["group"])): e for e in effects
     }
@@ -505,11 +716,7 @@ def rate_effects(
                     "rationale": entry.get("rationale", ""),
                 }
             )
-    out = pd.DataFrame(rows)
-    out["sentence"] = [
-        effect_sentence(r, uptake_change_pct, disproportionate_ratio) for r in out.itertuples()
-    ]
-    return out
+    return pd.DataFrame(rows)
 
 
 def effect_sentence(row, uptake_change_pct: float = 5.0, ratio_threshold: float = 1.2) -> str:
@@ -530,8 +737,11 @@ def effect_sentence(row, uptake_change_pct: float = 5.0, ratio_threshold: float 
         else:
             text += (
                 f" Not disproportionate: {gap:.1f} points below the rest (needs "
-                f"{uptake_change_pct:g}{_close(gap, uptake_change_pct)})."
+                f"{uptake_change_pct:g})."
             )
+    caveat = flag_caveat(row)
+    if caveat and row.rating == "negative":
+        text += f" Marginal: {caveat}."
     if getattr(row, "single_declared_effect", False) and row.rating != "neutral":
         text += " It rests on a single declared effect: the owner's assumption."
     elif getattr(row, "declared", False) and row.rating != "neutral":
@@ -664,7 +874,8 @@ def same_figures(a: pd.Series, b: pd.Series) -> bool:
 def rating_label(rating: str, disproportionate: bool | None, note: str | None = None) -> str:
     """Text shown in ratings tables: a word, never colour alone (e.g. 'Negative – disproportionate').
 
-    ``note`` says why a group is not rated ('fewer than 100 residents').
+    ``note`` says why a group is not rated ('fewer than 100 residents'). A mixed rating's
+    flag concerns its losses only, so it reads 'Mixed – disproportionate losses'.
     """
     word = {
         "positive": "▲ Positive",
@@ -675,7 +886,15 @@ def rating_label(rating: str, disproportionate: bool | None, note: str | None = 
     }[rating]
     if note and isinstance(note, str):
         word += f" ({note})"
-    return f"{word} – disproportionate" if disproportionate else word
+    if not disproportionate or pd.isna(disproportionate):
+        return word
+    return f"{word} – disproportionate{' losses' if rating == 'mixed' else ''}"
+
+
+def rating_words(rating: str, disproportionate: bool | None, note: str | None = None) -> str:
+    """:func:`rating_label` for a sentence: no symbol, lower case ('negative – disproportionate')."""
+    label = rating_label(rating, disproportionate, note).split(" ", 1)[1]
+    return label[0].lower() + label[1:]
 
 
 def access_rules_sentence(rules) -> str:

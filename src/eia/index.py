@@ -3,9 +3,10 @@
 Built from each ``OUT/<id>/metrics.json`` alone (nothing is re-run): the
 proposal's title, id and template, when it was run (from the ``provenance``
 block), a summary of its ratings and a link to ``<id>/report.html``. The
-rating summary counts the negative, disproportionate, neutral and positive
-ratings of the headline option (``metrics["access"]["scenario"]``, the one the
-report's headline figures describe) or, without one, of every rating.
+rating summary counts every rating (negative, mixed, neutral, positive, not
+rated) and the disproportionate flags, of which how many are marginal, for the
+option the report's summary names (``metrics["named_option"]``: the least
+adverse when options are compared) or, without one, of every rating.
 
 A folder whose last run failed (``OUT/<id>/failed/``) is shown with that
 status beside its last good report, or without a link when it has none yet.
@@ -78,33 +79,43 @@ def _parse_time(text: str) -> dt.datetime | None:
     return when
 
 
-def rating_summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Counts of each rating for the headline option (or all ratings): what the index shows.
+#: The ratings the index counts, in the order it lists them.
+RATINGS = ("negative", "mixed", "neutral", "positive", "not rated")
 
-    Ratings with no option (expected effects) count towards every option.
+
+def rating_summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Counts of each rating for the option the report's summary names (or all ratings).
+
+    The option is ``named_option``; for metrics.json written before it existed, the
+    appraisal's first least adverse option, else ``access.scenario``. Ratings with no
+    option (expected effects) count towards every option.
     """
     impacts = [row for row in metrics.get("impacts") or [] if isinstance(row, dict)]
-    scenario = (metrics.get("access") or {}).get("scenario")
+    scenario = metrics.get("named_option")
+    if scenario is None:
+        best = (metrics.get("appraisal") or {}).get("least_adverse") or []
+        scenario = best[0] if best else (metrics.get("access") or {}).get("scenario")
     if scenario is not None:
         impacts = [row for row in impacts if row.get("option") in (None, scenario)]
-    counts = {"negative": 0, "disproportionate": 0, "neutral": 0, "positive": 0}
+    counts = dict.fromkeys(RATINGS, 0) | {"disproportionate": 0, "marginal": 0}
     for row in impacts:
         rating = row.get("rating")
         if rating in counts:
             counts[rating] += 1
         if row.get("disproportionate") is True:
             counts["disproportionate"] += 1
+            counts["marginal"] += row.get("flag_margin") == "marginal"
     return {"scenario": scenario, "groups": len(impacts), **counts}
 
 
 def _summary_text(ratings: dict[str, Any]) -> str:
     if not ratings.get("groups"):
         return "No ratings"
-    return (
-        f"{ratings['negative']} negative ({ratings['disproportionate']} disproportionate), "
-        f"{ratings['neutral']} neutral, {ratings['positive']} positive "
-        f"of {ratings['groups']} group ratings"
-    )
+    parts = [f"{ratings.get(r, 0)} {r}" for r in RATINGS if ratings.get(r, 0) or r != "not rated"]
+    flags = f"{ratings['disproportionate']} disproportionate"
+    if ratings.get("marginal"):
+        flags += f" ({ratings['marginal']} marginal)"
+    return f"{', '.join(parts)} of {ratings['groups']} group ratings; {flags}"
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -292,7 +303,7 @@ in this folder, most recently run first.
 {%- if e.run_time %}<time datetime="{{ e.run_time }}">{{ e.run_time_label }}</time>
 {%- else %}unknown{% endif -%}
 </td>
-<td data-sort="{{ e.ratings.disproportionate * 1000 + e.ratings.negative }}">
+<td data-sort="{{ e.ratings.disproportionate * 1000 + e.ratings.negative + e.ratings.mixed }}">
 {{- summary(e.ratings) }}
 {%- if e.ratings.scenario %}<br><span class="eia-meta">for {{ e.ratings.scenario }}</span>
 {%- endif -%}

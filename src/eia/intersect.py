@@ -217,24 +217,39 @@ def burden_table(
     return rows.drop(columns=["dimension", "group"]).reset_index(drop=True)
 
 
-def burden_finding(table: pd.DataFrame, unit: str = "km") -> str:
-    """One sentence: the ethnic group × Core20 cell bearing the most added distance per resident."""
+def burden_finding(table: pd.DataFrame, unit: str = "km", option: str | None = None) -> str:
+    """One sentence: the ethnic group × Core20 cell bearing the most added distance per
+    resident under ``option``, rated in the words of the table under it (and its gains,
+    when it also gains)."""
+    from eia.impact import rating_words
+
     rows = table[table["rating"] != "not rated"] if "rating" in table else table
     if not len(rows):
         return ""
+    under = f"Under {option}, " if option else ""
     worst = rows.sort_values("added_per_resident", ascending=False).iloc[0]
     if not worst["added_per_resident"] > 0:
-        return (
-            "No ethnic group, in Core20 or in the rest of the area, has residents whose "
+        text = (
+            f"{under}no ethnic group, in Core20 or in the rest of the area, has residents whose "
             "distance to the nearest site rises by more than the change that counts."
         )
+        return text[0].upper() + text[1:]
     short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
     where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    lead = f"{under}the heaviest added burden per resident falls on {short} residents {where}"
+    rated = rating_words(worst["rating"], worst.get("disproportionate"), worst.get("rating_note"))
+    further = (
+        f"{int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
+        f"further from a site, {worst['mean_added_among_further']:.1f} {unit} on average"
+    )
+    gains = ""
+    if worst.get("removed_per_resident", 0) and worst["removed_per_resident"] > 0:
+        gains = (
+            f"; {worst['removed_per_resident']:.2f} {unit} per resident removed for those nearer"
+        )
     return (
-        f"The heaviest added burden per resident falls on {short} residents {where}: "
-        f"{worst['added_per_resident']:.2f} {unit} per resident "
-        f"({int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
-        f"further from a site; rated {worst['rating']})."
+        f"{lead[0].upper()}{lead[1:]}: {worst['added_per_resident']:.2f} {unit} added per "
+        f"resident ({further}{gains}; rated {rated})."
     )
 
 
@@ -503,8 +518,11 @@ def show_area(area_long: pd.DataFrame, core: pd.DataFrame):
     )
 
 
-def show_access(table: pd.DataFrame, threshold_km: float, which: str = "the proposal"):
-    """Access change for each ethnic group within Core20 and the rest."""
+def show_access(
+    table: pd.DataFrame, threshold_km: float, which: str = "the proposal", finding: bool = True
+):
+    """Access change for each ethnic group within Core20 and the rest (``finding``: with the
+    sentence on the largest average increase; off when the burden table above states it)."""
     from eia import show
 
     frame = pd.DataFrame(
@@ -524,7 +542,7 @@ def show_access(table: pd.DataFrame, threshold_km: float, which: str = "the prop
         }
     )
     return show.Block(
-        show.paragraphs(access_finding(table)),
+        show.paragraphs(access_finding(table)) if finding else None,
         show.Table(
             frame,
             f"Access before and after {which} for each ethnic group in Core20 neighbourhoods and "
@@ -534,8 +552,11 @@ def show_access(table: pd.DataFrame, threshold_km: float, which: str = "the prop
     )
 
 
-def show_burden(table: pd.DataFrame, change_km: float, which: str = "the proposal"):
-    """The judgement's burden measures for each ethnic group within Core20 and the rest."""
+def show_burden(
+    table: pd.DataFrame, change_km: float, which: str = "the proposal", option: str | None = None
+):
+    """The judgement's burden measures for each ethnic group within Core20 and the rest
+    (``option``: the option named in the finding)."""
     from eia import show
     from eia.impact import rating_label
 
@@ -546,6 +567,8 @@ def show_burden(table: pd.DataFrame, change_km: float, which: str = "the proposa
             "Residents": [show.fmt_int(v) for v in table["residents"]],
             f"Further by more than {change_km:g} km": [show.fmt_int(v) for v in table["further"]],
             "Added km per resident": [f"{v:.2f}" for v in table["added_per_resident"]],
+            f"Nearer by more than {change_km:g} km": [show.fmt_int(v) for v in table["nearer"]],
+            "Removed km per resident": [f"{v:.2f}" for v in table["removed_per_resident"]],
             "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
             "Rating": [
                 rating_label(r, d, n)
@@ -559,7 +582,7 @@ def show_burden(table: pd.DataFrame, change_km: float, which: str = "the proposa
         }
     )
     return show.Block(
-        show.paragraphs(burden_finding(table)),
+        show.paragraphs(burden_finding(table, option=option)),
         show.Table(
             frame,
             f"Burden of the change under {which} for each ethnic group in Core20 neighbourhoods "
@@ -636,10 +659,19 @@ def section(a):
         show_area(a.intersect["area"], a.intersect["core20"]),
     ]
     which = a.primary if a.proposal.options else "the proposal"
+    if a.primary_reason:
+        which += f" ({a.primary_reason})"
+    option = a.primary if a.proposal.options else None
     if "burden" in a.intersect:
-        parts.append(show_burden(a.intersect["burden"], a.proposal.thresholds.change_km, which))
+        parts.append(
+            show_burden(a.intersect["burden"], a.proposal.thresholds.change_km, which, option)
+        )
     if "access" in a.intersect:
-        parts.append(show_access(a.intersect["access"], a.threshold_km, which))
+        parts.append(
+            show_access(
+                a.intersect["access"], a.threshold_km, which, finding="burden" not in a.intersect
+            )
+        )
     if a.uptake is not None and "uptake" in a.intersect:
         from eia.summary import measure_noun
 

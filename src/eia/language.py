@@ -99,9 +99,15 @@ def section(a):
     if a.primary:
         affected = adversely_affected(a)
         hit = summary(frame, affected)
+        under = (
+            f"Under {a.primary}{f' ({a.primary_reason})' if a.primary_reason else ''}, "
+            if a.proposal.options
+            else ""
+        )
         if affected:
             lines.append(
-                f"In the {len(affected):,} neighbourhoods whose distance to the nearest site "
+                f"{under}{'in' if under else 'In'} the {len(affected):,} neighbourhoods whose "
+                "distance to the nearest site "
                 f"would rise by more than {a.proposal.thresholds.change_km:g} km, "
                 f"{hit['cannot_speak_english_well']:,.0f} residents "
                 f"({show.fmt_pct(hit['share'])}) cannot speak English well or at all, "
@@ -109,8 +115,8 @@ def section(a):
             )
         else:
             lines.append(
-                "No neighbourhood's distance to the nearest site would rise by more than "
-                f"{a.proposal.thresholds.change_km:g} km."
+                f"{under}{'no' if under else 'No'} neighbourhood's distance to the nearest site "
+                f"would rise by more than {a.proposal.thresholds.change_km:g} km."
             )
     fig = maps.rate_map(
         a.area,

@@ -668,6 +668,11 @@ BURDEN = Contract(
             "rating": _text(isin=RATINGS),
             "rating_note": _text(),
             "disproportionate": pa.Column(bool),
+            # whether the flag decision holds with each threshold a quarter higher and lower
+            # (absent when computed with margins=False, as the robustness check does)
+            "flag_margin": pa.Column(
+                str, [_isin(("clear", "marginal"))], nullable=True, required=False
+            ),
             "unit": _text(isin=("km", "min")),
             "sentence": _text(),
         },

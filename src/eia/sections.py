@@ -458,12 +458,25 @@ def access_table(
     """Access before and after for one dimension's groups, captioned with the scenario.
 
     ``table`` is a frame from :func:`eia.access.summarise` (or a dimension name,
-    to show the precomputed ``a.access[scenario][dimension]``).
+    to show the precomputed ``a.access[scenario][dimension]``, by default
+    :attr:`~eia.assessment.Assessment.primary`'s). A frame is captioned with the
+    scenario it was computed for (``scenario=``, else its ``attrs["scenario"]``);
+    when neither says and the proposal has several scenarios, a ``ValueError``
+    asks for ``scenario=`` rather than guessing.
     """
-    scenario = scenario or a.primary
     if isinstance(table, str):
+        scenario = scenario or a.primary
         caption = caption or ACCESS_CAPTIONS.get(table, f"Access by {table}")
         table = a.access[scenario][table]
+    else:
+        scenario = scenario or table.attrs.get("scenario")
+        if scenario is None:
+            if len(a.proposed) > 1:
+                raise ValueError(
+                    "access_table: say which option this frame describes, e.g. "
+                    "sections.access_table(a, frame, caption, scenario=a.primary)"
+                )
+            scenario = a.primary
     return Table(access_frame(table, a.threshold_km), f"{caption or 'Access'}: {scenario}")
 
 
@@ -483,7 +496,8 @@ def access_intro(a: Assessment) -> Html:
         paragraphs(
             f"Distances are straight lines from each LSOA's representative point (a point inside the "
             f"neighbourhood, standing in for where its residents live) to the nearest site, for "
-            f"{a.primary}. Group figures are area-based: each neighbourhood's distance is counted once "
+            f"{a.primary}{f' ({a.primary_reason})' if a.primary_reason else ''}; "
+            "“Options comparison” compares every option. Group figures are area-based: each neighbourhood's distance is counted once "
             "for each resident of the group living there (Census 2021), so they describe where groups "
             "live, not individual journeys."
         ),
@@ -538,6 +552,9 @@ def impacts(a: Assessment) -> Block:
         )
     parts: list = []
     scenarios = list(dict.fromkeys(a.impacts["option"]))
+    if a.primary in scenarios:  # the option the summary names first
+        scenarios.remove(a.primary)
+        scenarios.insert(0, a.primary)
     subject = (
         "each option"
         if len(scenarios) > 1
@@ -548,8 +565,10 @@ def impacts(a: Assessment) -> Block:
     parts.append(
         paragraphs(
             f"Ratings for {subject}, group by group: each row gives the figures the rating rests "
-            "on and, under “Why”, the rule they meet or miss (“close to the threshold” when a "
-            "small change of threshold would change it); “How the ratings work” sets out the rules."
+            "on and, under “Why”, the rule they meet or miss (“close to” when a figure is "
+            "near its threshold; “Marginal” when one threshold a quarter higher or lower would "
+            "change whether the group is disproportionately affected); “How the ratings work” "
+            "sets out the rules."
         )
     )
     said_same = False
@@ -557,9 +576,14 @@ def impacts(a: Assessment) -> Block:
         rows = impact.merge_core20(a.impacts[a.impacts["option"] == scenario])
         level = 3
         if len(scenarios) > 1:
-            parts.append(heading(f"{scenario} compared with doing nothing", 3))
+            why = f" ({a.primary_reason})" if scenario == a.primary and a.primary_reason else ""
+            parts.append(heading(f"{scenario} compared with doing nothing{why}", 3))
             level = 4
-        name = "the service now" if a.proposal.template == "equity_audit" else scenario
+        name = (
+            "the service now"
+            if a.proposal.template == "equity_audit"
+            else figures.scenario_name(a, scenario)
+        )
         if impact.MERGED_Q1 in set(rows["group"]) and not said_same:
             said_same = True
             parts.append(paragraphs(impact.SAME_PEOPLE))
@@ -597,9 +621,11 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
         frame[f"Rest of area: added per resident ({unit})"] = (
             rows["rest_added_per_resident"].map(num).to_numpy()
         )
-        frame["Ratio to rest of area"] = [
-            num(v) if rating in ("negative", "mixed") else "–"
-            for v, rating in zip(rows["burden_ratio"], rows["rating"], strict=True)
+        frame["Ratio to rest of area"] = [  # 3 decimals for a marginal flag, as its "Why"
+            ("none" if np.isinf(row.burden_ratio) else impact.ratio_text(row))
+            if row.rating in ("negative", "mixed") and pd.notna(row.burden_ratio)
+            else "–"
+            for row in rows.itertuples()
         ]
     elif "expected_uptake_change_pct" in rows and pd.notna(first.get("expected_uptake_change_pct")):
         pct = lambda v, d=0: "–" if pd.isna(v) else f"{v:+.{d}f}%"  # noqa: E731
@@ -782,20 +808,46 @@ THRESHOLD_WORDS = {
 }
 
 
+#: The robustness table's variation column: ratios and weights vary by their excess over 1.
+VARIATION_HEADER = "Variation (a ratio or weight: its excess over 1)"
+
+
 def robustness_table(a: Assessment) -> pd.DataFrame:
-    """Each variation of the thresholds tried, the option ranked first under it, and whether the ranking holds."""
+    """Each variation of the thresholds tried, the option ranked first under it, whether the
+    ranking holds, and the disproportionate flags of the named option it removes or adds."""
+    from eia.appraisal import variation_words
+
     v = a.appraisal.robustness.variations
+    flags = f"Flags of {a.primary}"
     if not len(v):
-        return pd.DataFrame(columns=["Threshold", "Variation", "Value", "Ranked first", "Ranking"])
+        return pd.DataFrame(
+            columns=["Threshold", VARIATION_HEADER, "Value", "Ranked first", "Ranking", flags]
+        )
     return pd.DataFrame(
         {
             "Threshold": v["threshold"].map(lambda name: THRESHOLD_WORDS.get(name, name)),
-            "Variation": v["variation"],
+            VARIATION_HEADER: [
+                variation_words(n, w) for n, w in zip(v["threshold"], v["variation"], strict=True)
+            ],
             "Value": [f"{x:g}" for x in v["value"]],
             "Ranked first": v["first"],
             "Ranking": ["holds" if h else "changes" for h in v["holds"]],
+            flags: [
+                _flag_change(lost, gained, a.primary)
+                for lost, gained in zip(v["flags_lost"], v["flags_gained"], strict=True)
+            ],
         }
     )
+
+
+def _flag_change(lost, gained, option: str | None) -> str:
+    """'no change', or 'lost: Black, Mixed; gained: Q3' for one option."""
+    names = {
+        word: [summary_mod.short_group(g) for o, _, g in items if o == option]
+        for word, items in (("lost", lost), ("gained", gained))
+    }
+    text = "; ".join(f"{w}: {', '.join(n)}" for w, n in names.items() if n)
+    return text or "no change"
 
 
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
@@ -846,7 +898,10 @@ def options(a: Assessment) -> Block:
             "How options are ranked: an option that is no worse than another on every criterion "
             "below and better on at least one dominates it and is always ranked above it. Options "
             f"are ordered by one score ({ap.score_label}), and options that tie share a rank. The "
-            "ranking is then repeated with each threshold halved and doubled (see “How the ratings work”).",
+            "ranking is then repeated with each threshold halved and doubled (a ratio or weight: "
+            "its excess over 1, so 1.2 becomes 1.1 and 1.4), and the table says which "
+            f"disproportionate flags of {a.primary} each variation removes or adds.",
+            ap.robustness.flag_sentence(a.primary),
         ),
         Table(
             options_table(a),
@@ -854,7 +909,8 @@ def options(a: Assessment) -> Block:
         ),
         Table(
             robustness_table(a),
-            "Robustness: the ranking with each threshold halved and doubled",
+            f"Robustness: the ranking, and the disproportionate flags of {a.primary}, with each "
+            "threshold halved and doubled (a ratio or weight: its excess over 1)",
         ),
         Table(
             options_ratings_table(a),

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from eia import impact
@@ -170,18 +169,36 @@ def verdict(a: Assessment) -> Verdict:
         )
     else:
         why = (
-            f"{first['option']} has the least adverse equity impact: it adds "
-            f"{fmt_int(first['score'])} equity-weighted {unit} (each Core20 resident's {unit} "
-            f"counted {_times(appraisal.equity_weight)}) against {fmt_int(runner['score'])} under "
-            f"{runner['option']}, though it is not better on every criterion"
+            f"{first['option']} has the least adverse equity impact: its equity-weighted net "
+            f"change is {net_words(first['score'], unit)} ({unit} added minus removed, each "
+            f"Core20 resident's counted {_times(appraisal.equity_weight)}) against "
+            f"{net_words(runner['score'], unit, short=True)} under {runner['option']}, though "
+            "it is not better on every criterion"
         )
     return Verdict(
         option=str(best[0]),
         why=why,
-        robustness=_robustness(appraisal.robustness),
+        robustness=" ".join(
+            x
+            for x in (
+                _robustness(appraisal.robustness),
+                flag_stability(appraisal.robustness, str(best[0]), appraisal.burden),
+            )
+            if x
+        ),
         warnings=warnings,
         compared=True,
     )
+
+
+def net_words(score: float, unit: str, *, short: bool = False) -> str:
+    """A net score (added minus removed) in words: 'an addition of 1,535,252 person-km',
+    'a saving of 533,079 person-km', 'no net change'; ``short``: '766,476 added'."""
+    if not score:
+        return "no net change"
+    if short:
+        return f"{fmt_int(abs(score))} {'added' if score > 0 else 'saved'}"
+    return f"{'an addition' if score > 0 else 'a saving'} of {fmt_int(abs(score))} {unit}"
 
 
 def _robustness(robustness) -> str:
@@ -199,6 +216,44 @@ def _robustness(robustness) -> str:
     return (
         f"The ranking is not robust: it changes under {plural(len(named), 'variation')} of "
         f"{tried}: {join_words(named)}."
+    )
+
+
+def flag_stability(robustness, option: str, burdens: pd.DataFrame) -> str:
+    """One sentence: how ``option``'s disproportionate flags fare when each threshold is
+    halved and doubled (the robustness check's variations)."""
+    v = robustness.variations
+    if not len(v) or "flags_lost" not in v:
+        return ""
+    rows = burdens[(burdens["option"] == option) & burdens["disproportionate"].fillna(False)]
+    flagged = list(dict.fromkeys(zip(rows["dimension"], rows["group"], strict=True)))
+    lost = {k: sum(1 for x in v["flags_lost"] if (option, *k) in x) for k in flagged}
+    gained = list(
+        dict.fromkeys(short_group(g) for x in v["flags_gained"] for o, _, g in x if o == option)
+    )
+    steady = [short_group(g) for (_, g), k in lost.items() if not k]
+    by_count: dict[int, list[str]] = {}
+    for (_, g), k in lost.items():
+        if k:
+            by_count.setdefault(k, []).append(short_group(g))
+    parts = []
+    if steady:
+        parts.append(
+            f"the flag{'s' if len(steady) > 1 else ''} for {join_words(steady)} "
+            f"hold{'' if len(steady) > 1 else 's'} every time"
+        )
+    for k, groups in by_count.items():
+        parts.append(
+            f"the flag{'s' if len(groups) > 1 else ''} for {join_words(groups)} "
+            f"{'are each' if len(groups) > 1 else 'is'} lost under {k}"
+        )
+    if gained:
+        parts.append(f"some variations add a flag for {join_words(gained)}")
+    if not parts:
+        return f"No variation flags a group under {option}."
+    return (
+        f"Under the same {plural(len(v), 'variation')}, for {option}: {'; '.join(parts)} "
+        f"(the robustness table in “{SECTIONS['options']}” names each variation)."
     )
 
 
@@ -385,12 +440,67 @@ def _access_burden(a: Assessment, option: str, rows: pd.DataFrame) -> list[str]:
 
 
 def _disproportionate(rows: pd.DataFrame) -> str:
-    flagged = rows[rows["disproportionate"].fillna(False).astype(bool)]
-    if not len(flagged):
-        return "No group is rated as disproportionately affected."
-    groups = [short_group(g) for g in dict.fromkeys(flagged["group"])]
-    verb = "is" if len(groups) == 1 else "are"
-    return f"{join_words(groups)} {verb} rated as disproportionately affected."
+    """The flagged groups in words, each with the figures its flag rests on: clear flags
+    first, then flags a quarter change in one threshold would remove, then groups whose
+    flag concerns their losses although they also gain (mixed); and any group a quarter
+    change would flag."""
+    rows = rows.drop_duplicates("group")
+    flags = rows["disproportionate"].fillna(False).astype(bool)
+    marginal = rows.get("flag_margin", pd.Series(None, index=rows.index)) == "marginal"
+    mixed = rows["rating"] == "mixed"
+    out = []
+    clear = rows[flags & ~marginal & ~mixed]
+    if len(clear):
+        out.append(
+            f"{_named(clear)} {'is' if len(clear) == 1 else 'are'} rated as disproportionately "
+            "affected; "
+            + ("the flag holds" if len(clear) == 1 else "each flag holds")
+            + " with each threshold a quarter higher or lower."
+        )
+    edge = rows[flags & marginal & ~mixed]
+    if len(edge):
+        out.append(
+            f"{join_words(short_group(g) for g in edge['group'])} "
+            f"{'is' if len(edge) == 1 else 'are'} flagged as disproportionately affected only "
+            f"at the margin: {_named(edge)}."
+        )
+    share = rows[flags & mixed]
+    if len(share):
+        firm, thin = share[~marginal[share.index]], share[marginal[share.index]]
+        how = [f"clearly for {_named(firm, gains=True)}"] if len(firm) else []
+        how += [f"only at the margin for {_named(thin, gains=True)}"] if len(thin) else []
+        out.append(
+            f"{join_words(short_group(g) for g in share['group'])} "
+            f"{'bears' if len(share) == 1 else 'bear'} a disproportionate share of the losses "
+            f"while also gaining: {'; '.join(how)}."
+        )
+    if not out:
+        out.append("No group is rated as disproportionately affected.")
+    near = rows[~flags & marginal & rows["rating"].isin(["negative", "mixed"])]
+    if len(near):
+        out.append(f"Not flagged, but close: {_named(near)}.")
+    return " ".join(out)
+
+
+def _named(rows: pd.DataFrame, *, gains: bool = False) -> str:
+    """Groups with the figures behind their flags: 'Black (ratio 1.23, +0.25 km per resident
+    against the rest; not flagged at ratio 1.25)'."""
+    parts = []
+    for _, row in rows.iterrows():
+        figures = [impact.flag_basis(row)]
+        unit = row.get("unit", "km") if isinstance(row.get("unit"), str) else "km"
+        if gains and "removed_per_resident" in row:
+            net = row["net_per_resident"]
+            figures.append(
+                f"{per_resident(row['added_per_resident'], unit)} added and "
+                f"{per_resident(row['removed_per_resident'], unit)} removed per resident, "
+                f"a net {'gain' if net < 0 else 'loss'} of {per_resident(abs(net), unit)}"
+            )
+        caveat = impact.flag_caveat(row)
+        text = ", ".join(f for f in figures if f)
+        text += f"; {caveat}" if caveat else ""
+        parts.append(f"{short_group(row['group'])} ({text})" if text else short_group(row["group"]))
+    return join_words(parts)
 
 
 def _effects_burden(a: Assessment, rows: pd.DataFrame) -> list[str]:
@@ -525,17 +635,18 @@ def key_figure(row: pd.Series, a: Assessment) -> str:
         pop = row["residents"]
         if not pop:
             return "no residents"
-        if row["further"] or not row["nearer"]:
-            ratio = row.get("burden_ratio")
-            times = (
-                f"; {ratio:.2f} times the rest of the area"
-                if bool(row.get("disproportionate")) and ratio is not None and np.isfinite(ratio)
-                else ""
-            )
+        losses = (
+            f"{fmt_pct(row['further'] / pop)} more than {change:g} {unit} further; "
+            f"{per_resident(row['added_per_resident'], unit)} added per resident"
+        )
+        if row.get("rating") == "mixed":
             return (
-                f"{fmt_pct(row['further'] / pop)} more than {change:g} {unit} further; "
-                f"{per_resident(row['added_per_resident'], unit)} added per resident{times}"
+                f"losses: {losses}; gains: {fmt_pct(row['nearer'] / pop)} more than {change:g} "
+                f"{unit} nearer; {per_resident(row['removed_per_resident'], unit)} saved per "
+                "resident"
             )
+        if row["further"] or not row["nearer"]:
+            return losses
         return (
             f"{fmt_pct(row['nearer'] / pop)} more than {change:g} {unit} nearer; "
             f"{per_resident(row['removed_per_resident'], unit)} saved per resident"
@@ -580,16 +691,63 @@ def ratings_table(
             "Key figures": [key_figure(r, a) for _, r in rows.iterrows()],
         }
     )
+    flags = [flag_cell(r) for _, r in rows.iterrows()]
+    caption = ratings_caption(a, option)
+    if same:
+        caption += " (IMD quintile 1 and Core20 are the same people, shown once)"
+    if any(flags):
+        frame["Disproportionate? (against the rest)"] = flags
+        caption += f". {flag_rule(a, rows)}"
     if "at_risk" in rows:
         gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
         frame["Service data now"] = [
             risk_words(gap) if risk is True else ""
             for risk, gap in zip(rows["at_risk"], gaps, strict=True)
         ]
-    caption = ratings_caption(a, option)
-    if same:
-        caption += " (IMD quintile 1 and Core20 are the same people, shown once)"
     return Table(frame.reset_index(drop=True), caption)
+
+
+def flag_cell(row: pd.Series) -> str:
+    """The figures a disproportionate decision rests on and whether it is clear or marginal:
+    'ratio 1.23, +0.25 km per resident against the rest: flagged, marginal (not flagged at
+    ratio 1.25)'. Empty where no flag is assessed (positive, neutral, not rated)."""
+    dispro = row.get("disproportionate")
+    caveat = impact.flag_caveat(row)
+    if dispro is None or pd.isna(dispro):
+        return ""
+    if row.get("rating") not in ("negative", "mixed") and not caveat:
+        return ""
+    basis = impact.flag_basis(row)
+    if not basis:
+        return ""
+    verdict = "flagged" if dispro else "not flagged"
+    if caveat:
+        verdict += f", marginal ({caveat})"
+    elif dispro and row.get("flag_margin") == "clear":
+        verdict += ", clear"
+    return f"{basis}: {verdict}"
+
+
+def flag_rule(a: Assessment, rows: pd.DataFrame) -> str:
+    """The flag's rule for a ratings table's caption, with this report's thresholds."""
+    t = a.proposal.thresholds
+    marginal = (
+        "“marginal”: one threshold a quarter higher or lower (a ratio: a quarter of its excess "
+        "over 1) would change the decision"
+    )
+    if "burden_ratio" in rows and rows["burden_ratio"].notna().any():
+        unit = str(rows["unit"].dropna().iloc[0]) if "unit" in rows else "km"
+        r = a.rules if unit == a.unit else impact.Rules.from_thresholds(t, unit)
+        return (
+            f"A negative or mixed rating is disproportionate when the {unit} added per resident "
+            f"is at least {r.ratio:g} times that of the rest of the area and {r.difference:g} "
+            f"{unit} more; {marginal}"
+        )
+    return (
+        f"A negative rating is disproportionate when the group's expected change is at least "
+        f"{t.uptake_change_pct:g} points below the rest of its dimension (and at least "
+        f"{t.disproportionate_ratio:g} times its loss when the rest also loses); {marginal}"
+    )
 
 
 def lead(a: Assessment) -> Block:
@@ -700,7 +858,8 @@ def how_ratings_work(a: Assessment) -> Block:
             "criterion and better on at least one; it is then always ranked above it. Otherwise "
             f"options are ordered by the total extra distance they add, with each Core20 "
             f"resident's counted {_times(t.equity_weight)}. The ranking is then repeated with each "
-            "threshold halved and doubled, and the report says whether it holds."
+            "threshold halved and doubled (a ratio or weight: its excess over 1), and the report "
+            "says whether it holds and which disproportionate flags change."
         )
     items.append(
         "Ratings use words and symbols (▲ positive, ● neutral, ▼ negative, ◆ mixed, ○ not "

@@ -80,7 +80,8 @@ def intro(a) -> Html:
         f"{MODE_LABELS[m].lower()} (far means more than {t.minutes_for(m):g} min)" for m in a.travel
     ]
     text = [
-        f"Journey times to the quickest site, for {a.primary}, by "
+        f"Journey times to the quickest site, for {a.primary}"
+        f"{f' ({a.primary_reason})' if a.primary_reason else ''}, by "
         + " and ".join(described)
         + f". The ratings and the options appraisal rest on {MODE_LABELS[lead].lower()}, "
         "shown first; the other modes stand beside it.",
@@ -160,7 +161,8 @@ def change_map(a, mode: str | None = None) -> Figure:
             f"(of them {lost} could no longer reach any site) and "
             f"{int((values < -t.change_min).sum())} more than {t.change_min:g} min less."
         ),
-        caption=f"Change in journey time by {label} to the quickest site, {a.primary} compared "
+        caption=f"Change in journey time by {label} to the quickest site, {a.primary}"
+        f"{f' ({a.primary_reason})' if a.primary_reason else ''} compared "
         "with now; neighbourhoods that lose every site are in the longest class.",
     )
 
