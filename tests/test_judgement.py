@@ -242,7 +242,7 @@ def test_robustness_shows_which_flags_each_variation_removes():
     assert {"variation": label, "lost": ["One: G"], "gained": []} in changed
     assert "change under 1 of 16 variations" in ap.robustness.flag_sentence("One")
     sentence = summary.flag_stability(ap.robustness, "One", ap.burden)
-    assert "the flag for G is lost under 1" in sentence
+    assert "the flag for G is lost under 1 of them" in sentence
 
 
 def test_the_flag_count_says_what_it_counts():

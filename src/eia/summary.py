@@ -245,7 +245,7 @@ def flag_stability(robustness, option: str, burdens: pd.DataFrame) -> str:
     for k, groups in by_count.items():
         parts.append(
             f"the flag{'s' if len(groups) > 1 else ''} for {join_words(groups)} "
-            f"{'are each' if len(groups) > 1 else 'is'} lost under {k}"
+            f"{'are each' if len(groups) > 1 else 'is'} lost under {k} of them"
         )
     if gained:
         parts.append(f"some variations add a flag for {join_words(gained)}")
