@@ -871,6 +871,16 @@ def same_figures(a: pd.Series, b: pd.Series) -> bool:
     return True
 
 
+def rating_labels(rows: pd.DataFrame) -> list[str]:
+    """:func:`rating_label` for every row of a ratings frame (``rating``, ``disproportionate``,
+    optional ``rating_note``)."""
+    notes = rows["rating_note"] if "rating_note" in rows else [None] * len(rows)
+    return [
+        rating_label(r, d, n)
+        for r, d, n in zip(rows["rating"], rows["disproportionate"], notes, strict=True)
+    ]
+
+
 def rating_label(rating: str, disproportionate: bool | None, note: str | None = None) -> str:
     """Text shown in ratings tables: a word, never colour alone (e.g. 'Negative – disproportionate').
 

@@ -558,7 +558,7 @@ def show_burden(
     """The judgement's burden measures for each ethnic group within Core20 and the rest
     (``option``: the option named in the finding)."""
     from eia import show
-    from eia.impact import rating_label
+    from eia.impact import rating_labels
 
     frame = pd.DataFrame(
         {
@@ -570,15 +570,7 @@ def show_burden(
             f"Nearer by more than {change_km:g} km": [show.fmt_int(v) for v in table["nearer"]],
             "Removed km per resident": [f"{v:.2f}" for v in table["removed_per_resident"]],
             "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
-            "Rating": [
-                rating_label(r, d, n)
-                for r, d, n in zip(
-                    table["rating"],
-                    table["disproportionate"],
-                    table.get("rating_note", pd.Series([None] * len(table))),
-                    strict=True,
-                )
-            ],
+            "Rating": rating_labels(table),
         }
     )
     return show.Block(

@@ -56,8 +56,8 @@ def collect(proposal, params_file: Path | str | None, pack: Pack) -> dict[str, A
     params_sha = ""
     if params_file and Path(params_file).is_file():
         params_sha = hashlib.sha256(Path(params_file).read_bytes()).hexdigest()
-    notebook = getattr(proposal, "template_file", None)
-    template = {"template": getattr(proposal, "template_label", proposal.template)}
+    notebook = proposal.template_file
+    template = {"template": proposal.template_label}
     if notebook and Path(notebook).is_file():  # a custom notebook: which file, and which version
         template["template sha256"] = hashlib.sha256(Path(notebook).read_bytes()).hexdigest()
     return {

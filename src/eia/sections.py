@@ -35,7 +35,7 @@ from eia import disclosure, figures, impact, maps
 from eia import summary as summary_mod
 from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
-from eia.impact import DIMENSION_LABELS, rating_label
+from eia.impact import DIMENSION_LABELS, rating_labels
 from eia.params import NARRATIVE_KEYS
 from eia.refdata import ATTRIBUTION
 from eia.show import (
@@ -105,17 +105,7 @@ def ratings_frame(ratings: pd.DataFrame) -> pd.DataFrame:
         {
             "Dimension": ratings["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
             "Group": ratings["group"],
-            "Rating": [
-                rating_label(r, d, n)
-                for r, d, n in zip(
-                    ratings["rating"],
-                    ratings["disproportionate"],
-                    ratings.get(
-                        "rating_note", pd.Series([None] * len(ratings), index=ratings.index)
-                    ),
-                    strict=True,
-                )
-            ],
+            "Rating": rating_labels(ratings),
             "Basis": ratings["sentence"],
         }
     )
@@ -678,11 +668,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
         ]
     if "rationale" in rows and rows["rationale"].fillna("").astype(str).str.strip().any():
         frame["Rationale given"] = rows["rationale"].fillna("").to_numpy()
-    notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
-    frame["Rating"] = [
-        rating_label(r, d, n)
-        for r, d, n in zip(rows["rating"], rows["disproportionate"], notes, strict=True)
-    ]
+    frame["Rating"] = rating_labels(rows)
     frame["Why"] = rows["sentence"].to_numpy()
     if "at_risk" in rows and rows["at_risk"].fillna(False).astype(bool).any():
         gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
@@ -856,17 +842,7 @@ def options_ratings_table(a: Assessment) -> pd.DataFrame:
         [impact.merge_core20(g) for _, g in a.impacts.groupby("option", sort=False)],
         ignore_index=True,
     )
-    wide = rows.assign(
-        label=[
-            rating_label(r, d, n)
-            for r, d, n in zip(
-                rows["rating"],
-                rows["disproportionate"],
-                rows.get("rating_note", pd.Series([None] * len(rows))),
-                strict=True,
-            )
-        ]
-    )
+    wide = rows.assign(label=rating_labels(rows))
     table = wide.pivot_table(
         index=["dimension", "group"], columns="option", values="label", aggfunc="first", sort=False
     ).reset_index()

@@ -25,7 +25,7 @@ import pandas as pd
 from eia import impact
 from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment
-from eia.impact import DIMENSION_LABELS, rating_label
+from eia.impact import DIMENSION_LABELS, rating_labels
 from eia.show import (
     Block,
     Html,
@@ -679,15 +679,11 @@ def ratings_table(
     merged = impact.merge_core20(rows) if len(rows) else rows
     same = len(merged) < len(rows)
     rows = merged
-    notes = rows["rating_note"] if "rating_note" in rows else pd.Series(None, index=rows.index)
     frame = pd.DataFrame(
         {
             "Dimension": rows["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
             "Group": rows["group"],
-            "Rating": [
-                rating_label(r, d, n)
-                for r, d, n in zip(rows["rating"], rows["disproportionate"], notes, strict=True)
-            ],
+            "Rating": rating_labels(rows),
             "Key figures": [key_figure(r, a) for _, r in rows.iterrows()],
         }
     )
