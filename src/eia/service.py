@@ -544,7 +544,7 @@ def aggregate(
                 ) from exc
             raise ServiceDataError(
                 f"{source.name} cannot be aggregated on {source.engine}: {safe_message(exc, secrets)}"
-            ) from exc
+            ) from None  # the engine's error may hold the URL
 
     t = source.table
     actual = _match_columns(list(t.columns), columns, source.name)
