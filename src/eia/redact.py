@@ -17,12 +17,14 @@ their contents. The file is read with the permissions of the user running
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import stat
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from eia.errors import ServiceDataError
 
@@ -254,3 +256,91 @@ def _is_text(head: bytes) -> bool:
                 return False
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
     return controls <= max(2, len(text) // 1000)
+
+
+# Secrets ------------------------------------------------------------------------------------
+
+#: A URL of any scheme, mistyped ones included (``postgress://user:pw@host/db``).
+URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]{1,30})://[^\s'\"<>`\\]+")
+#: ``password=...``, ``pwd: ...``, ``token=...`` in a DSN, a query string or a message.
+_KEY_VALUE = re.compile(
+    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|sig|signature)"
+    r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)"
+)
+#: Schemes whose URLs are kept when they carry no credentials (links to documentation).
+_PUBLIC_SCHEMES = {"http", "https"}
+#: Environment variable names that hold secrets whatever their value looks like.
+_SECRET_NAME = re.compile(r"(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|_DSN$|_URL$|_URI$|_DB$)")
+HIDDEN = "***"
+
+
+def secret_values(names: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values to scrub from anything written: the environment variables ``names`` (those a
+    params file's ``connection:`` names) and any variable that looks like a credential
+    (a URL with a password, or a name such as ``*_PASSWORD``, ``*_TOKEN``, ``*_DB``).
+
+    Each value comes with its URL password, if it has one. Longest first, so a URL is
+    hidden before the password inside it.
+    """
+    env = os.environ if environ is None else environ
+    found: set[str] = set()
+    wanted = {str(n) for n in names if n}
+    for key, value in env.items():
+        if not value or len(value) < 4:
+            continue
+        if key in wanted or _SECRET_NAME.search(key) or re.search(r"://[^/\s@]*:[^@\s]*@", value):
+            found.add(value)
+            password = re.search(r"://[^/\s@:]*:([^@\s]+)@", value)
+            if password and len(password.group(1)) >= 3:
+                found.add(password.group(1))
+    return sorted(found, key=len, reverse=True)
+
+
+def _hide_url(match: re.Match) -> str:
+    scheme, url = match.group(1), match.group(0)
+    rest = url.split("://", 1)[1]
+    authority = rest.split("/", 1)[0]
+    if scheme.lower() in _PUBLIC_SCHEMES and "@" not in authority:
+        return _KEY_VALUE.sub(lambda m: m.group(1) + m.group(2) + HIDDEN, url)
+    return f"{scheme}://{HIDDEN}"
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with secrets hidden: the given values, every URL's credentials, and every
+    URL of a scheme other than http(s) (a connection URL, even a mistyped one) as a
+    whole, and ``password=...``-style pairs. For messages, logs, tracebacks and the
+    outputs of a failed notebook.
+    """
+    text = str(text)
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    text = URL.sub(_hide_url, text)
+    return _KEY_VALUE.sub(lambda m: m.group(1) + m.group(2) + HIDDEN, text)
+
+
+def _scrub_json(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, list):
+        return [_scrub_json(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_json(v, secrets) for k, v in value.items()}
+    return value
+
+
+def scrub_notebook(source: Path | str, target: Path | str, secrets: Iterable[str] = ()) -> None:
+    """Copy a notebook (JSON) from ``source`` to ``target`` with every string scrubbed
+    (:func:`scrub`): cell sources, outputs, tracebacks (chained ones included), metadata."""
+    secrets = list(secrets)
+    with open(source, encoding="utf-8") as handle:
+        notebook = json.load(handle)
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump(_scrub_json(notebook, secrets), handle, indent=1, ensure_ascii=False)
+        handle.write("\n")
+
+
+def scrub_file(path: Path | str, secrets: Iterable[str] = ()) -> None:
+    """Scrub a text file (a log) in place (:func:`scrub`)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    path.write_text(scrub(text, secrets), encoding="utf-8")

@@ -271,7 +271,7 @@ def safe_message(exc: BaseException, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, "***")
     text = re.sub(r"(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
     text = re.sub(r"(password\s*=\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
-    return text[:300]
+    return redact.scrub(text, secrets)[:300]  # any URL, mistyped schemes too
 
 
 def _url_from_env(name: str, what: str) -> tuple[str, list[str]]:
