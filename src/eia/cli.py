@@ -187,11 +187,11 @@ def _synth(args: argparse.Namespace) -> int:
     pack = load_pack()
     proposal = params.parse(params.read_yaml(args.file), str(args.file))
     spec = proposal.service
-    out = args.out or params.service_path(proposal, args.file)
-    if out is not None:
+    out = args.out or (spec.path if spec is not None and spec.path is not None else None)
+    if out is not None:  # checked as named: a symbolic link is never followed
         out = synth.check_target(
             out,
-            Path(args.file).resolve().parent,
+            Path(args.file).absolute().parent,
             synthetic=bool(spec and spec.synthetic),
             named=args.out is not None,
         )
@@ -208,7 +208,6 @@ def _synth(args: argparse.Namespace) -> int:
         else (spec.generate.seed if spec and spec.generate else 2021)
     )
     frame = synth.generate(pack, select_lsoas(pack, proposal.area.spec), n_events=events, seed=seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
     path = synth.write(frame, out)
     print(f"Synthetic extract ({len(frame):,} events, seed {seed}) written to {path}")
     print("It is synthetic: label it `synthetic: true` in the params file's service block.")

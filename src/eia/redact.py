@@ -22,7 +22,7 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ PLAIN_NAME = re.compile(r"^[\w .()/#%&+-]{1,64}$")
 FORMATS = {
     ".csv": "csv",
     ".tsv": "csv",
-    ".txt": "csv",
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
     ".parquet": "parquet",
@@ -162,6 +161,30 @@ def name(value: object, *, quote: bool = True) -> str:
     return f"(a name of {len(text)} characters that is not plain text)"
 
 
+#: Words that never belong in a column name and often in a credentials file.
+_SECRET_WORDS = re.compile(r"(?i)password|passwd|secret|token|login|api.?key|private")
+
+
+def column_names(found: Sequence[object], *, limit: int = 40) -> str:
+    """A file's column names as a message may show them, or only their number.
+
+    Names are quoted only when the header looks like a table's: at least two
+    columns, each a plain name (:data:`PLAIN_NAME`) of at most 40 characters without
+    words such as "password". Otherwise (a credentials file, a text file, a
+    mis-declared format) the header may be a line of content, so it is counted:
+    ``"3 columns (names not shown: the header does not look like column names)"``.
+    """
+    names = ["" if n is None else str(n) for n in found]
+    plain = len(names) >= 2 and all(
+        PLAIN_NAME.match(n) and len(n) <= 40 and not _SECRET_WORDS.search(n) for n in names
+    )
+    if not plain:
+        count = f"{len(names)} column{'s' if len(names) != 1 else ''}"
+        return f"{count} (names not shown: the header does not look like column names)"
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" (and {len(names) - limit} more)" if len(names) > limit else "")
+
+
 def printable(text: str) -> str:
     """``text`` with control characters and other non-printing characters replaced by ``?``."""
     return "".join(ch if ch.isprintable() or ch == " " else "?" for ch in str(text))
@@ -175,7 +198,14 @@ def declared_format(path: Path) -> str | None:
     return FORMATS.get(path.suffix.lower())
 
 
-def check_source_file(path: Path | str, fmt: str | None = None) -> str:
+def check_source_file(
+    path: Path | str,
+    fmt: str | None = None,
+    *,
+    what: str = "service data",
+    error: type[Exception] = ServiceDataError,
+    allowed: Collection[str] = ("csv", "xlsx", "parquet"),
+) -> str:
     """Check a service extract before parsing it; return its format (``csv``/``xlsx``/``parquet``).
 
     Raises :class:`~eia.errors.ServiceDataError` (one line, naming the path and what is
@@ -184,19 +214,22 @@ def check_source_file(path: Path | str, fmt: str | None = None) -> str:
     extension, or whose first bytes are not the declared format: Parquet must start
     ``PAR1``, a workbook must be a ZIP, and a CSV must be text (no NUL bytes, decodable
     as UTF-8 or Windows-1252). ``fmt`` overrides the format the extension declares.
+    ``what`` names the file in messages, ``error`` is the exception raised and
+    ``allowed`` the formats accepted (a travel-time matrix: CSV or Parquet). Any other
+    extension, ``.txt`` and ``.env`` included, is refused before the file is opened.
     """
     path = Path(path)
     shown = printable(str(path))
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise ServiceDataError(f"service data file {shown} does not exist") from None
+        raise error(f"{what} file {shown} does not exist") from None
     except OSError as exc:
-        raise ServiceDataError(
-            f"service data path {shown} cannot be read: {exc.strerror}"
+        raise error(
+            f"{what} path {shown} cannot be read: {exc.strerror}"
         ) from None
     if stat.S_ISDIR(info.st_mode):
-        raise ServiceDataError(f"service data path {shown} is not a file (it is a folder)")
+        raise error(f"{what} path {shown} is not a file (it is a folder)")
     if not stat.S_ISREG(info.st_mode):
         kind = (
             "a FIFO (named pipe)"
@@ -207,35 +240,38 @@ def check_source_file(path: Path | str, fmt: str | None = None) -> str:
             if stat.S_ISSOCK(info.st_mode)
             else "a special file"
         )
-        raise ServiceDataError(f"service data path {shown} is not a regular file (it is {kind})")
+        raise error(f"{what} path {shown} is not a regular file (it is {kind})")
     if path.suffix.lower() in (".xls", ".ods"):
-        raise ServiceDataError(
+        raise error(
             f"{shown}: {path.suffix.lower()} files are not supported; save it as .xlsx, .csv "
             "or Parquet"
         )
     fmt = fmt or declared_format(path)
-    if fmt is None:
-        raise ServiceDataError(
-            f"service data file {shown} has no recognised extension: name it .csv, .xlsx "
-            "or .parquet (the extension declares the format)"
+    if fmt is None or fmt not in allowed:
+        names = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
+        shown_names = [names[f] for f in allowed]
+        accepted = ", ".join(shown_names[:-1]) + " or " + shown_names[-1]
+        raise error(
+            f"{what} file {shown} has no recognised extension: name it {accepted} "
+            "(the extension declares the format; other files are not opened)"
         )
     if info.st_size == 0:
-        raise ServiceDataError(f"service data file {shown} is empty")
+        raise error(f"{what} file {shown} is empty")
     try:
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError as exc:
-        raise ServiceDataError(
-            f"service data file {shown} cannot be read: {exc.strerror}"
+        raise error(
+            f"{what} file {shown} cannot be read: {exc.strerror}"
         ) from None
     if fmt == "parquet" and not head.startswith(b"PAR1"):
-        raise ServiceDataError(f"{shown} cannot be read as Parquet: it is not a Parquet file")
+        raise error(f"{shown} cannot be read as Parquet: it is not a Parquet file")
     if fmt == "xlsx" and not head.startswith(b"PK\x03\x04"):
-        raise ServiceDataError(
+        raise error(
             f"{shown} cannot be read as an Excel workbook: it is not an .xlsx file"
         )
     if fmt == "csv" and path.suffix.lower() not in (".gz", ".bz2") and not _is_text(head):
-        raise ServiceDataError(
+        raise error(
             f"{shown} cannot be read as CSV: it is not text (it holds binary data)"
         )
     return fmt

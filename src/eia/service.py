@@ -169,11 +169,9 @@ def _match_columns(found: Sequence[str], columns: Mapping[str, str], source: str
         else:
             missing.append(f"{role}: {redact.name(wanted)}")
     if missing:
-        shown = ", ".join(redact.name(f) for f in found[:40])
-        more = f" (and {len(found) - 40} more)" if len(found) > 40 else ""
         raise ServiceDataError(
             f"{source}: mapped column(s) not found: {'; '.join(missing)}. "
-            f"Columns found: {shown}{more}"
+            f"Columns found: {redact.column_names(found)}"
         )
     return actual
 

@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from eia import files, redact
 from eia.errors import TravelTimeError
 from eia.params import MODES
 from eia.schemas import TRAVEL_TIMES
@@ -381,6 +382,10 @@ def read_matrix(
         raise _fail(source, "travel-time matrix not found")
     if path.stat().st_size == 0:
         raise _fail(source, "travel-time matrix is empty")
+    # CSV or Parquet by its extension and its first bytes, before anything is parsed.
+    redact.check_source_file(
+        path, what="travel-time matrix", error=TravelTimeError, allowed=("csv", "parquet")
+    )
     mode = str(spec["mode"])
     if mode not in MODES:
         raise _fail(source, f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
@@ -519,8 +524,7 @@ def read_matrix(
 
 
 def _names(header: Sequence[str]) -> str:
-    shown = ", ".join(repr(str(h)) for h in header[:12])
-    return shown + (f" and {len(header) - 12} more" if len(header) > 12 else "")
+    return redact.column_names(header, limit=12)  # counted, not shown, unless plain names
 
 
 # ---------------------------------------------------------------------------
@@ -789,7 +793,11 @@ def synthetic_matrix(
 def ensure_synthetic(proposal, base_dir: str | Path, pack) -> list[Path]:
     """Generate each missing matrix that has ``generate`` set (examples only); return their paths."""
     specs = [t for t in proposal.access.travel_times if t.generate is not None]
-    todo = [(t, Path(base_dir) / t.path) for t in specs if not (Path(base_dir) / t.path).exists()]
+    todo = [
+        (t, _generated_target(t.path, base_dir))
+        for t in specs
+        if not (Path(base_dir) / t.path).exists()
+    ]
     if not todo:
         return []
     import geopandas as gpd
@@ -824,12 +832,25 @@ def ensure_synthetic(proposal, base_dir: str | Path, pack) -> list[Path]:
             frame = frame.pivot(index=spec.columns.origin, columns="site_id", values="minutes")
             frame = frame.reset_index()
             frame.columns.name = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False, float_format="%.1f")
-        tmp.replace(path)
+
+        def dump(tmp: Path, frame: pd.DataFrame = frame) -> None:
+            if tmp.suffix.lower() in (".parquet", ".pq"):
+                frame.to_parquet(tmp, index=False)
+            else:
+                frame.to_csv(tmp, index=False, float_format="%.1f")
+
+        files.write_atomic(path, dump, what="travel-time matrix", error=TravelTimeError)
+        files.record_generated(path, "eia (generate:)", error=TravelTimeError)
         written.append(path)
     return written
+
+
+def _generated_target(path: str | Path, base_dir: str | Path) -> Path:
+    """Where a generated matrix may go: inside the params folder, never through a link."""
+    return files.check_target(
+        path,
+        base_dir,
+        what="generated travel-time matrix",
+        error=TravelTimeError,
+        folder_label="the params file's folder",
+    )
