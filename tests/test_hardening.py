@@ -3,6 +3,7 @@ numbers, dates and names. Each test reproduces one numbered case of the issue.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,290 @@ def test_failed_notebook_error_and_message_hold_no_connection_url(
         assert "hunter2-Secret" not in text, where
         assert "db.internal.example" not in text, where
         assert "analyst" not in text, where
+
+
+# 4. A file's content is never quoted through its column names -----------------------------
+
+
+NETRC = "machine example.com login bob password hunter2-Secret\n"
+
+
+def test_undeclared_formats_are_refused_before_they_are_opened(tmp_path):
+    from eia.errors import ServiceDataError, TravelTimeError
+    from eia.service import read_service
+
+    for name in ("netrc.txt", "app.env", "notes"):
+        path = tmp_path / name
+        path.write_text(NETRC, encoding="utf-8")
+        with pytest.raises(ServiceDataError, match="no recognised extension") as caught:
+            read_service(path, {"lsoa": "lsoa_code"})
+        assert "hunter2" not in str(caught.value) and "bob" not in str(caught.value)
+        with pytest.raises(TravelTimeError, match="no recognised extension"):
+            redact.check_source_file(
+                path, what="travel-time matrix", error=TravelTimeError, allowed=("csv", "parquet")
+            )
+
+
+def test_column_names_of_a_file_that_is_not_a_table_are_counted(tmp_path):
+    from eia.errors import ServiceDataError
+    from eia.service import read_service
+
+    path = tmp_path / "extract.csv"  # a credentials file given a table's name
+    path.write_text(NETRC, encoding="utf-8")
+    with pytest.raises(ServiceDataError, match="1 column \\(names not shown") as caught:
+        read_service(path, {"lsoa": "lsoa_code"})
+    assert "hunter2" not in str(caught.value) and "bob" not in str(caught.value)
+
+
+@given(
+    header=st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=6),
+)
+def test_a_header_is_shown_only_when_it_is_plain_column_names(header):
+    shown = redact.column_names(header)
+    if len(header) < 2 or any("=" in h or "password" in h.lower() for h in header):
+        assert shown.endswith("(names not shown: the header does not look like column names)")
+        for name in header:
+            if len(name) > 3 and name not in shown.split(" (")[0]:
+                assert name not in shown
+
+
+def test_a_matrix_whose_header_is_a_secret_is_not_quoted(refdata_dir, pack, tmp_path):
+    from eia import params, traveltime
+    from eia.errors import TravelTimeError
+
+    secret = tmp_path / "p" / "tt.csv"
+    secret.parent.mkdir()
+    secret.write_text("DB_PASSWORD=hunter2-Secret\nx\n", encoding="utf-8")
+    spec = {"path": "tt.csv", "mode": "car", "columns": {"origin": "lsoa21_code"}}
+    proposal = params.parse(_tiny(), "t")
+    sites = traveltime.sites_of(proposal)
+    with pytest.raises(TravelTimeError) as caught:
+        traveltime.read_matrix(spec, sites, pack, ["E01013810"], base_dir=secret.parent)
+    assert "hunter2" not in str(caught.value) and "PASSWORD" not in str(caught.value)
+    bad = _dump(
+        tmp_path / "p" / "env.yaml",
+        _tiny(access={"travel_times": [{**spec, "path": "../secrets/app.env"}]}),
+    )
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "app.env").write_text("DB_PASSWORD=hunter2-Secret\n")
+    from eia.errors import ParamsError
+
+    with pytest.raises(ParamsError, match="no recognised extension") as caught:
+        params.load(bad, pack)
+    assert "hunter2" not in str(caught.value)
+
+
+# 5. A custom template is code: it runs only when trusted by name ------------------------------
+
+
+def _custom_template(folder: Path) -> Path:
+    from eia import template
+
+    return template.new("evil", folder=folder)
+
+
+def test_templates_outside_the_package_need_trust(tmp_path, monkeypatch):
+    from eia import template
+    from eia.errors import ParamsError
+
+    monkeypatch.setenv(template.TRUST_ENV, "")
+    elsewhere = tmp_path / "elsewhere"
+    _custom_template(elsewhere)
+    project = tmp_path / "project" / "params"
+    project.mkdir(parents=True)
+    (project / "linked.ipynb").symlink_to(elsewhere / "evil.ipynb")
+    cases = {
+        "../../elsewhere/evil.ipynb": "reached through '..' or a symbolic link",
+        "./linked.ipynb": "reached through '..' or a symbolic link",
+    }
+    _custom_template(project)
+    cases["./evil.ipynb"] = "a template is code"
+    for given_path, message in cases.items():
+        with pytest.raises(ParamsError, match=message):
+            template.resolve(given_path, project)
+    template.trust([elsewhere])  # --trust-template names it: it may run, wherever it is
+    kind, path = template.resolve("../../elsewhere/evil.ipynb", project)
+    assert kind == "site_change" and path == (elsewhere / "evil.ipynb").resolve()
+    kind, path = template.resolve("./linked.ipynb", project)
+    assert path == (elsewhere / "evil.ipynb").resolve()
+    with pytest.raises(ParamsError, match="a template is code"):
+        template.resolve("./evil.ipynb", project)  # trusting one folder trusts no other
+
+
+def test_validate_refuses_an_untrusted_template_and_accepts_a_trusted_one(
+    refdata_dir, tmp_path, monkeypatch, capsys
+):
+    from eia import template
+    from eia.cli import main
+
+    monkeypatch.setenv(template.TRUST_ENV, "")
+    _custom_template(tmp_path / "t")
+    params_file = _dump(tmp_path / "p" / "x.yaml", _tiny(template="../t/evil.ipynb"))
+    assert main(["validate", str(params_file)]) == 2
+    assert "--trust-template" in capsys.readouterr().err
+    trusted = str(tmp_path / "t" / "evil.ipynb")
+    assert main(["validate", str(params_file), "--trust-template", trusted]) == 0
+
+
+def test_reports_forbid_scripts(tmp_path):
+    import nbformat
+
+    from eia import report
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": "<p>hi</p><script>alert(1)</script>"}
+        )
+    ]
+    nb.cells = [cell]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    html = report.write(path, tmp_path / "r.html", "t").read_text(encoding="utf-8")
+    head = html.split("</head>")[0]
+    meta = re.search(r'<meta[^>]*http-equiv="Content-Security-Policy"[^>]*>', head)
+    assert meta is not None
+    policy = re.search(r'content="([^"]*)"', meta.group(0)).group(1)
+    assert "script-src 'none'" in policy and "default-src 'none'" in policy
+
+
+# 7, 8, 11 and issue 27. Writes: inside their folder, never through a link, atomic, one line ----
+
+
+def _synth_project(tmp_path: Path, path: str = "data/x.csv", synthetic: bool = True) -> Path:
+    service = {"path": path, "columns": {"lsoa": "lsoa_code"}, "synthetic": synthetic}
+    return _dump(tmp_path / "p" / "p.yaml", _tiny(service=service))
+
+
+def test_synth_never_writes_through_a_symlink(refdata_dir, tmp_path, capsys):
+    from eia.cli import main
+
+    real = tmp_path / "real.csv"
+    real.write_text("lsoa_code\nE01013810\n", encoding="utf-8")
+    params_file = _synth_project(tmp_path)
+    (tmp_path / "p" / "data").mkdir()
+    (tmp_path / "p" / "data" / "x.csv").symlink_to(real)
+    assert main(["synth", str(params_file), "--events", "50"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert real.read_text(encoding="utf-8") == "lsoa_code\nE01013810\n"
+    # a linked folder, and a dangling link, are refused too
+    (tmp_path / "p" / "data" / "x.csv").unlink()
+    (tmp_path / "p" / "data" / "x.csv").symlink_to(tmp_path / "nowhere.csv")
+    assert main(["synth", str(params_file), "--events", "50"]) == 2
+    assert not (tmp_path / "nowhere.csv").exists()
+    (tmp_path / "p" / "data" / "x.csv").unlink()
+    (tmp_path / "p" / "data").rmdir()
+    (tmp_path / "p" / "data").symlink_to(tmp_path)
+    assert main(["synth", str(params_file), "--events", "50"]) == 2
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_synth_overwrites_only_what_it_wrote_and_reports_say_so(refdata_dir, pack, tmp_path):
+    from eia import files
+    from eia.area import select_lsoas
+    from eia.cli import main
+    from eia.service import load_service
+
+    params_file = _synth_project(tmp_path)
+    target = tmp_path / "p" / "data" / "x.csv"
+    assert main(["synth", str(params_file), "--events", "50"]) == 0
+    assert files.made_by_eia(target)
+    spec = {"path": "data/x.csv", "columns": {"lsoa": "lsoa_code"}, "synthetic": True}
+    codes = select_lsoas(pack, {"ltla": ["E06000018"]})
+    data = load_service(spec, pack, codes, base_dir=tmp_path / "p")
+    assert data.quality["synthetic_source"] == "generated"
+    # A person edits it: it is theirs now, never overwritten, and "supplied" in a report.
+    target.write_text(target.read_text(encoding="utf-8") + "E01013810\n", encoding="utf-8")
+    assert not files.made_by_eia(target)
+    before = target.read_bytes()
+    assert main(["synth", str(params_file), "--events", "60"]) == 2
+    assert target.read_bytes() == before
+    data = load_service(spec, pack, codes, base_dir=tmp_path / "p")
+    assert data.quality["synthetic_source"] == "supplied"
+
+
+def test_generated_matrices_stay_inside_the_params_folder(refdata_dir, pack, tmp_path):
+    from eia import params, traveltime
+    from eia.errors import ParamsError, TravelTimeError
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    with pytest.raises(TravelTimeError, match="only inside"):
+        traveltime._generated_target("../outside/newdir/tt.csv", folder)
+    (folder / "link").symlink_to(tmp_path)
+    with pytest.raises(TravelTimeError, match="symbolic link"):
+        traveltime._generated_target("link/tt.csv", folder)
+    entry = {
+        "path": "../outside/newdir/tt.csv",
+        "mode": "car",
+        "columns": {"origin": "lsoa21_code", "destination": "site_id", "minutes": "minutes"},
+        "synthetic": True,
+        "generate": {"seed": 1},
+    }
+    params_file = _dump(folder / "tt.yaml", _tiny(access={"travel_times": [entry]}))
+    with pytest.raises(ParamsError, match="only inside"):
+        params.load(params_file, pack)
+    assert not (tmp_path / "outside").exists()
+
+
+def test_template_new_refuses_links_and_bad_names(tmp_path, capsys):
+    from eia.cli import main
+
+    (tmp_path / "mine.ipynb").symlink_to(tmp_path / "elsewhere.ipynb")  # dangling
+    assert main(["template", "new", "mine", "--dir", str(tmp_path)]) == 2
+    assert not (tmp_path / "elsewhere.ipynb").exists()
+    for name in ("x" * 300, "two\nlines", "../up", ".hidden", "a b"):
+        assert main(["template", "new", name, "--dir", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "give a file name" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.ipynb"]
+
+
+@pytest.mark.parametrize("where", ["/proc/eia-test", "/proc/self/x"])
+def test_writes_to_impossible_places_are_one_line(refdata_dir, tmp_path, capsys, where):
+    from eia.cli import main
+
+    params_file = _synth_project(tmp_path)
+    out = f"{where}/x.csv"
+    assert main(["synth", str(params_file), "--events", "50", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("eia: cannot write") and err.count("\n") == 1
+    assert main(["template", "new", "mine", "--dir", where]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("eia: cannot write") and err.count("\n") == 1
+
+
+def test_a_full_disk_leaves_no_half_file(tmp_path):
+    import errno
+
+    from eia import files
+    from eia.errors import OutputError
+
+    target = tmp_path / "x.csv"
+    target.write_text("old\n", encoding="utf-8")
+
+    def half(tmp: Path) -> None:
+        tmp.write_text("half a fi", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError, match="no space left on the disk") as caught:
+        files.write_atomic(target, half)
+    assert "\n" not in str(caught.value)
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+def test_a_read_only_folder_is_one_line(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    from eia import files
+    from eia.errors import OutputError
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # as root, chmod cannot make one
+    with pytest.raises(OutputError, match="read-only file system"):
+        files.write_atomic(tmp_path / "x.csv", lambda tmp: tmp.write_text("x"))

@@ -230,6 +230,14 @@ _STRICT = {
     "help": "treat warnings about the inputs (far-away sites, options that change nothing, "
     "identical options, options that affect nobody) as errors: exit code 2",
 }
+_TRUST = {
+    "action": "append",
+    "type": Path,
+    "default": None,
+    "metavar": "PATH",
+    "help": "a custom template (or a folder of them) you trust to run: a template is code "
+    "that runs with your permissions (repeatable; see README 'What eia guarantees')",
+}
 _OUT = {
     "type": Path,
     "default": None,
@@ -249,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check params files; list every problem")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--strict", **_STRICT)
+    p.add_argument("--trust-template", **_TRUST)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser(
@@ -258,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", **_OUT)
     p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
     p.add_argument("--strict", **_STRICT)
+    p.add_argument("--trust-template", **_TRUST)
     p.add_argument(
         "--pdf",
         action="store_true",
@@ -285,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--strict", **_STRICT)
+    p.add_argument("--trust-template", **_TRUST)
     p.set_defaults(func=_batch)
 
     p = sub.add_parser(
@@ -396,13 +407,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse arguments, run the command, turn user errors into messages."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse cannot take an optional positional after an option: lookup's TEXT
+        if args.command == "lookup" and not args.text and not extra[0].startswith("-"):
+            args.text, rest = extra[0], extra[1:]
+            if rest:
+                args = parser.parse_args([*(argv or sys.argv[1:])])  # the usual message
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "trust_template", None):
+        from eia import template
+
+        template.trust(args.trust_template)  # for this process and the workers it starts
     try:
         return args.func(args)
     except EIAError as exc:
-        from eia.redact import printable
+        from eia.redact import printable, scrub
 
-        text = "\n".join(printable(line) for line in str(exc).splitlines())
+        text = "\n".join(printable(scrub(line)) for line in str(exc).splitlines())
         print(f"eia: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

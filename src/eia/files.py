@@ -34,6 +34,7 @@ from eia.errors import OutputError
 
 __all__ = [
     "check_target",
+    "reached_plainly",
     "made_by_eia",
     "marker_path",
     "os_error",
@@ -104,6 +105,22 @@ def check_target(
     return full
 
 
+def reached_plainly(target: Path | str, folder: Path | str) -> bool:
+    """True when ``target`` (relative to ``folder``, or absolute) lies inside ``folder``
+    without a ``..`` component and without a symbolic link from the folder down to it."""
+    target = Path(target).expanduser()
+    base = Path(os.path.abspath(Path(folder).expanduser()))
+    full = Path(os.path.abspath(target if target.is_absolute() else base / target))
+    if ".." in target.parts or not full.is_relative_to(base) or full == base:
+        return False
+    current = base
+    for part in full.relative_to(base).parts:
+        current = current / part
+        if current.is_symlink():
+            return False
+    return True
+
+
 def write_atomic(
     path: Path,
     write: Callable[[Path], object],
@@ -123,7 +140,9 @@ def write_atomic(
     tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=path.suffix, dir=path.parent)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.stem[:40]}.", suffix=path.suffix, dir=path.parent
+        )
         os.close(fd)
         tmp = Path(name)
         write(tmp)
@@ -153,7 +172,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record_generated(path: Path | str, generator: str, *, error: type[Exception] = OutputError) -> None:
+def record_generated(
+    path: Path | str, generator: str, *, error: type[Exception] = OutputError
+) -> None:
     """Record that ``eia`` (``generator``, e.g. ``"eia synth"``) wrote ``path`` as it is now."""
     path = Path(path)
     record = {"generator": generator, "file": path.name, "sha256": _sha256(path)}

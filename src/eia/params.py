@@ -42,7 +42,8 @@ from pydantic import (
     model_validator,
 )
 
-from eia.errors import ParamsError, Problem
+from eia import files, redact
+from eia.errors import EIAError, ParamsError, Problem
 
 TEMPLATES = ("site_change", "service_change", "equity_audit", "self_assessment")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -1523,6 +1524,23 @@ def _check_matrix_paths(proposal: Proposal, base: Path) -> list[Problem]:
             problems.append(Problem(where, f"{target} is not a file"))
         elif not target.exists() and spec.generate is None:
             problems.append(Problem(where, f"{target} does not exist"))
+        elif not (base / spec.path).exists():  # to be generated: inside the folder, no link
+            try:
+                files.check_target(
+                    spec.path,
+                    base,
+                    what="generated matrix",
+                    folder_label="the params file's folder",
+                )
+            except EIAError as exc:
+                problems.append(Problem(where, str(exc)))
+        else:  # CSV or Parquet, by its name and first bytes; never quoted
+            try:
+                redact.check_source_file(
+                    base / spec.path, what="travel-time matrix", allowed=("csv", "parquet")
+                )
+            except EIAError as exc:
+                problems.append(Problem(where, str(exc)))
     return problems
 
 

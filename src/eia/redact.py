@@ -225,9 +225,7 @@ def check_source_file(
     except FileNotFoundError:
         raise error(f"{what} file {shown} does not exist") from None
     except OSError as exc:
-        raise error(
-            f"{what} path {shown} cannot be read: {exc.strerror}"
-        ) from None
+        raise error(f"{what} path {shown} cannot be read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
         raise error(f"{what} path {shown} is not a file (it is a folder)")
     if not stat.S_ISREG(info.st_mode):
@@ -261,19 +259,13 @@ def check_source_file(
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError as exc:
-        raise error(
-            f"{what} file {shown} cannot be read: {exc.strerror}"
-        ) from None
+        raise error(f"{what} file {shown} cannot be read: {exc.strerror}") from None
     if fmt == "parquet" and not head.startswith(b"PAR1"):
         raise error(f"{shown} cannot be read as Parquet: it is not a Parquet file")
     if fmt == "xlsx" and not head.startswith(b"PK\x03\x04"):
-        raise error(
-            f"{shown} cannot be read as an Excel workbook: it is not an .xlsx file"
-        )
+        raise error(f"{shown} cannot be read as an Excel workbook: it is not an .xlsx file")
     if fmt == "csv" and path.suffix.lower() not in (".gz", ".bz2") and not _is_text(head):
-        raise error(
-            f"{shown} cannot be read as CSV: it is not text (it holds binary data)"
-        )
+        raise error(f"{shown} cannot be read as CSV: it is not text (it holds binary data)")
     return fmt
 
 

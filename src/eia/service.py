@@ -63,6 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from eia import ethnicity as eth
+from eia import files
 from eia import redact
 from eia.errors import ServiceDataError
 from eia.lsoa21 import _name_key, _reference, resolve_codes, to_lsoa21
@@ -1041,6 +1042,9 @@ def load_service(
         by_site = by_site[["site", *[c for c in by_site.columns if c != "site"]]]
     synthetic = bool(spec.get("synthetic", False))
     quality["synthetic"] = synthetic
+    if synthetic:  # eia's own file (a recorded hash), or synthetic data someone supplied
+        made = bool(spec.get("path")) and files.made_by_eia(Path(base_dir) / str(spec["path"]))
+        quality["synthetic_source"] = "generated" if made else "supplied"
     name = extract.info.get("source", "")
     return ServiceData(
         label=str(spec.get("label") or (Path(name).stem if spec.get("path") else name)),

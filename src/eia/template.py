@@ -27,13 +27,22 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from eia import files
 from eia.errors import ParamsError, Problem
+
+#: Longest name ``eia template new`` accepts (without ``.ipynb``).
+NAME_MAX = 80
+#: A template's file name: letters, digits, ``_`` and ``-``; no newline, no path.
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{NAME_MAX - 1}}}")
 
 #: The built-in templates and what each assesses.
 BUILTIN = {
@@ -238,10 +247,64 @@ def resolve(template: str, base: Path | str | None = None) -> tuple[str, Path]:
             )
         return template, builtin_path(template)
     path = (Path(base or ".") / template).resolve()
+    problem = untrusted(template, base, path)
+    if problem:
+        raise ParamsError(str(path.name), [Problem("template", problem)])
     problems = check_notebook(path)
     if problems:
         raise ParamsError(str(path), [Problem("template", p) for p in problems])
     return str(kind_of(path)), path
+
+
+#: Custom templates (files, or folders of them) trusted to run: ``--trust-template PATH``
+#: adds to it for the command and the processes it starts; users may set it themselves.
+TRUST_ENV = "EIA_TRUSTED_TEMPLATES"
+
+
+def trusted_locations() -> list[Path]:
+    """The templates and template folders trusted to run (:data:`TRUST_ENV`), resolved."""
+    entries = os.environ.get(TRUST_ENV, "").split(os.pathsep)
+    return [Path(e).expanduser().resolve() for e in entries if e.strip()]
+
+
+def trust(paths: Iterable[Path | str]) -> None:
+    """Trust these templates or template folders for this process and those it starts."""
+    given = [str(Path(p).expanduser().resolve()) for p in paths]
+    if given:
+        current = [e for e in os.environ.get(TRUST_ENV, "").split(os.pathsep) if e.strip()]
+        os.environ[TRUST_ENV] = os.pathsep.join(dict.fromkeys(current + given))
+
+
+def is_trusted(path: Path | str) -> bool:
+    """Whether the notebook at ``path`` (resolved) is, or lies in, a trusted location."""
+    real = Path(path).resolve()
+    return any(real == t or real.is_relative_to(t) for t in trusted_locations() if t.exists())
+
+
+def untrusted(template: str, base: Path | str | None, path: Path) -> str:
+    """Why a custom template may not run (empty when it may).
+
+    A notebook that is not a built-in is code: it runs with the user's permissions,
+    can read the environment (database URLs) and write into the report. It runs
+    only when trusted by name (``--trust-template PATH`` on ``run``, ``batch`` and
+    ``validate``, or listed in ``EIA_TRUSTED_TEMPLATES``). The message says why,
+    and, for a notebook reached through ``..`` or a symbolic link, that too.
+    """
+    if path.resolve().is_relative_to(builtin_dir().resolve()) or is_trusted(path):
+        return ""
+    how = (
+        f"run it only if you trust it: --trust-template {template} (or list it, or its "
+        f"folder, in {TRUST_ENV})"
+    )
+    if not files.reached_plainly(template, base or "."):
+        return (
+            f"{template} is reached through '..' or a symbolic link, outside the params file's "
+            f"folder: a template is code and is not run from there unless trusted; {how}"
+        )
+    return (
+        f"{template} is a custom template: a template is code that runs with your "
+        f"permissions; {how}"
+    )
 
 
 @dataclass(frozen=True)
@@ -302,9 +365,18 @@ def new(
             [Problem("--from", f"{hint}expected one of {', '.join(BUILTIN)} or ./NAME.ipynb")],
         )
     stem = name[:-6] if name.endswith(".ipynb") else name
-    if not stem or "/" in stem or stem.startswith("."):
-        raise ParamsError("NAME", [Problem("NAME", "give a file name such as my_site_change")])
-    target = Path(folder) / f"{stem}.ipynb"
+    if not NAME_PATTERN.fullmatch(stem):
+        raise ParamsError(
+            "NAME",
+            [
+                Problem(
+                    "NAME",
+                    "give a file name such as my_site_change: letters, digits, '_' and '-', "
+                    f"at most {NAME_MAX} characters, starting with a letter or digit",
+                )
+            ],
+        )
+    target = files.check_target(f"{stem}.ipynb", folder, what="template")
     if target.exists():
         raise ParamsError(str(target), [Problem("", "already exists; choose another NAME")])
     nb = nbformat.read(origin, as_version=4)
@@ -320,9 +392,7 @@ def new(
                     'params_file = ""',
                     "params_file = None  # your params file, to run this notebook by hand",
                 )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
-    return target
+    return files.write_atomic(target, lambda tmp: nbformat.write(nb, tmp), what="template")
 
 
 def main(argv: list[str] | None = None) -> int:
