@@ -74,7 +74,7 @@ def test_failed_notebook_error_and_message_hold_no_connection_url(
     refdata_dir, tmp_path, monkeypatch
 ):
     from eia.errors import RunError
-    from eia.run import run
+    from eia.runner.run import run
 
     monkeypatch.setenv("EIA_TEMPLATES", str(FIXTURE_TEMPLATES / "leak-url"))
     monkeypatch.setenv("EIA_LEAK_DB", LEAK_URL)
@@ -107,7 +107,7 @@ NETRC = "machine example.com login bob password hunter2-Secret\n"
 
 def test_undeclared_formats_are_refused_before_they_are_opened(tmp_path):
     from eia.errors import ServiceDataError, TravelTimeError
-    from eia.service import read_service
+    from eia.service.aggregate import read_service
 
     for name in ("netrc.txt", "app.env", "notes"):
         path = tmp_path / name
@@ -123,7 +123,7 @@ def test_undeclared_formats_are_refused_before_they_are_opened(tmp_path):
 
 def test_column_names_of_a_file_that_is_not_a_table_are_counted(tmp_path):
     from eia.errors import ServiceDataError
-    from eia.service import read_service
+    from eia.service.aggregate import read_service
 
     path = tmp_path / "extract.csv"  # a credentials file given a table's name
     path.write_text(NETRC, encoding="utf-8")
@@ -145,7 +145,8 @@ def test_a_header_is_shown_only_when_it_is_plain_column_names(header):
 
 
 def test_a_matrix_whose_header_is_a_secret_is_not_quoted(refdata_dir, pack, tmp_path):
-    from eia import params, traveltime
+    from eia import params
+    from eia.analysis import traveltime
     from eia.errors import TravelTimeError
 
     secret = tmp_path / "p" / "tt.csv"
@@ -174,14 +175,14 @@ def test_a_matrix_whose_header_is_a_secret_is_not_quoted(refdata_dir, pack, tmp_
 
 
 def _custom_template(folder: Path) -> Path:
-    from eia import template
+    from eia.runner import template
 
     return template.new("evil", folder=folder)
 
 
 def test_templates_outside_the_package_need_trust(tmp_path, monkeypatch):
-    from eia import template
     from eia.errors import ParamsError
+    from eia.runner import template
 
     monkeypatch.setenv(template.TRUST_ENV, "")
     elsewhere = tmp_path / "elsewhere"
@@ -210,8 +211,8 @@ def test_templates_outside_the_package_need_trust(tmp_path, monkeypatch):
 def test_validate_refuses_an_untrusted_template_and_accepts_a_trusted_one(
     refdata_dir, tmp_path, monkeypatch, capsys
 ):
-    from eia import template
-    from eia.cli import main
+    from eia.runner import template
+    from eia.runner.cli import main
 
     monkeypatch.setenv(template.TRUST_ENV, "")
     _custom_template(tmp_path / "t")
@@ -225,7 +226,7 @@ def test_validate_refuses_an_untrusted_template_and_accepts_a_trusted_one(
 def test_reports_forbid_scripts(tmp_path):
     import nbformat
 
-    from eia import report
+    from eia.report import html as report
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
@@ -254,7 +255,7 @@ def _synth_project(tmp_path: Path, path: str = "data/x.csv", synthetic: bool = T
 
 
 def test_synth_never_writes_through_a_symlink(refdata_dir, tmp_path, capsys):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     real = tmp_path / "real.csv"
     real.write_text("lsoa_code\nE01013810\n", encoding="utf-8")
@@ -278,9 +279,9 @@ def test_synth_never_writes_through_a_symlink(refdata_dir, tmp_path, capsys):
 
 def test_synth_overwrites_only_what_it_wrote_and_reports_say_so(refdata_dir, pack, tmp_path):
     from eia import files
-    from eia.area import select_lsoas
-    from eia.cli import main
-    from eia.service import load_service
+    from eia.population.area import select_lsoas
+    from eia.runner.cli import main
+    from eia.service.aggregate import load_service
 
     params_file = _synth_project(tmp_path)
     target = tmp_path / "p" / "data" / "x.csv"
@@ -301,7 +302,8 @@ def test_synth_overwrites_only_what_it_wrote_and_reports_say_so(refdata_dir, pac
 
 
 def test_generated_matrices_stay_inside_the_params_folder(refdata_dir, pack, tmp_path):
-    from eia import params, traveltime
+    from eia import params
+    from eia.analysis import traveltime
     from eia.errors import ParamsError, TravelTimeError
 
     folder = tmp_path / "p"
@@ -325,7 +327,7 @@ def test_generated_matrices_stay_inside_the_params_folder(refdata_dir, pack, tmp
 
 
 def test_template_new_refuses_links_and_bad_names(tmp_path, capsys):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     (tmp_path / "mine.ipynb").symlink_to(tmp_path / "elsewhere.ipynb")  # dangling
     assert main(["template", "new", "mine", "--dir", str(tmp_path)]) == 2
@@ -339,7 +341,7 @@ def test_template_new_refuses_links_and_bad_names(tmp_path, capsys):
 
 @pytest.mark.parametrize("where", ["/proc/eia-test", "/proc/self/x"])
 def test_writes_to_impossible_places_are_one_line(refdata_dir, tmp_path, capsys, where):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     params_file = _synth_project(tmp_path)
     out = f"{where}/x.csv"

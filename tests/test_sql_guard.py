@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from services import PASSWORD, seed_table
 
 from eia.errors import ServiceDataError
-from eia.service import aggregate, open_source, read_service
-from eia.sql import check_query
+from eia.service.aggregate import aggregate, open_source, read_service
+from eia.service.sql import check_query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "service"
 EVENTS = {
