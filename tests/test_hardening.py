@@ -386,3 +386,78 @@ def test_a_read_only_folder_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "mkstemp", refuse)  # as root, chmod cannot make one
     with pytest.raises(OutputError, match="read-only file system"):
         files.write_atomic(tmp_path / "x.csv", lambda tmp: tmp.write_text("x"))
+
+
+# 9. Journey times that are not finite minutes ---------------------------------------------------
+
+TT_SITES = [
+    {"name": "Alpha Hospital", "id": "RX1RA", "lat": 52.94, "lon": -1.18},
+    {"name": "Beta Clinic", "id": "NG5 1PB", "lat": 52.99, "lon": -1.15},
+]
+
+
+@pytest.fixture(scope="module")
+def tt_setup(pack):
+    from eia import params
+    from eia.analysis import traveltime
+
+    lookup = pack.lookup()
+    codes = sorted(lookup.loc[lookup["ltla24_code"] == "E06000018", "lsoa21_code"])[:4]
+    proposal = params.parse(
+        {
+            "id": "tt",
+            "title": "t",
+            "template": "site_change",
+            "area": {"icb": "E54000060"},
+            "sites": {"current": TT_SITES, "proposed": TT_SITES[:1]},
+        }
+    )
+    return codes, traveltime.sites_of(proposal)
+
+
+def _matrix(tmp_path: Path, codes, bad: str, row: int = 5) -> Path:
+    lines = ["lsoa,site,mins"]
+    for c in codes:
+        for d in ("RX1RA", "NG5 1PB"):
+            lines.append(f"{c},{d},{12 + len(lines)}")
+    origin, site, _ = lines[row].split(",")
+    lines[row] = f"{origin},{site},{bad}"
+    path = tmp_path / "m.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("bad", ["inf", "-inf", "1e39", "1e400", "Infinity", "NaN", "250000"])
+def test_non_finite_or_overflowing_times_are_one_line_naming_column_and_row(
+    tmp_path, pack, tt_setup, bad
+):
+    from eia.analysis import traveltime
+    from eia.errors import TravelTimeError
+
+    codes, sites = tt_setup
+    path = _matrix(tmp_path, codes, bad)
+    spec = {
+        "path": str(path),
+        "mode": "car",
+        "columns": {"origin": "lsoa", "destination": "site", "minutes": "mins"},
+    }
+    with pytest.raises(TravelTimeError) as caught:
+        traveltime.read_matrix(spec, sites, pack, codes)
+    message = str(caught.value)
+    assert "\n" not in message and "'mins', row 5" in message and "(masked)" in message
+    assert bad not in message.split("(masked)")[0].split("row 5:")[1]
+
+
+def test_nan_means_unreachable_only_when_listed(tmp_path, pack, tt_setup):
+    from eia.analysis import traveltime
+
+    codes, sites = tt_setup
+    path = _matrix(tmp_path, codes, "NaN")
+    spec = {
+        "path": str(path),
+        "mode": "car",
+        "columns": {"origin": "lsoa", "destination": "site", "minutes": "mins"},
+        "unreachable": ["NaN"],
+    }
+    matrix = traveltime.read_matrix(spec, sites, pack, codes)
+    assert matrix.info["pairs_unreachable"] == 1

@@ -25,7 +25,9 @@ parts' times. Destinations are matched to the proposal's sites by each site's
 
 Clear failures (:class:`~eia.errors.TravelTimeError`, exit 2, nothing
 published): a site with no times, LSOAs of the area with no times, negative or
-non-numeric times, an origin–destination pair given twice. Messages name the
+non-numeric times, infinite times, times above :data:`MAX_MINUTES` (``1e39``: a unit
+mistake) and the text ``NaN`` (unless listed under ``unreachable``), an
+origin–destination pair given twice. Messages name the
 file and column and give examples as codes only (LSOA codes, site ids and
 names from the params, row numbers), never other values from the file.
 
@@ -168,6 +170,7 @@ def _batches(
         convert_options=pacsv.ConvertOptions(
             include_columns=columns,
             column_types=types,
+            null_values=[""],  # only an empty cell is empty: "NA" or "NaN" text is not
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         ),
@@ -311,8 +314,18 @@ class _Pairs:
         )
 
 
+#: The longest journey time accepted, in minutes (about 69 days): more is a unit mistake.
+MAX_MINUTES = 100_000
+
+
 def _numbers(column: pa.Array, flags: Sequence, source: str, name: str, offset: int) -> np.ndarray:
-    """A column of minutes as float64: empty and flagged cells NaN; non-numeric cells an error."""
+    """A column of minutes as float64: empty and flagged cells NaN; anything else an error.
+
+    Non-numeric cells, infinities, values above :data:`MAX_MINUTES` (``1e39``) and the
+    text ``NaN`` are refused (one line: column, data row, the value masked), unless the
+    text is listed under ``unreachable`` (``unreachable: [NaN]`` makes it mean "not
+    reachable"): only an empty cell or a listed flag means not reachable.
+    """
     text_flags = [str(f) for f in flags if isinstance(f, str)]
     num_flags = [float(f) for f in flags if not isinstance(f, str)]
     if pa.types.is_dictionary(column.type):
@@ -334,9 +347,24 @@ def _numbers(column: pa.Array, flags: Sequence, source: str, name: str, offset: 
                 "as numbers, empty cells (or a value listed in unreachable) for pairs that "
                 "cannot be reached",
             ) from None
+    present = pc.is_valid(column).to_numpy(zero_copy_only=False)
     values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     if num_flags:
-        values = np.where(np.isin(values, num_flags), np.nan, values)
+        flagged = np.isin(values, num_flags)
+        values = np.where(flagged, np.nan, values)
+        present = present & ~flagged
+    if any(f.strip().lower() == "nan" for f in text_flags):  # unreachable: [NaN]
+        present = present & ~np.isnan(values)
+    bad = present & ~(np.isfinite(values) & (np.abs(values) <= MAX_MINUTES))
+    if bad.any():  # inf, 1e39, or a NaN that is not an empty cell or a listed flag
+        first = int(np.flatnonzero(bad)[0])
+        shown = redact.cell(name, offset + first + 1, format(values[first], "g"))
+        raise _fail(
+            source,
+            f"{int(bad.sum()):,} journey time(s) are not a finite number of minutes up to "
+            f"{MAX_MINUTES:,}, e.g. column {shown}: give minutes as numbers, an empty cell "
+            "(or a value listed in unreachable) for a pair that cannot be reached",
+        )
     return values
 
 
