@@ -461,3 +461,42 @@ def test_nan_means_unreachable_only_when_listed(tmp_path, pack, tt_setup):
     }
     matrix = traveltime.read_matrix(spec, sites, pack, codes)
     assert matrix.info["pairs_unreachable"] == 1
+
+
+# 10. A self-assessment scoring only some outcomes ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_partial_self_assessment_withholds_domain_ratings_and_keeps_the_owners_words(tmp_path):
+    import json
+
+    from eia import params
+    from eia.selfassess import core as selfassess
+
+    src = ROOT / "params" / "examples" / "notts-eds2022-self-assessment.yaml"
+    data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    block = data["self_assessment"]
+    block["scores"] = [s for s in block["scores"] if s["outcome"] not in ("1A", "2C")]
+    block["previous"] = str(src.parent / block["previous"])
+    data["description"] = "DESCRIPTION-of-the-assessment"
+    data["narrative"] = {"race": "NARRATIVE-by-the-owner"}
+    data["mitigations"] = [{"action": "MITIGATION-action", "owner": "Lead", "status": "planned"}]
+    path = _dump(tmp_path / "sa.yaml", data)
+    result = selfassess.assess(params.load(path), path)
+    domains = result.domains.set_index("domain_id")
+    assert domains.loc["1", "rating"] == "Not rated" and "1A" in domains.loc["1", "note"]
+    assert domains.loc["2", "rating"] == "Not rated" and "2C" in domains.loc["2", "note"]
+    assert domains.loc["3", "rating"] != "Not rated"
+    assert result.overall["score"] is None and "1A, 2C" in result.overall["note"]
+    html = ""
+    for name in ("title", "summary", "heat_table", "domain_table", "evidence", "action_plan"):
+        shown = getattr(selfassess, name)(result)
+        html += shown._repr_html_() if hasattr(shown, "_repr_html_") else str(shown)
+    html += "".join(
+        getattr(selfassess, n)(result)._repr_html_() for n in ("change", "framework_block")
+    )
+    for text in ("DESCRIPTION-of-the-assessment", "NARRATIVE-by-the-owner", "MITIGATION-action"):
+        assert text in html
+    assert "not scored" in html
+    json.dumps(selfassess.metrics(result), default=str)
