@@ -500,3 +500,91 @@ def test_partial_self_assessment_withholds_domain_ratings_and_keeps_the_owners_w
         assert text in html
     assert "not scored" in html
     json.dumps(selfassess.metrics(result), default=str)
+
+
+# 13. Impossible dates, look-alike option names, lookup argument order ----------------------------
+
+
+@pytest.mark.parametrize("bad", ["2024-02-30", "2023-02-29", "31/04/2024", "30.02.2024"])
+def test_impossible_dates_are_an_error_naming_column_and_row_never_rolled_over(tmp_path, bad):
+    from eia.errors import ServiceDataError
+    from eia.service.aggregate import read_service
+
+    path = tmp_path / "events.csv"
+    path.write_text(
+        f"lsoa_code,when\nE01013810,2024-02-29\nE01013810,{bad}\nE01013811,01/03/2024\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ServiceDataError) as caught:
+        read_service(path, {"lsoa": "lsoa_code", "date": "when"})
+    message = str(caught.value)
+    assert "'when'" in message and "row" in message and " 2 " in f" {message} ".replace(",", " ")
+    assert bad not in message and "\n" not in message
+
+
+BASE_SITES = {
+    "current": [{"hospital": "King's Mill Hospital"}],
+    "proposed": [{"name": "Hub", "lat": 52.95, "lon": -1.15}],
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Now",
+        "Now (do nothing)",
+        "now (do nothing) ",
+        "Proposed\u200b",
+        "Pr\u043eposed",  # Cyrillic о
+        "\u0420roposed",  # Cyrillic Р
+        "N\u043ew",
+        "\uff2e\uff4f\uff57",  # full-width
+        "Do-nothing",
+        "Current",
+    ],
+)
+def test_option_names_that_read_as_the_baseline_are_refused(name):
+    from eia import params
+    from eia.errors import ParamsError
+
+    option = {"name": name, "proposed": [{"name": "X", "lat": 52.9, "lon": -1.1}]}
+    with pytest.raises(ParamsError, match="is reserved") as caught:
+        params.parse(_tiny(options=[option]), "t")
+    assert all("\u200b" not in str(p) and "\n" not in str(p) for p in caught.value.problems)
+
+
+def test_names_are_normalised_and_invisible_characters_stripped():
+    from eia import params
+    from eia.errors import ParamsError
+
+    option = {
+        "name": "Option\u200b \u202eA\u202c",
+        "proposed": [{"name": "X", "lat": 52.9, "lon": -1.1}],
+    }
+    proposal = params.parse(_tiny(options=[option], description="Safe\u202e text\u2066"), "t")
+    assert proposal.options[0].name == "Option A"
+    assert proposal.description == "Safe text"
+    twins = [
+        {"name": "Option A", "proposed": [{"name": "X", "lat": 52.9, "lon": -1.1}]},
+        {"name": "\u041eption A", "proposed": [{"name": "Y", "lat": 52.9, "lon": -1.1}]},
+    ]
+    with pytest.raises(ParamsError, match="must be unique"):
+        params.parse(_tiny(options=twins), "t")
+    with pytest.raises(ParamsError):
+        params.parse(_tiny(title="\u200b\u200b"), "t")  # nothing visible is no title
+
+
+@given(st.text(max_size=30))
+def test_skeleton_ignores_invisible_characters(text):
+    from eia.names import skeleton
+
+    assert skeleton(text) == skeleton("\u200b".join(text) + "\u202e")
+
+
+def test_lookup_takes_text_after_the_options(refdata_dir, capsys):
+    from eia.runner.cli import main
+
+    assert main(["lookup", "hospital", "--near", "E54000060", "King's Mill"]) == 0
+    after = capsys.readouterr().out
+    assert main(["lookup", "hospital", "King's Mill", "--near", "E54000060"]) == 0
+    assert capsys.readouterr().out == after and "King's Mill" in after

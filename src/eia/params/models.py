@@ -27,6 +27,7 @@ import types
 import typing
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -42,7 +43,7 @@ from pydantic import (
     model_validator,
 )
 
-from eia import files, redact
+from eia import files, names, redact
 from eia.errors import EIAError, ParamsError, Problem
 
 __all__ = [
@@ -186,8 +187,17 @@ def _uk_date(value: Any) -> Any:
 
 
 Date = Annotated[dt.date, BeforeValidator(_uk_date)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+#: Short text (names, labels): NFKC-normalised, invisible format characters (zero-width,
+#: bidi overrides) removed before it is checked (:func:`eia.names.clean`).
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    BeforeValidator(partial(names.clean, nfkc=True)),
+]
+#: Long text (descriptions, narratives): invisible format characters removed.
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=5000), BeforeValidator(names.clean)
+]
 
 
 #: Resource caps, checked on the file as read (aliases expanded) before anything runs.
@@ -1034,16 +1044,18 @@ class Proposal(_Model):
             )
         seen: dict[str, str] = {}
         for option in self.options:
-            key = " ".join(option.name.split()).casefold()
-            if key in RESERVED_SCENARIOS:
+            key = names.skeleton(option.name)  # what it looks like: case, spaces, homoglyphs
+            baseline = names.looks_like_baseline(option.name)
+            if " ".join(option.name.split()).casefold() in RESERVED_SCENARIOS or baseline:
                 raise ValueError(
-                    f"option name {option.name!r} is reserved (it names sites.proposed or the "
-                    "current sites); choose another name"
+                    f"option name {option.name!r} is reserved: it reads as "
+                    f"{baseline or 'the baseline'!r}, which names sites.proposed or the current "
+                    "sites in the report; choose another name"
                 )
             if key in seen:
                 raise ValueError(
                     f"option names must be unique: {option.name!r} and {seen[key]!r} are the "
-                    "same name once spaces and case are ignored"
+                    "same name once spaces and case are ignored (and look-alike letters)"
                 )
             seen[key] = option.name
         return self

@@ -268,19 +268,38 @@ def nhs_ethnic_code(value: object) -> str | None:
 
 
 def _parse_dates(text: pa.Array) -> pa.Array:
-    parsed = pc.strptime(text, format=_DATE_FORMATS[0], unit="s", error_is_null=True)
+    """Distinct date texts parsed by the first of :data:`_DATE_FORMATS` that reads them.
+
+    Arrow's ``strptime`` rolls an impossible day into the next month (2024-02-30 →
+    1 March); such a date is null here, so it is reported as not a date (its rows
+    named, values masked), never moved to another day.
+    """
+    parsed = _strptime_strict(text, _DATE_FORMATS[0])
     for fmt in _DATE_FORMATS[1:]:
         todo = pc.and_(pc.is_valid(text), pc.is_null(parsed))
         if not pc.any(todo).as_py():
             break
-        attempt = pc.strptime(
-            pc.if_else(todo, text, pa.scalar(None, pa.string())),
-            format=fmt,
-            unit="s",
-            error_is_null=True,
-        )
+        attempt = _strptime_strict(pc.if_else(todo, text, pa.scalar(None, pa.string())), fmt)
         parsed = pc.coalesce(parsed, attempt)
     return parsed
+
+
+def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
+    """``pc.strptime`` without roll-over: a parsed day that does not exist becomes null."""
+    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    if not pc.any(pc.is_valid(parsed)).as_py():
+        return parsed
+    keep = []
+    for raw, when in zip(text.to_pylist(), parsed.to_pylist(), strict=True):
+        if when is None:
+            keep.append(False)
+            continue
+        try:
+            dt.datetime.strptime(raw.strip(), fmt)
+            keep.append(True)
+        except ValueError as exc:  # only the calendar's verdict counts; other quirks are Arrow's
+            keep.append("out of range" not in str(exc) and "day of year" not in str(exc))
+    return pc.if_else(pa.array(keep), parsed, pa.scalar(None, parsed.type))
 
 
 @dataclass(repr=False)
