@@ -471,8 +471,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_partial_self_assessment_withholds_domain_ratings_and_keeps_the_owners_words(tmp_path):
     import json
 
-    from eia import params
-    from eia.selfassess import core as selfassess
+    from eia import params, selfassess
 
     src = ROOT / "params" / "examples" / "notts-eds2022-self-assessment.yaml"
     data = yaml.safe_load(src.read_text(encoding="utf-8"))

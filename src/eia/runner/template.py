@@ -26,11 +26,8 @@ The parameters cell names the example each template runs by hand
 from __future__ import annotations
 
 import difflib
-import json
-import os
 import re
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,19 +35,22 @@ import nbformat
 
 from eia import files
 from eia.errors import ParamsError, Problem
+from eia.params.templates import (  # noqa: F401 - resolve, trust: this module's public face
+    BUILTIN,
+    TRUST_ENV,
+    builtin_dir,
+    builtin_path,
+    check_notebook,
+    is_path,
+    kind_of,
+    resolve,
+    trust,
+)
 
 #: Longest name ``eia template new`` accepts (without ``.ipynb``).
 NAME_MAX = 80
 #: A template's file name: letters, digits, ``_`` and ``-``; no newline, no path.
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{NAME_MAX - 1}}}")
-
-#: The built-in templates and what each assesses.
-BUILTIN = {
-    "site_change": "Site change: equity and health inequalities impact assessment",
-    "service_change": "Service change: equity and health inequalities impact assessment",
-    "equity_audit": "Equity audit of an existing service",
-    "self_assessment": "Self-assessment against an equality framework (EDS 2022 and others)",
-}
 
 #: The shared cells, in report order: (name, cell type, source).
 SHARED_CELLS: tuple[tuple[str, str, str], ...] = (
@@ -180,133 +180,6 @@ def sync(path: Path | str) -> bool:
     if changed:
         nbformat.write(nb, path)
     return changed
-
-
-def builtin_dir() -> Path:
-    """The built-in templates' folder (``EIA_TEMPLATES`` or the package's ``templates``)."""
-    from eia.runner.run import templates_dir
-
-    return templates_dir()
-
-
-def is_path(value: str) -> bool:
-    """Whether a params file's ``template`` names a notebook rather than a built-in."""
-    return value.endswith(".ipynb") or "/" in value or "\\" in value
-
-
-def builtin_path(name: str) -> Path:
-    """The notebook of built-in template ``name``."""
-    return builtin_dir() / f"{name}.ipynb"
-
-
-def kind_of(path: Path | str) -> str | None:
-    """The built-in a notebook extends (``metadata.eia.template``), or None."""
-    try:
-        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
-    except (OSError, ValueError, AttributeError):
-        return None
-    kind = (meta.get("eia") or {}).get("template") if isinstance(meta, dict) else None
-    return kind if kind in BUILTIN else None
-
-
-def check_notebook(path: Path | str) -> list[str]:
-    """Why a notebook cannot be used as a template (empty when it can).
-
-    It must be a readable notebook, say which built-in it extends
-    (``metadata.eia.template``) and keep a cell tagged ``parameters``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return [f"template notebook {path} not found"]
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001 - any unreadable notebook is one problem
-        return [f"{path.name} is not a readable Jupyter notebook"]
-    problems = []
-    kind = (nb.metadata.get("eia") or {}).get("template")
-    if kind not in BUILTIN:
-        problems.append(
-            f"{path.name} does not say which built-in template it extends "
-            f"(metadata.eia.template: one of {', '.join(BUILTIN)}); make custom templates "
-            "with `eia template new NAME --from site_change`"
-        )
-    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
-        problems.append(f"{path.name} has no cell tagged 'parameters' (Papermill needs one)")
-    return problems
-
-
-def resolve(template: str, base: Path | str | None = None) -> tuple[str, Path]:
-    """``(kind, notebook)`` for a params file's ``template`` (a built-in name or a path).
-
-    A path is relative to ``base`` (the params file's folder). Raises
-    :class:`~eia.errors.ParamsError` naming the problem.
-    """
-    if not is_path(template):
-        if template not in BUILTIN:
-            raise ParamsError(
-                "template",
-                [Problem("template", f"expected one of {', '.join(BUILTIN)} or a notebook path")],
-            )
-        return template, builtin_path(template)
-    path = (Path(base or ".") / template).resolve()
-    problem = untrusted(template, base, path)
-    if problem:
-        raise ParamsError(str(path.name), [Problem("template", problem)])
-    problems = check_notebook(path)
-    if problems:
-        raise ParamsError(str(path), [Problem("template", p) for p in problems])
-    return str(kind_of(path)), path
-
-
-#: Custom templates (files, or folders of them) trusted to run: ``--trust-template PATH``
-#: adds to it for the command and the processes it starts; users may set it themselves.
-TRUST_ENV = "EIA_TRUSTED_TEMPLATES"
-
-
-def trusted_locations() -> list[Path]:
-    """The templates and template folders trusted to run (:data:`TRUST_ENV`), resolved."""
-    entries = os.environ.get(TRUST_ENV, "").split(os.pathsep)
-    return [Path(e).expanduser().resolve() for e in entries if e.strip()]
-
-
-def trust(paths: Iterable[Path | str]) -> None:
-    """Trust these templates or template folders for this process and those it starts."""
-    given = [str(Path(p).expanduser().resolve()) for p in paths]
-    if given:
-        current = [e for e in os.environ.get(TRUST_ENV, "").split(os.pathsep) if e.strip()]
-        os.environ[TRUST_ENV] = os.pathsep.join(dict.fromkeys(current + given))
-
-
-def is_trusted(path: Path | str) -> bool:
-    """Whether the notebook at ``path`` (resolved) is, or lies in, a trusted location."""
-    real = Path(path).resolve()
-    return any(real == t or real.is_relative_to(t) for t in trusted_locations() if t.exists())
-
-
-def untrusted(template: str, base: Path | str | None, path: Path) -> str:
-    """Why a custom template may not run (empty when it may).
-
-    A notebook that is not a built-in is code: it runs with the user's permissions,
-    can read the environment (database URLs) and write into the report. It runs
-    only when trusted by name (``--trust-template PATH`` on ``run``, ``batch`` and
-    ``validate``, or listed in ``EIA_TRUSTED_TEMPLATES``). The message says why,
-    and, for a notebook reached through ``..`` or a symbolic link, that too.
-    """
-    if path.resolve().is_relative_to(builtin_dir().resolve()) or is_trusted(path):
-        return ""
-    how = (
-        f"run it only if you trust it: --trust-template {template} (or list it, or its "
-        f"folder, in {TRUST_ENV})"
-    )
-    if not files.reached_plainly(template, base or "."):
-        return (
-            f"{template} is reached through '..' or a symbolic link, outside the params file's "
-            f"folder: a template is code and is not run from there unless trusted; {how}"
-        )
-    return (
-        f"{template} is a custom template: a template is code that runs with your "
-        f"permissions; {how}"
-    )
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from eia import files
 from eia.errors import ServiceDataError
-from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, quintile_of
+from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, quintile_of, select_lsoas
 
 #: The columns :func:`generate` writes, as a params ``service.columns`` mapping.
 COLUMNS = {
@@ -357,7 +357,6 @@ def ensure(proposal, base_dir: str | Path, pack) -> Path | None:
     if named.exists():  # a file, or a link to one: read, never written here
         return named
     path = check_target(spec.path, base_dir, synthetic=spec.synthetic)
-    from eia.population.area import select_lsoas
 
     frame = generate(
         pack,
