@@ -587,3 +587,26 @@ def test_lookup_takes_text_after_the_options(refdata_dir, capsys):
     after = capsys.readouterr().out
     assert main(["lookup", "hospital", "King's Mill", "--near", "E54000060"]) == 0
     assert capsys.readouterr().out == after and "King's Mill" in after
+
+
+def test_a_parquet_nan_is_an_empty_cell_as_documented(tmp_path, pack, tt_setup):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from eia.analysis import traveltime
+
+    codes, sites = tt_setup
+    rows = [(c, d, 10.0) for c in codes for d in ("RX1RA", "NG5 1PB")]
+    frame = pd.DataFrame(rows, columns=["lsoa", "site", "mins"])
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    mins = table.column("mins").to_numpy().copy()
+    mins[3] = float("nan")  # a true NaN, not a null, as some tools write
+    table = table.set_column(2, "mins", pa.array(mins, from_pandas=False))
+    pq.write_table(table, tmp_path / "m.parquet")
+    spec = {
+        "path": str(tmp_path / "m.parquet"),
+        "mode": "car",
+        "columns": {"origin": "lsoa", "destination": "site", "minutes": "mins"},
+    }
+    assert traveltime.read_matrix(spec, sites, pack, codes).info["pairs_unreachable"] == 1

@@ -320,13 +320,17 @@ class _Pairs:
 MAX_MINUTES = 100_000
 
 
-def _numbers(column: pa.Array, flags: Sequence, source: str, name: str, offset: int) -> np.ndarray:
+def _numbers(
+    column: pa.Array, flags: Sequence, source: str, name: str, offset: int, *, text: bool = True
+) -> np.ndarray:
     """A column of minutes as float64: empty and flagged cells NaN; anything else an error.
 
     Non-numeric cells, infinities, values above :data:`MAX_MINUTES` (``1e39``) and the
     text ``NaN`` are refused (one line: column, data row, the value masked), unless the
     text is listed under ``unreachable`` (``unreachable: [NaN]`` makes it mean "not
-    reachable"): only an empty cell or a listed flag means not reachable.
+    reachable"): only an empty cell or a listed flag means not reachable. In a
+    Parquet file (``text=False``) a floating-point NaN is an empty cell, as r5py and
+    pandas write one (docs/travel-time.md).
     """
     text_flags = [str(f) for f in flags if isinstance(f, str)]
     num_flags = [float(f) for f in flags if not isinstance(f, str)]
@@ -355,7 +359,7 @@ def _numbers(column: pa.Array, flags: Sequence, source: str, name: str, offset: 
         flagged = np.isin(values, num_flags)
         values = np.where(flagged, np.nan, values)
         present = present & ~flagged
-    if any(f.strip().lower() == "nan" for f in text_flags):  # unreachable: [NaN]
+    if not text or any(f.strip().lower() == "nan" for f in text_flags):  # NaN means empty
         present = present & ~np.isnan(values)
     bad = present & ~(np.isfinite(values) & (np.abs(values) <= MAX_MINUTES))
     if bad.any():  # inf, 1e39, or a NaN that is not an empty cell or a listed flag
@@ -454,7 +458,9 @@ def read_matrix(
             for batch in _batches(path, fmt, wanted, [origin], as_string):
                 ids = pairs.origins.encode(batch.column(origin))
                 for j, name in enumerate(site_columns):
-                    mins = _numbers(batch.column(name), flags, source, name, rows)
+                    mins = _numbers(
+                        batch.column(name), flags, source, name, rows, text=fmt == "csv"
+                    )
                     pairs.add(ids, np.full(len(ids), j, np.int64), mins, f"column {name!r}")
                 rows += batch.num_rows
             info["pairs_read"] = rows * len(site_columns)
@@ -472,7 +478,9 @@ def read_matrix(
                     extra = [key_site.get(site_key(v), -1) for v in known[len(to_site) :]]
                     to_site = np.concatenate([to_site, np.array(extra, np.int64)])
                 site = np.where(dids >= 0, to_site[np.maximum(dids, 0)], -1)
-                mins = _numbers(batch.column(mins_col), flags, source, mins_col, rows)
+                mins = _numbers(
+                    batch.column(mins_col), flags, source, mins_col, rows, text=fmt == "csv"
+                )
                 pairs.add(ids, site, mins, f"column {mins_col!r}")
                 rows += batch.num_rows
             info["pairs_read"] = rows
