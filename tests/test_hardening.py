@@ -137,7 +137,7 @@ def test_column_names_of_a_file_that_is_not_a_table_are_counted(tmp_path):
 )
 def test_a_header_is_shown_only_when_it_is_plain_column_names(header):
     shown = redact.column_names(header)
-    if len(header) < 2 or any("=" in h or "password" in h.lower() for h in header):
+    if any("=" in h or "password" in h.lower() or len(h.split()) > 4 for h in header):
         assert shown.endswith("(names not shown: the header does not look like column names)")
         for name in header:
             if len(name) > 3 and name not in shown.split(" (")[0]:

@@ -168,15 +168,19 @@ _SECRET_WORDS = re.compile(r"(?i)password|passwd|secret|token|login|api.?key|pri
 def column_names(found: Sequence[object], *, limit: int = 40) -> str:
     """A file's column names as a message may show them, or only their number.
 
-    Names are quoted only when the header looks like a table's: at least two
-    columns, each a plain name (:data:`PLAIN_NAME`) of at most 40 characters without
-    words such as "password". Otherwise (a credentials file, a text file, a
+    Names are quoted only when the header looks like a table's: each a plain name
+    (:data:`PLAIN_NAME`) of at most 40 characters and four words, without words
+    such as "password" or "login". Otherwise (a credentials file, a text file, a
     mis-declared format) the header may be a line of content, so it is counted:
     ``"3 columns (names not shown: the header does not look like column names)"``.
     """
     names = ["" if n is None else str(n) for n in found]
-    plain = len(names) >= 2 and all(
-        PLAIN_NAME.match(n) and len(n) <= 40 and not _SECRET_WORDS.search(n) for n in names
+    plain = bool(names) and all(
+        PLAIN_NAME.match(n)
+        and len(n) <= 40
+        and len(n.split()) <= 4
+        and not _SECRET_WORDS.search(n)
+        for n in names
     )
     if not plain:
         count = f"{len(names)} column{'s' if len(names) != 1 else ''}"
