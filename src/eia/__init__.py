@@ -84,7 +84,30 @@ _API = {
     },
 }
 
-__all__ = ["__version__", *_API]
+__all__ = [
+    "__version__",
+    "load_params",
+    "Proposal",
+    "assess",
+    "Assessment",
+    "run",
+    "RunResult",
+    "run_batch",
+    "BatchResult",
+    "load_pack",
+    "Pack",
+    "EIAError",
+    "ParamsError",
+    "RefDataError",
+    "ServiceDataError",
+    "TravelTimeError",
+    "StatsInputError",
+    "OutputError",
+    "RunError",
+    "DataMismatchError",
+    "DisclosureError",
+]
+assert set(__all__) == {"__version__", *_API}
 
 
 def __getattr__(name: str) -> Any:
