@@ -176,10 +176,7 @@ def column_names(found: Sequence[object], *, limit: int = 40) -> str:
     """
     names = ["" if n is None else str(n) for n in found]
     plain = bool(names) and all(
-        PLAIN_NAME.match(n)
-        and len(n) <= 40
-        and len(n.split()) <= 4
-        and not _SECRET_WORDS.search(n)
+        PLAIN_NAME.match(n) and len(n) <= 40 and len(n.split()) <= 4 and not _SECRET_WORDS.search(n)
         for n in names
     )
     if not plain:

@@ -968,7 +968,8 @@ class Proposal(_Model):
     template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
         description="Which notebook template assesses it: a built-in name, or a custom notebook "
         "made with `eia template new` given as a path relative to the params file "
-        "(`./custom.ipynb`), which is assessed as the built-in it extends."
+        "(`./custom.ipynb`), which is assessed as the built-in it extends. A custom notebook "
+        "is code: it runs only when trusted (`--trust-template PATH` or EIA_TRUSTED_TEMPLATES)."
     )
     template_file: str | None = Field(
         None,
