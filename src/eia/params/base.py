@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from eia.params.kinds import KINDS
+
 __all__ = [
     "template_label",
     "TEMPLATES",
