@@ -42,11 +42,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from eia.disclosure_audit import (
+    HIDDEN,
+    PRIMARY,
+    SECONDARY,
+    TABLE,
+    Audit,
+    reader_bounds,
+)
+
 DEFAULT_MIN_COUNT = 5
-PRIMARY = "primary"
-SECONDARY = "secondary"
-#: Withheld with everything it adds up with, zeros included (see :func:`protect`).
-TABLE = "table"
 SECONDARY_MARK = "*"
 #: Why an LSOA of a rate map is grey: fewer than ``min_count`` users, none, or protecting a count.
 GREY = "grey"
@@ -73,24 +78,6 @@ def _check_min_count(min_count) -> int:
     if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
         raise ValueError(f"min_count must be a whole number of at least 1, not {min_count!r}")
     return int(min_count)
-
-
-def reader_bounds(
-    values: Mapping[Hashable, float],
-    reasons: Mapping[Hashable, str],
-    min_count: int = DEFAULT_MIN_COUNT,
-) -> dict[Hashable, tuple[float, float | None]]:
-    """What a reader of the policy knows about each withheld entry: ``(lower, upper)``.
-
-    A ``"<5"`` count lies in 1–4 (whole-number counts) or in (0, 5) (fractional
-    counts; the closed interval is used); a secondary ``"*"`` count is non-zero
-    and not small, so at least ``min_count``; an entry withheld with its whole
-    table is only known to be at least 0.
-    """
-    integral = all(float(v).is_integer() for v in values.values() if not _isnan(v))
-    small = (1.0, float(min_count - 1)) if integral else (0.0, float(min_count))
-    bounds = {PRIMARY: small, SECONDARY: (float(min_count), None), TABLE: (0.0, None)}
-    return {key: bounds[reason] for key, reason in reasons.items()}
 
 
 def recoverable(
@@ -164,23 +151,35 @@ def protect(
     *,
     totals: Iterable[Hashable] = (),
     prefer: Iterable[Hashable] = (),
+    fixed: Mapping[Hashable, str | None] | None = None,
+    hidden: Iterable[Hashable] = (),
 ) -> dict[Hashable, str]:
-    """Which entries to withhold, and why: ``{key: "primary" | "secondary"}``.
+    """Which entries to withhold, and why: ``{key: "primary" | "secondary" | "table"}``.
 
-    ``values`` maps every published count to its value; ``constraints`` are the
-    ``(total, parts)`` relations a reader knows (see :func:`recoverable`).
+    ``values`` maps every count to its value; ``constraints`` are the
+    ``(total, parts)`` relations a reader knows (see :class:`Audit`).
     ``totals`` names entries to choose as complementary suppressions only as a
     last resort (the totals of ``constraints`` are always treated so);
     ``prefer`` names entries to choose first (e.g. data-quality totals, so that
     a small count of records outside the area does not cost a table cell).
-    Counts that are 0 are never withheld; complementary suppressions are always
-    non-zero, smallest first, so the fewest readers' counts are lost.
+    ``fixed`` maps entries already published elsewhere to their reason there
+    (None: published): linked tables, whose entries keep their state and are
+    never chosen. ``hidden`` names entries that are never published (a reader
+    knows only that each is at least 0), such as the users of the sites whose
+    profiles are not shown. Counts that are 0 are never withheld;
+    complementary suppressions are always non-zero, smallest first, so the
+    fewest readers' counts are lost.
+
+    Entries are withheld until :meth:`Audit.exposures` finds nothing: no withheld
+    entry pinned to a value, no sum of withheld entries of one relation and no
+    hidden entry pinned to a value from 1 to ``min_count - 1``.
 
     When every non-zero entry linked to an exposed one is already withheld and
     the labels themselves still give it away (e.g. cells "<3", "<3" with a total
     "<3": all must be 1), every entry linked to it — zeros and small counts
     included — is withheld as ``"table"``, shown as ``"*"``: the reader then
     knows only that each is at least 0, and nothing can be pinned down.
+    The result names the entries of ``values`` other than ``fixed`` and ``hidden``.
     """
     min_count = _check_min_count(min_count)
     constraints = [(t, list(p)) for t, p in constraints]
@@ -189,36 +188,55 @@ def protect(
         for key in [total, *parts]:
             if key not in vals:
                 raise KeyError(f"constraint refers to {key!r}, which has no value")
+    fixed = dict(fixed or {})
+    hidden = set(hidden)
+    frozen = set(fixed) | hidden
     last_resort = set(totals) | {t for t, _ in constraints}
     preferred = set(prefer)
     order = {k: i for i, k in enumerate(vals)}
-    reasons: dict[Hashable, str] = {k: PRIMARY for k, v in vals.items() if is_small(v, min_count)}
+    reasons: dict[Hashable, str] = {k: r for k, r in fixed.items() if r is not None}
+    reasons |= {k: HIDDEN for k in hidden}
+    reasons |= {k: PRIMARY for k, v in vals.items() if k not in frozen and is_small(v, min_count)}
     lines = [[t, *p] for t, p in constraints]
 
-    def exposed(withheld: dict) -> list:
-        return recoverable(
-            vals, constraints, withheld, bounds=reader_bounds(vals, withheld, min_count)
-        )
+    def audit(withheld: dict) -> Audit:
+        return Audit(vals, constraints, withheld, min_count)
+
+    def visible(keys) -> list:
+        return [k for k in keys if k not in reasons and k not in frozen and vals[k] > 0]
 
     while True:
-        found = exposed(reasons)
+        found = audit(reasons).exposures(first=True)
         if not found:
-            return reasons
-        key = found[0]
-        candidates = _visible({m for line in lines if key in line for m in line}, vals, reasons)
-        if not candidates:
-            candidates = _visible(set(vals), vals, reasons)
+            return {k: r for k, r in reasons.items() if k not in frozen}
+        exposure = found[0]
+        if exposure.line is not None:
+            pool = set(lines[exposure.line])
+        else:
+            pool = {m for line in lines if exposure.members[0] in line for m in line}
+        linked = _component(exposure.members[0], lines)
+        candidates = visible(pool) or visible(linked)
         if not candidates:  # the "<5" labels themselves give it away
-            for member in _component(key, lines):
-                reasons[member] = TABLE
+            changed = False
+            for member in linked - frozen:
+                if reasons.get(member) != TABLE:
+                    reasons[member] = TABLE
+                    changed = True
+            if not changed:
+                raise UnpublishableError(
+                    "disclosure control cannot protect a count pinned by tables already "
+                    "published (a bug in eia)"
+                )
             continue
 
         # One step of look-ahead: prefer the complement that leaves the fewest
-        # recoverable entries (e.g. the one completing a rectangle in a two-way
-        # table), then cells over totals, then the smallest count.
+        # exposures (e.g. the one completing a rectangle in a two-way table), never
+        # one the published figures pin anyway, then cells over totals, then the
+        # smallest count.
         def score(k):
-            left = len(exposed({**reasons, k: SECONDARY}))
-            return (left, k not in preferred, k in last_resort, vals[k], order[k])
+            left = audit({**reasons, k: SECONDARY}).exposures()
+            useless = any(e.members == (k,) for e in left)
+            return (useless, len(left), k not in preferred, k in last_resort, vals[k], order[k])
 
         reasons[min(candidates, key=score)] = SECONDARY
 
