@@ -48,10 +48,45 @@ from eia.disclosure_audit import (
     SECONDARY,
     TABLE,
     Audit,
+    Linked,
     reader_bounds,
 )
 
+__all__ = [
+    "DEFAULT_MIN_COUNT",
+    "GREY",
+    "HIDDEN",
+    "PRIMARY",
+    "PUBLISHED",
+    "REASON",
+    "SECONDARY",
+    "SECONDARY_MARK",
+    "TABLE",
+    "Audit",
+    "Linked",
+    "MapClasses",
+    "Publishable",
+    "UnpublishableError",
+    "display",
+    "is_small",
+    "label",
+    "policy_statement",
+    "primary_label",
+    "protect",
+    "protect_map",
+    "publishable",
+    "published_record",
+    "quantile_classes",
+    "reader_bounds",
+    "recoverable",
+    "require_published",
+    "suppress",
+    "suppress_two_way",
+]
+
 DEFAULT_MIN_COUNT = 5
+#: How many complementary suppressions :func:`protect` tries before choosing one.
+LOOK_AHEAD = 6
 SECONDARY_MARK = "*"
 #: Why an LSOA of a rate map is grey: fewer than ``min_count`` users, none, or protecting a count.
 GREY = "grey"
@@ -205,8 +240,15 @@ def protect(
     def visible(keys) -> list:
         return [k for k in keys if k not in reasons and k not in frozen and vals[k] > 0]
 
+    # What the fixed and hidden entries give away whatever this table publishes (every
+    # entry of it withheld at "at least 0") is not this table's to protect: left out.
+    inherited = set()
+    if frozen:
+        blank = {**reasons, **{k: TABLE for k in vals if k not in frozen}}
+        inherited = {e.members for e in audit(blank).exposures()}
+
     while True:
-        found = audit(reasons).exposures(first=True)
+        found = audit(reasons).exposures(first=True, skip=inherited)
         if not found:
             return {k: r for k, r in reasons.items() if k not in frozen}
         exposure = found[0]
@@ -232,13 +274,22 @@ def protect(
         # One step of look-ahead: prefer the complement that leaves the fewest
         # exposures (e.g. the one completing a rectangle in a two-way table), never
         # one the published figures pin anyway, then cells over totals, then the
-        # smallest count.
-        def score(k):
-            left = audit({**reasons, k: SECONDARY}).exposures()
-            useless = any(e.members == (k,) for e in left)
-            return (useless, len(left), k not in preferred, k in last_resort, vals[k], order[k])
+        # smallest count. The first LOOK_AHEAD candidates in that last order are
+        # tried, each audit stopping once it is no better than the best so far.
+        def rank(k):
+            return (k not in preferred, k in last_resort, vals[k], order[k])
 
-        reasons[min(candidates, key=score)] = SECONDARY
+        best, best_score = None, None
+        for k in sorted(candidates, key=rank)[:LOOK_AHEAD]:
+            bound = None if best_score is None else best_score[1] + 1
+            left = audit({**reasons, k: SECONDARY}).exposures(skip=inherited, limit=bound)
+            useless = any(e.members == (k,) for e in left)
+            score = (useless, len(left), *rank(k))
+            if best_score is None or score < best_score:
+                best, best_score = k, score
+            if not useless and not left:
+                break
+        reasons[best] = SECONDARY
 
 
 def _component(key, lines) -> set:
@@ -807,6 +858,8 @@ def protect_map(
 
         exposed_groups: set = set()
         for key in reasons:
+            if reasons[key] == HIDDEN and not is_small(values[key], min_count):
+                continue  # never published: only a small count pinned matters
             if _pinned(*ranges[key], integral):
                 exposed_groups |= {g for g in _component(key, lines) if g in by_group}
                 if key in by_group:

@@ -23,8 +23,8 @@ The test is exact: when the equations alone fix a combination (its coefficient
 vector is orthogonal to the null space of the system) its value is known; when
 not, a cheap search along the null space from the true counts finds two
 solutions at least one count apart, and only where it fails are the least and
-greatest feasible values found by linear programming (HiGHS, through
-:func:`scipy.optimize.linprog`).
+greatest feasible values found by linear programming (HiGHS, through its Python
+bindings ``highspy``: one model per audit, re-solved for each objective).
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 
 __all__ = [
     "HIDDEN",
+    "Linked",
     "PRIMARY",
     "SECONDARY",
     "TABLE",
@@ -61,6 +63,10 @@ MAX_SUBSETS = 4096
 Constraint = tuple[Hashable, Sequence[Hashable]]
 
 _TOL = 1e-7
+_UNBOUNDED = (
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,8 @@ class Audit:
         else:
             self.null = np.eye(n)
         self._lp_calls = 0
+        self._solver = None
+        self._points: list[np.ndarray] = [self.x0]
 
     # -- one combination ---------------------------------------------------------------
 
@@ -180,26 +188,74 @@ class Audit:
             return True
         if self._moves(c):
             return False
-        low, high = self.range(c)
-        return _narrow(low, high, self.integral)
+        if self._witnessed(c):
+            return False
+        value = float(c @ self.x0)
+        # One whole count (or, fractional, one count) above the true sum: not pinned.
+        high = self._extreme(c, -1.0, value)
+        if high >= value + 1.0 - _TOL:
+            return False
+        return _narrow(self._extreme(c, 1.0, value), high, self.integral)
 
     def range(self, c: np.ndarray) -> tuple[float, float]:
         """Least and greatest feasible ``c · x``, by linear programming (``inf`` if unbounded)."""
-        from scipy.optimize import linprog  # scipy is heavy to import; only needed here
-
-        if self.determined(c):
-            value = float(c @ self.x0)
-            return value, value
-        box = list(zip(self.lo, [None if math.isinf(h) else h for h in self.hi], strict=True))
-        a_eq = self.matrix if len(self.rhs) else None
-        b_eq = self.rhs if len(self.rhs) else None
-        self._lp_calls += 2
-        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
-        high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
         value = float(c @ self.x0)
-        lo = float(low.fun) if low.status == 0 else value
-        hi = math.inf if high.status == 3 else (float(-high.fun) if high.status == 0 else value)
-        return lo, hi
+        if self.determined(c):
+            return value, value
+        return self._extreme(c, 1.0, value), self._extreme(c, -1.0, value)
+
+    def _extreme(self, c: np.ndarray, sign: float, value: float) -> float:
+        """The least (``sign`` 1) or greatest (-1) feasible ``c · x``; ``value`` if unsolved."""
+        solver = self._model()
+        cols = np.arange(len(self.keys), dtype=np.int32)
+        solver.changeColsCost(len(cols), cols, sign * c)
+        solver.run()
+        self._lp_calls += 1
+        status = solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            self._points.append(np.asarray(solver.getSolution().col_value, dtype=float))
+            return sign * float(solver.getInfo().objective_function_value)
+        if status in _UNBOUNDED:
+            return -sign * math.inf
+        return value  # cannot happen: the true counts are feasible
+
+    def _model(self):
+        """The reader's system as a HiGHS model (built once, re-solved per objective)."""
+        if self._solver is not None:
+            return self._solver
+        n = len(self.keys)
+        lp = highspy.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = len(self.rhs)
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = self.lo.copy()
+        lp.col_upper_ = np.where(np.isinf(self.hi), highspy.kHighsInf, self.hi)
+        lp.row_lower_ = self.rhs.copy()
+        lp.row_upper_ = self.rhs.copy()
+        start, index, value = [0], [], []
+        for j in range(n):
+            rows = np.flatnonzero(self.matrix[:, j])
+            index.extend(rows.tolist())
+            value.extend(self.matrix[rows, j].tolist())
+            start.append(len(index))
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
+        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+        lp.a_matrix_.value_ = np.array(value, dtype=float)
+        # The bindings' own class: highspy.Highs adds callbacks and prints a banner.
+        solver = highspy._core._Highs()
+        solver.setOptionValue("output_flag", False)
+        solver.passModel(lp)
+        self._solver = solver
+        return solver
+
+    def _witnessed(self, c: np.ndarray) -> bool:
+        """True when two solutions already found (the true counts and the optima of earlier
+        programmes) give ``c · x`` values at least one count apart."""
+        if len(self._points) < 2:
+            return False
+        sums = np.vstack(self._points) @ c
+        return float(sums.max() - sums.min()) >= 1.0 - 1e-9
 
     def _moves(self, c: np.ndarray) -> bool:
         """True when some direction of the null space moves ``c · x`` by at least one
@@ -207,8 +263,7 @@ class Audit:
         if self.null.shape[1] == 0:
             return False
         proj = self.null @ (self.null.T @ c)
-        directions = [proj, *self.null.T]
-        for d in directions:
+        for d in (proj,):
             slope = float(c @ d)
             if abs(slope) < 1e-12:
                 continue
@@ -220,11 +275,22 @@ class Audit:
 
     # -- everything the policy forbids ---------------------------------------------------
 
-    def exposures(self, *, sums: bool = True, first: bool = False) -> list[Exposure]:
+    def exposures(
+        self,
+        *,
+        sums: bool = True,
+        first: bool = False,
+        skip: Iterable[tuple] = (),
+        limit: int | None = None,
+    ) -> list[Exposure]:
         """Every combination a reader can pin down (see the module docstring).
 
-        ``first``: stop at the first one found.
+        ``first``: stop at the first one found (``limit``: at that many). ``skip``: member
+        tuples not to report.
         """
+        skip = set(skip)
+        limit = 1 if first else limit
+        first = limit is not None
         out: list[Exposure] = []
         small = self._small
         for key in self.keys:
@@ -234,11 +300,11 @@ class Audit:
             c = np.zeros(len(self.keys))
             c[i] = 1.0
             hidden = self.withheld[key] == HIDDEN
-            if hidden and not small(self.x0[i]):
+            if (hidden and not small(self.x0[i])) or (key,) in skip:
                 continue
             if self.pinned(c):
                 out.append(Exposure((key,), float(self.x0[i])))
-                if first:
+                if first and len(out) >= limit:
                     return out
         if not sums:
             return out
@@ -246,14 +312,14 @@ class Audit:
         for index, (_, parts) in enumerate(self.constraints):
             members = [p for p in dict.fromkeys(parts) if p in self.col]
             for combo in _subsets(members, self.values, self.min_count):
-                if frozenset(combo) in seen:
+                if frozenset(combo) in seen or tuple(combo) in skip:
                     continue
                 seen.add(frozenset(combo))
                 c = self.vector(combo)
                 value = float(c @ self.x0)
                 if small(value) and self.pinned(c):
                     out.append(Exposure(tuple(combo), value, index))
-                    if first:
+                    if first and len(out) >= limit:
                         return out
         return out
 
@@ -295,3 +361,28 @@ def _narrow(low: float, high: float, integral: bool) -> bool:
     if integral:
         return math.floor(high + _TOL) - math.ceil(low - _TOL) < 1
     return high - low < 1.0 - 1e-9
+
+
+@dataclass(frozen=True)
+class Linked:
+    """Counts published together, as one audit knows them, for tables linked later.
+
+    ``values`` every entry's true count, ``constraints`` the relations between them,
+    ``reasons`` the withheld ones (with :data:`HIDDEN` for entries never published).
+    A later table derived from the same records (per-site tables, a cross table) is
+    protected with these entries fixed (:meth:`fixed`) and its own relations to them
+    added, so that differencing it against these tables pins nothing.
+    """
+
+    values: Mapping[Hashable, float]
+    constraints: tuple[Constraint, ...]
+    reasons: Mapping[Hashable, str]
+
+    def fixed(self) -> dict[Hashable, str | None]:
+        """Every entry's state for :func:`eia.disclosure.protect`'s ``fixed``."""
+        return {k: self.reasons.get(k) for k in self.values}
+
+    def value(self, key: Hashable) -> float | None:
+        """An entry's count (None when there is no such entry)."""
+        value = self.values.get(key)
+        return None if value is None else float(value)
