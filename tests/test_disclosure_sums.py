@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from eia.disclosure import PRIMARY, SECONDARY, protect, suppress_two_way
+from eia.stats.disclosure import PRIMARY, SECONDARY, protect, suppress_two_way
 
 
 def feasible_range(values, constraints, reasons, min_count, members):

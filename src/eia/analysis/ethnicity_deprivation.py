@@ -1,0 +1,432 @@
+"""Ethnicity × deprivation: who lives where, who bears an access change, who uses a service.
+
+Core20PLUS asks about minority ethnic residents *of* the most deprived
+neighbourhoods, which side-by-side tables cannot answer. This module crosses
+the two:
+
+* :func:`area_table` — residents of each Census 2021 ethnic group by national
+  IMD 2025 quintile (area-based: every resident of an LSOA takes the LSOA's
+  quintile, and the LSOA's Census ethnic composition gives the groups), with
+  :func:`core20_table` for Core20 against the rest;
+* :func:`access_table` — the access measures of :func:`eia.analysis.access.summarise`
+  for each ethnic group within Core20 and within the rest of the area;
+* :func:`uptake_table` — service users by ethnic group × quintile, with rates,
+  95% intervals and disclosure control linked to the published one-way tables
+  (:func:`protect_linked`).
+
+:func:`finding` states the key intersectional finding in one sentence, from
+figures the tables show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from eia.align import by_lsoa
+from eia.analysis import impact
+from eia.analysis.access import summarise
+from eia.analysis.impact import rating_words
+from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
+from eia.population.ethnicity import CATEGORIES
+from eia.stats import disclosure, rate_ci
+
+CORE20 = "Core20 (IMD deciles 1-2)"
+REST = "Rest of area (deciles 3-10)"
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    """Whole-number populations as integers; fractional ones (a population of interest
+    scaled by age shares) are kept as they are, so that tables still add up."""
+    values = values.astype(float)
+    if np.allclose(values, values.round()):
+        return values.round().astype("int64")
+    return values
+
+
+def area_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
+    """Residents by ethnic group × IMD quintile (long; every pair, zeros kept).
+
+    ``area`` is :func:`eia.population.area.build_area`'s frame, ``ethnic`` the wide LSOA × group
+    populations (:func:`eia.population.area.group_populations`), aligned by ``lsoa21_code``.
+    Columns: ``ethnic_group, imd_quintile (1-5), population, share_of_group`` (the
+    share of the group's residents living in that quintile) and ``share_of_quintile``.
+    """
+    quint = area.set_index("lsoa21_code")["imd_quintile"]
+    wide = ethnic.reindex(quint.index).fillna(0)
+    wide = wide.reindex(columns=[g for g in ETHNIC_GROUPS if g in wide.columns], fill_value=0)
+    cross = wide.groupby(quint).sum().reindex(range(1, 6), fill_value=0)
+    long = cross.stack().rename("population").reset_index()
+    long.columns = ["imd_quintile", "ethnic_group", "population"]
+    long = long[["ethnic_group", "imd_quintile", "population"]]
+    order = {g: i for i, g in enumerate(ETHNIC_GROUPS)}
+    long = long.sort_values(
+        ["ethnic_group", "imd_quintile"],
+        key=lambda s: s.map(order) if s.name == "ethnic_group" else s,
+    ).reset_index(drop=True)
+    long["population"] = _whole(long["population"])
+    group_tot = long.groupby("ethnic_group")["population"].transform("sum")
+    quint_tot = long.groupby("imd_quintile")["population"].transform("sum")
+    long["share_of_group"] = (long["population"] / group_tot).where(group_tot > 0)
+    long["share_of_quintile"] = (long["population"] / quint_tot).where(quint_tot > 0)
+    return long
+
+
+def core20_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
+    """Residents of each ethnic group in Core20 and the rest, and the share in Core20.
+
+    Columns: ``ethnic_group, core20, rest, population, share_core20``, plus a last row
+    ``All residents``; ``relative_to_white`` is each group's share in Core20 over
+    White residents' share.
+    """
+    core = area.set_index("lsoa21_code")["core20"]
+    wide = ethnic.reindex(core.index).fillna(0)
+    groups = [g for g in ETHNIC_GROUPS if g in wide.columns]
+    in_core = wide.loc[core.to_numpy(), groups].sum()
+    total = wide[groups].sum()
+    frame = pd.DataFrame(
+        {
+            "ethnic_group": [*groups, "All residents"],
+            "core20": [*in_core.to_numpy(), in_core.sum()],
+            "rest": [*(total - in_core).to_numpy(), (total - in_core).sum()],
+        }
+    )
+    frame["population"] = frame["core20"] + frame["rest"]
+    for c in ("core20", "rest", "population"):
+        frame[c] = _whole(frame[c])
+    frame["share_core20"] = (frame["core20"] / frame["population"]).where(frame["population"] > 0)
+    white = frame.loc[frame["ethnic_group"] == "White", "share_core20"]
+    ref = float(white.iloc[0]) if len(white) and white.iloc[0] > 0 else np.nan
+    frame["relative_to_white"] = frame["share_core20"] / ref
+    return frame
+
+
+def finding(core: pd.DataFrame, *, min_people: int = 100) -> str:
+    """The key intersectional finding: which ethnic group is most concentrated in Core20.
+
+    Compares each group's share living in Core20 with White residents' share; groups
+    with fewer than ``min_people`` residents are not singled out.
+    """
+    rows = core[(core["ethnic_group"] != "All residents") & (core["population"] >= min_people)]
+    everyone = core[core["ethnic_group"] == "All residents"].iloc[0]
+    if not len(rows) or not everyone["core20"]:
+        return (
+            "No residents of the area live in Core20 neighbourhoods (the most deprived 20% in "
+            "England), so ethnicity and deprivation cannot be crossed here."
+        )
+    top = rows.sort_values("share_core20", ascending=False).iloc[0]
+    white = core[core["ethnic_group"] == "White"]
+    sentence = (
+        f"{everyone['share_core20']:.0%} of the area's residents live in Core20 neighbourhoods; "
+        f"{ETHNIC_SHORT.get(top['ethnic_group'], top['ethnic_group'])} residents are the most "
+        f"concentrated there ({top['share_core20']:.0%}, {int(top['core20']):,} people)"
+    )
+    if top["ethnic_group"] != "White" and len(white) and white.iloc[0]["share_core20"] > 0:
+        w = white.iloc[0]
+        sentence += (
+            f", {top['relative_to_white']:.1f} times the share of White residents "
+            f"({w['share_core20']:.0%})"
+        )
+    minority = rows[rows["ethnic_group"] != "White"]
+    if len(minority):
+        in_core = int(minority["core20"].sum())
+        sentence += (
+            f". Of the {int(everyone['core20']):,} Core20 residents, {in_core:,} "
+            f"({in_core / everyone['core20']:.0%}) belong to minority ethnic groups"
+        )
+    return sentence + " (Census 2021 and IMD 2025, area-based)."
+
+
+def core20_weights(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
+    """LSOA × (ethnic group, Core20 or rest) weights for :func:`eia.analysis.access.summarise`.
+
+    Columns are ``"<group> – Core20"`` and ``"<group> – rest of area"`` (short group names).
+    """
+    codes = area["lsoa21_code"]
+    core = area.set_index("lsoa21_code")["core20"].to_numpy()
+    wide = by_lsoa(ethnic, "ethnic group residents", codes).fillna(0)
+    cols = {}
+    for g in [g for g in ETHNIC_GROUPS if g in wide.columns]:
+        short = ETHNIC_SHORT.get(g, g)
+        cols[f"{short} – Core20"] = np.where(core, wide[g].to_numpy(), 0.0)
+        cols[f"{short} – rest of area"] = np.where(core, 0.0, wide[g].to_numpy())
+    return pd.DataFrame(cols, index=wide.index)
+
+
+def access_table(
+    distances: pd.DataFrame, area: pd.DataFrame, ethnic: pd.DataFrame, threshold_km: float
+) -> pd.DataFrame:
+    """Access before and after for each ethnic group within Core20 and within the rest.
+
+    The measures of :func:`eia.analysis.access.summarise` (population-weighted mean distance
+    before, after and its change; people beyond the threshold before and after), with
+    ``ethnic_group`` and ``core20`` columns. ``distances`` must be aligned with ``area``.
+    """
+    weights = core20_weights(area, ethnic)
+    table = summarise(distances, weights, threshold_km)
+    table = table[table["group"] != "All people"].copy()
+    parts = table["group"].str.split(" – ", n=1, expand=True)
+    short_to_full = {v: k for k, v in ETHNIC_SHORT.items()}
+    table.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
+    table.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
+    table["pop_newly_beyond"] = (
+        table["pop_beyond_threshold_after"] - table["pop_beyond_threshold_before"]
+    )
+    return table.drop(columns=["group"]).reset_index(drop=True)
+
+
+def burden_table(
+    distances: pd.DataFrame,
+    area: pd.DataFrame,
+    ethnic: pd.DataFrame,
+    thresholds=None,
+    *,
+    option: str = "Proposed",
+    unit: str = "km",
+) -> pd.DataFrame:
+    """The judgement's burden measures (:func:`eia.analysis.impact.burden`) for each ethnic group
+    within Core20 and within the rest, with the rating each cell would get.
+
+    ``distances`` is :func:`eia.analysis.access.measure`'s frame (``km_before``, ``km_after``);
+    ``thresholds`` a :class:`eia.params.Thresholds`. Columns: ``ethnic_group``, ``core20``
+    and :data:`eia.analysis.impact.BURDEN_COLUMNS` (``residents``, ``further``, ``added``,
+    ``added_per_resident``, ``newly_far``, ``burden_ratio`` …), ``rating``,
+    ``disproportionate``, ``sentence``. Disproportion compares a cell with the rest of
+    the area, as for every other group.
+    """
+    codes = distances["lsoa21_code"].to_numpy()
+    before = pd.Series(distances[f"{unit}_before"].to_numpy(), index=codes)
+    after = pd.Series(distances[f"{unit}_after"].to_numpy(), index=codes)
+    weights = core20_weights(area, ethnic)  # indexed by lsoa21_code: burden matches by key
+    population = area.set_index("lsoa21_code")["population"]
+    rows = impact.burden(
+        before,
+        after,
+        {"ethnic_group_core20": weights},
+        impact.Rules.from_thresholds(thresholds, unit=unit),
+        option=option,
+        population=population,
+    )
+    rows = rows[rows["dimension"] == "ethnic_group_core20"].copy()
+    parts = rows["group"].str.split(" – ", n=1, expand=True)
+    short_to_full = {v: k for k, v in ETHNIC_SHORT.items()}
+    rows.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
+    rows.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
+    return rows.drop(columns=["dimension", "group"]).reset_index(drop=True)
+
+
+def burden_finding(table: pd.DataFrame, unit: str = "km", option: str | None = None) -> str:
+    """One sentence: the ethnic group × Core20 cell bearing the most added distance per
+    resident under ``option``, rated in the words of the table under it (and its gains,
+    when it also gains)."""
+    rows = table[table["rating"] != "not rated"] if "rating" in table else table
+    if not len(rows):
+        return ""
+    under = f"Under {option}, " if option else ""
+    worst = rows.sort_values("added_per_resident", ascending=False).iloc[0]
+    if not worst["added_per_resident"] > 0:
+        text = (
+            f"{under}no ethnic group, in Core20 or in the rest of the area, has residents whose "
+            "distance to the nearest site rises by more than the change that counts."
+        )
+        return text[0].upper() + text[1:]
+    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
+    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    lead = f"{under}the heaviest added burden per resident falls on {short} residents {where}"
+    rated = rating_words(worst["rating"], worst.get("disproportionate"), worst.get("rating_note"))
+    further = (
+        f"{int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
+        f"further from a site, {worst['mean_added_among_further']:.1f} {unit} on average"
+    )
+    gains = ""
+    if worst.get("removed_per_resident", 0) and worst["removed_per_resident"] > 0:
+        gains = (
+            f"; {worst['removed_per_resident']:.2f} {unit} per resident removed for those nearer"
+        )
+    return (
+        f"{lead[0].upper()}{lead[1:]}: {worst['added_per_resident']:.2f} {unit} added per "
+        f"resident ({further}{gains}; rated {rated})."
+    )
+
+
+def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
+    """One sentence: the largest mean distance increase among ethnic group × Core20 cells."""
+    rows = table[table["population"] >= min_people]
+    if not len(rows):
+        return ""
+    worst = rows.sort_values("mean_km_change", ascending=False).iloc[0]
+    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
+    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    if worst["mean_km_change"] <= 0:
+        return (
+            "No ethnic group's average distance rises, in Core20 or elsewhere; the smallest "
+            f"improvement is for {short} residents {where} ({worst['mean_km_change']:+.1f} km)."
+        )
+    return (
+        f"The largest average increase in distance falls on {short} residents {where}: "
+        f"{worst['mean_km_change']:+.1f} km on average ({int(worst['population']):,} residents)."
+    )
+
+
+# ---------------------------------------------------------------------------
+# Service users by ethnic group × quintile, with linked disclosure control
+
+
+def cross_counts(by_lsoa_ethnicity: pd.DataFrame, area: pd.DataFrame) -> pd.DataFrame:
+    """Users by ethnic category (rows, Census groups then the unknowns) × quintile (1-5)."""
+    quint = area.set_index("lsoa21_code")["imd_quintile"]
+    rows = by_lsoa_ethnicity[by_lsoa_ethnicity["lsoa21_code"].isin(quint.index)]
+    rows = rows.assign(imd_quintile=rows["lsoa21_code"].map(quint))
+    cross = rows.pivot_table(
+        index="ethnic_group", columns="imd_quintile", values="count", aggfunc="sum"
+    )
+    cross = cross.reindex(index=list(CATEGORIES), columns=range(1, 6)).fillna(0.0)
+    cross.index.name, cross.columns.name = "ethnic_group", "imd_quintile"
+    return cross
+
+
+def protect_linked(
+    cross: pd.DataFrame,
+    row_totals: Mapping[Hashable, tuple[float, bool]],
+    col_totals: Mapping[Hashable, tuple[float, bool]],
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    total_withheld: bool = False,
+) -> dict[tuple, str]:
+    """Which cross-table cells to withhold, given the one-way tables already published.
+
+    ``row_totals``/``col_totals`` map each row/column to ``(value, withheld)`` as the
+    linked one-way tables publish them (ethnic-group counts; quintile counts); both add up
+    to the total, published unless ``total_withheld``. See :func:`protect_cells`. Returns
+    ``{(row, col): reason}``.
+    """
+    cells = {(r, c): float(cross.at[r, c]) for r in cross.index for c in cross.columns}
+    links = [
+        (("row", r), total, withheld, [(r, c) for c in cross.columns])
+        for r, (total, withheld) in row_totals.items()
+    ]
+    links += [
+        (("col", c), total, withheld, [(r, c) for r in cross.index])
+        for c, (total, withheld) in col_totals.items()
+    ]
+    grand = float(cross.to_numpy().sum())
+    links.append((("total",), grand, total_withheld, list(cells)))
+    return protect_cells(cells, links, min_count)
+
+
+def protect_cells(
+    cells: Mapping[Hashable, float],
+    links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+) -> dict[Hashable, str]:
+    """Withhold cells so that nothing withheld — among the cells or the linked totals, or
+    any sum of withheld cells of one row or column — can be worked out
+    (:func:`eia.stats.disclosure.protect`). ``links`` are ``(name, total, withheld, cells it adds
+    up)`` for totals already published (or withheld) elsewhere; only cells are chosen as
+    complements.
+    """
+    values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
+    fixed: dict[Hashable, str | None] = {}
+    constraints = []
+    for name, total, withheld, parts in links:
+        key = ("link", name)
+        values[key] = float(total)
+        fixed[key] = _link_reason(float(total), withheld, min_count)
+        constraints.append((key, [("cell", p) for p in parts]))
+    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed)
+    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+
+
+def _link_reason(total: float, withheld: bool, min_count: int) -> str | None:
+    """What a reader knows of a linked total: published (None), "<5", "*" or withheld at 0."""
+    if not withheld:
+        return None
+    if disclosure.is_small(total, min_count):
+        return disclosure.PRIMARY
+    return disclosure.SECONDARY if total >= min_count else disclosure.TABLE
+
+
+def service_years(spec) -> float | None:
+    """The length in years of the service extract's declared period (None when not declared)."""
+    period = getattr(spec, "period", None)
+    if period is None or getattr(period, "start", None) is None or period.end is None:
+        return None
+    return ((period.end - period.start).days + 1) / 365.25
+
+
+def uptake_table(
+    service,
+    area: pd.DataFrame,
+    ethnic: pd.DataFrame,
+    published,
+    *,
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    per: float = 1000.0,
+    years: float | None = None,
+) -> pd.DataFrame | None:
+    """Users, residents, rate and 95% CI by ethnic group × IMD quintile, disclosure-controlled.
+
+    ``published`` is ``Uptake.published`` (:class:`eia.analysis.uptake.Published`, the one-way
+    tables readers see); the cross cells are protected against them with
+    :func:`protect_linked`. Rows: the five Census groups then "Not stated"/"Not known"
+    (counts only) × quintiles 1-5. The table passes through
+    :func:`eia.stats.disclosure.publishable` (``uptake.by_ethnic_group_imd_quintile``): withheld
+    counts and everything computed from them are None; ``suppressed`` says why.
+    Rates are per ``per`` residents (all ages: the pack has no ethnic group by age), and
+    per year when ``years`` (the length of the extract's period) is given.
+    Returns None when the extract has no ethnicity column.
+    """
+    if getattr(service, "by_lsoa_ethnicity", None) is None:
+        return None
+    cross = cross_counts(service.by_lsoa_ethnicity, area)
+    eth = published.by_ethnic_group
+    quint = published.by_imd_quintile
+    rows = {}
+    if eth is not None:
+        for g, count in zip(eth["group"], eth["count"], strict=True):
+            if g in cross.index:
+                rows[g] = (float(cross.loc[g].sum()), count is None or pd.isna(count))
+    cols = {
+        q: (float(cross[q].sum()), count is None or pd.isna(count))
+        for q, count in zip(range(1, 6), quint["count"], strict=True)
+    }
+    reasons = protect_linked(
+        cross, rows, cols, min_count, total_withheld="count_in_area" in published.reasons
+    )
+    pops = area_table(area, ethnic).set_index(["ethnic_group", "imd_quintile"])["population"]
+    out = []
+    for g in cross.index:
+        for q in cross.columns:
+            count = float(cross.at[g, q])
+            pop = pops.get((g, q))
+            row = {
+                "ethnic_group": g,
+                "imd_quintile": int(q),
+                "quintile": QUINTILE_LABELS[int(q)],
+                "count": count,
+                "population": int(pop) if pop is not None else None,
+                "rate": None,
+                "lower": None,
+                "upper": None,
+            }
+            if pop:
+                est = rate_ci(count, pop * (years or 1.0), multiplier=per)
+                row |= {
+                    "rate": float(est.value),
+                    "lower": float(est.lower),
+                    "upper": float(est.upper),
+                }
+            out.append(row)
+    why = [reasons.get((r["ethnic_group"], r["imd_quintile"])) for r in out]
+    return disclosure.publishable(
+        pd.DataFrame(out),
+        disclosure.PUBLISHED["uptake.by_ethnic_group_imd_quintile"],
+        why,
+        min_count=min_count,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Presentation (returns eia.report.show objects)
