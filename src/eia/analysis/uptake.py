@@ -157,14 +157,19 @@ def resolve_period(period: Mapping | Any | None, quality: Mapping) -> dict:
     """The period rates are per year of: ``start``, ``end``, ``years``, ``source``.
 
     ``period`` is ``service.period`` (a mapping or model with ``start``/``end``);
-    without it the extract's first and last dates (``quality["date_first"/"date_last"]``)
-    are used; without those, one year is assumed and ``source`` says so.
+    without it the extract's first and last dates (``quality["date_first"/"date_last"]``),
+    widened to whole months (the first day of the first record's month to the last day
+    of the last record's: one record's date is never published) are used; without those,
+    one year is assumed and ``source`` says so.
     """
     if period is not None:
         get = period.get if isinstance(period, Mapping) else lambda k: getattr(period, k)
         start, end, source = _as_date(get("start")), _as_date(get("end")), "params"
     else:
-        start, end = _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
+        # Whole months: the first and last dates are single records' dates (issue 26.13).
+        start, end = _whole_months(
+            _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
+        )
         source = "extract dates"
     if start is None or end is None:
         return {"start": None, "end": None, "years": 1.0, "source": "assumed"}
@@ -174,6 +179,21 @@ def resolve_period(period: Mapping | Any | None, quality: Mapping) -> dict:
         "years": round(years_between(start, end), 6),
         "source": source,
     }
+
+
+def _whole_months(start: dt.date | None, end: dt.date | None) -> tuple:
+    """``start`` moved to the first day of its month and ``end`` to the last day of its."""
+    if start is None or end is None:
+        return start, end
+    following = dt.date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    return start.replace(day=1), following - dt.timedelta(days=1)
+
+
+def month_of(value) -> str | None:
+    """A date's month, ``"2024-04"`` (None when there is no date): how the extract's first
+    and last dates are published, since each is one record's date."""
+    day = _as_date(value)
+    return None if day is None else f"{day.year:04d}-{day.month:02d}"
 
 
 def unit_label(per: float, population: str = "residents") -> str:
@@ -311,10 +331,17 @@ def rate_representation(
             lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
             if pd.isna(hi):
                 rating, dispro = "neutral", False
-                sentence = (
-                    f"Neutral: its count of {label} is withheld (small numbers), so its "
-                    "representation cannot be published."
-                )
+                if pd.isna(r.count):
+                    sentence = (
+                        f"Neutral: its count of {label} is withheld (small numbers), so its "
+                        "representation cannot be published."
+                    )
+                else:  # its count is published; the total it is compared with is not
+                    sentence = (
+                        f"Neutral: its representation among {label} is withheld because "
+                        "the total it is compared with is withheld (small numbers elsewhere), "
+                        "so it cannot be rated."
+                    )
             else:
                 harmful = "under" if higher_use_is == "better" else "over"
                 rating = "neutral" if gap is None else "negative" if gap == harmful else "positive"
@@ -1670,8 +1697,11 @@ def _published_quality(quality: Mapping, reasons: Mapping, has_ethnicity: bool) 
         out[share] = None if withheld or value is None else round(float(value), 6)
     out["suppressed"] = {k: reasons[k] for k in QUALITY_COUNTS if k in reasons}
     out["unmatched_examples"] = list(quality.get("unmatched_examples", []))[:10]
+    for key in ("date_first", "date_last"):
+        if key in quality:
+            out[key] = month_of(quality[key])
     for key in (
-        *("source", "format", "encoding", "date_first", "date_last", "synthetic"),
+        *("source", "format", "encoding", "synthetic"),
         *("engine", "table", "query_sha256", "counting", "period_start", "period_end"),
     ):
         if key in quality:

@@ -56,7 +56,6 @@ from eia.stats.disclosure.policy import (
     primary_label,
 )
 from eia.stats.disclosure.protect import (
-    LOOK_AHEAD,
     protect,
     recoverable,
     suppress,
@@ -76,7 +75,6 @@ __all__ = [
     "DEFAULT_MIN_COUNT",
     "GREY",
     "HIDDEN",
-    "LOOK_AHEAD",
     "MAX_SUBSETS",
     "PRIMARY",
     "PUBLISHED",

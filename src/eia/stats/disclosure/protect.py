@@ -14,7 +14,7 @@ from collections.abc import Hashable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from eia.stats.disclosure.audit import Audit, Constraint
+from eia.stats.disclosure.audit import Audit, Constraint, reader_bounds
 from eia.stats.disclosure.policy import (
     DEFAULT_MIN_COUNT,
     HIDDEN,
@@ -28,10 +28,7 @@ from eia.stats.disclosure.policy import (
 )
 from eia.stats.disclosure.publish import Publishable, UnpublishableError, publishable
 
-__all__ = ["LOOK_AHEAD", "protect", "recoverable", "suppress", "suppress_two_way"]
-
-#: How many complementary suppressions :func:`protect` tries before choosing one.
-LOOK_AHEAD = 6
+__all__ = ["protect", "recoverable", "suppress", "suppress_two_way"]
 
 
 def recoverable(
@@ -83,13 +80,14 @@ def protect(
     (None: published): linked tables, whose entries keep their state and are
     never chosen. ``hidden`` names entries that are never published (a reader
     knows only that each is at least 0), such as the users of the sites whose
-    profiles are not shown. Counts that are 0 are never withheld;
-    complementary suppressions are always non-zero, smallest first, so the
-    fewest readers' counts are lost.
+    profiles are not shown. Counts that are 0 are never withheld.
 
     Entries are withheld until :meth:`Audit.exposures` finds nothing: no withheld
     entry pinned to a value, no sum of withheld entries of one relation and no
-    hidden entry pinned to a value from 1 to ``min_count - 1``.
+    hidden entry pinned to a value from 1 to ``min_count - 1``. For each exposure the
+    complements are found by linear programming (:func:`_complements`): the fewest,
+    smallest non-zero published entries (cells before totals, ``prefer`` first) whose
+    withholding lets the exposed combination move by one count.
 
     When every non-zero entry linked to an exposed one is already withheld and
     the labels themselves still give it away (e.g. cells "<3", "<3" with a total
@@ -110,7 +108,6 @@ def protect(
     frozen = set(fixed) | hidden
     last_resort = set(totals) | {t for t, _ in constraints}
     preferred = set(prefer)
-    order = {k: i for i, k in enumerate(vals)}
     reasons: dict[Hashable, str] = {k: r for k, r in fixed.items() if r is not None}
     reasons |= {k: HIDDEN for k in hidden}
     reasons |= {k: PRIMARY for k, v in vals.items() if k not in frozen and is_small(v, min_count)}
@@ -134,44 +131,92 @@ def protect(
         if not found:
             return {k: r for k, r in reasons.items() if k not in frozen}
         exposure = found[0]
-        if exposure.line is not None:
-            pool = set(lines[exposure.line])
-        else:
-            pool = {m for line in lines if exposure.members[0] in line for m in line}
-        linked = _component(exposure.members[0], lines)
-        candidates = visible(pool) or visible(linked)
-        if not candidates:  # the "<5" labels themselves give it away
-            changed = False
-            for member in linked - frozen:
-                if reasons.get(member) != TABLE:
-                    reasons[member] = TABLE
-                    changed = True
-            if not changed:
-                raise UnpublishableError(
-                    "disclosure control cannot protect a count pinned by tables already "
-                    "published (a bug in eia)"
-                )
+        # The fewest, smallest published entries whose withholding frees the exposed
+        # combination by one count, found by linear programming (cells before totals).
+        weights = {k: 1.0 + (k in last_resort) - 0.5 * (k in preferred) for k in vals}
+        support = _complements(
+            exposure.members, vals, constraints, reasons, visible(vals), min_count, weights
+        )
+        if support:
+            reasons.update({k: SECONDARY for k in support})
             continue
+        # Nothing published can free it: the "<5" labels themselves give it away.
+        changed = False
+        for member in _component(exposure.members[0], lines) - frozen:
+            if reasons.get(member) != TABLE:
+                reasons[member] = TABLE
+                changed = True
+        if not changed:
+            raise UnpublishableError(
+                "disclosure control cannot protect a count pinned by tables already "
+                "published (a bug in eia)"
+            )
 
-        # One step of look-ahead: prefer the complement that leaves the fewest
-        # exposures (e.g. the one completing a rectangle in a two-way table), never
-        # one the published figures pin anyway, then cells over totals, then the
-        # smallest count. The first LOOK_AHEAD candidates in that last order are
-        # tried, each audit stopping once it is no better than the best so far.
-        def rank(k):
-            return (k not in preferred, k in last_resort, vals[k], order[k])
 
-        best, best_score = None, None
-        for k in sorted(candidates, key=rank)[:LOOK_AHEAD]:
-            bound = None if best_score is None else best_score[1] + 1
-            left = audit({**reasons, k: SECONDARY}).exposures(skip=inherited, limit=bound)
-            useless = any(e.members == (k,) for e in left)
-            score = (useless, len(left), *rank(k))
-            if best_score is None or score < best_score:
-                best, best_score = k, score
-            if not useless and not left:
-                break
-        reasons[best] = SECONDARY
+def _complements(members, vals, constraints, reasons, visible, min_count, weights) -> list:
+    """The published entries to withhold so that the sum of ``members`` can move by one
+    count: a least-cost change of every entry that keeps every relation, keeps each
+    withheld entry within what its label says and each newly withheld one at least
+    ``min_count``, and moves nothing else (zeros and fixed entries stay). Minimises the
+    weighted sum of the changes of published entries (L1: few of them), trying both
+    directions; returns the entries that change (empty when neither direction can)."""
+    from scipy.optimize import linprog  # heavy to import; needed only when suppressing
+
+    keys = list(vals)
+    col = {k: i for i, k in enumerate(keys)}
+    free = list(visible)
+    movable = set(free)
+    n, m = len(keys), len(free)
+    bounds = reader_bounds(vals, reasons, min_count)
+    box = []
+    for k in keys:
+        x0 = vals[k]
+        if k in reasons:
+            lo, hi = bounds[k]
+            box.append((lo - x0, None if hi is None else hi - x0))
+        elif k in movable:
+            box.append((min(0.0, float(min_count) - x0), None))
+        else:
+            box.append((0.0, 0.0))
+    box += [(0.0, None)] * m
+    rows = []
+    for total, parts in constraints:
+        row = np.zeros(n + m)
+        row[col[total]] += 1.0
+        for p in parts:
+            row[col[p]] -= 1.0
+        rows.append(row)
+    target = np.zeros(n + m)
+    for k in members:
+        target[col[k]] += 1.0
+    # t_j >= |delta_j| for the published entries that may change.
+    ub = []
+    for j, k in enumerate(free):
+        for sign in (1.0, -1.0):
+            row = np.zeros(n + m)
+            row[col[k]] = sign
+            row[n + j] = -1.0
+            ub.append(row)
+    cost = np.zeros(n + m)
+    largest = max([vals[k] for k in free], default=1.0) or 1.0
+    for j, k in enumerate(free):
+        cost[n + j] = weights[k] + 1e-3 * vals[k] / largest
+    best = None
+    for step in (1.0, -1.0):
+        result = linprog(
+            cost,
+            A_ub=np.array(ub) if ub else None,
+            b_ub=np.zeros(len(ub)) if ub else None,
+            A_eq=np.vstack([*rows, target]),
+            b_eq=np.array([0.0] * len(rows) + [step]),
+            bounds=box,
+            method="highs",
+        )
+        if result.status == 0 and (best is None or result.fun < best.fun):
+            best = result
+    if best is None:
+        return []
+    return [k for k in free if abs(best.x[col[k]]) > 1e-7]
 
 
 def _component(key, lines) -> set:
