@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -58,9 +59,20 @@ def results(example_runs):
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
 def test_example_produces_three_outputs(results, example):
+    """report.html is a whole page, the notebook ran every cell without an error, and
+    metrics.json is the proposal's."""
     result = results[example.stem]
-    for path in (result.report, result.notebook, result.metrics):
-        assert path.is_file() and path.stat().st_size > 0
+    proposal = yaml.safe_load(example.read_text())
+    html = result.report.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "</html>" in html
+    notebook = nbformat.read(result.notebook, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip()]
+    assert code and all(c.execution_count for c in code), "every code cell ran"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    metrics = json.loads(result.metrics.read_text(encoding="utf-8"))
+    assert metrics["title"] == proposal["title"]
+    assert metrics["provenance"]["proposal id"] == proposal["id"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
