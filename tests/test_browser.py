@@ -1,8 +1,9 @@
 """Accessibility of the board's HTML in a real browser (``pytest -m browser``).
 
 Reads every ``params/examples/*.yaml``'s report and ``OUT/index.html`` from the
-session's one batch of the examples (``example_runs``), then ``tests/browser/axe_check.mjs`` opens each page in headless
-Chromium (Debian's ``chromium``, driven by ``playwright-core``), runs axe-core's
+session's one batch of the examples (``example_runs``), then
+``tests/browser/axe_check.mjs`` opens each page in headless Chromium (Debian's
+``chromium``, driven by ``playwright-core``), runs axe-core's
 WCAG 2.0/2.1/2.2 A and AA rules and the checks axe cannot make (real alt text,
 table captions, heading order, print to A4 without cut-off figures, reflow,
 nothing fetched). A page fails on any serious or critical axe violation or
