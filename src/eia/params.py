@@ -433,6 +433,49 @@ class ModeThresholds(_Model):
     equity_weight: float = Field(ge=1)
 
 
+class Explore(_Model):
+    """Which site sets to explore for the equity frontier (:mod:`eia.analysis.frontier`)."""
+
+    candidates: Literal["current"] | list[Literal["current"] | Site] = Field(
+        "current",
+        max_length=MAX_SITES,
+        description="Sites the sets are chosen from: `current` (the current sites), or a list "
+        "of sites ({hospital: ...} or {name, lat, lon}) that may include `current`. The "
+        "options' sites are always candidates.",
+    )
+    keep: int | list[int] = Field(
+        description="How many sites the service runs from: a number, or a list such as [2, 3]."
+    )
+    must_keep: list[Text] = Field(
+        default_factory=list, description="Names of candidate sites every set must keep."
+    )
+
+    @field_validator("keep")
+    @classmethod
+    def _sizes(cls, value: int | list[int]) -> int | list[int]:
+        sizes = [value] if isinstance(value, int) else value
+        if not sizes:
+            raise ValueError("give at least one number of sites to keep")
+        if any(k < 1 for k in sizes):
+            raise ValueError("every number of sites to keep must be 1 or more")
+        if len(set(sizes)) != len(sizes):
+            raise ValueError("each number of sites to keep once")
+        return value
+
+    @property
+    def sizes(self) -> list[int]:
+        """The numbers of sites to keep, ascending."""
+        return sorted([self.keep] if isinstance(self.keep, int) else self.keep)
+
+    def candidate_sites(self, current: list[Site]) -> list[Site]:
+        """The candidate sites, with `current` expanded to ``current``."""
+        items = [self.candidates] if isinstance(self.candidates, str) else self.candidates
+        out: list[Site] = []
+        for item in items:
+            out += list(current) if item == "current" else [item]
+        return out
+
+
 class Option(_Model):
     """One option in an options appraisal: its own proposed sites."""
 
@@ -937,6 +980,10 @@ class Proposal(_Model):
     self_assessment: SelfAssessment | None = Field(
         None, description="Scores, evidence and action plan (template self_assessment)."
     )
+    explore: Explore | None = Field(
+        None,
+        description="The equity frontier: candidate sites and how many to keep (site_change).",
+    )
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
@@ -980,6 +1027,32 @@ class Proposal(_Model):
                     "same name once spaces and case are ignored"
                 )
             seen[key] = option.name
+        return self
+
+    @model_validator(mode="after")
+    def _explore_fits(self) -> Proposal:
+        """explore: needs sites; must_keep names candidates; keep fits the candidates."""
+        if self.explore is None:
+            return self
+        if self.sites is None or self.template != "site_change":
+            raise ValueError("explore: needs template site_change with sites")
+        sites = self.explore.candidate_sites(self.sites.current)
+        sites += [s for option in self.scenarios().values() for s in option]
+        names = {s.label.casefold() for s in sites} | {
+            s.hospital.casefold() for s in sites if s.hospital
+        }
+        for i, name in enumerate(self.explore.must_keep):
+            if name.casefold() not in names:
+                raise ValueError(
+                    f"explore: must_keep[{i}] is not the name of a candidate site"
+                )
+        count = len({s.label.casefold() for s in sites})
+        for k in self.explore.sizes:
+            if k > count or k < len(self.explore.must_keep):
+                raise ValueError(
+                    f"explore: keep {k} must be between the {len(self.explore.must_keep)} "
+                    f"must_keep sites and the {count} candidate sites"
+                )
         return self
 
     @property

@@ -1,0 +1,798 @@
+"""The equity frontier: every site set no other feasible set beats for every group.
+
+Given candidate sites, how many of them the service runs from (``keep``: one
+number or several) and sites that must stay (``must_keep``), a **feasible set**
+is any choice of candidates of an allowed size that holds every must-keep site.
+Each set is judged on two criteria per group — all residents, Core20 residents
+and each Census 2021 ethnic group — both lower is better, both in the
+appraisal's language (changes against the current sites, :mod:`eia.impact`):
+
+* ``change``: the net change per resident in distance (km) or, with travel-time
+  matrices, minutes to the nearest kept site — exactly the appraisal's
+  ``net_per_resident``, so a change no larger than ``rules.change`` counts as no
+  change, as in every burden figure; the level (mean distance "as counted") is the
+  current mean plus this change;
+* ``far``: the change in the share of the group beyond the far threshold
+  (``rules.far``), counting an LSOA as newly beyond (or newly within) it only when
+  its change also counts — exactly ``(newly_far − newly_near) / residents`` of
+  :func:`eia.impact.burden`; the level is the share beyond it now plus this change.
+
+A set is on the **frontier** when no feasible set is at least as good on every
+criterion and better on at least one (criteria compared after rounding to
+:data:`RESOLUTION`). Two exact methods find it:
+
+* ``enumeration`` (up to :data:`MAX_ENUMERATE` feasible sets): every feasible set
+  is evaluated, vectorised in chunks, and the non-dominated ones are kept; every
+  set with the same criteria as a frontier set is listed;
+* ``milp`` (beyond it): the p-median programme (open ``y_j``, assign ``x_ij``) with
+  one linear objective per criterion, solved with ``scipy.optimize.milp`` (HiGHS)
+  by the ε-constraint method of Sylva and Crema (2004, EJOR 158:46–55): minimise
+  the sum of the normalised criteria subject to improving, by at least
+  :data:`MILP_STEP`, on some criterion of every frontier point found so far; each
+  solution is a new frontier point and the search ends when none is left. It lists
+  one set per distinct frontier point, and resolves differences of
+  :data:`MILP_STEP` (km or minutes per resident; share) and more.
+
+Both criteria only grow as a resident's nearest site gets further away, so
+assigning every LSOA to its nearest kept site is optimal for every criterion at
+once: the p-median costs are the per-LSOA contributions to each criterion, and
+every set found is re-evaluated exactly by the same code as the enumeration.
+
+:func:`explore` is the library function (a distance or minutes matrix, group
+weights, the current sites); :func:`distance_matrix` builds the km matrix with
+:func:`eia.access.nearest_km` (the appraisal's own distance code);
+:func:`from_assessment` runs a proposal's ``explore:`` block. The result is a
+:class:`Frontier` of plain frames; it returns numbers, never sentences.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from eia import access
+from eia.access import CORE20_LABELS
+from eia.contracts import by_lsoa, series_by_lsoa
+from eia.errors import DataMismatchError, ParamsError, Problem
+from eia.impact import ALL_RESIDENTS, Rules
+
+__all__ = [
+    "MAX_ENUMERATE",
+    "MILP_STEP",
+    "RESOLUTION",
+    "Frontier",
+    "distance_matrix",
+    "dominates",
+    "explore",
+    "from_assessment",
+    "group_columns",
+    "nondominated",
+]
+
+#: Feasible sets the enumeration evaluates at most; beyond it the MILP runs. Two million
+#: sets (e.g. 50 candidates keep 5) take under a minute over one ICB's 700 LSOAs.
+MAX_ENUMERATE = 2_000_000
+
+#: Criteria are compared after rounding to this (km or minutes per resident; share).
+RESOLUTION = 1e-9
+
+#: The least improvement the MILP asks of a new frontier point on some criterion.
+MILP_STEP = 1e-6
+
+#: Sets evaluated per chunk by the enumeration (memory: LSOAs × chunk × 8 bytes per array).
+CHUNK = 8_192
+
+#: The two measures per group, in the order of the criteria columns.
+MEASURES = ("change", "far")
+
+CORE20 = CORE20_LABELS[0]
+
+
+@dataclass
+class Frontier:
+    """The frontier of site sets and where the proposal's options sit on it.
+
+    ``groups``: ``group, population, mean_now, share_far_now`` (the current sites'
+    levels). ``sets``: one row per frontier set, ``set`` (F1, F2, … in order of the
+    all-residents change), ``sites`` (tuple of names), ``size``, and one column per
+    criterion named ``"{measure}: {group}"`` (:data:`MEASURES`). ``options``: one
+    row per option, ``option, sites, size, feasible, on_frontier, dominated_by_sets``
+    (frontier set labels) and the criteria. ``points``: every feasible set's
+    all-residents and Core20 change (``enumeration`` only; None after the MILP).
+    ``method`` (``enumeration`` or ``milp``), ``seconds`` and ``complete`` (False
+    only when the MILP hit its time limit) say how it was found.
+    """
+
+    unit: str
+    far: float
+    change: float
+    method: str
+    seconds: float
+    candidates: list[str]
+    current: list[str]
+    keep: list[int]
+    must_keep: list[str]
+    groups: pd.DataFrame
+    sets: pd.DataFrame
+    options: pd.DataFrame
+    n_feasible: int
+    complete: bool = True
+    points: pd.DataFrame | None = None
+    criteria: list[str] = field(default_factory=list)
+
+    def criterion(self, measure: str, group: str) -> str:
+        """The column name of one criterion: ``"change: All residents"``."""
+        return f"{measure}: {group}"
+
+    def levels(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame``'s criteria as levels: mean distance (or minutes) as counted, share beyond."""
+        out = frame.copy()
+        g = self.groups.set_index("group")
+        for group in g.index:
+            out[self.criterion("change", group)] += g.loc[group, "mean_now"]
+            out[self.criterion("far", group)] += g.loc[group, "share_far_now"]
+        return out
+
+    def dominance(self, option: str) -> pd.DataFrame:
+        """How much better each frontier set that dominates ``option`` is, per group and measure.
+
+        Columns ``set, sites, group, measure, option_value, set_value, difference``
+        (set minus option: never positive; negative where the set is better).
+        """
+        row = self.options.set_index("option").loc[option]
+        sets = self.sets.set_index("set")
+        rows = []
+        for label in row["dominated_by_sets"]:
+            for column in self.criteria:
+                measure, group = column.split(": ", 1)
+                ov, sv = float(row[column]), float(sets.loc[label, column])
+                rows.append(
+                    {
+                        "set": label,
+                        "sites": sets.loc[label, "sites"],
+                        "group": group,
+                        "measure": measure,
+                        "option_value": ov,
+                        "set_value": sv,
+                        "difference": round(sv - ov, 9),
+                    }
+                )
+        columns = ["set", "sites", "group", "measure", "option_value", "set_value", "difference"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def chart_data(self) -> pd.DataFrame:
+        """The chart's data: every frontier set and option with its all-residents and Core20
+        change, ``kind`` (``frontier``, ``option``), ``label`` and ``sites``."""
+        all_c, core_c = self.criterion("change", ALL_RESIDENTS), self.criterion("change", CORE20)
+        rows = [
+            {
+                "label": r.set,
+                "kind": "frontier",
+                "sites": ", ".join(r.sites),
+                "all_residents": getattr(r, "_all"),
+                "core20": getattr(r, "_core"),
+            }
+            for r in self.sets.rename(columns={all_c: "_all", core_c: "_core"}).itertuples()
+        ]
+        rows += [
+            {
+                "label": r.option,
+                "kind": "option",
+                "sites": ", ".join(r.sites),
+                "all_residents": getattr(r, "_all"),
+                "core20": getattr(r, "_core"),
+            }
+            for r in self.options.rename(columns={all_c: "_all", core_c: "_core"}).itertuples()
+        ]
+        return pd.DataFrame(rows, columns=["label", "kind", "sites", "all_residents", "core20"])
+
+    def tradeoff(self) -> pd.DataFrame:
+        """Frontier sets on the best trade-off between all residents and Core20 residents (no
+        feasible set is better for both), ordered by the all-residents change."""
+        all_c, core_c = self.criterion("change", ALL_RESIDENTS), self.criterion("change", CORE20)
+        if core_c not in self.sets:
+            return self.sets.iloc[0:0]
+        two = self.sets[[all_c, core_c]].to_numpy().round(9)
+        keep = nondominated(two)
+        return self.sets[keep].sort_values([all_c, core_c]).reset_index(drop=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``metrics.json`` ``frontier``: every frontier set (site names, criteria) and, per
+        option, ``on_frontier`` and ``dominated_by_sets``."""
+
+        def criteria(row) -> dict[str, dict[str, float]]:
+            out: dict[str, dict[str, float]] = {}
+            g = self.groups.set_index("group")
+            for group in g.index:
+                change = float(row[self.criterion("change", group)])
+                far = float(row[self.criterion("far", group)])
+                out[group] = {
+                    "net_change_per_resident": round(change, 6),
+                    "mean_as_counted": round(float(g.loc[group, "mean_now"]) + change, 6),
+                    "change_in_share_beyond_threshold": round(far, 6),
+                    "share_beyond_threshold": round(float(g.loc[group, "share_far_now"]) + far, 6),
+                }
+            return out
+
+        sets = {r["set"]: list(r["sites"]) for _, r in self.sets.iterrows()}
+        options = []
+        for _, r in self.options.iterrows():
+            by = self.dominance(r["option"])
+            options.append(
+                {
+                    "option": r["option"],
+                    "sites": list(r["sites"]),
+                    "feasible": bool(r["feasible"]),
+                    "on_frontier": bool(r["on_frontier"]),
+                    "dominated_by_sets": [
+                        {
+                            "set": label,
+                            "sites": sets[label],
+                            "better_by": {
+                                f"{m}: {g}": round(-float(d), 6)
+                                for m, g, d in zip(
+                                    part["measure"], part["group"], part["difference"], strict=True
+                                )
+                            },
+                        }
+                        for label, part in by.groupby("set", sort=False)
+                    ],
+                    "criteria": criteria(r),
+                }
+            )
+        return {
+            "method": self.method,
+            "seconds": round(self.seconds, 3),
+            "complete": self.complete,
+            "unit": self.unit,
+            "far_threshold": self.far,
+            "change_counted_above": self.change,
+            "candidates": list(self.candidates),
+            "current": list(self.current),
+            "keep": list(self.keep),
+            "must_keep": list(self.must_keep),
+            "feasible_sets": int(self.n_feasible),
+            "groups": [
+                {
+                    "group": r.group,
+                    "population": int(round(r.population)),
+                    "mean_now": round(float(r.mean_now), 6),
+                    "share_beyond_threshold_now": round(float(r.share_far_now), 6),
+                }
+                for r in self.groups.itertuples()
+            ],
+            "criteria": {
+                "net_change_per_resident": (
+                    f"net change per resident in {self.unit} to the nearest kept site against the "
+                    f"current sites (changes of at most {self.change:g} {self.unit} count as none)"
+                ),
+                "change_in_share_beyond_threshold": (
+                    f"change in the share of the group beyond {self.far:g} {self.unit}"
+                ),
+                "better": "lower",
+            },
+            "sets": [
+                {"set": r["set"], "sites": list(r["sites"]), "criteria": criteria(r)}
+                for _, r in self.sets.iterrows()
+            ],
+            "options": options,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+
+def distance_matrix(area: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Straight-line km from each LSOA's point to each site: LSOA × site (``sites["name"]``).
+
+    Each column is :func:`eia.access.nearest_km` to that one site, so the nearest of
+    any set of columns is the distance the appraisal measures for that set.
+    """
+    names = [str(n) for n in sites["name"]]
+    if len(set(names)) != len(names):
+        raise DataMismatchError("candidate sites must have distinct names")
+    columns = {
+        name: access.nearest_km(area["point"], sites.iloc[[k]])[0] for k, name in enumerate(names)
+    }
+    return pd.DataFrame(columns, index=pd.Index(area["lsoa21_code"].to_numpy(), name="lsoa21_code"))
+
+
+def group_columns(
+    weights: Mapping[str, pd.DataFrame], population: pd.Series | None = None
+) -> pd.DataFrame:
+    """The groups the frontier judges: LSOA × (All residents, Core20, each ethnic group).
+
+    ``weights`` as :func:`eia.access.group_weights` returns (``core20`` and
+    ``ethnic_group`` used when present); ``population`` gives All residents (default:
+    the row sums of ``core20``, else of the first dimension).
+    """
+    frames = {dim: w.rename_axis("lsoa21_code") for dim, w in weights.items()}
+    if not frames and population is None:
+        raise DataMismatchError("explore needs group weights or a population")
+    first = frames.get("core20", next(iter(frames.values()), None))
+    index = (first.index if first is not None else population.index).rename("lsoa21_code")
+    if population is None:
+        population = first.sum(axis=1)
+    out = {ALL_RESIDENTS: series_by_lsoa(population, "population", index).astype(float)}
+    if "core20" in frames and CORE20 in frames["core20"]:
+        out[CORE20] = by_lsoa(frames["core20"], "core20 weights", index)[CORE20].astype(float)
+    if "ethnic_group" in frames:
+        eth = by_lsoa(frames["ethnic_group"], "ethnic_group weights", index).fillna(0.0)
+        for group in eth.columns:
+            out[str(group)] = eth[group].astype(float)
+    return pd.DataFrame(out, index=index)
+
+
+# ---------------------------------------------------------------------------
+# Dominance
+
+
+def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether criteria vector ``a`` dominates ``b`` (lower is better): no worse, better once."""
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+def nondominated(values: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``values`` (sets × criteria, lower is better) no other row dominates.
+
+    Repeatedly takes the remaining row with the smallest sum (no row can dominate it:
+    a dominating row has a smaller sum) and drops every row it dominates.
+    """
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    keep = np.zeros(n, dtype=bool)
+    alive = np.arange(n)
+    sums = values.sum(axis=1)
+    alive = alive[np.argsort(sums, kind="stable")]
+    while len(alive):
+        best = values[alive[0]]
+        keep[alive[0]] = True
+        rest = values[alive[1:]]
+        dominated = np.all(best <= rest, axis=1) & np.any(best < rest, axis=1)
+        alive = alive[1:][~dominated]
+    return keep
+
+
+# ---------------------------------------------------------------------------
+# Evaluation
+
+
+@dataclass
+class _Problem:
+    """The arrays every method works on (rows: LSOAs; columns: candidates; groups)."""
+
+    cost: np.ndarray  # LSOA × candidate, unreachable as the cap
+    before: np.ndarray  # per LSOA, nearest current site
+    share: np.ndarray  # LSOA × group: residents / group population
+    groups: list[str]
+    rules: Rules
+
+    def contributions(self, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per LSOA (× sets): the counted change and the counted move across the far threshold."""
+        b = self.before.reshape((-1,) + (1,) * (after.ndim - 1))
+        d = after - b
+        change, far = self.rules.change, self.rules.far
+        counted = np.where(np.abs(d) > change, d, 0.0)  # d > change or d < -change
+        moved = ((b <= far) & (after > far) & (d > change)).astype(float) - (
+            (b > far) & (after <= far) & (d < -change)
+        ).astype(float)
+        return counted, moved
+
+    def evaluate(self, combos: np.ndarray) -> np.ndarray:
+        """Criteria of each set (rows of candidate positions): sets × (change…, far…)."""
+        combos = np.atleast_2d(combos)
+        after = self.cost[:, combos[:, 0]].copy()
+        for t in range(1, combos.shape[1]):
+            np.minimum(after, self.cost[:, combos[:, t]], out=after)
+        counted, moved = self.contributions(after)
+        return np.hstack([counted.T @ self.share, moved.T @ self.share])
+
+
+def _prepare(
+    matrix: pd.DataFrame,
+    groups: pd.DataFrame,
+    current: Sequence[str],
+    rules: Rules,
+    unreachable_as: float | None,
+) -> tuple[_Problem, pd.DataFrame]:
+    index = matrix.index.rename("lsoa21_code")
+    if index.has_duplicates:
+        raise DataMismatchError("the explore matrix repeats an LSOA")
+    groups = by_lsoa(groups, "group weights", index).fillna(0.0)
+    cost = matrix.to_numpy(dtype=np.float64).copy()
+    if np.isnan(cost).any():
+        if unreachable_as is None:
+            raise DataMismatchError(
+                "the explore matrix has unreachable pairs (NaN): pass unreachable_as"
+            )
+        cost[np.isnan(cost)] = unreachable_as
+    columns = list(matrix.columns)
+    missing = [s for s in current if s not in columns]
+    if missing:
+        raise DataMismatchError(f"{len(missing)} current site(s) not among the matrix's columns")
+    before = cost[:, [columns.index(s) for s in current]].min(axis=1)
+    w = groups.to_numpy(dtype=float)
+    population = w.sum(axis=0)
+    present = population > 0
+    w, population = w[:, present], population[present]
+    names = [str(g) for g, p in zip(groups.columns, present, strict=True) if p]
+    share = w / population
+    far_now = (before > rules.far).astype(float) @ share
+    table = pd.DataFrame(
+        {
+            "group": names,
+            "population": population,
+            "mean_now": before @ share,
+            "share_far_now": far_now,
+        }
+    )
+    return _Problem(cost, before, share, names, rules), table
+
+
+def _sizes(keep: int | Sequence[int]) -> list[int]:
+    sizes = [keep] if isinstance(keep, int | np.integer) else list(keep)
+    return sorted({int(k) for k in sizes})
+
+
+def _check(candidates: list[str], keep: list[int], must: list[str]) -> None:
+    problems = []
+    if not keep:
+        problems.append(Problem("explore.keep", "give how many sites to keep (1 or more)"))
+    for k in keep:
+        if k < 1 or k > len(candidates):
+            problems.append(
+                Problem(
+                    "explore.keep",
+                    f"{k} is not between 1 and the {len(candidates)} candidate sites",
+                )
+            )
+        elif k < len(must):
+            problems.append(
+                Problem("explore.keep", f"{k} is fewer than the {len(must)} must_keep sites")
+            )
+    for i, name in enumerate(must):
+        if name not in candidates:
+            problems.append(Problem(f"explore.must_keep[{i}]", "not one of the candidate sites"))
+    if problems:
+        raise ParamsError("explore", problems)
+
+
+def _combinations(n: int, keep: list[int], must: list[int]):
+    """Every feasible set as rows of candidate positions, one array per size."""
+    free = [j for j in range(n) if j not in must]
+    for k in keep:
+        rows = np.fromiter(
+            itertools.chain.from_iterable(
+                sorted([*must, *c]) for c in itertools.combinations(free, k - len(must))
+            ),
+            dtype=np.int32,
+        )
+        yield rows.reshape(-1, k)
+
+
+def _count(n: int, keep: list[int], must: int) -> int:
+    return sum(math.comb(n - must, k - must) for k in keep)
+
+
+def _enumerate(problem: _Problem, n: int, keep: list[int], must: list[int]):
+    """Every feasible set's criteria; the frontier's sets (all that share a frontier point)."""
+    best_sets: list[tuple[int, ...]] = []
+    best_values: list[np.ndarray] = []
+    points = []
+    for combos in _combinations(n, keep, must):
+        for start in range(0, len(combos), CHUNK):
+            block = combos[start : start + CHUNK]
+            values = problem.evaluate(block).round(9)
+            points.append(values[:, :2])
+            # a chunk's own frontier first, then merged with the running frontier
+            mask = nondominated(values)
+            best_sets += [tuple(int(j) for j in c) for c in block[mask]]
+            best_values.append(values[mask])
+            if len(best_sets) > 4 * CHUNK:
+                best_sets, best_values = _merge(best_sets, best_values)
+    best_sets, best_values = _merge(best_sets, best_values)
+    return best_sets, best_values[0], np.vstack(points)
+
+
+def _merge(sets, values):
+    stacked = np.vstack(values)
+    mask = nondominated(stacked)
+    return [s for s, m in zip(sets, mask, strict=True) if m], [stacked[mask]]
+
+
+def _milp(
+    problem: _Problem,
+    n: int,
+    keep: list[int],
+    must: list[int],
+    *,
+    time_limit: float,
+):
+    """The frontier by the ε-constraint method of Sylva and Crema on the p-median (see module)."""
+    cost = problem.cost
+    m_lsoa = cost.shape[0]
+    n_x = m_lsoa * n
+    counted, moved = problem.contributions(cost)  # LSOA × candidate
+    objectives = np.vstack(
+        [(counted * problem.share[:, [k]]).reshape(1, -1) for k in range(problem.share.shape[1])]
+        + [(moved * problem.share[:, [k]]).reshape(1, -1) for k in range(problem.share.shape[1])]
+    )  # criteria × (LSOA·candidate), x flattened row-major (LSOA i, candidate j)
+    n_crit = objectives.shape[0]
+    low = np.array([(c.reshape(m_lsoa, n).min(axis=1)).sum() for c in objectives])
+    high = np.array([(c.reshape(m_lsoa, n).max(axis=1)).sum() for c in objectives])
+    span = np.maximum(high - low, MILP_STEP)
+    big = high - low + 2 * MILP_STEP
+    weight = objectives.T @ (1.0 / span)  # normalised sum of the criteria
+
+    n_size = len(keep)
+    base_rows = []
+    # each LSOA assigned once
+    rows = sparse.kron(sparse.eye(m_lsoa), np.ones((1, n)))
+    base_rows.append(
+        (sparse.hstack([rows, sparse.csr_matrix((m_lsoa, n + n_size))]), np.ones(m_lsoa), None)
+    )
+    # x_ij <= y_j
+    link = sparse.hstack(
+        [
+            sparse.eye(n_x),
+            -sparse.kron(np.ones((m_lsoa, 1)), sparse.eye(n)),
+            sparse.csr_matrix((n_x, n_size)),
+        ]
+    )
+    base_rows.append((link, np.full(n_x, -np.inf), np.zeros(n_x)))
+    # sum y = chosen size; one size chosen
+    sizes = sparse.csr_matrix(
+        np.hstack([np.zeros(n_x), np.ones(n), -np.array(keep, dtype=float)]).reshape(1, -1)
+    )
+    base_rows.append((sizes, np.zeros(1), np.zeros(1)))
+    one = sparse.csr_matrix(np.hstack([np.zeros(n_x + n), np.ones(n_size)]).reshape(1, -1))
+    base_rows.append((one, np.ones(1), np.ones(1)))
+
+    lower = np.zeros(n_x + n + n_size)
+    upper = np.ones(n_x + n + n_size)
+    lower[[n_x + j for j in must]] = 1.0
+    integrality_base = np.hstack([np.zeros(n_x), np.ones(n + n_size)])
+
+    found_sets: list[tuple[int, ...]] = []
+    found_values: list[np.ndarray] = []
+    started = time.perf_counter()
+    complete = True
+    while True:
+        n_z = n_crit * len(found_values)
+        width = n_x + n + n_size + n_z
+        constraints = []
+        for A, lo, hi in base_rows:
+            A = sparse.hstack([A, sparse.csr_matrix((A.shape[0], n_z))]) if n_z else A
+            constraints.append(LinearConstraint(A, lo, hi if hi is not None else lo))
+        for p, point in enumerate(found_values):
+            z0 = n_x + n + n_size + p * n_crit
+            A = sparse.lil_matrix((n_crit + 1, width))
+            A[:n_crit, :n_x] = objectives
+            for k in range(n_crit):
+                A[k, z0 + k] = big[k]
+            A[n_crit, z0 : z0 + n_crit] = 1.0
+            hi = np.append(point - MILP_STEP + big, np.inf)
+            lo = np.append(np.full(n_crit, -np.inf), 1.0)
+            constraints.append(LinearConstraint(A.tocsr(), lo, hi))
+        left = time_limit - (time.perf_counter() - started)
+        if left <= 0:
+            complete = False
+            break
+        result = milp(
+            np.hstack([weight, np.zeros(n + n_size + n_z)]),
+            constraints=constraints,
+            integrality=np.hstack([integrality_base, np.ones(n_z)]),
+            bounds=Bounds(
+                np.hstack([lower, np.zeros(n_z)]),
+                np.hstack([upper, np.ones(n_z)]),
+            ),
+            options={"mip_rel_gap": 0.0, "time_limit": left},
+        )
+        if result.status == 2:  # infeasible: no feasible set improves on every point found
+            break
+        if result.x is None or result.status != 0:
+            complete = False
+            break
+        chosen = tuple(int(j) for j in np.flatnonzero(result.x[n_x : n_x + n] > 0.5))
+        values = problem.evaluate(np.array([chosen]))[0].round(9)
+        if any(np.all(v <= values) for v in found_values):  # numerical: nothing new
+            break
+        found_sets.append(chosen)
+        found_values.append(values)
+    values = np.vstack(found_values) if found_values else np.zeros((0, n_crit))
+    mask = nondominated(values) if len(values) else np.zeros(0, bool)
+    return [s for s, k in zip(found_sets, mask, strict=True) if k], values[mask], complete
+
+
+# ---------------------------------------------------------------------------
+# The library function
+
+
+def explore(
+    matrix: pd.DataFrame,
+    weights: Mapping[str, pd.DataFrame] | pd.DataFrame,
+    *,
+    current: Sequence[str],
+    keep: int | Sequence[int],
+    rules: Rules | None = None,
+    must_keep: Sequence[str] = (),
+    options: Mapping[str, Sequence[str]] | None = None,
+    candidates: Sequence[str] | None = None,
+    population: pd.Series | None = None,
+    unreachable_as: float | None = None,
+    method: str = "auto",
+    max_enumerate: int = MAX_ENUMERATE,
+    time_limit: float = 600.0,
+) -> Frontier:
+    """The frontier of feasible site sets and where each option sits (module docstring).
+
+    ``matrix``: LSOA × site, km (:func:`distance_matrix`) or minutes (NaN: not
+    reachable, counted as ``unreachable_as`` as the appraisal does), indexed by
+    ``lsoa21_code``; ``candidates`` (default: every column) are the sites sets are
+    chosen from; ``current`` the sites now (the baseline; columns of ``matrix``).
+    ``weights``: :func:`eia.access.group_weights`' mapping, or an LSOA × group frame
+    (:func:`group_columns`). ``keep``: the sizes allowed; ``must_keep``: sites every
+    set holds; ``options``: name → sites, placed on the frontier. ``rules``: the
+    appraisal's :class:`eia.impact.Rules` (``change``, ``far``, ``unit``).
+    ``method``: ``auto`` (enumeration up to ``max_enumerate`` feasible sets, else
+    ``milp``), ``enumeration`` or ``milp``; the MILP stops after ``time_limit``
+    seconds (``complete`` False).
+    """
+    rules = rules or Rules()
+    started = time.perf_counter()
+    groups = weights if isinstance(weights, pd.DataFrame) else group_columns(weights, population)
+    candidates = [str(c) for c in (candidates if candidates is not None else matrix.columns)]
+    if len(set(candidates)) != len(candidates):
+        raise DataMismatchError("candidate sites must have distinct names")
+    unknown = [c for c in candidates if c not in matrix.columns]
+    if unknown:
+        raise DataMismatchError(f"{len(unknown)} candidate site(s) not among the matrix's columns")
+    sizes, must = _sizes(keep), [str(s) for s in must_keep]
+    _check(candidates, sizes, must)
+    problem, table = _prepare(matrix, groups, [str(c) for c in current], rules, unreachable_as)
+    columns = list(matrix.columns)
+    cand_pos = [columns.index(c) for c in candidates]
+    sub = _Problem(problem.cost[:, cand_pos], problem.before, problem.share, problem.groups, rules)
+    must_pos = [candidates.index(s) for s in must]
+    n_feasible = _count(len(candidates), sizes, len(must_pos))
+    if method == "auto":
+        method = "enumeration" if n_feasible <= max_enumerate else "milp"
+    if method not in ("enumeration", "milp"):
+        raise ValueError(f"method must be auto, enumeration or milp, not {method!r}")
+    points = None
+    complete = True
+    if method == "enumeration":
+        sets, values, pts = _enumerate(sub, len(candidates), sizes, must_pos)
+        if problem.groups[:2] == [ALL_RESIDENTS, CORE20]:  # columns 0 and 1: their changes
+            points = pd.DataFrame(pts, columns=["all_residents", "core20"])
+    else:
+        sets, values, complete = _milp(
+            sub, len(candidates), sizes, must_pos, time_limit=time_limit
+        )
+    criteria = [f"{m}: {g}" for m in MEASURES for g in problem.groups]
+    frame = pd.DataFrame(values, columns=criteria)
+    frame.insert(0, "sites", [tuple(candidates[j] for j in s) for s in sets])
+    frame.insert(1, "size", [len(s) for s in sets])
+    frame = frame.sort_values(
+        [criteria[0], criteria[len(problem.groups)], "size", "sites"]
+    ).reset_index(drop=True)
+    frame.insert(0, "set", [f"F{i + 1}" for i in range(len(frame))])
+    placed = _place(problem, columns, candidates, sizes, must, frame, criteria, options or {})
+    return Frontier(
+        unit=rules.unit,
+        far=rules.far,
+        change=rules.change,
+        method=method,
+        seconds=time.perf_counter() - started,
+        candidates=candidates,
+        current=[str(c) for c in current],
+        keep=sizes,
+        must_keep=must,
+        groups=table,
+        sets=frame,
+        options=placed,
+        n_feasible=n_feasible,
+        complete=complete,
+        points=points,
+        criteria=criteria,
+    )
+
+
+def _place(problem, columns, candidates, sizes, must, frame, criteria, options) -> pd.DataFrame:
+    """Each option's criteria, whether it is feasible and on the frontier, and what dominates it."""
+    rows = []
+    sets = frame[criteria].to_numpy()
+    for name, sites in options.items():
+        sites = [str(s) for s in sites]
+        missing = [s for s in sites if s not in columns]
+        if missing:
+            raise DataMismatchError(
+                f"option {name!r}: {len(missing)} site(s) not among the matrix's columns"
+            )
+        values = problem.evaluate(np.array([[columns.index(s) for s in sites]]))[0].round(9)
+        feasible = (
+            len(set(sites)) in sizes
+            and all(s in candidates for s in sites)
+            and all(s in sites for s in must)
+        )
+        beaten = [
+            label
+            for label, v in zip(frame["set"], sets, strict=True)
+            if dominates(np.asarray(v), values)
+        ]
+        rows.append(
+            {
+                "option": name,
+                "sites": tuple(sites),
+                "size": len(set(sites)),
+                "feasible": feasible,
+                "on_frontier": feasible and not beaten,
+                "dominated_by_sets": beaten,
+            }
+            | dict(zip(criteria, values, strict=True))
+        )
+    columns_out = ["option", "sites", "size", "feasible", "on_frontier", "dominated_by_sets"]
+    return pd.DataFrame(rows, columns=columns_out + criteria)
+
+
+# ---------------------------------------------------------------------------
+# From a proposal's explore block
+
+
+def from_assessment(a, *, method: str = "auto") -> Frontier:
+    """Run the proposal's ``explore:`` block on an assessment (:func:`eia.assessment.assess`).
+
+    Distances come from :func:`distance_matrix`; with travel-time matrices, the lead
+    mode's minutes (unreachable counted as the appraisal counts it). The options'
+    sites are always candidates, so each option of an allowed size is a feasible set.
+    """
+    spec = a.proposal.explore
+    current = list(a.current["name"])
+    listed = spec.candidate_sites(a.proposal.sites.current)
+    option_sites = {name: list(frame["name"]) for name, frame in a.proposed.items()}
+    if a.travel:
+        mode = a.lead_mode
+        matrix = a.travel[mode].minutes
+        names = [s.label for s in listed]
+        unit_rules = a.rules
+        cap = a.unreachable_as[mode]
+        option_sites = {
+            name: [s.label for s in sites] for name, sites in a.proposal.scenarios().items()
+        }
+        current = [s.label for s in a.proposal.sites.current]
+    else:
+        located = access.resolve_sites(a.pack, listed)
+        names = list(located["name"])
+        extra = [s for sites in option_sites.values() for s in sites if s not in names]
+        frames = [located, a.current] + [a.proposed[n] for n in a.proposed]
+        every = pd.concat(frames, ignore_index=True).drop_duplicates("name")
+        every = gpd.GeoDataFrame(every, geometry="geometry", crs=located.crs)
+        every = every[every["name"].isin([*names, *extra, *current])]
+        matrix = distance_matrix(a.area, every)
+        unit_rules, cap = a.rules, None
+    candidates = list(dict.fromkeys([*names, *(s for v in option_sites.values() for s in v)]))
+    population = a.area.set_index("lsoa21_code")["population"]
+    return explore(
+        matrix,
+        a.weights,
+        current=current,
+        keep=spec.keep,
+        rules=unit_rules,
+        must_keep=spec.must_keep,
+        options=option_sites,
+        candidates=candidates,
+        population=population,
+        unreachable_as=cap,
+        method=method,
+    )
