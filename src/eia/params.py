@@ -1043,9 +1043,7 @@ class Proposal(_Model):
         }
         for i, name in enumerate(self.explore.must_keep):
             if name.casefold() not in names:
-                raise ValueError(
-                    f"explore: must_keep[{i}] is not the name of a candidate site"
-                )
+                raise ValueError(f"explore: must_keep[{i}] is not the name of a candidate site")
         count = len({s.label.casefold() for s in sites})
         for k in self.explore.sizes:
             if k > count or k < len(self.explore.must_keep):

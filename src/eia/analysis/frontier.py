@@ -31,7 +31,7 @@ criterion and better on at least one (criteria compared after rounding to
   :data:`MILP_STEP`, on some criterion of every frontier point found so far; each
   solution is a new frontier point and the search ends when none is left. It lists
   one set per distinct frontier point, and resolves differences of
-  :data:`MILP_STEP` (km or minutes per resident; share) and more.
+  :data:`MILP_STEP` of a criterion's range and more.
 
 Both criteria only grow as a resident's nearest site gets further away, so
 assigning every LSOA to its nearest kept site is optimal for every criterion at
@@ -86,8 +86,10 @@ MAX_ENUMERATE = 2_000_000
 #: Criteria are compared after rounding to this (km or minutes per resident; share).
 RESOLUTION = 1e-9
 
-#: The least improvement the MILP asks of a new frontier point on some criterion.
-MILP_STEP = 1e-6
+#: The least improvement the MILP asks of a new frontier point on some criterion, as a share
+#: of that criterion's range over all sets (from every LSOA at its nearest candidate to every
+#: LSOA at its furthest).
+MILP_STEP = 1e-5
 
 #: Sets evaluated per chunk by the enumeration (memory: LSOAs × chunk × 8 bytes per array).
 CHUNK = 8_192
@@ -103,14 +105,17 @@ class Frontier:
     """The frontier of site sets and where the proposal's options sit on it.
 
     ``groups``: ``group, population, mean_now, share_far_now`` (the current sites'
-    levels). ``sets``: one row per frontier set, ``set`` (F1, F2, … in order of the
-    all-residents change), ``sites`` (tuple of names), ``size``, and one column per
-    criterion named ``"{measure}: {group}"`` (:data:`MEASURES`). ``options``: one
-    row per option, ``option, sites, size, feasible, on_frontier, dominated_by_sets``
-    (frontier set labels) and the criteria. ``points``: every feasible set's
-    all-residents and Core20 change (``enumeration`` only; None after the MILP).
-    ``method`` (``enumeration`` or ``milp``), ``seconds`` and ``complete`` (False
-    only when the MILP hit its time limit) say how it was found.
+    levels). ``sets``: every set on the frontier among sets of its size, ``set``
+    (F1, F2, …: the frontier across all sizes first), ``sites`` (tuple of names),
+    ``size``, ``frontier`` (True: on the frontier across every size allowed), and
+    one column per criterion named ``"{measure}: {group}"`` (:data:`MEASURES`;
+    changes against the current sites). ``options``: one row per option, ``option,
+    sites, size, feasible, on_frontier, dominated_by_sets`` (frontier set labels),
+    ``on_size_frontier, dominated_by_same_size`` (against sets of its own size) and
+    the criteria. ``points``: every feasible set's all-residents and Core20 change
+    and size (``enumeration`` only; None after the MILP). ``method``
+    (``enumeration`` or ``milp``), ``seconds`` and ``complete`` (False only when
+    the MILP hit its time limit) say how it was found.
     """
 
     unit: str
@@ -130,9 +135,15 @@ class Frontier:
     points: pd.DataFrame | None = None
     criteria: list[str] = field(default_factory=list)
 
-    def criterion(self, measure: str, group: str) -> str:
+    @staticmethod
+    def criterion(measure: str, group: str) -> str:
         """The column name of one criterion: ``"change: All residents"``."""
         return f"{measure}: {group}"
+
+    @property
+    def frontier(self) -> pd.DataFrame:
+        """The sets on the frontier across every size allowed."""
+        return self.sets[self.sets["frontier"]].reset_index(drop=True)
 
     def levels(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame``'s criteria as levels: mean distance (or minutes) as counted, share beyond."""
@@ -143,8 +154,9 @@ class Frontier:
             out[self.criterion("far", group)] += g.loc[group, "share_far_now"]
         return out
 
-    def dominance(self, option: str) -> pd.DataFrame:
-        """How much better each frontier set that dominates ``option`` is, per group and measure.
+    def dominance(self, option: str, *, same_size: bool = False) -> pd.DataFrame:
+        """How much better each frontier set that dominates ``option`` is, per group and measure
+        (``same_size``: the sets of the option's size that dominate it).
 
         Columns ``set, sites, group, measure, option_value, set_value, difference``
         (set minus option: never positive; negative where the set is better).
@@ -152,7 +164,7 @@ class Frontier:
         row = self.options.set_index("option").loc[option]
         sets = self.sets.set_index("set")
         rows = []
-        for label in row["dominated_by_sets"]:
+        for label in row["dominated_by_same_size" if same_size else "dominated_by_sets"]:
             for column in self.criteria:
                 measure, group = column.split(": ", 1)
                 ov, sv = float(row[column]), float(sets.loc[label, column])
@@ -171,85 +183,99 @@ class Frontier:
         return pd.DataFrame(rows, columns=columns)
 
     def chart_data(self) -> pd.DataFrame:
-        """The chart's data: every frontier set and option with its all-residents and Core20
-        change, ``kind`` (``frontier``, ``option``), ``label`` and ``sites``."""
+        """The chart's data: every set on the frontier of its size and every option, with the
+        all-residents and Core20 change: ``label, kind`` (``set`` or ``option``), ``sites,
+        size, frontier`` (across sizes), ``tradeoff`` (on its size's best trade-off between
+        all residents and Core20 residents), ``all_residents, core20``."""
         all_c, core_c = self.criterion("change", ALL_RESIDENTS), self.criterion("change", CORE20)
-        rows = [
-            {
-                "label": r.set,
-                "kind": "frontier",
-                "sites": ", ".join(r.sites),
-                "all_residents": getattr(r, "_all"),
-                "core20": getattr(r, "_core"),
-            }
-            for r in self.sets.rename(columns={all_c: "_all", core_c: "_core"}).itertuples()
-        ]
-        rows += [
-            {
-                "label": r.option,
-                "kind": "option",
-                "sites": ", ".join(r.sites),
-                "all_residents": getattr(r, "_all"),
-                "core20": getattr(r, "_core"),
-            }
-            for r in self.options.rename(columns={all_c: "_all", core_c: "_core"}).itertuples()
-        ]
-        return pd.DataFrame(rows, columns=["label", "kind", "sites", "all_residents", "core20"])
-
-    def tradeoff(self) -> pd.DataFrame:
-        """Frontier sets on the best trade-off between all residents and Core20 residents (no
-        feasible set is better for both), ordered by the all-residents change."""
-        all_c, core_c = self.criterion("change", ALL_RESIDENTS), self.criterion("change", CORE20)
+        columns = ["label", "kind", "sites", "size", "frontier", "tradeoff"]
+        columns += ["all_residents", "core20"]
         if core_c not in self.sets:
-            return self.sets.iloc[0:0]
-        two = self.sets[[all_c, core_c]].to_numpy().round(9)
-        keep = nondominated(two)
-        return self.sets[keep].sort_values([all_c, core_c]).reset_index(drop=True)
+            return pd.DataFrame(columns=columns)
+        sets = self.sets.assign(tradeoff=False)
+        for _, part in sets.groupby("size"):
+            two = part[[all_c, core_c]].to_numpy()
+            sets.loc[part.index[nondominated(two)], "tradeoff"] = True
+        out = pd.DataFrame(
+            {
+                "label": sets["set"],
+                "kind": "set",
+                "sites": [", ".join(s) for s in sets["sites"]],
+                "size": sets["size"],
+                "frontier": sets["frontier"],
+                "tradeoff": sets["tradeoff"],
+                "all_residents": sets[all_c],
+                "core20": sets[core_c],
+            }
+        )
+        opts = pd.DataFrame(
+            {
+                "label": self.options["option"],
+                "kind": "option",
+                "sites": [", ".join(s) for s in self.options["sites"]],
+                "size": self.options["size"],
+                "frontier": self.options["on_frontier"],
+                "tradeoff": False,
+                "all_residents": self.options[all_c],
+                "core20": self.options[core_c],
+            }
+        )
+        return pd.concat([out, opts], ignore_index=True)[columns]
+
+    def _criteria(self, row) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        g = self.groups.set_index("group")
+        for group in g.index:
+            change = float(row[self.criterion("change", group)])
+            far = float(row[self.criterion("far", group)])
+            out[group] = {
+                "net_change_per_resident": round(change, 6),
+                "mean_as_counted": round(float(g.loc[group, "mean_now"]) + change, 6),
+                "change_in_share_beyond_threshold": round(far, 6),
+                "share_beyond_threshold": round(float(g.loc[group, "share_far_now"]) + far, 6),
+            }
+        return out
+
+    def _beaten_by(self, option: str, same_size: bool) -> list[dict[str, Any]]:
+        by = self.dominance(option, same_size=same_size)
+        sites = dict(zip(self.sets["set"], self.sets["sites"], strict=True))
+        return [
+            {
+                "set": label,
+                "sites": list(sites[label]),
+                "better_by": {
+                    f"{m}: {g}": round(-float(d), 6)
+                    for m, g, d in zip(
+                        part["measure"], part["group"], part["difference"], strict=True
+                    )
+                },
+            }
+            for label, part in by.groupby("set", sort=False)
+        ]
 
     def as_dict(self) -> dict[str, Any]:
-        """``metrics.json`` ``frontier``: every frontier set (site names, criteria) and, per
-        option, ``on_frontier`` and ``dominated_by_sets``."""
+        """``metrics.json`` ``frontier``: every frontier set (site names, criteria), the frontier
+        of each size, and per option ``on_frontier`` and ``dominated_by_sets``."""
 
-        def criteria(row) -> dict[str, dict[str, float]]:
-            out: dict[str, dict[str, float]] = {}
-            g = self.groups.set_index("group")
-            for group in g.index:
-                change = float(row[self.criterion("change", group)])
-                far = float(row[self.criterion("far", group)])
-                out[group] = {
-                    "net_change_per_resident": round(change, 6),
-                    "mean_as_counted": round(float(g.loc[group, "mean_now"]) + change, 6),
-                    "change_in_share_beyond_threshold": round(far, 6),
-                    "share_beyond_threshold": round(float(g.loc[group, "share_far_now"]) + far, 6),
-                }
-            return out
+        def listed(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            return [
+                {"set": r["set"], "sites": list(r["sites"]), "criteria": self._criteria(r)}
+                for _, r in frame.iterrows()
+            ]
 
-        sets = {r["set"]: list(r["sites"]) for _, r in self.sets.iterrows()}
-        options = []
-        for _, r in self.options.iterrows():
-            by = self.dominance(r["option"])
-            options.append(
-                {
-                    "option": r["option"],
-                    "sites": list(r["sites"]),
-                    "feasible": bool(r["feasible"]),
-                    "on_frontier": bool(r["on_frontier"]),
-                    "dominated_by_sets": [
-                        {
-                            "set": label,
-                            "sites": sets[label],
-                            "better_by": {
-                                f"{m}: {g}": round(-float(d), 6)
-                                for m, g, d in zip(
-                                    part["measure"], part["group"], part["difference"], strict=True
-                                )
-                            },
-                        }
-                        for label, part in by.groupby("set", sort=False)
-                    ],
-                    "criteria": criteria(r),
-                }
-            )
+        options = [
+            {
+                "option": r["option"],
+                "sites": list(r["sites"]),
+                "feasible": bool(r["feasible"]),
+                "on_frontier": bool(r["on_frontier"]),
+                "dominated_by_sets": self._beaten_by(r["option"], False),
+                "on_size_frontier": bool(r["on_size_frontier"]),
+                "dominated_by_same_size": self._beaten_by(r["option"], True),
+                "criteria": self._criteria(r),
+            }
+            for _, r in self.options.iterrows()
+        ]
         return {
             "method": self.method,
             "seconds": round(self.seconds, 3),
@@ -281,10 +307,8 @@ class Frontier:
                 ),
                 "better": "lower",
             },
-            "sets": [
-                {"set": r["set"], "sites": list(r["sites"]), "criteria": criteria(r)}
-                for _, r in self.sets.iterrows()
-            ],
+            "sets": listed(self.frontier),
+            "by_size": {str(k): listed(self.sets[self.sets["size"] == k]) for k in self.keep},
             "options": options,
         }
 
@@ -531,9 +555,11 @@ def _milp(
     n_crit = objectives.shape[0]
     low = np.array([(c.reshape(m_lsoa, n).min(axis=1)).sum() for c in objectives])
     high = np.array([(c.reshape(m_lsoa, n).max(axis=1)).sum() for c in objectives])
-    span = np.maximum(high - low, MILP_STEP)
-    big = high - low + 2 * MILP_STEP
-    weight = objectives.T @ (1.0 / span)  # normalised sum of the criteria
+    span = np.where(high - low > 0, high - low, 1.0)
+    objectives = objectives / span[:, None]  # every criterion over its range: 0 to 1 wide
+    big = 1.0 + 2 * MILP_STEP
+    weight = objectives.sum(axis=0)  # the sum of the normalised criteria
+    cuts: list[tuple[int, ...]] = []  # sets the solver returned that were not new (tolerances)
 
     n_size = len(keep)
     base_rows = []
@@ -580,13 +606,18 @@ def _milp(
             A = sparse.lil_matrix((n_crit + 1, width))
             A[:n_crit, :n_x] = objectives
             for k in range(n_crit):
-                A[k, z0 + k] = big[k]
+                A[k, z0 + k] = big
             A[n_crit, z0 : z0 + n_crit] = 1.0
-            hi = np.append(point - MILP_STEP + big, np.inf)
+            hi = np.append(point / span - MILP_STEP + big, np.inf)
             lo = np.append(np.full(n_crit, -np.inf), 1.0)
             constraints.append(LinearConstraint(A.tocsr(), lo, hi))
+        for chosen in cuts:  # no-good cut: not this set again
+            row = np.zeros(width)
+            row[[n_x + j for j in range(n)]] = -1.0
+            row[[n_x + j for j in chosen]] = 1.0
+            constraints.append(LinearConstraint(row.reshape(1, -1), -np.inf, len(chosen) - 1))
         left = time_limit - (time.perf_counter() - started)
-        if left <= 0:
+        if left <= 0 or len(cuts) > 100:
             complete = False
             break
         result = milp(
@@ -606,8 +637,9 @@ def _milp(
             break
         chosen = tuple(int(j) for j in np.flatnonzero(result.x[n_x : n_x + n] > 0.5))
         values = problem.evaluate(np.array([chosen]))[0].round(9)
-        if any(np.all(v <= values) for v in found_values):  # numerical: nothing new
-            break
+        if any(np.all(v <= values) for v in found_values):  # within tolerance of a point found
+            cuts.append(chosen)
+            continue
         found_sets.append(chosen)
         found_values.append(values)
     values = np.vstack(found_values) if found_values else np.zeros((0, n_crit))
@@ -670,25 +702,36 @@ def explore(
         method = "enumeration" if n_feasible <= max_enumerate else "milp"
     if method not in ("enumeration", "milp"):
         raise ValueError(f"method must be auto, enumeration or milp, not {method!r}")
-    points = None
+    found_sets: list[tuple[int, ...]] = []
+    found_values = []
+    points = []
     complete = True
-    if method == "enumeration":
-        sets, values, pts = _enumerate(sub, len(candidates), sizes, must_pos)
-        if problem.groups[:2] == [ALL_RESIDENTS, CORE20]:  # columns 0 and 1: their changes
-            points = pd.DataFrame(pts, columns=["all_residents", "core20"])
-    else:
-        sets, values, complete = _milp(
-            sub, len(candidates), sizes, must_pos, time_limit=time_limit
-        )
+    for k in sizes:  # the frontier among sets of each size, then across sizes
+        if method == "enumeration":
+            sets, values, pts = _enumerate(sub, len(candidates), [k], must_pos)
+            points.append(pd.DataFrame(pts, columns=["all_residents", "core20"]).assign(size=k))
+        else:
+            left = time_limit - (time.perf_counter() - started)
+            sets, values, done = _milp(sub, len(candidates), [k], must_pos, time_limit=left)
+            complete = complete and done
+        found_sets += sets
+        found_values.append(values)
     criteria = [f"{m}: {g}" for m in MEASURES for g in problem.groups]
+    values = np.vstack(found_values)
     frame = pd.DataFrame(values, columns=criteria)
-    frame.insert(0, "sites", [tuple(candidates[j] for j in s) for s in sets])
-    frame.insert(1, "size", [len(s) for s in sets])
+    frame.insert(0, "sites", [tuple(candidates[j] for j in s) for s in found_sets])
+    frame.insert(1, "size", [len(s) for s in found_sets])
+    frame.insert(2, "frontier", nondominated(values))
     frame = frame.sort_values(
-        [criteria[0], criteria[len(problem.groups)], "size", "sites"]
+        ["frontier", "size", criteria[0], criteria[len(problem.groups)], "sites"],
+        ascending=[False, True, True, True, True],
     ).reset_index(drop=True)
     frame.insert(0, "set", [f"F{i + 1}" for i in range(len(frame))])
     placed = _place(problem, columns, candidates, sizes, must, frame, criteria, options or {})
+    if method != "enumeration" or problem.groups[:2] != [ALL_RESIDENTS, CORE20]:
+        points = None
+    else:
+        points = pd.concat(points, ignore_index=True)
     return Frontier(
         unit=rules.unit,
         far=rules.far,
@@ -728,8 +771,13 @@ def _place(problem, columns, candidates, sizes, must, frame, criteria, options) 
         )
         beaten = [
             label
-            for label, v in zip(frame["set"], sets, strict=True)
-            if dominates(np.asarray(v), values)
+            for label, v, overall in zip(frame["set"], sets, frame["frontier"], strict=True)
+            if overall and dominates(np.asarray(v), values)
+        ]
+        same = [
+            label
+            for label, v, size in zip(frame["set"], sets, frame["size"], strict=True)
+            if size == len(set(sites)) and dominates(np.asarray(v), values)
         ]
         rows.append(
             {
@@ -739,10 +787,21 @@ def _place(problem, columns, candidates, sizes, must, frame, criteria, options) 
                 "feasible": feasible,
                 "on_frontier": feasible and not beaten,
                 "dominated_by_sets": beaten,
+                "on_size_frontier": feasible and not same,
+                "dominated_by_same_size": same,
             }
             | dict(zip(criteria, values, strict=True))
         )
-    columns_out = ["option", "sites", "size", "feasible", "on_frontier", "dominated_by_sets"]
+    columns_out = [
+        "option",
+        "sites",
+        "size",
+        "feasible",
+        "on_frontier",
+        "dominated_by_sets",
+        "on_size_frontier",
+        "dominated_by_same_size",
+    ]
     return pd.DataFrame(rows, columns=columns_out + criteria)
 
 
