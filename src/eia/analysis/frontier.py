@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from threadpoolctl import threadpool_limits
 
 from eia import access
 from eia.access import CORE20_LABELS
@@ -492,41 +493,70 @@ def _check(candidates: list[str], keep: list[int], must: list[str]) -> None:
         raise ParamsError("explore", problems)
 
 
-def _combinations(n: int, keep: list[int], must: list[int]):
-    """Every feasible set as rows of candidate positions, one array per size."""
-    free = [j for j in range(n) if j not in must]
-    for k in keep:
-        rows = np.fromiter(
-            itertools.chain.from_iterable(
-                sorted([*must, *c]) for c in itertools.combinations(free, k - len(must))
-            ),
-            dtype=np.int32,
-        )
-        yield rows.reshape(-1, k)
-
-
 def _count(n: int, keep: list[int], must: int) -> int:
     return sum(math.comb(n - must, k - must) for k in keep)
 
 
 def _enumerate(problem: _Problem, n: int, keep: list[int], must: list[int]):
-    """Every feasible set's criteria; the frontier's sets (all that share a frontier point)."""
-    best_sets: list[tuple[int, ...]] = []
-    best_values: list[np.ndarray] = []
-    points = []
-    for combos in _combinations(n, keep, must):
-        for start in range(0, len(combos), CHUNK):
-            block = combos[start : start + CHUNK]
-            values = problem.evaluate(block).round(9)
-            points.append(values[:, :2])
-            # a chunk's own frontier first, then merged with the running frontier
-            mask = nondominated(values)
-            best_sets += [tuple(int(j) for j in c) for c in block[mask]]
-            best_values.append(values[mask])
-            if len(best_sets) > 4 * CHUNK:
-                best_sets, best_values = _merge(best_sets, best_values)
-    best_sets, best_values = _merge(best_sets, best_values)
-    return best_sets, best_values[0], np.vstack(points)
+    """Every feasible set's criteria; the frontier's sets (all that share a frontier point).
+
+    Both per-LSOA contributions only grow with the distance, so the contribution of a
+    set's nearest site is the least of its sites' contributions: they are computed once
+    per candidate, and a set's are the running minimum over its sites. Sets are taken
+    as a head (all but two free sites, in order) and every pair of free sites after it,
+    whose minima are computed once: one vectorised minimum per head.
+    """
+    counted, moved = problem.contributions(problem.cost)
+    share = problem.share
+    g = share.shape[1]
+    # candidate × LSOA: a row per site, the counted change then the move across the threshold
+    per_site = np.hstack([counted.T, moved.T])
+    m_lsoa = problem.cost.shape[0]
+
+    def criteria(rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), 2 * g))
+        out[:, :g] = rows[:, :m_lsoa] @ share
+        out[:, g:] = rows[:, m_lsoa:] @ share
+        return out.round(9)
+
+    free = [j for j in range(n) if j not in must]
+    base = per_site[must].min(axis=0) if must else np.full(per_site.shape[1], np.inf)
+    all_sets: list[np.ndarray] = []
+    all_values: list[np.ndarray] = []
+    for k in keep:
+        r = k - len(must)
+        if r < 2:  # every set in one go
+            heads = [()] if r == 0 else [(j,) for j in free]
+            rows = np.vstack([np.minimum.reduce([base, *per_site[list(h)]]) for h in heads])
+            all_values.append(criteria(rows))
+            all_sets.append(np.array([sorted([*must, *h]) for h in heads], dtype=np.int32))
+            continue
+        pairs = np.array(list(itertools.combinations(range(len(free)), 2)), dtype=np.int32)
+        free_arr = np.array(free, dtype=np.int32)
+        pair_min = np.minimum(per_site[free_arr[pairs[:, 0]]], per_site[free_arr[pairs[:, 1]]])
+        first = np.searchsorted(pairs[:, 0], np.arange(len(free) + 1))  # pairs starting at i
+        for head in itertools.combinations(range(len(free)), r - 2):
+            start = first[head[-1] + 1] if head else 0
+            if start == len(pairs):
+                continue
+            low = base
+            for i in head:
+                low = np.minimum(low, per_site[free[i]])
+            rows = np.minimum(low, pair_min[start:])
+            all_values.append(criteria(rows))
+            tail = free_arr[pairs[start:]]
+            fixed = np.array([*must, *free_arr[list(head)]], dtype=np.int32)
+            chosen = np.hstack([np.broadcast_to(fixed, (len(tail), k - 2)), tail])
+            all_sets.append(np.sort(chosen, axis=1))
+    values = np.vstack(all_values)
+    sets = np.vstack(all_sets) if len({a.shape[1] for a in all_sets}) == 1 else None
+    mask = nondominated(values)
+    if sets is None:
+        listed = [tuple(int(j) for j in row) for part in all_sets for row in part]
+        best = [s for s, keep_it in zip(listed, mask, strict=True) if keep_it]
+    else:
+        best = [tuple(int(j) for j in row) for row in sets[mask]]
+    return best, values[mask], values[:, :2]
 
 
 def _merge(sets, values):
@@ -708,7 +738,8 @@ def explore(
     complete = True
     for k in sizes:  # the frontier among sets of each size, then across sizes
         if method == "enumeration":
-            sets, values, pts = _enumerate(sub, len(candidates), [k], must_pos)
+            with threadpool_limits(limits=1, user_api="blas"):  # small products: 1 thread is faster
+                sets, values, pts = _enumerate(sub, len(candidates), [k], must_pos)
             points.append(pd.DataFrame(pts, columns=["all_residents", "core20"]).assign(size=k))
         else:
             left = time_limit - (time.perf_counter() - started)
