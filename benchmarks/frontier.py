@@ -18,10 +18,9 @@ import time
 import geopandas as gpd
 import numpy as np
 
-from eia import access
-from eia.analysis import frontier
-from eia.area import build_area, group_populations
-from eia.impact import Rules
+from eia.analysis import access, frontier
+from eia.analysis.impact import Rules
+from eia.population.area import build_area, group_populations
 from eia.refdata import load_pack
 
 ICB = "E54000060"
@@ -30,7 +29,10 @@ HOSPITALS = [
         "name": "Queen's Medical Centre",
         "hospital": "Nottingham University Hospitals NHS Trust - Queen's Medical Centre Campus",
     },
-    {"name": "City Hospital", "hospital": "Nottingham University Hospitals NHS Trust - City Campus"},
+    {
+        "name": "City Hospital",
+        "hospital": "Nottingham University Hospitals NHS Trust - City Campus",
+    },
     {"hospital": "King's Mill Hospital"},
 ]
 
@@ -59,7 +61,9 @@ def main() -> None:
         crs=current.crs,
     )
     sites = gpd.GeoDataFrame(
-        [*current.to_dict("records"), *extra.to_dict("records")], geometry="geometry", crs=current.crs
+        [*current.to_dict("records"), *extra.to_dict("records")],
+        geometry="geometry",
+        crs=current.crs,
     )
     t1 = time.perf_counter()
     matrix = frontier.distance_matrix(area, sites)

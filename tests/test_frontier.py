@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eia import impact, params
-from eia.analysis import frontier
+from eia import params
+from eia.analysis import frontier, impact
+from eia.analysis.impact import ALL_RESIDENTS, Rules
 from eia.errors import ParamsError
-from eia.impact import ALL_RESIDENTS, Rules
 
 CORE20 = "Core20 (IMD deciles 1-2)"
 ROOT = Path(__file__).resolve().parents[1]

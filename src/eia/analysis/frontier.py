@@ -5,7 +5,7 @@ number or several) and sites that must stay (``must_keep``), a **feasible set**
 is any choice of candidates of an allowed size that holds every must-keep site.
 Each set is judged on two criteria per group — all residents, Core20 residents
 and each Census 2021 ethnic group — both lower is better, both in the
-appraisal's language (changes against the current sites, :mod:`eia.impact`):
+appraisal's language (changes against the current sites, :mod:`eia.analysis.impact`):
 
 * ``change``: the net change per resident in distance (km) or, with travel-time
   matrices, minutes to the nearest kept site — exactly the appraisal's
@@ -15,7 +15,7 @@ appraisal's language (changes against the current sites, :mod:`eia.impact`):
 * ``far``: the change in the share of the group beyond the far threshold
   (``rules.far``), counting an LSOA as newly beyond (or newly within) it only when
   its change also counts — exactly ``(newly_far − newly_near) / residents`` of
-  :func:`eia.impact.burden`; the level is the share beyond it now plus this change.
+  :func:`eia.analysis.impact.burden`; the level is the share beyond it now plus this change.
 
 A set is on the **frontier** when no feasible set is at least as good on every
 criterion and better on at least one (criteria compared after rounding to
@@ -40,7 +40,7 @@ every set found is re-evaluated exactly by the same code as the enumeration.
 
 :func:`explore` is the library function (a distance or minutes matrix, group
 weights, the current sites); :func:`distance_matrix` builds the km matrix with
-:func:`eia.access.nearest_km` (the appraisal's own distance code);
+:func:`eia.analysis.access.nearest_km` (the appraisal's own distance code);
 :func:`from_assessment` runs a proposal's ``explore:`` block. The result is a
 :class:`Frontier` of plain frames; it returns numbers, never sentences.
 """
@@ -61,11 +61,11 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from threadpoolctl import threadpool_limits
 
-from eia import access
-from eia.access import CORE20_LABELS
-from eia.contracts import by_lsoa, series_by_lsoa
+from eia.align import by_lsoa, series_by_lsoa
+from eia.analysis import access
+from eia.analysis.access import CORE20_LABELS
+from eia.analysis.impact import ALL_RESIDENTS, Rules
 from eia.errors import DataMismatchError, ParamsError, Problem
-from eia.impact import ALL_RESIDENTS, Rules
 
 __all__ = [
     "MAX_ENUMERATE",
@@ -321,7 +321,7 @@ class Frontier:
 def distance_matrix(area: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.DataFrame:
     """Straight-line km from each LSOA's point to each site: LSOA × site (``sites["name"]``).
 
-    Each column is :func:`eia.access.nearest_km` to that one site, so the nearest of
+    Each column is :func:`eia.analysis.access.nearest_km` to that one site, so the nearest of
     any set of columns is the distance the appraisal measures for that set.
     """
     names = [str(n) for n in sites["name"]]
@@ -338,7 +338,7 @@ def group_columns(
 ) -> pd.DataFrame:
     """The groups the frontier judges: LSOA × (All residents, Core20, each ethnic group).
 
-    ``weights`` as :func:`eia.access.group_weights` returns (``core20`` and
+    ``weights`` as :func:`eia.analysis.access.group_weights` returns (``core20`` and
     ``ethnic_group`` used when present); ``population`` gives All residents (default:
     the row sums of ``core20``, else of the first dimension).
     """
@@ -703,10 +703,10 @@ def explore(
     reachable, counted as ``unreachable_as`` as the appraisal does), indexed by
     ``lsoa21_code``; ``candidates`` (default: every column) are the sites sets are
     chosen from; ``current`` the sites now (the baseline; columns of ``matrix``).
-    ``weights``: :func:`eia.access.group_weights`' mapping, or an LSOA × group frame
+    ``weights``: :func:`eia.analysis.access.group_weights`' mapping, or an LSOA × group frame
     (:func:`group_columns`). ``keep``: the sizes allowed; ``must_keep``: sites every
     set holds; ``options``: name → sites, placed on the frontier. ``rules``: the
-    appraisal's :class:`eia.impact.Rules` (``change``, ``far``, ``unit``).
+    appraisal's :class:`eia.analysis.impact.Rules` (``change``, ``far``, ``unit``).
     ``method``: ``auto`` (enumeration up to ``max_enumerate`` feasible sets, else
     ``milp``), ``enumeration`` or ``milp``; the MILP stops after ``time_limit``
     seconds (``complete`` False).
