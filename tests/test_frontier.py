@@ -308,4 +308,44 @@ def test_worked_example_matches_the_appraisal(pack):
             share = (b["newly_far"] - b["newly_near"]) / b["residents"]
             assert row[f"far: {group}"] == pytest.approx(share, abs=1e-9)
     assert not f.options["on_frontier"].any()  # doing nothing keeps three sites and beats both
-    assert "frontier" in assessment.metrics(a)
+    out = assessment.metrics(a)["frontier"]
+    assert [s["sites"] for s in out["sets"]] == [list(s) for s in f.frontier["sites"]]
+    assert {o["option"]: o["on_frontier"] for o in out["options"]} == {
+        "Option A: close King's Mill": False,
+        "Option B: close City Hospital": False,
+    }
+    # the report section: heading, chart with alt text, the same figures as a table, the caveat
+    from eia.report import alternatives
+
+    block = alternatives.section(a, f.chart_data())
+    assert "Alternatives considered" in block.markup and "not a recommendation" in block.markup
+    figure = next(p for p in block.parts if hasattr(p, "alt"))
+    assert "Option A: close King's Mill" in figure.alt and "dominated by" in figure.alt
+    table = next(p for p in block.parts if hasattr(p, "frame"))
+    assert set(table.frame["Set or option"]) >= {"Option A: close King's Mill", "F1"}
+    a.frontier = None
+    assert alternatives.section(a) is None  # no explore: block, no section
+
+
+@pytest.mark.refdata
+def test_travel_times_explore_in_minutes(pack, tmp_path):
+    """With journey-time matrices the frontier is in minutes of the lead mode, candidates too."""
+    from eia import assessment
+
+    path = ROOT / "params/examples/notts-diagnostics-travel-time.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.pop("service")
+    for spec in data["access"]["travel_times"]:
+        spec["path"] = str(tmp_path / Path(spec["path"]).name)
+    data["explore"] = {
+        "candidates": ["current", {"name": "Bulwell (illustrative)", "lat": 52.999, "lon": -1.197}],
+        "keep": 2,
+        "must_keep": ["queen's medical centre"],
+    }
+    a = assessment.assess(params.parse(data), params_file=tmp_path / "p.yaml", pack=pack)
+    f = a.frontier
+    assert f.unit == "min" and f.n_feasible == 3  # QMC and one of the other three
+    burden = a.appraisal.burden.set_index(["option", "group"])
+    for _, row in f.options.iterrows():
+        b = burden.loc[(row["option"], ALL_RESIDENTS)]
+        assert row[f"change: {ALL_RESIDENTS}"] == pytest.approx(b["net_per_resident"], abs=1e-9)

@@ -846,43 +846,49 @@ def from_assessment(a, *, method: str = "auto") -> Frontier:
     Distances come from :func:`distance_matrix`; with travel-time matrices, the lead
     mode's minutes (unreachable counted as the appraisal counts it). The options'
     sites are always candidates, so each option of an allowed size is a feasible set.
+    ``must_keep`` names a candidate by its name or its hospital, in any case.
     """
-    spec = a.proposal.explore
-    current = list(a.current["name"])
-    listed = spec.candidate_sites(a.proposal.sites.current)
-    option_sites = {name: list(frame["name"]) for name, frame in a.proposed.items()}
-    if a.travel:
-        mode = a.lead_mode
-        matrix = a.travel[mode].minutes
+    proposal = a.proposal
+    spec = proposal.explore
+    listed = spec.candidate_sites(proposal.sites.current)
+    scenarios = proposal.scenarios()
+    if a.travel:  # sites are the matrix's columns, named by their labels
+        matrix = a.travel[a.lead_mode].minutes
         names = [s.label for s in listed]
-        unit_rules = a.rules
-        cap = a.unreachable_as[mode]
-        option_sites = {
-            name: [s.label for s in sites] for name, sites in a.proposal.scenarios().items()
-        }
-        current = [s.label for s in a.proposal.sites.current]
+        current = [s.label for s in proposal.sites.current]
+        option_sites = {name: [s.label for s in sites] for name, sites in scenarios.items()}
+        cap = a.unreachable_as[a.lead_mode]
     else:
         located = access.resolve_sites(a.pack, listed)
         names = list(located["name"])
-        extra = [s for sites in option_sites.values() for s in sites if s not in names]
-        frames = [located, a.current] + [a.proposed[n] for n in a.proposed]
-        every = pd.concat(frames, ignore_index=True).drop_duplicates("name")
-        every = gpd.GeoDataFrame(every, geometry="geometry", crs=located.crs)
-        every = every[every["name"].isin([*names, *extra, *current])]
+        current = list(a.current["name"])
+        option_sites = {name: list(frame["name"]) for name, frame in a.proposed.items()}
+        every = pd.concat([located, a.current, *a.proposed.values()], ignore_index=True)
+        every = gpd.GeoDataFrame(
+            every.drop_duplicates("name"), geometry="geometry", crs=located.crs
+        )
         matrix = distance_matrix(a.area, every)
-        unit_rules, cap = a.rules, None
+        cap = None
+    known: dict[str, str] = {}
+    pairs = list(zip(listed, names, strict=True))
+    for name, sites in scenarios.items():
+        pairs += list(zip(sites, option_sites[name], strict=True))
+    for site, name in pairs:
+        for key in (site.label, site.hospital, name):
+            if key:
+                known.setdefault(key.casefold(), name)
+    must = [known.get(m.casefold(), m) for m in spec.must_keep]
     candidates = list(dict.fromkeys([*names, *(s for v in option_sites.values() for s in v)]))
-    population = a.area.set_index("lsoa21_code")["population"]
     return explore(
         matrix,
         a.weights,
         current=current,
         keep=spec.keep,
-        rules=unit_rules,
-        must_keep=spec.must_keep,
+        rules=a.rules,
+        must_keep=must,
         options=option_sites,
         candidates=candidates,
-        population=population,
+        population=a.area.set_index("lsoa21_code")["population"],
         unreachable_as=cap,
         method=method,
     )
