@@ -12,6 +12,7 @@ method :func:`eia.analysis.frontier.explore` ran; the target is 60 s or less.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -78,7 +79,11 @@ def main() -> None:
         population=population,
     )
     t3 = time.perf_counter()
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {load:.1f}"
+    )
     print(f"area: {len(area)} LSOAs; candidates: {len(sites)}; keep: {args.keep}")
     print(f"load reference data and area: {t1 - t0:.1f} s")
     print(f"distance matrix ({len(area)} x {len(sites)}): {t2 - t1:.2f} s")

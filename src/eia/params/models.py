@@ -505,7 +505,7 @@ class ModeThresholds(_Model):
 
 
 class Explore(_Model):
-    """Which site sets to explore for the equity frontier (:mod:`eia.analysis.frontier`)."""
+    """Which site sets to explore for the equity frontier (docs/methods.md, "The equity frontier")."""
 
     candidates: Literal["current"] | list[Literal["current"] | Site] = Field(
         "current",
@@ -1721,6 +1721,7 @@ def schema_markdown() -> str:
         Sites,
         Site,
         Option,
+        Explore,
         Thresholds,
         AccessSpec,
         TravelTimes,
