@@ -24,8 +24,8 @@ criterion and better on at least one (criteria compared after rounding to
 * ``enumeration`` (up to :data:`MAX_ENUMERATE` feasible sets): every feasible set
   is evaluated, vectorised in chunks, and the non-dominated ones are kept; every
   set with the same criteria as a frontier set is listed;
-* ``milp`` (beyond it): the p-median programme (open ``y_j``, assign ``x_ij``) with
-  one linear objective per criterion, solved with ``scipy.optimize.milp`` (HiGHS)
+* ``milp`` (beyond it): the p-median programme (open ``y_j``; the tight "radius" form of
+  Elloumi 2010) with one linear objective per criterion, solved with ``scipy.optimize.milp`` (HiGHS)
   by the ε-constraint method of Sylva and Crema (2004, EJOR 158:46–55): minimise
   the sum of the normalised criteria subject to improving, by at least
   :data:`MILP_STEP`, on some criterion of every frontier point found so far; each
@@ -573,90 +573,103 @@ def _milp(
     *,
     time_limit: float,
 ):
-    """The frontier by the ε-constraint method of Sylva and Crema on the p-median (see module)."""
-    cost = problem.cost
-    m_lsoa = cost.shape[0]
-    n_x = m_lsoa * n
-    counted, moved = problem.contributions(cost)  # LSOA × candidate
+    """The frontier by the ε-constraint method of Sylva and Crema on the p-median (see module).
+
+    The p-median is written in the "radius" form (Elloumi 2010, INFORMS J. Computing
+    22:294–306), whose linear relaxation is much tighter than the assignment form: with each
+    LSOA's candidates in order of distance, ``z_ik`` is 1 when none of its ``k + 1`` nearest
+    candidates is open (``z_ik >= 1 - sum of y over them``), and each criterion is the
+    contribution of the nearest candidate plus, for every ``k``, the step to the next one
+    times ``z_ik``. Both contributions grow with distance, so every step is non-negative and
+    one set of ``z`` serves every criterion.
+    """
+    m_lsoa = problem.cost.shape[0]
+    counted, moved = problem.contributions(problem.cost)  # LSOA × candidate
+    order = np.argsort(problem.cost, axis=1, kind="stable")
+    rows_i = np.arange(m_lsoa)[:, None]
+    steps = np.concatenate(
+        [np.diff(counted[rows_i, order], axis=1), np.diff(moved[rows_i, order], axis=1)], axis=1
+    )  # LSOA × 2(n − 1): the steps of both measures
+    useful = (steps[:, : n - 1] > 0) | (steps[:, n - 1 :] > 0)
+    zi, zk = np.nonzero(useful)  # one z per LSOA and step that changes a criterion
+    n_z = len(zi)
+    share = problem.share
+    g = share.shape[1]
+    start = np.concatenate(
+        [counted[rows_i, order][:, 0] @ share, moved[rows_i, order][:, 0] @ share]
+    )
     objectives = np.vstack(
-        [(counted * problem.share[:, [k]]).reshape(1, -1) for k in range(problem.share.shape[1])]
-        + [(moved * problem.share[:, [k]]).reshape(1, -1) for k in range(problem.share.shape[1])]
-    )  # criteria × (LSOA·candidate), x flattened row-major (LSOA i, candidate j)
+        [(share[zi, k] * steps[zi, zk]) for k in range(g)]
+        + [(share[zi, k] * steps[zi, (n - 1) + zk]) for k in range(g)]
+    )  # criteria × z
     n_crit = objectives.shape[0]
-    low = np.array([(c.reshape(m_lsoa, n).min(axis=1)).sum() for c in objectives])
-    high = np.array([(c.reshape(m_lsoa, n).max(axis=1)).sum() for c in objectives])
-    span = np.where(high - low > 0, high - low, 1.0)
-    objectives = objectives / span[:, None]  # every criterion over its range: 0 to 1 wide
+    span = objectives.sum(axis=1)  # from everyone at the nearest candidate to the furthest
+    span = np.where(span > 0, span, 1.0)
+    objectives = objectives / span[:, None]
     big = 1.0 + 2 * MILP_STEP
-    weight = objectives.sum(axis=0)  # the sum of the normalised criteria
-    cuts: list[tuple[int, ...]] = []  # sets the solver returned that were not new (tolerances)
+    weight = objectives.sum(axis=0)
 
     n_size = len(keep)
-    base_rows = []
-    # each LSOA assigned once
-    rows = sparse.kron(sparse.eye(m_lsoa), np.ones((1, n)))
-    base_rows.append(
-        (sparse.hstack([rows, sparse.csr_matrix((m_lsoa, n + n_size))]), np.ones(m_lsoa), None)
+    width0 = n + n_size + n_z  # y, size choice, z
+    # z_ik + sum of y over the k + 1 nearest >= 1
+    counts = zk + 1
+    rows = np.repeat(np.arange(n_z), counts)
+    cols = np.concatenate([order[i, : k + 1] for i, k in zip(zi, zk, strict=True)])
+    cover = sparse.csr_matrix(
+        (np.ones(len(rows)), (rows, cols)), shape=(n_z, width0)
+    ) + sparse.csr_matrix(
+        (np.ones(n_z), (np.arange(n_z), n + n_size + np.arange(n_z))), shape=(n_z, width0)
     )
-    # x_ij <= y_j
-    link = sparse.hstack(
-        [
-            sparse.eye(n_x),
-            -sparse.kron(np.ones((m_lsoa, 1)), sparse.eye(n)),
-            sparse.csr_matrix((n_x, n_size)),
-        ]
-    )
-    base_rows.append((link, np.full(n_x, -np.inf), np.zeros(n_x)))
-    # sum y = chosen size; one size chosen
-    sizes = sparse.csr_matrix(
-        np.hstack([np.zeros(n_x), np.ones(n), -np.array(keep, dtype=float)]).reshape(1, -1)
-    )
-    base_rows.append((sizes, np.zeros(1), np.zeros(1)))
-    one = sparse.csr_matrix(np.hstack([np.zeros(n_x + n), np.ones(n_size)]).reshape(1, -1))
-    base_rows.append((one, np.ones(1), np.ones(1)))
-
-    lower = np.zeros(n_x + n + n_size)
-    upper = np.ones(n_x + n + n_size)
-    lower[[n_x + j for j in must]] = 1.0
-    integrality_base = np.hstack([np.zeros(n_x), np.ones(n + n_size)])
+    sizes = np.zeros((2, width0))
+    sizes[0, :n], sizes[0, n : n + n_size] = 1.0, -np.array(keep, dtype=float)
+    sizes[1, n : n + n_size] = 1.0
+    base = [
+        (cover, np.ones(n_z), np.full(n_z, np.inf)),
+        (sparse.csr_matrix(sizes), np.array([0.0, 1.0]), np.array([0.0, 1.0])),
+    ]
+    lower = np.zeros(width0)
+    upper = np.ones(width0)
+    lower[must] = 1.0
+    integrality0 = np.concatenate([np.ones(n + n_size), np.zeros(n_z)])
 
     found_sets: list[tuple[int, ...]] = []
     found_values: list[np.ndarray] = []
+    cuts: list[tuple[int, ...]] = []  # sets the solver returned that were not new (tolerances)
     started = time.perf_counter()
     complete = True
     while True:
-        n_z = n_crit * len(found_values)
-        width = n_x + n + n_size + n_z
-        constraints = []
-        for A, lo, hi in base_rows:
-            A = sparse.hstack([A, sparse.csr_matrix((A.shape[0], n_z))]) if n_z else A
-            constraints.append(LinearConstraint(A, lo, hi if hi is not None else lo))
-        for p, point in enumerate(found_values):
-            z0 = n_x + n + n_size + p * n_crit
-            A = sparse.lil_matrix((n_crit + 1, width))
-            A[:n_crit, :n_x] = objectives
-            for k in range(n_crit):
-                A[k, z0 + k] = big
-            A[n_crit, z0 : z0 + n_crit] = 1.0
-            hi = np.append(point / span - MILP_STEP + big, np.inf)
-            lo = np.append(np.full(n_crit, -np.inf), 1.0)
-            constraints.append(LinearConstraint(A.tocsr(), lo, hi))
+        n_w = n_crit * len(found_values)
+        width = width0 + n_w
+        constraints = [
+            LinearConstraint(sparse.hstack([A, sparse.csr_matrix((A.shape[0], n_w))]), lo, hi)
+            for A, lo, hi in base
+        ]
+        if found_values:
+            blocks = []
+            for p, point in enumerate(found_values):
+                A = np.zeros((n_crit + 1, width))
+                A[:n_crit, n + n_size : width0] = objectives
+                A[np.arange(n_crit), width0 + p * n_crit + np.arange(n_crit)] = big
+                A[n_crit, width0 + p * n_crit : width0 + (p + 1) * n_crit] = 1.0
+                hi = np.append((point - start) / span - MILP_STEP + big, np.inf)
+                lo = np.append(np.full(n_crit, -np.inf), 1.0)
+                blocks.append((sparse.csr_matrix(A), lo, hi))
+            constraints += [LinearConstraint(A, lo, hi) for A, lo, hi in blocks]
         for chosen in cuts:  # no-good cut: not this set again
             row = np.zeros(width)
-            row[[n_x + j for j in range(n)]] = -1.0
-            row[[n_x + j for j in chosen]] = 1.0
+            row[:n] = -1.0
+            row[list(chosen)] = 1.0
             constraints.append(LinearConstraint(row.reshape(1, -1), -np.inf, len(chosen) - 1))
         left = time_limit - (time.perf_counter() - started)
         if left <= 0 or len(cuts) > 100:
             complete = False
             break
         result = milp(
-            np.hstack([weight, np.zeros(n + n_size + n_z)]),
+            np.concatenate([np.zeros(n + n_size), weight, np.zeros(n_w)]),
             constraints=constraints,
-            integrality=np.hstack([integrality_base, np.ones(n_z)]),
+            integrality=np.concatenate([integrality0, np.ones(n_w)]),
             bounds=Bounds(
-                np.hstack([lower, np.zeros(n_z)]),
-                np.hstack([upper, np.ones(n_z)]),
+                np.concatenate([lower, np.zeros(n_w)]), np.concatenate([upper, np.ones(n_w)])
             ),
             options={"mip_rel_gap": 0.0, "time_limit": left},
         )
@@ -665,7 +678,7 @@ def _milp(
         if result.x is None or result.status != 0:
             complete = False
             break
-        chosen = tuple(int(j) for j in np.flatnonzero(result.x[n_x : n_x + n] > 0.5))
+        chosen = tuple(int(j) for j in np.flatnonzero(result.x[:n] > 0.5))
         values = problem.evaluate(np.array([chosen]))[0].round(9)
         if any(np.all(v <= values) for v in found_values):  # within tolerance of a point found
             cuts.append(chosen)
