@@ -606,7 +606,10 @@ def _milp(
     span = objectives.sum(axis=1)  # from everyone at the nearest candidate to the furthest
     span = np.where(span > 0, span, 1.0)
     objectives = objectives / span[:, None]
-    big = 1.0 + 2 * MILP_STEP
+    # With at least min(keep) sites open, every LSOA has one among its n - min(keep) + 1
+    # nearest: a bound on each criterion that keeps the big-M of each disjunction small.
+    reach = n - min(keep)
+    ceiling = objectives[:, zk < reach].sum(axis=1)
     weight = objectives.sum(axis=0)
 
     n_size = len(keep)
@@ -644,16 +647,22 @@ def _milp(
             LinearConstraint(sparse.hstack([A, sparse.csr_matrix((A.shape[0], n_w))]), lo, hi)
             for A, lo, hi in base
         ]
+        w_upper = np.ones(n_w)
         if found_values:
             blocks = []
             for p, point in enumerate(found_values):
+                # f_k <= point_k - step, unless w_k = 0 (then f_k <= its ceiling): some w_k = 1
+                target = (point - start) / span - MILP_STEP
+                big = np.maximum(ceiling - target, 0.0)
                 A = np.zeros((n_crit + 1, width))
                 A[:n_crit, n + n_size : width0] = objectives
                 A[np.arange(n_crit), width0 + p * n_crit + np.arange(n_crit)] = big
                 A[n_crit, width0 + p * n_crit : width0 + (p + 1) * n_crit] = 1.0
-                hi = np.append((point - start) / span - MILP_STEP + big, np.inf)
+                hi = np.append(target + big, np.inf)
                 lo = np.append(np.full(n_crit, -np.inf), 1.0)
                 blocks.append((sparse.csr_matrix(A), lo, hi))
+                stuck = np.flatnonzero(target < 0)  # cannot improve: at its floor
+                w_upper[p * n_crit + stuck] = 0.0
             constraints += [LinearConstraint(A, lo, hi) for A, lo, hi in blocks]
         for chosen in cuts:  # no-good cut: not this set again
             row = np.zeros(width)
@@ -668,9 +677,7 @@ def _milp(
             np.concatenate([np.zeros(n + n_size), weight, np.zeros(n_w)]),
             constraints=constraints,
             integrality=np.concatenate([integrality0, np.ones(n_w)]),
-            bounds=Bounds(
-                np.concatenate([lower, np.zeros(n_w)]), np.concatenate([upper, np.ones(n_w)])
-            ),
+            bounds=Bounds(np.concatenate([lower, np.zeros(n_w)]), np.concatenate([upper, w_upper])),
             options={"mip_rel_gap": 0.0, "time_limit": left},
         )
         if result.status == 2:  # infeasible: no feasible set improves on every point found
