@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from eia.params.kinds import KINDS
+
 __all__ = [
     "template_label",
     "TEMPLATES",
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 
-TEMPLATES = ("site_change", "service_change", "equity_audit", "self_assessment")
+TEMPLATES = tuple(KINDS)  # the registry (eia.params.kinds) is the one list
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ICB_PATTERN = r"^(E54\d{6}|Q[A-Z0-9]{2})$"
 LTLA_PATTERN = r"^E0[6-9]\d{6}$"

@@ -31,6 +31,7 @@ from eia.params.data import (
     Service,
 )
 from eia.params.explore import Explore
+from eia.params.kinds import KINDS
 from eia.params.sites import Area, Site, Sites
 from eia.params.thresholds import Option, Thresholds
 
@@ -214,32 +215,18 @@ class Proposal(_Model):
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
-        if self.template == "self_assessment":
-            if self.self_assessment is None:
-                raise ValueError(
-                    "template self_assessment needs a self_assessment block (framework, scores)"
-                )
-        elif self.area is None:
+        kind = KINDS[self.template]
+        if kind.has_area and self.area is None:
             raise ValueError(f"template {self.template} needs area: {{icb: ...}}")
-        elif self.self_assessment is not None:
+        if self.self_assessment is not None and kind.name != "self_assessment":
             raise ValueError("a self_assessment block needs template: self_assessment")
-        if self.template == "site_change":
-            if self.sites is None:
-                raise ValueError(
-                    "template site_change needs sites: {current: [...], proposed: [...]}"
-                )
-            if not self.sites.proposed and not self.options:
-                raise ValueError("template site_change needs sites.proposed or options")
+        for need in kind.needs:
+            if not getattr(self, need.field):
+                raise ValueError(need.message)
+        if kind.name == "site_change" and not self.sites.proposed and not self.options:
+            raise ValueError("template site_change needs sites.proposed or options")
         if self.access.travel_times and self.sites is None:
             raise ValueError("access.travel_times needs sites: journey times are to sites")
-        if self.template == "service_change" and not self.effects:
-            raise ValueError(
-                "template service_change needs effects: [...] (expected change per group)"
-            )
-        if self.template == "equity_audit" and self.service is None:
-            raise ValueError(
-                "template equity_audit needs a service block (the service data to audit)"
-            )
         seen: dict[str, str] = {}
         for option in self.options:
             key = " ".join(option.name.split()).casefold()
@@ -261,7 +248,7 @@ class Proposal(_Model):
         """explore: needs sites; must_keep names candidates; keep fits the candidates."""
         if self.explore is None:
             return self
-        if self.sites is None or self.template != "site_change":
+        if self.sites is None or KINDS[self.template].rates != "access":
             raise ValueError("explore: needs template site_change with sites")
         sites = self.explore.candidate_sites(self.sites.current)
         sites += [s for option in self.scenarios().values() for s in option]
