@@ -22,7 +22,8 @@ criterion and better on at least one (criteria compared after rounding to
 :data:`RESOLUTION`). Two exact methods find it:
 
 * ``enumeration`` (up to :data:`MAX_ENUMERATE` feasible sets): every feasible set
-  is evaluated, vectorised in chunks, and the non-dominated ones are kept; every
+  is evaluated (one vectorised minimum per set of all but two sites, see
+  :func:`_enumerate`) and the non-dominated ones are kept; every
   set with the same criteria as a frontier set is listed;
 * ``milp`` (beyond it): the p-median programme (open ``y_j``; the tight "radius" form of
   Elloumi 2010) with one linear objective per criterion, solved with ``scipy.optimize.milp`` (HiGHS)
@@ -91,9 +92,6 @@ RESOLUTION = 1e-9
 #: of that criterion's range over all sets (from every LSOA at its nearest candidate to every
 #: LSOA at its furthest).
 MILP_STEP = 1e-5
-
-#: Sets evaluated per chunk by the enumeration (memory: LSOAs × chunk × 8 bytes per array).
-CHUNK = 8_192
 
 #: The two measures per group, in the order of the criteria columns.
 MEASURES = ("change", "far")
@@ -557,12 +555,6 @@ def _enumerate(problem: _Problem, n: int, keep: list[int], must: list[int]):
     else:
         best = [tuple(int(j) for j in row) for row in sets[mask]]
     return best, values[mask], values[:, :2]
-
-
-def _merge(sets, values):
-    stacked = np.vstack(values)
-    mask = nondominated(stacked)
-    return [s for s, m in zip(sets, mask, strict=True) if m], [stacked[mask]]
 
 
 def _milp(
