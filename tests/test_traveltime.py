@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eia import params
-from eia.analysis import traveltime
+from eia.analysis import matrices, traveltime
 from eia.errors import TravelTimeError
 
 SITES = [
@@ -157,7 +157,7 @@ def test_non_numeric_times_fail_naming_the_row_not_the_value(tmp_path, sites, pa
 def test_duplicate_pairs_fail_within_and_across_batches(
     tmp_path, sites, pack, codes, monkeypatch, batch_rows
 ):
-    monkeypatch.setattr(traveltime, "_BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(matrices, "_BATCH_ROWS", batch_rows)
     frame = long_frame(codes)
     frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
     frame.to_parquet(tmp_path / "m.parquet", index=False)
