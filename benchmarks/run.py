@@ -6,6 +6,11 @@
 
 Sections (``--only``, comma-separated):
 
+imports
+    Import time of a kernel: the built-in templates' import cells (``from eia import
+    assessment, params`` ...) under ``python -X importtime`` in a fresh process; the 15
+    largest cumulative entries, the 15 largest eia modules and the total, and a check
+    that no runner library (nbformat, jsonschema, nbconvert, papermill) is among them.
 icb
     The Nottingham site-change example (``make demo``'s) end to end: ``eia run`` in a
     fresh process, its own stage timings (validate, execute, render), and finer
@@ -15,6 +20,15 @@ icb
     plus nbconvert, in one fresh process, on a notebook that only imports the modules
     the real kernel had imported (listed by a probe run of the template), so the
     ratio counts only eia's own work.
+examples
+    Every example in ``params/examples``: ``eia run`` against its own floor (a probe run
+    of that example lists its kernel's modules), per pair of runs; target ≤ 1.25×.
+icbs
+    One illustrative site change per ICB of the pack (``icb22_boundaries``; the first three
+    hospitals of ``hospitals22_points`` inside it by name now, one of them closing), all 42
+    in one ``eia batch --jobs 2``: the wall time (target ≤ 180 s), each proposal's median
+    and maximum, and the failures with their one-line reasons. Hospitals whose name the
+    pack gives to several sites are given as ``{name, lat, lon}`` (said in the output).
 england
     All English LSOAs, 1,000 sites (representative points of random LSOAs, seeded)
     and a 10-million-row synthetic event extract (Parquet): time and peak resident
@@ -44,7 +58,10 @@ Each measurement runs in its own process, one after another (never two at once);
 load average is printed at the start and end of each section: other work on the
 machine makes the times noisy. Plain Python, not a test: the figures depend on the
 machine. Generated inputs are kept in ``--work`` (default: a folder in the system
-temporary directory) and reused by later runs.
+temporary directory) and reused by later runs. Children cache compiled bytecode in
+``WORK/pycache`` (``PYTHONPYCACHEPREFIX``, without ``PYTHONDONTWRITEBYTECODE``), as an
+installed package has it, so that neither ``eia run`` nor the floor compiles every module
+from source in every process; ``--no-pycache`` measures the environment as it is.
 """
 
 from __future__ import annotations
@@ -396,9 +413,16 @@ def child(code: str, args: dict, *, env: dict | None = None, cwd: Path | None = 
     return result
 
 
+#: Where children cache compiled bytecode (``--pycache``); None: the environment decides.
+PYCACHE: Path | None = None
+
+
 def child_env(**extra: str) -> dict:
     env = dict(os.environ)
     env.pop("EIA_TEMPLATES", None)
+    if PYCACHE is not None:  # as an installed package: modules compiled once, not every run
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     env.setdefault("PYTHONHASHSEED", "0")
     env.setdefault("MPLBACKEND", "Agg")
     env.update(extra)
@@ -1019,6 +1043,8 @@ def bench_imports(table: Table, repeat: int, work: Path) -> None:
     section = "imports"
     imports = template_imports()
     say(f"[imports] {load()}; the templates' import cells: {'; '.join(imports)}")
+    if PYCACHE is not None:
+        importtime(imports, work)  # compiles and caches the bytecode; not counted
     runs = []
     for i in range(repeat):
         runs.append(importtime(imports, work))
@@ -1212,6 +1238,8 @@ def bench_icbs(table: Table, work: Path, jobs: int = 2) -> None:
     section = "icbs"
     say(f"[icbs] {load()}; generating one site change per ICB")
     folder, skipped, coordinates, invalid, renamed = icb_inputs(work)
+    if PYCACHE is not None:
+        importtime(template_imports(), work)  # compiles and caches the bytecode first
     count = len(list(folder.glob("*.yaml")))
     say(f"[icbs] {count} proposals in {folder}; eia batch --jobs {jobs}; {load()}")
     with tempfile.TemporaryDirectory(prefix="eia-bench-icbs-") as out:
@@ -1471,6 +1499,12 @@ def main(argv: list[str] | None = None) -> int:
         default=100_000_000,
         help="service: rows of the big Parquet extract for DuckDB (default 100 million)",
     )
+    parser.add_argument(
+        "--no-pycache",
+        action="store_true",
+        help="do not cache compiled bytecode in WORK/pycache for the children (measure as the "
+        "environment is: with PYTHONDONTWRITEBYTECODE set, every process compiles every module)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -1485,6 +1519,8 @@ def main(argv: list[str] | None = None) -> int:
 
     load_pack()  # fails early, with how to provide it, if there is no reference data
     args.work.mkdir(parents=True, exist_ok=True)
+    global PYCACHE
+    PYCACHE = None if args.no_pycache else args.work / "pycache"
 
     started = time.perf_counter()
     load_before = load()
@@ -1517,6 +1553,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Machine: {machine()}")
     print(f"Load: {load_before} at the start, {load()} at the end; {elapsed / 60:.1f} min in all")
+    print(
+        f"Bytecode: compiled once and cached in {PYCACHE} (PYTHONPYCACHEPREFIX), as an "
+        "installed package has it"
+        if PYCACHE is not None
+        else "Bytecode: as the environment has it (--no-pycache; PYTHONDONTWRITEBYTECODE="
+        f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})"
+    )
     print()
     print(table.render())
     print()
