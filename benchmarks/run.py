@@ -1158,7 +1158,7 @@ def bench_examples(table: Table, repeat: int, work: Path, pattern: str = "*") ->
 
 def icb_inputs(
     work: Path, limit: int | None = None
-) -> tuple[Path, list[str], list[str], list[str]]:
+) -> tuple[Path, list[str], list[str], list[str], list[str]]:
     """One site change per ICB of the pack, as params files in ``work/icbs``.
 
     For each ICB (``icb22_boundaries``) the hospitals of ``hospitals22_points`` inside it
