@@ -17,7 +17,6 @@ from eia.params.proposal import (
     Proposal,
 )
 from eia.params.sites import _code_list, _codes
-from eia.refdata.lookup import area_members, areas_at, suggest
 
 __all__ = ["check_against_pack", "in_england"]
 
@@ -47,6 +46,10 @@ def _hint(pack, kind: str, code: str, data: Mapping, listed: Sequence[str] = ())
     LSOA, the LSOAs of the local authorities of the other LSOAs listed (else of
     those holding the sites).
     """
+    # eia.refdata.lookup needs pandas and geopandas: imported only when there is something
+    # to suggest, so that validating a proposal (the eia process of `eia run`) imports neither.
+    from eia.refdata.lookup import area_members, areas_at, suggest
+
     clues = _site_clues(data)
     if kind in ("icb", "ltla"):
         prefer = areas_at(pack, clues, kind)
@@ -123,6 +126,8 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                 hospital = folded.get(hospital.casefold(), hospital)  # any case is accepted
             if isinstance(hospital, str) and hospital not in hospital_set:
                 near = area.get("icb") or next(iter(_as_list(area.get("ltla"))), None)
+                from eia.refdata.lookup import suggest  # pandas: only to suggest (see _hint)
+
                 hint = suggest(
                     pack, "hospital", hospital, near=near if isinstance(near, str) else None
                 )

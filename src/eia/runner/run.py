@@ -23,7 +23,6 @@ from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
 from eia import provenance, redact
-from eia.analysis import guards
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.jsonable import write_json
 from eia.params.templates import templates_dir
@@ -31,7 +30,6 @@ from eia.redact import printable
 from eia.refdata import ENV_VAR, load_pack
 from eia.report import html as report
 from eia.report import pdf as pdf_mod
-from eia.service import synth
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
 USER_ERRORS = {
@@ -384,6 +382,10 @@ def run(
     pack = load_pack()
     proposal = params_mod.load(params_file, pack)
     if strict:
+        # Heavy (geopandas, pandas, SciPy, pandera) and needed only here: imported on use, so
+        # that `eia run` starts its kernel without them (the kernel imports them anyway).
+        from eia.analysis import guards
+
         warnings = guards.check_proposal(proposal, pack)
         if warnings:
             raise guards.as_error(str(params_file), warnings)
@@ -416,7 +418,17 @@ def run(
     remove_stale(Path(tempfile.gettempdir()), KERNEL_DIR)
 
     with terminate_as_interrupt():
-        if proposal.service is not None and proposal.service.generate is not None:
+        # The extract as synth.ensure finds it; synth (pandas, geopandas) is heavy: imported
+        # only to generate a missing extract.
+        service = proposal.service
+        if (
+            service is not None
+            and service.generate is not None
+            and service.path is not None
+            and not (params_file.parent.resolve() / service.path).resolve().exists()
+        ):
+            from eia.service import synth
+
             synth.ensure(proposal, params_file.parent, pack)
         try:
             return _execute(
