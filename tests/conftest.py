@@ -243,7 +243,7 @@ def _generate_example_data(pack) -> None:
 
 
 @pytest.fixture(scope="session")
-def refdata_dir(tmp_path_factory) -> Path:
+def refdata_dir() -> Path:
     """The real reference pack's folder; sets ``EIA_REFDATA`` for the session.
 
     The examples' synthetic inputs are generated here (under a lock shared by the xdist
@@ -256,7 +256,7 @@ def refdata_dir(tmp_path_factory) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     os.environ["EIA_REFDATA"] = str(folder)
-    with _exclusive(tmp_path_factory.getbasetemp().parent / "eia-example-data.lock"):
+    with _exclusive(ROOT / "params" / "examples" / "data" / ".generating.lock"):
         if _missing_example_data():
             from eia.refdata import load_pack
 
