@@ -158,11 +158,11 @@ def assess(
     result.language = language_mod.by_lsoa(pack, codes)
 
     if proposal.sites is not None:
-        result.current = access_mod.resolve_sites(pack, proposal.sites.current)
+        result.current = access_mod.resolve_sites(pack, proposal.sites.current, codes)
         t = proposal.thresholds
         values = {}
         for name, sites in proposal.scenarios().items():
-            proposed = access_mod.resolve_sites(pack, sites)
+            proposed = access_mod.resolve_sites(pack, sites, codes)
             distances = access_mod.measure(area, result.current, proposed)
             distances.attrs["scenario"] = name  # tables made from it say which option they show
             result.proposed[name] = proposed
