@@ -60,6 +60,15 @@ class Assessment:
     #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
     language: pd.DataFrame | None = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
+    _places: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+
+    def places(self) -> pd.DataFrame:
+        """The area's towns for the maps to name (:func:`eia.places.towns`), made once."""
+        if self._places is None:
+            from eia.places import towns
+
+            self._places = towns(self.pack, self.area)
+        return self._places
 
     def outline(self) -> gpd.GeoDataFrame:
         """The local authority outlines the maps draw (:func:`eia.maps.area_outline`), made once."""

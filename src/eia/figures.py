@@ -82,7 +82,7 @@ def imd_map(a: Assessment) -> Figure | None:
     if a.current is None:
         return None
     proposed = dict(a.proposed) if len(a.proposed) > 1 else a.proposed.get(a.primary)
-    fig = maps.imd_map(a.area, a.current, proposed, outline=a.outline())
+    fig = maps.imd_map(a.area, a.current, proposed, outline=a.outline(), places=a.places())
     decile1 = (a.area["imd_decile"] == 1).mean()
     core20 = (
         a.area.loc[a.area["core20"].astype(bool), "population"].sum() / a.area["population"].sum()
@@ -160,6 +160,7 @@ def change_style(a: Assessment, unit: str, mode: str | None) -> dict:
     change, far = _thresholds(a, unit, mode)
     return {
         "outline": a.outline(),
+        "places": a.places(),
         "threshold": change,
         "outer": far,
         "unit": unit,

@@ -1140,6 +1140,8 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} (or none), or to protect them",
+        sites=a.current,
+        places=a.places(),
     )
     return Figure(
         fig,
