@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eia import hospitals
-from eia.cli import main
+from eia.refdata import hospitals
+from eia.runner.cli import main
 
 ROW = re.compile(r"^(H[A-Z2-7]{5})  (.+), ([^,]+)  \((-?\d+\.\d{5}), (-?\d+\.\d{5})\)")
 
@@ -65,7 +65,7 @@ def test_a_site_inside_the_near_area_is_inside_and_exact_names_are_never_hidden(
 
 @pytest.mark.refdata
 def test_every_name_lookup_prints_for_each_icb_resolves_to_that_site(pack):
-    from eia import lookup
+    from eia.refdata import lookup
 
     table = pack.lookup()
     icbs = sorted(table["icb24_code"].dropna().unique())
@@ -99,7 +99,7 @@ def test_shared_names_take_the_site_in_the_area_and_say_which(pack):
     assert line.startswith("sites.current[0].hospital: ")
     assert "in Isles of Scilly, the one inside the area" in line
     # the kernel takes the same site as validation
-    from eia.access import resolve_sites
+    from eia.analysis.access import resolve_sites
 
     lsoas = hospitals.area_lsoas(pack, data["area"])
     sites = resolve_sites(pack, data["sites"]["current"], lsoas)
@@ -134,7 +134,7 @@ def test_a_site_code_is_accepted_and_a_shared_name_without_an_area_lists_codes(p
 
 @pytest.mark.refdata
 def test_the_trailing_space_name_passes_validation_and_the_kernel_alike(pack):
-    from eia.access import resolve_sites
+    from eia.analysis.access import resolve_sites
     from eia.params import check_against_pack
 
     data = {
