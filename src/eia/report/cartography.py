@@ -147,24 +147,23 @@ def set_bounds(ax, b: Bounds) -> None:
     ax.set_axis_off()
 
 
-def corners(ax, area: gpd.GeoDataFrame, b: Bounds, share: float = 0.3) -> list[str]:
-    """The panel's corners, emptiest first (fewest neighbourhood points within ``share``)."""
-    pts = area["point"] if "point" in area else area.geometry.representative_point()
-    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+def corners(ax, area: gpd.GeoDataFrame, b: Bounds, share: float = 0.3, weight=None) -> list[str]:
+    """The panel's corners, emptiest first: least of the neighbourhoods' area (times
+    ``weight`` per LSOA, e.g. more for those that change) within ``share`` of each corner."""
+    from shapely import area as areas
+    from shapely import box, intersection
+
     w, h = b[2] - b[0], b[3] - b[1]
-    counts = {}
-    for name, (left, low) in {
-        "upper left": (True, False),
-        "upper right": (False, False),
-        "lower left": (True, True),
-        "lower right": (False, True),
-    }.items():
-        in_x = x <= b[0] + share * w if left else x >= b[2] - share * w
-        in_y = y <= b[1] + share * h if low else y >= b[3] - share * h
-        inside = (x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3])
-        counts[name] = int((in_x & in_y & inside).sum())
+    geoms = area.geometry.to_numpy()
+    weight = np.ones(len(area)) if weight is None else np.asarray(weight, dtype=float)
     order = ["lower right", "upper left", "upper right", "lower left"]  # ties: this order
-    return sorted(order, key=lambda c: (counts[c], order.index(c)))
+    cover = {}
+    for name in order:
+        x0 = b[0] if "left" in name else b[2] - share * w
+        y0 = b[1] if "lower" in name else b[3] - share * h
+        corner = box(x0, y0, x0 + share * w, y0 + share * h)
+        cover[name] = float((areas(intersection(geoms, corner)) * weight).sum())
+    return sorted(order, key=lambda c: (round(cover[c] / max(w * h, 1.0), 3), order.index(c)))
 
 
 _INSET_RECT = {
@@ -286,7 +285,7 @@ def draw_towns(ax, towns: pd.DataFrame | None, b: Bounds, n: int = 8) -> list:
     ].head(n)
     texts = []
     for r in inside.itertuples():
-        ax.plot(r.x, r.y, marker="s", markersize=2, color="#212b32", zorder=4)
+        (dot,) = ax.plot(r.x, r.y, marker="s", markersize=2, color="#212b32", zorder=4)
         t = ax.annotate(
             r.name,
             (r.x, r.y),
@@ -299,6 +298,7 @@ def draw_towns(ax, towns: pd.DataFrame | None, b: Bounds, n: int = 8) -> list:
             path_effects=HALO,
         )
         t.set_gid("eia-town")
+        t.eia_dot = dot
         texts.append(t)
     return texts
 
@@ -429,6 +429,30 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
         min_arrow_len=8,
     )
     _untangle(ax, texts)
+    _drop_clashing_places(ax, texts, moved)
+
+
+def _drop_clashing_places(ax, labels: list, markers: np.ndarray) -> None:
+    """Hide town and authority names that a site's label or marker would cover."""
+    renderer = ax.figure.canvas.get_renderer()
+    taken = [t.get_window_extent(renderer) for t in labels]
+    for patch in ax.texts:
+        if getattr(patch, "arrow_patch", None) is not None and patch.get_gid() is None:
+            taken.append(patch.get_window_extent(renderer))
+    pad = MARKER_GAP_PT * ax.figure.dpi / 72 / 2
+    shown = ax.transData.transform(markers)
+    for t in ax.texts:
+        if t.get_gid() not in ("eia-town", "eia-authority"):
+            continue
+        box = t.get_window_extent(renderer)
+        near_marker = any(
+            box.x0 - pad <= x <= box.x1 + pad and box.y0 - pad <= y <= box.y1 + pad
+            for x, y in shown
+        )
+        if near_marker or any(box.overlaps(o) for o in taken):
+            t.set_visible(False)
+            if getattr(t, "eia_dot", None) is not None:
+                t.eia_dot.set_visible(False)
 
 
 def label_boxes(ax) -> list:

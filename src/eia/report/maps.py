@@ -227,7 +227,9 @@ def _map_figure(bounds, *, n: int = 1, legend_in: float = 0.0, side_in: float = 
     return fig, axes
 
 
-def _panel(ax, area, colours, roles, outline, places, bounds, apart, *, hatch=None) -> list:
+def _panel(
+    ax, area, colours, roles, outline, places, bounds, apart, *, hatch=None, focus=None
+) -> list:
     """One map panel: neighbourhoods filled with ``colours``, ``hatch`` (a mask) hatched,
     authorities, towns and sites, framed on ``bounds``; detached parts (``apart``) in an
     inset, a locator when zoomed in, a scale bar. Returns the sites' legend handles."""
@@ -252,7 +254,8 @@ def _panel(ax, area, colours, roles, outline, places, bounds, apart, *, hatch=No
     cartography.draw_authorities(ax, lines, bounds)
     cartography.set_bounds(ax, bounds)
     cartography.draw_towns(ax, places, bounds)
-    free = cartography.corners(ax, area, bounds)
+    weight = None if focus is None else np.where(focus, 4.0, 1.0)
+    free = cartography.corners(ax, area, bounds, weight=weight)
     whole = area[~apart].total_bounds
     if cartography.bounds_area(bounds) < 0.5 * cartography.bounds_area(tuple(whole)):
         cartography.add_locator(ax, lines, bounds, free.pop(0))
@@ -497,6 +500,7 @@ def change_map(
         bounds,
         apart,
         hatch=_core20(area, deprivation),
+        focus=_changed(change, threshold, outer, unit),
     )
     if legend:
         what = "distance" if unit == "km" else "travel time"
@@ -563,6 +567,7 @@ def options_maps(
             bounds,
             apart,
             hatch=_core20(area, deprivation),
+            focus=changed,
         )
         ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
     fig.legend(

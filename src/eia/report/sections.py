@@ -1151,7 +1151,14 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
             f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
             f"with fewer than {m} {noun}, none included, and any whose rate with the tables would "
-            "let a small count be worked out."
+            "let a small count be worked out. Darker neighbourhoods have higher rates. "
+            + figures.extent_sentence(a)
+            + (
+                f" The {plural(len(a.current), 'current site')} "
+                f"{'is' if len(a.current) == 1 else 'are'} marked with circles."
+                if a.current is not None and len(a.current)
+                else ""
+            )
         ),
         caption=f"Rate of {noun} {a.uptake.unit} by LSOA; classes are quintiles of LSOAs, "
         f"so the map shows ranges, never counts; grey does not tell fewer than {m} from none.",
