@@ -57,6 +57,7 @@ from eia.report.show import (
     plural,
     signoff_table,
 )
+from eia.report.sites import sites_table
 from eia.stats import disclosure
 
 TEMPLATE_NAMES = {
@@ -79,10 +80,12 @@ def title(a: Assessment) -> Block:
     """The report's one ``<h1>``: the proposal title, then its id and template."""
     p = a.proposal
     kicker = TEMPLATE_NAMES.get(p.template, "Equity and health inequalities impact assessment")
+    notebook = p.template_notebook
+    custom = f"made with the custom notebook {esc(notebook)} · " if notebook else ""
     header = Html(
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
-        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template_label)} · '
+        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · {custom}'
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
     )
@@ -250,16 +253,12 @@ def proposal(a: Assessment) -> Block:
     p = a.proposal
     parts: list = []
     if a.current is not None:
-        rows = [
-            {"Scenario": "Now (do nothing)", "Site": n, "Located by": s}
-            for n, s in zip(a.current["name"], a.current["source"], strict=True)
-        ]
-        for name, sites in a.proposed.items():
-            rows += [
-                {"Scenario": name, "Site": n, "Located by": s}
-                for n, s in zip(sites["name"], sites["source"], strict=True)
-            ]
-        parts.append(Table(pd.DataFrame(rows), "Sites now and in each proposed scenario"))
+        parts.append(
+            Table(
+                sites_table(a),
+                "Sites now and under each scenario: each site once, kept, closing or new",
+            )
+        )
     if p.options:
         parts.append(
             Table(

@@ -56,6 +56,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Report: {result.report}")
     if result.pdf is not None:
         print(f"PDF: {result.pdf}")
+    for name in result.removed:
+        hint = " (add --pdf, or publish: {pdf: true}, to make it)" if name == "report.pdf" else ""
+        print(f"Removed {name} of the earlier run: this run did not make it again{hint}")
     print(f"Notebook: {result.notebook}")
     print(f"Metrics: {result.metrics}")
     print(f"Index: {Path(args.out or default_out()) / 'index.html'}")
@@ -160,7 +163,12 @@ def _batch(args: argparse.Namespace) -> int:
     from eia.runner.batch import print_summary, run_batch
 
     result = run_batch(
-        args.paths, args.out, jobs=args.jobs, progress=not args.no_progress, strict=args.strict
+        args.paths,
+        args.out,
+        jobs=args.jobs,
+        progress=not args.no_progress,
+        strict=args.strict,
+        pdf=args.pdf,
     )
     print_summary(result)
     return result.exit_code
@@ -310,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--strict", **_STRICT)
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        default=None,
+        help="also write each report.pdf (without it, each params file's publish.pdf decides)",
+    )
     p.set_defaults(func=_batch)
 
     p = sub.add_parser(
