@@ -42,6 +42,7 @@ demo: data
 
 test: data browser-deps service-deps
 	@$(BIN)/ruff check --quiet src tests benchmarks
+	@$(BIN)/lint-imports --no-logo --no-cache >/dev/null || { $(BIN)/lint-imports --no-logo --no-cache; } || { echo "lint-imports: an import crosses the floors (pyproject.toml [tool.importlinter])"; exit 1; }
 	@$(BIN)/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc

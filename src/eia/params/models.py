@@ -42,7 +42,13 @@ from pydantic import (
     model_validator,
 )
 
-from eia.errors import EIAError, ParamsError, Problem
+from eia.errors import EIAError, ParamsError, Problem, ServiceDataError
+from eia.params import frameworks
+from eia.params import templates as template_mod
+from eia.redact import check_source_file, declared_format
+from eia.refdata import hospitals as sites_mod
+from eia.refdata import load_pack
+from eia.refdata.lookup import area_members, areas_at, suggest
 
 __all__ = [
     "TEMPLATES",
@@ -1153,15 +1159,12 @@ def parse(data: Any, source: str = "<params>", base: Path | str | None = None) -
     if not isinstance(data, Mapping):
         raise ParamsError(source, [Problem("", "a params file must be a YAML mapping of fields")])
     data = dict(data)
-    if isinstance(data.get("template"), str):
-        from eia.runner import template as template_mod
-
-        if template_mod.is_path(data["template"]):
-            try:
-                kind, path = template_mod.resolve(data["template"], base)
-            except ParamsError as exc:
-                raise ParamsError(source, exc.problems) from None
-            data["template"], data["template_file"] = kind, str(path)
+    if isinstance(data.get("template"), str) and template_mod.is_path(data["template"]):
+        try:
+            kind, path = template_mod.resolve(data["template"], base)
+        except ParamsError as exc:
+            raise ParamsError(source, exc.problems) from None
+        data["template"], data["template_file"] = kind, str(path)
     try:
         return Proposal.model_validate(data)
     except ValidationError as exc:
@@ -1361,8 +1364,6 @@ def _hint(pack, kind: str, code: str, data: Mapping, listed: Sequence[str] = ())
     LSOA, the LSOAs of the local authorities of the other LSOAs listed (else of
     those holding the sites).
     """
-    from eia.refdata.lookup import area_members, areas_at, suggest
-
     clues = _site_clues(data)
     if kind in ("icb", "ltla"):
         prefer = areas_at(pack, clues, kind)
@@ -1416,8 +1417,6 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                     Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}{hint}")
                 )
 
-    from eia.refdata import hospitals as sites_mod
-
     keys = Counter(sites_mod.site_key(n) for n in pack.values(HOSPITALS, "hospital22_name"))
     spec = data.get("area") if isinstance(data.get("area"), Mapping) else None
     lsoas: list[list[str]] = []
@@ -1447,8 +1446,6 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                 except sites_mod.AmbiguousSite as exc:
                     problems.append(Problem(f"{path}.hospital", str(exc)))
                 except sites_mod.UnknownSite:
-                    from eia.refdata.lookup import suggest
-
                     near = area.get("icb") or next(iter(_as_list(area.get("ltla"))), None)
                     hint = suggest(
                         pack, "hospital", hospital, near=near if isinstance(near, str) else None
@@ -1481,8 +1478,6 @@ def site_choices(proposal: Proposal | Mapping[str, Any], pack) -> list[str]:
     Each line names the field, the site's code and local authority and why
     (inside the area, or the nearest to it): :func:`eia.refdata.hospitals.resolve`.
     """
-    from eia.refdata import hospitals as sites_mod
-
     data = proposal.model_dump() if isinstance(proposal, Proposal) else dict(proposal)
     keys = Counter(sites_mod.site_key(n) for n in pack.values(HOSPITALS, "hospital22_name"))
     spec = data.get("area") if isinstance(data.get("area"), Mapping) else None
@@ -1578,8 +1573,6 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         problems += exc.problems
     if check_data and isinstance(raw, Mapping):
         if pack is None:
-            from eia.refdata import load_pack
-
             pack = load_pack()
         found = check_against_pack(raw, pack)
         # An area code that is malformed is also unknown: keep one line, the one that suggests.
@@ -1594,9 +1587,7 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         if proposal is not None:
             problems += _check_matrix_paths(proposal, path.parent)
     if proposal is not None and proposal.self_assessment is not None:
-        from eia import selfassess
-
-        problems += selfassess.check(proposal.self_assessment, path.parent)
+        problems += frameworks.check(proposal.self_assessment, path.parent, load_params=load)
     if problems or proposal is None:
         raise ParamsError(str(path), problems)
     return proposal
@@ -1604,9 +1595,6 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
 
 def _check_service_path(service: Service, base: Path) -> list[Problem]:
     """The extract must be a regular file of its declared format (see :mod:`eia.redact`)."""
-    from eia.errors import ServiceDataError
-    from eia.redact import check_source_file, declared_format
-
     if service.path is None:
         return []  # a table or query: checked when the database is reached
     target = (base / service.path).resolve()

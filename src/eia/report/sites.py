@@ -2,7 +2,7 @@
 
 One row per site (current sites first, then the new sites in the order the
 scenarios name them) and one column per scenario saying whether the site is
-kept, closing or new there (:func:`eia.report.maps.site_roles`), so a board reads
+kept, closing or new there (:func:`eia.analysis.sites.site_roles`), so a board reads
 eleven sites once rather than the same list again for every option.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from eia.analysis.sites import site_key, site_roles
 from eia.assessment import Assessment
-from eia.report.maps import site_roles
 
 __all__ = ["STATUS", "scenario_heading", "sites_table"]
 
@@ -22,10 +22,6 @@ STATUS = {"kept": "kept", "closing": "closing", "new": "new"}
 def scenario_heading(a: Assessment, name: str) -> str:
     """A scenario's column heading: the option's name, or "The proposal" for the one unnamed."""
     return "The proposal" if name == "Proposed" and not a.proposal.options else name
-
-
-def _key(name: object) -> str:
-    return " ".join(str(name).split()).casefold()
 
 
 def _located(row) -> str:
@@ -42,15 +38,15 @@ def sites_table(a: Assessment) -> pd.DataFrame:
         return pd.DataFrame()
     order: dict[str, dict] = {}
     for row in a.current.itertuples():
-        order.setdefault(_key(row.name), {"Site": row.name, "Located by": _located(row)})
-        order[_key(row.name)]["Now"] = "open"
+        order.setdefault(site_key(row.name), {"Site": row.name, "Located by": _located(row)})
+        order[site_key(row.name)]["Now"] = "open"
     for name, sites in a.proposed.items():
         heading = scenario_heading(a, name)
-        located = {_key(r.name): _located(r) for r in sites.itertuples()}
+        located = {site_key(r.name): _located(r) for r in sites.itertuples()}
         roles = site_roles(a.current, sites)
         for site, role in zip(roles["name"], roles["role"], strict=True):
             entry = order.setdefault(
-                _key(site), {"Site": site, "Located by": located.get(_key(site), "")}
+                site_key(site), {"Site": site, "Located by": located.get(site_key(site), "")}
             )
             entry[heading] = STATUS[role]
     columns = ["Site", "Located by", "Now"] + [scenario_heading(a, n) for n in a.proposed]
