@@ -31,6 +31,7 @@ from eia.params import Proposal
 from eia.population import proficiency as language_mod
 from eia.population.ages import band_populations, share_in_ages
 from eia.population.area import QUINTILE_LABELS, area_outline, build_area, group_populations
+from eia.population.places import towns
 from eia.refdata import Pack, load_pack
 from eia.service import aggregate as service_mod
 from eia.service import synth
@@ -71,8 +72,6 @@ class Assessment:
     def places(self) -> pd.DataFrame:
         """The area's towns for the maps to name (:func:`eia.population.places.towns`), made once."""
         if self._places is None:
-            from eia.population.places import towns
-
             self._places = towns(self.pack, self.area)
         return self._places
 
