@@ -270,7 +270,12 @@ class Site(_Model):
         description="The site's destination in travel-time matrices (a postcode or ODS code); "
         "without it the site's name is matched.",
     )
-    hospital: Text | None = Field(None, description="A hospital name from the reference pack.")
+    hospital: Text | None = Field(
+        None,
+        description="A hospital from the reference pack: its name (any case or spacing; when "
+        "several sites share it, the one in the area, else the nearest within 20 km) or its "
+        "site code from `eia lookup hospital`.",
+    )
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude, WGS84.")
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude, WGS84.")
 
@@ -1756,7 +1761,8 @@ def schema_markdown() -> str:
         "- `id` names the output folder `outputs/<id>/`; as a slug it can never point elsewhere.",
         "- `template: site_change` needs `sites.current` and `sites.proposed` or `options`.",
         "- `template: service_change` needs `effects`; `template: equity_audit` needs `service`.",
-        "- A site is `{hospital: NAME}` (a name from the reference data) or `{name, lat, lon}`.",
+        "- A site is `{hospital: NAME}` (a name from the reference data, or the site code "
+        "`eia lookup hospital` prints) or `{name, lat, lon}`.",
         "- `service.path` is relative to the params file and must be a file.",
         "- `access.travel_times[].path` likewise; each site is found in a matrix by its `id`,",
         "  else its name (see docs/travel-time.md).",
