@@ -1135,7 +1135,8 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
             f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
             f"with fewer than {m} {noun}, none included, and any whose rate with the tables would "
-            "let a small count be worked out. Darker neighbourhoods have higher rates. "
+            "let a small count be worked out. Lighter (yellow) neighbourhoods have higher rates, darker "
+            "(blue) lower. "
             + figures.extent_sentence(a)
             + (
                 f" The {plural(len(a.current), 'current site')} "
