@@ -43,6 +43,7 @@ def test_lookup_in_an_area_lists_all_with_a_count_code_authority_and_position(re
     assert len(rows) == 17
     for row in rows:
         assert ROW.match(row), row
+        assert row.endswith("(inside the area)")
     assert main(["lookup", "hospital", "--in", "E54000029", "--limit", "5"]) == 0
     count, *rows = capsys.readouterr().out.splitlines()
     assert count == "17 hospitals in E54000029; the first 5 shown (--limit N shows more)"

@@ -298,7 +298,9 @@ def suggest(
     if not matches:
         return ""
     if kind == "hospital":
-        return "; close matches: " + "; ".join(m.name for m in matches)
+        return "; close matches: " + "; ".join(
+            f"{m.name} ({m.code}{', ' + m.where if m.where else ''})" for m in matches
+        )
     preferred = set(prefer)
 
     def label(m: Match) -> str:

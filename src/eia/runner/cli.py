@@ -111,7 +111,7 @@ def _lookup(args: argparse.Namespace) -> int:
         pack,
         args.kind,
         args.text,
-        near=areas.get("near"),
+        near=areas.get("near") or areas.get("inside"),  # each row says "inside the area"
         inside=areas.get("inside"),
     )
     if not matches:
