@@ -339,8 +339,11 @@ def finish(fig) -> None:
     fig.draw_without_rendering()  # the final layout: where each panel and inset lies
     panels = [a for ax in fig.axes for a in (ax, *ax.child_axes)]
     for ax in panels:
-        for roles, styles, labels, size in getattr(ax, "_eia_sites", []):
+        pending = getattr(ax, "_eia_sites", [])
+        for roles, styles, labels, size in pending:
             _sites_now(ax, roles, styles, labels, size)
+        if not pending:
+            _drop_clashing_places(ax, [], np.zeros((0, 2)))
         ax._eia_sites = []
     fig.set_layout_engine("none")
 
@@ -371,6 +374,7 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
     from adjustText import adjust_text
 
     if roles is None or not len(roles):
+        _drop_clashing_places(ax, [], np.zeros((0, 2)))
         return
     xy = np.column_stack([roles.geometry.x.to_numpy(), roles.geometry.y.to_numpy()])
     shown = ax.transData.transform(xy)
@@ -383,6 +387,7 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
     )
     roles, xy = roles[inside], xy[inside]
     if not len(roles):
+        _drop_clashing_places(ax, [], np.zeros((0, 2)))
         return
     moved = ax.transData.inverted().transform(_spread(ax, xy))
     for (x0, y0), (x1, y1) in zip(xy, moved, strict=True):
@@ -404,6 +409,7 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
             zorder=6,
         )
     if not labels or len(roles) > LABEL_MAX_SITES:
+        _drop_clashing_places(ax, [], moved)
         return
     names = roles["label"] if "label" in roles else roles["name"]
     texts = []
@@ -433,14 +439,15 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
 
 
 def _drop_clashing_places(ax, labels: list, markers: np.ndarray) -> None:
-    """Hide town and authority names that a site's label or marker would cover."""
+    """Hide town and authority names that a site's label or marker, or a name already
+    kept (authorities, then towns largest first), would cover."""
     renderer = ax.figure.canvas.get_renderer()
     taken = [t.get_window_extent(renderer) for t in labels]
     for patch in ax.texts:
         if getattr(patch, "arrow_patch", None) is not None and patch.get_gid() is None:
             taken.append(patch.get_window_extent(renderer))
     pad = MARKER_GAP_PT * ax.figure.dpi / 72 / 2
-    shown = ax.transData.transform(markers)
+    shown = ax.transData.transform(markers) if len(markers) else np.zeros((0, 2))
     for t in ax.texts:
         if t.get_gid() not in ("eia-town", "eia-authority"):
             continue
@@ -453,6 +460,8 @@ def _drop_clashing_places(ax, labels: list, markers: np.ndarray) -> None:
             t.set_visible(False)
             if getattr(t, "eia_dot", None) is not None:
                 t.eia_dot.set_visible(False)
+        else:
+            taken.append(box)  # larger towns first: a smaller one under it is dropped
 
 
 def label_boxes(ax) -> list:

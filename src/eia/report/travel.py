@@ -10,6 +10,7 @@ against ``metrics.json`` (``access.by_mode``) and the matrix itself.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from eia.analysis.traveltime import MODE_LABELS, rating_change
@@ -201,7 +202,15 @@ def options_maps(a, mode: str | None = None) -> Figure:
     return Figure(
         fig,
         alt=f"Small-multiple maps of the change in journey time by {label} for each of "
-        f"{len(scenarios)} options.",
+        f"{len(scenarios)} options: orange is longer, purple shorter, darker shades larger "
+        "changes. "
+        + extent_sentence(
+            a,
+            np.logical_or.reduce(
+                [_changed_mask(a, name, "min", mode, scenarios) for name in scenarios]
+            ),
+            "journey time changes under an option",
+        ),
         caption=f"Change in journey time by {label} to the quickest site under each option.",
     )
 
