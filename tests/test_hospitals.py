@@ -148,3 +148,25 @@ def test_the_trailing_space_name_passes_validation_and_the_kernel_alike(pack):
     assert check_against_pack(data, pack) == []
     sites = resolve_sites(pack, data["sites"]["current"])
     assert list(sites["name"]) == ["Great Ormond Street Hospital"]
+
+
+@pytest.mark.refdata
+def test_a_site_change_per_icb_naming_the_listed_hospitals_validates(pack):
+    from eia.params import check_against_pack
+    from eia.refdata import lookup
+
+    icbs = sorted(pack.lookup()["icb24_code"].dropna().unique())
+    for icb in icbs:
+        names = [m.name for m in lookup.search(pack, "hospital", "", inside=icb)]
+        data = {
+            "id": "x",
+            "title": "Illustrative",
+            "template": "site_change",
+            "area": {"icb": icb},
+            "sites": {
+                "current": [{"hospital": n} for n in names],
+                "proposed": [{"hospital": n} for n in names[1:]],
+            },
+        }
+        problems = [p for p in check_against_pack(data, pack) if "hospital" in p.path]
+        assert problems == [], (icb, problems[:1])
