@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from eia import names
 from eia.params.base import (
     MAX_OPTIONS,
     NARRATIVE_KEYS,
@@ -157,7 +158,8 @@ class Proposal(_Model):
     template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
         description="Which notebook template assesses it: a built-in name, or a custom notebook "
         "made with `eia template new` given as a path relative to the params file "
-        "(`./custom.ipynb`), which is assessed as the built-in it extends."
+        "(`./custom.ipynb`), which is assessed as the built-in it extends. A custom notebook "
+        "is code: it runs only when trusted (`--trust-template PATH` or EIA_TRUSTED_TEMPLATES)."
     )
     template_file: str | None = Field(
         None,
@@ -224,16 +226,18 @@ class Proposal(_Model):
             raise ValueError("access.travel_times needs sites: journey times are to sites")
         seen: dict[str, str] = {}
         for option in self.options:
-            key = " ".join(option.name.split()).casefold()
-            if key in RESERVED_SCENARIOS:
+            key = names.skeleton(option.name)  # what it looks like: case, spaces, homoglyphs
+            baseline = names.looks_like_baseline(option.name)
+            if " ".join(option.name.split()).casefold() in RESERVED_SCENARIOS or baseline:
                 raise ValueError(
-                    f"option name {option.name!r} is reserved (it names sites.proposed or the "
-                    "current sites); choose another name"
+                    f"option name {option.name!r} is reserved: it reads as "
+                    f"{baseline or 'the baseline'!r}, which names sites.proposed or the current "
+                    "sites in the report; choose another name"
                 )
             if key in seen:
                 raise ValueError(
                     f"option names must be unique: {option.name!r} and {seen[key]!r} are the "
-                    "same name once spaces and case are ignored"
+                    "same name once spaces and case are ignored (and look-alike letters)"
                 )
             seen[key] = option.name
         return self
