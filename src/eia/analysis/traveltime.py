@@ -381,10 +381,16 @@ class _Sites:
     shown: list[str]  # id and name, for messages
 
 
+def _explored(proposal) -> list[list]:
+    """The candidate sites of the proposal's ``explore:`` block (they need journey times too)."""
+    explore = getattr(proposal, "explore", None)
+    return [explore.candidate_sites(proposal.sites.current)] if explore is not None else []
+
+
 def sites_of(proposal) -> _Sites:
     """Every site of a proposal (current, proposed, options) once, with its matrix destination."""
     seen: dict[str, tuple[str, str]] = {}
-    groups = [proposal.sites.current, *proposal.scenarios().values()]
+    groups = [proposal.sites.current, *proposal.scenarios().values(), *_explored(proposal)]
     for sites in groups:
         for site in sites:
             if site.label not in seen:
@@ -841,7 +847,7 @@ def ensure_synthetic(proposal, base_dir: str | Path, pack) -> list[Path]:
     import geopandas as gpd
 
     sites_by_label: dict[str, object] = {}
-    for group in [proposal.sites.current, *proposal.scenarios().values()]:
+    for group in [proposal.sites.current, *proposal.scenarios().values(), *_explored(proposal)]:
         for site in group:
             sites_by_label.setdefault(site.label, site)
     listed = list(sites_by_label.values())

@@ -31,6 +31,7 @@ from eia.params.data import (
     Population,
     Service,
 )
+from eia.params.explore import Explore
 from eia.params.kinds import KINDS
 from eia.params.sites import Area, Site, Sites
 from eia.params.thresholds import Option, Thresholds
@@ -209,6 +210,10 @@ class Proposal(_Model):
     self_assessment: SelfAssessment | None = Field(
         None, description="Scores, evidence and action plan (template self_assessment)."
     )
+    explore: Explore | None = Field(
+        None,
+        description="The equity frontier: candidate sites and how many to keep (site_change).",
+    )
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
@@ -240,6 +245,30 @@ class Proposal(_Model):
                     "same name once spaces and case are ignored (and look-alike letters)"
                 )
             seen[key] = option.name
+        return self
+
+    @model_validator(mode="after")
+    def _explore_fits(self) -> Proposal:
+        """explore: needs sites; must_keep names candidates; keep fits the candidates."""
+        if self.explore is None:
+            return self
+        if self.sites is None or KINDS[self.template].rates != "access":
+            raise ValueError("explore: needs template site_change with sites")
+        sites = self.explore.candidate_sites(self.sites.current)
+        sites += [s for option in self.scenarios().values() for s in option]
+        names = {s.label.casefold() for s in sites} | {
+            s.hospital.casefold() for s in sites if s.hospital
+        }
+        for i, name in enumerate(self.explore.must_keep):
+            if name.casefold() not in names:
+                raise ValueError(f"explore: must_keep[{i}] is not the name of a candidate site")
+        count = len({s.label.casefold() for s in sites})
+        for k in self.explore.sizes:
+            if k > count or k < len(self.explore.must_keep):
+                raise ValueError(
+                    f"explore: keep {k} must be between the {len(self.explore.must_keep)} "
+                    f"must_keep sites and the {count} candidate sites"
+                )
         return self
 
     @property

@@ -48,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
 
     print(f"Running {args.file} …", file=sys.stderr)
     try:
-        result = run(args.file, args.out, quiet=not args.progress, strict=args.strict, pdf=args.pdf)
+        progress = sys.stderr.isatty() if args.progress is None else args.progress
+        result = run(args.file, args.out, quiet=not progress, strict=args.strict, pdf=args.pdf)
     finally:
         _write_index(args.out or default_out())
     for warning in result.warnings:
@@ -297,7 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--out", **_OUT)
-    p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar per notebook cell (default: on when the terminal is interactive)",
+    )
     p.add_argument("--strict", **_STRICT)
     p.add_argument("--trust-template", **_TRUST)
     p.add_argument(
