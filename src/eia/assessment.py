@@ -32,6 +32,7 @@ from eia.params import Proposal
 from eia.population import proficiency as language_mod
 from eia.population.ages import band_populations, share_in_ages
 from eia.population.area import QUINTILE_LABELS, area_outline, build_area, group_populations
+from eia.population.places import towns
 from eia.refdata import Pack, load_pack
 from eia.service import aggregate as service_mod
 from eia.service import synth
@@ -69,6 +70,13 @@ class Assessment:
     #: The equity frontier of site sets (eia.analysis.frontier), when the proposal has explore:.
     frontier: Any = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
+    _places: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+
+    def places(self) -> pd.DataFrame:
+        """The area's towns for the maps to name (:func:`eia.population.places.towns`), made once."""
+        if self._places is None:
+            self._places = towns(self.pack, self.area)
+        return self._places
 
     def outline(self) -> gpd.GeoDataFrame:
         """The local authority outlines the maps draw (:func:`eia.population.area.area_outline`), made once."""
@@ -165,11 +173,11 @@ def assess(
     result.language = language_mod.by_lsoa(pack, codes)
 
     if proposal.sites is not None:
-        result.current = access_mod.resolve_sites(pack, proposal.sites.current)
+        result.current = access_mod.resolve_sites(pack, proposal.sites.current, codes)
         t = proposal.thresholds
         values = {}
         for name, sites in proposal.scenarios().items():
-            proposed = access_mod.resolve_sites(pack, sites)
+            proposed = access_mod.resolve_sites(pack, sites, codes)
             distances = access_mod.measure(area, result.current, proposed)
             distances.attrs["scenario"] = name  # tables made from it say which option they show
             result.proposed[name] = proposed

@@ -195,10 +195,11 @@ def check_proposal(proposal, pack) -> list[Warning]:
         return []
 
     area = build_area(pack, proposal.area.spec)
-    current = access.resolve_sites(pack, proposal.sites.current)
+    codes = list(area["lsoa21_code"])
+    current = access.resolve_sites(pack, proposal.sites.current, codes)
     proposed, distances = {}, {}
     for name, sites in proposal.scenarios().items():
-        proposed[name] = access.resolve_sites(pack, sites)
+        proposed[name] = access.resolve_sites(pack, sites, codes)
         distances[name] = access.measure(area, current, proposed[name])
     found = check(area, current, proposed, distances, proposal.thresholds, scenario_paths(proposal))
     return wrong_area(pack, proposal, area, current) + found

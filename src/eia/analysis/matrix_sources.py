@@ -158,13 +158,13 @@ def ensure_synthetic(proposal, base_dir: str | Path, pack) -> list[Path]:
         for site in group:
             sites_by_label.setdefault(site.label, site)
     listed = list(sites_by_label.values())
-    located = resolve_sites(pack, listed)
+    codes = select_lsoas(pack, proposal.area.spec)
+    located = resolve_sites(pack, listed, codes)
     located = gpd.GeoDataFrame(
         {"destination": [s.destination for s in listed]},
         geometry=located.geometry.to_numpy(),
         crs=located.crs,
     )
-    codes = select_lsoas(pack, proposal.area.spec)
     written = []
     for spec, path in todo:
         frame = synthetic_matrix(pack, codes, located, spec.mode, seed=spec.generate.seed)

@@ -43,7 +43,7 @@ from eia.params.base import (
     Text,
     template_label,
 )
-from eia.params.checks import check_against_pack, in_england
+from eia.params.checks import check_against_pack, in_england, site_choices
 from eia.params.data import (
     EFFECT_GROUPS,
     HIGHER_USE_IS,
@@ -137,6 +137,7 @@ __all__ = [
     "read_yaml",
     "template_label",
     "check_against_pack",
+    "site_choices",
     "in_england",
     "load",
     "service_path",

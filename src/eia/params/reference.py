@@ -151,7 +151,8 @@ def schema_markdown() -> str:
         "- `id` names the output folder `outputs/<id>/`; as a slug it can never point elsewhere.",
         "- `template: site_change` needs `sites.current` and `sites.proposed` or `options`.",
         "- `template: service_change` needs `effects`; `template: equity_audit` needs `service`.",
-        "- A site is `{hospital: NAME}` (a name from the reference data) or `{name, lat, lon}`.",
+        "- A site is `{hospital: NAME}` (a name from the reference data, or the site code "
+        "`eia lookup hospital` prints) or `{name, lat, lon}`.",
         "- `service.path` is relative to the params file and must be a file.",
         "- `access.travel_times[].path` likewise; each site is found in a matrix by its `id`,",
         "  else its name (see docs/travel-time.md).",

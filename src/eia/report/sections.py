@@ -61,6 +61,7 @@ from eia.report.show import (
     plural,
     signoff_table,
 )
+from eia.report.sites import sites_table
 from eia.report.travel import threshold_items
 from eia.stats import disclosure
 
@@ -84,10 +85,12 @@ def title(a: Assessment) -> Block:
     """The report's one ``<h1>``: the proposal title, then its id and template."""
     p = a.proposal
     kicker = TEMPLATE_NAMES.get(p.template, "Equity and health inequalities impact assessment")
+    notebook = p.template_notebook
+    custom = f"made with the custom notebook {esc(notebook)} · " if notebook else ""
     header = Html(
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
-        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template_label)} · '
+        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · {custom}'
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
     )
@@ -259,16 +262,12 @@ def proposal(a: Assessment) -> Block:
     p = a.proposal
     parts: list = []
     if a.current is not None:
-        rows = [
-            {"Scenario": "Now (do nothing)", "Site": n, "Located by": s}
-            for n, s in zip(a.current["name"], a.current["source"], strict=True)
-        ]
-        for name, sites in a.proposed.items():
-            rows += [
-                {"Scenario": name, "Site": n, "Located by": s}
-                for n, s in zip(sites["name"], sites["source"], strict=True)
-            ]
-        parts.append(Table(pd.DataFrame(rows), "Sites now and in each proposed scenario"))
+        parts.append(
+            Table(
+                sites_table(a),
+                "Sites now and under each scenario: each site once, kept, closing or new",
+            )
+        )
     if p.options:
         parts.append(
             Table(
@@ -1134,6 +1133,8 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} (or none), or to protect them",
+        sites=a.current,
+        places=a.places(),
     )
     return Figure(
         fig,
@@ -1141,7 +1142,15 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
             f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
             f"with fewer than {m} {noun}, none included, and any whose rate with the tables would "
-            "let a small count be worked out."
+            "let a small count be worked out. Lighter (yellow) neighbourhoods have higher rates, darker "
+            "(blue) lower. "
+            + figures.extent_sentence(a)
+            + (
+                f" The {plural(len(a.current), 'current site')} "
+                f"{'is' if len(a.current) == 1 else 'are'} marked with circles."
+                if a.current is not None and len(a.current)
+                else ""
+            )
         ),
         caption=f"Rate of {noun} {a.uptake.unit} by LSOA; classes are quintiles of LSOAs, "
         f"so the map shows ranges, never counts; grey does not tell fewer than {m} from none.",

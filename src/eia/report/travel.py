@@ -10,12 +10,13 @@ against ``metrics.json`` (``access.by_mode``) and the matrix itself.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from eia.analysis.traveltime import MODE_LABELS, rating_change
 from eia.population.area import ETHNIC_SHORT
 from eia.report import maps
-from eia.report.figures import change_style
+from eia.report.figures import _changed_mask, change_style, extent_sentence
 from eia.report.show import (
     Block,
     Figure,
@@ -169,7 +170,13 @@ def change_map(a, mode: str | None = None) -> Figure:
             f"Map of the change in journey time by {label} to the quickest site for {a.primary}: "
             f"{longer} of {len(values)} LSOAs would take more than {t.change_min:g} min longer "
             f"(of them {lost} could no longer reach any site) and "
-            f"{int((values < -t.change_min).sum())} more than {t.change_min:g} min less."
+            f"{int((values < -t.change_min).sum())} more than {t.change_min:g} min less. "
+            "Orange is longer, purple shorter, darker shades larger changes. "
+            + extent_sentence(
+                a,
+                _changed_mask(a, a.primary, "min", mode, {a.primary: change}),
+                "journey time changes",
+            )
         ),
         caption=f"Change in journey time by {label} to the quickest site, {a.primary}"
         f"{f' ({a.primary_reason})' if a.primary_reason else ''} compared "
@@ -195,7 +202,15 @@ def options_maps(a, mode: str | None = None) -> Figure:
     return Figure(
         fig,
         alt=f"Small-multiple maps of the change in journey time by {label} for each of "
-        f"{len(scenarios)} options.",
+        f"{len(scenarios)} options: orange is longer, purple shorter, darker shades larger "
+        "changes. "
+        + extent_sentence(
+            a,
+            np.logical_or.reduce(
+                [_changed_mask(a, name, "min", mode, scenarios) for name in scenarios]
+            ),
+            "journey time changes under an option",
+        ),
         caption=f"Change in journey time by {label} to the quickest site under each option.",
     )
 

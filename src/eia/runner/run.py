@@ -62,6 +62,9 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # the input guards' (eia.analysis.guards)
     pdf: Path | None = None
+    #: Files an earlier run published that this run did not make again, and so removed
+    #: (e.g. ``report.pdf`` after a run without ``--pdf``): said, never silent.
+    removed: list[str] = field(default_factory=list)
 
 
 class RunTimeout(Exception):
@@ -347,6 +350,15 @@ def _heading_before_error(nb_path: Path) -> tuple[str, str]:
     return heading, (first[:70] + "…" if len(first) > 70 else first)
 
 
+def superseded(staging: Path, final: Path) -> list[str]:
+    """Names of the files in the published folder ``final`` that ``staging`` does not have
+    (they go when ``staging`` replaces it); the ``failed/`` folder of an earlier run aside."""
+    if not final.is_dir():
+        return []
+    made = {p.name for p in staging.iterdir()}
+    return sorted(p.name for p in final.iterdir() if p.name not in made and p.name != "failed")
+
+
 def _publish(staging: Path, final: Path) -> None:
     """Replace ``final`` with ``staging`` (rename; the old folder is removed afterwards)."""
     old = None
@@ -523,6 +535,7 @@ def _execute(
                 ) from None
             timings["pdf"] = time.perf_counter() - t3
 
+        removed = superseded(staging, final)
         _publish(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when published
@@ -539,4 +552,5 @@ def _execute(
         timings=timings,
         warnings=[str(w) for w in metrics.get("warnings", [])],
         pdf=final / "report.pdf" if want_pdf else None,
+        removed=removed,
     )
