@@ -13,6 +13,7 @@ population of interest share one base.
   optionally only those within ``ages``;
 * :func:`share_in_ages` — each LSOA's share of residents within ``ages`` (the
   population of interest);
+* :func:`effective_ages` — the ages an extract of age bands can be restricted to;
 * :func:`standard_for` — the 2013 European Standard Population for a set of
   bands (bands may merge, e.g. the service extract's "85+").
 """
@@ -146,3 +147,32 @@ def band_within(band: str, ages: Sequence[int | None] | None) -> bool:
     low, high = _band_range(band)
     a_low, a_high = ages
     return low >= a_low and (a_high is None or high <= a_high)
+
+
+def effective_ages(
+    ages: Sequence[int | None], bands: Sequence[tuple[float, float | None]]
+) -> tuple[int, int | None]:
+    """The ages an extract of age **bands** can be restricted to within ``ages``.
+
+    ``bands`` are ``(low, high)`` in whole years (``high`` None, infinite or 130
+    and over for an open band such as "85+"). Records are kept when their band lies
+    wholly within ``ages``, so the residents they are compared with must cover the
+    same ages: from the lowest kept band's start to the highest kept band's end
+    (None: no upper limit). Without any kept band, ``ages`` unchanged.
+    """
+    a_low, a_high = ages
+
+    def top(hi):
+        return None if hi is None or hi >= 130 else hi
+
+    kept = [
+        (lo, top(hi))
+        for lo, hi in bands
+        if lo >= a_low and (a_high is None or (top(hi) is not None and top(hi) <= a_high))
+    ]
+    if not kept:
+        return int(a_low), a_high
+    low = int(min(lo for lo, _ in kept))
+    if a_high is None or any(hi is None for _, hi in kept):
+        return low, None
+    return low, int(max(hi for _, hi in kept))

@@ -314,9 +314,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     # the roles it reads).
     spec["columns"] = {k: v for k, v in spec["columns"].items() if v is not None}
     codes = list(result.area["lsoa21_code"])
+    ages = proposal.population.ages if proposal.population is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", service_mod.ServiceDataWarning)
-        result.service = service_mod.load_service(spec, result.pack, codes, base_dir=base_dir)
+        # Records of the population's ages only, each by its own age (a no-op without ages).
+        result.service = service_mod.load_service(
+            spec, result.pack, codes, base_dir=base_dir, ages=ages
+        )
     for w in caught:
         if issubclass(w.category, service_mod.ServiceDataWarning):
             result.notes.append(str(w.message))
@@ -324,14 +328,19 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     t = proposal.thresholds
     denominators = proposal.denominators
-    ages = proposal.population.ages if proposal.population is not None else None
-    # Counts of the population's ages only (a no-op without ages); the report's map uses them too.
+    # Without an age column every record is counted (the service says so).
     result.service = uptake_mod.restrict_to_ages(result.service, ages)
+    area, ethnic_weights = result.area, result.weights["ethnic_group"]
+    covered = result.service.quality.get("ages_effective")
+    if ages is not None and covered is not None and tuple(covered) != tuple(ages):
+        # An extract of age bands: residents of the ages its kept bands cover, like the records.
+        ages = tuple(covered)
+        area, ethnic_weights = _population_for(result, ages)
     age_pops = None
     if result.pack.has("population20_age_lsoa21.parquet"):
         from eia.ages import band_populations
 
-        all_ages = result.area.get("population_all_ages", result.area["population"])
+        all_ages = area.get("population_all_ages", area["population"])
         age_pops = band_populations(
             result.pack.population_by_age(),
             codes,
@@ -340,8 +349,8 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         )
     result.uptake = uptake_mod.compute(
         result.service,
-        result.area,
-        result.weights["ethnic_group"],
+        area,
+        ethnic_weights,
         reference_ethnic_group=spec["reference_ethnic_group"],
         min_count=proposal.disclosure.min_count,
         per=spec.get("rate_per") or uptake_mod.PER,
@@ -360,8 +369,8 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     tables = result.representation = representation_tables(result.uptake)
     result.intersect["uptake"] = intersect_mod.uptake_table(
         result.service,
-        result.area,
-        result.weights["ethnic_group"],
+        area,
+        ethnic_weights,
         result.uptake.published,
         min_count=proposal.disclosure.min_count,
         per=float(getattr(proposal.service, "rate_per", 1000)),
@@ -399,6 +408,18 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
                 proposal.thresholds.uptake_change_pct,
                 proposal.thresholds.disproportionate_ratio,
             )
+
+
+def _population_for(result: Assessment, ages) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The area frame and ethnic group weights of residents of ``ages`` (for uptake rates)."""
+    codes = list(result.area["lsoa21_code"])
+    share = population_share(result.pack, codes, ages)
+    area = result.area.copy()
+    all_ages = area.get("population_all_ages", area["population"])
+    area["population_all_ages"] = all_ages
+    area["population"] = all_ages * share.to_numpy()
+    ethnic = group_populations(result.pack, codes, "ethnic_group")
+    return area, ethnic.mul(share.reindex(ethnic.index).fillna(0.0), axis=0)
 
 
 def representation_tables(uptake) -> dict[str, pd.DataFrame]:

@@ -1389,12 +1389,44 @@ def uptake_gaps_rule(u) -> str:
     )
 
 
+def _ages_words(ages) -> str:
+    low, high = ages
+    return f"{low} and over" if high is None else f"{low} to {high}"
+
+
+def ages_sentence(ages: dict | None) -> str | None:
+    """How the records were restricted to the population's ages (:func:`eia.uptake.ages_restriction`)."""
+    if not ages:
+        return None
+    declared, covered = _ages_words(ages["declared"]), _ages_words(ages["covered"])
+    if ages["form"] == "none":
+        return (
+            "The extract has no age column, so all its records are counted against residents "
+            f"aged {declared}."
+        )
+    if ages["form"] == "unknown":
+        return (
+            f"No record in the extract has a known age, so none is counted for ages {declared}."
+        )
+    if ages["form"] == "bands":
+        return (
+            f"The extract gives ages in bands only, so records are counted when their band lies "
+            f"wholly within ages {declared}: they cover ages {covered}, and residents of the same "
+            f"ages are counted with them."
+        )
+    return (
+        f"Only records of people aged {declared} are counted, each by its own age; every table "
+        "(deprivation, ethnic group, sex, site) counts those records."
+    )
+
+
 def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
     notes = u.published.notes
     texts = [uptake_headline(u), notes["counting"], notes["period"]]
-    if notes.get("ages"):
-        texts.append(notes["ages"])
+    ages = ages_sentence(u.published.uptake.get("ages"))
+    if ages:
+        texts.append(ages)
     texts += [notes["standardisation"], uptake_gaps_rule(u)]
     if (u.by_imd_decile["count"] % 1 != 0).any():
         texts.append(

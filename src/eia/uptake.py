@@ -436,77 +436,93 @@ def mark_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame])
 def restrict_to_ages(service, ages: Sequence[int | None] | None):
     """The service data restricted to the population of interest's ages, and what was left out.
 
-    Uses the extract's age bands (``by_lsoa_age_sex``): bands wholly within
-    ``ages`` are kept; records of other ages and of unknown age are counted in
-    ``quality["count_outside_ages"]`` and ``quality["count_age_unknown"]``. The
-    per-LSOA ethnic counts are scaled by each LSOA's kept share (the extract
-    does not cross ethnic group with age). Without ``ages``, without an age
-    column, or when the aggregation already applied them
-    (``quality["ages_applied"]``), returns the service unchanged with a note.
+    The exact way is to read the extract for those ages
+    (:func:`eia.service.load_service` with ``ages``): every record is then kept or
+    left out by its own age, and every table and distinct-people count comes from
+    the kept records (``quality["ages_applied"]``); this returns such a service
+    unchanged. Without ``ages`` or without an age column, the service is returned
+    with ``quality["age_form"]`` saying so (``"none"``: all records counted).
+
+    A service aggregated without the ages (hand-made frames) is restricted here
+    only when that is exact: events (not distinct people) whose age bands
+    (``by_lsoa_age_sex``) lie wholly within ``ages``, with the ethnic counts taken
+    from the same frame when it crosses ethnic group with age. Otherwise it raises
+    :class:`ServiceDataError`: counts are never scaled to an age range.
     """
     quality = dict(service.quality)
     if ages is None or quality.get("ages_applied"):
         return service
     age = getattr(service, "by_lsoa_age_sex", None)
     if age is None or "age_band" not in age.columns:
-        quality["ages_note"] = (
-            "The extract has no age column, so all its records are counted against residents of "
-            "the population's ages."
+        quality["age_form"] = "none"
+        quality["ages"] = list(ages)
+        return _changed(service, quality=quality)
+    if counting_of(service) == "people":
+        raise ServiceDataError(
+            "distinct people of a population's ages must be counted from the records: read the "
+            "extract with those ages (eia.service.load_service(..., ages=...))"
         )
-        return (
-            replace(service, quality=quality)
-            if _is_dataclass(service)
-            else _patched(service, quality=quality)
+    eth = getattr(service, "by_lsoa_ethnicity", None)
+    crossed = "ethnic_group" in age.columns
+    if eth is not None and not crossed:
+        raise ServiceDataError(
+            "ethnic group counts of a population's ages must come from the records: read the "
+            "extract with those ages (eia.service.load_service(..., ages=...))"
         )
-    frame = age.groupby(["lsoa21_code", "age_band"], as_index=False)["count"].sum()
-    known = frame["age_band"] != "Not known"
-    inside = known & frame["age_band"].map(
-        lambda b: ages_mod.band_within(b, ages) if b != "Not known" else False
+    known = age["age_band"] != NOT_KNOWN
+    inside = known & age["age_band"].map(
+        lambda b: b != NOT_KNOWN and ages_mod.band_within(b, ages)
     )
-    kept = frame[inside].groupby("lsoa21_code")["count"].sum()
-    everyone = frame.groupby("lsoa21_code")["count"].sum()
+    kept_rows = age[inside]
+    kept = kept_rows.groupby("lsoa21_code")["count"].sum()
     codes = service.by_lsoa["lsoa21_code"]
     by_lsoa = pd.DataFrame(
         {"lsoa21_code": codes.to_numpy(), "count": codes.map(kept).fillna(0.0).to_numpy()}
     )
-    quality["count_outside_ages"] = float(frame.loc[known & ~inside, "count"].sum())
-    quality["count_age_unknown"] = float(frame.loc[~known, "count"].sum())
-    total_before = float(service.by_lsoa["count"].sum())
-    quality["count_in_area_all_ages"] = total_before
+    bands = sorted(
+        {ages_mod._band_range(b) for b in age.loc[known, "age_band"]}, key=lambda r: r[0]
+    )
+    quality["count_outside_ages"] = float(age.loc[known & ~inside, "count"].sum())
+    quality["count_age_unknown"] = float(age.loc[~known, "count"].sum())
+    quality["count_in_area_all_ages"] = float(service.by_lsoa["count"].sum())
     quality["count_in_area"] = float(by_lsoa["count"].sum())
     quality["ages_applied"] = True
-    eth = getattr(service, "by_lsoa_ethnicity", None)
-    crossed = "ethnic_group" in age.columns
-    if eth is not None and crossed:  # the extract crosses ethnic group with age: exact
-        eth = (
-            age[age["age_band"].map(lambda b: b != "Not known" and ages_mod.band_within(b, ages))]
-            .groupby(["lsoa21_code", "ethnic_group"], as_index=False)["count"]
-            .sum()
-        )
-    elif eth is not None:
-        share = (kept / everyone.where(everyone > 0)).fillna(0.0)
-        eth = eth.assign(count=eth["count"] * eth["lsoa21_code"].map(share).fillna(0.0).to_numpy())
-    age_kept = age[
-        age["age_band"].map(lambda b: b != "Not known" and ages_mod.band_within(b, ages))
-    ]
-    lowest, highest = ages
-    quality["ages_note"] = (
-        f"Only records of ages {lowest} to {highest if highest is not None else '90+'} are counted "
-        "(by the extract's five-year age bands)"
-        + (
-            "."
-            if crossed or eth is None
-            else "; the ethnic group counts of each LSOA are scaled by its share of records in "
-            "those ages, since the extract does not cross ethnic group with age."
-        )
-    )
+    quality["ages"] = list(ages)
+    quality["age_form"] = "bands"
+    quality["ages_effective"] = list(ages_mod.effective_ages(ages, bands))
+    if eth is not None:
+        eth = kept_rows.groupby(["lsoa21_code", "ethnic_group"], as_index=False)["count"].sum()
     changes = {
         "by_lsoa": by_lsoa,
         "by_lsoa_ethnicity": eth,
-        "by_lsoa_age_sex": age_kept,
+        "by_lsoa_age_sex": kept_rows,
         "quality": quality,
     }
+    return _changed(service, **changes)
+
+
+def _changed(service, **changes):
     return replace(service, **changes) if _is_dataclass(service) else _patched(service, **changes)
+
+
+def ages_restriction(quality: Mapping) -> dict | None:
+    """How records were restricted to a population's ages (None without one).
+
+    ``declared``: the population's ages; ``covered``: the ages the kept records
+    and their residents cover (the declared ones for single years of age; for
+    age bands from the first kept band's start to the last one's end); ``form``:
+    ``single`` (each record by its own year of age), ``bands`` (by the extract's
+    bands), ``unknown`` (no record has a known age) or ``none`` (no age column:
+    every record counted).
+    """
+    if quality.get("ages") is None:
+        return None
+    declared = list(quality["ages"])
+    return {
+        "declared": declared,
+        "covered": list(quality.get("ages_effective") or declared),
+        "form": quality.get("age_form", "none"),
+    }
 
 
 def _is_dataclass(obj) -> bool:
@@ -1465,8 +1481,6 @@ def compute(
         + " "
         + ethnic_standardisation_sentence(ethnic_standardised, ethnicity_by_age is not None),
     }
-    if quality.get("ages_note"):
-        notes["ages"] = quality["ages_note"]
     result.published = Published(
         by_imd_quintile=pub_q,
         by_imd_decile=pub_d,
@@ -1488,6 +1502,7 @@ def compute(
             "material_band": list(band),
             "standardised": standardised,
             "ethnic_standardised": ethnic_standardised,
+            "ages": ages_restriction(quality),
             "standard_population": "2013 European Standard Population" if standardised else None,
             "reference": {
                 "imd_quintile": QUINTILE_LABELS[5],
