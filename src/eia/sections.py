@@ -1405,9 +1405,7 @@ def ages_sentence(ages: dict | None) -> str | None:
             f"aged {declared}."
         )
     if ages["form"] == "unknown":
-        return (
-            f"No record in the extract has a known age, so none is counted for ages {declared}."
-        )
+        return f"No record in the extract has a known age, so none is counted for ages {declared}."
     if ages["form"] == "bands":
         return (
             f"The extract gives ages in bands only, so records are counted when their band lies "

@@ -280,8 +280,8 @@ def _age_band(col):
 
     low, high, single = _age_parts(col)
     start = (low / AGE_BAND_WIDTH).floor() * AGE_BAND_WIDTH
-    one_band = single | (start == (high / AGE_BAND_WIDTH).floor() * AGE_BAND_WIDTH) | (
-        low >= AGE_BAND_TOP
+    one_band = (
+        single | (start == (high / AGE_BAND_WIDTH).floor() * AGE_BAND_WIDTH) | (low >= AGE_BAND_TOP)
     )
     band = ibis.cases((start > AGE_BAND_TOP, float(AGE_BAND_TOP)), else_=start).cast("int64")
     return ibis.cases((low.notnull() & one_band.fill_null(False), band), else_=ibis.null("int64"))
@@ -296,7 +296,9 @@ def check_ages(ages: Sequence[int | None] | None) -> tuple[int, int | None] | No
         low = int(low)
         high = None if high is None else int(high)
     except (TypeError, ValueError) as exc:
-        raise ServiceDataError("service ages must be [min, max] whole years (max may be null)") from exc
+        raise ServiceDataError(
+            "service ages must be [min, max] whole years (max may be null)"
+        ) from exc
     if low < 0 or (high is not None and high < low):
         raise ServiceDataError("service ages must be [min, max] with 0 <= min <= max")
     return low, high
@@ -799,8 +801,14 @@ def _age_totals(
     banded = int(totals.get("age_band_rows") or 0)
     bands: list[tuple[float, float]] = []
     if banded:
-        seen = run(rows.filter(rows.age_low.notnull() & ~rows.age_single).select("age_low", "age_high").distinct())
-        bands = sorted((float(lo), float(hi)) for lo, hi in zip(seen["age_low"], seen["age_high"], strict=True))
+        seen = run(
+            rows.filter(rows.age_low.notnull() & ~rows.age_single)
+            .select("age_low", "age_high")
+            .distinct()
+        )
+        bands = sorted(
+            (float(lo), float(hi)) for lo, hi in zip(seen["age_low"], seen["age_high"], strict=True)
+        )
     form = "single" if single else "bands" if banded else "unknown"
     covered = effective_ages(ages, bands) if form == "bands" else ages
     info = {
@@ -1027,7 +1035,9 @@ def join_to_lsoa21(
         totals = agg
     area = set(area_codes)
     dims = [d for d in DIMENSIONS if d in agg.columns]
-    resolved = resolve_codes(agg["code"].tolist(), pack)
+    # Every LSOA value: with a population's ages, one may hold records of other ages only.
+    values = list(dict.fromkeys([*agg["code"].tolist(), *totals["code"].tolist()]))
+    resolved = resolve_codes(values, pack)
     cells = agg.merge(resolved, on="code", how="left")
     cells["count"] = cells["count"] * cells["weight"]
     merged = totals.merge(resolved, on="code", how="left")

@@ -470,9 +470,7 @@ def restrict_to_ages(service, ages: Sequence[int | None] | None):
             "extract with those ages (eia.service.load_service(..., ages=...))"
         )
     known = age["age_band"] != NOT_KNOWN
-    inside = known & age["age_band"].map(
-        lambda b: b != NOT_KNOWN and ages_mod.band_within(b, ages)
-    )
+    inside = known & age["age_band"].map(lambda b: b != NOT_KNOWN and ages_mod.band_within(b, ages))
     kept_rows = age[inside]
     kept = kept_rows.groupby("lsoa21_code")["count"].sum()
     codes = service.by_lsoa["lsoa21_code"]

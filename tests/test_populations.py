@@ -1,0 +1,274 @@
+"""Right for every population (issue 25): ages by the records' own age, distinct people per cell.
+
+Every extract here is SYNTHETIC: generated in the test from a seeded random generator,
+over a hand-made ten-LSOA "pack" (no reference data needed).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from eia import stats, uptake
+from eia.service import load_service
+
+CODES = [f"E010000{i:02d}" for i in range(1, 11)]
+OUTSIDE = "E01000099"  # a real-looking code of another area
+#: NHS ethnic category codes -> Census 2021 groups, written out here (not eia.ethnicity's table).
+GROUP_OF = {
+    "A": "White",
+    "B": "White",
+    "D": "Mixed or Multiple ethnic groups",
+    "H": "Asian, Asian British or Asian Welsh",
+    "J": "Asian, Asian British or Asian Welsh",
+    "M": "Black, Black British, Black Welsh, Caribbean or African",
+    "N": "Black, Black British, Black Welsh, Caribbean or African",
+    "S": "Other ethnic group",
+    "Z": "Not stated",
+}
+PERIOD = {"start": "2024-04-01", "end": "2025-03-31"}
+
+
+def fake_pack():
+    """Ten LSOA 2021 areas unchanged since 2011, plus one outside the assessment area."""
+    codes = [*CODES, OUTSIDE]
+    names = [f"Toy {i:03d}A" for i in range(len(codes))]
+    lookup = pd.DataFrame({"lsoa21_code": codes, "lsoa21_name": names})
+    lsoa11 = pd.DataFrame(
+        {
+            "lsoa11_code": codes,
+            "lsoa11_name": names,
+            "change_code": "U",
+            "lsoa21_code": codes,
+            "lsoa21_name": names,
+        }
+    )
+    population = pd.Series(1500, index=codes)
+    return SimpleNamespace(
+        lookup=lambda: lookup, lsoa11_lookup=lambda: lsoa11, population=lambda: population
+    )
+
+
+def area() -> pd.DataFrame:
+    deciles = np.arange(1, 11)
+    return pd.DataFrame(
+        {
+            "lsoa21_code": CODES,
+            "population": np.linspace(900, 1800, 10).round(),
+            "imd_decile": deciles,
+            "imd_quintile": (deciles + 1) // 2,
+        }
+    )
+
+
+def ethnic_populations() -> pd.DataFrame:
+    groups = sorted(set(GROUP_OF.values()) - {"Not stated"})
+    return pd.DataFrame({g: 200.0 + 10 * i for i, g in enumerate(groups)}, index=CODES)
+
+
+def synthetic_records(seed: int = 25, people: int = 400, blank_ages: int = 6) -> pd.DataFrame:
+    """SYNTHETIC: people with 1-4 events each, mostly in one LSOA, one ethnic code each
+    (a few with two), single years of age 0-99 that grow by a year for some events."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in range(people):
+        home = rng.choice([*CODES, OUTSIDE, "NOT A CODE"], p=[0.09] * 10 + [0.06, 0.04])
+        age = int(rng.integers(0, 100))
+        code = rng.choice(list(GROUP_OF))
+        for e in range(int(rng.integers(1, 5))):
+            lsoa = home if rng.random() > 0.1 else rng.choice(CODES)  # some move
+            eth = code if rng.random() > 0.05 else rng.choice(list(GROUP_OF))
+            rows.append(
+                {
+                    "lsoa": lsoa,
+                    "pid": f"P{p:04d}",
+                    "age": str(age + (e if age in (16, 17, 18) else 0)),  # birthdays at 18
+                    "eth": eth,
+                    "sex": rng.choice(["M", "F"]),
+                    "site": rng.choice(["North clinic", "South clinic"]),
+                    "date": f"2024-{int(rng.integers(4, 13)):02d}-15",
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame.loc[frame.sample(blank_ages, random_state=seed).index, "age"] = ""
+    return frame
+
+
+COLUMNS = {
+    "lsoa": "lsoa",
+    "person": "pid",
+    "age": "age",
+    "ethnicity": "eth",
+    "sex": "sex",
+    "site": "site",
+    "date": "date",
+}
+
+
+def load(frame: pd.DataFrame, tmp_path, columns=COLUMNS, ages=(18, None)):
+    path = tmp_path / "synthetic.csv"
+    frame.to_csv(path, index=False)
+    spec = {"path": str(path), "columns": columns, "period": PERIOD, "synthetic": True}
+    return load_service(spec, fake_pack(), CODES, ages=ages)
+
+
+def adults(frame: pd.DataFrame) -> pd.DataFrame:
+    age = pd.to_numeric(frame["age"], errors="coerce")
+    return frame[(age >= 18) & frame["lsoa"].isin(CODES)].assign(
+        group=lambda f: f["eth"].map(GROUP_OF)
+    )
+
+
+def test_rates_by_quintile_and_ethnic_counts_equal_a_direct_computation_from_adults(tmp_path):
+    records = synthetic_records()
+    service = load(records, tmp_path)
+    the_area = area()
+    result = uptake.compute(
+        service, the_area, ethnic_populations(), min_count=1, period=PERIOD, ages=(18, None)
+    )
+    mine = adults(records)
+    quintile = mine["lsoa"].map(the_area.set_index("lsoa21_code")["imd_quintile"])
+    # distinct people per LSOA, summed over each quintile's LSOAs
+    people = mine.groupby([quintile, "lsoa"])["pid"].nunique().groupby(level=0).sum()
+    pops = the_area.groupby("imd_quintile")["population"].sum()
+    table = result.by_imd_quintile.set_index("imd_quintile")
+    assert table["count"].to_numpy() == pytest.approx(people.reindex(range(1, 6), fill_value=0))
+    expected = people.reindex(range(1, 6), fill_value=0) / pops * 1000  # one year
+    assert table["rate"].to_numpy() == pytest.approx(expected.to_numpy())
+    by_group = mine.groupby(["group", "lsoa"])["pid"].nunique().groupby(level=0).sum()
+    ethnic = result.by_ethnic_group.set_index("group")["count"]
+    for group, count in by_group.items():
+        assert ethnic[group] == count
+        assert float(ethnic[group]).is_integer()  # whole people, never scaled
+    # nobody under 18 is counted, and nobody of 18 or 19 is lost
+    assert table["count"].sum() == mine.groupby("lsoa")["pid"].nunique().sum()
+    ages = result.metrics()["uptake"]["ages"]
+    assert ages == {"declared": [18, None], "covered": [18, None], "form": "single"}
+
+
+def test_distinct_people_under_an_age_limit_equal_nunique_per_cell(tmp_path):
+    records = synthetic_records(seed=7)
+    service = load(records, tmp_path)
+    mine = adults(records)
+    by_lsoa = service.by_lsoa.set_index("lsoa21_code")["count"]
+    expected = mine.groupby("lsoa")["pid"].nunique().reindex(CODES, fill_value=0)
+    assert by_lsoa.to_dict() == expected.astype(float).to_dict()
+    eth = service.by_lsoa_ethnicity.set_index(["lsoa21_code", "ethnic_group"])["count"]
+    assert eth.to_dict() == mine.groupby(["lsoa", "group"])["pid"].nunique().astype(float).to_dict()
+    band = (pd.to_numeric(mine["age"]) // 5 * 5).clip(upper=85).astype(int)
+    band = band.map(lambda b: "85+" if b == 85 else f"{b}-{b + 4}")
+    sex = mine["sex"].map({"M": "Male", "F": "Female"})
+    age_sex = service.by_lsoa_age_sex.set_index(["lsoa21_code", "age_band", "sex"])["count"]
+    direct = mine.groupby(["lsoa", band, sex])["pid"].nunique().astype(float)
+    assert age_sex.to_dict() == direct.to_dict()
+    site = service.by_site.set_index(["site", "lsoa21_code", "ethnic_group"])["count"]
+    assert site.to_dict() == (
+        mine.groupby(["site", "lsoa", "group"])["pid"].nunique().astype(float).to_dict()
+    )
+
+
+def _adult_records_everywhere(records: pd.DataFrame) -> pd.DataFrame:
+    age = pd.to_numeric(records["age"], errors="coerce")
+    return records[age >= 18]
+
+
+def check_identities(records: pd.DataFrame, service) -> None:
+    """The stated identities between the data-quality counts (docs/methods.md)."""
+    q = service.quality
+    parts = ("count_in_area", "count_outside_ages", "count_age_unknown")
+    assert q["count_in_area_all_ages"] == pytest.approx(sum(q[k] for k in parts))
+    read = q["count_in_area_all_ages"] + q["count_outside_area"] + q["count_unmatched"]
+    assert q["count_read"] == pytest.approx(read)
+    # count read: people per LSOA value, every age; people_distinct: each adult once
+    assert q["count_read"] == records.groupby("lsoa", dropna=False)["pid"].nunique().sum()
+    assert q["people_distinct"] == _adult_records_everywhere(records)["pid"].nunique()
+    # a person seen in several LSOAs counts in each: the cells add up to at least the people
+    assert service.by_lsoa["count"].sum() == q["count_in_area"]
+    assert q["count_in_area"] >= adults(records)["pid"].nunique()
+    assert q["count_in_area"] - adults(records)["pid"].nunique() == (
+        adults(records).groupby("pid")["lsoa"].nunique().sub(1).sum()
+    )
+
+
+def test_count_read_and_in_area_add_up_for_distinct_people(tmp_path):
+    records = synthetic_records(seed=11, blank_ages=60)
+    service = load(records, tmp_path)
+    check_identities(records, service)
+    assert service.quality["count_age_unknown"] > 0 and service.quality["count_outside_ages"] > 0
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # each example reads a file: no long shrinking
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(seed=st.integers(0, 10_000), people=st.integers(5, 60), blanks=st.integers(0, 3))
+def test_quality_identities_hold_for_any_synthetic_extract(tmp_path, seed, people, blanks):
+    records = synthetic_records(seed=seed, people=people, blank_ages=blanks)
+    check_identities(records, load(records, tmp_path))
+
+
+def test_events_under_an_age_limit_come_from_the_records(tmp_path):
+    records = synthetic_records(seed=3)
+    columns = {k: v for k, v in COLUMNS.items() if k != "person"}
+    service = load(records, tmp_path, columns=columns)
+    mine = adults(records)
+    eth = service.by_lsoa_ethnicity.set_index(["lsoa21_code", "ethnic_group"])["count"]
+    assert eth.to_dict() == mine.groupby(["lsoa", "group"]).size().astype(float).to_dict()
+    q = service.quality
+    assert q["count_read"] == len(records)
+    assert q["count_in_area"] == len(mine)
+    assert q["count_age_unknown"] == (records["lsoa"].isin(CODES) & (records["age"] == "")).sum()
+
+
+def test_an_extract_of_age_bands_is_restricted_on_its_band_edges(tmp_path):
+    records = synthetic_records(seed=5)
+    age = pd.to_numeric(records["age"], errors="coerce")
+    start = (age // 5 * 5).clip(upper=85)
+    records["age"] = [
+        "" if pd.isna(s) else ("85+" if s == 85 else f"{int(s)}-{int(s) + 4}") for s in start
+    ]
+    service = load(records, tmp_path)
+    q = service.quality
+    assert q["age_form"] == "bands" and q["ages_effective"] == [20, None]
+    kept = records[(start >= 20) & records["lsoa"].isin(CODES)]
+    assert q["count_in_area"] == kept.groupby("lsoa")["pid"].nunique().sum()
+    # 15-19 lies partly below 18: its records are outside the ages, not counted
+    teens = records[(start == 15) & records["lsoa"].isin(CODES)]
+    assert len(teens) and q["count_outside_ages"] > 0
+    ages = uptake.ages_restriction(q)
+    assert ages == {"declared": [18, None], "covered": [20, None], "form": "bands"}
+
+
+def test_hand_made_people_counts_are_not_scaled_to_an_age_range():
+    by_age = pd.DataFrame(
+        {"lsoa21_code": CODES[:2], "age_band": ["15-19", "20-24"], "count": [3.0, 4.0]}
+    )
+    service = SimpleNamespace(
+        label="toy",
+        synthetic=True,
+        by_lsoa=pd.DataFrame({"lsoa21_code": CODES[:2], "count": [3.0, 4.0]}),
+        by_lsoa_ethnicity=pd.DataFrame(
+            {"lsoa21_code": CODES[:2], "ethnic_group": ["White", "White"], "count": [3.0, 4.0]}
+        ),
+        by_lsoa_age_sex=by_age,
+        quality={"counting": "events"},
+        columns={"lsoa": "x"},
+    )
+    with pytest.raises(Exception, match="must come from the records"):
+        uptake.restrict_to_ages(service, (18, None))
+
+
+def test_rate_interval_is_the_documented_one(tmp_path):
+    """The quintile rate's limits are eia.stats.rate_ci's on the directly counted adults."""
+    records = synthetic_records(seed=19)
+    result = uptake.compute(load(records, tmp_path), area(), min_count=1, period=PERIOD)
+    row = result.by_imd_quintile.iloc[0]
+    _, lower, upper = stats.rate_ci(row["count"], row["population"], multiplier=1000)
+    assert (row["lower"], row["upper"]) == pytest.approx((lower, upper))
