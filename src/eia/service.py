@@ -63,8 +63,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from eia import ethnicity as eth
-from eia.ages import effective_ages
 from eia import redact
+from eia.ages import effective_ages
 from eia.errors import ServiceDataError
 from eia.lsoa21 import _name_key, _reference, resolve_codes, to_lsoa21
 from eia.schemas import SERVICE_BY_LSOA, SERVICE_BY_LSOA_AGE_SEX, SERVICE_BY_LSOA_ETHNICITY
