@@ -272,3 +272,47 @@ def test_rate_interval_is_the_documented_one(tmp_path):
     row = result.by_imd_quintile.iloc[0]
     _, lower, upper = stats.rate_ci(row["count"], row["population"], multiplier=1000)
     assert (row["lower"], row["upper"]) == pytest.approx((lower, upper))
+
+
+# Period checked against the data ---------------------------------------------------------------
+
+
+def test_a_declared_period_longer_than_the_data_is_warned_about_by_name_and_dates():
+    from eia import guards
+
+    quality = {"date_first": "2023-04-03", "date_last": "2024-03-28"}
+    two_years = {"start": "2023-04-01", "end": "2025-03-31"}
+    found = uptake.period_beyond_data(two_years, quality)
+    assert found["days_after"] == 368 and found["days_before"] == 2
+    warning = guards.period_beyond_data(found)
+    assert warning.kind == "period_beyond_data" and warning.where == "service.period"
+    text = str(warning)
+    for piece in ("service.period", "2023-04-01", "2025-03-31", "2023-04-03", "2024-03-28"):
+        assert piece in text
+    assert "ends 368 days after" in text
+    assert "days before" not in text  # 2 days early is within the tolerance
+    # within the documented tolerance at both ends: no warning
+    one_year = {"start": "2023-04-01", "end": "2024-03-31"}
+    assert uptake.period_beyond_data(one_year, quality) is None
+    edge = uptake.PERIOD_TOLERANCE_DAYS
+    day = pd.Timestamp("2024-03-28")
+    late = {"start": "2023-04-01", "end": str((day + pd.Timedelta(days=edge)).date())}
+    assert uptake.period_beyond_data(late, quality) is None
+    later = {"start": "2023-04-01", "end": str((day + pd.Timedelta(days=edge + 1)).date())}
+    assert uptake.period_beyond_data(later, quality)["days_after"] == edge + 1
+    # no declared period, or no dates: nothing to check
+    assert uptake.period_beyond_data(None, quality) is None
+    assert uptake.period_beyond_data(two_years, {}) is None
+
+
+def test_the_period_states_the_declared_dates_and_the_data_dates():
+    span = uptake.resolve_period(
+        {"start": "2023-04-01", "end": "2025-03-31"},
+        {"date_first": "2023-04-03", "date_last": "2024-03-28"},
+    )
+    assert (span["start"], span["end"], span["years"]) == ("2023-04-01", "2025-03-31", 2.0)
+    assert (span["data_first"], span["data_last"]) == ("2023-04-03", "2024-03-28")
+    from eia import sections
+
+    text = sections.data_dates_sentence(span)
+    assert "3 April 2023" in text and "28 March 2024" in text

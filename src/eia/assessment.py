@@ -326,6 +326,9 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
             result.notes.append(str(w.message))
         else:  # not ours to keep: passed on as it came
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    beyond = uptake_mod.period_beyond_data(spec.get("period"), result.service.quality)
+    if beyond is not None:
+        result.warnings.append(guards.period_beyond_data(beyond))
     t = proposal.thresholds
     denominators = proposal.denominators
     # Without an age column every record is counted (the service says so).

@@ -204,6 +204,32 @@ def check_proposal(proposal, pack) -> list[Warning]:
     return wrong_area(pack, proposal, area, current) + found
 
 
+def period_beyond_data(found: dict) -> Warning:
+    """The warning for a declared ``service.period`` longer than the extract's dates.
+
+    ``found`` is :func:`eia.uptake.period_beyond_data`'s result (dates and days).
+    """
+    ends = []
+    if found["days_before"] > found["tolerance_days"]:
+        ends.append(f"starts {found['days_before']} days before the extract's first date")
+    if found["days_after"] > found["tolerance_days"]:
+        ends.append(f"ends {found['days_after']} days after its last date")
+    return Warning(
+        "period_beyond_data",
+        "service.period",
+        f"service.period ({found['start']} to {found['end']}) {' and '.join(ends)} "
+        f"(the extract's dates run from {found['data_first']} to {found['data_last']}; "
+        f"more than {found['tolerance_days']} days is taken as a mistake): rates per year are "
+        "too low if the service ran for less than the period; state the period the extract "
+        "covers",
+    )
+
+
+#: Warnings found only once the service data is read; ``--strict`` fails the run on them
+#: before anything is published.
+DATA_KINDS = frozenset({"period_beyond_data"})
+
+
 def as_error(source: str, warnings: list[Warning]) -> ParamsError:
     """The warnings as one :class:`ParamsError` (``--strict``)."""
     return ParamsError(

@@ -55,7 +55,7 @@ from eia.show import (
     plural,
     signoff_table,
 )
-from eia.uptake import risk_words
+from eia.uptake import long_date, risk_words
 
 TEMPLATE_NAMES = {
     "site_change": "Site change: equity and health inequalities impact assessment",
@@ -1389,6 +1389,17 @@ def uptake_gaps_rule(u) -> str:
     )
 
 
+def data_dates_sentence(period: dict) -> str | None:
+    """The extract's own first and last dates beside a declared period (None otherwise)."""
+    if period.get("source") != "params" or not period.get("data_first"):
+        return None
+    first, last = long_date(period["data_first"]), long_date(period["data_last"])
+    return (
+        f"The extract's own dates run from {first} to {last} (before keeping those within the "
+        "stated period)."
+    )
+
+
 def _ages_words(ages) -> str:
     low, high = ages
     return f"{low} and over" if high is None else f"{low} to {high}"
@@ -1422,6 +1433,9 @@ def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
     notes = u.published.notes
     texts = [uptake_headline(u), notes["counting"], notes["period"]]
+    dates = data_dates_sentence(u.period)
+    if dates:
+        texts.append(dates)
     ages = ages_sentence(u.published.uptake.get("ages"))
     if ages:
         texts.append(ages)

@@ -103,6 +103,10 @@ QUALITY_COUNTS = (
     "count_outside_ages",
     "count_age_unknown",
 )
+#: A declared period may start this many days before the extract's first date, or end this
+#: many after its last, before it is called longer than the data (:func:`period_beyond_data`):
+#: a quiet service need not have an event on the period's first or last day.
+PERIOD_TOLERANCE_DAYS = 31
 _SII_SEED = 20_210_321  # Census day: fixed so the SII's limits are reproducible
 _DAYS_PER_YEAR = 365.25
 
@@ -172,6 +176,49 @@ def resolve_period(period: Mapping | Any | None, quality: Mapping) -> dict:
         "end": end.isoformat(),
         "years": round(years_between(start, end), 6),
         "source": source,
+        "data_first": _iso(quality.get("date_first")),
+        "data_last": _iso(quality.get("date_last")),
+    }
+
+
+def _iso(value) -> str | None:
+    day = _as_date(value)
+    return None if day is None else day.isoformat()
+
+
+def period_beyond_data(
+    period: Mapping | Any | None, quality: Mapping, tolerance_days: int = PERIOD_TOLERANCE_DAYS
+) -> dict | None:
+    """Whether a declared period runs beyond the extract's dates, and by how much.
+
+    ``period`` is ``service.period``; ``quality`` holds the extract's observed
+    ``date_first`` and ``date_last`` (before the period filter). Returns None when
+    no period is declared, the extract has no dates, or the period starts no more
+    than ``tolerance_days`` before the first date and ends no more than that after
+    the last one. Otherwise ``{"start", "end", "data_first", "data_last",
+    "days_before", "days_after", "tolerance_days"}`` (ISO dates; days the period
+    runs beyond the data at each end, 0 when within). Rates per year over a period
+    longer than the data are too low by the ratio of the two lengths.
+    """
+    if period is None:
+        return None
+    get = period.get if isinstance(period, Mapping) else lambda k: getattr(period, k, None)
+    start, end = _as_date(get("start")), _as_date(get("end"))
+    first, last = _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
+    if None in (start, end, first, last):
+        return None
+    before = max((first - start).days, 0)
+    after = max((end - last).days, 0)
+    if before <= tolerance_days and after <= tolerance_days:
+        return None
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "data_first": first.isoformat(),
+        "data_last": last.isoformat(),
+        "days_before": before,
+        "days_after": after,
+        "tolerance_days": int(tolerance_days),
     }
 
 
@@ -1491,7 +1538,10 @@ def compute(
             "label": service.label,
             "synthetic": bool(service.synthetic),
             "counting": counting,
-            "period": {k: span[k] for k in ("start", "end", "years", "source")},
+            "period": {
+                k: span.get(k)
+                for k in ("start", "end", "years", "source", "data_first", "data_last")
+            },
             "unit": unit,
             "per": per,
             "population": population,
