@@ -316,3 +316,73 @@ def test_the_period_states_the_declared_dates_and_the_data_dates():
 
     text = sections.data_dates_sentence(span)
     assert "3 April 2023" in text and "28 March 2024" in text
+
+
+# Service changes rate only what they touch -----------------------------------------------------
+
+SERVICE_CHANGE = """\
+id: t
+title: t
+template: service_change
+area: {ltla: [E06000018]}
+groups: [rurality]
+effects:
+  - {dimension: age, group: "75 and over", uptake_change_pct: -15, rationale: "app-first"}
+"""
+
+
+@pytest.mark.refdata
+def test_a_declared_age_effect_is_rated_with_residents_and_a_disproportion_test(pack):
+    import yaml
+
+    from eia import params, sections
+    from eia.assessment import assess, metrics
+
+    proposal = params.parse(yaml.safe_load(SERVICE_CHANGE))
+    a = assess(proposal, pack=pack)
+    age = a.impacts[a.impacts["dimension"] == "age"].set_index("group")
+    assert list(age.index) == ["75 and over"]  # the other ages are not assessed, not neutral
+    row = age.loc["75 and over"]
+    # residents aged 75+: the pack's single years by LSOA, scaled to Census 2021 totals
+    codes = list(a.area["lsoa21_code"])
+    years = pack.population_by_age().reindex(codes).fillna(0.0)
+    columns = [f"age_{y}" for y in range(90)] + ["age_90_plus"]
+    old = [f"age_{y}" for y in range(75, 90)] + ["age_90_plus"]
+    scale = a.area.set_index("lsoa21_code")["population"] / years[columns].sum(axis=1)
+    expected = (years[old].sum(axis=1) * scale).sum()
+    assert row["population"] == int(expected)
+    assert row["rating"] == "negative"
+    assert row["rest_change_pct"] == 0.0  # the other ages: no effect declared, so unchanged
+    assert row["disproportionate"] is True or row["disproportionate"] == True  # noqa: E712
+    assert row["difference_pct_points"] == pytest.approx(-15.0)
+    skipped = a.not_assessed
+    assert {"imd_quintile", "ethnic_group", "rurality"} <= set(skipped["dimension"])
+    assert ("age", "Other ages") in set(zip(skipped["dimension"], skipped["group"], strict=True))
+    assert not (a.impacts["rating"] == "neutral").any()  # nobody declared neutral
+    out = metrics(a)
+    assert len(out["not_assessed"]) == len(skipped)
+    words = sections.not_assessed_sentence(a)
+    assert words.count("Rurality") == 1 and "Other ages" in words
+
+
+def test_an_effect_on_a_group_not_opted_into_is_refused_in_one_line():
+    import yaml
+
+    from eia import params
+    from eia.errors import ParamsError
+
+    text = SERVICE_CHANGE.replace("groups: [rurality]", "groups: []") + (
+        '  - {dimension: religion, group: "Christian", uptake_change_pct: -5}\n'
+    )
+    with pytest.raises(ParamsError) as caught:
+        params.parse(yaml.safe_load(text))
+    message = str(caught.value)
+    assert "effects[1]" in message and "groups" in message and "religion" in message
+    outside = SERVICE_CHANGE + "population: {ages: [18, 64]}\n"
+    with pytest.raises(ParamsError, match="outside population.ages"):
+        params.parse(yaml.safe_load(outside))
+    overlap = SERVICE_CHANGE + '  - {dimension: age, group: "80+", uptake_change_pct: -5}\n'
+    with pytest.raises(ParamsError, match="overlaps"):
+        params.parse(yaml.safe_load(overlap))
+    with pytest.raises(ParamsError, match="an age group is written like"):
+        params.parse(yaml.safe_load(SERVICE_CHANGE.replace("75 and over", "old people")))

@@ -26,7 +26,8 @@ from eia import intersect as intersect_mod
 from eia import language as language_mod
 from eia.area import QUINTILE_LABELS, build_area, group_populations
 from eia.jsonable import clean
-from eia.params import Proposal
+from eia.ages import age_group_populations
+from eia.params import Proposal, age_range
 from eia.refdata import Pack, load_pack
 
 
@@ -59,6 +60,9 @@ class Assessment:
     intersect: dict[str, Any] = field(default_factory=dict)
     #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
     language: pd.DataFrame | None = None
+    #: Groups a service change declares no effect for (``option, dimension, group``): not
+    #: assessed, so not among :attr:`impacts` (eia.impact.assessed_effects).
+    not_assessed: pd.DataFrame = field(default_factory=pd.DataFrame)
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -200,24 +204,44 @@ def assess(
             if e["dimension"] == "imd_quintile" and str(e["group"]).isdigit():
                 e["group"] = QUINTILE_LABELS[int(e["group"])]
         effects += core20_effects(effects, pops["imd_quintile"])
-        result.impacts = pd.concat(
-            [
-                result.impacts,
-                impact_mod.rate_effects(
-                    effects,
-                    pops,
-                    uptake_change_pct=proposal.thresholds.uptake_change_pct,
-                    disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
-                    min_people=proposal.thresholds.min_people,
-                ),
-            ],
-            ignore_index=True,
+        age_pops = declared_age_populations(proposal, pack, area)
+        if age_pops is not None:
+            pops["age"] = age_pops
+        rated, result.not_assessed = impact_mod.assessed_effects(
+            impact_mod.rate_effects(
+                effects,
+                pops,
+                uptake_change_pct=proposal.thresholds.uptake_change_pct,
+                disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+                min_people=proposal.thresholds.min_people,
+            )
         )
+        result.impacts = pd.concat([result.impacts, rated], ignore_index=True)
 
     if proposal.service is not None:
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
         _add_service(result, base)
     return result
+
+
+def declared_age_populations(
+    proposal: Proposal, pack: Pack, area: pd.DataFrame
+) -> pd.Series | None:
+    """Residents of each declared age group and of the other ages (within the population's
+    ages), from the pack's single-year ages by LSOA scaled to Census 2021 totals; None without
+    age effects or without the pack's ages."""
+    groups = {e.group: age_range(e.group) for e in proposal.effects if e.dimension == "age"}
+    if not groups or not pack.has("population20_age_lsoa21.parquet"):
+        return None
+    codes = list(area["lsoa21_code"])
+    all_ages = area.get("population_all_ages", area["population"])
+    return age_group_populations(
+        pack.population_by_age(),
+        codes,
+        groups,
+        scale_to=pd.Series(all_ages.to_numpy(), index=codes),
+        within=proposal.population.ages if proposal.population is not None else None,
+    )
 
 
 def population_share(pack: Pack, codes: list[str], ages) -> pd.Series:
@@ -584,6 +608,8 @@ def metrics(a: Assessment) -> dict[str, Any]:
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
+    if len(a.not_assessed):
+        out["not_assessed"] = records(a.not_assessed)
     if a.appraisal is not None:
         out.update(appraisal_metrics(a.appraisal))
     out["warnings"] = [str(w) for w in a.warnings]

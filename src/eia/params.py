@@ -741,6 +741,35 @@ EFFECT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+_AGE_GROUP = (
+    (re.compile(r"^(\d{1,3})\s*(?:-|–|to)\s*(\d{1,3})$"), lambda m: (int(m[1]), int(m[2]))),
+    (re.compile(r"^(\d{1,3})\s*(?:\+|and over|or over|plus)$"), lambda m: (int(m[1]), None)),
+    (re.compile(r"^(?:under|below)\s+(\d{1,3})$"), lambda m: (0, int(m[1]) - 1)),
+    (re.compile(r"^aged\s+(\d{1,3})$"), lambda m: (int(m[1]), int(m[1]))),
+)
+
+
+def age_range(group: str) -> tuple[int, int | None]:
+    """The ages an age group names: "75 and over" / "75+" -> (75, None), "65-74" / "65 to 74"
+    -> (65, 74), "under 18" -> (0, 17), "aged 80" -> (80, 80). Raises ValueError otherwise."""
+    text = " ".join(str(group).split()).lower()
+    for pattern, ages in _AGE_GROUP:
+        match = pattern.match(text)
+        if match:
+            low, high = ages(match)
+            if high is not None and high < low:
+                break
+            return low, high
+    raise ValueError(
+        "an age group is written like '75 and over', '75+', '65-74', '65 to 74' or 'under 18'"
+    )
+
+
+def _overlap(a: tuple[int, int | None], b: tuple[int, int | None]) -> bool:
+    top = lambda r: float("inf") if r[1] is None else r[1]  # noqa: E731
+    return a[0] <= top(b) and b[0] <= top(a)
+
+
 def _unknown_group(dimension: str, group: str, allowed) -> str:
     """One line: the group is not one of the dimension's, with the closest names."""
     allowed = list(allowed)
@@ -775,6 +804,8 @@ class Effect(_Model):
         allowed = EFFECT_GROUPS.get(self.dimension)
         if allowed is not None and self.group not in allowed:
             raise ValueError(_unknown_group(self.dimension, self.group, allowed))
+        if self.dimension == "age":
+            age_range(self.group)
         return self
 
 
@@ -966,6 +997,7 @@ class Proposal(_Model):
             raise ValueError(
                 "template equity_audit needs a service block (the service data to audit)"
             )
+        self._effects_rateable()
         seen: dict[str, str] = {}
         for option in self.options:
             key = " ".join(option.name.split()).casefold()
@@ -981,6 +1013,32 @@ class Proposal(_Model):
                 )
             seen[key] = option.name
         return self
+
+    def _effects_rateable(self) -> None:
+        """Effects only on groups the proposal rates: opted-in Census groups (``groups``), ages
+        within the population of interest, and age groups that do not overlap."""
+        ages: list[tuple[int, tuple[int, int | None]]] = []
+        for i, effect in enumerate(self.effects):
+            if effect.dimension in _PACK_GROUPS and effect.dimension not in self.groups:
+                raise ValueError(
+                    f"effects[{i}] is on {effect.dimension}, which the proposal does not rate: "
+                    f"add {effect.dimension} to groups: [...] or remove the effect"
+                )
+            if effect.dimension != "age":
+                continue
+            span = age_range(effect.group)
+            if self.population is not None and not _within(span, self.population.ages):
+                raise ValueError(
+                    f"effects[{i}].group ({effect.group}) lies outside population.ages: "
+                    "an effect must be on residents the assessment counts"
+                )
+            for j, other in ages:
+                if _overlap(span, other):
+                    raise ValueError(
+                        f"effects[{i}].group ({effect.group}) overlaps effects[{j}]'s age group: "
+                        "age groups must not share ages"
+                    )
+            ages.append((i, span))
 
     @property
     def template_notebook(self) -> str | None:
@@ -1430,6 +1488,13 @@ def _check_effect_groups(data: Mapping[str, Any], pack) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _within(span: tuple[int, int | None], ages: tuple[int, int | None]) -> bool:
+    """Whether every age of ``span`` lies within ``ages`` (None: no upper limit)."""
+    low, high = span
+    a_low, a_high = ages
+    return low >= a_low and (a_high is None or (high is not None and high <= a_high))
 
 
 def _as_list(value: Any) -> list:

@@ -50,6 +50,7 @@ from eia.show import (
     fmt_km,
     fmt_pct,
     heading,
+    join_words,
     notice_box,
     paragraphs,
     plural,
@@ -582,8 +583,33 @@ def impacts(a: Assessment) -> Block:
             label = DIMENSION_LABELS.get(dim, dim)
             parts.append(heading(label, level))
             parts.append(Table(impact_frame(a, part), f"{label}: ratings for {name}"))
+    skipped = not_assessed_sentence(a)
+    if skipped:
+        parts.append(paragraphs(skipped))
     parts.append(narrative(a))
     return Block(*parts)
+
+
+def not_assessed_sentence(a: Assessment) -> str | None:
+    """Groups with no declared effect, once: "Not assessed (no effect declared): Religion (all
+    9 groups); Deprivation: Q2, Q3 and Q4." None when every group has a declared effect."""
+    rows = getattr(a, "not_assessed", None)
+    if rows is None or not len(rows):
+        return None
+    rows = rows.drop_duplicates(["dimension", "group"])
+    rated = a.impacts if len(a.impacts) else pd.DataFrame(columns=["dimension"])
+    parts = []
+    for dim in dict.fromkeys(rows["dimension"]):
+        groups = [str(g) for g in rows.loc[rows["dimension"] == dim, "group"]]
+        label = DIMENSION_LABELS.get(dim, dim)
+        if not (rated["dimension"] == dim).any():
+            parts.append(f"{label} (all {len(groups)} groups)" if len(groups) > 1 else label)
+        else:
+            parts.append(f"{label}: {join_words(groups)}")
+    return (
+        "Not assessed, because the proposal declares no effect for them (they are neither "
+        f"rated nor assumed neutral): {'; '.join(parts)}."
+    )
 
 
 def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
