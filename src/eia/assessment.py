@@ -24,9 +24,9 @@ from eia import guards
 from eia import impact as impact_mod
 from eia import intersect as intersect_mod
 from eia import language as language_mod
+from eia.ages import age_group_populations
 from eia.area import QUINTILE_LABELS, build_area, group_populations
 from eia.jsonable import clean
-from eia.ages import age_group_populations
 from eia.params import Proposal, age_range
 from eia.refdata import Pack, load_pack
 
