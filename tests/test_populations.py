@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from eia import stats, uptake
-from eia.service import load_service
+from eia import stats
+from eia.analysis import uptake
+from eia.service.aggregate import load_service
 
 CODES = [f"E010000{i:02d}" for i in range(1, 11)]
 OUTSIDE = "E01000099"  # a real-looking code of another area
@@ -278,7 +279,7 @@ def test_rate_interval_is_the_documented_one(tmp_path):
 
 
 def test_a_declared_period_longer_than_the_data_is_warned_about_by_name_and_dates():
-    from eia import guards
+    from eia.analysis import guards
 
     quality = {"date_first": "2023-04-03", "date_last": "2024-03-28"}
     two_years = {"start": "2023-04-01", "end": "2025-03-31"}
@@ -312,7 +313,7 @@ def test_the_period_states_the_declared_dates_and_the_data_dates():
     )
     assert (span["start"], span["end"], span["years"]) == ("2023-04-01", "2025-03-31", 2.0)
     assert (span["data_first"], span["data_last"]) == ("2023-04-03", "2024-03-28")
-    from eia import sections
+    from eia.report import sections
 
     text = sections.data_dates_sentence(span)
     assert "3 April 2023" in text and "28 March 2024" in text
@@ -335,8 +336,9 @@ effects:
 def test_a_declared_age_effect_is_rated_with_residents_and_a_disproportion_test(pack):
     import yaml
 
-    from eia import params, sections
+    from eia import params
     from eia.assessment import assess, metrics
+    from eia.report import sections
 
     proposal = params.parse(yaml.safe_load(SERVICE_CHANGE))
     a = assess(proposal, pack=pack)
