@@ -54,18 +54,13 @@ The package's modules, by what they hold:
 * :mod:`~eia.analysis.uptake.gaps` — material gaps and the equity audit's ratings;
 * :mod:`~eia.analysis.uptake.protect` — disclosure control across the tables;
 * :mod:`~eia.analysis.uptake.result` — :class:`Uptake` and :class:`Published`;
-* :mod:`~eia.analysis.uptake.compute` — :func:`compute`, in named steps.
+* :mod:`~eia.analysis.uptake.steps` — :func:`compute`, in named steps.
 
 Every public name is importable from ``eia.analysis.uptake``.
 """
 
 from __future__ import annotations
 
-from eia.analysis.uptake.compute import (
-    compute,
-    ethnic_standardisation_sentence,
-    standardisation_sentence,
-)
 from eia.analysis.uptake.ethnic import (
     ADJUSTED_COLUMNS,
     COMPLETENESS_GAP,
@@ -87,7 +82,7 @@ from eia.analysis.uptake.gaps import (
     representation_sentence,
     risk_words,
 )
-from eia.analysis.uptake.inequality import inequality_slope
+from eia.analysis.uptake.inequality import _SII_SEED, inequality_slope  # noqa: F401 - tests seed the SII as uptake._SII_SEED
 from eia.analysis.uptake.period import (
     PERIOD_TOLERANCE_DAYS,
     counting_of,
@@ -117,6 +112,16 @@ from eia.analysis.uptake.rates import (
 )
 from eia.analysis.uptake.restrict import ages_restriction, restrict_to_ages
 from eia.analysis.uptake.result import Published, Uptake
+from eia.analysis.uptake.steps import (
+    compute,
+    deprivation_tables,
+    ethnic_standardisation_sentence,
+    ethnic_tables,
+    fit_slope,
+    publish_tables,
+    published,
+    standardisation_sentence,
+)
 
 __all__ = [
     "PERIOD_TOLERANCE_DAYS",
@@ -166,6 +171,11 @@ __all__ = [
     "Published",
     "Uptake",
     "compute",
+    "deprivation_tables",
+    "ethnic_tables",
+    "publish_tables",
+    "fit_slope",
+    "published",
     "ethnic_standardisation_sentence",
     "standardisation_sentence",
 ]

@@ -85,6 +85,9 @@ class Uptake:
     material_band: tuple[float, float] = MATERIAL_BAND
     standardised: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: The whole area's age-standardised rate (``dsr``, limits, ``dsr_count``), the base of
+    #: age-standardised representation; None without DSRs or when the area's count is withheld.
+    dsr_area: dict | None = None
 
     def __repr__(self) -> str:
         return (

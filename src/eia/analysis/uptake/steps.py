@@ -52,7 +52,16 @@ from eia.population.area import ETHNIC_GROUPS, QUINTILE_LABELS
 from eia.population.ethnicity import NOT_KNOWN, NOT_STATED
 from eia.stats import disclosure
 
-__all__ = ["compute", "ethnic_standardisation_sentence", "standardisation_sentence"]
+__all__ = [
+    "compute",
+    "deprivation_tables",
+    "ethnic_tables",
+    "publish_tables",
+    "fit_slope",
+    "published",
+    "ethnic_standardisation_sentence",
+    "standardisation_sentence",
+]
 
 
 def compute(
@@ -95,135 +104,30 @@ def compute(
     span = resolve_period(period, service.quality)
     years = float(span["years"])
     unit = unit_label(per, population)
-    quint = imd_table(service.by_lsoa, area, "quintile", per=per, years=years)
-    dec = imd_table(service.by_lsoa, area, "decile", per=per, years=years)
-    core = core20_table(service.by_lsoa, area, per=per, years=years)
-    codes = list(area["lsoa21_code"])
-    by_age = age_counts(service, codes) if age_populations is not None else None
-    standardised = by_age is not None
-    if standardised:
-        pops = age_populations.reindex(codes).fillna(0.0)
-        level = area.set_index("lsoa21_code")
-        for table, key, groups in (
-            (quint, "imd_quintile", level["imd_quintile"]),
-            (dec, "imd_decile", level["imd_decile"]),
-            (core, "core20", level["imd_decile"] <= 2),
-        ):
-            rates = dsr_table(by_age, pops, groups, per=per, years=years)
-            for column in (*DSR_COLUMNS, "dsr_count"):
-                table[column] = table[key].map(rates[column]).astype(float).to_numpy()
-    ethnic = completeness = None
-    ethnic_standardised = False
-    warnings_: list[str] = []
-    if service.by_lsoa_ethnicity is not None and populations is not None:
-        ethnic = ethnic_table(
-            service.by_lsoa_ethnicity,
-            populations,
-            reference=reference,
-            per=per,
-            years=years,
-            area=area,
-        )
-        ethnic_standardised = False
-        if ethnicity_by_age is not None:
-            rates = ethnic_dsr(service, ethnicity_by_age, codes, ages=ages, per=per, years=years)
-            if rates is not None:
-                ethnic_standardised = True
-                for column in (*DSR_COLUMNS, "dsr_count"):
-                    ethnic[column] = ethnic["group"].map(rates[column]).astype(float).to_numpy()
-        completeness = completeness_table(service.by_lsoa_ethnicity, area)
-        warnings_ = completeness_warnings(
-            completeness, threshold=completeness_threshold, gap=completeness_gap
-        )
+    quint, dec, core, area_dsr = deprivation_tables(
+        service, area, age_populations, per=per, years=years
+    )
+    standardised = area_dsr is not None
+    ethnic, completeness, ethnic_standardised, warnings_ = ethnic_tables(
+        service,
+        area,
+        populations,
+        reference=reference,
+        per=per,
+        years=years,
+        ethnicity_by_age=ethnicity_by_age,
+        ages=ages,
+        completeness_threshold=completeness_threshold,
+        completeness_gap=completeness_gap,
+    )
     counted_rows = "count" not in getattr(service, "columns", {}) and counting == "events"
     reasons = protect_tables(
         quint, dec, ethnic, service.quality, min_count, counted_rows=counted_rows
     )
-
-    in_area_withheld = "count_in_area" in reasons
-    pub_q = _publish(
-        quint,
-        "by_imd_quintile",
-        reasons,
-        "quintile",
-        "imd_quintile",
-        min_count,
-        reference_withheld=("quintile", 5) in reasons,
-        total_withheld=in_area_withheld,
-    )
-    pub_d = _publish(
-        dec,
-        "by_imd_decile",
-        reasons,
-        "decile",
-        "imd_decile",
-        min_count,
-        reference_withheld=("decile", 10) in reasons,
-        total_withheld=in_area_withheld,
-    )
-    # Core20 is quintile 1; the rest is the in-area count minus it.
-    core_reasons = {("core20", True): reasons.get(("quintile", 1))}
-    if ("quintile", 1) in reasons or in_area_withheld:
-        core_reasons[("core20", False)] = reasons.get(("quintile", 1)) or reasons["count_in_area"]
-    core_reasons = {k: v for k, v in core_reasons.items() if v is not None}
-    pub_c = _publish(
-        core,
-        "by_core20",
-        core_reasons,
-        "core20",
-        "core20",
-        min_count,
-        reference_withheld=("core20", False) in core_reasons,
-        total_withheld=in_area_withheld,
-    )
-    pub_e = pub_comp = None
-    if ethnic is not None:
-        unknown_withheld = any(("ethnic", g) in reasons for g in (NOT_STATED, NOT_KNOWN))
-        shown = ethnic
-        if any(("ethnic", g) in reasons for g in ETHNIC_GROUPS):
-            # Adjusted counts add up to the in-area count: one withheld would follow from the rest.
-            shown = ethnic.assign(**{column: None for column in ADJUSTED_COLUMNS})
-        pub_e = _publish(
-            shown,
-            "by_ethnic_group",
-            reasons,
-            "ethnic",
-            "group",
-            min_count,
-            reference_withheld=("ethnic", reference) in reasons,
-            total_withheld="stated" in reasons,
-        )
-        pub_comp = disclosure.publishable(
-            _published_completeness(completeness, unknown_withheld or in_area_withheld, min_count),
-            disclosure.PUBLISHED["uptake.ethnicity_completeness"],
-            min_count=min_count,
-        )
-
-    # The SII is a function of the rates: fit it only to levels whose rates are all published.
-    if any(("decile", d) in reasons for d in range(1, 11)):
-        if any(("quintile", q) in reasons for q in range(1, 6)):
-            sii = {
-                "quantiles": None,
-                "per": per,
-                "sii": None,
-                "sii_lower": None,
-                "sii_upper": None,
-                "reason": "withheld: a deprivation quintile's count is suppressed",
-            }
-        else:
-            sii = inequality_slope(dec, quint, use="quintile", per=per, unit=unit)
-            sii["note"] = "fitted across quintiles because a decile's count is suppressed"
-    else:
-        sii = inequality_slope(dec, quint, use="decile", per=per, unit=unit)
-        if standardised and not sii.get("standardised") and sii.get("sii") is not None:
-            sii["note"] = (
-                "fitted to crude rates because an IMD decile has under 10 events, too few for an "
-                "age-standardised rate"
-            )
-
+    tables = publish_tables(quint, dec, core, ethnic, completeness, reasons, reference, min_count)
+    sii = fit_slope(dec, quint, reasons, per=per, unit=unit, standardised=standardised)
     band = (float(material_band[0]), float(material_band[1]))
     quality = dict(service.quality)
-    published_quality = _published_quality(quality, reasons, ethnic is not None)
     result = Uptake(
         label=service.label,
         synthetic=service.synthetic,
@@ -245,6 +149,7 @@ def compute(
         material_band=band,
         standardised=standardised,
         warnings=warnings_,
+        dsr_area=None if area_dsr is None or "count_in_area" in reasons else area_dsr,
     )
     notes = {
         "counting": counting_sentence(counting),
@@ -254,59 +159,261 @@ def compute(
         + " "
         + ethnic_standardisation_sentence(ethnic_standardised, ethnicity_by_age is not None),
     }
-    result.published = Published(
-        by_imd_quintile=pub_q,
-        by_imd_decile=pub_d,
-        by_core20=pub_c,
+    result.published = published(result, tables, reasons, notes, ethnic_standardised)
+    return result
+
+
+def deprivation_tables(
+    service,
+    area: pd.DataFrame,
+    age_populations: pd.DataFrame | None,
+    *,
+    per: float,
+    years: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict | None]:
+    """Step 1: the IMD quintile, decile and Core20 tables, with DSRs when the extract has age.
+
+    Returns ``(quintiles, deciles, core20, area_dsr)``; ``area_dsr`` (``dsr``,
+    ``dsr_lower``, ``dsr_upper``, ``dsr_count`` of the whole area, the base of
+    age-standardised representation) is None without age-standardised rates.
+    """
+    quint = imd_table(service.by_lsoa, area, "quintile", per=per, years=years)
+    dec = imd_table(service.by_lsoa, area, "decile", per=per, years=years)
+    core = core20_table(service.by_lsoa, area, per=per, years=years)
+    codes = list(area["lsoa21_code"])
+    by_age = age_counts(service, codes) if age_populations is not None else None
+    if by_age is None:
+        return quint, dec, core, None
+    pops = age_populations.reindex(codes).fillna(0.0)
+    level = area.set_index("lsoa21_code")
+    for table, key, groups in (
+        (quint, "imd_quintile", level["imd_quintile"]),
+        (dec, "imd_decile", level["imd_decile"]),
+        (core, "core20", level["imd_decile"] <= 2),
+    ):
+        rates = dsr_table(by_age, pops, groups, per=per, years=years)
+        for column in (*DSR_COLUMNS, "dsr_count"):
+            table[column] = table[key].map(rates[column]).astype(float).to_numpy()
+    whole = dsr_table(by_age, pops, pd.Series("all", index=level.index), per=per, years=years)
+    area_dsr = {k: float(whole[k].iloc[0]) for k in (*DSR_COLUMNS, "dsr_count")}
+    return quint, dec, core, area_dsr
+
+
+def ethnic_tables(
+    service,
+    area: pd.DataFrame,
+    populations: pd.DataFrame | None,
+    *,
+    reference: str,
+    per: float,
+    years: float,
+    ethnicity_by_age: pd.DataFrame | None,
+    ages: Sequence[int | None] | None,
+    completeness_threshold: float,
+    completeness_gap: float,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, bool, list[str]]:
+    """Step 2: ethnic group rates (age-standardised with supplied denominators) and completeness.
+
+    Returns ``(ethnic, completeness, ethnic_standardised, warnings)``; the first two
+    are None without an ethnicity column or ethnic group populations.
+    """
+    if service.by_lsoa_ethnicity is None or populations is None:
+        return None, None, False, []
+    ethnic = ethnic_table(
+        service.by_lsoa_ethnicity, populations, reference=reference, per=per, years=years, area=area
+    )
+    standardised = False
+    if ethnicity_by_age is not None:
+        codes = list(area["lsoa21_code"])
+        rates = ethnic_dsr(service, ethnicity_by_age, codes, ages=ages, per=per, years=years)
+        if rates is not None:
+            standardised = True
+            for column in (*DSR_COLUMNS, "dsr_count"):
+                ethnic[column] = ethnic["group"].map(rates[column]).astype(float).to_numpy()
+    completeness = completeness_table(service.by_lsoa_ethnicity, area)
+    warnings_ = completeness_warnings(
+        completeness, threshold=completeness_threshold, gap=completeness_gap
+    )
+    return ethnic, completeness, standardised, warnings_
+
+
+def publish_tables(
+    quint: pd.DataFrame,
+    dec: pd.DataFrame,
+    core: pd.DataFrame,
+    ethnic: pd.DataFrame | None,
+    completeness: pd.DataFrame | None,
+    reasons: Mapping,
+    reference: str,
+    min_count: int,
+) -> dict[str, pd.DataFrame | None]:
+    """Step 3: every table as it may be published, given :func:`protect_tables`' ``reasons``.
+
+    Returns ``{by_imd_quintile, by_imd_decile, by_core20, by_ethnic_group,
+    ethnicity_completeness}`` (the last two None without ethnicity).
+    """
+    in_area_withheld = "count_in_area" in reasons
+    out: dict[str, pd.DataFrame | None] = {}
+    out["by_imd_quintile"] = _publish(
+        quint,
+        "by_imd_quintile",
+        reasons,
+        "quintile",
+        "imd_quintile",
+        min_count,
+        reference_withheld=("quintile", 5) in reasons,
+        total_withheld=in_area_withheld,
+    )
+    out["by_imd_decile"] = _publish(
+        dec,
+        "by_imd_decile",
+        reasons,
+        "decile",
+        "imd_decile",
+        min_count,
+        reference_withheld=("decile", 10) in reasons,
+        total_withheld=in_area_withheld,
+    )
+    # Core20 is quintile 1; the rest is the in-area count minus it.
+    core_reasons = {("core20", True): reasons.get(("quintile", 1))}
+    if ("quintile", 1) in reasons or in_area_withheld:
+        core_reasons[("core20", False)] = reasons.get(("quintile", 1)) or reasons["count_in_area"]
+    core_reasons = {k: v for k, v in core_reasons.items() if v is not None}
+    out["by_core20"] = _publish(
+        core,
+        "by_core20",
+        core_reasons,
+        "core20",
+        "core20",
+        min_count,
+        reference_withheld=("core20", False) in core_reasons,
+        total_withheld=in_area_withheld,
+    )
+    out["by_ethnic_group"] = out["ethnicity_completeness"] = None
+    if ethnic is not None:
+        unknown_withheld = any(("ethnic", g) in reasons for g in (NOT_STATED, NOT_KNOWN))
+        shown = ethnic
+        if any(("ethnic", g) in reasons for g in ETHNIC_GROUPS):
+            # Adjusted counts add up to the in-area count: one withheld would follow from the rest.
+            shown = ethnic.assign(**{column: None for column in ADJUSTED_COLUMNS})
+        out["by_ethnic_group"] = _publish(
+            shown,
+            "by_ethnic_group",
+            reasons,
+            "ethnic",
+            "group",
+            min_count,
+            reference_withheld=("ethnic", reference) in reasons,
+            total_withheld="stated" in reasons,
+        )
+        out["ethnicity_completeness"] = disclosure.publishable(
+            _published_completeness(completeness, unknown_withheld or in_area_withheld, min_count),
+            disclosure.PUBLISHED["uptake.ethnicity_completeness"],
+            min_count=min_count,
+        )
+    return out
+
+
+def fit_slope(
+    dec: pd.DataFrame,
+    quint: pd.DataFrame,
+    reasons: Mapping,
+    *,
+    per: float,
+    unit: str,
+    standardised: bool,
+) -> dict:
+    """Step 4: the slope index of inequality, fitted only to levels whose rates are all published
+    (deciles, else quintiles, else withheld); ``note`` says when it fell back."""
+    if any(("decile", d) in reasons for d in range(1, 11)):
+        if any(("quintile", q) in reasons for q in range(1, 6)):
+            return {
+                "quantiles": None,
+                "per": per,
+                "sii": None,
+                "sii_lower": None,
+                "sii_upper": None,
+                "reason": "withheld: a deprivation quintile's count is suppressed",
+            }
+        sii = inequality_slope(dec, quint, use="quintile", per=per, unit=unit)
+        sii["note"] = "fitted across quintiles because a decile's count is suppressed"
+        return sii
+    sii = inequality_slope(dec, quint, use="decile", per=per, unit=unit)
+    if standardised and not sii.get("standardised") and sii.get("sii") is not None:
+        sii["note"] = (
+            "fitted to crude rates because an IMD decile has under 10 events, too few for an "
+            "age-standardised rate"
+        )
+    return sii
+
+
+def published(
+    result: Uptake,
+    tables: Mapping[str, pd.DataFrame | None],
+    reasons: Mapping,
+    notes: Mapping[str, str],
+    ethnic_standardised: bool,
+) -> Published:
+    """Step 5: what may be published: the tables, and metrics.json's ``uptake`` and
+    ``data_quality`` blocks."""
+    quality, span, standardised = result.quality, result.period, result.standardised
+    published_quality = _published_quality(quality, reasons, result.by_ethnic_group is not None)
+    pub_e, pub_comp = tables["by_ethnic_group"], tables["ethnicity_completeness"]
+    return Published(
+        by_imd_quintile=tables["by_imd_quintile"],
+        by_imd_decile=tables["by_imd_decile"],
+        by_core20=tables["by_core20"],
         by_ethnic_group=pub_e,
         ethnicity_completeness=pub_comp,
         reasons=reasons,
         notes=notes,
         uptake={
-            "label": service.label,
-            "synthetic": bool(service.synthetic),
-            "counting": counting,
+            "label": result.label,
+            "synthetic": bool(result.synthetic),
+            "counting": result.counting,
             "period": {
                 k: span.get(k)
                 for k in ("start", "end", "years", "source", "data_first", "data_last")
             },
-            "unit": unit,
-            "per": per,
-            "population": population,
+            "unit": result.unit,
+            "per": result.per,
+            "population": result.population,
             "confidence": CONFIDENCE,
-            "higher_use_is": higher_use_is,
-            "material_band": list(band),
+            "higher_use_is": result.higher_use_is,
+            "material_band": list(result.material_band),
             "standardised": standardised,
             "ethnic_standardised": ethnic_standardised,
             "ages": ages_restriction(quality),
             "standard_population": "2013 European Standard Population" if standardised else None,
+            "dsr_area": None  # the rate and its limits; its count is the tables'
+            if result.dsr_area is None
+            else _json_value({k: result.dsr_area[k] for k in DSR_COLUMNS}),
             "reference": {
                 "imd_quintile": QUINTILE_LABELS[5],
                 "imd_decile": DECILE_LABELS[10],
                 "core20": CORE20_LABELS[1],
-                "ethnic_group": reference,
+                "ethnic_group": result.reference_ethnic_group,
             },
-            "by_imd_quintile": _json_rows(pub_q),
-            "by_imd_decile": _json_rows(pub_d),
-            "by_core20": _json_rows(pub_c),
+            "by_imd_quintile": _json_rows(tables["by_imd_quintile"]),
+            "by_imd_decile": _json_rows(tables["by_imd_decile"]),
+            "by_core20": _json_rows(tables["by_core20"]),
             "by_ethnic_group": None
             if pub_e is None
             else _json_rows(pub_e.drop(columns=["adjusted_count"])),
             "ethnicity_completeness": None if pub_comp is None else _json_rows(pub_comp),
-            "sii": _json_value(sii),
+            "sii": _json_value(result.sii),
             "ethnicity_note": notes["ethnicity"],
-            "notes": notes,
-            "warnings": list(warnings_),
+            "notes": dict(notes),
+            "warnings": list(result.warnings),
             "disclosure": {
-                "min_count": min_count,
-                "statement": disclosure.policy_statement(min_count),
+                "min_count": result.min_count,
+                "statement": disclosure.policy_statement(result.min_count),
             },
         },
         data_quality=disclosure.published_record(
-            published_quality, disclosure.PUBLISHED["data_quality"], min_count=min_count
+            published_quality, disclosure.PUBLISHED["data_quality"], min_count=result.min_count
         ),
     )
-    return result
 
 
 def ethnic_standardisation_sentence(standardised: bool, supplied: bool) -> str:
