@@ -388,3 +388,89 @@ def test_an_effect_on_a_group_not_opted_into_is_refused_in_one_line():
         params.parse(yaml.safe_load(overlap))
     with pytest.raises(ParamsError, match="an age group is written like"):
         params.parse(yaml.safe_load(SERVICE_CHANGE.replace("75 and over", "old people")))
+
+
+# Ratings on standardised rates ------------------------------------------------------------------
+
+
+def test_quintile_and_core20_ratings_use_age_standardised_rates_where_there_are_dsrs():
+    """SYNTHETIC: the most deprived LSOAs are young, the least deprived old, and use rises
+    with age, so crude rates understate the gap the age-standardised ones show."""
+    from eia.assessment import representation_tables
+    from eia.population import ages
+
+    bands = list(stats.ESP2013_AGE_BANDS[:17]) + ["85+"]
+    the_area = area()
+    young = the_area["imd_quintile"] <= 2
+    rng = np.random.default_rng(2)
+    single = pd.DataFrame(
+        [
+            np.r_[np.full(45, 30.0), np.full(46, 5.0)]
+            if y
+            else np.r_[np.full(45, 8.0), np.full(46, 25.0)]
+            for y in young
+        ],
+        index=pd.Index(CODES, name="lsoa21_code"),
+        columns=[f"age_{a}" for a in range(90)] + ["age_90_plus"],
+    )
+    pops = ages.band_populations(
+        single, CODES, scale_to=the_area.set_index("lsoa21_code")["population"]
+    )
+    rows = []
+    for code in CODES:
+        for b in bands:
+            low = int(b.rstrip("+").split("-")[0])
+            rate = 0.002 * (1 + low / 10) * (1.6 if young[CODES.index(code)] else 1.0)
+            size = pops.loc[code].get(b, pops.loc[code, ["85-89", "90+"]].sum())
+            rows.append((code, b, "F", float(rng.poisson(rate * size * 20))))
+    by_age = pd.DataFrame(rows, columns=["lsoa21_code", "age_band", "sex", "count"])
+    counts = by_age.groupby("lsoa21_code")["count"].sum().reindex(CODES)
+    toy = SimpleNamespace(
+        label="toy (synthetic)",
+        synthetic=True,
+        by_lsoa=pd.DataFrame({"lsoa21_code": CODES, "count": counts.to_numpy()}),
+        by_lsoa_ethnicity=None,
+        by_lsoa_age_sex=by_age,
+        quality={"count_in_area": float(counts.sum())},
+        columns={"lsoa": "x"},
+    )
+    result = uptake.compute(toy, the_area, age_populations=pops, min_count=1)
+    assert result.dsr_area is not None
+    tables = representation_tables(result)
+    quint = tables["imd_quintile"].set_index("group")
+    q = result.by_imd_quintile.set_index("group")
+    for group in quint.index:
+        assert quint.loc[group, "basis"] == "age-standardised"
+        assert quint.loc[group, "representation"] == pytest.approx(
+            q.loc[group, "dsr"] / result.dsr_area["dsr"]
+        )
+        assert quint.loc[group, "representation_upper"] == pytest.approx(
+            q.loc[group, "dsr_upper"] / result.dsr_area["dsr"]
+        )
+        # crude stays visible beside it
+        crude = (q.loc[group, "count"] / q["count"].sum()) / (
+            q.loc[group, "population"] / q["population"].sum()
+        )
+        assert quint.loc[group, "crude_representation"] == pytest.approx(crude)
+    first = quint.index[0]
+    assert quint.loc[first, "representation"] > quint.loc[first, "crude_representation"]
+    assert set(tables["core20"]["basis"]) == {"age-standardised"}
+    audit = uptake.rate_representation(tables)
+    assert set(audit.loc[audit["dimension"] == "imd_quintile", "basis"]) == {"age-standardised"}
+    assert audit["sentence"].str.contains("age-standardised representation").any()
+
+
+def test_without_dsrs_ratings_stay_crude_and_say_so():
+    from eia.analysis import impact
+
+    table = pd.DataFrame(
+        {
+            "group": ["a", "b"],
+            "count": [10.0, 30.0],
+            "population": [100.0, 100.0],
+            "dsr": [5.0, None],
+        }
+    )
+    out = impact.standardised_representation(table, {"dsr": 4.0})
+    assert set(out["basis"]) == {"crude"}  # one group lacks a DSR: all crude, like for like
+    assert out["representation"].tolist() == pytest.approx([0.5, 1.5])

@@ -452,9 +452,10 @@ def _population_for(result: Assessment, ages) -> tuple[pd.DataFrame, pd.DataFram
 def representation_tables(uptake) -> dict[str, pd.DataFrame]:
     """Representation with intervals and material-gap flags per dimension, from the published tables.
 
-    Ethnic groups use the counts with not-stated records reallocated (the one stated
-    assumption, :data:`eia.analysis.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and
-    ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
+    IMD quintiles and Core20 are rated on age-standardised rates when every group has one
+    (:func:`eia.analysis.impact.standardised_representation`; ``basis`` says which). Ethnic
+    groups use the counts with not-stated records reallocated (the one stated assumption,
+    :data:`eia.analysis.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
     """
     from eia.analysis import uptake as uptake_mod
 
@@ -469,9 +470,21 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
             "population": [pops[0], pops[1:].sum()],
         }
     )
+    area_dsr = getattr(uptake, "dsr_area", None)
+    by_core20 = published.by_core20
+    for column in ("dsr", "dsr_lower", "dsr_upper"):  # Core20 first, then the rest, as above
+        if by_core20 is not None and column in by_core20:
+            core[column] = pd.to_numeric(by_core20[column], errors="coerce").to_numpy()
+    quint_dsr = published.by_imd_quintile[
+        [
+            c
+            for c in ("group", "count", "population", "dsr", "dsr_lower", "dsr_upper")
+            if c in published.by_imd_quintile
+        ]
+    ]
     out = {
-        "imd_quintile": impact_mod.representation(quint),
-        "core20": impact_mod.representation(core),
+        "imd_quintile": impact_mod.standardised_representation(quint_dsr, area_dsr),
+        "core20": impact_mod.standardised_representation(core, area_dsr),
     }
     ethnic = published.by_ethnic_group
     if ethnic is not None:
@@ -486,7 +499,7 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
                 "population": stated["population"].to_numpy(),
             }
         )
-        out["ethnic_group"] = impact_mod.representation(frame)
+        out["ethnic_group"] = impact_mod.standardised_representation(frame, None)
     for table in out.values():
         flags = uptake_mod.gap_flags(
             table["representation"],

@@ -836,6 +836,35 @@ def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     return out.reset_index(drop=True)
 
 
+def standardised_representation(table: pd.DataFrame, area_dsr: Mapping | None) -> pd.DataFrame:
+    """Representation on age-standardised rates where every group has one, else crude.
+
+    ``table`` has ``group``, ``count``, ``population`` and, when the extract has age,
+    ``dsr``, ``dsr_lower``, ``dsr_upper`` (a published uptake table); ``area_dsr`` the
+    whole area's ``dsr`` (:attr:`eia.analysis.uptake.Uptake.dsr_area`). Crude
+    representation is a group's rate over the area's (share of users over share of
+    residents, :func:`representation`); age-standardised, it is the group's DSR over the
+    area's DSR, with the group's Dobson limits over the area's DSR, so groups with older
+    or younger residents are compared like for like. The crude shares stay in the frame
+    (``user_share``, ``population_share``, ``crude_representation``); ``basis`` says which
+    the ``representation`` columns are: ``age-standardised`` or ``crude``.
+    """
+    out = representation(table)
+    out["crude_representation"] = out["representation"]
+    out["basis"] = "crude"
+    if area_dsr is None or "dsr" not in table or not area_dsr.get("dsr"):
+        return out
+    dsr = pd.to_numeric(table["dsr"], errors="coerce").to_numpy(float)
+    if not np.isfinite(dsr).all():  # a group below 10 events or withheld: all stay crude
+        return out
+    base = float(area_dsr["dsr"])
+    out["representation"] = dsr / base
+    out["representation_lower"] = pd.to_numeric(table["dsr_lower"]).to_numpy(float) / base
+    out["representation_upper"] = pd.to_numeric(table["dsr_upper"]).to_numpy(float) / base
+    out["basis"] = "age-standardised"
+    return out
+
+
 #: The Core20 row's group, and the one row shown when IMD quintile 1 is the same people.
 CORE20_GROUP = "Core20 (IMD deciles 1-2)"
 Q1_GROUP = "Q1 (most deprived)"

@@ -694,6 +694,11 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
                 strict=True,
             )
         ]
+        if "basis" in rows and (rows["basis"] == "age-standardised").any():
+            frame["Rated on"] = [
+                "age-standardised rates" if b == "age-standardised" else "crude rates"
+                for b in rows["basis"]
+            ]
     if "rationale" in rows and rows["rationale"].fillna("").astype(str).str.strip().any():
         frame["Rationale given"] = rows["rationale"].fillna("").to_numpy()
     frame["Rating"] = rating_labels(rows)

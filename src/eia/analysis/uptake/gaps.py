@@ -76,7 +76,8 @@ def rate_representation(
 ) -> pd.DataFrame:
     """Rate each group by its representation among current users (equity audit).
 
-    ``tables`` maps a dimension to :func:`eia.analysis.impact.representation`'s output.
+    ``tables`` maps a dimension to :func:`eia.analysis.impact.standardised_representation`'s
+    output (age-standardised where every group has a DSR; its ``basis`` is kept in the rows).
     A group is rated only on a **material gap** (:func:`gap_flags`: interval
     excludes 1 and representation outside ``band``): *negative* when the gap is
     in the harmful direction (under-use when higher use is better, over-use when
@@ -94,7 +95,8 @@ def rate_representation(
             band=band,
             higher_use_is=higher_use_is,
         )
-        for r, gap in zip(table.itertuples(), flags["gap"], strict=True):
+        bases = table["basis"] if "basis" in table else pd.Series("crude", index=table.index)
+        for r, gap, basis in zip(table.itertuples(), flags["gap"], bases, strict=True):
             gap = gap if gap in ("under", "over") else None
             lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
             if pd.isna(hi):
@@ -115,7 +117,16 @@ def rate_representation(
                     )
                 )
                 sentence = representation_sentence(
-                    rating, dispro, rep, lo, hi, gap, band, disproportionate_ratio, harmful
+                    rating,
+                    dispro,
+                    rep,
+                    lo,
+                    hi,
+                    gap,
+                    band,
+                    disproportionate_ratio,
+                    harmful,
+                    basis=basis,
                 )
             rows.append(
                 {
@@ -128,6 +139,7 @@ def rate_representation(
                     "representation_lower": lo,
                     "representation_upper": hi,
                     "gap": gap,
+                    "basis": basis,
                     "rating": rating,
                     "disproportionate": dispro,
                     "sentence": sentence,
@@ -156,12 +168,15 @@ def representation_sentence(
     band: Sequence[float],
     ratio: float,
     harmful: str,
+    *,
+    basis: str = "crude",
 ) -> str:
     """An audit rating in a few words: the rating, the representation and its interval
     (both shown beside it), and the rule it passed or missed, saying when it is close."""
     low, high = band
     word = rating.capitalize()
-    figure = f"representation {rep:.2f} (95% CI {lower:.2f} to {upper:.2f})"
+    kind = "age-standardised representation" if basis == "age-standardised" else "representation"
+    figure = f"{kind} {rep:.2f} (95% CI {lower:.2f} to {upper:.2f})"
     if gap is not None:
         edge = low if gap == "under" else high
         rule = f"a material gap: outside {low:g} to {high:g} and the interval excludes 1"
