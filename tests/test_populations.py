@@ -474,3 +474,58 @@ def test_without_dsrs_ratings_stay_crude_and_say_so():
     out = impact.standardised_representation(table, {"dsr": 4.0})
     assert set(out["basis"]) == {"crude"}  # one group lacks a DSR: all crude, like for like
     assert out["representation"].tolist() == pytest.approx([0.5, 1.5])
+
+
+# Reallocated ethnicity: intervals widened for the reallocation ----------------------------------
+
+
+def test_reallocation_inflation_matches_a_simulation_of_the_reallocated_count():
+    """SYNTHETIC: Poisson counts per quintile and group; the delta-method standard error of
+    the reallocated count agrees with the simulated one to within 10%."""
+    from eia.analysis.uptake.ethnic import _reallocated, reallocation_inflation
+    from eia.population.area import ETHNIC_GROUPS
+
+    groups = [*ETHNIC_GROUPS, "Not stated", "Not known"]
+    the_area = area()
+    codes = the_area.groupby("imd_quintile")["lsoa21_code"].first()
+    means = np.array(
+        [[300, 40, 25, 10, 8, 60, 20], [200, 60, 30, 15, 5, 90, 10], [400, 20, 10, 5, 5, 30, 5]]
+        + [[250, 30, 40, 20, 10, 45, 15], [350, 10, 5, 5, 2, 25, 5]],
+        float,
+    )
+
+    def rows(counts):
+        return pd.DataFrame(
+            [(codes[q + 1], g, counts[q, j]) for q in range(5) for j, g in enumerate(groups)],
+            columns=["lsoa21_code", "ethnic_group", "count"],
+        )
+
+    rng = np.random.default_rng(25)
+    draws = np.array(
+        [_reallocated(rows(rng.poisson(means)), the_area).to_numpy() for _ in range(800)]
+    )
+    expected = rows(means)
+    factor = reallocation_inflation(expected, the_area)
+    adjusted = _reallocated(expected, the_area)
+    predicted = factor.to_numpy() * np.sqrt(adjusted.to_numpy())
+    assert draws.std(axis=0) == pytest.approx(predicted, rel=0.1)
+    assert (factor > 1).all()  # the reallocation adds uncertainty to every group
+
+
+def test_adjusted_ethnic_limits_are_widened_and_observed_ones_are_not():
+    from eia.population.area import ETHNIC_GROUPS
+
+    the_area = area()
+    rows = [
+        (code, g, 20.0 + 5 * i)
+        for code in CODES
+        for i, g in enumerate([*ETHNIC_GROUPS, "Not stated"])
+    ]
+    eth = pd.DataFrame(rows, columns=["lsoa21_code", "ethnic_group", "count"])
+    table = uptake.ethnic_table(eth, ethnic_populations(), area=the_area).set_index("group")
+    for group in ETHNIC_GROUPS:
+        row = table.loc[group]
+        _, lower, upper = stats.rate_ci(row["adjusted_count"], row["population"], multiplier=1000)
+        assert row["adjusted_upper"] > upper and row["adjusted_lower"] < lower
+        _, lower, upper = stats.rate_ci(row["count"], row["population"], multiplier=1000)
+        assert (row["lower"], row["upper"]) == pytest.approx((lower, upper))

@@ -499,7 +499,17 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
                 "population": stated["population"].to_numpy(),
             }
         )
-        out["ethnic_group"] = impact_mod.standardised_representation(frame, None)
+        table = impact_mod.standardised_representation(frame, None)
+        if not reallocated.equals(stated["count"]):  # widened for the reallocation (methods.md)
+            k = uptake_mod.published_inflation(
+                stated, per=uptake.per, years=float(uptake.period["years"])
+            )
+            k = table["group"].map(k).fillna(1.0).to_numpy()
+            rep = table["representation"].to_numpy(float)
+            low = table["representation_lower"].to_numpy(float)
+            table["representation_lower"] = np.maximum(rep - (rep - low) * k, 0.0)
+            table["representation_upper"] = rep + (table["representation_upper"] - rep) * k
+        out["ethnic_group"] = table
     for table in out.values():
         flags = uptake_mod.gap_flags(
             table["representation"],

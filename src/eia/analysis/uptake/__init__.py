@@ -70,7 +70,9 @@ from eia.analysis.uptake.ethnic import (
     completeness_warnings,
     ethnic_dsr,
     ethnic_table,
+    published_inflation,
     read_ethnicity_by_age,
+    reallocation_inflation,
 )
 from eia.analysis.uptake.gaps import (
     MATERIAL_BAND,
@@ -153,6 +155,8 @@ __all__ = [
     "completeness_warnings",
     "ETHNICITY_ASSUMPTION",
     "ethnic_table",
+    "published_inflation",
+    "reallocation_inflation",
     "read_ethnicity_by_age",
     "ethnic_dsr",
     "ADJUSTED_COLUMNS",

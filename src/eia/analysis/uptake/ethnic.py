@@ -24,6 +24,8 @@ __all__ = [
     "read_ethnicity_by_age",
     "ethnic_dsr",
     "ADJUSTED_COLUMNS",
+    "reallocation_inflation",
+    "published_inflation",
 ]
 
 
@@ -119,7 +121,8 @@ def ethnic_table(
     plus ``adjusted_count``, ``adjusted_rate``, ``adjusted_lower``,
     ``adjusted_upper`` (not-stated records reallocated in proportion to the
     stated ones within each IMD quintile of ``area``, or across the whole area
-    without it; see :data:`ETHNICITY_ASSUMPTION`) and ``in_rates`` (False for
+    without it; see :data:`ETHNICITY_ASSUMPTION`; the limits are widened for the
+    reallocation's own uncertainty, :func:`reallocation_inflation`) and ``in_rates`` (False for
     "Not stated" and "Not known", counts only). ``ratio`` and ``representation``
     use the adjusted counts, so rates and representation share one assumption
     (representation equals the observed one when reallocating across the area).
@@ -139,6 +142,11 @@ def ethnic_table(
         }
     )
     groups = _rates(groups, reference, "group", per, years)
+    # The reallocation's own uncertainty: widen the adjusted limits by the delta method.
+    inflation = reallocation_inflation(rows, area).reindex(list(ETHNIC_GROUPS)).to_numpy(float)
+    rate = groups["rate"].to_numpy(float)
+    groups["lower"] = np.maximum(rate - (rate - groups["lower"].to_numpy(float)) * inflation, 0.0)
+    groups["upper"] = rate + (groups["upper"].to_numpy(float) - rate) * inflation
     groups = groups.rename(
         columns={
             "count": "adjusted_count",
@@ -271,6 +279,72 @@ def ethnic_dsr(
 
 #: Reallocated (adjusted) ethnic group columns.
 ADJUSTED_COLUMNS = ("adjusted_count", "adjusted_rate", "adjusted_lower", "adjusted_upper")
+
+
+def reallocation_inflation(rows: pd.DataFrame, area: pd.DataFrame | None) -> pd.Series:
+    """How much wider a reallocated count's interval is than a Poisson count's, per group.
+
+    The reallocated count of group g is A = sum over strata s of c_gs * T_s / S_s,
+    where c_gs is its stated count, S_s all stated and T_s all records (stated, not
+    stated, not known) of stratum s (IMD quintile). Treating every count as Poisson
+    and independent, the delta method gives
+
+        Var(A) = sum_s [ (T_s/S_s - c_gs u_s/S_s^2)^2 c_gs
+                         + sum_(h != g) (c_gs u_s/S_s^2)^2 c_hs + (c_gs/S_s)^2 u_s ]
+
+    with u_s = T_s - S_s the records without a stated group. Its square root over
+    sqrt(A) (a Poisson count's standard error) is the factor returned (at least 1):
+    the adjusted limits' distances from the adjusted rate are multiplied by it. Strata
+    without stated records (their records spread across the area) are left out of the
+    variance, so the factor is a lower bound there.
+    """
+    if area is not None:
+        quint = area.set_index("lsoa21_code")["imd_quintile"]
+        stratum = rows["lsoa21_code"].map(quint).fillna(0).to_numpy()
+    else:
+        stratum = np.zeros(len(rows))
+    wide = (
+        rows.assign(stratum=stratum)
+        .pivot_table(
+            index="stratum", columns="ethnic_group", values="count", aggfunc="sum", fill_value=0.0
+        )
+        .reindex(columns=list(CATEGORIES), fill_value=0.0)
+    )
+    stated = wide[list(ETHNIC_GROUPS)].to_numpy(float)
+    unknown = wide[[NOT_STATED, NOT_KNOWN]].sum(axis=1).to_numpy(float)
+    total = stated.sum(axis=1)
+    ok = total > 0
+    c, u, s_ = stated[ok], unknown[ok][:, None], total[ok][:, None]
+    t = s_ + u
+    own = (t / s_ - c * u / s_**2) ** 2 * c
+    others = (c * u / s_**2) ** 2 * (s_ - c)  # sum over h != g of c_hs, times the same factor
+    variance = (own + others + (c / s_) ** 2 * u).sum(axis=0)
+    adjusted = (c * t / s_).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(adjusted > 0, np.sqrt(variance / adjusted), 1.0)
+    return pd.Series(np.maximum(factor, 1.0), index=list(ETHNIC_GROUPS), name="inflation")
+
+
+def published_inflation(table: pd.DataFrame, *, per: float, years: float) -> pd.Series:
+    """:func:`reallocation_inflation` as it shows in a published ethnic table, per group.
+
+    The widened upper limit's distance from the adjusted rate over that of a Poisson
+    count's (:func:`eia.stats.rate_ci` of ``adjusted_count``); 1 where a figure is
+    withheld. Lets representation, computed from the published counts, widen its
+    interval by the same factor.
+    """
+    rows = table[table["in_rates"].astype(bool)]
+    count = pd.to_numeric(rows["adjusted_count"], errors="coerce").to_numpy(float)
+    pop = pd.to_numeric(rows["population"], errors="coerce").to_numpy(float)
+    rate = pd.to_numeric(rows["adjusted_rate"], errors="coerce").to_numpy(float)
+    upper = pd.to_numeric(rows["adjusted_upper"], errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        _, _, poisson = stats.rate_ci(
+            np.nan_to_num(count), pop * years, multiplier=per, confidence=CONFIDENCE
+        )
+        factor = (upper - rate) / (np.asarray(poisson, float) - rate)
+    factor = np.where(np.isfinite(factor) & (factor > 1), factor, 1.0)
+    return pd.Series(factor, index=rows["group"].astype(str).to_numpy(), name="inflation")
 
 
 def _reallocated(rows: pd.DataFrame, area: pd.DataFrame | None) -> pd.Series:
