@@ -24,9 +24,12 @@ import pandas as pd
 
 from eia.analysis import impact
 from eia.analysis.impact import DIMENSION_LABELS, rating_labels
+from eia.analysis.traveltime import MODE_LABELS
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
+from eia.params import NARRATIVE_KEYS
 from eia.population.area import ETHNIC_SHORT
+from eia.report.maps import site_roles
 from eia.report.show import (
     Block,
     Html,
@@ -326,7 +329,6 @@ def _site_change_words(a: Assessment, option: str | None) -> str:
     """What a scenario does to the sites, e.g. "opens Bulwell hub and keeps 3 sites"."""
     if option is None or a.current is None or option not in a.proposed:
         return ""
-    from eia.report.maps import site_roles
 
     roles = site_roles(a.current, a.proposed[option])
     words = []
@@ -577,8 +579,6 @@ def caveats(a: Assessment) -> str:
 def incomplete(a: Assessment) -> str:
     """What must be done before the assessment is complete: prompts without answers, no
     mitigations, no sign-off (one sentence, or empty when nothing is missing)."""
-    from eia.params import NARRATIVE_KEYS
-
     p = a.proposal
     missing = []
     unanswered = [k for k in NARRATIVE_KEYS if not str(p.narrative.get(k) or "").strip()]
@@ -776,8 +776,6 @@ def how_ratings_work(a: Assessment) -> Block:
     t = a.proposal.thresholds
     items = []
     if a.travel:
-        from eia.analysis.traveltime import MODE_LABELS
-
         r = a.rules
         items.append(
             f"For every neighbourhood we take the journey time by "
