@@ -598,7 +598,9 @@ def not_assessed_sentence(a: Assessment) -> str | None:
     rated = a.impacts if len(a.impacts) else pd.DataFrame(columns=["dimension"])
     parts = []
     for dim in dict.fromkeys(rows["dimension"]):
-        groups = [str(g) for g in rows.loc[rows["dimension"] == dim, "group"]]
+        groups = [
+            ETHNIC_SHORT.get(str(g), str(g)) for g in rows.loc[rows["dimension"] == dim, "group"]
+        ]
         label = DIMENSION_LABELS.get(dim, dim)
         if not (rated["dimension"] == dim).any():
             parts.append(f"{label} (all {len(groups)} groups)" if len(groups) > 1 else label)
