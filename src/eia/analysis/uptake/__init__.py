@@ -15,7 +15,7 @@ ethnic group, per LSOA and age band) and the assessment area
   the report says so (PHEindicatormethods' ``calculate_dsr`` widens them from the
   number of events per person, which an events-only extract does not hold);
 * **directly standardised rates** (2013 European Standard Population,
-  :func:`eia.stats.dsr`, none below 10 events, as PHE) by IMD quintile, decile
+  :func:`eia.stats.standardised`, none below 10 events, as PHE) by IMD quintile, decile
   and Core20 when the extract has age, with age-specific denominators from the
   pack's ``population20_age_lsoa21`` (:mod:`eia.population.ages`); the SII is fitted to
   them. Ethnic group rates are crude unless ethnic group by age denominators are supplied;

@@ -29,7 +29,7 @@ def inequality_slope(
 ) -> dict:
     """The slope index of inequality of the rate across IMD deciles (or quintiles).
 
-    Uses :func:`eia.stats.sii` on the rate per year with the rates' 95% limits
+    Uses :func:`eia.stats.inequality` on the rate per year with the rates' 95% limits
     (log scale, "rate", when every rate is above 0; else "normal"), quantile 1 =
     most deprived, over the levels with residents in the area (at least 5).
     The rates are the age-standardised ones (``dsr``, ``dsr_lower``,

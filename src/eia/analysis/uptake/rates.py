@@ -188,7 +188,7 @@ def dsr_table(
     IMD quintile). ESP bands are summed into the extract's bands where these are
     coarser ("85+"), and the standard population with them
     (:func:`eia.population.ages.standard_for`); only bands with residents in the area's
-    population (of interest) are standardised over. :func:`eia.stats.dsr` gives
+    population (of interest) are standardised over. :func:`eia.stats.standardised` gives
     Dobson limits and no DSR below 10 events (PHE). The DSR of the whole period is
     divided by ``years``, as are its limits. Returns ``dsr, dsr_lower, dsr_upper,
     dsr_count`` indexed by group.
