@@ -529,3 +529,53 @@ def test_adjusted_ethnic_limits_are_widened_and_observed_ones_are_not():
         assert row["adjusted_upper"] > upper and row["adjusted_lower"] < lower
         _, lower, upper = stats.rate_ci(row["count"], row["population"], multiplier=1000)
         assert (row["lower"], row["upper"]) == pytest.approx((lower, upper))
+
+
+@pytest.mark.refdata
+def test_an_extract_of_bands_is_compared_with_residents_of_the_same_ages(pack, tmp_path):
+    """SYNTHETIC records in age bands for Nottingham; population 18+: records of 15-19 are left
+    out and the residents they are compared with are those aged 20 and over."""
+    import yaml
+
+    from eia import params
+    from eia.assessment import assess
+    from eia.population.area import build_area
+
+    codes = list(build_area(pack, {"ltla": ["E06000018"]})["lsoa21_code"])
+    rng = np.random.default_rng(9)
+    bands = ["15-19", "20-24", "25-34", "35-64", "65+"]
+    frame = pd.DataFrame(
+        {
+            "lsoa": rng.choice(codes, 3000),
+            "age": rng.choice(bands, 3000),
+            "date": "2024-06-01",
+        }
+    )
+    frame.to_csv(tmp_path / "bands.csv", index=False)
+    text = f"""\
+id: bands
+title: bands (synthetic)
+template: equity_audit
+area: {{ltla: [E06000018]}}
+population: {{ages: [18, null]}}
+service:
+  path: {tmp_path / "bands.csv"}
+  columns: {{lsoa: lsoa, age: age, date: date}}
+  period: {{start: 2024-04-01, end: 2025-03-31}}
+  synthetic: true
+"""
+    proposal = params.parse(yaml.safe_load(text), base=tmp_path)
+    a = assess(proposal, pack=pack)
+    q = a.service.quality
+    assert q["age_form"] == "bands" and q["ages_effective"] == [20, None]
+    assert q["count_in_area"] == (frame["age"] != "15-19").sum()
+    assert q["count_outside_ages"] == (frame["age"] == "15-19").sum()
+    # residents aged 20+ (the pack's single years, scaled to Census 2021 totals)
+    years = pack.population_by_age().reindex(codes).fillna(0.0)
+    columns = [f"age_{y}" for y in range(90)] + ["age_90_plus"]
+    adults = [f"age_{y}" for y in range(20, 90)] + ["age_90_plus"]
+    census = pack.population().reindex(codes)
+    expected = (years[adults].sum(axis=1) / years[columns].sum(axis=1) * census).sum()
+    got = a.uptake.by_imd_quintile["population"].sum()
+    assert got == pytest.approx(expected, abs=5)  # each quintile rounded to whole residents
+    assert a.uptake.published.uptake["ages"]["covered"] == [20, None]
