@@ -207,21 +207,23 @@ def check_proposal(proposal, pack) -> list[Warning]:
 def period_beyond_data(found: dict) -> Warning:
     """The warning for a declared ``service.period`` longer than the extract's dates.
 
-    ``found`` is :func:`eia.analysis.uptake.period_beyond_data`'s result (dates and days).
+    ``found`` is :func:`eia.analysis.uptake.period_beyond_data`'s result: the declared
+    dates, and the extract's first and last months (a single record's date is never
+    quoted).
     """
     ends = []
-    if found["days_before"] > found["tolerance_days"]:
-        ends.append(f"starts {found['days_before']} days before the extract's first date")
-    if found["days_after"] > found["tolerance_days"]:
-        ends.append(f"ends {found['days_after']} days after its last date")
+    if found["before"]:
+        ends.append("starts more than {0} days before the extract's first record")
+    if found["after"]:
+        ends.append("ends more than {0} days after its last record")
+    days = found["tolerance_days"]
     return Warning(
         "period_beyond_data",
         "service.period",
-        f"service.period ({found['start']} to {found['end']}) {' and '.join(ends)} "
-        f"(the extract's dates run from {found['data_first']} to {found['data_last']}; "
-        f"more than {found['tolerance_days']} days is taken as a mistake): rates per year are "
-        "too low if the service ran for less than the period; state the period the extract "
-        "covers",
+        f"service.period ({found['start']} to {found['end']}) "
+        f"{' and '.join(e.format(days) for e in ends)} (the extract's records run from "
+        f"{found['data_first']} to {found['data_last']}): rates per year are too low if the "
+        "service ran for less than the period; state the period the extract covers",
     )
 
 

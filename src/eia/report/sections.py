@@ -1406,14 +1406,19 @@ def uptake_gaps_rule(u) -> str:
     )
 
 
+def _month_words(month: str) -> str:
+    """ "2024-04" as "April 2024"."""
+    return pd.Timestamp(f"{month}-01").strftime("%B %Y")
+
+
 def data_dates_sentence(period: dict) -> str | None:
-    """The extract's own first and last dates beside a declared period (None otherwise)."""
+    """The extract's own first and last months beside a declared period (None otherwise)."""
     if period.get("source") != "params" or not period.get("data_first"):
         return None
-    first, last = long_date(period["data_first"]), long_date(period["data_last"])
+    first, last = _month_words(period["data_first"]), _month_words(period["data_last"])
     return (
-        f"The extract's own dates run from {first} to {last} (before keeping those within the "
-        "stated period)."
+        f"The extract's own records run from {first} to {last} (before keeping those within "
+        "the stated period)."
     )
 
 

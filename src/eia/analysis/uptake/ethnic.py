@@ -74,16 +74,21 @@ def completeness_warnings(
     threshold: float = COMPLETENESS_THRESHOLD,
     gap: float = COMPLETENESS_GAP,
 ) -> list[str]:
-    """Warnings when ethnicity completeness is low overall or differs by deprivation."""
+    """Warnings when ethnicity completeness is low overall or differs by deprivation.
+
+    ``table`` is the published completeness table (withheld shares None): the warnings
+    quote only published shares.
+    """
     out = []
-    overall = table.loc[table["group"] == "All", "completeness"].iloc[0]
+    share = pd.to_numeric(table["completeness"], errors="coerce")
+    overall = share[(table["group"] == "All").to_numpy()].iloc[0]
     if pd.notna(overall) and overall < threshold:
         out.append(
             f"Only {overall:.0%} of records state an ethnic group (below the {threshold:.0%} "
             "threshold, thresholds.ethnicity_completeness): observed ethnic group rates are "
             "well below the true rates, and the reallocated rates rest heavily on their assumption."
         )
-    quint = table[table["imd_quintile"].notna() & (table["count"] > 0)]["completeness"].dropna()
+    quint = share[table["imd_quintile"].notna().to_numpy()].dropna()
     if len(quint) >= 2 and quint.max() - quint.min() > gap:
         out.append(
             f"Ethnicity completeness differs by deprivation, from {quint.min():.0%} to "

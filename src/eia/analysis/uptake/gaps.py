@@ -101,10 +101,17 @@ def rate_representation(
             lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
             if pd.isna(hi):
                 rating, dispro = "neutral", False
-                sentence = (
-                    f"Neutral: its count of {label} is withheld (small numbers), so its "
-                    "representation cannot be published."
-                )
+                if pd.isna(r.count):
+                    sentence = (
+                        f"Neutral: its count of {label} is withheld (small numbers), so its "
+                        "representation cannot be published."
+                    )
+                else:  # its count is published; the total it is compared with is not
+                    sentence = (
+                        f"Neutral: its representation among {label} is withheld because "
+                        "the total it is compared with is withheld (small numbers elsewhere), "
+                        "so it cannot be rated."
+                    )
             else:
                 harmful = "under" if higher_use_is == "better" else "over"
                 rating = "neutral" if gap is None else "negative" if gap == harmful else "positive"

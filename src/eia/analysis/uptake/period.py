@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "month_of",
     "PERIOD_TOLERANCE_DAYS",
     "counting_of",
     "years_between",
@@ -75,14 +76,19 @@ def resolve_period(period: Mapping | Any | None, quality: Mapping) -> dict:
     """The period rates are per year of: ``start``, ``end``, ``years``, ``source``.
 
     ``period`` is ``service.period`` (a mapping or model with ``start``/``end``);
-    without it the extract's first and last dates (``quality["date_first"/"date_last"]``)
-    are used; without those, one year is assumed and ``source`` says so.
+    without it the extract's first and last dates (``quality["date_first"/"date_last"]``),
+    widened to whole months (the first day of the first record's month to the last day
+    of the last record's: one record's date is never published) are used; without those,
+    one year is assumed and ``source`` says so.
     """
     if period is not None:
         get = period.get if isinstance(period, Mapping) else lambda k: getattr(period, k)
         start, end, source = _as_date(get("start")), _as_date(get("end")), "params"
     else:
-        start, end = _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
+        # Whole months: the first and last dates are single records' dates (issue 26.13).
+        start, end = _whole_months(
+            _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
+        )
         source = "extract dates"
     if start is None or end is None:
         return {"start": None, "end": None, "years": 1.0, "source": "assumed"}
@@ -91,9 +97,25 @@ def resolve_period(period: Mapping | Any | None, quality: Mapping) -> dict:
         "end": end.isoformat(),
         "years": round(years_between(start, end), 6),
         "source": source,
-        "data_first": _iso(quality.get("date_first")),
-        "data_last": _iso(quality.get("date_last")),
+        # The extract's own first and last months (each date is one record's: never published).
+        "data_first": month_of(quality.get("date_first")),
+        "data_last": month_of(quality.get("date_last")),
     }
+
+
+def _whole_months(start: dt.date | None, end: dt.date | None) -> tuple:
+    """``start`` moved to the first day of its month and ``end`` to the last day of its."""
+    if start is None or end is None:
+        return start, end
+    following = dt.date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    return start.replace(day=1), following - dt.timedelta(days=1)
+
+
+def month_of(value) -> str | None:
+    """A date's month, ``"2024-04"`` (None when there is no date): how the extract's first
+    and last dates are published, since each is one record's date."""
+    day = _as_date(value)
+    return None if day is None else f"{day.year:04d}-{day.month:02d}"
 
 
 def _iso(value) -> str | None:
@@ -104,16 +126,18 @@ def _iso(value) -> str | None:
 def period_beyond_data(
     period: Mapping | Any | None, quality: Mapping, tolerance_days: int = PERIOD_TOLERANCE_DAYS
 ) -> dict | None:
-    """Whether a declared period runs beyond the extract's dates, and by how much.
+    """Whether a declared period runs beyond the extract's dates.
 
     ``period`` is ``service.period``; ``quality`` holds the extract's observed
     ``date_first`` and ``date_last`` (before the period filter). Returns None when
     no period is declared, the extract has no dates, or the period starts no more
     than ``tolerance_days`` before the first date and ends no more than that after
-    the last one. Otherwise ``{"start", "end", "data_first", "data_last",
-    "days_before", "days_after", "tolerance_days"}`` (ISO dates; days the period
-    runs beyond the data at each end, 0 when within). Rates per year over a period
-    longer than the data are too low by the ratio of the two lengths.
+    the last one. Otherwise ``{"start", "end", "data_first", "data_last", "before",
+    "after", "tolerance_days"}``: the declared dates (ISO), the extract's first and
+    last **months** (``"2024-04"``: each date is one record's, never published, see
+    :func:`month_of`), and whether the period runs beyond the data at its start and
+    at its end. Rates per year over a period longer than the data are too low by the
+    ratio of the two lengths.
     """
     if period is None:
         return None
@@ -122,17 +146,17 @@ def period_beyond_data(
     first, last = _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
     if None in (start, end, first, last):
         return None
-    before = max((first - start).days, 0)
-    after = max((end - last).days, 0)
-    if before <= tolerance_days and after <= tolerance_days:
+    before = (first - start).days > tolerance_days
+    after = (end - last).days > tolerance_days
+    if not (before or after):
         return None
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "data_first": first.isoformat(),
-        "data_last": last.isoformat(),
-        "days_before": before,
-        "days_after": after,
+        "data_first": month_of(first),
+        "data_last": month_of(last),
+        "before": before,
+        "after": after,
         "tolerance_days": int(tolerance_days),
     }
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from eia.analysis.uptake.period import month_of
 from eia.analysis.uptake.rates import PER
 from eia.jsonable import clean
 from eia.population.area import ETHNIC_GROUPS
@@ -42,22 +43,64 @@ def protect_tables(
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
     *,
     counted_rows: bool = True,
+    completeness: pd.DataFrame | None = None,
 ) -> dict:
     """Which counts to withhold across all published tables, knowing how they add up.
 
     Deciles add up to quintiles (1+2 = Q1, ...), every table adds up to the
     in-area count, the five ethnic groups to the stated-ethnicity total, and
     in area + outside + unmatched = count read (= records read when each row
-    is one event, ``counted_rows``). Returns ``{entry: reason}`` with entries
-    ``("decile", d)``, ``("quintile", q)``, ``("ethnic", group)``, ``"stated"``
-    and the data-quality keys.
+    is one event, ``counted_rows``). With ``completeness``
+    (:func:`completeness_table`), a quintile's completeness share publishes its
+    stated and not-stated counts (given its published count): entries
+    ``("stated", q)`` and ``("unstated", q)``, linked to the quintile and to the
+    ethnic groups, and withheld first when something must be (a share is cheaper
+    than a count). Returns ``{entry: reason}`` with entries ``("decile", d)``,
+    ``("quintile", q)``, ``("ethnic", group)``, ``"stated"``, those and the
+    data-quality keys.
     """
-    values, constraints = _linked(quintiles, deciles, ethnic, quality, counted_rows=counted_rows)
+    return protect_linked_tables(
+        quintiles,
+        deciles,
+        ethnic,
+        quality,
+        min_count,
+        counted_rows=counted_rows,
+        completeness=completeness,
+    ).reasons
+
+
+def protect_linked_tables(
+    quintiles: pd.DataFrame,
+    deciles: pd.DataFrame,
+    ethnic: pd.DataFrame | None,
+    quality: Mapping,
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    counted_rows: bool = True,
+    completeness: pd.DataFrame | None = None,
+) -> disclosure.Linked:
+    """:func:`protect_tables` with its entries and relations (:class:`eia.stats.disclosure.Linked`),
+    for tables linked later (per-site tables) to be protected against them."""
+    values, constraints = _linked(
+        quintiles, deciles, ethnic, quality, counted_rows=counted_rows, completeness=completeness
+    )
+    hidden = {k for k in values if isinstance(k, tuple) and k[0] in _HIDDEN_KINDS}
     prefer = {"records_read", "count_read", "count_outside_area", "count_unmatched"}
-    return disclosure.protect(values, constraints, min_count, prefer=prefer)
+    prefer |= {k for k in values if isinstance(k, tuple) and k[0] in ("stated", "unstated")}
+    reasons = disclosure.protect(values, constraints, min_count, prefer=prefer, hidden=hidden)
+    return disclosure.Linked(
+        values, tuple(constraints), {**reasons, **{k: disclosure.HIDDEN for k in hidden}}
+    )
 
 
-def _linked(quintiles, deciles, ethnic, quality, *, counted_rows: bool) -> tuple[dict, list]:
+#: Entries of the linked tables that are never published (only related to what is).
+_HIDDEN_KINDS = ("unstated_all", "ethnic_count")
+
+
+def _linked(
+    quintiles, deciles, ethnic, quality, *, counted_rows: bool, completeness=None
+) -> tuple[dict, list]:
     """Every published count and the relations between them (see :func:`protect_tables`)."""
     values: dict[Any, float] = {}
     for d, c in zip(deciles["imd_decile"], deciles["count"], strict=True):
@@ -76,6 +119,8 @@ def _linked(quintiles, deciles, ethnic, quality, *, counted_rows: bool) -> tuple
         constraints.append(
             ("count_in_area", ["stated", ("ethnic", NOT_STATED), ("ethnic", NOT_KNOWN)])
         )
+        if completeness is not None:
+            constraints += _completeness_links(values, completeness)
     for key in QUALITY_COUNTS:
         if quality.get(key) is not None:
             values[key] = float(quality[key])
@@ -87,7 +132,37 @@ def _linked(quintiles, deciles, ethnic, quality, *, counted_rows: bool) -> tuple
     constraints = [(t, p) for t, p in constraints if t in values and all(k in values for k in p)]
     # Tables' rows are rounded the same way as published, so the audit sees what readers see.
     values = {k: round(v, 6) for k, v in values.items()}
+    # A relation the true counts do not satisfy (e.g. distinct people, counted once per
+    # cell) is not one a reader knows: left out.
+    constraints = [
+        (t, p)
+        for t, p in constraints
+        if abs(values[t] - sum(values[k] for k in p)) <= 1e-6 * max(1.0, abs(values[t]))
+    ]
     return values, constraints
+
+
+def _completeness_links(values: dict, completeness: pd.DataFrame) -> list:
+    """Entries ``("stated", q)``/``("unstated", q)`` of the completeness shares, and how they
+    add up: to the quintile's count (when the ethnicity rows add up to it; else to a hidden
+    ``("ethnic_count", q)``), to the stated total and to Not stated + Not known."""
+    constraints: list = []
+    rows = completeness[completeness["imd_quintile"].notna()]
+    for q, count, stated in zip(rows["imd_quintile"], rows["count"], rows["stated"], strict=True):
+        q = int(q)
+        values[("stated", q)] = float(stated)
+        values[("unstated", q)] = float(count) - float(stated)
+        whole = ("quintile", q)
+        if abs(values.get(whole, float("nan")) - float(count)) > 1e-6 * max(1.0, float(count)):
+            whole = ("ethnic_count", q)
+            values[whole] = float(count)
+        constraints.append((whole, [("stated", q), ("unstated", q)]))
+    quintiles = [int(q) for q in rows["imd_quintile"]]
+    constraints.append(("stated", [("stated", q) for q in quintiles]))
+    values[("unstated_all", 0)] = values[("ethnic", NOT_STATED)] + values[("ethnic", NOT_KNOWN)]
+    constraints.append((("unstated_all", 0), [("ethnic", NOT_STATED), ("ethnic", NOT_KNOWN)]))
+    constraints.append((("unstated_all", 0), [("unstated", q) for q in quintiles]))
+    return constraints
 
 
 def protect_map(
@@ -102,20 +177,26 @@ def protect_map(
     counts = service.by_lsoa.groupby("lsoa21_code")["count"].sum()
     frame = area.set_index("lsoa21_code")
     counts = counts.reindex(frame.index, fill_value=0.0)
-    values, constraints = _linked(
-        uptake.by_imd_quintile,
-        uptake.by_imd_decile,
-        uptake.by_ethnic_group,
-        uptake.quality,
-        counted_rows="count" not in getattr(service, "columns", {}) and uptake.counting == "events",
-    )
+    linked = uptake.published.linked
+    if linked is None:
+        values, constraints = _linked(
+            uptake.by_imd_quintile,
+            uptake.by_imd_decile,
+            uptake.by_ethnic_group,
+            uptake.quality,
+            counted_rows="count" not in getattr(service, "columns", {})
+            and uptake.counting == "events",
+        )
+        reasons = uptake.published.reasons
+    else:
+        values, constraints, reasons = linked.values, list(linked.constraints), linked.reasons
     return disclosure.protect_map(
         counts,
         frame["population"],
         frame["imd_decile"].map(lambda d: ("decile", int(d))),
         values,
         constraints,
-        uptake.published.reasons,
+        reasons,
         uptake.min_count,
         per=per,
     )
@@ -152,25 +233,21 @@ def _withhold_ratios(out: pd.DataFrame, reference_withheld: bool, total_withheld
         out["representation"] = None
 
 
-def _published_completeness(table: pd.DataFrame, withheld: bool, min_count: int) -> pd.DataFrame:
-    """Completeness shares (no counts); a quintile's share is withheld when its stated or
-    not-stated count is small (1 to ``min_count`` - 1), and further quintiles until the withheld
-    ones' not-stated counts together are not small (the overall share would give their sum)."""
+def _published_completeness(table: pd.DataFrame, reasons: Mapping) -> pd.DataFrame:
+    """Completeness shares (no counts), as the linked audit allows (:func:`protect_tables`).
+
+    A quintile's share is published only when its count and its stated and not-stated
+    counts are all published (a share times the published count gives both); the overall
+    share only when the stated and in-area counts are.
+    """
     out = table[["group", "imd_quintile", "completeness"]].copy().astype(object)
-    if withheld:
-        out["completeness"] = None
-        return out
-    missing = table["count"] - table["stated"]
-    small = lambda v: 0 < v < min_count  # noqa: E731
-    quint = table["imd_quintile"].notna()
-    hide = quint & (missing.map(small) | table["stated"].map(small))
-    if hide.any():
-        order = missing[quint & ~hide].sort_values(kind="stable").index
-        for i in order:
-            if not small(float(missing[hide].sum())) and hide.sum() >= 2:
-                break
-            hide[i] = True
-    out.loc[hide, "completeness"] = None
+    for i, q in zip(out.index, out["imd_quintile"], strict=True):
+        if q is None or pd.isna(q):
+            needed = ["stated", "count_in_area"]
+        else:
+            needed = [("quintile", int(q)), ("stated", int(q)), ("unstated", int(q))]
+        if any(k in reasons for k in needed):
+            out.at[i, "completeness"] = None
     return out
 
 
@@ -188,8 +265,11 @@ def _published_quality(quality: Mapping, reasons: Mapping, has_ethnicity: bool) 
         out[share] = None if withheld or value is None else round(float(value), 6)
     out["suppressed"] = {k: reasons[k] for k in QUALITY_COUNTS if k in reasons}
     out["unmatched_examples"] = list(quality.get("unmatched_examples", []))[:10]
+    for key in ("date_first", "date_last"):
+        if key in quality:
+            out[key] = month_of(quality[key])
     for key in (
-        *("source", "format", "encoding", "date_first", "date_last", "synthetic"),
+        *("source", "format", "encoding", "synthetic"),
         *("engine", "table", "query_sha256", "counting", "period_start", "period_end"),
     ):
         if key in quality:

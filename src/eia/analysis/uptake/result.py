@@ -10,6 +10,7 @@ import pandas as pd
 
 from eia.analysis.uptake.gaps import MATERIAL_BAND
 from eia.analysis.uptake.rates import PER
+from eia.stats import disclosure
 
 __all__ = ["Published", "Uptake"]
 
@@ -37,6 +38,9 @@ class Published:
     notes: Mapping[str, str]
     uptake: dict
     data_quality: dict
+    #: Every count the tables publish, their relations and the withheld ones, for tables
+    #: linked later (per-site tables) to be protected against them.
+    linked: disclosure.Linked | None = None
 
     #: The published tables, by name.
     TABLES: ClassVar[tuple[str, ...]] = (

@@ -32,7 +32,7 @@ from eia.analysis.uptake.protect import (
     _publish,
     _published_completeness,
     _published_quality,
-    protect_tables,
+    protect_linked_tables,
 )
 from eia.analysis.uptake.rates import (
     CONFIDENCE,
@@ -49,7 +49,6 @@ from eia.analysis.uptake.rates import (
 from eia.analysis.uptake.restrict import ages_restriction, restrict_to_ages
 from eia.analysis.uptake.result import Published, Uptake
 from eia.population.area import ETHNIC_GROUPS, QUINTILE_LABELS
-from eia.population.ethnicity import NOT_KNOWN, NOT_STATED
 from eia.stats import disclosure
 
 __all__ = [
@@ -117,14 +116,26 @@ def compute(
         years=years,
         ethnicity_by_age=ethnicity_by_age,
         ages=ages,
-        completeness_threshold=completeness_threshold,
-        completeness_gap=completeness_gap,
     )
     counted_rows = "count" not in getattr(service, "columns", {}) and counting == "events"
-    reasons = protect_tables(
-        quint, dec, ethnic, service.quality, min_count, counted_rows=counted_rows
+    linked = protect_linked_tables(
+        quint,
+        dec,
+        ethnic,
+        service.quality,
+        min_count,
+        counted_rows=counted_rows,
+        completeness=completeness,
     )
+    reasons = {k: r for k, r in linked.reasons.items() if r != disclosure.HIDDEN}
     tables = publish_tables(quint, dec, core, ethnic, completeness, reasons, reference, min_count)
+    if tables["ethnicity_completeness"] is not None:
+        # Warnings quote published shares only (never one computed from withheld counts).
+        warnings_ = completeness_warnings(
+            tables["ethnicity_completeness"],
+            threshold=completeness_threshold,
+            gap=completeness_gap,
+        )
     sii = fit_slope(dec, quint, reasons, per=per, unit=unit, standardised=standardised)
     band = (float(material_band[0]), float(material_band[1]))
     quality = dict(service.quality)
@@ -159,7 +170,7 @@ def compute(
         + " "
         + ethnic_standardisation_sentence(ethnic_standardised, ethnicity_by_age is not None),
     }
-    result.published = published(result, tables, reasons, notes, ethnic_standardised)
+    result.published = published(result, tables, reasons, notes, ethnic_standardised, linked)
     return result
 
 
@@ -209,13 +220,13 @@ def ethnic_tables(
     years: float,
     ethnicity_by_age: pd.DataFrame | None,
     ages: Sequence[int | None] | None,
-    completeness_threshold: float,
-    completeness_gap: float,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, bool, list[str]]:
     """Step 2: ethnic group rates (age-standardised with supplied denominators) and completeness.
 
     Returns ``(ethnic, completeness, ethnic_standardised, warnings)``; the first two
-    are None without an ethnicity column or ethnic group populations.
+    are None without an ethnicity column or ethnic group populations. ``warnings`` is
+    empty here: completeness warnings quote only published shares, so they are made
+    once the tables are protected (:func:`compute`).
     """
     if service.by_lsoa_ethnicity is None or populations is None:
         return None, None, False, []
@@ -231,10 +242,7 @@ def ethnic_tables(
             for column in (*DSR_COLUMNS, "dsr_count"):
                 ethnic[column] = ethnic["group"].map(rates[column]).astype(float).to_numpy()
     completeness = completeness_table(service.by_lsoa_ethnicity, area)
-    warnings_ = completeness_warnings(
-        completeness, threshold=completeness_threshold, gap=completeness_gap
-    )
-    return ethnic, completeness, standardised, warnings_
+    return ethnic, completeness, standardised, []
 
 
 def publish_tables(
@@ -291,7 +299,6 @@ def publish_tables(
     )
     out["by_ethnic_group"] = out["ethnicity_completeness"] = None
     if ethnic is not None:
-        unknown_withheld = any(("ethnic", g) in reasons for g in (NOT_STATED, NOT_KNOWN))
         shown = ethnic
         if any(("ethnic", g) in reasons for g in ETHNIC_GROUPS):
             # Adjusted counts add up to the in-area count: one withheld would follow from the rest.
@@ -307,7 +314,7 @@ def publish_tables(
             total_withheld="stated" in reasons,
         )
         out["ethnicity_completeness"] = disclosure.publishable(
-            _published_completeness(completeness, unknown_withheld or in_area_withheld, min_count),
+            _published_completeness(completeness, reasons),
             disclosure.PUBLISHED["uptake.ethnicity_completeness"],
             min_count=min_count,
         )
@@ -353,6 +360,7 @@ def published(
     reasons: Mapping,
     notes: Mapping[str, str],
     ethnic_standardised: bool,
+    linked: disclosure.Linked | None = None,
 ) -> Published:
     """Step 5: what may be published: the tables, and metrics.json's ``uptake`` and
     ``data_quality`` blocks."""
@@ -413,6 +421,7 @@ def published(
         data_quality=disclosure.published_record(
             published_quality, disclosure.PUBLISHED["data_quality"], min_count=result.min_count
         ),
+        linked=linked,
     )
 
 
