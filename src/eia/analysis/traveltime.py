@@ -146,6 +146,10 @@ SUMMARY_COLUMNS = [
     "pop_beyond_threshold_after",
     "pop_unreachable_before",
     "pop_unreachable_after",
+    "pop_reach_both",
+    "pop_lose_access",
+    "pop_gain_access",
+    "pop_reach_neither",
 ]
 
 
@@ -153,10 +157,17 @@ def summarise(times: pd.DataFrame, weights: pd.DataFrame, threshold: float) -> p
     """Population-weighted journey times by group, before and after (one row per group + All people).
 
     ``times`` is :func:`measure`'s output, ``weights`` LSOA × group (people),
-    aligned by ``lsoa21_code``. Means are over the people who can reach a site
-    (``pop_unreachable_*`` counts the others); people who cannot reach any site
-    count as beyond the threshold. ``mean_minutes_change`` is the mean change
-    over people who can reach a site both before and after.
+    aligned by ``lsoa21_code``.
+
+    The means ``mean_minutes_before``, ``mean_minutes_after`` and
+    ``mean_minutes_change`` are over **the same residents**: those who can reach a
+    site both before and after (``pop_reach_both``), so the change is exactly
+    after − before. Everyone else is counted, never dropped: ``pop_lose_access``
+    (a site before, none after), ``pop_gain_access`` (none before, a site after) and
+    ``pop_reach_neither``; ``pop_unreachable_before`` = gain + neither and
+    ``pop_unreachable_after`` = lose + neither, and the four groups add up to
+    ``population`` (up to the rounding of each to whole people). People who cannot
+    reach any site count as beyond the threshold.
     """
     w = weights.reindex(times["lsoa21_code"]).fillna(0).to_numpy(dtype=float)
     w = np.column_stack([w, w.sum(axis=1)])
@@ -173,17 +184,26 @@ def summarise(times: pd.DataFrame, weights: pd.DataFrame, threshold: float) -> p
 
     beyond_b = ~reach_b | (np.where(reach_b, before, 0) > threshold)
     beyond_a = ~reach_a | (np.where(reach_a, after, 0) > threshold)
+    mean_before, mean_after = mean(before, both), mean(after, both)
+
+    def people(mask) -> np.ndarray:
+        return (mask.astype(float) @ w).round().astype("int64")
+
     return pd.DataFrame(
         {
             "group": [*weights.columns.astype(str), "All people"],
             "population": population.round().astype("int64"),
-            "mean_minutes_before": mean(before, reach_b),
-            "mean_minutes_after": mean(after, reach_a),
-            "mean_minutes_change": mean(after - np.where(both, before, 0), both),
+            "mean_minutes_before": mean_before,
+            "mean_minutes_after": mean_after,
+            "mean_minutes_change": mean_after - mean_before,
             "pop_beyond_threshold_before": (beyond_b @ w).round().astype("int64"),
             "pop_beyond_threshold_after": (beyond_a @ w).round().astype("int64"),
             "pop_unreachable_before": ((~reach_b) @ w).round().astype("int64"),
             "pop_unreachable_after": ((~reach_a) @ w).round().astype("int64"),
+            "pop_reach_both": people(both),
+            "pop_lose_access": people(reach_b & ~reach_a),
+            "pop_gain_access": people(~reach_b & reach_a),
+            "pop_reach_neither": people(~reach_b & ~reach_a),
         }
     )
 

@@ -47,6 +47,7 @@ from eia.params.checks import check_against_pack, in_england, site_choices
 from eia.params.data import (
     EFFECT_GROUPS,
     HIGHER_USE_IS,
+    OPT_IN_DIMENSIONS,
     AccessSpec,
     Denominators,
     Disclosure,
@@ -59,6 +60,7 @@ from eia.params.data import (
     ServiceColumns,
     Synthesis,
     TravelTimes,
+    age_range,
 )
 from eia.params.explore import Explore
 from eia.params.load import from_notebook, load, service_path, to_notebook
@@ -123,6 +125,8 @@ __all__ = [
     "Disclosure",
     "EFFECT_GROUPS",
     "Effect",
+    "OPT_IN_DIMENSIONS",
+    "age_range",
     "Action",
     "SignOff",
     "Rater",

@@ -96,9 +96,10 @@ def intro(a) -> Html:
         + " and ".join(described)
         + f". The ratings and the options appraisal rest on {MODE_LABELS[lead].lower()}, "
         "shown first; the other modes stand beside it.",
-        "Mean minutes are over the residents who can reach a site. Residents who cannot reach "
-        "any site (no route in the matrix) are counted as not reachable and as beyond the "
-        "threshold, never dropped; in person-minute figures a journey that cannot be made counts "
+        "Mean minutes now, after and their change are over the same residents: those who can "
+        "reach a site both now and after, so the change is after minus now. Residents who cannot "
+        "reach any site (no route in the matrix), now or after, are counted as not reachable and "
+        "as beyond the threshold, never dropped; in person-minute figures a journey that cannot be made counts "
         "as "
         + ", ".join(f"{a.unreachable_as[m]:g} min ({MODE_LABELS[m].lower()})" for m in a.travel)
         + ", the longest journey in its matrix and at least three times its threshold.",
@@ -266,7 +267,8 @@ def headline(a) -> list[str]:
         if everyone.pop_unreachable_before or everyone.pop_unreachable_after:
             text += (
                 f" (of them {fmt_int(everyone.pop_unreachable_before)} now and "
-                f"{fmt_int(everyone.pop_unreachable_after)} after cannot reach any site)"
+                f"{fmt_int(everyone.pop_unreachable_after)} after cannot reach any site; the "
+                "average is over the residents who can reach one both now and after)"
             )
         text += (
             f". Core20 residents: {_mins(core.mean_minutes_before)} → "

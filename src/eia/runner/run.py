@@ -444,7 +444,17 @@ def run(
             synth.ensure(proposal, params_file.parent, pack)
         try:
             return _execute(
-                proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf
+                proposal,
+                params_file,
+                pack,
+                out_dir,
+                final,
+                template,
+                timings,
+                t0,
+                quiet,
+                want_pdf,
+                strict,
             )
         except OSError as exc:
             raise _output_error(exc, out_dir) from None
@@ -453,7 +463,7 @@ def run(
 
 
 def _execute(
-    proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf
+    proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf, strict
 ) -> RunResult:
     """Execute, render and publish; the staging and kernel folders go on every exit path."""
     import papermill
@@ -521,6 +531,16 @@ def _execute(
         if not metrics_path.is_file():
             raise RunError(f"{proposal.id}: the template did not write metrics.json")
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        if strict:  # warnings found in the data (a period longer than it): nothing published
+            from eia.analysis import guards
+
+            found = [
+                guards.Warning(**w)
+                for w in metrics.get("warnings_detail", [])
+                if w.get("kind") in guards.DATA_KINDS
+            ]
+            if found:
+                raise guards.as_error(str(params_file), found)
         metrics["provenance"] = info
         write_json(metrics, metrics_path)
         report.write(nb_path, staging / "report.html", proposal.title)
