@@ -139,7 +139,7 @@ from eia import params
 from eia.analysis import traveltime
 from eia.population.area import select_lsoas
 from eia.refdata import load_pack
-from eia.service.aggregate import _reference
+from eia.refdata.lsoa21 import _reference
 pack = load_pack()
 proposal = params.load(args["file"], pack)
 codes = select_lsoas(pack, proposal.area.spec)
@@ -254,7 +254,7 @@ with Stage("import eia and libraries"):
     from eia import assessment, params, refdata
     from eia.refdata import lsoa21
     from eia.report import maps, sections, show
-    from eia.service import aggregate as service
+    from eia.service import load as service
 
 with Stage("validate"):
     proposal = params.load(args["file"])

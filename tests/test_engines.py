@@ -23,13 +23,9 @@ from services import PASSWORD, seed_table
 
 from eia.errors import ServiceDataError
 from eia.service import synth
-from eia.service.aggregate import (
-    ServiceDataWarning,
-    aggregate,
-    load_service,
-    open_source,
-    read_service,
-)
+from eia.service.aggregate import aggregate, open_source, read_service
+from eia.service.columns import ServiceDataWarning
+from eia.service.load import load_service
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "service"

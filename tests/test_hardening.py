@@ -281,7 +281,7 @@ def test_synth_overwrites_only_what_it_wrote_and_reports_say_so(refdata_dir, pac
     from eia import files
     from eia.population.area import select_lsoas
     from eia.runner.cli import main
-    from eia.service.aggregate import load_service
+    from eia.service.load import load_service
 
     params_file = _synth_project(tmp_path)
     target = tmp_path / "p" / "data" / "x.csv"

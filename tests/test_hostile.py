@@ -325,7 +325,7 @@ def test_finding2_patient_values_never_reach_the_report_or_metrics(pack, tmp_pat
     """Unmatched values that are not codes are counted, never echoed, in every output path."""
     from eia.analysis import uptake
     from eia.population.area import build_area
-    from eia.service import aggregate as service
+    from eia.service import load as service
 
     values = [
         "01/02/1960",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from eia import stats
 from eia.analysis import uptake
-from eia.service.aggregate import load_service
+from eia.service.load import load_service
 
 CODES = [f"E010000{i:02d}" for i in range(1, 11)]
 OUTSIDE = "E01000099"  # a real-looking code of another area

@@ -234,7 +234,7 @@ def test_service_groups_outside_the_nhs_categories_are_refused():
 
 
 def test_the_service_sex_categories_are_the_aggregations():
-    from eia.service import aggregate as service
+    from eia.service import columns as service
 
     assert set(schemas.SEXES) == {*service._SEX.values(), "Other"}
 

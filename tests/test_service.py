@@ -13,14 +13,11 @@ import pytest
 
 from eia.errors import EIAError, ServiceDataError
 from eia.population.ethnicity import NOT_KNOWN, NOT_STATED
-from eia.service.aggregate import (
-    ServiceDataWarning,
-    check_columns,
-    join_to_lsoa21,
-    load_service,
-    read_service,
-    resolve_codes,
-)
+from eia.refdata.lsoa21 import resolve_codes
+from eia.service.aggregate import read_service
+from eia.service.columns import ServiceDataWarning, check_columns
+from eia.service.join import join_to_lsoa21
+from eia.service.load import load_service
 
 FIXTURES = Path(__file__).parent / "fixtures" / "service"
 EVENTS = {

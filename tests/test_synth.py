@@ -11,7 +11,8 @@ from eia.analysis import uptake
 from eia.errors import ServiceDataError
 from eia.population.area import group_populations
 from eia.service import synth
-from eia.service.aggregate import ServiceDataWarning, load_service
+from eia.service.columns import ServiceDataWarning
+from eia.service.load import load_service
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from eia.errors import ServiceDataError
 from eia.population.area import ETHNIC_GROUPS, group_populations
 from eia.population.ethnicity import NOT_KNOWN, NOT_STATED
 from eia.service import synth
-from eia.service.aggregate import ServiceDataWarning, load_service
+from eia.service.columns import ServiceDataWarning
+from eia.service.load import load_service
 from eia.stats.disclosure import PRIMARY
 
 WHITE = "White"

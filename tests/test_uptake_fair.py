@@ -274,7 +274,7 @@ def test_population_of_interest_restricts_counts_and_denominators():
 
 
 def test_person_column_counts_distinct_people_through_the_aggregation(pack, notts_area, tmp_path):
-    from eia.service.aggregate import load_service
+    from eia.service.load import load_service
 
     codes = list(notts_area["lsoa21_code"])
     rows = []

@@ -34,8 +34,9 @@ from eia.population.ages import age_group_populations, band_populations, share_i
 from eia.population.area import QUINTILE_LABELS, area_outline, build_area, group_populations
 from eia.population.places import towns
 from eia.refdata import Pack, load_pack
-from eia.service import aggregate as service_mod
+from eia.service import load as service_load
 from eia.service import synth
+from eia.service.columns import ServiceDataWarning
 
 
 @dataclass
@@ -347,13 +348,13 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     codes = list(result.area["lsoa21_code"])
     ages = proposal.population.ages if proposal.population is not None else None
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", service_mod.ServiceDataWarning)
+        warnings.simplefilter("always", ServiceDataWarning)
         # Records of the population's ages only, each by its own age (a no-op without ages).
-        result.service = service_mod.load_service(
+        result.service = service_load.load_service(
             spec, result.pack, codes, base_dir=base_dir, ages=ages
         )
     for w in caught:
-        if issubclass(w.category, service_mod.ServiceDataWarning):
+        if issubclass(w.category, ServiceDataWarning):
             result.notes.append(str(w.message))
         else:  # not ours to keep: passed on as it came
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from eia import redact
 from eia.errors import TravelTimeError
 from eia.params import MODES
-from eia.service.aggregate import resolve_codes
+from eia.refdata.lsoa21 import resolve_codes
 
 __all__ = ["MODE_LABELS", "site_key", "Matrix", "MAX_MINUTES", "sites_of", "read_matrix"]
 

@@ -1,6 +1,6 @@
 """Who uses the service now, measured fairly: rates per year, people or events, by group.
 
-From a :class:`eia.service.aggregate.ServiceData` (counts per LSOA 2021, per LSOA and
+From a :class:`eia.service.load.ServiceData` (counts per LSOA 2021, per LSOA and
 ethnic group, per LSOA and age band) and the assessment area
 (:func:`eia.population.area.build_area`), this module computes, with :mod:`eia.stats`:
 
@@ -34,7 +34,7 @@ All of it can be about a **population of interest** (``population.ages``): the
 area frame's ``population`` and the ethnic weights are then residents of those
 ages (:func:`eia.assessment.assess` does this), and the service counts are
 restricted to those ages when the extract is read, each record by its own age
-(:func:`eia.service.aggregate.load_service` with ``ages``; :func:`restrict_to_ages`).
+(:func:`eia.service.load.load_service` with ``ages``; :func:`restrict_to_ages`).
 
 Every published number passes through :mod:`eia.stats.disclosure`:
 :func:`protect_tables` withholds small counts and whatever would let them be

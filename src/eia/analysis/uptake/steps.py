@@ -83,7 +83,7 @@ def compute(
 ) -> Uptake:
     """All the uptake results for one service extract, with disclosure control applied.
 
-    ``service`` is a :class:`eia.service.aggregate.ServiceData`; ``area`` the frame of
+    ``service`` is a :class:`eia.service.load.ServiceData`; ``area`` the frame of
     :func:`eia.population.area.build_area` (its ``population`` the population of interest);
     ``populations`` the wide LSOA × ethnic group table of
     :func:`eia.population.area.group_populations` (needed for ethnicity). ``period`` is
