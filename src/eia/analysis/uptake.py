@@ -15,7 +15,7 @@ ethnic group, per LSOA and age band) and the assessment area
   the report says so (PHEindicatormethods' ``calculate_dsr`` widens them from the
   number of events per person, which an events-only extract does not hold);
 * **directly standardised rates** (2013 European Standard Population,
-  :func:`eia.stats.dsr`, none below 10 events, as PHE) by IMD quintile, decile
+  :func:`eia.stats.standardised`, none below 10 events, as PHE) by IMD quintile, decile
   and Core20 when the extract has age, with age-specific denominators from the
   pack's ``population20_age_lsoa21`` (:mod:`eia.population.ages`); the SII is fitted to
   them. Ethnic group rates stay crude: the pack has no ethnic group by age;
@@ -679,7 +679,7 @@ def dsr_table(
     IMD quintile). ESP bands are summed into the extract's bands where these are
     coarser ("85+"), and the standard population with them
     (:func:`eia.population.ages.standard_for`); only bands with residents in the area's
-    population (of interest) are standardised over. :func:`eia.stats.dsr` gives
+    population (of interest) are standardised over. :func:`eia.stats.standardised` gives
     Dobson limits and no DSR below 10 events (PHE). The DSR of the whole period is
     divided by ``years``, as are its limits. Returns ``dsr, dsr_lower, dsr_upper,
     dsr_count`` indexed by group.
@@ -996,7 +996,7 @@ def inequality_slope(
 ) -> dict:
     """The slope index of inequality of the rate across IMD deciles (or quintiles).
 
-    Uses :func:`eia.stats.sii` on the rate per year with the rates' 95% limits
+    Uses :func:`eia.stats.inequality` on the rate per year with the rates' 95% limits
     (log scale, "rate", when every rate is above 0; else "normal"), quantile 1 =
     most deprived, over the levels with residents in the area (at least 5).
     The rates are the age-standardised ones (``dsr``, ``dsr_lower``,
