@@ -189,28 +189,34 @@ def spread(total: int, lsoas: list[int], code: str, site: str) -> dict:
     return out
 
 
-def test_site_totals_do_not_give_a_withheld_quintile_away():
-    # Q5 "<5" in the main table = (City + QMC) - (Q1..Q4): every record names a site.
-    records = {}
-    for q, (city, qmc) in enumerate([(150, 180), (160, 170), (140, 190), (150, 200)], start=1):
-        lsoas = [4 * (q - 1), 4 * (q - 1) + 1, 4 * (q - 1) + 2, 4 * (q - 1) + 3]
-        records |= spread(city, lsoas, "A", "City") | spread(qmc, lsoas, "H", "QMC")
-    records[(17, "A", "City")] = 3  # quintile 5 (LSOAs 16-19)
-    result, sites_out = run(records, ["City", "QMC"], [])
-    assert result.published.reasons[("quintile", 5)] == PRIMARY
-    reader = read_tables(records, ["City", "QMC"], [], result, sites_out)
+def by_quintile(city: list[int], qmc: list[int], city_code: str = "A") -> dict:
+    """Records of City and QMC per IMD quintile (LSOAs 4(q-1) .. 4q-1)."""
+    records: dict = {}
+    for q in range(1, 6):
+        lsoas = [4 * (q - 1) + k for k in range(4)]
+        records |= spread(city[q - 1], lsoas, city_code, "City")
+        records |= spread(qmc[q - 1], lsoas, "M", "QMC")
+    return records
+
+
+def test_the_sites_profiles_do_not_give_a_withheld_quintile_away():
+    # Main: Q5 "<5" (3) and a complement Q1 "*" (100), so Q1 + Q5 is known. Both sites close:
+    # without linking, City Q1 (60) + QMC Q1 (40) are published and give Q1, hence Q5.
+    records = by_quintile([60, 15, 80, 90, 3], [40, 200, 150, 150, 0])
+    result, sites_out = run(records, ["City", "QMC"], ["City", "QMC"])
+    reasons = result.published.reasons
+    assert reasons[("quintile", 5)] == PRIMARY
+    assert any(reasons.get(("quintile", q)) == SECONDARY for q in range(1, 5))
+    reader = read_tables(records, ["City", "QMC"], ["City", "QMC"], result, sites_out)
     assert reader.pinned() == []
 
 
 def test_a_closing_site_profile_does_not_give_the_other_away():
-    # City Q3 "*" = Q3 (200, main table) - QMC Q3 (192): both sites close.
-    records = {}
-    for q in range(1, 6):
-        lsoas = [4 * (q - 1) + k for k in range(4)]
-        city, qmc = (8, 192) if q == 3 else (60 + 10 * q, 90 + 5 * q)
-        records |= spread(city, lsoas, "A", "City") | spread(qmc, lsoas, "M", "QMC")
-    records[(0, "H", "City")] = 2  # a small profile cell at City
+    # City Q3 "*" (8, the complement of City Q1 "<5") = Q3 (200, main table) - QMC Q3 (192),
+    # and then City Q1 = City's total - its other rows.
+    records = by_quintile([2, 50, 8, 60, 70], [100, 120, 192, 130, 140])
     result, sites_out = run(records, ["City", "QMC"], ["City", "QMC"])
+    assert not result.published.reasons  # the main tables publish every count
     reader = read_tables(records, ["City", "QMC"], ["City", "QMC"], result, sites_out)
     assert reader.pinned() == []
 
