@@ -106,7 +106,8 @@ def rating_summary(metrics: dict[str, Any]) -> dict[str, Any]:
         if row.get("disproportionate") is True:
             counts["disproportionate"] += 1
             counts["marginal"] += row.get("flag_margin") == "marginal"
-    return {"scenario": scenario, "groups": len(impacts), **counts}
+    shown = "the proposal" if scenario == "Proposed" else scenario  # never the internal key
+    return {"scenario": shown, "groups": len(impacts), **counts}
 
 
 def _summary_text(ratings: dict[str, Any]) -> str:

@@ -56,11 +56,13 @@ from eia.report.show import (
     fmt_km,
     fmt_pct,
     heading,
+    join_words,
     notice_box,
     paragraphs,
     plural,
     signoff_table,
 )
+from eia.report.sites import sites_table
 from eia.report.travel import threshold_items
 from eia.stats import disclosure
 
@@ -84,10 +86,12 @@ def title(a: Assessment) -> Block:
     """The report's one ``<h1>``: the proposal title, then its id and template."""
     p = a.proposal
     kicker = TEMPLATE_NAMES.get(p.template, "Equity and health inequalities impact assessment")
+    notebook = p.template_notebook
+    custom = f"made with the custom notebook {esc(notebook)} · " if notebook else ""
     header = Html(
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
-        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template_label)} · '
+        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · {custom}'
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
     )
@@ -259,16 +263,12 @@ def proposal(a: Assessment) -> Block:
     p = a.proposal
     parts: list = []
     if a.current is not None:
-        rows = [
-            {"Scenario": "Now (do nothing)", "Site": n, "Located by": s}
-            for n, s in zip(a.current["name"], a.current["source"], strict=True)
-        ]
-        for name, sites in a.proposed.items():
-            rows += [
-                {"Scenario": name, "Site": n, "Located by": s}
-                for n, s in zip(sites["name"], sites["source"], strict=True)
-            ]
-        parts.append(Table(pd.DataFrame(rows), "Sites now and in each proposed scenario"))
+        parts.append(
+            Table(
+                sites_table(a),
+                "Sites now and under each scenario: each site once, kept, closing or new",
+            )
+        )
     if p.options:
         parts.append(
             Table(
@@ -587,8 +587,35 @@ def impacts(a: Assessment) -> Block:
             label = DIMENSION_LABELS.get(dim, dim)
             parts.append(heading(label, level))
             parts.append(Table(impact_frame(a, part), f"{label}: ratings for {name}"))
+    skipped = not_assessed_sentence(a)
+    if skipped:
+        parts.append(paragraphs(skipped))
     parts.append(narrative(a))
     return Block(*parts)
+
+
+def not_assessed_sentence(a: Assessment) -> str | None:
+    """Groups with no declared effect, once: "Not assessed (no effect declared): Religion (all
+    9 groups); Deprivation: Q2, Q3 and Q4." None when every group has a declared effect."""
+    rows = getattr(a, "not_assessed", None)
+    if rows is None or not len(rows):
+        return None
+    rows = rows.drop_duplicates(["dimension", "group"])
+    rated = a.impacts if len(a.impacts) else pd.DataFrame(columns=["dimension"])
+    parts = []
+    for dim in dict.fromkeys(rows["dimension"]):
+        groups = [
+            ETHNIC_SHORT.get(str(g), str(g)) for g in rows.loc[rows["dimension"] == dim, "group"]
+        ]
+        label = DIMENSION_LABELS.get(dim, dim)
+        if not (rated["dimension"] == dim).any():
+            parts.append(f"{label} (all {len(groups)} groups)" if len(groups) > 1 else label)
+        else:
+            parts.append(f"{label}: {join_words(groups)}")
+    return (
+        "Not assessed, because the proposal declares no effect for them (they are neither "
+        f"rated nor assumed neutral): {'; '.join(parts)}."
+    )
 
 
 def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
@@ -671,6 +698,11 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
                 strict=True,
             )
         ]
+        if "basis" in rows and (rows["basis"] == "age-standardised").any():
+            frame["Rated on"] = [
+                "age-standardised rates" if b == "age-standardised" else "crude rates"
+                for b in rows["basis"]
+            ]
     if "rationale" in rows and rows["rationale"].fillna("").astype(str).str.strip().any():
         frame["Rationale given"] = rows["rationale"].fillna("").to_numpy()
     frame["Rating"] = rating_labels(rows)
@@ -1134,6 +1166,8 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} (or none), or to protect them",
+        sites=a.current,
+        places=a.places(),
     )
     return Figure(
         fig,
@@ -1141,7 +1175,15 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
             f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
             f"with fewer than {m} {noun}, none included, and any whose rate with the tables would "
-            "let a small count be worked out."
+            "let a small count be worked out. Lighter (yellow) neighbourhoods have higher rates, darker "
+            "(blue) lower. "
+            + figures.extent_sentence(a)
+            + (
+                f" The {plural(len(a.current), 'current site')} "
+                f"{'is' if len(a.current) == 1 else 'are'} marked with circles."
+                if a.current is not None and len(a.current)
+                else ""
+            )
         ),
         caption=f"Rate of {noun} {a.uptake.unit} by LSOA; classes are quintiles of LSOAs, "
         f"so the map shows ranges, never counts; grey does not tell fewer than {m} from none.",
@@ -1380,12 +1422,61 @@ def uptake_gaps_rule(u) -> str:
     )
 
 
+def _month_words(month: str) -> str:
+    """ "2024-04" as "April 2024"."""
+    return pd.Timestamp(f"{month}-01").strftime("%B %Y")
+
+
+def data_dates_sentence(period: dict) -> str | None:
+    """The extract's own first and last months beside a declared period (None otherwise)."""
+    if period.get("source") != "params" or not period.get("data_first"):
+        return None
+    first, last = _month_words(period["data_first"]), _month_words(period["data_last"])
+    return (
+        f"The extract's own records run from {first} to {last} (before keeping those within "
+        "the stated period)."
+    )
+
+
+def _ages_words(ages) -> str:
+    low, high = ages
+    return f"{low} and over" if high is None else f"{low} to {high}"
+
+
+def ages_sentence(ages: dict | None) -> str | None:
+    """How the records were restricted to the population's ages (:func:`eia.analysis.uptake.ages_restriction`)."""
+    if not ages:
+        return None
+    declared, covered = _ages_words(ages["declared"]), _ages_words(ages["covered"])
+    if ages["form"] == "none":
+        return (
+            "The extract has no age column, so all its records are counted against residents "
+            f"aged {declared}."
+        )
+    if ages["form"] == "unknown":
+        return f"No record in the extract has a known age, so none is counted for ages {declared}."
+    if ages["form"] == "bands":
+        return (
+            f"The extract gives ages in bands only, so records are counted when their band lies "
+            f"wholly within ages {declared}: they cover ages {covered}, and residents of the same "
+            f"ages are counted with them."
+        )
+    return (
+        f"Only records of people aged {declared} are counted, each by its own age; every table "
+        "(deprivation, ethnic group, sex, site) counts those records."
+    )
+
+
 def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
     notes = u.published.notes
     texts = [uptake_headline(u), notes["counting"], notes["period"]]
-    if notes.get("ages"):
-        texts.append(notes["ages"])
+    dates = data_dates_sentence(u.period)
+    if dates:
+        texts.append(dates)
+    ages = ages_sentence(u.published.uptake.get("ages"))
+    if ages:
+        texts.append(ages)
     texts += [notes["standardisation"], uptake_gaps_rule(u)]
     if (u.by_imd_decile["count"] % 1 != 0).any():
         texts.append(
