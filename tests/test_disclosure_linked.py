@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 from test_publish_allowlist import CODES, toy_area, toy_populations, toy_service
 
-from eia.analysis import site_users, uptake
+from eia.analysis import ethnicity_deprivation, site_users, uptake
 from eia.population.ethnicity import CATEGORIES, NHS_CODES
-from eia.stats.disclosure import PRIMARY, SECONDARY
+from eia.stats.disclosure import PRIMARY, SECONDARY, TABLE
 
 MIN = 5
 GROUPS = list(CATEGORIES)  # five Census groups, Not stated, Not known
@@ -56,6 +56,10 @@ def run(records: dict[tuple[int, str, str], int], sites: list[str], closing: lis
     sites_out = site_users.profiles(
         by_site, area, sites, closing, min_count=MIN, linked=result.published.linked
     )
+    cross = ethnicity_deprivation.uptake_table(
+        service, area, toy_populations(), result.published, min_count=MIN
+    )
+    sites_out["cross"] = cross
     return result, sites_out
 
 
@@ -73,6 +77,7 @@ class Reader:
             self.truth[self.index[(place, DECILE[CODES[i]], NHS_CODES[code][1])]] += n
         self.published: list[tuple[np.ndarray, float]] = []
         self.withheld: list[tuple[str, np.ndarray, str]] = []
+        self.lines: dict = {}
 
     def cells(self, places=None, deciles=None, groups=None) -> np.ndarray:
         out = np.zeros(len(self.index))
@@ -85,14 +90,17 @@ class Reader:
                 out[i] = 1.0
         return out
 
-    def add(self, name, vector, value, reason):
+    def add(self, name, vector, value, reason, line=None):
+        """One published figure (``reason`` None) or withheld one, of the row or column
+        ``line`` of its table."""
         if reason is None or (isinstance(reason, float) and math.isnan(reason)):
             assert value is not None and np.isclose(vector @ self.truth, float(value)), name
             self.published.append((vector, float(value)))
         else:
             self.withheld.append((name, vector, reason))
+            self.lines.setdefault(line, []).append((name, vector))
 
-    def pinned(self) -> list[str]:
+    def _system(self):
         a_eq = np.array([v for v, _ in self.published])
         b_eq = np.array([b for _, b in self.published])
         rows, rhs = [], []
@@ -103,10 +111,32 @@ class Reader:
             elif reason == SECONDARY:  # v >= 5
                 rows.append(-vector)
                 rhs.append(-float(MIN))
-        a_ub = np.array(rows) if rows else None
-        b_ub = np.array(rhs) if rows else None
+        return a_eq, b_eq, (np.array(rows) if rows else None), (np.array(rhs) if rows else None)
+
+    def pinned_sums(self) -> list:
+        """Sums of two or more withheld figures of one row or column pinned to 1-4."""
+        a_eq, b_eq, a_ub, b_ub = self._system()
         out = []
-        for name, vector, _ in self.withheld:
+        for line, members in self.lines.items():
+            if line is None:
+                continue
+            for size in range(2, len(members) + 1):
+                for combo in itertools.combinations(members, size):
+                    vector = sum(v for _, v in combo)
+                    if not 0 < vector @ self.truth < MIN:
+                        continue
+                    lo = linprog(vector, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq)
+                    hi = linprog(-vector, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq)
+                    if hi.status == 0 and math.floor(-hi.fun + 1e-7) - math.ceil(lo.fun - 1e-7) < 1:
+                        out.append(tuple(n for n, _ in combo))
+        return out
+
+    def pinned(self) -> list[str]:
+        a_eq, b_eq, a_ub, b_ub = self._system()
+        out = []
+        for name, vector, reason in self.withheld:
+            if reason == TABLE and vector @ self.truth == 0:
+                continue  # a zero withheld with its table: zeros are published anyway
             lo = linprog(vector, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, method="highs")
             hi = linprog(-vector, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, method="highs")
             assert lo.status == 0, "the true records must be feasible"
@@ -123,12 +153,20 @@ def read_tables(records, sites, closing, result, sites_out) -> Reader:
     pub = result.published
     for r in pub.by_imd_decile.itertuples():
         d = int(r.imd_decile)
-        reader.add(("decile", d), reader.cells(deciles={d}), r.count, r.suppressed)
+        reader.add(("decile", d), reader.cells(deciles={d}), r.count, r.suppressed, "deciles")
     for r in pub.by_imd_quintile.itertuples():
         q = int(r.imd_quintile)
-        reader.add(("quintile", q), reader.cells(deciles={2 * q - 1, 2 * q}), r.count, r.suppressed)
+        reader.add(
+            ("quintile", q),
+            reader.cells(deciles={2 * q - 1, 2 * q}),
+            r.count,
+            r.suppressed,
+            "quintiles",
+        )
     for r in pub.by_ethnic_group.itertuples():
-        reader.add(("ethnic", r.group), reader.cells(groups={r.group}), r.count, r.suppressed)
+        reader.add(
+            ("ethnic", r.group), reader.cells(groups={r.group}), r.count, r.suppressed, "ethnic"
+        )
     quality = pub.data_quality
     reader.add(
         "in area",
@@ -157,7 +195,7 @@ def read_tables(records, sites, closing, result, sites_out) -> Reader:
             None,
         )
     for r in sites_out["sites"].itertuples():
-        reader.add(("site", r.site), reader.cells(places={r.site}), r.users, r.suppressed)
+        reader.add(("site", r.site), reader.cells(places={r.site}), r.users, r.suppressed, "sites")
     reader.add(
         "no current site",
         reader.cells(places={None}),
@@ -172,7 +210,17 @@ def read_tables(records, sites, closing, result, sites_out) -> Reader:
             vector = reader.cells(places={r.site}, groups={"Not stated", "Not known"})
         else:
             vector = reader.cells(places={r.site}, groups={r.group})
-        reader.add(("profile", r.site, r.group), vector, r.users, r.suppressed)
+        line = ("profile", r.site, r.dimension)
+        reader.add(("profile", r.site, r.group), vector, r.users, r.suppressed, line)
+    for r in sites_out.get("cross", pd.DataFrame(columns=["imd_quintile"])).itertuples():
+        q = int(r.imd_quintile)
+        reader.add(
+            ("cross", r.ethnic_group, q),
+            reader.cells(deciles={2 * q - 1, 2 * q}, groups={r.ethnic_group}),
+            r.count,
+            r.suppressed,
+            ("cross row", r.ethnic_group),
+        )
     return reader
 
 
@@ -189,28 +237,34 @@ def spread(total: int, lsoas: list[int], code: str, site: str) -> dict:
     return out
 
 
-def test_site_totals_do_not_give_a_withheld_quintile_away():
-    # Q5 "<5" in the main table = (City + QMC) - (Q1..Q4): every record names a site.
-    records = {}
-    for q, (city, qmc) in enumerate([(150, 180), (160, 170), (140, 190), (150, 200)], start=1):
-        lsoas = [4 * (q - 1), 4 * (q - 1) + 1, 4 * (q - 1) + 2, 4 * (q - 1) + 3]
-        records |= spread(city, lsoas, "A", "City") | spread(qmc, lsoas, "H", "QMC")
-    records[(17, "A", "City")] = 3  # quintile 5 (LSOAs 16-19)
-    result, sites_out = run(records, ["City", "QMC"], [])
-    assert result.published.reasons[("quintile", 5)] == PRIMARY
-    reader = read_tables(records, ["City", "QMC"], [], result, sites_out)
+def by_quintile(city: list[int], qmc: list[int], city_code: str = "A") -> dict:
+    """Records of City and QMC per IMD quintile (LSOAs 4(q-1) .. 4q-1)."""
+    records: dict = {}
+    for q in range(1, 6):
+        lsoas = [4 * (q - 1) + k for k in range(4)]
+        records |= spread(city[q - 1], lsoas, city_code, "City")
+        records |= spread(qmc[q - 1], lsoas, "M", "QMC")
+    return records
+
+
+def test_the_sites_profiles_do_not_give_a_withheld_quintile_away():
+    # Main: Q5 "<5" (3) and a complement Q1 "*" (100), so Q1 + Q5 is known. Both sites close:
+    # without linking, City Q1 (60) + QMC Q1 (40) are published and give Q1, hence Q5.
+    records = by_quintile([60, 15, 80, 90, 3], [40, 200, 150, 150, 0])
+    result, sites_out = run(records, ["City", "QMC"], ["City", "QMC"])
+    reasons = result.published.reasons
+    assert reasons[("quintile", 5)] == PRIMARY
+    assert any(reasons.get(("quintile", q)) == SECONDARY for q in range(1, 5))
+    reader = read_tables(records, ["City", "QMC"], ["City", "QMC"], result, sites_out)
     assert reader.pinned() == []
 
 
 def test_a_closing_site_profile_does_not_give_the_other_away():
-    # City Q3 "*" = Q3 (200, main table) - QMC Q3 (192): both sites close.
-    records = {}
-    for q in range(1, 6):
-        lsoas = [4 * (q - 1) + k for k in range(4)]
-        city, qmc = (8, 192) if q == 3 else (60 + 10 * q, 90 + 5 * q)
-        records |= spread(city, lsoas, "A", "City") | spread(qmc, lsoas, "M", "QMC")
-    records[(0, "H", "City")] = 2  # a small profile cell at City
+    # City Q3 "*" (8, the complement of City Q1 "<5") = Q3 (200, main table) - QMC Q3 (192),
+    # and then City Q1 = City's total - its other rows.
+    records = by_quintile([2, 50, 8, 60, 70], [100, 120, 192, 130, 140])
     result, sites_out = run(records, ["City", "QMC"], ["City", "QMC"])
+    assert not result.published.reasons  # the main tables publish every count
     reader = read_tables(records, ["City", "QMC"], ["City", "QMC"], result, sites_out)
     assert reader.pinned() == []
 
@@ -270,5 +324,46 @@ records_st = st.dictionaries(
 def test_differencing_the_tables_of_one_run_never_pins_a_withheld_value(records, closing):
     sites = ["City", "QMC"]
     result, sites_out = run(records, sites, closing)
+    sites_out.pop("cross")  # see the next test
     reader = read_tables(records, sites, closing, result, sites_out)
     assert reader.pinned() == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records_st, st.sampled_from([[], ["City"], ["City", "QMC"]]))
+def test_differencing_the_cross_table_with_the_main_tables_never_pins_a_withheld_value(
+    records, closing
+):
+    sites = ["City", "QMC"]
+    result, sites_out = run(records, sites, closing)
+    # The site tables are not linked with the cross table (only through the main tables'
+    # margins): read the main tables and the cross table.
+    main_only = {
+        "sites": sites_out["sites"].iloc[0:0],
+        "profiles": sites_out["profiles"].iloc[0:0],
+        "unmatched": sites_out["unmatched"],
+        "unmatched_suppressed": sites_out["unmatched_suppressed"],
+        "cross": sites_out["cross"],
+    }
+    reader = read_tables(records, sites, closing, result, main_only)
+    assert reader.pinned() == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records_st, st.sampled_from([[], ["City", "QMC"]]))
+def test_no_sum_of_withheld_cells_of_a_published_table_is_pinned_to_a_small_count(records, closing):
+    # Issue 25.5 on random extracts: every published table of the run, its rows (and, for
+    # one-way tables, the whole table) as lines, all audited together.
+    sites = ["City", "QMC"]
+    result, sites_out = run(records, sites, closing)
+    cross = sites_out.pop("cross")
+    reader = read_tables(records, sites, closing, result, sites_out)
+    assert reader.pinned_sums() == []
+    main_and_cross = {
+        **sites_out,
+        "sites": sites_out["sites"].iloc[0:0],
+        "profiles": sites_out["profiles"].iloc[0:0],
+        "cross": cross,
+    }
+    reader = read_tables(records, sites, closing, result, main_and_cross)
+    assert reader.pinned_sums() == []

@@ -294,6 +294,7 @@ def protect_linked(
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
     *,
     total_withheld: bool = False,
+    extra: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]] = (),
 ) -> dict[tuple, str]:
     """Which cross-table cells to withhold, given the one-way tables already published.
 
@@ -313,6 +314,7 @@ def protect_linked(
     ]
     grand = float(cross.to_numpy().sum())
     links.append((("total",), grand, total_withheld, list(cells)))
+    links += list(extra)
     return protect_cells(cells, links, min_count)
 
 
@@ -346,6 +348,25 @@ def _link_reason(total: float, withheld: bool, min_count: int) -> str | None:
     if disclosure.is_small(total, min_count):
         return disclosure.PRIMARY
     return disclosure.SECONDARY if total >= min_count else disclosure.TABLE
+
+
+def _completeness_links(cross: pd.DataFrame, published) -> list:
+    """The completeness shares' stated and not-stated counts per quintile (entries of the
+    linked main tables) as totals of the cross table's cells, where they add up."""
+    linked = getattr(published, "linked", None)
+    if linked is None:
+        return []
+    unstated = [g for g in cross.index if g in ("Not stated", "Not known")]
+    stated = [g for g in cross.index if g not in unstated]
+    out = []
+    for q in cross.columns:
+        for kind, groups in (("stated", stated), ("unstated", unstated)):
+            value = linked.value((kind, int(q)))
+            parts = [(g, q) for g in groups]
+            if value is None or abs(value - float(cross.loc[groups, q].sum())) > 1e-6:
+                continue
+            out.append(((kind, int(q)), value, (kind, int(q)) in linked.reasons, parts))
+    return out
 
 
 def service_years(spec) -> float | None:
@@ -393,7 +414,12 @@ def uptake_table(
         for q, count in zip(range(1, 6), quint["count"], strict=True)
     }
     reasons = protect_linked(
-        cross, rows, cols, min_count, total_withheld="count_in_area" in published.reasons
+        cross,
+        rows,
+        cols,
+        min_count,
+        total_withheld="count_in_area" in published.reasons,
+        extra=_completeness_links(cross, published),
     )
     pops = area_table(area, ethnic).set_index(["ethnic_group", "imd_quintile"])["population"]
     out = []

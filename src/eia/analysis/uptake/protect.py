@@ -111,6 +111,9 @@ def _linked(
         (("quintile", q), [("decile", 2 * q - 1), ("decile", 2 * q)]) for q in range(1, 6)
     ]
     constraints.append(("count_in_area", [("quintile", q) for q in range(1, 6)]))
+    # Redundant for the equations, but the decile table is a line of its own: a sum of
+    # withheld deciles from different quintiles is audited too.
+    constraints.append(("count_in_area", [("decile", d) for d in range(1, 11)]))
     if ethnic is not None:
         for g, c in zip(ethnic["group"], ethnic["count"], strict=True):
             values[("ethnic", g)] = float(c)

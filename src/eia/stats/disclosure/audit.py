@@ -12,7 +12,8 @@ counts are whole numbers; values less than one count apart, when they are not).
 
 :meth:`Audit.exposures` lists what the disclosure policy forbids:
 
-* a withheld entry that is pinned to any value;
+* a withheld entry that is pinned to any value (except a zero withheld with its
+  whole table: zeros are published anyway);
 * a sum of two or more withheld entries of one relation (e.g. two ``"<5"`` cells
   of one row) pinned to a value from 1 to ``min_count - 1``;
 * an entry never published (``hidden``, e.g. the users of the sites whose
@@ -297,6 +298,8 @@ class Audit:
             hidden = self.withheld[key] == HIDDEN
             if (hidden and not small(self.x0[i])) or (key,) in skip:
                 continue
+            if self.withheld[key] == TABLE and self.x0[i] == 0:
+                continue  # a zero withheld with its table: zeros are published anyway
             if self.pinned(c):
                 out.append(Exposure((key,), float(self.x0[i])))
                 if first and len(out) >= limit:
