@@ -20,6 +20,7 @@ import pandas as pd
 
 from eia import access as access_mod
 from eia import appraisal as appraisal_mod
+from eia import findings as findings_mod
 from eia import guards
 from eia import impact as impact_mod
 from eia import intersect as intersect_mod
@@ -59,6 +60,9 @@ class Assessment:
     intersect: dict[str, Any] = field(default_factory=dict)
     #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
     language: pd.DataFrame | None = None
+    #: Every judgement the report states, computed once at the end of :func:`assess`
+    #: (:func:`eia.findings.build`).
+    findings: findings_mod.Findings | None = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -74,11 +78,10 @@ class Assessment:
         """The scenario the summary names and the report's detail describes: with two or more
         options, the least adverse (rank 1 of :attr:`appraisal`; of tied options, the first in
         rank order); else ``Proposed`` or the only option. None when no sites move."""
-        if self.appraisal is not None and self.appraisal.compared:
-            best = [o for o in self.appraisal.best if o in self.proposed]
-            if best:
-                return best[0]
-        return next(iter(self.proposed), None)
+        if self.findings is not None:
+            named = self.findings.named_option
+            return named if named in self.proposed else None
+        return findings_mod.choose(self.appraisal, list(self.proposed))
 
     @property
     def primary_reason(self) -> str:
@@ -94,6 +97,8 @@ class Assessment:
     @property
     def rated_option(self) -> str | None:
         """The option whose ratings the summary shows: :attr:`primary`, else the first rated."""
+        if self.findings is not None:
+            return self.findings.named_option
         if self.primary:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
@@ -217,7 +222,20 @@ def assess(
     if proposal.service is not None:
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
         _add_service(result, base)
+    result.findings = build_findings(result)
     return result
+
+
+def build_findings(a: Assessment) -> findings_mod.Findings:
+    """The assessment's findings (:func:`eia.findings.build`) from its computed frames."""
+    return findings_mod.build(
+        proposal=a.proposal,
+        impacts=a.impacts,
+        appraisal=a.appraisal,
+        scenarios=list(a.proposed),
+        rules=a.rules if a.proposal.sites is not None else None,
+        warnings=a.warnings,
+    )
 
 
 def population_share(pack: Pack, codes: list[str], ages) -> pd.Series:
@@ -557,9 +575,14 @@ def metrics(a: Assessment) -> dict[str, Any]:
             out["access"]["unit"] = "km"
             out["access"]["judged_on"] = f"minutes by {a.lead_mode}"
             out["access"]["by_mode"] = travel_metrics(a)
+    found = a.findings if a.findings is not None else build_findings(a)
+    out["named_option"] = found.named_option
+    out["findings"] = found.as_dict()
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
+        for row in out["impacts"]:  # whether the row's flag is one findings count
+            row["flag_counted"] = found.is_counted(row["option"], row["dimension"], row["group"])
     if a.appraisal is not None:
         out.update(appraisal_metrics(a.appraisal))
     out["warnings"] = [str(w) for w in a.warnings]
