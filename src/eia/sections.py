@@ -31,7 +31,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from eia import disclosure, figures, impact, maps
+from eia import decision, disclosure, figures, impact, maps
 from eia import summary as summary_mod
 from eia.area import ETHNIC_SHORT
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
@@ -118,13 +118,10 @@ def ratings_frame(ratings: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def ratings_table(a: Assessment, ratings: pd.DataFrame | None = None) -> Table | None:
-    """The summary's ratings table (rating and key figures per group), captioned with the option
-    it shows; ``ratings`` defaults to the rows of the option the summary names."""
-    ratings = a.ratings(summary_mod.named_option(a)) if ratings is None else ratings
-    if not len(ratings):
-        return None
-    return summary_mod.ratings_table(a, rows=ratings)
+def ratings_table(a: Assessment, ratings: pd.DataFrame | None = None) -> Block | None:
+    """The summary's ratings table for the option it names: groups with a material finding
+    first, the rest in one line, then the input warnings (:func:`eia.decision.ratings_table`)."""
+    return decision.ratings_table(a, ratings)
 
 
 def headline_facts(a: Assessment) -> list[str]:
@@ -157,21 +154,19 @@ def headline_facts(a: Assessment) -> list[str]:
     return facts
 
 
-def headlines(a: Assessment) -> Block:
-    """Executive summary text: the paragraph that decides, input warnings, the owner's words."""
-    return summary_mod.lead(a)
+def headlines(a: Assessment) -> Html:
+    """The executive summary's decision card (:func:`eia.decision.card`), read from the findings."""
+    return decision.card(a)
 
 
 def summary(a: Assessment) -> Block:
-    """Executive summary: one paragraph that decides (area, proposal, options, the least adverse
-    option and why, who bears the burden, warnings, caveats), then the ratings table for the
-    option it names (:func:`eia.summary.summary`). :func:`headlines` keeps the older bullets."""
-    return summary_mod.summary(a)
+    """Executive summary: the decision card, then the ratings table for the option it names."""
+    return Block(decision.card(a), decision.ratings_table(a))
 
 
 def named_option(a: Assessment) -> str | None:
-    """The option the executive summary names: the least adverse one when options are compared."""
-    return summary_mod.named_option(a)
+    """The option the executive summary names (the findings' named option)."""
+    return decision.findings_of(a).named_option
 
 
 def how_ratings_work(a: Assessment) -> Block:
@@ -767,12 +762,17 @@ def options_table(a: Assessment) -> pd.DataFrame:
         "Unit": impact.UNITS[ap.unit],
         "Better": "lower",
     }
-    dominated = {"Criterion": "Dominated by", "Unit": "", "Better": ""}
+    dominated = {"Criterion": "Dominated by (on group outcomes)", "Unit": "", "Better": ""}
     for row in ap.options.itertuples():
         ranks[row.option] = str(row.rank)
         scores[row.option] = fmt_int(row.score)
-        dominated[row.option] = ", ".join(row.dominated_by) or "none"
-    return pd.concat([pd.DataFrame([ranks, scores, dominated]), table], ignore_index=True)
+    for d in decision.findings_of(a).dominance:
+        dominated[d.option] = ", ".join(d.dominated_by) or "none"
+    table = table[(first["measure"] != "flags").to_numpy()]  # the flags: from the findings
+    flags = pd.DataFrame(decision.flag_rows(a))
+    return pd.concat(
+        [pd.DataFrame([ranks, scores, dominated]), table, flags], ignore_index=True
+    )
 
 
 #: The thresholds the robustness check varies, in words for the board.
@@ -842,6 +842,13 @@ def options_ratings_table(a: Assessment) -> pd.DataFrame:
         [impact.merge_core20(g) for _, g in a.impacts.groupby("option", sort=False)],
         ignore_index=True,
     )
+    again = {(u.option, u.dimension, u.group) for u in decision.findings_of(a).uncounted}
+    rows["disproportionate"] = [  # flags of the same people as a counted row are not shown twice
+        bool(d) and g != impact.MERGED_REST and (o, dim, g) not in again
+        for o, dim, g, d in zip(
+            rows["option"], rows["dimension"], rows["group"], rows["disproportionate"], strict=True
+        )
+    ]
     wide = rows.assign(label=rating_labels(rows))
     table = wide.pivot_table(
         index=["dimension", "group"], columns="option", values="label", aggfunc="first", sort=False
@@ -869,10 +876,12 @@ def options(a: Assessment) -> Block:
         figure = figures.options_maps(a)
         by_mode = None
     return Block(
+        decision.options_judgement(a),
         paragraphs(
-            ap.summary,
-            "How options are ranked: an option that is no worse than another on every criterion "
-            "below and better on at least one dominates it and is always ranked above it. Options "
+            "How options are ranked: an option that is no worse than another for every group on "
+            "every outcome below (distance added, people newly far, distance saved) and better on "
+            "at least one dominates it and is always ranked above it; disproportionate flags are "
+            "shown beside it and never decide it. Options "
             f"are ordered by one score ({ap.score_label}), and options that tie share a rank. The "
             "ranking is then repeated with each threshold halved and doubled (a ratio or weight: "
             "its excess over 1, so 1.2 becomes 1.1 and 1.4), and the table says which "

@@ -548,6 +548,14 @@ def _audit_burden(a: Assessment) -> str:
 
 def caveats(a: Assessment) -> str:
     """The caveats that change how the figures read, as one sentence."""
+    items = caveat_items(a)
+    if not items:
+        return ""
+    return "Caveats: " + "; ".join(items) + "."
+
+
+def caveat_items(a: Assessment) -> list[str]:
+    """The caveats that change how the figures read, one phrase each."""
     items = []
     if a.proposal.service is not None and a.proposal.service.synthetic:
         items.append("the service data is synthetic, made for illustration")
@@ -569,9 +577,7 @@ def caveats(a: Assessment) -> str:
         )
     if a.proposal.effects:
         items.append("expected effects are the proposal owner's assumptions")
-    if not items:
-        return ""
-    return "Caveats: " + "; ".join(items) + "."
+    return items
 
 
 def incomplete(a: Assessment) -> str:
@@ -758,8 +764,8 @@ def lead(a: Assessment) -> Block:
 
 
 def named_option(a: Assessment) -> str | None:
-    """The option the summary names: the least adverse one when options are compared."""
-    return verdict(a).option
+    """The option the summary names (the findings' named option)."""
+    return a.findings.named_option if a.findings is not None else verdict(a).option
 
 
 def summary(a: Assessment) -> Block:

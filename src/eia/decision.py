@@ -1,0 +1,328 @@
+"""The decision card: the report's first screen, rendered from the findings.
+
+:func:`card` renders ``report/prose/decision_card.html.j2`` (Jinja2, autoescaped) from
+:func:`card_context`: plain values taken from the assessment's
+:class:`eia.findings.Findings` — what is proposed and where, the favoured option and the
+reason, the trade-off table, who bears the most harm, the flags, how sure, what is missing
+before sign-off. :func:`ratings_table` is the summary's ratings table: groups with a
+material finding first, groups with nothing material in one line under it.
+
+Nothing here decides: every judgement is read from ``a.findings``. The words are in the
+templates; this module only formats numbers and names for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from eia import impact
+from eia import summary as summary_mod
+from eia.access import CORE20_LABELS
+from eia.assessment import Assessment, build_findings
+from eia.findings import Findings, compare
+from eia.show import Block, Html, fmt_int, notice_box
+
+__all__ = [
+    "PROSE",
+    "card",
+    "card_context",
+    "findings_of",
+    "flag_rows",
+    "options_judgement",
+    "ratings_table",
+    "render",
+]
+
+CORE20, REST = CORE20_LABELS
+
+#: The folder of the report's prose templates (``src/eia/report/prose``).
+PROSE = Path(__file__).parent / "report" / "prose"
+
+_ENV = Environment(
+    loader=FileSystemLoader(str(PROSE)),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=False,
+    lstrip_blocks=False,
+)
+
+
+def render(name: str, **context: Any) -> str:
+    """Render the prose template ``name`` with ``context`` (autoescaped HTML)."""
+    return _ENV.get_template(name).render(**context).strip()
+
+
+def findings_of(a: Assessment) -> Findings:
+    """The assessment's findings (built once by :func:`eia.assessment.assess`)."""
+    if a.findings is None:
+        a.findings = build_findings(a)
+    return a.findings
+
+
+def group_name(group: str) -> str:
+    """A group's name for the card: "Core20", "Black", "IMD quintile 4"."""
+    if group == CORE20:
+        return "Core20"
+    if group == impact.ALL_RESIDENTS:
+        return "all residents"
+    return summary_mod.short_group(group)
+
+
+def _times(weight: float) -> str:
+    return "twice" if weight == 2 else f"{weight:g} times"
+
+
+def _per(value: float | None, unit: str) -> str:
+    return summary_mod.per_resident(value, unit)
+
+
+def _proposed(a: Assessment, f: Findings) -> str:
+    """What is proposed and where, from the proposal's own fields (rendered by the template)."""
+    p = a.proposal
+    roles = {"new": [], "closing": [], "kept": 0}
+    if a.current is not None and f.named_option in a.proposed and len(f.options) <= 1:
+        from eia.maps import site_roles
+
+        frame = site_roles(a.current, a.proposed[f.named_option])
+        roles = {
+            "new": list(frame.loc[frame["role"] == "new", "name"]),
+            "closing": list(frame.loc[frame["role"] == "closing", "name"]),
+            "kept": int((frame["role"] == "kept").sum()),
+        }
+    return Markup(render(
+        "proposed.j2",
+        template=p.template,
+        title=p.title.rstrip("."),
+        area=summary_mod.area_name(a),
+        service=summary_mod.service_label(a) or "the service",
+        options=[o.name for o in p.options],
+        sites=p.sites is not None,
+        roles=roles,
+    ))
+
+
+def _harm(h, unit: str, far: float) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    x = h.figures
+    out: dict[str, Any] = {"basis": h.basis, "group": group_name(h.group)}
+    if h.basis == "access":
+        out |= {
+            "added": fmt_int(x.get("added")),
+            "per_resident": _per(x.get("added_per_resident"), unit),
+            "rest": _per(x.get("rest_added_per_resident"), unit),
+            "newly_far": fmt_int(x["newly_far"]) if x.get("newly_far") else "",
+        }
+    elif h.basis == "effect":
+        change = x.get("expected_uptake_change_pct")
+        gap = x.get("difference_pct_points")
+        out |= {
+            "change": f"{change:+.0f}%" if change is not None else "–",
+            "gap": f"{abs(gap):.1f}" if gap is not None else "–",
+        }
+    else:
+        rep = x.get("representation")
+        out |= {"representation": f"{rep:.2f}" if rep is not None else "–"}
+    return out
+
+
+def _table(f: Findings, unit: str) -> dict[str, Any] | None:
+    """The trade-off table: all residents, Core20 and each ethnic group with a material
+    difference between two options; per option, added per resident and newly far."""
+    if not f.compared or not f.outcomes:
+        return None
+    options = list(f.options)
+    material: set[str] = set()
+    for i, x in enumerate(options):
+        for y in options[i + 1 :]:
+            material |= {g.group for g in compare(f, x, y) if g.material}
+    keys = [("all", impact.ALL_RESIDENTS), ("core20", CORE20)]
+    keys += [
+        (o.dimension, o.group)
+        for o in f.outcomes
+        if o.option == options[0] and o.dimension == "ethnic_group" and o.group in material
+    ]
+    rows = []
+    for dim, group in keys:
+        outcomes = [f.outcome(o, dim, group) for o in options]
+        if any(o is None for o in outcomes):
+            continue
+        per = [round(o.added_per_resident or 0.0, 6) for o in outcomes]
+        far = [round(o.newly_far, 6) for o in outcomes]
+        cells = []
+        for k, o in enumerate(outcomes):
+            cells.append({"value": _per(o.added_per_resident, unit), "better": _best(per, k)})
+            cells.append({"value": fmt_int(o.newly_far), "better": _best(far, k)})
+        rows.append({"group": group_name(group).capitalize() if dim == "all" else group_name(group), "cells": cells})
+    return {"options": options, "rows": rows}
+
+
+def _best(values: list[float], k: int) -> bool:
+    low = min(values)
+    return values[k] == low and values.count(low) == 1
+
+
+def _tradeoffs(f: Findings) -> list[dict[str, Any]]:
+    """The named option's trade-offs against each option it does not dominate."""
+    out = []
+    for t in f.tradeoffs:
+        if f.named_option not in (t.first, t.second):
+            continue
+        sides = []
+        for option in (t.first, t.second):
+            sides.append(
+                {
+                    "option": option,
+                    "added": [group_name(g.group) for g in t.groups if g.better_added == option],
+                    "newly_far": [
+                        group_name(g.group) for g in t.groups if g.better_newly_far == option
+                    ],
+                }
+            )
+        out.append({"sides": sides})
+    return out
+
+
+def card_context(a: Assessment) -> dict[str, Any]:
+    """The plain values the decision card's templates need (see the module docstring)."""
+    f = findings_of(a)
+    unit = str(f.thresholds.get("unit") or a.unit)
+    far_value = f.thresholds.get("far")
+    far = f"{far_value:g} {unit}" if far_value is not None else ""
+    named = f.named_option
+    flags = f.flags_for(named)
+    reason = dict(f.reason.figures)
+    if f.reason.code == "lower_score":
+        reason |= {
+            "score": fmt_int(reason["score"]),
+            "runner_up_score": fmt_int(reason["runner_up_score"]),
+            "weight": _times(reason["equity_weight"]),
+        }
+    robustness = f.robustness
+    return {
+        "named": named,
+        "reason": {"code": f.reason.code, **reason},
+        "proposed": _proposed(a, f),
+        "thing": "distance" if unit == "km" else "travel time",
+        "unit": unit,
+        "person_unit": impact.UNITS.get(unit, unit),
+        "far": far,
+        "change": f"{f.thresholds['change']:g} {unit}" if "change" in f.thresholds else "",
+        "access": bool(f.outcomes),
+        "under": f" under {named}" if a.proposal.options and named else "",
+        "tradeoffs": _tradeoffs(f),
+        "table": _table(f, unit),
+        "burden": _harm(f.harm("largest_burden"), unit, far_value or 0),
+        "disproportion": _harm(f.harm("largest_disproportion"), unit, far_value or 0),
+        "population": a.uptake.population if a.uptake is not None else "residents",
+        "rated": bool(len(a.impacts)),
+        "flags": {
+            "protected": [group_name(x.group) for x in flags if x.protected],
+            "other": [group_name(x.group) for x in flags if not x.protected],
+        },
+        "flag_total": len(flags),
+        "marginal": sum(1 for x in flags if x.margin == "marginal"),
+        "robustness": {
+            "assessed": robustness.assessed,
+            "holds": robustness.holds,
+            "tried": robustness.tried,
+            "flips": len(robustness.flips),
+        },
+        "missing": [{"code": m.code, **m.figures} for m in f.missing],
+        "caveats": summary_mod.caveat_items(a),
+        "warnings": len(f.warnings),
+    }
+
+
+def card(a: Assessment) -> Html:
+    """The decision card (HTML) for the top of the report."""
+    return Html(render("decision_card.html.j2", c=card_context(a)))
+
+
+# ---------------------------------------------------------------------------
+# The summary's ratings table: material groups first, the rest in one line
+
+
+def ratings_table(a: Assessment, rows: pd.DataFrame | None = None) -> Block | None:
+    """The named option's ratings: one row per group with a material finding (then groups not
+    rated), the groups with nothing material named in one line under the table, then the
+    input warnings and the proposal owner's words."""
+    f = findings_of(a)
+    option = f.named_option
+    if rows is None:
+        rows = a.ratings(option) if len(a.impacts) else a.impacts
+    extras = _after_table(a, f)
+    if not len(rows):
+        return Block(*extras) if extras else None
+    option = str(rows["option"].iloc[0])
+    material = set(f.material_groups)
+    quiet = set(f.quiet_groups)
+    keys = list(zip(rows["dimension"], rows["group"], strict=True))
+    skip = {(u.dimension, u.group) for u in f.uncounted if u.option == option}
+    skip |= {("core20", REST)}
+    if ("core20", CORE20) in keys:
+        skip.add(("imd_quintile", impact.Q1_GROUP))
+    shown = [k in material and k not in skip for k in keys]
+    unrated = [k not in material and k not in quiet and k not in skip for k in keys]
+    order = [i for i, s in enumerate(shown) if s] + [i for i, u in enumerate(unrated) if u]
+    table = None
+    if order:
+        chosen = rows.iloc[order]
+        table = summary_mod.ratings_table(a, option, chosen)
+    names = [_quiet_name(d, g) for d, g in keys if (d, g) in quiet and (d, g) not in skip]
+    return Block(table, Html(render("quiet_groups.html.j2", groups=names)), *extras)
+
+
+def _quiet_name(dimension: str, group: str) -> str:
+    name = group_name(group)
+    if dimension == "imd_quintile" or group == CORE20:
+        return name
+    label = impact.DIMENSION_LABELS.get(dimension, dimension).split(" (")[0].lower()
+    return f"{name} ({label})" if dimension not in ("ethnic_group",) else name
+
+
+def _after_table(a: Assessment, f: Findings) -> list:
+    parts: list = []
+    if f.warnings:
+        parts.append(notice_box(" ".join(summary_mod.board_warning(w) for w in f.warnings), "warning"))
+    if a.proposal.description:
+        parts.append(
+            Html(render("owner_words.html.j2", description=a.proposal.description))
+        )
+    return parts
+
+
+def options_judgement(a: Assessment) -> Html:
+    """The options comparison's opening: which option leaves every group at least as well off
+    as which (dominance on group outcomes, from the findings)."""
+    f = findings_of(a)
+    return Html(
+        render(
+            "options_judgement.html.j2",
+            dominance=[
+                {"option": d.option, "dominates": list(d.dominates)} for d in f.dominance
+            ],
+        )
+    )
+
+
+def flag_rows(a: Assessment) -> list[dict[str, str]]:
+    """Two rows for the options table: each option's counted flags among the groups the duty
+    protects and among the others (from the findings)."""
+    f = findings_of(a)
+    rows = []
+    for protected, label in ((True, "protected"), (False, "other")):
+        row = {
+            "Criterion": render("flag_row.j2", protected=protected),
+            "Unit": "groups",
+            "Better": "lower",
+        }
+        for option in f.options:
+            row[option] = str(f.flag_counts(option)[label])
+        rows.append(row)
+    return rows
