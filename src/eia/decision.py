@@ -31,6 +31,7 @@ __all__ = [
     "PROSE",
     "card",
     "card_context",
+    "findings_context",
     "findings_of",
     "flag_rows",
     "options_judgement",
@@ -70,7 +71,8 @@ def group_name(group: str) -> str:
         return "Core20"
     if group == impact.ALL_RESIDENTS:
         return "all residents"
-    return summary_mod.short_group(group)
+    short = summary_mod.short_group(group)
+    return "Other ethnic group" if short == "Other" else short
 
 
 def _times(weight: float) -> str:
@@ -94,19 +96,21 @@ def _proposed(a: Assessment, f: Findings) -> str:
             "closing": list(frame.loc[frame["role"] == "closing", "name"]),
             "kept": int((frame["role"] == "kept").sum()),
         }
-    return Markup(render(
-        "proposed.j2",
-        template=p.template,
-        title=p.title.rstrip("."),
-        area=summary_mod.area_name(a),
-        service=summary_mod.service_label(a) or "the service",
-        options=[o.name for o in p.options],
-        sites=p.sites is not None,
-        roles=roles,
-    ))
+    return Markup(
+        render(
+            "proposed.j2",
+            template=p.template,
+            title=p.title.rstrip("."),
+            area=summary_mod.area_name(a),
+            service=summary_mod.service_label(a) or "the service",
+            options=[o.name for o in p.options],
+            sites=p.sites is not None,
+            roles=roles,
+        )
+    )
 
 
-def _harm(h, unit: str, far: float) -> dict[str, Any] | None:
+def _harm(h, unit: str) -> dict[str, Any] | None:
     if h is None:
         return None
     x = h.figures
@@ -158,7 +162,12 @@ def _table(f: Findings, unit: str) -> dict[str, Any] | None:
         for k, o in enumerate(outcomes):
             cells.append({"value": _per(o.added_per_resident, unit), "better": _best(per, k)})
             cells.append({"value": fmt_int(o.newly_far), "better": _best(far, k)})
-        rows.append({"group": group_name(group).capitalize() if dim == "all" else group_name(group), "cells": cells})
+        rows.append(
+            {
+                "group": group_name(group).capitalize() if dim == "all" else group_name(group),
+                "cells": cells,
+            }
+        )
     return {"options": options, "rows": rows}
 
 
@@ -188,10 +197,9 @@ def _tradeoffs(f: Findings) -> list[dict[str, Any]]:
     return out
 
 
-def card_context(a: Assessment) -> dict[str, Any]:
-    """The plain values the decision card's templates need (see the module docstring)."""
-    f = findings_of(a)
-    unit = str(f.thresholds.get("unit") or a.unit)
+def findings_context(f: Findings) -> dict[str, Any]:
+    """The card's values that come from the findings alone (names, formatted figures)."""
+    unit = str(f.thresholds.get("unit") or "km")
     far_value = f.thresholds.get("far")
     far = f"{far_value:g} {unit}" if far_value is not None else ""
     named = f.named_option
@@ -203,24 +211,27 @@ def card_context(a: Assessment) -> dict[str, Any]:
             "runner_up_score": fmt_int(reason["runner_up_score"]),
             "weight": _times(reason["equity_weight"]),
         }
+    said = set(reason.get("others", [])) if f.reason.code == "dominates" else set()
     robustness = f.robustness
     return {
         "named": named,
         "reason": {"code": f.reason.code, **reason},
-        "proposed": _proposed(a, f),
+        "dominance": [
+            {"option": d.option, "dominates": [o for o in d.dominates if o not in said]}
+            for d in f.dominance
+            if [o for o in d.dominates if not (d.option == named and o in said)]
+        ],
         "thing": "distance" if unit == "km" else "travel time",
         "unit": unit,
         "person_unit": impact.UNITS.get(unit, unit),
         "far": far,
         "change": f"{f.thresholds['change']:g} {unit}" if "change" in f.thresholds else "",
         "access": bool(f.outcomes),
-        "under": f" under {named}" if a.proposal.options and named else "",
+        "under": f" under {named}" if f.compared and named else "",
         "tradeoffs": _tradeoffs(f),
         "table": _table(f, unit),
-        "burden": _harm(f.harm("largest_burden"), unit, far_value or 0),
-        "disproportion": _harm(f.harm("largest_disproportion"), unit, far_value or 0),
-        "population": a.uptake.population if a.uptake is not None else "residents",
-        "rated": bool(len(a.impacts)),
+        "burden": _harm(f.harm("largest_burden"), unit),
+        "disproportion": _harm(f.harm("largest_disproportion"), unit),
         "flags": {
             "protected": [group_name(x.group) for x in flags if x.protected],
             "other": [group_name(x.group) for x in flags if not x.protected],
@@ -234,8 +245,20 @@ def card_context(a: Assessment) -> dict[str, Any]:
             "flips": len(robustness.flips),
         },
         "missing": [{"code": m.code, **m.figures} for m in f.missing],
-        "caveats": summary_mod.caveat_items(a),
         "warnings": len(f.warnings),
+    }
+
+
+def card_context(a: Assessment) -> dict[str, Any]:
+    """The plain values the decision card's templates need: :func:`findings_context` and what
+    the proposal says (what is proposed and where, caveats, the population's name)."""
+    f = findings_of(a)
+    return findings_context(f) | {
+        "proposed": _proposed(a, f),
+        "population": a.uptake.population if a.uptake is not None else "residents",
+        "measure": summary_mod.measure_noun(a.uptake) if a.uptake is not None else "",
+        "rated": bool(len(a.impacts)),
+        "caveats": summary_mod.caveat_items(a),
     }
 
 
@@ -289,11 +312,11 @@ def _quiet_name(dimension: str, group: str) -> str:
 def _after_table(a: Assessment, f: Findings) -> list:
     parts: list = []
     if f.warnings:
-        parts.append(notice_box(" ".join(summary_mod.board_warning(w) for w in f.warnings), "warning"))
-    if a.proposal.description:
         parts.append(
-            Html(render("owner_words.html.j2", description=a.proposal.description))
+            notice_box(" ".join(summary_mod.board_warning(w) for w in f.warnings), "warning")
         )
+    if a.proposal.description:
+        parts.append(Html(render("owner_words.html.j2", description=a.proposal.description)))
     return parts
 
 
@@ -304,9 +327,7 @@ def options_judgement(a: Assessment) -> Html:
     return Html(
         render(
             "options_judgement.html.j2",
-            dominance=[
-                {"option": d.option, "dominates": list(d.dominates)} for d in f.dominance
-            ],
+            dominance=[{"option": d.option, "dominates": list(d.dominates)} for d in f.dominance],
         )
     )
 

@@ -770,9 +770,7 @@ def options_table(a: Assessment) -> pd.DataFrame:
         dominated[d.option] = ", ".join(d.dominated_by) or "none"
     table = table[(first["measure"] != "flags").to_numpy()]  # the flags: from the findings
     flags = pd.DataFrame(decision.flag_rows(a))
-    return pd.concat(
-        [pd.DataFrame([ranks, scores, dominated]), table, flags], ignore_index=True
-    )
+    return pd.concat([pd.DataFrame([ranks, scores, dominated]), table, flags], ignore_index=True)
 
 
 #: The thresholds the robustness check varies, in words for the board.
