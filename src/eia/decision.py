@@ -25,7 +25,7 @@ from eia import summary as summary_mod
 from eia.access import CORE20_LABELS
 from eia.assessment import Assessment, build_findings
 from eia.findings import Findings, compare
-from eia.show import Block, Html, fmt_int, notice_box
+from eia.show import Block, Html, Table, fmt_int, notice_box
 
 __all__ = [
     "PROSE",
@@ -37,6 +37,7 @@ __all__ = [
     "options_judgement",
     "ratings_table",
     "render",
+    "RatingsSummary",
 ]
 
 CORE20, REST = CORE20_LABELS
@@ -102,6 +103,7 @@ def _proposed(a: Assessment, f: Findings) -> str:
             template=p.template,
             title=p.title.rstrip("."),
             area=summary_mod.area_name(a),
+            residents=summary_mod.residents(a),
             service=summary_mod.service_label(a) or "the service",
             options=[o.name for o in p.options],
             sites=p.sites is not None,
@@ -271,34 +273,57 @@ def card(a: Assessment) -> Html:
 # The summary's ratings table: material groups first, the rest in one line
 
 
-def ratings_table(a: Assessment, rows: pd.DataFrame | None = None) -> Block | None:
+class RatingsSummary(Block):
+    """The summary's ratings table with the line under it; ``.table``, ``.frame`` and
+    ``.caption`` are the table's (None when no group has a material finding)."""
+
+    def __init__(self, table: Table | None, *parts):
+        super().__init__(table, *parts)
+        self.table = table
+        self.frame = table.frame if table is not None else pd.DataFrame()
+        self.caption = table.caption if table is not None else ""
+
+
+def ratings_table(a: Assessment, rows: pd.DataFrame | None = None) -> RatingsSummary | None:
     """The named option's ratings: one row per group with a material finding (then groups not
     rated), the groups with nothing material named in one line under the table, then the
-    input warnings and the proposal owner's words."""
+    input warnings and the proposal owner's words. IMD quintile 1 and Core20 are one row
+    when they are the same people; a flag the findings do not count again (the rest of the
+    area, quintile 1 beside Core20) is not shown as a flag here."""
     f = findings_of(a)
-    option = f.named_option
     if rows is None:
-        rows = a.ratings(option) if len(a.impacts) else a.impacts
+        rows = a.ratings(f.named_option) if len(a.impacts) else a.impacts
     extras = _after_table(a, f)
     if not len(rows):
-        return Block(*extras) if extras else None
+        return RatingsSummary(None, *extras) if extras else None
     option = str(rows["option"].iloc[0])
-    material = set(f.material_groups)
-    quiet = set(f.quiet_groups)
+    material, quiet = set(f.material_groups), set(f.quiet_groups)
     keys = list(zip(rows["dimension"], rows["group"], strict=True))
-    skip = {(u.dimension, u.group) for u in f.uncounted if u.option == option}
-    skip |= {("core20", REST)}
-    if ("core20", CORE20) in keys:
-        skip.add(("imd_quintile", impact.Q1_GROUP))
-    shown = [k in material and k not in skip for k in keys]
-    unrated = [k not in material and k not in quiet and k not in skip for k in keys]
-    order = [i for i, s in enumerate(shown) if s] + [i for i, u in enumerate(unrated) if u]
+    skip = set()
+    q1 = [i for i, k in enumerate(keys) if k == ("imd_quintile", impact.Q1_GROUP)]
+    core = [i for i, k in enumerate(keys) if k == ("core20", CORE20)]
+    if q1 and core and not impact.same_figures(rows.iloc[q1[0]], rows.iloc[core[0]]):
+        skip.add(("imd_quintile", impact.Q1_GROUP))  # Core20 stands for them
+    shown = [i for i, k in enumerate(keys) if k in material and k not in skip]
+    unrated = [
+        i for i, k in enumerate(keys) if k not in material and k not in quiet and k not in skip
+    ]
     table = None
-    if order:
-        chosen = rows.iloc[order]
+    if shown or unrated:
+        chosen = impact.merge_core20(rows.iloc[shown + unrated]).copy()
+        again = {(u.dimension, u.group) for u in f.uncounted if u.option == option}
+        again.add(("imd_quintile", impact.MERGED_REST))
+        chosen["disproportionate"] = [
+            bool(d) and (dim, g) not in again
+            for dim, g, d in zip(
+                chosen["dimension"], chosen["group"], chosen["disproportionate"], strict=True
+            )
+        ]
         table = summary_mod.ratings_table(a, option, chosen)
     names = [_quiet_name(d, g) for d, g in keys if (d, g) in quiet and (d, g) not in skip]
-    return Block(table, Html(render("quiet_groups.html.j2", groups=names)), *extras)
+    if ("core20", CORE20) in quiet and ("imd_quintile", impact.Q1_GROUP) in quiet:
+        names.remove(_quiet_name("imd_quintile", impact.Q1_GROUP))  # the same people
+    return RatingsSummary(table, Html(render("quiet_groups.html.j2", groups=names)), *extras)
 
 
 def _quiet_name(dimension: str, group: str) -> str:
