@@ -24,7 +24,7 @@ travel
     The england benchmark's proposal with a journey-time matrix for every English LSOA ×
     every site (about 35 million pairs, Parquet, synthetic): ``eia run`` with and without
     it (time and peak RSS, and what the matrix adds), and reading the matrix and finding
-    the quickest site before and after alone (``eia.traveltime``), in fresh processes.
+    the quickest site before and after alone (``eia.analysis.traveltime``), in fresh processes.
 batch
     Ten variants of the Nottingham example through ``eia batch`` with ``--jobs 1``
     and ``--jobs 2``: wall times and the speed-up.
@@ -32,7 +32,7 @@ stats
     ``eia.stats.sii`` with 100,000 repetitions, and every rate function for 35,000
     areas, each timed on its first call in a fresh process.
 schemas
-    The data contracts (``eia.schemas``, pandera), in a fresh process: importing pandera
+    The data contracts (``eia.refdata.schemas``, pandera), in a fresh process: importing pandera
     after the libraries a kernel has anyway, the first check (pandera sets up its
     backends), checking every file of the pack in full (``eia data check``), the pack
     files a run reads, and the England-sized frames a run checks (area, weights,
@@ -72,13 +72,13 @@ MIB = 1024**2
 # Code run in fresh child processes. Each child reads its arguments as JSON from
 # argv[1] and writes its results as JSON to args["result"].
 
-#: ``eia run FILE --out OUT`` exactly as the command line does it (eia.cli.main), with
+#: ``eia run FILE --out OUT`` exactly as the command line does it (eia.runner.cli.main), with
 #: the runner's own stage timings and the peak RSS of this process and of its kernel.
 CLI_CHILD = r"""
 import json, resource, sys
 KIB = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
 args = json.loads(sys.argv[1])
-import eia.run as runner
+import eia.runner.run as runner
 timings = {}
 _run = runner.run
 def run(*a, **k):
@@ -86,7 +86,7 @@ def run(*a, **k):
     timings.update(result.timings)
     return result
 runner.run = run
-from eia.cli import main
+from eia.runner.cli import main
 rc = main(["run", args["file"], "--out", args["out"]])
 out = {
     "rc": rc,
@@ -98,7 +98,7 @@ out = {
 json.dump(out, open(args["result"], "w"))
 """
 
-#: Read a journey-time matrix and find the quickest site before and after (eia.traveltime).
+#: Read a journey-time matrix and find the quickest site before and after (eia.analysis.traveltime).
 TRAVEL_CHILD = r"""
 import json, resource, sys, time
 KIB = 1 if sys.platform == "darwin" else 1024
@@ -107,10 +107,11 @@ def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 t0 = time.perf_counter()
-from eia import params, traveltime
-from eia.area import select_lsoas
+from eia import params
+from eia.analysis import traveltime
+from eia.population.area import select_lsoas
 from eia.refdata import load_pack
-from eia.service import _reference
+from eia.service.aggregate import _reference
 pack = load_pack()
 proposal = params.load(args["file"], pack)
 codes = select_lsoas(pack, proposal.area.spec)
@@ -129,7 +130,7 @@ json.dump({"timings": {"setup": t1 - t0, "read": t2 - t1, "measure": t3 - t2},
           open(args["result"], "w"))
 """
 
-#: The floor: Papermill (ipc kernel, as eia.run) plus nbconvert on a notebook that only
+#: The floor: Papermill (ipc kernel, as eia.runner.run) plus nbconvert on a notebook that only
 #: imports modules, then the HTML written; nothing of eia is imported in this process.
 FLOOR_CHILD = r"""
 import json, resource, sys, time
@@ -222,7 +223,10 @@ threading.Thread(target=sample, daemon=True).start()
 
 with Stage("import eia and libraries"):
     import nbformat
-    from eia import assessment, lsoa21, maps, params, refdata, sections, service, show
+    from eia import assessment, params, refdata
+    from eia.refdata import lsoa21
+    from eia.report import maps, sections, show
+    from eia.service import aggregate as service
 
 with Stage("validate"):
     proposal = params.load(args["file"])
@@ -293,15 +297,15 @@ json.dump(out, open(args["result"], "w"))
 SCHEMAS_CHILD = r"""
 import json, sys, time
 import numpy as np, pandas as pd, geopandas, scipy.special, pydantic, pyarrow.parquet as pq
-import eia.area, eia.ethnicity, eia.refdata, eia.stats  # a kernel imports these anyway
+import eia.population.area, eia.population.ethnicity, eia.refdata, eia.stats  # a kernel imports these anyway
 args = json.loads(sys.argv[1])
 out = {}
 t0 = time.perf_counter()
-from eia import schemas
+from eia.refdata import schemas
 out["import"] = time.perf_counter() - t0
 from eia import refdata
-from eia.area import build_area, group_populations
-from eia import access
+from eia.population.area import build_area, group_populations
+from eia.analysis import access
 pack = refdata.load_pack()
 def read(name, columns=None):
     return pq.read_table(pack.path(name), columns=columns).to_pandas()
@@ -392,7 +396,7 @@ def child_env(**extra: str) -> dict:
 
 def eia_command() -> list[str]:
     script = Path(sys.executable).parent / "eia"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "eia.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "eia.runner.cli"]
 
 
 def load() -> str:
@@ -608,7 +612,7 @@ def bench_icb(table: Table, repeat: int, work: Path) -> None:
     floor_walls = [r["wall"] for r in floors]
     table.add(section, "eia run, end to end (fresh process)", walls)
     for key in ("validate", "execute", "render"):
-        table.add(section, f"  {key} (eia.run timings)", [r["timings"][key] for r in runs])
+        table.add(section, f"  {key} (eia.runner.run timings)", [r["timings"][key] for r in runs])
     add_stages(table, section, stages, memory=False)
     table.add(
         section,
@@ -763,7 +767,7 @@ def bench_england(table: Table, repeat: int, work: Path, sites: int, events: int
         ok=lambda v: v < 60,
     )
     for key in ("validate", "execute", "render"):
-        table.add(section, f"  {key} (eia.run timings)", [r["timings"][key] for r in runs])
+        table.add(section, f"  {key} (eia.runner.run timings)", [r["timings"][key] for r in runs])
     table.add(section, "peak RSS, eia process", [r["rss_self"] for r in runs], unit="GiB")
     table.add(section, "peak RSS, kernel", [r["rss_children"] for r in runs], unit="GiB")
     table.add(
@@ -782,7 +786,7 @@ def bench_england(table: Table, repeat: int, work: Path, sites: int, events: int
 def travel_inputs(work: Path, sites: int, events: int) -> Path:
     """The england proposal plus a car journey-time matrix, every LSOA × every site (Parquet).
 
-    Synthetic minutes from straight-line distance (eia.traveltime.SPEED_MODEL, car, urban
+    Synthetic minutes from straight-line distance (eia.analysis.traveltime.SPEED_MODEL, car, urban
     speeds) times a seeded factor; 1% of pairs empty (not reachable). Reused when present.
     """
     base = england_inputs(work, sites, events)
@@ -1066,7 +1070,7 @@ def bench_schemas(table: Table, repeat: int) -> None:
     n = runs[0]["lsoas"]
     table.add(
         section,
-        "import pandera (eia.schemas), after the modules a kernel imports anyway",
+        "import pandera (eia.refdata.schemas), after the modules a kernel imports anyway",
         [r["import"] for r in runs],
     )
     table.add(

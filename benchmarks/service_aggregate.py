@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from eia.synth import COLUMNS  # the same column names as the synthetic extracts
+from eia.service.synth import COLUMNS  # the same column names as the synthetic extracts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,14 +63,14 @@ def make_events(rows: int, seed: int = 1) -> pa.Table:
 CHILD = """
 import json, os, resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from eia.service import aggregate, open_source
+from eia.service.aggregate import aggregate, open_source
 path, columns, engine = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 if engine == "postgres":
     spec = {"table": "bench.events", "connection": "EIA_BENCH_DB"}
 else:
     spec = {"path": path, "engine": engine}
 if engine == "spark":
-    from eia.sources import spark_backend
+    from eia.service.sources import spark_backend
     spark_backend(None)  # start the JVM before the clock
 t0 = time.perf_counter()
 source = open_source(spec)

@@ -52,7 +52,7 @@ def pack(refdata_dir):
 @pytest.fixture(scope="session")
 def notts_area(pack):
     """Nottingham and Nottinghamshire ICB's area frame."""
-    from eia.area import build_area
+    from eia.population.area import build_area
 
     return build_area(pack, {"icb": "E54000060"})
 

@@ -152,6 +152,6 @@ def spark_session():
         unavailable("PySpark is not installed: uv pip install -e '.[dev]'")
     if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
         unavailable("Java is not installed: apt-get install openjdk-17-jre-headless")
-    from eia.sources import spark_backend
+    from eia.service.sources import spark_backend
 
     return spark_backend(None)._session

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eia import appraisal, impact
-from eia.access import CORE20_LABELS
+from eia.analysis import appraisal, impact
+from eia.analysis.access import CORE20_LABELS
 from eia.params import Thresholds
 
 CORE20, REST = CORE20_LABELS

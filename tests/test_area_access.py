@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from eia import access
-from eia.area import build_area, group_populations, select_lsoas
+from eia.analysis import access
+from eia.population.area import build_area, group_populations, select_lsoas
 
 
 def test_nottingham_icb_has_684_lsoas_in_8_authorities(notts_area):

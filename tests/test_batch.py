@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from eia import batch
-from eia.cli import build_parser, main
 from eia.errors import ParamsError, RunError
+from eia.runner import batch
+from eia.runner.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -177,7 +177,7 @@ def test_batch_index_links_every_good_report(batch_run):
 
 @pytest.mark.slow
 def test_two_runs_give_identical_metrics_and_figures(batch_run, tmp_path):
-    from eia.run import run
+    from eia.runner.run import run
 
     first = batch_run["out"] / "notts-diagnostics-consolidation"
     fixed_time = os.environ.get("EIA_RUN_TIME")
@@ -200,8 +200,8 @@ def test_two_runs_give_identical_metrics_and_figures(batch_run, tmp_path):
 
 @pytest.mark.slow
 def test_failing_rerun_leaves_the_last_good_report_byte_identical(batch_run, monkeypatch):
-    from eia import index
-    from eia.run import run
+    from eia.report import index
+    from eia.runner.run import run
 
     out = batch_run["out"]
     good = out / "notts-diagnostics-consolidation"
@@ -238,7 +238,7 @@ def _tiny(tmp_path: Path, proposal_id: str, extra: str = "") -> Path:
 
 @pytest.mark.slow
 def test_a_dead_kernel_is_reported_as_such(refdata_dir, tmp_path, monkeypatch):
-    from eia.run import run
+    from eia.runner.run import run
 
     monkeypatch.setenv("EIA_TEMPLATES", str(FIXTURE_TEMPLATES / "dead-kernel"))
     with pytest.raises(RunError) as info:
@@ -250,7 +250,7 @@ def test_a_dead_kernel_is_reported_as_such(refdata_dir, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_cell_time_limit_from_params(refdata_dir, tmp_path, monkeypatch):
-    from eia.run import run
+    from eia.runner.run import run
 
     monkeypatch.setenv("EIA_TEMPLATES", str(FIXTURE_TEMPLATES / "slow-cell"))
     params = _tiny(tmp_path, "slow-cell", "limits: {cell_timeout_s: 2}\n")
@@ -263,7 +263,7 @@ def test_cell_time_limit_from_params(refdata_dir, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_run_time_limit_from_params(refdata_dir, tmp_path, monkeypatch):
-    from eia.run import run
+    from eia.runner.run import run
 
     monkeypatch.setenv("EIA_TEMPLATES", str(FIXTURE_TEMPLATES / "slow-cell"))
     params = _tiny(tmp_path, "slow-run", "limits: {cell_timeout_s: 600, run_timeout_s: 4}\n")

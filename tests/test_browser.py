@@ -33,7 +33,7 @@ SCRIPT = ROOT / "tests" / "browser" / "axe_check.mjs"
 KNOWN_BAD = ROOT / "tests" / "browser" / "fixtures" / "inaccessible.html"
 NODE_MODULES = ROOT / "node_modules"
 EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))
-HAS_INDEX = importlib.util.find_spec("eia.index") is not None
+HAS_INDEX = importlib.util.find_spec("eia.report.index") is not None
 PAGES = [p.stem for p in EXAMPLES] + (["index"] if HAS_INDEX else [])
 FAILING_IMPACTS = {"serious", "critical"}
 TIMEOUT_S = 900
@@ -126,7 +126,7 @@ def failures(result: dict) -> list[str]:
 def rendered(refdata_dir, tmp_path_factory) -> dict[str, Path | str]:
     """Each example's report.html (or why its run failed) and index.html, by page name."""
     from eia.errors import EIAError
-    from eia.run import run
+    from eia.runner.run import run
 
     out = tmp_path_factory.mktemp("reports")
     pages: dict[str, Path | str] = {}
@@ -136,7 +136,7 @@ def rendered(refdata_dir, tmp_path_factory) -> dict[str, Path | str]:
         except EIAError as exc:
             pages[params_file.stem] = f"eia run {params_file.name} failed: {exc}"
     if HAS_INDEX:
-        from eia import index
+        from eia.report import index
 
         written = index.write(out)
         pages["index"] = Path(written) if written else out / "index.html"

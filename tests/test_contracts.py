@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eia import access
-from eia.contracts import by_lsoa
+from eia.align import by_lsoa
+from eia.analysis import access
 from eia.errors import DataMismatchError, EIAError
 
 
@@ -75,8 +75,8 @@ def rc():  # read without resolving the backend (reading rcParams["backend"] wou
     return {k: v for k, v in dict.items(matplotlib.rcParams) if k != "backend"}
 before = (matplotlib.rcParams._get_backend_or_none(), rc(), dict(os.environ),
           list(warnings.filters))
-import eia, eia.maps, eia.sections, eia.show, eia.assessment, eia.run, eia.batch, eia.cli
-import eia.uptake, eia.impact, eia.access, eia.area, eia.params, eia.template
+import eia, eia.report.maps, eia.report.sections, eia.report.show, eia.assessment, eia.runner.run, eia.runner.batch, eia.runner.cli
+import eia.analysis.uptake, eia.analysis.impact, eia.analysis.access, eia.population.area, eia.params, eia.runner.template
 after = (matplotlib.rcParams._get_backend_or_none(), rc(), dict(os.environ),
          list(warnings.filters))
 names = ["backend", "rcParams", "environment", "warnings filters"]
@@ -94,7 +94,7 @@ print("pyplot" if "matplotlib.pyplot" in sys.modules else "no pyplot")
 def test_maps_use_no_pyplot_state(notts_area):
     import matplotlib
 
-    from eia import maps
+    from eia.report import maps
 
     backend = matplotlib.rcParams._get_backend_or_none()
 
@@ -123,8 +123,8 @@ def test_within_takes_codes_of_the_area_not_a_mask():
 
 
 def test_ethnicity_by_core20_matches_residents_by_code(notts_area, pack):
-    from eia import intersect
-    from eia.area import group_populations
+    from eia.analysis import ethnicity_deprivation as intersect
+    from eia.population.area import group_populations
 
     area = notts_area.head(40)
     ethnic = group_populations(pack, list(area["lsoa21_code"]))

@@ -10,10 +10,10 @@ import nbformat
 import pytest
 import yaml
 
-from eia import template
-from eia.cli import main
 from eia.errors import ParamsError
 from eia.params import load
+from eia.runner import template
+from eia.runner.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"

@@ -6,9 +6,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eia import detailed, disclosure
-from eia.area import ETHNIC_GROUPS
-from eia.ethnicity import CATEGORIES, NHS_CODES
+from eia.analysis import ethnic_codes as detailed
+from eia.population.area import ETHNIC_GROUPS
+from eia.population.ethnicity import CATEGORIES, NHS_CODES
+from eia.stats import disclosure
 
 
 def frames(code_counts: dict[str, float], group_only: dict[str, float]):
@@ -69,7 +70,7 @@ def test_suppression_holds_across_detailed_and_broad_tables(code_counts, group_o
         {k: float(v) for k, v in code_counts.items()}, {k: float(v) for k, v in group_only.items()}
     )
     table = detailed.users_table(by_code, by_group)
-    # The broad table as eia.uptake publishes it: one-way, with its total.
+    # The broad table as eia.analysis.uptake publishes it: one-way, with its total.
     broad_counts = (
         table.groupby("broad_group")["count"].sum().reindex(list(CATEGORIES), fill_value=0)
     )

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from eia.disclosure import (
+from eia.stats.disclosure import (
     PRIMARY,
     SECONDARY,
     TABLE,

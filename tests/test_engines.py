@@ -21,9 +21,9 @@ import pytest
 import yaml
 from services import PASSWORD, seed_table
 
-from eia import synth
 from eia.errors import ServiceDataError
-from eia.service import (
+from eia.service import synth
+from eia.service.aggregate import (
     ServiceDataWarning,
     aggregate,
     load_service,
@@ -275,7 +275,7 @@ QUALITY = (
 
 def example_extract(pack, name: str, folder: Path) -> tuple[dict, list, Path]:
     from eia import params
-    from eia.area import select_lsoas
+    from eia.population.area import select_lsoas
 
     proposal = params.load(ROOT / "params" / "examples" / f"{name}.yaml", pack=pack)
     codes = select_lsoas(pack, proposal.area.spec)
@@ -286,7 +286,7 @@ def example_extract(pack, name: str, folder: Path) -> tuple[dict, list, Path]:
 
 
 def figures(data) -> tuple[tuple, tuple]:
-    from eia.ethnicity import CATEGORIES
+    from eia.population.ethnicity import CATEGORIES
 
     totals = tuple(round(float(data.quality[k]), 2) for k in QUALITY)
     groups = data.by_lsoa_ethnicity.groupby("ethnic_group")["count"].sum()
@@ -361,7 +361,7 @@ def test_nottingham_example_runs_from_postgres_and_spark(pack, pg, spark, tmp_pa
         params["service"] = {**where, **service}
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         done = subprocess.run(
-            [sys.executable, "-m", "eia.cli", "run", "--out", str(folder / "out"),
+            [sys.executable, "-m", "eia.runner.cli", "run", "--out", str(folder / "out"),
              str(folder / f"{name}.yaml")],
             capture_output=True, text=True, env=env, timeout=900, check=False,
         )  # fmt: skip
@@ -382,7 +382,7 @@ def test_a_missing_table_exits_2_and_publishes_nothing(pack, pg, tmp_path):
     file = tmp_path / f"{name}.yaml"
     file.write_text(yaml.safe_dump(params, sort_keys=False))
     done = subprocess.run(
-        [sys.executable, "-m", "eia.cli", "run", "--out", str(tmp_path / "out"), str(file)],
+        [sys.executable, "-m", "eia.runner.cli", "run", "--out", str(tmp_path / "out"), str(file)],
         capture_output=True, text=True, env={**os.environ, ENV: pg}, timeout=900, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-2000:]

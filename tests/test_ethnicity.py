@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from eia.area import ETHNIC_GROUPS
-from eia.ethnicity import (
+from eia.population.area import ETHNIC_GROUPS
+from eia.population.ethnicity import (
     CATEGORIES,
     NHS_CODES,
     NOT_KNOWN,

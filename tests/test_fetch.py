@@ -23,9 +23,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from eia import fetch as fetchmod
 from eia.errors import RefDataError
 from eia.refdata import REQUIRED_FILES, Pack, verify
+from eia.refdata import fetch as fetchmod
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "fetch"
@@ -448,8 +448,8 @@ def test_fetched_pack_loads_through_pack(built):
 
 def test_fetched_pack_runs_an_access_example(built):
     """Close one hospital in the fetched area and measure who travels further."""
-    from eia.access import group_weights, measure, resolve_sites, summarise
-    from eia.area import build_area, group_populations, select_lsoas
+    from eia.analysis.access import group_weights, measure, resolve_sites, summarise
+    from eia.population.area import build_area, group_populations, select_lsoas
 
     dest, _ = built
     pack = Pack(dest)
@@ -721,7 +721,7 @@ def test_file_put_in_the_cache_by_hand_is_used(publisher, tmp_path):
 
 
 def test_fetched_detailed_ethnic_groups_add_up_and_map_to_nhs_codes(built):
-    from eia.detailed import DETAILED_FILE, MAPPING
+    from eia.analysis.ethnic_codes import DETAILED_FILE, MAPPING
 
     dest, _ = built
     fine = pd.read_parquet(dest / DETAILED_FILE)

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eia import appraisal, findings, impact
-from eia.access import CORE20_LABELS
+from eia import findings
+from eia.analysis import appraisal, impact
+from eia.analysis.access import CORE20_LABELS
 from eia.params import NARRATIVE_KEYS, Thresholds
 
 CORE20, REST = CORE20_LABELS

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from eia import decision, index, params, sections
+from eia import params
 from eia.assessment import assess, metrics
+from eia.report import decision, index, sections
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "params"

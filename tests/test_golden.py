@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from eia import decision, params
+from eia import params
 from eia.assessment import assess
+from eia.report import decision
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"

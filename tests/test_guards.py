@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from eia import assessment, guards, params, synth
-from eia.cli import main
+from eia import assessment, params
+from eia.analysis import guards
 from eia.refdata import WGS84
+from eia.runner.cli import main
+from eia.service import synth
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -83,7 +85,7 @@ def test_run_strict_stops_before_running(refdata_dir, tmp_path, capsys):
 
 
 def test_batch_strict_marks_the_proposal_invalid(refdata_dir, tmp_path):
-    from eia.batch import INVALID, run_batch
+    from eia.runner.batch import INVALID, run_batch
 
     result = run_batch([FAR_SITE], tmp_path, jobs=1, progress=False, strict=True)
     [item] = result.items
@@ -160,7 +162,7 @@ def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(pack
 def test_the_superset_report_states_the_judgement_and_agrees_with_metrics(refdata_dir, tmp_path):
     import html as html_mod
 
-    from eia.run import run
+    from eia.runner.run import run
 
     result = run(SUPERSET, tmp_path)
     metrics = json.loads(result.metrics.read_text())
@@ -179,7 +181,7 @@ def test_the_superset_report_states_the_judgement_and_agrees_with_metrics(refdat
 
 
 def test_the_options_section_shows_what_metrics_holds(superset):
-    from eia import sections, show
+    from eia.report import sections, show
 
     block = sections.options(superset)
     m = assessment.metrics(superset)

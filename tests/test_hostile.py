@@ -2,7 +2,7 @@
 
 One end-to-end run of a proposal whose every free-text field is hostile
 (markup, quotes, Python and template syntax) and whose service extract is
-synthetic (:mod:`eia.synth`, generated beside the params file) backs the
+synthetic (:mod:`eia.service.synth`, generated beside the params file) backs the
 escaping, injection and disclosure checks.
 """
 
@@ -23,7 +23,7 @@ import yaml
 from eia import params
 from eia.errors import ParamsError
 
-HAS_SYNTH = importlib.util.find_spec("eia.synth") is not None
+HAS_SYNTH = importlib.util.find_spec("eia.service.synth") is not None
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 HOSTILE = {
@@ -118,7 +118,7 @@ def test_good_ids_stay_inside_out(tmp_path):
 
 
 def test_run_with_a_path_id_writes_nothing(refdata_dir, tmp_path):
-    from eia.run import run
+    from eia.runner.run import run
 
     params_file = _dump(tmp_path / "p" / "escape.yaml", _base(id="../../escaped"))
     out = tmp_path / "a" / "b" / "out"
@@ -174,8 +174,8 @@ class _Tags(HTMLParser):
 
 @pytest.fixture(scope="module")
 def hostile_run(refdata_dir, tmp_path_factory):
-    """`eia run` on the hostile proposal (with a synthetic service extract if eia.synth exists)."""
-    from eia.cli import main
+    """`eia run` on the hostile proposal (with a synthetic service extract if eia.service.synth exists)."""
+    from eia.runner.cli import main
 
     base = tmp_path_factory.mktemp("hostile")
     data = {
@@ -196,7 +196,7 @@ def hostile_run(refdata_dir, tmp_path_factory):
         "signoff": [{"name": HOSTILE["signoff"], "role": HOSTILE["role"]}],
     }
     if HAS_SYNTH:
-        from eia import synth
+        from eia.service import synth
 
         data["service"] = {
             **synth.service_spec("data/synthetic-events.csv"),
@@ -271,7 +271,7 @@ def test_parameters_reach_the_notebook_as_data_not_code(hostile_run):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_SYNTH, reason="eia.synth is not available yet")
+@pytest.mark.skipif(not HAS_SYNTH, reason="eia.service.synth is not available yet")
 def test_no_record_level_service_data_in_any_output(hostile_run):
     import pandas as pd
 
@@ -323,8 +323,9 @@ def test_no_record_level_service_data_in_any_output(hostile_run):
 
 def test_finding2_patient_values_never_reach_the_report_or_metrics(pack, tmp_path):
     """Unmatched values that are not codes are counted, never echoed, in every output path."""
-    from eia import service, uptake
-    from eia.area import build_area
+    from eia.analysis import uptake
+    from eia.population.area import build_area
+    from eia.service import aggregate as service
 
     values = [
         "01/02/1960",
@@ -376,7 +377,7 @@ def test_finding4_special_and_mislabelled_files_are_refused_unquoted(
 ):
     import os
 
-    from eia.cli import main
+    from eia.runner.cli import main
 
     folder = tmp_path / "p"
     folder.mkdir()
@@ -397,7 +398,7 @@ def test_finding4_special_and_mislabelled_files_are_refused_unquoted(
 
 def test_finding4_parse_errors_do_not_quote_the_file(tmp_path, capsys):
     from eia.errors import ServiceDataError
-    from eia.service import read_service
+    from eia.service.aggregate import read_service
 
     path = tmp_path / "x.csv"
     path.write_text(
@@ -444,7 +445,7 @@ sites:
 
 def _one_line_problems(path: Path, capsys) -> str:
     """`eia validate` exits 2 with one line per problem and no traceback."""
-    from eia.cli import main
+    from eia.runner.cli import main
 
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
@@ -571,8 +572,8 @@ def test_finding6_effect_groups_must_be_real_groups(
 
 
 def test_effect_groups_match_the_librarys_groups():
-    from eia.access import CORE20_LABELS
-    from eia.area import ETHNIC_GROUPS, QUINTILE_LABELS
+    from eia.analysis.access import CORE20_LABELS
+    from eia.population.area import ETHNIC_GROUPS, QUINTILE_LABELS
 
     assert params.EFFECT_GROUPS["ethnic_group"] == ETHNIC_GROUPS
     assert params.EFFECT_GROUPS["core20"] == CORE20_LABELS
@@ -584,7 +585,7 @@ def test_effect_groups_match_the_librarys_groups():
 
 
 def test_finding3_synth_never_overwrites_a_real_extract(refdata_dir, tmp_path, capsys):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     folder = tmp_path / "p"
     (folder / "data").mkdir(parents=True)
@@ -609,9 +610,9 @@ def test_finding3_synth_never_overwrites_a_real_extract(refdata_dir, tmp_path, c
 def test_finding3_synth_and_generate_write_only_inside_the_params_folder(
     refdata_dir, pack, tmp_path, capsys
 ):
-    from eia import synth
-    from eia.cli import main
     from eia.errors import ServiceDataError
+    from eia.runner.cli import main
+    from eia.service import synth
 
     folder = tmp_path / "p"
     folder.mkdir()
@@ -659,7 +660,7 @@ def test_finding8_manifest_names_must_be_plain_file_names(tmp_path, name):
 
 
 def test_finding5_out_that_is_a_file_or_unwritable_is_one_line(refdata_dir, tmp_path, capsys):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     params_file = _dump(tmp_path / "p" / "p.yaml", _base(id="out-test"))
     a_file = tmp_path / "a-file"
@@ -681,7 +682,7 @@ def test_finding5_full_or_read_only_disks_are_one_line(tmp_path, code, expected)
     import errno
 
     from eia.errors import OutputError
-    from eia.run import _output_error
+    from eia.runner.run import _output_error
 
     error = _output_error(
         OSError(getattr(errno, code), os.strerror(getattr(errno, code))), tmp_path
@@ -691,7 +692,7 @@ def test_finding5_full_or_read_only_disks_are_one_line(tmp_path, code, expected)
 
 
 def test_finding9_a_symlinked_output_folder_is_refused(refdata_dir, tmp_path, capsys):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     params_file = _dump(tmp_path / "p" / "p.yaml", _base(id="linked"))
     target = tmp_path / "precious"
@@ -709,7 +710,7 @@ def test_finding9_stale_folders_of_dead_processes_are_removed(tmp_path):
     import subprocess
     import sys
 
-    from eia.run import remove_stale
+    from eia.runner.run import remove_stale
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -725,7 +726,7 @@ def test_finding9_stale_folders_of_dead_processes_are_removed(tmp_path):
 
 
 def test_binary_bytes_never_reach_the_terminal(refdata_dir, tmp_path, capsys):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     folder = tmp_path / "p"
     folder.mkdir()
@@ -787,7 +788,7 @@ def _eia(*args: str):
     import sys
 
     return subprocess.Popen(
-        [sys.executable, "-m", "eia.cli", *args],
+        [sys.executable, "-m", "eia.runner.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -856,7 +857,7 @@ def test_finding7_the_kernel_runs_under_a_memory_limit(tmp_path):
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from eia.run import ipc_kernel_manager, kill_kernels
+    from eia.runner.run import ipc_kernel_manager, kill_kernels
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("block = bytearray(3 * 1024**3)")]
@@ -876,7 +877,7 @@ def test_finding7_the_kernel_runs_under_a_memory_limit(tmp_path):
 
 
 def test_finding5_a_batch_precheck_error_fails_only_that_file(tmp_path):
-    from eia.batch import INVALID, _precheck
+    from eia.runner.batch import INVALID, _precheck
 
     good = _dump(tmp_path / "good.yaml", _base(id="good"))
     bad = tmp_path / "bad.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from eia import impact
+from eia.analysis import impact
 from eia.errors import DataMismatchError
 
 # Four LSOAs: two Core20, two not. Each has 1,000 residents.
@@ -214,8 +214,8 @@ def test_ratings_have_a_text_cue_beyond_colour():
 
 
 def test_core20_follows_declared_quintile_effects():
-    from eia.area import QUINTILE_LABELS
     from eia.assessment import core20_effects
+    from eia.population.area import QUINTILE_LABELS
 
     pops = pd.Series([100, 100, 100, 100, 100], index=list(QUINTILE_LABELS.values()))
     effects = [

@@ -13,8 +13,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from eia import index
-from eia.report import BANNER
+from eia.report import index
+from eia.report.html import BANNER
 
 HOSTILE = "<script>alert(1)</script> & \"quotes\" 'single'"
 

@@ -9,9 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eia import disclosure, intersect, language
-from eia.area import ETHNIC_GROUPS, build_area, group_populations
+from eia.analysis import ethnicity_deprivation as intersect
 from eia.assessment import profile_by_quintile
+from eia.population import proficiency as language
+from eia.population.area import ETHNIC_GROUPS, build_area, group_populations
+from eia.stats import disclosure
 
 NOTTS = {"icb": "E54000060"}
 
@@ -55,7 +57,7 @@ def test_core20_table_and_finding(notts):
 
 
 def test_access_table_splits_each_group_between_core20_and_rest(notts, pack):
-    from eia import access
+    from eia.analysis import access
 
     area, _, ethnic = notts
     current = access.resolve_sites(pack, [{"hospital": "King's Mill Hospital"}])
@@ -130,7 +132,7 @@ def crosses(draw):
 def test_cross_table_suppression_holds_with_the_linked_tables(cross):
     min_count = 5
     # The one-way tables (by ethnic group, by quintile) protected on their own, linked by
-    # their common total, as eia.uptake publishes them.
+    # their common total, as eia.analysis.uptake publishes them.
     one_way = {("row", r): float(cross.loc[r].sum()) for r in cross.index}
     one_way |= {("col", c): float(cross[c].sum()) for c in cross.columns}
     one_way[("total",)] = float(cross.to_numpy().sum())
@@ -164,7 +166,7 @@ def test_cross_table_suppression_holds_with_the_linked_tables(cross):
 
 
 def test_burden_table_uses_the_judgement_measures_per_group_and_core20(notts, pack):
-    from eia import access
+    from eia.analysis import access
     from eia.params import Thresholds
 
     area, _, ethnic = notts

@@ -16,15 +16,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eia import appraisal, impact, index, intersect, summary
-from eia.access import CORE20_LABELS
+from eia.analysis import appraisal, impact
+from eia.analysis import ethnicity_deprivation as intersect
+from eia.analysis.access import CORE20_LABELS
 from eia.params import Thresholds
+from eia.report import index, summary
 
 CORE20, REST = CORE20_LABELS
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 #: Every access threshold a flag is tested against, a quarter up and down (a ratio: its
-#: excess over 1), written out here independently of eia.impact.margin_variations.
+#: excess over 1), written out here independently of eia.analysis.impact.margin_variations.
 QUARTER = [
     (field, value)
     for field, base, up, down in [
@@ -319,7 +321,8 @@ def _distances(scenario: str | None = None) -> pd.DataFrame:
 
 
 def test_an_access_table_is_captioned_with_the_option_its_frame_describes():
-    from eia import access, sections
+    from eia.analysis import access
+    from eia.report import sections
 
     weights = pd.DataFrame({"G": [10, 20, 30]}, index=_distances()["lsoa21_code"])
     frame = access.summarise(_distances("Option A"), weights, 5.0)

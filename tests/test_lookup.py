@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from eia import lookup
-from eia.cli import main
 from eia.errors import ParamsError
 from eia.params import parse
+from eia.refdata import lookup
+from eia.runner.cli import main
 
 pytestmark = pytest.mark.refdata
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from eia import uptake
+from eia.analysis import uptake
 
 MIN = 5
 QUALITY_LINKS = [
@@ -173,7 +173,7 @@ def test_the_reported_attack_no_longer_recovers_anything():
 
 def test_the_attacker_recovers_counts_from_a_map_that_greys_only_small_counts():
     """The map before the fix: grey meant 1-4 users, zeros were shaded as a rate of 0."""
-    from eia.disclosure import MapClasses, quantile_classes
+    from eia.stats.disclosure import MapClasses, quantile_classes
 
     deciles = [1] * 10 + [10, 10] + [5] * 4
     counts = np.array([1] * 5 + [0] * 5 + [1, 5] + [20, 30, 25, 40], dtype=float)

@@ -1,4 +1,4 @@
-"""Maps and curves that show who loses (eia.maps, eia.figures): sites by role, the proposal's own
+"""Maps and curves that show who loses (eia.report.maps, eia.report.figures): sites by role, the proposal's own
 thresholds, every option's sites, cumulative curves, titles that do not overlap."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from eia import maps
+from eia.report import maps
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSOLIDATION = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
@@ -125,7 +125,7 @@ def test_options_maps_show_each_options_sites_and_titles_do_not_overlap(consolid
 
 
 def test_change_map_alt_text_counts_as_the_ratings_do(consolidation):
-    from eia import figures
+    from eia.report import figures
 
     a = consolidation
     for option in a.proposed:
@@ -137,7 +137,7 @@ def test_change_map_alt_text_counts_as_the_ratings_do(consolidation):
 
 
 def test_a_cumulative_figure_per_option_with_its_finding(consolidation):
-    from eia import figures
+    from eia.report import figures
 
     a = consolidation
     curves = figures.cumulative_curves(a)
@@ -153,7 +153,7 @@ def test_a_cumulative_figure_per_option_with_its_finding(consolidation):
 
 
 def test_imd_map_names_every_site_and_says_what_each_option_does(consolidation):
-    from eia import figures
+    from eia.report import figures
 
     figure = figures.imd_map(consolidation)
     assert (
@@ -170,7 +170,7 @@ def test_no_global_matplotlib_state_changes_on_import():
     import sys
 
     code = (
-        "import matplotlib; before = dict(matplotlib.rcParams); import eia.maps, eia.figures;"
+        "import matplotlib; before = dict(matplotlib.rcParams); import eia.report.maps, eia.report.figures;"
         "after = dict(matplotlib.rcParams);"
         "changed = [k for k in before if before[k] != after[k]]; print(changed)"
     )

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from eia import params
-from eia.cli import main
 from eia.errors import ParamsError
+from eia.runner.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))

@@ -1,4 +1,4 @@
-"""The board-pack PDF (eia.pdf, ``eia run --pdf``): tagged, bookmarked, A4, nothing half-written.
+"""The board-pack PDF (eia.report.pdf, ``eia run --pdf``): tagged, bookmarked, A4, nothing half-written.
 
 The end-to-end test prints a real example through headless Chromium and checks
 the PDF with poppler's ``pdfinfo``/``pdftotext`` and pypdf's outline reader. It
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from eia import pdf
 from eia.errors import EIAError
+from eia.report import pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
@@ -53,7 +53,7 @@ def test_missing_chromium_is_one_clear_line(monkeypatch, tmp_path):
 def test_run_with_pdf_fails_before_running_and_keeps_the_last_report(
     monkeypatch, tmp_path, refdata_dir
 ):
-    from eia.run import run
+    from eia.runner.run import run
 
     monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-such-chromium"))
     monkeypatch.setattr(pdf, "_playwright_browser", lambda: False)
@@ -68,7 +68,7 @@ def test_run_with_pdf_fails_before_running_and_keeps_the_last_report(
 
 
 def test_cli_pdf_flag_reports_missing_engine(monkeypatch, tmp_path, refdata_dir, capsys):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-such-chromium"))
     monkeypatch.setattr(pdf, "_playwright_browser", lambda: False)
@@ -100,7 +100,7 @@ def _text(markup: str) -> str:
 
 @pytest.mark.slow
 def test_eia_run_pdf_is_tagged_bookmarked_and_holds_the_summary(tmp_path, refdata_dir):
-    from eia.cli import main
+    from eia.runner.cli import main
 
     _need(pdf.check_engine() is None, f"no PDF engine: {pdf.check_engine()}")
     _need(shutil.which("pdfinfo") and shutil.which("pdftotext"), "poppler-utils is missing")

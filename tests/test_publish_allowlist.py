@@ -1,7 +1,7 @@
-"""Only declared columns are published: eia.disclosure.PUBLISHED and the one gate, publishable.
+"""Only declared columns are published: eia.stats.disclosure.PUBLISHED and the one gate, publishable.
 
 Every table eia publishes from service data is declared column by column (key, count,
-derived, public) and passes through :func:`eia.disclosure.publishable` before the report
+derived, public) and passes through :func:`eia.stats.disclosure.publishable` before the report
 or metrics.json shows it. These tests attack that: a new, undeclared column stops the
 run; random small extracts never publish a count of 1-4 nor a rate, ratio or share of a
 withheld count; and every table of a real example's metrics.json and report is declared.
@@ -17,10 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eia import detailed, disclosure, intersect, uptake
-from eia.area import ETHNIC_GROUPS
-from eia.disclosure import PUBLISHED, REASON, Publishable, UnpublishableError, publishable
-from eia.ethnicity import NHS_CODES
+from eia.analysis import ethnic_codes as detailed
+from eia.analysis import ethnicity_deprivation as intersect
+from eia.analysis import uptake
+from eia.population.area import ETHNIC_GROUPS
+from eia.population.ethnicity import NHS_CODES
+from eia.stats import disclosure
+from eia.stats.disclosure import PUBLISHED, REASON, Publishable, UnpublishableError, publishable
 
 MIN = 5
 CODES = [f"E0100{i:04d}" for i in range(20)]
@@ -236,8 +239,8 @@ def test_every_table_of_a_real_run_is_declared(maternity):
 
 def test_the_report_refuses_a_table_from_before_disclosure_control(maternity):
     """An analyst customising a template passes a.uptake.by_imd_decile (before suppression)."""
-    from eia import sections
     from eia.errors import DisclosureError
+    from eia.report import sections
 
     u = maternity.uptake
     assert sections.uptake_table(u, u.table("by_imd_decile")) is not None

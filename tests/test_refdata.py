@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from eia import refdata
-from eia.cli import main
 from eia.errors import RefDataError
+from eia.runner.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

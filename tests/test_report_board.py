@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def reports(refdata_dir, tmp_path_factory) -> dict[str, str]:
-    from eia.run import run
+    from eia.runner.run import run
 
     out = tmp_path_factory.mktemp("board")
     return {p.stem: run(p, out).report.read_text(encoding="utf-8") for p in EXAMPLES}

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from eia import assessment, detailed, impact, intersect, params, sections, show
+from eia import assessment, params
+from eia.analysis import ethnic_codes as detailed
+from eia.analysis import ethnicity_deprivation as intersect
+from eia.analysis import impact
+from eia.report import sections, show
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "params" / "examples"
@@ -166,7 +170,7 @@ def test_every_figure_a_why_quotes_is_in_its_row(site, detentions):
 
 
 def test_the_summary_gives_core20s_newly_far_figures_and_says_what_is_missing(site, detentions):
-    from eia import decision
+    from eia.report import decision
 
     # the trade-off table gives Core20's people newly beyond the far threshold, per option
     table = decision.card_context(site)["table"]
@@ -217,7 +221,8 @@ def test_event_counts_are_headed_events_with_fractions_explained_and_no_empty_co
 
 
 def test_prose_names_quintiles_in_words_and_warnings_without_params_paths():
-    from eia import guards, summary
+    from eia.analysis import guards
+    from eia.report import summary
 
     assert summary.short_group("Q4") == "IMD quintile 4"
     assert summary.short_group("Q1 (most deprived)") == "IMD quintile 1 (most deprived)"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eia.cli import main
-from eia.run import run
+from eia.runner.cli import main
+from eia.runner.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 # Impact assessments; self-assessments (template self_assessment) are tested in test_selfassess.py.

@@ -1,4 +1,4 @@
-"""Data contracts (eia.schemas): bad pack files and bad frames give one-line errors of the
+"""Data contracts (eia.refdata.schemas): bad pack files and bad frames give one-line errors of the
 project's own types, naming the file or frame and the column, never the offending values."""
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eia import access, impact, refdata, schemas
-from eia.area import ETHNIC_GROUPS
-from eia.cli import main
+from eia import refdata
+from eia.analysis import access, impact
 from eia.errors import DataMismatchError, RefDataError
+from eia.population.area import ETHNIC_GROUPS
+from eia.refdata import schemas
+from eia.runner.cli import main
 
 ETHNICITY = "census2021_ethnicity_lsoa21.parquet"
 IMD = "imd2025_lsoa21.parquet"
@@ -200,7 +202,7 @@ def test_the_area_frame_meets_its_contract_and_a_broken_one_is_named(notts_area)
     with pytest.raises(DataMismatchError) as err:
         schemas.AREA.validate(broken)
     message = str(err.value)
-    assert message.startswith("area frame (eia.area.build_area): ")
+    assert message.startswith("area frame (eia.population.area.build_area): ")
     assert "column 'imd_decile': 3 value(s) are outside 1 to 10" in message
     assert "3 row(s) have an imd_quintile that is not their decile's" in message
 
@@ -236,14 +238,14 @@ def test_service_groups_outside_the_nhs_categories_are_refused():
 
 
 def test_the_service_sex_categories_are_the_aggregations():
-    from eia import service
+    from eia.service import aggregate as service
 
     assert set(schemas.SEXES) == {*service._SEX.values(), "Other"}
 
 
 def test_importing_schemas_leaves_environment_and_pyspark_alone():
     code = (
-        "import os, sys, json; before = dict(os.environ); import eia.schemas; "
+        "import os, sys, json; before = dict(os.environ); import eia.refdata.schemas; "
         "print(json.dumps([dict(os.environ) == before, 'pyspark.pandas' in sys.modules]))"
     )
     env = {

@@ -7,7 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from eia import assessment, params, sections, show, template
+from eia import assessment, params
+from eia.report import sections, show
+from eia.runner import template
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "params" / "examples"
@@ -101,8 +103,9 @@ def test_ratings_table_shows_the_rows_given(site, monkeypatch):
 def test_the_detail_describes_the_option_the_summary_names(site, monkeypatch):
     """The summary rates the least adverse option; every detail section, metrics.json and the
     index follow it, not the first option listed."""
-    from eia import intersect, summary
-    from eia.index import rating_summary
+    from eia.analysis import ethnicity_deprivation as intersect
+    from eia.report import summary
+    from eia.report.index import rating_summary
 
     _no_display(monkeypatch)
     named = summary.named_option(site)

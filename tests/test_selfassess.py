@@ -237,7 +237,7 @@ def test_example_runs_end_to_end(refdata_dir, tmp_path):
     import json
     import re
 
-    from eia.run import run
+    from eia.runner.run import run
 
     out = run(ROOT / "params" / "examples" / "notts-eds2022-self-assessment.yaml", tmp_path)
     html = out.report.read_text(encoding="utf-8")

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from eia.errors import EIAError, ServiceDataError
-from eia.ethnicity import NOT_KNOWN, NOT_STATED
-from eia.service import (
+from eia.population.ethnicity import NOT_KNOWN, NOT_STATED
+from eia.service.aggregate import (
     ServiceDataWarning,
     check_columns,
     join_to_lsoa21,
@@ -466,7 +466,7 @@ def test_unmatched_examples_quote_only_codes_and_count_the_rest():
 
 @pytest.fixture(scope="module")
 def notts_codes(pack):
-    from eia.area import select_lsoas
+    from eia.population.area import select_lsoas
 
     return select_lsoas(pack, {"icb": "E54000060"})
 

@@ -1,4 +1,4 @@
-"""Users of each site and of each closing site (eia.site_users), with disclosure control."""
+"""Users of each site and of each closing site (eia.analysis.site_users), with disclosure control."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eia import disclosure, site_users
+from eia.analysis import site_users
+from eia.stats import disclosure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,9 +124,11 @@ def test_report_shows_users_per_site_and_who_uses_each_closing_site(refdata_dir,
     """End to end with the engine's ``by_site``: an extract with a site column, a real area."""
     import yaml
 
-    from eia import assessment, params, sections, synth
-    from eia.access import nearest_km, resolve_sites
-    from eia.area import build_area
+    from eia import assessment, params
+    from eia.analysis.access import nearest_km, resolve_sites
+    from eia.population.area import build_area
+    from eia.report import sections
+    from eia.service import synth
 
     example = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
     spec = yaml.safe_load(example.read_text(encoding="utf-8"))

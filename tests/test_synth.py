@@ -7,10 +7,11 @@ import warnings
 import pandas as pd
 import pytest
 
-from eia import synth, uptake
-from eia.area import group_populations
+from eia.analysis import uptake
 from eia.errors import ServiceDataError
-from eia.service import ServiceDataWarning, load_service
+from eia.population.area import group_populations
+from eia.service import synth
+from eia.service.aggregate import ServiceDataWarning, load_service
 
 pytestmark = pytest.mark.refdata
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eia import params, traveltime
+from eia import params
+from eia.analysis import traveltime
 from eia.errors import TravelTimeError
 
 SITES = [

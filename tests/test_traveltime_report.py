@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eia.cli import main
-from eia.run import run
+from eia.runner.cli import main
+from eia.runner.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-travel-time.yaml"

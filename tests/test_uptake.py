@@ -13,12 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_disclosure import audit
 
-from eia import stats, synth, uptake
-from eia.area import ETHNIC_GROUPS, group_populations
-from eia.disclosure import PRIMARY
+from eia import stats
+from eia.analysis import uptake
 from eia.errors import ServiceDataError
-from eia.ethnicity import NOT_KNOWN, NOT_STATED
-from eia.service import ServiceDataWarning, load_service
+from eia.population.area import ETHNIC_GROUPS, group_populations
+from eia.population.ethnicity import NOT_KNOWN, NOT_STATED
+from eia.service import synth
+from eia.service.aggregate import ServiceDataWarning, load_service
+from eia.stats.disclosure import PRIMARY
 
 WHITE = "White"
 ASIAN = ETHNIC_GROUPS[0]
@@ -240,7 +242,7 @@ def test_end_to_end_with_synthetic_data(pack, notts_area, tmp_path):
 
 @pytest.mark.refdata
 def test_show_renders_without_rows(pack, notts_area, tmp_path):
-    from eia import sections
+    from eia.report import sections
 
     codes = list(notts_area["lsoa21_code"])[:40]
     area = notts_area[notts_area["lsoa21_code"].isin(codes)]

@@ -12,9 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from eia import ages, impact, sections, stats, uptake
-from eia.area import ETHNIC_GROUPS
-from eia.ethnicity import NOT_STATED
+from eia import stats
+from eia.analysis import impact, uptake
+from eia.population import ages
+from eia.population.area import ETHNIC_GROUPS
+from eia.population.ethnicity import NOT_STATED
+from eia.report import sections
 
 CODES = [f"E0100{i:04d}" for i in range(20)]
 BANDS = ["0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44"]
@@ -270,7 +273,7 @@ def test_population_of_interest_restricts_counts_and_denominators():
 
 @pytest.mark.refdata
 def test_person_column_counts_distinct_people_through_the_aggregation(pack, notts_area, tmp_path):
-    from eia.service import load_service
+    from eia.service.aggregate import load_service
 
     codes = list(notts_area["lsoa21_code"])
     rows = []

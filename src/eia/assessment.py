@@ -3,7 +3,7 @@
 :func:`assess` runs the library's steps in order — area, group populations,
 sites, access per scenario, impact ratings, service uptake — and returns an
 :class:`Assessment` holding plain frames. Templates show its parts with
-:mod:`eia.sections`; :func:`metrics` turns it into ``metrics.json``. Analysts
+:mod:`eia.report.sections`; :func:`metrics` turns it into ``metrics.json``. Analysts
 can call each step themselves (see the functions named in each line below).
 """
 
@@ -18,16 +18,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from eia import access as access_mod
-from eia import appraisal as appraisal_mod
 from eia import findings as findings_mod
-from eia import guards
-from eia import impact as impact_mod
-from eia import intersect as intersect_mod
-from eia import language as language_mod
-from eia.area import QUINTILE_LABELS, build_area, group_populations
+from eia.analysis import access as access_mod
+from eia.analysis import appraisal as appraisal_mod
+from eia.analysis import ethnicity_deprivation as intersect_mod
+from eia.analysis import guards
+from eia.analysis import impact as impact_mod
 from eia.jsonable import clean
 from eia.params import Proposal
+from eia.population import proficiency as language_mod
+from eia.population.area import QUINTILE_LABELS, build_area, group_populations
 from eia.refdata import Pack, load_pack
 
 
@@ -50,15 +50,15 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
     appraisal: appraisal_mod.Appraisal | None = None
-    travel: dict[str, Any] = field(default_factory=dict)  # mode -> eia.traveltime.Matrix
+    travel: dict[str, Any] = field(default_factory=dict)  # mode -> eia.analysis.traveltime.Matrix
     times: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # mode -> scenario
     travel_access: dict[str, dict[str, dict[str, pd.DataFrame]]] = field(default_factory=dict)
     mode_appraisals: dict[str, appraisal_mod.Appraisal] = field(default_factory=dict)
     unreachable_as: dict[str, float] = field(default_factory=dict)  # mode -> minutes
     warnings: list[guards.Warning] = field(default_factory=list)
-    #: Ethnicity × deprivation tables (eia.intersect): area, core20, access, uptake.
+    #: Ethnicity × deprivation tables (eia.analysis.ethnicity_deprivation): area, core20, access, uptake.
     intersect: dict[str, Any] = field(default_factory=dict)
-    #: Proficiency in English per LSOA (eia.language.by_lsoa: MSOA figures apportioned).
+    #: Proficiency in English per LSOA (eia.population.proficiency.by_lsoa: MSOA figures apportioned).
     language: pd.DataFrame | None = None
     #: Every judgement the report states, computed once at the end of :func:`assess`
     #: (:func:`eia.findings.build`).
@@ -66,9 +66,9 @@ class Assessment:
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
-        """The local authority outlines the maps draw (:func:`eia.maps.area_outline`), made once."""
+        """The local authority outlines the maps draw (:func:`eia.report.maps.area_outline`), made once."""
         if self._outline is None:
-            from eia.maps import area_outline
+            from eia.report.maps import area_outline
 
             self._outline = area_outline(self.area)
         return self._outline
@@ -140,7 +140,7 @@ def assess(
 ) -> Assessment:
     """Compute every part of a proposal's assessment (see the module docstring)."""
     pack = pack or load_pack()
-    area = build_area(pack, proposal.area.spec)  # eia.area.build_area
+    area = build_area(pack, proposal.area.spec)  # eia.population.area.build_area
     codes = list(area["lsoa21_code"])
     ethnic = group_populations(pack, codes, "ethnic_group")
     share = None
@@ -239,8 +239,8 @@ def build_findings(a: Assessment) -> findings_mod.Findings:
 
 
 def population_share(pack: Pack, codes: list[str], ages) -> pd.Series:
-    """Each LSOA's share of residents within ``ages`` (:func:`eia.ages.share_in_ages`)."""
-    from eia.ages import share_in_ages
+    """Each LSOA's share of residents within ``ages`` (:func:`eia.population.ages.share_in_ages`)."""
+    from eia.population.ages import share_in_ages
 
     return share_in_ages(pack.population_by_age(), codes, ages).reindex(codes).fillna(0.0)
 
@@ -251,8 +251,8 @@ def population_name(proposal: Proposal) -> str:
 
 
 def _add_travel_times(result: Assessment, base_dir: Path, population: pd.Series) -> None:
-    """Journey times per mode (eia.traveltime); the judgement in minutes of the lead mode."""
-    from eia import traveltime
+    """Journey times per mode (eia.analysis.traveltime); the judgement in minutes of the lead mode."""
+    from eia.analysis import traveltime
 
     proposal, t = result.proposal, result.proposal.thresholds
     codes = list(result.area["lsoa21_code"])
@@ -318,13 +318,13 @@ def core20_effects(effects: list[dict], quintile_pops: pd.Series) -> list[dict]:
 
 
 def _add_service(result: Assessment, base_dir: Path) -> None:
-    """Read the service extract, compute uptake (eia.uptake) and rate or flag groups on it."""
-    from eia import service as service_mod
-    from eia import uptake as uptake_mod
+    """Read the service extract, compute uptake (eia.analysis.uptake) and rate or flag groups on it."""
+    from eia.analysis import uptake as uptake_mod
+    from eia.service import aggregate as service_mod
 
     proposal = result.proposal
     if proposal.service.synthetic:  # an example's extract is generated on first use
-        from eia import synth
+        from eia.service import synth
 
         synth.ensure(proposal, base_dir, result.pack)
     spec = proposal.service.model_dump()
@@ -347,7 +347,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     result.service = uptake_mod.restrict_to_ages(result.service, ages)
     age_pops = None
     if result.pack.has("population20_age_lsoa21.parquet"):
-        from eia.ages import band_populations
+        from eia.population.ages import band_populations
 
         all_ages = result.area.get("population_all_ages", result.area["population"])
         age_pops = band_populations(
@@ -385,7 +385,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         per=float(getattr(proposal.service, "rate_per", 1000)),
         years=intersect_mod.service_years(proposal.service),
     )
-    from eia import detailed as detailed_mod
+    from eia.analysis import ethnic_codes as detailed_mod
 
     populations = None
     if result.pack.has(detailed_mod.DETAILED_FILE):
@@ -423,10 +423,10 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
     """Representation with intervals and material-gap flags per dimension, from the published tables.
 
     Ethnic groups use the counts with not-stated records reallocated (the one stated
-    assumption, :data:`eia.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and
-    ``concern`` (:func:`eia.uptake.gap_flags`).
+    assumption, :data:`eia.analysis.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and
+    ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
     """
-    from eia import uptake as uptake_mod
+    from eia.analysis import uptake as uptake_mod
 
     published = uptake.published
     quint = published.by_imd_quintile[["group", "count", "population"]]
@@ -614,7 +614,7 @@ def travel_metrics(a: Assessment) -> dict[str, Any]:
     ``pop_unreachable_*``, …) for the primary scenario, ``by_option`` for every
     scenario, and ``options`` (that mode's ranking) when options are compared.
     """
-    from eia.traveltime import SUMMARY_COLUMNS
+    from eia.analysis.traveltime import SUMMARY_COLUMNS
 
     out: dict[str, Any] = {}
     t = a.proposal.thresholds
@@ -659,7 +659,7 @@ def adversely_affected(a: Assessment) -> list[str]:
 
 
 def intersect_metrics(a: Assessment) -> dict[str, Any]:
-    """The ``area`` entries for ethnicity × deprivation and language (see eia.intersect, eia.language)."""
+    """The ``area`` entries for ethnicity × deprivation and language (see eia.analysis.ethnicity_deprivation, eia.population.proficiency)."""
     out: dict[str, Any] = {}
     if "area" in a.intersect:
         out["by_ethnic_group_imd_quintile"] = records(a.intersect["area"])

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eia.access import CORE20_LABELS
+from eia.analysis.access import CORE20_LABELS
+from eia.analysis.impact import Q1_GROUP
 from eia.findings.model import (
     Dominance,
     Findings,
@@ -41,7 +42,6 @@ from eia.findings.model import (
     Tradeoff,
     Uncounted,
 )
-from eia.impact import Q1_GROUP
 from eia.params import NARRATIVE_KEYS
 
 __all__ = ["PROTECTED_DIMENSIONS", "build", "choose", "compare", "is_protected"]

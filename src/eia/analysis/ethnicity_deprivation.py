@@ -1,0 +1,682 @@
+"""Ethnicity × deprivation: who lives where, who bears an access change, who uses a service.
+
+Core20PLUS asks about minority ethnic residents *of* the most deprived
+neighbourhoods, which side-by-side tables cannot answer. This module crosses
+the two:
+
+* :func:`area_table` — residents of each Census 2021 ethnic group by national
+  IMD 2025 quintile (area-based: every resident of an LSOA takes the LSOA's
+  quintile, and the LSOA's Census ethnic composition gives the groups), with
+  :func:`core20_table` for Core20 against the rest;
+* :func:`access_table` — the access measures of :func:`eia.analysis.access.summarise`
+  for each ethnic group within Core20 and within the rest of the area;
+* :func:`uptake_table` — service users by ethnic group × quintile, with rates,
+  95% intervals and disclosure control linked to the published one-way tables
+  (:func:`protect_linked`).
+
+:func:`finding` states the key intersectional finding in one sentence, from
+figures the tables show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from eia.align import by_lsoa
+from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
+from eia.stats import disclosure
+
+CORE20 = "Core20 (IMD deciles 1-2)"
+REST = "Rest of area (deciles 3-10)"
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    """Whole-number populations as integers; fractional ones (a population of interest
+    scaled by age shares) are kept as they are, so that tables still add up."""
+    values = values.astype(float)
+    if np.allclose(values, values.round()):
+        return values.round().astype("int64")
+    return values
+
+
+def area_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
+    """Residents by ethnic group × IMD quintile (long; every pair, zeros kept).
+
+    ``area`` is :func:`eia.population.area.build_area`'s frame, ``ethnic`` the wide LSOA × group
+    populations (:func:`eia.population.area.group_populations`), aligned by ``lsoa21_code``.
+    Columns: ``ethnic_group, imd_quintile (1-5), population, share_of_group`` (the
+    share of the group's residents living in that quintile) and ``share_of_quintile``.
+    """
+    quint = area.set_index("lsoa21_code")["imd_quintile"]
+    wide = ethnic.reindex(quint.index).fillna(0)
+    wide = wide.reindex(columns=[g for g in ETHNIC_GROUPS if g in wide.columns], fill_value=0)
+    cross = wide.groupby(quint).sum().reindex(range(1, 6), fill_value=0)
+    long = cross.stack().rename("population").reset_index()
+    long.columns = ["imd_quintile", "ethnic_group", "population"]
+    long = long[["ethnic_group", "imd_quintile", "population"]]
+    order = {g: i for i, g in enumerate(ETHNIC_GROUPS)}
+    long = long.sort_values(
+        ["ethnic_group", "imd_quintile"],
+        key=lambda s: s.map(order) if s.name == "ethnic_group" else s,
+    ).reset_index(drop=True)
+    long["population"] = _whole(long["population"])
+    group_tot = long.groupby("ethnic_group")["population"].transform("sum")
+    quint_tot = long.groupby("imd_quintile")["population"].transform("sum")
+    long["share_of_group"] = (long["population"] / group_tot).where(group_tot > 0)
+    long["share_of_quintile"] = (long["population"] / quint_tot).where(quint_tot > 0)
+    return long
+
+
+def core20_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
+    """Residents of each ethnic group in Core20 and the rest, and the share in Core20.
+
+    Columns: ``ethnic_group, core20, rest, population, share_core20``, plus a last row
+    ``All residents``; ``relative_to_white`` is each group's share in Core20 over
+    White residents' share.
+    """
+    core = area.set_index("lsoa21_code")["core20"]
+    wide = ethnic.reindex(core.index).fillna(0)
+    groups = [g for g in ETHNIC_GROUPS if g in wide.columns]
+    in_core = wide.loc[core.to_numpy(), groups].sum()
+    total = wide[groups].sum()
+    frame = pd.DataFrame(
+        {
+            "ethnic_group": [*groups, "All residents"],
+            "core20": [*in_core.to_numpy(), in_core.sum()],
+            "rest": [*(total - in_core).to_numpy(), (total - in_core).sum()],
+        }
+    )
+    frame["population"] = frame["core20"] + frame["rest"]
+    for c in ("core20", "rest", "population"):
+        frame[c] = _whole(frame[c])
+    frame["share_core20"] = (frame["core20"] / frame["population"]).where(frame["population"] > 0)
+    white = frame.loc[frame["ethnic_group"] == "White", "share_core20"]
+    ref = float(white.iloc[0]) if len(white) and white.iloc[0] > 0 else np.nan
+    frame["relative_to_white"] = frame["share_core20"] / ref
+    return frame
+
+
+def finding(core: pd.DataFrame, *, min_people: int = 100) -> str:
+    """The key intersectional finding: which ethnic group is most concentrated in Core20.
+
+    Compares each group's share living in Core20 with White residents' share; groups
+    with fewer than ``min_people`` residents are not singled out.
+    """
+    rows = core[(core["ethnic_group"] != "All residents") & (core["population"] >= min_people)]
+    everyone = core[core["ethnic_group"] == "All residents"].iloc[0]
+    if not len(rows) or not everyone["core20"]:
+        return (
+            "No residents of the area live in Core20 neighbourhoods (the most deprived 20% in "
+            "England), so ethnicity and deprivation cannot be crossed here."
+        )
+    top = rows.sort_values("share_core20", ascending=False).iloc[0]
+    white = core[core["ethnic_group"] == "White"]
+    sentence = (
+        f"{everyone['share_core20']:.0%} of the area's residents live in Core20 neighbourhoods; "
+        f"{ETHNIC_SHORT.get(top['ethnic_group'], top['ethnic_group'])} residents are the most "
+        f"concentrated there ({top['share_core20']:.0%}, {int(top['core20']):,} people)"
+    )
+    if top["ethnic_group"] != "White" and len(white) and white.iloc[0]["share_core20"] > 0:
+        w = white.iloc[0]
+        sentence += (
+            f", {top['relative_to_white']:.1f} times the share of White residents "
+            f"({w['share_core20']:.0%})"
+        )
+    minority = rows[rows["ethnic_group"] != "White"]
+    if len(minority):
+        in_core = int(minority["core20"].sum())
+        sentence += (
+            f". Of the {int(everyone['core20']):,} Core20 residents, {in_core:,} "
+            f"({in_core / everyone['core20']:.0%}) belong to minority ethnic groups"
+        )
+    return sentence + " (Census 2021 and IMD 2025, area-based)."
+
+
+def core20_weights(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
+    """LSOA × (ethnic group, Core20 or rest) weights for :func:`eia.analysis.access.summarise`.
+
+    Columns are ``"<group> – Core20"`` and ``"<group> – rest of area"`` (short group names).
+    """
+    codes = area["lsoa21_code"]
+    core = area.set_index("lsoa21_code")["core20"].to_numpy()
+    wide = by_lsoa(ethnic, "ethnic group residents", codes).fillna(0)
+    cols = {}
+    for g in [g for g in ETHNIC_GROUPS if g in wide.columns]:
+        short = ETHNIC_SHORT.get(g, g)
+        cols[f"{short} – Core20"] = np.where(core, wide[g].to_numpy(), 0.0)
+        cols[f"{short} – rest of area"] = np.where(core, 0.0, wide[g].to_numpy())
+    return pd.DataFrame(cols, index=wide.index)
+
+
+def access_table(
+    distances: pd.DataFrame, area: pd.DataFrame, ethnic: pd.DataFrame, threshold_km: float
+) -> pd.DataFrame:
+    """Access before and after for each ethnic group within Core20 and within the rest.
+
+    The measures of :func:`eia.analysis.access.summarise` (population-weighted mean distance
+    before, after and its change; people beyond the threshold before and after), with
+    ``ethnic_group`` and ``core20`` columns. ``distances`` must be aligned with ``area``.
+    """
+    from eia.analysis.access import summarise
+
+    weights = core20_weights(area, ethnic)
+    table = summarise(distances, weights, threshold_km)
+    table = table[table["group"] != "All people"].copy()
+    parts = table["group"].str.split(" – ", n=1, expand=True)
+    short_to_full = {v: k for k, v in ETHNIC_SHORT.items()}
+    table.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
+    table.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
+    table["pop_newly_beyond"] = (
+        table["pop_beyond_threshold_after"] - table["pop_beyond_threshold_before"]
+    )
+    return table.drop(columns=["group"]).reset_index(drop=True)
+
+
+def burden_table(
+    distances: pd.DataFrame,
+    area: pd.DataFrame,
+    ethnic: pd.DataFrame,
+    thresholds=None,
+    *,
+    option: str = "Proposed",
+    unit: str = "km",
+) -> pd.DataFrame:
+    """The judgement's burden measures (:func:`eia.analysis.impact.burden`) for each ethnic group
+    within Core20 and within the rest, with the rating each cell would get.
+
+    ``distances`` is :func:`eia.analysis.access.measure`'s frame (``km_before``, ``km_after``);
+    ``thresholds`` a :class:`eia.params.Thresholds`. Columns: ``ethnic_group``, ``core20``
+    and :data:`eia.analysis.impact.BURDEN_COLUMNS` (``residents``, ``further``, ``added``,
+    ``added_per_resident``, ``newly_far``, ``burden_ratio`` …), ``rating``,
+    ``disproportionate``, ``sentence``. Disproportion compares a cell with the rest of
+    the area, as for every other group.
+    """
+    from eia.analysis import impact
+
+    codes = distances["lsoa21_code"].to_numpy()
+    before = pd.Series(distances[f"{unit}_before"].to_numpy(), index=codes)
+    after = pd.Series(distances[f"{unit}_after"].to_numpy(), index=codes)
+    weights = core20_weights(area, ethnic)  # indexed by lsoa21_code: burden matches by key
+    population = area.set_index("lsoa21_code")["population"]
+    rows = impact.burden(
+        before,
+        after,
+        {"ethnic_group_core20": weights},
+        impact.Rules.from_thresholds(thresholds, unit=unit),
+        option=option,
+        population=population,
+    )
+    rows = rows[rows["dimension"] == "ethnic_group_core20"].copy()
+    parts = rows["group"].str.split(" – ", n=1, expand=True)
+    short_to_full = {v: k for k, v in ETHNIC_SHORT.items()}
+    rows.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
+    rows.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
+    return rows.drop(columns=["dimension", "group"]).reset_index(drop=True)
+
+
+def burden_finding(table: pd.DataFrame, unit: str = "km", option: str | None = None) -> str:
+    """One sentence: the ethnic group × Core20 cell bearing the most added distance per
+    resident under ``option``, rated in the words of the table under it (and its gains,
+    when it also gains)."""
+    from eia.analysis.impact import rating_words
+
+    rows = table[table["rating"] != "not rated"] if "rating" in table else table
+    if not len(rows):
+        return ""
+    under = f"Under {option}, " if option else ""
+    worst = rows.sort_values("added_per_resident", ascending=False).iloc[0]
+    if not worst["added_per_resident"] > 0:
+        text = (
+            f"{under}no ethnic group, in Core20 or in the rest of the area, has residents whose "
+            "distance to the nearest site rises by more than the change that counts."
+        )
+        return text[0].upper() + text[1:]
+    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
+    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    lead = f"{under}the heaviest added burden per resident falls on {short} residents {where}"
+    rated = rating_words(worst["rating"], worst.get("disproportionate"), worst.get("rating_note"))
+    further = (
+        f"{int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
+        f"further from a site, {worst['mean_added_among_further']:.1f} {unit} on average"
+    )
+    gains = ""
+    if worst.get("removed_per_resident", 0) and worst["removed_per_resident"] > 0:
+        gains = (
+            f"; {worst['removed_per_resident']:.2f} {unit} per resident removed for those nearer"
+        )
+    return (
+        f"{lead[0].upper()}{lead[1:]}: {worst['added_per_resident']:.2f} {unit} added per "
+        f"resident ({further}{gains}; rated {rated})."
+    )
+
+
+def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
+    """One sentence: the largest mean distance increase among ethnic group × Core20 cells."""
+    rows = table[table["population"] >= min_people]
+    if not len(rows):
+        return ""
+    worst = rows.sort_values("mean_km_change", ascending=False).iloc[0]
+    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
+    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
+    if worst["mean_km_change"] <= 0:
+        return (
+            "No ethnic group's average distance rises, in Core20 or elsewhere; the smallest "
+            f"improvement is for {short} residents {where} ({worst['mean_km_change']:+.1f} km)."
+        )
+    return (
+        f"The largest average increase in distance falls on {short} residents {where}: "
+        f"{worst['mean_km_change']:+.1f} km on average ({int(worst['population']):,} residents)."
+    )
+
+
+# ---------------------------------------------------------------------------
+# Service users by ethnic group × quintile, with linked disclosure control
+
+
+def cross_counts(by_lsoa_ethnicity: pd.DataFrame, area: pd.DataFrame) -> pd.DataFrame:
+    """Users by ethnic category (rows, Census groups then the unknowns) × quintile (1-5)."""
+    from eia.population.ethnicity import CATEGORIES
+
+    quint = area.set_index("lsoa21_code")["imd_quintile"]
+    rows = by_lsoa_ethnicity[by_lsoa_ethnicity["lsoa21_code"].isin(quint.index)]
+    rows = rows.assign(imd_quintile=rows["lsoa21_code"].map(quint))
+    cross = rows.pivot_table(
+        index="ethnic_group", columns="imd_quintile", values="count", aggfunc="sum"
+    )
+    cross = cross.reindex(index=list(CATEGORIES), columns=range(1, 6)).fillna(0.0)
+    cross.index.name, cross.columns.name = "ethnic_group", "imd_quintile"
+    return cross
+
+
+def protect_linked(
+    cross: pd.DataFrame,
+    row_totals: Mapping[Hashable, tuple[float, bool]],
+    col_totals: Mapping[Hashable, tuple[float, bool]],
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+) -> dict[tuple, str]:
+    """Which cross-table cells to withhold, given the one-way tables already published.
+
+    ``row_totals``/``col_totals`` map each row/column to ``(value, withheld)`` as the
+    linked one-way tables publish them (ethnic-group counts; quintile counts); both add up
+    to the published total. See :func:`protect_cells`. Returns ``{(row, col): reason}``.
+    """
+    cells = {(r, c): float(cross.at[r, c]) for r in cross.index for c in cross.columns}
+    links = [
+        (("row", r), total, withheld, [(r, c) for c in cross.columns])
+        for r, (total, withheld) in row_totals.items()
+    ]
+    links += [
+        (("col", c), total, withheld, [(r, c) for r in cross.index])
+        for c, (total, withheld) in col_totals.items()
+    ]
+    grand = float(cross.to_numpy().sum())
+    links.append((("total",), grand, False, list(cells)))
+    return protect_cells(cells, links, min_count)
+
+
+def protect_cells(
+    cells: Mapping[Hashable, float],
+    links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+) -> dict[Hashable, str]:
+    """Withhold cells so that nothing withheld — among the cells or the linked totals —
+    can be worked out. ``links`` are ``(name, total, withheld, cells it adds up)`` for
+    totals already published (or withheld) elsewhere; only cells are chosen as complements.
+    """
+    values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
+    reasons: dict[Hashable, str] = {
+        ("cell", k): disclosure.PRIMARY
+        for k, v in cells.items()
+        if disclosure.is_small(v, min_count)
+    }
+    constraints = []
+    for name, total, withheld, parts in links:
+        key = ("link", name)
+        values[key] = float(total)
+        if withheld:
+            small = disclosure.is_small(total, min_count)
+            reasons[key] = disclosure.PRIMARY if small else disclosure.SECONDARY
+        constraints.append((key, [("cell", p) for p in parts]))
+    order = list(values)
+    # A cell that the published totals alone pin down (the only non-zero member of a
+    # published total) is public already: withholding it protects nothing.
+    public = {
+        k
+        for k in values
+        if k[0] == "cell"
+        and k not in reasons
+        and k
+        in disclosure.recoverable(
+            values,
+            constraints,
+            {**reasons, k: disclosure.SECONDARY},
+            bounds=disclosure.reader_bounds(
+                values, {**reasons, k: disclosure.SECONDARY}, min_count
+            ),
+        )
+    }
+    while True:
+        bounds = disclosure.reader_bounds(values, reasons, min_count)
+        found = [
+            k
+            for k in disclosure.recoverable(values, constraints, reasons, bounds=bounds)
+            if k not in public
+        ]
+        if not found:
+            break
+        key = found[0]
+        line = {m for t, parts in constraints if key == t or key in parts for m in [t, *parts]}
+        usable = [
+            k
+            for k in values
+            if k[0] == "cell" and k not in reasons and k not in public and values[k] > 0
+        ]
+        candidates = [k for k in usable if k in line] or usable
+        if not candidates:
+            for k in values:
+                if k[0] == "cell":
+                    reasons[k] = disclosure.TABLE
+            break
+        best = min(candidates, key=lambda k: (values[k], order.index(k)))
+        reasons[best] = disclosure.SECONDARY
+    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+
+
+def service_years(spec) -> float | None:
+    """The length in years of the service extract's declared period (None when not declared)."""
+    period = getattr(spec, "period", None)
+    if period is None or getattr(period, "start", None) is None or period.end is None:
+        return None
+    return ((period.end - period.start).days + 1) / 365.25
+
+
+def uptake_table(
+    service,
+    area: pd.DataFrame,
+    ethnic: pd.DataFrame,
+    published,
+    *,
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    per: float = 1000.0,
+    years: float | None = None,
+) -> pd.DataFrame | None:
+    """Users, residents, rate and 95% CI by ethnic group × IMD quintile, disclosure-controlled.
+
+    ``published`` is ``Uptake.published`` (:class:`eia.analysis.uptake.Published`, the one-way
+    tables readers see); the cross cells are protected against them with
+    :func:`protect_linked`. Rows: the five Census groups then "Not stated"/"Not known"
+    (counts only) × quintiles 1-5. The table passes through
+    :func:`eia.stats.disclosure.publishable` (``uptake.by_ethnic_group_imd_quintile``): withheld
+    counts and everything computed from them are None; ``suppressed`` says why.
+    Rates are per ``per`` residents (all ages: the pack has no ethnic group by age), and
+    per year when ``years`` (the length of the extract's period) is given.
+    Returns None when the extract has no ethnicity column.
+    """
+    from eia.stats import rate_ci
+
+    if getattr(service, "by_lsoa_ethnicity", None) is None:
+        return None
+    cross = cross_counts(service.by_lsoa_ethnicity, area)
+    eth = published.by_ethnic_group
+    quint = published.by_imd_quintile
+    rows = {}
+    if eth is not None:
+        for g, count in zip(eth["group"], eth["count"], strict=True):
+            if g in cross.index:
+                rows[g] = (float(cross.loc[g].sum()), count is None or pd.isna(count))
+    cols = {
+        q: (float(cross[q].sum()), count is None or pd.isna(count))
+        for q, count in zip(range(1, 6), quint["count"], strict=True)
+    }
+    reasons = protect_linked(cross, rows, cols, min_count)
+    pops = area_table(area, ethnic).set_index(["ethnic_group", "imd_quintile"])["population"]
+    out = []
+    for g in cross.index:
+        for q in cross.columns:
+            count = float(cross.at[g, q])
+            pop = pops.get((g, q))
+            row = {
+                "ethnic_group": g,
+                "imd_quintile": int(q),
+                "quintile": QUINTILE_LABELS[int(q)],
+                "count": count,
+                "population": int(pop) if pop is not None else None,
+                "rate": None,
+                "lower": None,
+                "upper": None,
+            }
+            if pop:
+                est = rate_ci(count, pop * (years or 1.0), multiplier=per)
+                row |= {
+                    "rate": float(est.value),
+                    "lower": float(est.lower),
+                    "upper": float(est.upper),
+                }
+            out.append(row)
+    why = [reasons.get((r["ethnic_group"], r["imd_quintile"])) for r in out]
+    return disclosure.publishable(
+        pd.DataFrame(out),
+        disclosure.PUBLISHED["uptake.by_ethnic_group_imd_quintile"],
+        why,
+        min_count=min_count,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Presentation (returns eia.report.show objects)
+
+
+def show_area(area_long: pd.DataFrame, core: pd.DataFrame):
+    """The area's residents by ethnic group × quintile, and the Core20 table, with the finding."""
+    from eia.report import show
+
+    wide = area_long.pivot(index="ethnic_group", columns="imd_quintile", values="population")
+    wide = wide.reindex([g for g in ETHNIC_GROUPS if g in wide.index])
+    shares = area_long.pivot(index="ethnic_group", columns="imd_quintile", values="share_of_group")
+    shares = shares.reindex(wide.index)
+    table = pd.DataFrame(
+        {
+            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in wide.index],
+            **{
+                QUINTILE_LABELS[q]: [
+                    f"{show.fmt_int(n)} ({show.fmt_pct(s, 0)})"
+                    for n, s in zip(wide[q], shares[q], strict=True)
+                ]
+                for q in range(1, 6)
+            },
+            "All": [show.fmt_int(v) for v in wide.sum(axis=1)],
+        }
+    )
+    table.loc[len(table)] = [
+        "All residents",
+        *[show.fmt_int(wide[q].sum()) for q in range(1, 6)],
+        show.fmt_int(wide.to_numpy().sum()),
+    ]
+    ctable = pd.DataFrame(
+        {
+            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in core["ethnic_group"]],
+            "In Core20": [show.fmt_int(v) for v in core["core20"]],
+            "Rest of area": [show.fmt_int(v) for v in core["rest"]],
+            "Share in Core20": [show.fmt_pct(v) for v in core["share_core20"]],
+            "Relative to White residents": [
+                "–" if pd.isna(v) else f"{v:.2f}" for v in core["relative_to_white"]
+            ],
+        }
+    )
+    return show.Block(
+        show.paragraphs(finding(core)),
+        show.Table(
+            table,
+            "Residents by ethnic group and national IMD 2025 quintile (in brackets: share of the "
+            "group's residents living in that quintile). Area-based: each LSOA's Census 2021 "
+            "ethnic composition, placed in the LSOA's quintile",
+        ),
+        show.Table(ctable, "Residents of each ethnic group in Core20 neighbourhoods"),
+    )
+
+
+def show_access(
+    table: pd.DataFrame, threshold_km: float, which: str = "the proposal", finding: bool = True
+):
+    """Access change for each ethnic group within Core20 and the rest (``finding``: with the
+    sentence on the largest average increase; off when the burden table above states it)."""
+    from eia.report import show
+
+    frame = pd.DataFrame(
+        {
+            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
+            "Neighbourhoods": table["core20"],
+            "Residents": [show.fmt_int(v) for v in table["population"]],
+            "Mean distance now": [show.fmt_km(v) for v in table["mean_km_before"]],
+            "Mean distance after": [show.fmt_km(v) for v in table["mean_km_after"]],
+            "Change": [show.fmt_km(v, signed=True) for v in table["mean_km_change"]],
+            f"Beyond {threshold_km:g} km now": [
+                show.fmt_int(v) for v in table["pop_beyond_threshold_before"]
+            ],
+            f"Beyond {threshold_km:g} km after": [
+                show.fmt_int(v) for v in table["pop_beyond_threshold_after"]
+            ],
+        }
+    )
+    return show.Block(
+        show.paragraphs(access_finding(table)) if finding else None,
+        show.Table(
+            frame,
+            f"Access before and after {which} for each ethnic group in Core20 neighbourhoods and "
+            "in the rest of the area (straight-line distance to the nearest site, "
+            "population-weighted)",
+        ),
+    )
+
+
+def show_burden(
+    table: pd.DataFrame, change_km: float, which: str = "the proposal", option: str | None = None
+):
+    """The judgement's burden measures for each ethnic group within Core20 and the rest
+    (``option``: the option named in the finding)."""
+    from eia.analysis.impact import rating_labels
+    from eia.report import show
+
+    frame = pd.DataFrame(
+        {
+            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
+            "Neighbourhoods": table["core20"],
+            "Residents": [show.fmt_int(v) for v in table["residents"]],
+            f"Further by more than {change_km:g} km": [show.fmt_int(v) for v in table["further"]],
+            "Added km per resident": [f"{v:.2f}" for v in table["added_per_resident"]],
+            f"Nearer by more than {change_km:g} km": [show.fmt_int(v) for v in table["nearer"]],
+            "Removed km per resident": [f"{v:.2f}" for v in table["removed_per_resident"]],
+            "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
+            "Rating": rating_labels(table),
+        }
+    )
+    return show.Block(
+        show.paragraphs(burden_finding(table, option=option)),
+        show.Table(
+            frame,
+            f"Burden of the change under {which} for each ethnic group in Core20 neighbourhoods "
+            "and in the rest of the area (added distance counts only changes larger than the "
+            "threshold; ratings by the same rules as every other group)",
+        ),
+    )
+
+
+def show_uptake(
+    table: pd.DataFrame | None,
+    label: str,
+    min_count: int,
+    per: float = 1000.0,
+    years: float | None = None,
+    *,
+    population: str = "residents",
+    counting: str = "events",
+):
+    """Rates by ethnic group × quintile with intervals; withheld cells read "<5" or "*".
+
+    ``label`` names what is counted ("Mental Health Act detentions"); ``population`` the
+    residents the rates are per ("residents aged 18 and over"), as the uptake tables say."""
+    from eia.report import show
+
+    if table is None:
+        return show.paragraphs(
+            "The service extract has no ethnicity column, so uptake cannot be crossed by "
+            "ethnic group and deprivation."
+        )
+    cells = []
+    for r in table.itertuples():
+        count = disclosure.label(r.count, r.suppressed, min_count)
+        if r.rate is None or pd.isna(r.rate):
+            rate = "–"
+        else:
+            rate = f"{r.rate:.1f} ({r.lower:.1f} to {r.upper:.1f})"
+        cells.append(
+            {
+                "Ethnic group": ETHNIC_SHORT.get(r.ethnic_group, r.ethnic_group),
+                "IMD quintile": r.quintile,
+                "People" if counting == "people" else "Events": count,
+                "Residents": show.fmt_int(r.population) if r.population else "–",
+                f"Rate per {per:,.0f}{' per year' if years else ''} (95% CI)": rate,
+            }
+        )
+    return show.Block(
+        show.Table(
+            pd.DataFrame(cells),
+            f"{label[:1].upper() + label[1:]} by ethnic group and IMD quintile: crude rates per "
+            f"{per:,.0f} {population}{' per year' if years else ' over the extract’s period'} "
+            "with 95% confidence intervals ('Not stated' and 'Not known' as counts only; the "
+            "reference data has no ethnic group by age, so these rates cannot be age-specific "
+            "or age-standardised)",
+        ),
+        show.paragraphs(
+            "Counts follow the disclosure control stated under data quality"
+            + (
+                "; counts with a fraction are events under an LSOA 2011 code that was split in "
+                "2021, shared between its 2021 parts in proportion to their residents."
+                if any(isinstance(v, float) and pd.notna(v) and v % 1 for v in table["count"])
+                else "."
+            )
+        ),
+    )
+
+
+def section(a):
+    """The report's ethnicity × deprivation part for an :class:`eia.assessment.Assessment`."""
+    from eia.report import show
+
+    parts = [
+        show.heading("Ethnicity and deprivation together"),
+        show_area(a.intersect["area"], a.intersect["core20"]),
+    ]
+    which = a.primary if a.proposal.options else "the proposal"
+    if a.primary_reason:
+        which += f" ({a.primary_reason})"
+    option = a.primary if a.proposal.options else None
+    if "burden" in a.intersect:
+        parts.append(
+            show_burden(a.intersect["burden"], a.proposal.thresholds.change_km, which, option)
+        )
+    if "access" in a.intersect:
+        parts.append(
+            show_access(
+                a.intersect["access"], a.threshold_km, which, finding="burden" not in a.intersect
+            )
+        )
+    if a.uptake is not None and "uptake" in a.intersect:
+        from eia.report.summary import measure_noun
+
+        spec = a.proposal.service
+        parts.append(
+            show_uptake(
+                a.intersect["uptake"],
+                measure_noun(a.uptake) + (" (synthetic)" if a.uptake.synthetic else ""),
+                a.proposal.disclosure.min_count,
+                per=float(getattr(spec, "rate_per", 1000)),
+                years=service_years(spec),
+                population=a.uptake.population,
+                counting=a.uptake.counting,
+            )
+        )
+    return show.Block(*parts)

@@ -1,0 +1,212 @@
+"""Guards against wrong inputs: warnings about sites and options that are probably mistakes.
+
+A params file can be valid and still describe something its author did not
+mean. These checks find the commonest such mistakes and name them:
+
+* **far-away site**: a site more than ``thresholds.site_outside_km`` (default
+  20 km) outside the area's boundary, with its distance. A longitude whose sign
+  was lost, or latitude and longitude swapped, puts a site tens or hundreds of
+  km away; a real out-of-area site (a neighbouring area's hospital) is usually
+  within 20 km of the boundary. A distant specialist centre can be legitimate,
+  so this is a warning, not an error;
+* **option equal to now**: an option (or ``sites.proposed``) whose sites are the
+  current sites (same places, in any order): it changes nothing;
+* **identical options**: two options with the same sites;
+* **affects nobody**: an option under which no LSOA's distance changes by more
+  than ``thresholds.change_km``.
+
+Sites are compared by location (to the metre), not by name. Warnings do not stop
+a run; the report's executive summary and ``metrics.json`` (``warnings``) list
+them, and ``--strict`` on ``eia validate``, ``eia run`` and ``eia batch`` turns
+them into errors (exit code 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from eia.errors import ParamsError, Problem
+
+
+@dataclass(frozen=True)
+class Warning:  # noqa: A001 - the project's own, never raised (see warnings.warn for those)
+    """One input guard's finding: its kind, where in the params file, and the message."""
+
+    kind: str  # far_site | wrong_area | same_as_current | identical_options | affects_nobody
+    where: str  # params path, e.g. "options[1].proposed[0]"
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_dict(self) -> dict[str, str]:
+        """For metrics.json."""
+        return {"kind": self.kind, "where": self.where, "message": self.message}
+
+
+def scenario_paths(proposal) -> dict[str, str]:
+    """Where each scenario's sites are in the params file (``sites.proposed``, ``options[i].proposed``)."""
+    out = {}
+    if proposal.sites and proposal.sites.proposed:
+        out["Proposed"] = "sites.proposed"
+    for i, option in enumerate(proposal.options):
+        out[option.name] = f"options[{i}].proposed"
+    return out
+
+
+def _places(sites: gpd.GeoDataFrame) -> frozenset[tuple[int, int]]:
+    return frozenset(
+        zip(
+            np.round(sites.geometry.x).astype(int),
+            np.round(sites.geometry.y).astype(int),
+            strict=True,
+        )
+    )
+
+
+def check(
+    area: gpd.GeoDataFrame,
+    current: gpd.GeoDataFrame,
+    proposed: dict[str, gpd.GeoDataFrame],
+    distances: dict[str, pd.DataFrame],
+    thresholds,
+    paths: dict[str, str],
+) -> list[Warning]:
+    """Every guard's warnings for an area (EPSG:27700), its current and proposed sites and distances."""
+    out: list[Warning] = []
+    limit = thresholds.site_outside_km
+    lists = [("sites.current", "now", current)] + [
+        (paths.get(name, name), name, sites) for name, sites in proposed.items()
+    ]
+    reported: set[tuple[int, int]] = set()
+    for where, _scenario, sites in lists:
+        for i, (name, point) in enumerate(zip(sites["name"], sites.geometry, strict=True)):
+            km = float(area.geometry.distance(point).min()) / 1000.0
+            place = (round(point.x), round(point.y))
+            if km > limit and place not in reported:
+                reported.add(place)
+                out.append(
+                    Warning(
+                        "far_site",
+                        f"{where}[{i}]",
+                        f"Site {name!r} ({where}[{i}]) is {km:,.0f} km outside the area's boundary "
+                        f"(warned beyond {limit:g} km, thresholds.site_outside_km): check its "
+                        "location; a longitude with its sign flipped or latitude and longitude "
+                        "swapped puts a site far away.",
+                    )
+                )
+    now = _places(current)
+    seen: dict[frozenset, str] = {}
+    for name, sites in proposed.items():
+        where = paths.get(name, name)
+        places = _places(sites)
+        if places == now:
+            out.append(
+                Warning(
+                    "same_as_current",
+                    where,
+                    f"{name} ({where}) has the same sites as now: it changes nothing.",
+                )
+            )
+        if places in seen:
+            out.append(
+                Warning(
+                    "identical_options",
+                    where,
+                    f"{name} ({where}) has the same sites as {seen[places]}: the two options "
+                    "are identical.",
+                )
+            )
+        else:
+            seen[places] = name
+        d = distances.get(name)
+        if d is not None and places != now:
+            change = d["km_change"].to_numpy()
+            change = np.where(np.isnan(change), 0.0, change)
+            if not np.any(np.abs(change) > thresholds.change_km):
+                out.append(
+                    Warning(
+                        "affects_nobody",
+                        where,
+                        f"{name} ({where}) affects nobody: no neighbourhood's distance to its "
+                        f"nearest site changes by more than {thresholds.change_km:g} km.",
+                    )
+                )
+    return out
+
+
+def wrong_area(pack, proposal, area: gpd.GeoDataFrame, current: gpd.GeoDataFrame) -> list[Warning]:
+    """A warning when no current site lies in the area: the area code may be wrong.
+
+    Names the ICB given and the ICB holding most of the sites. Only for an ICB: a
+    local authority's residents often use a hospital over its boundary.
+    """
+    given = proposal.area.spec.get("icb")
+    if not len(current) or given is None:  # local authorities often use a neighbour's hospital
+        return []
+    inside, _ = area.geometry.sindex.query(current.geometry, predicate="intersects")
+    if len(inside):
+        return []
+    from eia.refdata import lookup
+
+    kind = "icb"
+    held = lookup.areas_at(pack, current.geometry, kind)
+    if not held or held[0] == given:
+        return []
+
+    def name(code: str) -> str:
+        match = next(iter(lookup.find(pack, kind, code, limit=1)), None)
+        return match.name if match and code in (match.code, match.also) else "not known"
+
+    return [
+        Warning(
+            "wrong_area",
+            "area.icb",
+            f"No current site is in the area: is the ICB code right? {given} is "
+            f"{name(given)}; the current sites are in {held[0]} ({name(held[0])}).",
+        )
+    ]
+
+
+def check_assessment(a) -> list[Warning]:
+    """The guards' warnings for a computed :class:`eia.assessment.Assessment`."""
+    if a.current is None:
+        return []
+    found = check(
+        a.area,
+        a.current,
+        a.proposed,
+        a.distances,
+        a.proposal.thresholds,
+        scenario_paths(a.proposal),
+    )
+    return wrong_area(a.pack, a.proposal, a.area, a.current) + found
+
+
+def check_proposal(proposal, pack) -> list[Warning]:
+    """The guards' warnings for a validated proposal (builds its area and measures distances)."""
+    if proposal.sites is None:
+        return []
+    from eia.analysis import access
+    from eia.population.area import build_area
+
+    area = build_area(pack, proposal.area.spec)
+    current = access.resolve_sites(pack, proposal.sites.current)
+    proposed, distances = {}, {}
+    for name, sites in proposal.scenarios().items():
+        proposed[name] = access.resolve_sites(pack, sites)
+        distances[name] = access.measure(area, current, proposed[name])
+    found = check(area, current, proposed, distances, proposal.thresholds, scenario_paths(proposal))
+    return wrong_area(pack, proposal, area, current) + found
+
+
+def as_error(source: str, warnings: list[Warning]) -> ParamsError:
+    """The warnings as one :class:`ParamsError` (``--strict``)."""
+    return ParamsError(
+        source,
+        [Problem(w.where, f"warning (an error with --strict): {w.message}") for w in warnings],
+    )

@@ -1,0 +1,254 @@
+"""Users of each site, and who uses the sites that would close.
+
+With a ``site`` column in the service data (``service.columns.site``), the
+extract's aggregate ``ServiceData.by_site`` (``site, lsoa21_code, ethnic_group,
+count``; see :mod:`eia.service.aggregate`) says where each user went. This module turns
+it into what a board asks of a closure: how many people use each site now, and
+the deprivation and ethnic profile of the users of each site that would close,
+against the area's residents.
+
+Site names in the extract are matched to the proposal's current sites ignoring
+case and spacing; records naming no current site are counted (never quoted).
+Every published count goes through :func:`eia.stats.disclosure.protect` in one pass,
+with the relations a reader knows (each site's total is the sum of its
+deprivation rows and of its ethnic rows; the sites add up to the total), so no
+withheld count can be worked out from the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from eia.population.area import ETHNIC_SHORT, QUINTILE_LABELS
+from eia.report.show import Block, Html, Table, esc, fmt_pct, join_words, plural
+from eia.stats import disclosure
+
+#: The users' ethnic groups that are not a Census group (not published as a profile row).
+NOT_STATED = ("Not stated", "Not known")
+
+
+def _key(name: object) -> str:
+    return " ".join(str(name).casefold().split())
+
+
+def match_sites(by_site: pd.DataFrame, site_names: list[str]) -> tuple[pd.DataFrame, float]:
+    """``by_site`` with ``site`` replaced by the proposal's own site names.
+
+    Returns the matched rows and the count of records whose site matched none of
+    ``site_names`` (blank sites included); their names are never returned.
+    """
+    names = {_key(n): n for n in site_names}
+    mapped = by_site["site"].map(lambda s: names.get(_key(s)) if pd.notna(s) else None)
+    matched = by_site.assign(site=mapped)
+    unmatched = float(pd.to_numeric(matched.loc[mapped.isna(), "count"]).sum())
+    return matched[mapped.notna()].reset_index(drop=True), unmatched
+
+
+def profiles(
+    by_site: pd.DataFrame,
+    area: pd.DataFrame,
+    site_names: list[str],
+    closing: list[str],
+    *,
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+) -> dict[str, pd.DataFrame | float]:
+    """Users per site and the profile of each closing site's users, with disclosure control.
+
+    ``area`` has ``lsoa21_code`` and ``imd_quintile``; ``site_names`` are the current
+    sites (every one gets a row, zeros included); ``closing`` the ones some option
+    closes. Returns ``{"sites": frame, "profiles": frame, "unmatched": float}``:
+
+    * ``sites``: ``site, users, suppressed`` (one row per current site);
+    * ``profiles``: ``site, dimension ("imd_quintile"|"ethnic_group"), group, users,
+      share, suppressed`` (share of the site's users; withheld with its count and with
+      the site's total).
+
+    Both pass through :func:`eia.stats.disclosure.publishable` (``site_users.sites``,
+    ``site_users.profiles``): withheld counts and their shares are None.
+
+    Counts are unrounded sums (LSOA 2011 → 2021 apportioning can make fractions).
+    """
+    matched, unmatched = match_sites(by_site, site_names)
+    quintile = area.set_index("lsoa21_code")["imd_quintile"]
+    matched = matched.assign(imd_quintile=matched["lsoa21_code"].map(quintile))
+    counts = pd.to_numeric(matched["count"], errors="coerce").fillna(0.0)
+    matched = matched.assign(count=counts)
+    totals = matched.groupby("site")["count"].sum().reindex(site_names, fill_value=0.0)
+
+    values: dict = {("site", s): float(totals[s]) for s in site_names}
+    values["total"] = float(totals.sum())
+    constraints: list = [("total", [("site", s) for s in site_names])]
+    rows = []
+    for site in closing:
+        part = matched[matched["site"] == site]
+        by_q = part.groupby("imd_quintile")["count"].sum().reindex(range(1, 6), fill_value=0.0)
+        groups = [g for g in _ethnic_groups(matched) if g not in NOT_STATED]
+        by_e = part.groupby("ethnic_group")["count"].sum() if "ethnic_group" in part else None
+        q_keys = []
+        for q in range(1, 6):
+            key = ("q", site, q)
+            values[key] = float(by_q[q])
+            q_keys.append(key)
+            rows.append((site, "imd_quintile", QUINTILE_LABELS[q], key))
+        constraints.append((("site", site), q_keys))
+        if by_e is not None:
+            e_keys = []
+            for g in [*groups, "Not stated or not known"]:
+                value = (
+                    float(by_e.reindex(list(NOT_STATED)).fillna(0).sum())
+                    if g == "Not stated or not known"
+                    else float(by_e.get(g, 0.0))
+                )
+                key = ("e", site, g)
+                values[key] = value
+                e_keys.append(key)
+                rows.append((site, "ethnic_group", g, key))
+            constraints.append((("site", site), e_keys))
+    reasons = disclosure.protect(values, constraints, min_count)
+
+    sites = pd.DataFrame({"site": site_names, "users": [values[("site", s)] for s in site_names]})
+    prof = pd.DataFrame(
+        [
+            {"site": site, "dimension": dim, "group": group, "users": values[key]}
+            for site, dim, group, key in rows
+        ],
+        columns=["site", "dimension", "group", "users"],
+    )
+    site_total = prof["site"].map(lambda s: values[("site", s)]).astype(float)
+    prof["share"] = prof["users"] / site_total.where(site_total > 0)
+    # A share's denominator is its site's total: withheld with it too.
+    site_withheld = prof["site"].map(lambda s: reasons.get(("site", s)) is not None).astype(bool)
+    prof.loc[site_withheld, "share"] = np.nan
+    sites = disclosure.publishable(
+        sites,
+        disclosure.PUBLISHED["site_users.sites"],
+        [reasons.get(("site", s)) for s in site_names],
+        min_count=min_count,
+    )
+    prof = disclosure.publishable(
+        prof,
+        disclosure.PUBLISHED["site_users.profiles"],
+        [reasons.get(key) for *_, key in rows],
+        min_count=min_count,
+    )
+    return {"sites": sites, "profiles": prof, "unmatched": unmatched}
+
+
+def _ethnic_groups(frame: pd.DataFrame) -> list[str]:
+    known = list(ETHNIC_SHORT)
+    return known + sorted(
+        {str(g) for g in frame.get("ethnic_group", pd.Series(dtype=object)).dropna()}
+        - set(known)
+        - set(NOT_STATED)
+    )
+
+
+def closing_sites(roles_by_option: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """For each current site that some option closes, the options that close it (in order)."""
+    out: dict[str, list[str]] = {}
+    for option, roles in roles_by_option.items():
+        for name in roles.loc[roles["role"] == "closing", "name"]:
+            out.setdefault(str(name), []).append(option)
+    return out
+
+
+def _label(value, reason, min_count: int) -> str:
+    return disclosure.label(value, reason, min_count, decimals=0)
+
+
+def section(a) -> Block | None:
+    """Users of each current site and the profile of each closing site's users (a Block).
+
+    None when the proposal has no sites; a sentence saying what to add when the
+    service data has no site column.
+    """
+    if a.current is None or not len(a.current):
+        return None
+    if a.service is None:
+        return None
+    by_site = getattr(a.service, "by_site", None)
+    if by_site is None:
+        return Block(
+            Html(
+                "<p>The service data does not say which site each record is from, so this "
+                "report cannot show how many people use each site or who uses the sites that "
+                "would close (an analyst can add the site column to the service data).</p>"
+            )
+        )
+    from eia.report.maps import site_roles
+
+    min_count = a.proposal.disclosure.min_count
+    names = [str(n) for n in a.current["name"]]
+    closes = closing_sites({o: site_roles(a.current, s) for o, s in a.proposed.items()})
+    result = profiles(by_site, a.area, names, list(closes), min_count=min_count)
+    sites = result["sites"]
+    label = esc(a.service.label)
+    table = pd.DataFrame(
+        {
+            "Site": sites["site"],
+            "Current users": [
+                _label(v, r, min_count)
+                for v, r in zip(sites["users"], sites["suppressed"], strict=True)
+            ],
+            "Closes under": [join_words(closes.get(s, [])) or "no option" for s in sites["site"]],
+        }
+    )
+    parts: list = [
+        Table(table, f"Current users of each site ({a.service.label})"),
+    ]
+    if result["unmatched"]:
+        parts.append(
+            Html(
+                f"<p>{esc(plural(round(result['unmatched']), 'record'))} of {label} name no "
+                "current site of this proposal (or no site) and are not counted above.</p>"
+            )
+        )
+    residents = _resident_shares(a)
+    prof = result["profiles"]
+    for site, options in closes.items():
+        part = prof[prof["site"] == site]
+        if not len(part):
+            continue
+        frame = pd.DataFrame(
+            {
+                "Group": part["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
+                "Users": [
+                    _label(v, r, min_count)
+                    for v, r in zip(part["users"], part["suppressed"], strict=True)
+                ],
+                "Share of the site's users": part["share"].map(fmt_pct),
+                "Share of the area's residents": [
+                    fmt_pct(residents.get((d, g)))
+                    for d, g in zip(part["dimension"], part["group"], strict=True)
+                ],
+            }
+        )
+        parts.append(
+            Table(
+                frame.reset_index(drop=True),
+                f"Who uses {site}, which closes under {join_words(options)}: its users by "
+                "deprivation (IMD 2025 quintile) and ethnic group, against the area's residents",
+            )
+        )
+    parts.append(
+        Html(
+            "<p>Counts per site follow the disclosure control stated with the tables of current "
+            "users, applied across all the site tables together.</p>"
+        )
+    )
+    return Block(*parts)
+
+
+def _resident_shares(a) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for dim in ("imd_quintile", "ethnic_group"):
+        weights = a.weights.get(dim)
+        if weights is None:
+            continue
+        totals = weights.sum(axis=0)
+        for group, value in (totals / totals.sum()).items():
+            out[(dim, str(group))] = float(value)
+    return out

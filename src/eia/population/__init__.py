@@ -1,0 +1,1 @@
+"""Populations of an assessment area: its LSOAs, deprivation, ethnicity, ages and proficiency in English."""

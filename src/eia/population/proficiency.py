@@ -1,0 +1,138 @@
+"""Proficiency in English: residents who cannot speak English well or at all, per LSOA.
+
+Census 2021 (TS029, usual residents aged 3 and over) publishes proficiency in
+English for MSOAs, not LSOAs. Each LSOA nests in one MSOA, so an LSOA's figure
+here is its **MSOA's figure apportioned by population**: the MSOA's count times
+the LSOA's share of the MSOA's Census 2021 usual residents. Every LSOA of an
+MSOA therefore has the same share; the counts add up exactly to the MSOA's.
+Reports say so wherever they show these figures.
+
+"Cannot speak English well or at all" is TS029's "Cannot speak English well"
+plus "Cannot speak English".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from eia.refdata import Pack
+
+#: The two groups of the ``language`` dimension (residents aged 3+).
+CANNOT = "Cannot speak English well or at all"
+CAN = "Speaks English well, very well or as main language"
+GROUPS = (CANNOT, CAN)
+
+METHOD = (
+    "Census 2021 TS029 proficiency in English (usual residents aged 3 and over) is published "
+    "for MSOAs; each LSOA's figure is its MSOA's apportioned by the LSOA's share of the MSOA's "
+    "Census 2021 usual residents, so every LSOA in an MSOA has the MSOA's share."
+)
+
+
+def by_lsoa(pack: Pack, codes: list[str]) -> pd.DataFrame:
+    """Per LSOA (index ``lsoa21_code``, in the order of ``codes``), apportioned from its MSOA.
+
+    Columns: ``msoa21_code``, ``residents_3plus``, ``cannot_speak_english_well`` (cannot
+    speak English well or at all), ``share`` (the MSOA's share: the same for every LSOA in it).
+    """
+    lookup = pack.msoa_lookup()[["lsoa21_code", "msoa21_code"]]
+    pop = pack.population().rename("population").reset_index()
+    lookup = lookup.merge(pop, on="lsoa21_code", how="left").fillna({"population": 0})
+    msoa_pop = lookup.groupby("msoa21_code")["population"].sum().rename("msoa_population")
+    prof = pack.proficiency().set_index("msoa21_code")
+    cannot = (prof["cannot_speak_english_well"] + prof["cannot_speak_english"]).rename("cannot")
+    rows = lookup.set_index("lsoa21_code").reindex(codes)
+    fraction = rows["population"] / rows["msoa21_code"].map(msoa_pop)
+    residents = rows["msoa21_code"].map(prof["total_residents_3plus"]) * fraction
+    cant = rows["msoa21_code"].map(cannot) * fraction
+    out = pd.DataFrame(
+        {
+            "msoa21_code": rows["msoa21_code"],
+            "residents_3plus": residents.astype(float),
+            "cannot_speak_english_well": cant.astype(float),
+        },
+        index=pd.Index(codes, name="lsoa21_code"),
+    )
+    out["share"] = out["cannot_speak_english_well"] / out["residents_3plus"]
+    return out
+
+
+def weights(pack: Pack, codes: list[str]) -> pd.DataFrame:
+    """The ``language`` dimension: residents aged 3+ per LSOA in the two groups (floats)."""
+    frame = by_lsoa(pack, codes)
+    out = pd.DataFrame(
+        {
+            CANNOT: frame["cannot_speak_english_well"].fillna(0.0),
+            CAN: (frame["residents_3plus"] - frame["cannot_speak_english_well"]).fillna(0.0),
+        },
+        index=frame.index,
+    )
+    out.columns.name = "language"
+    return out
+
+
+def summary(frame: pd.DataFrame, lsoas: list[str] | None = None) -> dict:
+    """``{cannot_speak_english_well, residents_3plus, share}`` over ``lsoas`` (default: all)."""
+    part = frame if lsoas is None else frame.reindex(lsoas)
+    cannot = float(part["cannot_speak_english_well"].sum())
+    residents = float(part["residents_3plus"].sum())
+    return {
+        "cannot_speak_english_well": cannot,
+        "residents_3plus": residents,
+        "share": cannot / residents if residents else None,
+        "lsoas": int(len(part)),
+        "method": METHOD,
+    }
+
+
+def section(a):
+    """The report's language part: area figures, those adversely affected, and a map."""
+    from eia.assessment import adversely_affected
+    from eia.report import maps, show
+
+    frame = a.language
+    area = summary(frame)
+    lines = [
+        f"{area['cannot_speak_english_well']:,.0f} residents aged 3 and over "
+        f"({show.fmt_pct(area['share'])}) cannot speak English well or at all."
+    ]
+    if a.primary:
+        affected = adversely_affected(a)
+        hit = summary(frame, affected)
+        under = (
+            f"Under {a.primary}{f' ({a.primary_reason})' if a.primary_reason else ''}, "
+            if a.proposal.options
+            else ""
+        )
+        if affected:
+            lines.append(
+                f"{under}{'in' if under else 'In'} the {len(affected):,} neighbourhoods whose "
+                "distance to the nearest site "
+                f"would rise by more than {a.proposal.thresholds.change_km:g} km, "
+                f"{hit['cannot_speak_english_well']:,.0f} residents "
+                f"({show.fmt_pct(hit['share'])}) cannot speak English well or at all, "
+                f"against {show.fmt_pct(area['share'])} across the area."
+            )
+        else:
+            lines.append(
+                f"{under}{'no' if under else 'No'} neighbourhood's distance to the nearest site "
+                f"would rise by more than {a.proposal.thresholds.change_km:g} km."
+            )
+    fig = maps.rate_map(
+        a.area,
+        frame["share"] * 100,
+        label="% cannot speak English well\nor at all (MSOA)",
+        outline=a.outline(),
+    )
+    top = frame["share"].max()
+    return show.Block(
+        show.heading("Proficiency in English"),
+        show.paragraphs(*lines, METHOD),
+        show.Figure(
+            fig,
+            alt=f"Map of the share of residents who cannot speak English well or at all, by "
+            f"MSOA; the highest MSOA share is {show.fmt_pct(top)}.",
+            caption="Residents aged 3+ who cannot speak English well or at all (Census 2021 "
+            "TS029, MSOA figures shown on each LSOA)",
+        ),
+    )

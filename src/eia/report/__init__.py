@@ -1,0 +1,1 @@
+"""The board's report: sections shown from template cells, maps, figures, HTML, PDF and the index."""

@@ -1,0 +1,706 @@
+"""Maps for the board: legible at A4, colour-blind-safe, a second cue beyond colour.
+
+Each function returns a Matplotlib figure; show it with :func:`eia.report.show.figure`
+together with alt text stating its main finding (see ``alt_*`` helpers).
+Palettes: IMD deciles use *cividis* (readable with every common colour-vision
+deficiency, ordered dark = most deprived); distance change uses ColorBrewer
+*PuOr* (purple = nearer, orange = further), a diverging scheme safe for
+colour-blind readers. Sites are told apart by marker shape, not colour alone.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from contextlib import contextmanager
+from functools import wraps
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import patheffects
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from eia.align import by_lsoa
+
+A4_WIDTH_IN = 7.0
+CHANGE_COLOURS = ("#542788", "#998ec3", "#f7f7f7", "#f1a340", "#b35806")
+NO_SITE_NOTE = "no site"
+NO_DATA = "#d8dde0"
+
+#: Matplotlib settings for every figure here, applied inside each call (never at import).
+STYLE = {"font.size": 9, "font.family": "DejaVu Sans", "svg.hashsalt": "eia"}
+
+#: How each role of site is drawn: marker, face colour, legend label. Shapes differ, not
+#: only colours, so the roles read in greyscale and for every colour-vision deficiency.
+SITE_STYLES = {
+    "kept": ("o", "white", "Site kept"),
+    "closing": ("X", "#212b32", "Site closing"),
+    "new": ("^", "#ffb81c", "New site"),
+    "current": ("o", "white", "Current site"),
+}
+#: Okabe–Ito colours for the curves (safe for colour-blind readers), with line styles.
+CURVE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+LABEL_MAX_SITES = 12
+
+
+def _subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kwargs):
+    """``plt.subplots`` on the object API: a :class:`~matplotlib.figure.Figure` that no
+    pyplot state or backend knows about (nothing shown or kept after the caller is done)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)  # its own Agg canvas: renders to PNG, selects no global backend
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def _panels(n: int, *, legend_in: float, cols: int | None = None):
+    """A grid of map panels at A4 width: two a row (one alone), ``legend_in`` inches for legends."""
+    cols = cols or (1 if n == 1 else 2)
+    rows = int(np.ceil(n / cols))
+    fig, axes = _subplots(
+        rows,
+        cols,
+        figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + legend_in),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax in list(axes.flat)[n:]:  # an odd number of panels leaves one cell empty
+        ax.set_axis_off()
+    return fig, axes
+
+
+def _styled(func):
+    """Run a figure function inside :data:`STYLE` (no global state changed)."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _frame(ax) -> None:
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+
+
+def _key(name: str) -> str:
+    return " ".join(str(name).casefold().split())
+
+
+def site_roles(
+    current: gpd.GeoDataFrame | None, proposed: gpd.GeoDataFrame | None, *, within_m: float = 100
+) -> gpd.GeoDataFrame:
+    """Every site of a scenario with its role: ``kept``, ``closing`` or ``new``.
+
+    A proposed site is *kept* when a current site has the same name (ignoring case
+    and spacing) or lies within ``within_m`` metres of it; current sites not kept
+    are *closing*; proposed sites matching no current site are *new*. Without
+    ``proposed``, every current site is ``current``. Columns: ``name, role, geometry``
+    (EPSG:27700), kept sites first, then closing, then new.
+    """
+    crs = current.crs if current is not None else getattr(proposed, "crs", None)
+    empty = gpd.GeoDataFrame({"name": [], "role": []}, geometry=[], crs=crs)
+    if current is None or len(current) == 0:
+        if proposed is None or len(proposed) == 0:
+            return empty
+        return gpd.GeoDataFrame(
+            {"name": list(proposed["name"]), "role": "new"},
+            geometry=list(proposed.geometry),
+            crs=crs,
+        )
+    if proposed is None:
+        return gpd.GeoDataFrame(
+            {"name": list(current["name"]), "role": "current"},
+            geometry=list(current.geometry),
+            crs=crs,
+        )
+    matched_current: set[int] = set()
+    roles = []
+    for j, (name, point) in enumerate(zip(proposed["name"], proposed.geometry, strict=True)):
+        match = next(
+            (
+                i
+                for i, (cname, cpoint) in enumerate(
+                    zip(current["name"], current.geometry, strict=True)
+                )
+                if i not in matched_current
+                and (_key(cname) == _key(name) or cpoint.distance(point) <= within_m)
+            ),
+            None,
+        )
+        if match is None:
+            roles.append(("new", name, point, j))
+        else:
+            matched_current.add(match)
+            roles.append(("kept", name, point, j))
+    closing = [
+        ("closing", n, g, i)
+        for i, (n, g) in enumerate(zip(current["name"], current.geometry, strict=True))
+        if i not in matched_current
+    ]
+    order = {"kept": 0, "closing": 1, "new": 2}
+    rows = sorted(roles + closing, key=lambda r: (order[r[0]], r[3]))
+    return gpd.GeoDataFrame(
+        {"name": [r[1] for r in rows], "role": [r[0] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs=crs,
+    )
+
+
+def site_handle(role: str) -> Line2D:
+    """The legend entry for one role of site."""
+    marker, face, label = SITE_STYLES[role]
+    return Line2D(
+        [],
+        [],
+        marker=marker,
+        linestyle="none",
+        markerfacecolor=face,
+        markeredgecolor="black",
+        markersize=8,
+        label=label,
+    )
+
+
+def _draw_sites(ax, roles: gpd.GeoDataFrame, *, labels: bool = True, size: float = 70) -> list:
+    """Draw sites by role (shape + colour) with their names; the legend handles for the roles shown."""
+    handles = []
+    if roles is None or len(roles) == 0:
+        return handles
+    for role in SITE_STYLES:
+        part = roles[roles["role"] == role]
+        if not len(part):
+            continue
+        marker, face, _ = SITE_STYLES[role]
+        ax.scatter(
+            part.geometry.x,
+            part.geometry.y,
+            marker=marker,
+            s=size,
+            c=face,
+            edgecolors="black" if role != "closing" else "white",
+            linewidths=1.0,
+            zorder=6,
+        )
+        handles.append(site_handle(role))
+    if labels and len(roles) <= LABEL_MAX_SITES:
+        halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+        for name, point in zip(roles["name"], roles.geometry, strict=True):
+            text = textwrap.shorten(str(name), width=30, placeholder="…")
+            ax.annotate(
+                text,
+                (point.x, point.y),
+                xytext=(5, 4),
+                textcoords="offset points",
+                fontsize=7,
+                zorder=7,
+                path_effects=halo,
+            )
+    return handles
+
+
+def _legends(fig, handles, title: str, site_handles) -> None:
+    """Legends outside the map on the right (constrained layout keeps them in the image)."""
+    fig.legend(
+        handles=handles + site_handles,
+        title=title,
+        loc="outside right upper",
+        frameon=False,
+        alignment="left",
+    )
+
+
+def _wrap_title(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
+
+
+@contextmanager
+def _no_idle_draw(fig):
+    """Skip the figure render geopandas' ``plot`` asks for at its end (``canvas.draw_idle``).
+
+    On the Agg canvas that request renders the whole figure at once, for nothing: the
+    figure is rendered when it is saved. The saved image is the same, byte for byte.
+    """
+    canvas = fig.canvas
+    canvas.draw_idle = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        del canvas.draw_idle
+
+
+def _plot(ax, frame, **kwargs) -> None:
+    """``frame.plot(ax=ax, **kwargs)`` without geopandas' extra render (:func:`_no_idle_draw`)."""
+    with _no_idle_draw(ax.figure):
+        frame.plot(ax=ax, **kwargs)
+
+
+def area_outline(area: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The local authority outlines drawn over each map: the area's LSOAs dissolved by authority.
+
+    Dissolving thousands of LSOAs takes a while: compute it once and pass it to each
+    map as ``outline=`` (:meth:`eia.assessment.Assessment.outline` does).
+    """
+    return area.dissolve(by="ltla24_code") if "ltla24_code" in area else area
+
+
+def _outline(ax, area: gpd.GeoDataFrame, lines: gpd.GeoDataFrame | None = None) -> None:
+    lines = area_outline(area) if lines is None else lines
+    _plot(ax, lines.boundary, color="#212b32", linewidth=0.6, zorder=3)
+
+
+def _imd_panel(ax, area, roles, outline, *, labels: bool = True) -> list:
+    cmap = matplotlib.colormaps["cividis"].resampled(10)
+    _plot(
+        ax,
+        area,
+        column="imd_decile",
+        cmap=cmap,
+        vmin=0.5,
+        vmax=10.5,
+        linewidth=0.05,
+        edgecolor="white",
+    )
+    _outline(ax, area, outline)
+    return _draw_sites(ax, roles, labels=labels)
+
+
+def _imd_handles() -> list:
+    cmap = matplotlib.colormaps["cividis"].resampled(10)
+    return [
+        Patch(
+            facecolor=cmap(d - 1),
+            edgecolor="#768692",
+            label=f"{d}{' (most deprived)' if d == 1 else ''}"
+            f"{' (least deprived)' if d == 10 else ''}",
+        )
+        for d in range(1, 11)
+    ]
+
+
+def _unique_handles(handles: list) -> list:
+    seen, out = set(), []
+    for h in handles:
+        if h.get_label() not in seen:
+            seen.add(h.get_label())
+            out.append(h)
+    return out
+
+
+@_styled
+def imd_map(
+    area: gpd.GeoDataFrame,
+    current=None,
+    proposed=None,
+    *,
+    title: str | None = None,
+    outline: gpd.GeoDataFrame | None = None,
+):
+    """IMD 2025 national decile of each LSOA, with every site labelled by its role.
+
+    ``proposed`` is one scenario's sites (a GeoDataFrame) or ``{option: sites}``:
+    with several options, one panel per option, each showing which sites that
+    option keeps (●), closes (✖) and opens (▲). ``outline``: the area's
+    :func:`area_outline`, if already computed.
+    """
+    lines = area_outline(area) if outline is None else outline
+    if isinstance(proposed, Mapping) and len(proposed) > 1:
+        fig, axes = _panels(len(proposed), legend_in=0.9, cols=2)
+        handles: list = []
+        for ax, (name, sites) in zip(axes.flat, proposed.items(), strict=False):
+            handles += _imd_panel(ax, area, site_roles(current, sites), lines)
+            ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
+            _frame(ax)
+        fig.legend(
+            handles=_imd_handles() + _unique_handles(handles),
+            title="IMD 2025 decile (national)",
+            loc="outside lower center",
+            ncol=5,
+            frameon=False,
+            fontsize=8,
+        )
+        if title:
+            fig.suptitle(title)
+        return fig
+    if isinstance(proposed, Mapping):
+        proposed = next(iter(proposed.values()), None)
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+    site_handles = _imd_panel(ax, area, site_roles(current, proposed), lines)
+    _legends(fig, _imd_handles(), "IMD 2025 decile (national)", site_handles)
+    if title:
+        ax.set_title(title)
+    _frame(ax)
+    return fig
+
+
+def change_bands(threshold: float, outer: float | None = None) -> tuple[float, float]:
+    """The two cut points of the change classes: the proposal's change threshold, and an
+    outer cut (the far-from-a-site threshold when larger, else five times the change)."""
+    outer = outer if outer is not None and outer > threshold else 5 * threshold
+    return float(threshold), float(outer)
+
+
+def change_labels(threshold: float = 1.0, outer: float | None = None, unit: str = "km") -> tuple:
+    """Legend labels of the five change classes, nearest first."""
+    t, o = change_bands(threshold, outer)
+    nearer, further = ("nearer", "further") if unit == "km" else ("shorter", "longer")
+    return (
+        f"more than {o:g} {unit} {nearer}",
+        f"{t:g}–{o:g} {unit} {nearer}",
+        f"within {t:g} {unit} (little change)",
+        f"{t:g}–{o:g} {unit} {further}",
+        f"more than {o:g} {unit} {further}",
+    )
+
+
+def change_classes(
+    change: pd.Series, threshold: float = 1.0, outer: float | None = None, unit: str = "km"
+) -> pd.Categorical:
+    """Each change in the five classes of :func:`change_labels`.
+
+    The classes follow the ratings exactly: a change counts as further (or nearer)
+    only when it is *more than* ``threshold``, as in :func:`eia.analysis.impact.rate_access`.
+    Missing changes stay missing.
+    """
+    t, o = change_bands(threshold, outer)
+    values = pd.to_numeric(pd.Series(change), errors="coerce").to_numpy(dtype=float)
+    labels = change_labels(threshold, outer, unit)
+    codes = np.select(
+        [values < -o, values < -t, values <= t, values <= o, values > o], [0, 1, 2, 3, 4], -1
+    )
+    return pd.Categorical.from_codes(codes, categories=list(labels))
+
+
+def _change_panel(
+    ax, area, change, roles, outline, *, threshold, outer, unit, deprivation: bool
+) -> None:
+    classes = change_classes(change, threshold, outer, unit)
+    facecolors = [
+        CHANGE_COLOURS[c] if c >= 0 else NO_DATA for c in np.asarray(classes.codes, dtype=int)
+    ]
+    _plot(ax, area, color=facecolors, linewidth=0.05, edgecolor="#aeb7bd")
+    if deprivation and "core20" in area and area["core20"].any():
+        _plot(
+            ax,
+            area[area["core20"].astype(bool).to_numpy()],
+            facecolor="none",
+            edgecolor="#212b32",
+            hatch="////",
+            linewidth=0.0,
+            zorder=2,
+        )
+    _outline(ax, area, outline)
+    return _draw_sites(ax, roles)
+
+
+def _change_handles(threshold, outer, unit, deprivation: bool) -> list:
+    patches = [
+        Patch(facecolor=c, edgecolor="#768692", label=label)
+        for label, c in zip(change_labels(threshold, outer, unit), CHANGE_COLOURS, strict=True)
+    ]
+    if deprivation:
+        patches.append(
+            Patch(
+                facecolor="white",
+                edgecolor="#212b32",
+                hatch="////",
+                label="Core20 (most deprived 20% in England)",
+            )
+        )
+    return patches
+
+
+@_styled
+def change_map(
+    area: gpd.GeoDataFrame,
+    distances: pd.DataFrame,
+    current=None,
+    proposed=None,
+    *,
+    title: str | None = None,
+    ax=None,
+    legend: bool = True,
+    outline: gpd.GeoDataFrame | None = None,
+    threshold: float = 1.0,
+    outer: float | None = None,
+    unit: str = "km",
+    column: str = "km_change",
+    deprivation: bool = True,
+):
+    """Change per LSOA (distance in km, or time in min) in five classes cut at the proposal's
+    own thresholds, with Core20 neighbourhoods hatched over it and sites labelled by role.
+
+    ``threshold`` is the change that counts (``thresholds.change_km``); ``outer`` the
+    second cut (see :func:`change_bands`); ``column`` the change column of
+    ``distances``, whose ``lsoa21_code`` aligns it to ``area``. ``outline``: the
+    area's :func:`area_outline`, if already computed.
+    """
+    own = ax is None
+    if own:
+        fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+    else:
+        fig = ax.figure
+    change = _aligned(area, distances, column)
+    site_handles = _change_panel(
+        ax,
+        area,
+        change,
+        site_roles(current, proposed),
+        outline,
+        threshold=threshold,
+        outer=outer,
+        unit=unit,
+        deprivation=deprivation,
+    )
+    if legend:
+        what = "distance" if unit == "km" else "travel time"
+        _legends(
+            fig,
+            _change_handles(threshold, outer, unit, deprivation),
+            f"Change in {what}",
+            site_handles,
+        )
+    if title:
+        ax.set_title(title)
+    _frame(ax)
+    return fig
+
+
+def _aligned(area: gpd.GeoDataFrame, frame: pd.DataFrame, column: str) -> pd.Series:
+    """``frame[column]`` in the order of ``area``'s LSOAs (by ``lsoa21_code``, not position).
+
+    Raises :class:`~eia.errors.DataMismatchError` when ``frame`` does not cover
+    exactly the area's LSOAs.
+    """
+    keyed = by_lsoa(frame, "the mapped frame", area["lsoa21_code"])
+    return keyed[column].reset_index(drop=True)
+
+
+@_styled
+def options_maps(
+    area: gpd.GeoDataFrame,
+    scenarios: dict[str, pd.DataFrame],
+    current,
+    proposed: dict[str, gpd.GeoDataFrame],
+    *,
+    outline: gpd.GeoDataFrame | None = None,
+    threshold: float = 1.0,
+    outer: float | None = None,
+    unit: str = "km",
+    column: str = "km_change",
+    deprivation: bool = True,
+):
+    """Small multiples: each option's change map with that option's own sites, one legend.
+
+    Two panels a row, titles wrapped so they never overlap. ``outline``: the area's
+    :func:`area_outline`, if already computed (else computed once here).
+    """
+    lines = area_outline(area) if outline is None else outline
+    fig, axes = _panels(len(scenarios), legend_in=1.1)
+    handles: list = []
+    for ax, (name, distances) in zip(axes.flat, scenarios.items(), strict=False):
+        handles += _change_panel(
+            ax,
+            area,
+            _aligned(area, distances, column),
+            site_roles(current, proposed[name]),
+            lines,
+            threshold=threshold,
+            outer=outer,
+            unit=unit,
+            deprivation=deprivation,
+        )
+        ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
+        _frame(ax)
+    fig.legend(
+        handles=_change_handles(threshold, outer, unit, deprivation) + _unique_handles(handles),
+        loc="outside lower center",
+        ncol=3,
+        frameon=False,
+        fontsize=8,
+    )
+    return fig
+
+
+def cumulative_shares(
+    before: pd.Series,
+    after: pd.Series,
+    weights: pd.DataFrame,
+    grid: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Share of each group living within x of a site (km or min), before and after.
+
+    ``before``/``after``: per-LSOA distance (or time) indexed by ``lsoa21_code``;
+    ``weights``: LSOA × group people (indexed by ``lsoa21_code``). Returns a long
+    frame ``group, when ("now"/"after"), x, share``; LSOAs are aligned by code.
+    """
+    codes = weights.index
+    b = pd.Series(before).reindex(codes).to_numpy(dtype=float)
+    a = pd.Series(after).reindex(codes).to_numpy(dtype=float)
+    finite = np.concatenate([b[np.isfinite(b)], a[np.isfinite(a)]])
+    if grid is None:
+        top = float(np.nanpercentile(finite, 99.5)) if len(finite) else 1.0
+        grid = np.linspace(0, max(top, 1e-9) * 1.05, 200)
+    rows = []
+    w = weights.to_numpy(dtype=float)
+    for when, values in (("now", b), ("after", a)):
+        order = np.argsort(values, kind="stable")
+        sorted_v = values[order]
+        cum = np.cumsum(w[order], axis=0)
+        totals = w.sum(axis=0)
+        idx = np.searchsorted(sorted_v, grid, side="right")
+        for j, group in enumerate(weights.columns):
+            within = np.where(idx > 0, cum[np.maximum(idx - 1, 0), j], 0.0)
+            share = within / totals[j] if totals[j] else np.full(len(grid), np.nan)
+            rows.append(
+                pd.DataFrame({"group": str(group), "when": when, "x": grid, "share": share})
+            )
+    return pd.concat(rows, ignore_index=True)
+
+
+def share_within(values: pd.Series, weights: pd.Series, limit: float) -> float:
+    """Share of people (``weights``, aligned by index) whose value is at most ``limit``."""
+    v = pd.Series(values).reindex(weights.index).to_numpy(dtype=float)
+    w = weights.to_numpy(dtype=float)
+    return float(w[v <= limit].sum() / w.sum()) if w.sum() else float("nan")
+
+
+@_styled
+def cumulative_curves(
+    curves: pd.DataFrame,
+    *,
+    unit: str = "km",
+    limit: float | None = None,
+    title: str | None = None,
+):
+    """The curve planners use: share of each group within x of a site, now (dashed) and
+    after (solid), one colour and marker per group; ``limit`` draws the far threshold.
+
+    ``curves`` is :func:`cumulative_shares`'s frame.
+    """
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55), layout="constrained")
+    markers = ("o", "s", "D", "v", "P", "X")
+    for i, group in enumerate(dict.fromkeys(curves["group"])):
+        colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
+        for when, style in (("now", "--"), ("after", "-")):
+            part = curves[(curves["group"] == group) & (curves["when"] == when)]
+            ax.plot(
+                part["x"],
+                100 * part["share"],
+                linestyle=style,
+                color=colour,
+                linewidth=1.8 if when == "after" else 1.3,
+                marker=markers[i % len(markers)],
+                markevery=max(len(part) // 8, 1),
+                markersize=4,
+                label=f"{group}: {'now' if when == 'now' else 'after'}",
+            )
+    if limit is not None:
+        ax.axvline(limit, color="#768692", linestyle=":", linewidth=1)
+        ax.annotate(
+            f"{limit:g} {unit}",
+            (limit, 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=8,
+            color="#425563",
+        )
+    what = "Distance to the nearest site" if unit == "km" else "Travel time to the nearest site"
+    ax.set_xlabel(f"{what} ({unit})")
+    ax.set_ylabel("Share of residents within this (%)")
+    ax.set_ylim(0, 100)
+    ax.set_xlim(left=0)
+    ax.grid(True, color="#e8edee", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    if title:
+        ax.set_title(_wrap_title(title, 70), fontsize=9, loc="left")
+    return fig
+
+
+@_styled
+def rate_map(
+    area: gpd.GeoDataFrame,
+    rate: pd.Series,
+    *,
+    label: str,
+    title: str | None = None,
+    outline: gpd.GeoDataFrame | None = None,
+    withheld_label: str = "withheld (small numbers)",
+):
+    """A choropleth of a rate per LSOA in quintile classes, cividis palette; NaN = withheld.
+
+    The classes are :func:`eia.stats.disclosure.quantile_classes` of the shown rates (the
+    ones :func:`eia.stats.disclosure.protect_map` audits). ``outline``: the area's
+    :func:`area_outline`, if already computed.
+    """
+    from eia.stats.disclosure import quantile_classes
+
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+    values = rate.reindex(area["lsoa21_code"]).to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    cmap = matplotlib.colormaps["cividis"].resampled(5)
+    colours = np.full(len(values), "#d8dde0", dtype=object)
+    patches = []
+    if finite.any():
+        classes, edges = quantile_classes(values[finite], k=5)
+        colours[finite] = [to_hex(cmap(int(c))) for c in classes]
+        lows = [values[finite].min(), *edges[:-1]]
+        patches = [
+            Patch(facecolor=cmap(i), edgecolor="#768692", label=f"{lo:,.1f} – {hi:,.1f}")
+            for i, (lo, hi) in enumerate(zip(lows, edges, strict=True))
+        ]
+    _plot(ax, area, color=list(colours), linewidth=0.05, edgecolor="white")
+    _outline(ax, area, outline)
+    if (~finite).any():
+        patches.append(Patch(facecolor="#d8dde0", edgecolor="#768692", label=withheld_label))
+    _legends(fig, patches, label, [])
+    if title:
+        ax.set_title(title)
+    _frame(ax)
+    return fig
+
+
+@_styled
+def bar_with_ci(
+    frame: pd.DataFrame,
+    *,
+    value: str,
+    lower: str,
+    upper: str,
+    label: str,
+    reference: float | None = None,
+    title: str | None = None,
+):
+    """Horizontal bars of a value per group with 95% interval whiskers (values labelled)."""
+    height = 0.45 * len(frame) + 1.0
+    fig, ax = _subplots(figsize=(A4_WIDTH_IN, height))
+    y = np.arange(len(frame))[::-1]
+    vals = frame[value].to_numpy(dtype=float)
+    err = np.vstack([vals - frame[lower].to_numpy(float), frame[upper].to_numpy(float) - vals])
+    ax.barh(y, np.nan_to_num(vals), color="#005eb8", height=0.6)
+    ax.errorbar(vals, y, xerr=np.nan_to_num(err), fmt="none", ecolor="#212b32", capsize=3)
+    for yi, v in zip(y, vals, strict=True):
+        ax.text(
+            0 if np.isnan(v) else v,
+            yi + 0.32,
+            "withheld" if np.isnan(v) else f"{v:,.1f}",
+            fontsize=8,
+            va="bottom",
+        )
+    if reference is not None:
+        ax.axvline(reference, color="#768692", linestyle="--", linewidth=1)
+    ax.set_yticks(y, frame["group"].astype(str))
+    ax.set_xlabel(label)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

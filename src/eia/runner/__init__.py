@@ -1,0 +1,1 @@
+"""Running assessments: notebook templates, one run, a batch, and the command line."""

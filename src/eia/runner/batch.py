@@ -1,0 +1,520 @@
+"""Running many proposals at once: ``eia batch PATH... [--out DIR] [--jobs N]``.
+
+:func:`discover` turns the command's arguments — params files, folders (their
+``*.yaml`` and ``*.yml`` files, not sub-folders) and glob patterns (``**``
+allowed) — into a sorted list of files without duplicates. :func:`run_batch`
+runs each one with :func:`eia.runner.run.run` in its own worker process (a fresh
+``spawn`` process per proposal, so each run has its own working folder, its
+own kernel, its own time limit and its own environment) with at most ``jobs``
+at a time, shows a progress bar of done, failed and running proposals, and
+regenerates ``OUT/index.html`` after every proposal that finishes. It returns
+a :class:`BatchResult`; :func:`print_summary` shows it as a table.
+
+A proposal fails on its own: an invalid params file, a failing cell, a cell or
+run past its time limit or a dead kernel is reported with the proposal's id,
+the failing cell's heading and the error's last line, and the others go on.
+As with ``eia run``, a failed proposal's last good report is left untouched
+and its executed notebook is kept in ``OUT/<id>/failed/``. Two files with the
+same ``id`` would write to the same folder, so only the first is run.
+
+What the kernels and libraries print goes to a log file per proposal, not to
+the terminal; it is kept, as ``OUT/<id>/failed/run.log`` and named in the
+result, only when the proposal failed. The temporary log folder is removed on
+every exit path (and a killed batch's by the next batch). Ctrl-C or SIGTERM
+stops the workers before they publish, rebuilds ``index.html`` from what is
+published, and exits 130.
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eia.errors import EIAError, ParamsError
+
+#: Prefix of a batch's temporary log folder (followed by the batch's pid and "-").
+LOG_DIR = "eia-batch-logs-"
+#: File name endings read as params files when a folder is given.
+PARAMS_SUFFIXES = (".yaml", ".yml")
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+INVALID = "invalid"
+
+
+class BatchInputError(EIAError):
+    """The batch's arguments name nothing to run (a missing path or an empty glob)."""
+
+
+@dataclass
+class BatchItem:
+    """The outcome of one params file in a batch."""
+
+    params_file: Path
+    status: str
+    id: str | None = None
+    title: str | None = None
+    template: str | None = None
+    seconds: float = 0.0
+    report: Path | None = None
+    error: str | None = None
+    log: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether this proposal's report was published."""
+        return self.status == SUCCEEDED
+
+    @property
+    def label(self) -> str:
+        """The proposal's id, or the file's name when the id could not be read."""
+        return self.id or self.params_file.name
+
+
+@dataclass
+class BatchResult:
+    """Every proposal's outcome, in the order of the discovered files."""
+
+    out: Path
+    items: list[BatchItem] = field(default_factory=list)
+    index: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def succeeded(self) -> list[BatchItem]:
+        """The proposals whose reports were published."""
+        return [i for i in self.items if i.ok]
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        """The proposals that failed (invalid, or failed while running)."""
+        return [i for i in self.items if not i.ok]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every proposal succeeded (and there was at least one)."""
+        return bool(self.items) and not self.failed
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every proposal succeeded, else 1."""
+        return 0 if self.ok else 1
+
+
+# ---------------------------------------------------------------------------
+# Discovery
+
+
+def _has_magic(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PARAMS_SUFFIXES
+    )
+
+
+def discover(paths: Iterable[Path | str]) -> list[Path]:
+    """The params files named by ``paths``: files, folders and glob patterns.
+
+    A folder contributes its ``*.yaml``/``*.yml`` files (not its sub-folders'); a
+    pattern its matching files and folders (``**`` matches sub-folders). Files
+    are returned absolute, each once, in the order given (sorted within a
+    folder or pattern). Raises :class:`BatchInputError` for a path that does not
+    exist, a pattern that matches nothing, or when no params file is found.
+    """
+    found: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        text = str(raw)
+        path = Path(text)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            files = _folder_files(path)
+            if not files:
+                problems.append(f"{text}: no .yaml or .yml files in this folder")
+            found += files
+        elif _has_magic(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            files: list[Path] = []
+            for match in map(Path, matches):
+                if match.is_dir():
+                    files += _folder_files(match)
+                elif match.is_file():
+                    files.append(match)
+            if not files:
+                problems.append(f"{text}: no params files match this pattern")
+            found += files
+        else:
+            problems.append(f"{text}: no such file or folder")
+    if problems:
+        raise BatchInputError("nothing to run for:\n  " + "\n  ".join(problems))
+    unique: dict[Path, None] = {}
+    for file in found:
+        unique.setdefault(file.resolve(), None)
+    if not unique:
+        raise BatchInputError("no params files found")
+    return list(unique)
+
+
+# ---------------------------------------------------------------------------
+# One proposal, in a worker process
+
+
+def _redirect_output(log_path: Path) -> None:
+    """Send this process's stdout and stderr (file descriptors too) to ``log_path``."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def run_one(params_file: str, out: str, log_path: str | None = None, strict: bool = False) -> dict:
+    """Run one proposal and return its outcome as plain data (the worker's task).
+
+    Never raises for a failed proposal: the error is part of the outcome.
+    """
+    from eia import params as params_mod
+    from eia.runner.run import run
+
+    if log_path:
+        _redirect_output(Path(log_path))
+    started = time.perf_counter()
+    outcome: dict = {"params_file": params_file, "status": FAILED}
+    try:
+        proposal = params_mod.load(params_file, check_data=False)
+        outcome.update(id=proposal.id, title=proposal.title, template=proposal.template_label)
+    except EIAError:
+        pass  # run() reports the same problems, with the reference-data checks too
+    try:
+        result = run(params_file, out, strict=strict)
+        outcome.update(status=SUCCEEDED, report=str(result.report))
+    except ParamsError as exc:
+        outcome.update(status=INVALID, error=_params_message(exc))
+    except EIAError as exc:
+        outcome.update(error=_strip_id(str(exc), outcome.get("id")))
+    except Exception as exc:  # noqa: BLE001 - one proposal's crash must not stop the batch
+        outcome.update(error=f"unexpected {type(exc).__name__}: {exc}")
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
+
+
+def _params_message(exc) -> str:
+    problems = getattr(exc, "problems", None) or []
+    if not problems:
+        return str(exc)
+    head = f"invalid params ({len(problems)} problem{'s' if len(problems) != 1 else ''}): "
+    return head + "; ".join(str(p) for p in problems)
+
+
+def _strip_id(message: str, proposal_id: str | None) -> str:
+    prefix = f"{proposal_id}: "
+    return message[len(prefix) :] if proposal_id and message.startswith(prefix) else message
+
+
+# ---------------------------------------------------------------------------
+# The batch
+
+
+def default_jobs() -> int:
+    """Parallel runs by default: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _precheck(files: Sequence[Path]) -> tuple[list[BatchItem | None], list[Path]]:
+    """Read each file's id (no reference data): invalid files and repeated ids fail at once."""
+    from eia import params as params_mod
+
+    items: list[BatchItem | None] = []
+    seen: dict[str, Path] = {}
+    for file in files:
+        try:
+            proposal = params_mod.load(file, check_data=False)
+        except ParamsError as exc:
+            items.append(BatchItem(file, INVALID, error=_params_message(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one file's problem must not stop the batch
+            items.append(BatchItem(file, INVALID, error=f"cannot be read: {_one_line(exc)}"))
+            continue
+        if proposal.id in seen:
+            items.append(
+                BatchItem(
+                    file,
+                    FAILED,
+                    id=proposal.id,
+                    title=proposal.title,
+                    template=proposal.template_label,
+                    error=f"id {proposal.id!r} is also used by {seen[proposal.id]}; "
+                    "not run, as both would write to the same folder",
+                )
+            )
+            continue
+        seen[proposal.id] = file
+        items.append(None)
+    return items, [f for f, item in zip(files, items, strict=True) if item is None]
+
+
+def _one_line(exc: BaseException) -> str:
+    from eia.redact import printable
+
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return printable(lines[0]) if lines else type(exc).__name__
+
+
+def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 20.0) -> None:
+    """Stop a pool's workers before they publish: SIGTERM (each run cleans up), then SIGKILL.
+
+    A worker's run turns SIGTERM into an interrupt (:func:`eia.runner.run.terminate_as_interrupt`):
+    it stops before publishing, kills its kernel and removes its staging folder.
+    """
+    import signal
+
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        if process.is_alive():
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _item(outcome: dict) -> BatchItem:
+    return BatchItem(
+        params_file=Path(outcome["params_file"]),
+        status=outcome["status"],
+        id=outcome.get("id"),
+        title=outcome.get("title"),
+        template=outcome.get("template"),
+        seconds=float(outcome.get("seconds", 0.0)),
+        report=Path(outcome["report"]) if outcome.get("report") else None,
+        error=outcome.get("error"),
+    )
+
+
+def run_batch(
+    paths: Iterable[Path | str],
+    out: Path | str | None = None,
+    *,
+    jobs: int | None = None,
+    progress: bool = True,
+    console=None,
+    on_done: Callable[[BatchItem], None] | None = None,
+    strict: bool = False,
+) -> BatchResult:
+    """Run every params file found in ``paths``, ``jobs`` at a time; never raises for a failed run.
+
+    Raises :class:`BatchInputError` when ``paths`` name nothing to run. With
+    ``strict``, a proposal with warnings about its inputs (:mod:`eia.analysis.guards`) is
+    invalid and not run.
+    ``OUT/index.html`` is regenerated after each proposal and at the end.
+    """
+    from eia.report import index
+    from eia.runner.run import default_out
+
+    t0 = time.perf_counter()
+    files = discover(paths)
+    from eia.runner.run import prepare_out, remove_stale, terminate_as_interrupt
+
+    out_dir = prepare_out(Path(out).resolve() if out else default_out())
+    jobs = max(1, jobs or default_jobs())
+    prechecked, to_run = _precheck(files)
+    outcomes: dict[Path, BatchItem] = {
+        f: item for f, item in zip(files, prechecked, strict=True) if item is not None
+    }
+    remove_stale(Path(tempfile.gettempdir()), LOG_DIR)
+    log_dir = Path(tempfile.mkdtemp(prefix=f"{LOG_DIR}{os.getpid()}-"))
+    result = BatchResult(out=out_dir)
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = console or Console(stderr=True)
+    counts = {"done": 0, "failed": 0, "running": 0}
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "done {task.fields[done]} · failed {task.fields[failed]}"
+            " · running {task.fields[running]}"
+        ),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+    )
+
+    def finished(item: BatchItem) -> None:
+        outcomes[item.params_file] = item
+        counts["done" if item.ok else "failed"] += 1
+        bar.update(task, advance=1, **counts)
+        if item.ok:
+            bar.console.print(
+                f"[green]✓[/] {_escape(item.label)} ({item.seconds:.1f} s)", highlight=False
+            )
+        else:
+            bar.console.print(
+                f"[red]✗[/] {_escape(item.label)}: {_escape(item.error or '')}", highlight=False
+            )
+        if on_done is not None:
+            on_done(item)
+        try:
+            result.index = index.write(out_dir)
+        except Exception as exc:  # noqa: BLE001 - the index must not stop the batch
+            bar.console.print(f"[yellow]index.html not updated: {_escape(str(exc))}[/]")
+
+    with terminate_as_interrupt(), bar:
+        task = bar.add_task("Assessments", total=len(files), **counts)
+        for item in list(outcomes.values()):
+            outcomes.pop(item.params_file)
+            finished(item)
+        if to_run:
+            context = multiprocessing.get_context("spawn")
+            pending = list(to_run)
+            in_flight: dict[Future, tuple[Path, Path]] = {}  # future: (params file, log)
+            pool = ProcessPoolExecutor(
+                max_workers=min(jobs, len(to_run)), mp_context=context, max_tasks_per_child=1
+            )
+            try:
+                while pending or in_flight:
+                    while pending and len(in_flight) < jobs:
+                        file = pending.pop(0)
+                        fd, log_name = tempfile.mkstemp(
+                            prefix=f"{file.stem}-", suffix=".log", dir=log_dir
+                        )
+                        os.close(fd)
+                        log = Path(log_name)
+                        future = pool.submit(run_one, str(file), str(out_dir), str(log), strict)
+                        in_flight[future] = (file, log)
+                    counts["running"] = len(in_flight)
+                    bar.update(task, **counts)
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        file, log = in_flight.pop(future)
+                        counts["running"] = len(in_flight)
+                        try:
+                            item = _item(future.result())
+                        except Exception as exc:  # noqa: BLE001 - e.g. a worker killed outright
+                            item = BatchItem(
+                                file, FAILED, error=f"the worker process failed: {exc}"
+                            )
+                        if item.ok or not log.stat().st_size:
+                            log.unlink(missing_ok=True)
+                        else:
+                            item.log = log
+                        finished(item)
+            except BaseException:  # Ctrl-C or SIGTERM: stop the workers before they publish
+                _stop_workers(pool)
+                with suppress(Exception):
+                    index.write(out_dir)  # what is published now, consistently
+                shutil.rmtree(log_dir, ignore_errors=True)
+                raise
+            pool.shutdown(wait=True)
+    _keep_logs(outcomes.values(), out_dir)
+    shutil.rmtree(log_dir, ignore_errors=True)
+    result.items = [outcomes[f] for f in files]
+    result.index = index.write(out_dir)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _keep_logs(items: Iterable[BatchItem], out_dir: Path) -> None:
+    """Move a failed proposal's log next to its failed notebook (``OUT/<id>/failed/run.log``)."""
+    for item in items:
+        if item.log is None or not item.log.exists():
+            continue
+        failed = out_dir / item.id / "failed" if item.id else None
+        if failed is not None and failed.is_dir() and not failed.is_symlink():
+            target = failed / "run.log"
+            shutil.move(str(item.log), target)
+            item.log = target
+        else:
+            item.log.unlink(missing_ok=True)
+            item.log = None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+# ---------------------------------------------------------------------------
+# Showing the result
+
+
+def _display_path(path: Path | None) -> str:
+    if path is None:
+        return "–"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def summary_table(result: BatchResult):
+    """A rich table: id, template, status, time and report path of every proposal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=f"eia batch: {len(result.succeeded)} succeeded, {len(result.failed)} failed",
+        title_justify="left",
+    )
+    table.add_column("id", overflow="fold")
+    table.add_column("template")
+    table.add_column("status")
+    table.add_column("time", justify="right")
+    table.add_column("report", overflow="fold")
+    for item in result.items:
+        style = "green" if item.ok else "red"
+        table.add_row(
+            Text(item.label),
+            Text(item.template or "–"),
+            Text(item.status, style=style),
+            f"{item.seconds:.1f} s" if item.seconds else "–",
+            Text(_display_path(item.report) if item.ok else "–"),
+        )
+    return table
+
+
+def print_summary(result: BatchResult, console=None) -> None:
+    """Print the summary table, each failure's reason, and where the index is."""
+    from rich.console import Console
+    from rich.text import Text
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=200)  # a log or a pipe: do not wrap the table at 80 columns
+    console.print(summary_table(result))
+    for item in result.failed:
+        line = Text(f"FAILED {item.label}", style="bold red")
+        line.append(f" ({_display_path(item.params_file)}): ", style="default")
+        line.append(item.error or "unknown error", style="default")
+        console.print(line)
+        if item.log is not None:
+            console.print(Text(f"  kernel and library output: {item.log}"))
+    if result.index is not None:
+        console.print(Text(f"Index: {_display_path(result.index)}"))
