@@ -158,6 +158,10 @@ def _flags(impacts: pd.DataFrame, opted_in: list[str]) -> tuple[list[Flag], list
                 group=group,
                 protected=is_protected(dim, group, opted_in),
                 margin=margin if isinstance(margin, str) else None,
+                net_gain=bool(
+                    getattr(row, "rating", "") == "mixed"
+                    and (getattr(row, "net_per_resident", 0.0) or 0.0) < 0
+                ),
             )
         )
     return counted, uncounted
@@ -246,7 +250,8 @@ def _thresholds(rules) -> dict[str, float | str]:
 
 
 def _outcomes(impacts: pd.DataFrame) -> list[GroupOutcome]:
-    if not len(impacts) or "further" not in impacts:
+    needed = ("further", "residents", "added", "removed", "newly_far", "added_per_resident")
+    if not len(impacts) or any(c not in impacts for c in needed):
         return []
     rows = impacts[impacts["further"].notna()]
     return [
@@ -395,7 +400,7 @@ def _harms(rows: pd.DataFrame, findings: Findings, opted_in: list[str]) -> list[
         return []
     rows = _candidates(rows, findings)
     out: list[Harm] = []
-    if "further" in rows and rows["further"].notna().any():
+    if {"further", "added"} <= set(rows) and rows["further"].notna().any():
         part = rows[rows["further"].notna() & (rows["added"] > 0)]
         if len(part):
             worst = part.loc[part["added"].astype(float).idxmax()]

@@ -31,7 +31,9 @@ class Flag:
 
     ``protected``: whether the group is one the equality duty protects (Core20, ethnic
     groups, age, sex, religion, disability and any opted-in Census group); ``margin``:
-    ``clear`` or ``marginal`` (:func:`eia.impact.flag_margins`), None when not assessed.
+    ``clear`` or ``marginal`` (:func:`eia.impact.flag_margins`), None when not assessed;
+    ``net_gain``: the group's rating is mixed and it gains more than it loses per resident
+    (its flag concerns its losses only).
     """
 
     option: str
@@ -39,6 +41,7 @@ class Flag:
     group: str
     protected: bool
     margin: str | None = None
+    net_gain: bool = False  # a mixed rating whose gains outweigh its flagged losses
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -272,6 +275,7 @@ class Findings:
                     "group": f.group,
                     "protected": f.protected,
                     "margin": f.margin,
+                    "net_gain": f.net_gain,
                 }
                 for f in self.flags
             ],

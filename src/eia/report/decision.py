@@ -81,6 +81,10 @@ def _times(weight: float) -> str:
     return "twice" if weight == 2 else f"{weight:g} times"
 
 
+def _flag_name(flag) -> dict[str, Any]:
+    return {"name": group_name(flag.group), "net_gain": flag.net_gain}
+
+
 def _per(value: float | None, unit: str) -> str:
     return summary_mod.per_resident(value, unit)
 
@@ -208,8 +212,10 @@ def findings_context(f: Findings) -> dict[str, Any]:
     reason = dict(f.reason.figures)
     if f.reason.code == "lower_score":
         reason |= {
-            "score": fmt_int(reason["score"]),
-            "runner_up_score": fmt_int(reason["runner_up_score"]),
+            "score": fmt_int(abs(reason["score"])),
+            "saves": reason["score"] < 0,
+            "runner_up_score": fmt_int(abs(reason["runner_up_score"])),
+            "runner_up_saves": reason["runner_up_score"] < 0,
             "weight": _times(reason["equity_weight"]),
         }
     said = set(reason.get("others", [])) if f.reason.code == "dominates" else set()
@@ -234,8 +240,8 @@ def findings_context(f: Findings) -> dict[str, Any]:
         "burden": _harm(f.harm("largest_burden"), unit),
         "disproportion": _harm(f.harm("largest_disproportion"), unit),
         "flags": {
-            "protected": [group_name(x.group) for x in flags if x.protected],
-            "other": [group_name(x.group) for x in flags if not x.protected],
+            "protected": [_flag_name(x) for x in flags if x.protected],
+            "other": [_flag_name(x) for x in flags if not x.protected],
         },
         "flag_total": len(flags),
         "marginal": sum(1 for x in flags if x.margin == "marginal"),
