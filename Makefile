@@ -8,13 +8,14 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= params/examples/notts-diagnostics-consolidation.yaml
 SHARED := ../shared/refdata
 
-.PHONY: demo test setup data lint format bench browser-deps service-deps clean help
+.PHONY: demo test setup data lint format bench docs browser-deps service-deps clean help
 
 help:
 	@echo "make demo   - set up, install reference data, run the Nottingham example, print the report path"
 	@echo "make test   - set up, install reference data, run the full test suite"
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - run the benchmark suite (after make demo)"
+	@echo "make docs   - build the API reference from the docstrings into docs/api/"
 
 $(STAMP): pyproject.toml
 	@echo "Setting up .venv: installing eia and its dependencies (the first time takes a few minutes)"
@@ -42,6 +43,7 @@ demo: data
 
 test: data browser-deps service-deps
 	@$(BIN)/ruff check --quiet src tests benchmarks
+	@$(BIN)/lint-imports --no-logo --no-cache >/dev/null || { $(BIN)/lint-imports --no-logo --no-cache; } || { echo "lint-imports: an import crosses the floors (pyproject.toml [tool.importlinter])"; exit 1; }
 	@$(BIN)/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
@@ -53,6 +55,10 @@ lint: setup
 format: setup
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
+
+docs: setup
+	$(BIN)/python -m eia.runner.apidocs docs/api
+	@echo "API reference: docs/api/index.html"
 
 bench: data
 	$(BIN)/python benchmarks/run.py

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from eia import assessment, params
-from eia.analysis import ethnic_codes as detailed
-from eia.analysis import ethnicity_deprivation as intersect
 from eia.analysis import impact
+from eia.report import ethnic_codes as detailed_report
+from eia.report import ethnicity_deprivation as intersect_report
 from eia.report import sections, show
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,8 +61,8 @@ def board_text(a) -> str:
         sections.summary(a),
         sections.proposal(a),
         sections.area_summary(a),
-        intersect.section(a),
-        detailed.section(a),
+        intersect_report.section(a),
+        detailed_report.section(a),
         sections.uptake_intro(a.uptake),
         *(sections.uptake_table(a.uptake, k) for k in sections.UPTAKE_KEYS),
         sections.uptake_sii(a.uptake),
@@ -208,14 +208,14 @@ def test_every_audit_row_shows_its_shares_and_names_the_service_now(detentions):
 def test_event_counts_are_headed_events_with_fractions_explained_and_no_empty_column(
     site, detentions
 ):
-    block = detailed.section(site)
+    block = detailed_report.section(site)
     table = next(p for p in block.parts if isinstance(p, show.Table) and "Events" in p.frame)
     shares = table.frame["Share of events with a detailed code"]
     assert (shares != "–").any(), "a column of dashes tells the reader nothing"
-    said = text(block, intersect.section(site))
+    said = text(block, intersect_report.section(site))
     assert "Users" not in said
     assert "counts with a fraction are events under an LSOA 2011 code" in said
-    fractional = text(detailed.section(detentions))  # 30.5 Indian detentions, and others
+    fractional = text(detailed_report.section(detentions))  # 30.5 Indian detentions, and others
     assert "a count with a fraction comes from an LSOA 2011 code split in 2021" in fractional
     assert "columns:" not in text(sections.site_users(site))
 

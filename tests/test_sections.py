@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from eia import assessment, params
+from eia.report import ethnicity_deprivation as intersect_report
 from eia.report import sections, show
 from eia.runner import template
 
@@ -103,7 +104,6 @@ def test_ratings_table_shows_the_rows_given(site, monkeypatch):
 def test_the_detail_describes_the_option_the_summary_names(site, monkeypatch):
     """The summary rates the least adverse option; every detail section, metrics.json and the
     index follow it, not the first option listed."""
-    from eia.analysis import ethnicity_deprivation as intersect
     from eia.report import summary
     from eia.report.index import rating_summary
 
@@ -116,7 +116,7 @@ def test_the_detail_describes_the_option_the_summary_names(site, monkeypatch):
     assert f"for {named} {why}" in sections.access_intro(site)._repr_html_().replace("&#x27;", "'")
     tables = [sections.access_table(site, d) for d in site.access[site.primary]]
     assert all(t.caption.endswith(f": {named}") for t in tables)
-    part = intersect.section(site)._repr_html_().replace("&#x27;", "'")
+    part = intersect_report.section(site)._repr_html_().replace("&#x27;", "'")
     assert f"Under {named}, the heaviest added burden" in part and first not in part
     assert site.intersect["burden"]["option"].eq(named).all()
     metrics = assessment.metrics(site)

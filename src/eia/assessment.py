@@ -21,14 +21,20 @@ import pandas as pd
 from eia import findings as findings_mod
 from eia.analysis import access as access_mod
 from eia.analysis import appraisal as appraisal_mod
+from eia.analysis import ethnic_codes as detailed_mod
 from eia.analysis import ethnicity_deprivation as intersect_mod
-from eia.analysis import guards
+from eia.analysis import guards, traveltime
 from eia.analysis import impact as impact_mod
-from eia.jsonable import clean
+from eia.analysis import uptake as uptake_mod
+from eia.analysis.traveltime import SUMMARY_COLUMNS
+from eia.jsonable import clean, write_json
 from eia.params import Proposal
 from eia.population import proficiency as language_mod
-from eia.population.area import QUINTILE_LABELS, build_area, group_populations
+from eia.population.ages import band_populations, share_in_ages
+from eia.population.area import QUINTILE_LABELS, area_outline, build_area, group_populations
 from eia.refdata import Pack, load_pack
+from eia.service import aggregate as service_mod
+from eia.service import synth
 
 
 @dataclass
@@ -66,10 +72,8 @@ class Assessment:
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
-        """The local authority outlines the maps draw (:func:`eia.report.maps.area_outline`), made once."""
+        """The local authority outlines the maps draw (:func:`eia.population.area.area_outline`), made once."""
         if self._outline is None:
-            from eia.report.maps import area_outline
-
             self._outline = area_outline(self.area)
         return self._outline
 
@@ -240,8 +244,6 @@ def build_findings(a: Assessment) -> findings_mod.Findings:
 
 def population_share(pack: Pack, codes: list[str], ages) -> pd.Series:
     """Each LSOA's share of residents within ``ages`` (:func:`eia.population.ages.share_in_ages`)."""
-    from eia.population.ages import share_in_ages
-
     return share_in_ages(pack.population_by_age(), codes, ages).reindex(codes).fillna(0.0)
 
 
@@ -252,8 +254,6 @@ def population_name(proposal: Proposal) -> str:
 
 def _add_travel_times(result: Assessment, base_dir: Path, population: pd.Series) -> None:
     """Journey times per mode (eia.analysis.traveltime); the judgement in minutes of the lead mode."""
-    from eia.analysis import traveltime
-
     proposal, t = result.proposal, result.proposal.thresholds
     codes = list(result.area["lsoa21_code"])
     result.travel = traveltime.load_matrices(proposal, result.pack, codes, base_dir=base_dir)
@@ -319,13 +319,8 @@ def core20_effects(effects: list[dict], quintile_pops: pd.Series) -> list[dict]:
 
 def _add_service(result: Assessment, base_dir: Path) -> None:
     """Read the service extract, compute uptake (eia.analysis.uptake) and rate or flag groups on it."""
-    from eia.analysis import uptake as uptake_mod
-    from eia.service import aggregate as service_mod
-
     proposal = result.proposal
     if proposal.service.synthetic:  # an example's extract is generated on first use
-        from eia.service import synth
-
         synth.ensure(proposal, base_dir, result.pack)
     spec = proposal.service.model_dump()
     # Roles not mapped in the params file are not passed on (service.check_columns knows only
@@ -347,8 +342,6 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     result.service = uptake_mod.restrict_to_ages(result.service, ages)
     age_pops = None
     if result.pack.has("population20_age_lsoa21.parquet"):
-        from eia.population.ages import band_populations
-
         all_ages = result.area.get("population_all_ages", result.area["population"])
         age_pops = band_populations(
             result.pack.population_by_age(),
@@ -385,7 +378,6 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         per=float(getattr(proposal.service, "rate_per", 1000)),
         years=intersect_mod.service_years(proposal.service),
     )
-    from eia.analysis import ethnic_codes as detailed_mod
 
     populations = None
     if result.pack.has(detailed_mod.DETAILED_FILE):
@@ -426,8 +418,6 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
     assumption, :data:`eia.analysis.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and
     ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
     """
-    from eia.analysis import uptake as uptake_mod
-
     published = uptake.published
     quint = published.by_imd_quintile[["group", "count", "population"]]
     counts = pd.to_numeric(quint["count"], errors="coerce").to_numpy()
@@ -614,8 +604,6 @@ def travel_metrics(a: Assessment) -> dict[str, Any]:
     ``pop_unreachable_*``, …) for the primary scenario, ``by_option`` for every
     scenario, and ``options`` (that mode's ranking) when options are compared.
     """
-    from eia.analysis.traveltime import SUMMARY_COLUMNS
-
     out: dict[str, Any] = {}
     t = a.proposal.thresholds
     for mode, matrix in a.travel.items():
@@ -719,8 +707,6 @@ def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
 
 def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:
     """Write ``metrics.json`` (sorted keys, stable) into ``folder``; nothing when ``folder`` is None."""
-    from eia.jsonable import write_json
-
     if folder is None:
         return None
     return write_json(metrics(a), Path(folder) / "metrics.json")

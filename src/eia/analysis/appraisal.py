@@ -39,8 +39,10 @@ import pandas as pd
 
 from eia.analysis import impact
 from eia.analysis.access import CORE20_LABELS
+from eia.params import Thresholds
+from eia.population.area import ETHNIC_SHORT
 from eia.refdata.schemas import BURDEN
-from eia.report.show import fmt_int
+from eia.text import fmt_int
 
 #: The Core20 group and the rest of the area in the ``core20`` dimension.
 CORE20, REST = CORE20_LABELS
@@ -280,8 +282,6 @@ def criteria(burdens: pd.DataFrame, *, far: float, unit: str = "km") -> pd.DataF
 
 
 def _short(group: str) -> str:
-    from eia.population.area import ETHNIC_SHORT
-
     if group == CORE20:
         return "Core20 residents"
     return f"{ETHNIC_SHORT.get(group, group)} residents"
@@ -611,8 +611,6 @@ def appraise(
     :class:`eia.params.Thresholds` (defaults if omitted).
     """
     if thresholds is None:
-        from eia.params import Thresholds
-
         thresholds = Thresholds()
     burdens = _burdens(values, weights, thresholds, unit, population)
     far = getattr(thresholds, f"distance_{unit}")

@@ -37,7 +37,7 @@ import pandas as pd
 from eia.analysis import ethnicity_deprivation as intersect
 from eia.population.area import ETHNIC_GROUPS
 from eia.population.ethnicity import NHS_CODES, NOT_KNOWN, NOT_STATED
-from eia.stats import disclosure
+from eia.stats import disclosure, rate_ci
 
 ASIAN, BLACK, MIXED, WHITE, OTHER = ETHNIC_GROUPS
 
@@ -220,8 +220,6 @@ def published(
         for v, code in zip(table["count"], table["code"], strict=True)
     ]
     if populations is not None:
-        from eia.stats import rate_ci
-
         pop = table["code"].map(populations)
         total_pop = float(populations.sum())
         table["population"] = pop
@@ -238,90 +236,4 @@ def published(
         ]
     return disclosure.publishable(
         table, disclosure.PUBLISHED["uptake.by_ethnic_code"], reasons, min_count=min_count
-    )
-
-
-def section(a):
-    """The report's detailed ethnic groups part (service data with an ethnicity column)."""
-    from eia.population.area import ETHNIC_SHORT
-    from eia.report import show
-
-    if a.uptake is None:
-        return None
-    min_count = a.proposal.disclosure.min_count
-    table = a.intersect.get("detailed")
-    if table is None and "detailed" not in a.intersect:
-        broad = a.uptake.published.by_ethnic_group
-        table = published(a.service, broad, min_count)
-    if table is None:
-        return show.paragraphs(
-            "The service data has no detailed NHS ethnic category codes, so only the five "
-            "broad groups are shown."
-        )
-    from eia.report.summary import measure_noun
-
-    who = "People" if a.uptake.counting == "people" else "Events"
-    noun = measure_noun(a.uptake) + (" (synthetic)" if a.uptake.synthetic else "")
-    frame = pd.DataFrame(
-        {
-            "Broad group": [ETHNIC_SHORT.get(g, g) for g in table["broad_group"]],
-            "NHS code": [c or "–" for c in table["code"]],
-            "Detailed group": table["label"],
-            who: [
-                disclosure.label(v, r, min_count)
-                for v, r in zip(table["count"], table["suppressed"], strict=True)
-            ],
-            f"Share of {who.lower()} with a detailed code": [
-                "–" if isinstance(r, str) or s is None or pd.isna(s) else show.fmt_pct(s)
-                for s, r in zip(table["share"], table["suppressed"], strict=True)
-            ],
-        }
-    )
-    if "rate" in table:
-        frame["Residents (Census 2021)"] = [
-            "–" if v is None or v != v else show.fmt_int(v) for v in table["population"]
-        ]
-        frame["Rate per 1,000 (95% CI)"] = [
-            "–" if r is None else f"{r:.1f} ({lo:.1f} to {hi:.1f})"
-            for r, lo, hi in zip(table["rate"], table["lower"], table["upper"], strict=True)
-        ]
-        frame["Representation"] = [
-            "–" if v is None else f"{v:.2f}" for v in table["representation"]
-        ]
-        why = (
-            "Rates and representation use Census 2021 residents in the detailed categories "
-            "each NHS code corresponds to (see the mapping below)."
-        )
-    else:
-        why = WHY_SHARES_ONLY
-    return show.Block(
-        show.heading("Detailed ethnic groups"),
-        show.Table(
-            frame,
-            f"{noun[:1].upper() + noun[1:]} by NHS ethnic category code; the rows of "
-            "each broad group add up to its count in the five-group table",
-        ),
-        show.paragraphs(
-            why,
-            "Counts follow the disclosure control stated under the data-quality section: "
-            "small counts are withheld in this table together with the five-group tables"
-            + (
-                "; a count with a fraction comes from an LSOA 2011 code split in 2021, shared "
-                "between its parts by residents."
-                if any(isinstance(v, float) and v % 1 for v in table["count"] if v is not None)
-                else "."
-            ),
-        ),
-        show.Table(
-            mapping_table().rename(
-                columns={
-                    "code": "NHS code",
-                    "nhs_description": "NHS description",
-                    "census2021_group": "Census 2021 group",
-                    "census2021_categories": "Census 2021 categories",
-                    "difference": "Difference",
-                }
-            ),
-            "NHS ethnic category codes and their Census 2021 counterparts",
-        ),
     )

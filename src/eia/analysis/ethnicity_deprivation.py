@@ -26,8 +26,12 @@ import numpy as np
 import pandas as pd
 
 from eia.align import by_lsoa
+from eia.analysis import impact
+from eia.analysis.access import summarise
+from eia.analysis.impact import rating_words
 from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
-from eia.stats import disclosure
+from eia.population.ethnicity import CATEGORIES
+from eia.stats import disclosure, rate_ci
 
 CORE20 = "Core20 (IMD deciles 1-2)"
 REST = "Rest of area (deciles 3-10)"
@@ -160,8 +164,6 @@ def access_table(
     before, after and its change; people beyond the threshold before and after), with
     ``ethnic_group`` and ``core20`` columns. ``distances`` must be aligned with ``area``.
     """
-    from eia.analysis.access import summarise
-
     weights = core20_weights(area, ethnic)
     table = summarise(distances, weights, threshold_km)
     table = table[table["group"] != "All people"].copy()
@@ -194,8 +196,6 @@ def burden_table(
     ``disproportionate``, ``sentence``. Disproportion compares a cell with the rest of
     the area, as for every other group.
     """
-    from eia.analysis import impact
-
     codes = distances["lsoa21_code"].to_numpy()
     before = pd.Series(distances[f"{unit}_before"].to_numpy(), index=codes)
     after = pd.Series(distances[f"{unit}_after"].to_numpy(), index=codes)
@@ -221,8 +221,6 @@ def burden_finding(table: pd.DataFrame, unit: str = "km", option: str | None = N
     """One sentence: the ethnic group × Core20 cell bearing the most added distance per
     resident under ``option``, rated in the words of the table under it (and its gains,
     when it also gains)."""
-    from eia.analysis.impact import rating_words
-
     rows = table[table["rating"] != "not rated"] if "rating" in table else table
     if not len(rows):
         return ""
@@ -278,8 +276,6 @@ def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
 
 def cross_counts(by_lsoa_ethnicity: pd.DataFrame, area: pd.DataFrame) -> pd.DataFrame:
     """Users by ethnic category (rows, Census groups then the unknowns) × quintile (1-5)."""
-    from eia.population.ethnicity import CATEGORIES
-
     quint = area.set_index("lsoa21_code")["imd_quintile"]
     rows = by_lsoa_ethnicity[by_lsoa_ethnicity["lsoa21_code"].isin(quint.index)]
     rows = rows.assign(imd_quintile=rows["lsoa21_code"].map(quint))
@@ -415,8 +411,6 @@ def uptake_table(
     per year when ``years`` (the length of the extract's period) is given.
     Returns None when the extract has no ethnicity column.
     """
-    from eia.stats import rate_ci
-
     if getattr(service, "by_lsoa_ethnicity", None) is None:
         return None
     cross = cross_counts(service.by_lsoa_ethnicity, area)
@@ -467,216 +461,3 @@ def uptake_table(
 
 # ---------------------------------------------------------------------------
 # Presentation (returns eia.report.show objects)
-
-
-def show_area(area_long: pd.DataFrame, core: pd.DataFrame):
-    """The area's residents by ethnic group × quintile, and the Core20 table, with the finding."""
-    from eia.report import show
-
-    wide = area_long.pivot(index="ethnic_group", columns="imd_quintile", values="population")
-    wide = wide.reindex([g for g in ETHNIC_GROUPS if g in wide.index])
-    shares = area_long.pivot(index="ethnic_group", columns="imd_quintile", values="share_of_group")
-    shares = shares.reindex(wide.index)
-    table = pd.DataFrame(
-        {
-            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in wide.index],
-            **{
-                QUINTILE_LABELS[q]: [
-                    f"{show.fmt_int(n)} ({show.fmt_pct(s, 0)})"
-                    for n, s in zip(wide[q], shares[q], strict=True)
-                ]
-                for q in range(1, 6)
-            },
-            "All": [show.fmt_int(v) for v in wide.sum(axis=1)],
-        }
-    )
-    table.loc[len(table)] = [
-        "All residents",
-        *[show.fmt_int(wide[q].sum()) for q in range(1, 6)],
-        show.fmt_int(wide.to_numpy().sum()),
-    ]
-    ctable = pd.DataFrame(
-        {
-            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in core["ethnic_group"]],
-            "In Core20": [show.fmt_int(v) for v in core["core20"]],
-            "Rest of area": [show.fmt_int(v) for v in core["rest"]],
-            "Share in Core20": [show.fmt_pct(v) for v in core["share_core20"]],
-            "Relative to White residents": [
-                "–" if pd.isna(v) else f"{v:.2f}" for v in core["relative_to_white"]
-            ],
-        }
-    )
-    return show.Block(
-        show.paragraphs(finding(core)),
-        show.Table(
-            table,
-            "Residents by ethnic group and national IMD 2025 quintile (in brackets: share of the "
-            "group's residents living in that quintile). Area-based: each LSOA's Census 2021 "
-            "ethnic composition, placed in the LSOA's quintile",
-        ),
-        show.Table(ctable, "Residents of each ethnic group in Core20 neighbourhoods"),
-    )
-
-
-def show_access(
-    table: pd.DataFrame, threshold_km: float, which: str = "the proposal", finding: bool = True
-):
-    """Access change for each ethnic group within Core20 and the rest (``finding``: with the
-    sentence on the largest average increase; off when the burden table above states it)."""
-    from eia.report import show
-
-    frame = pd.DataFrame(
-        {
-            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
-            "Neighbourhoods": table["core20"],
-            "Residents": [show.fmt_int(v) for v in table["population"]],
-            "Mean distance now": [show.fmt_km(v) for v in table["mean_km_before"]],
-            "Mean distance after": [show.fmt_km(v) for v in table["mean_km_after"]],
-            "Change": [show.fmt_km(v, signed=True) for v in table["mean_km_change"]],
-            f"Beyond {threshold_km:g} km now": [
-                show.fmt_int(v) for v in table["pop_beyond_threshold_before"]
-            ],
-            f"Beyond {threshold_km:g} km after": [
-                show.fmt_int(v) for v in table["pop_beyond_threshold_after"]
-            ],
-        }
-    )
-    return show.Block(
-        show.paragraphs(access_finding(table)) if finding else None,
-        show.Table(
-            frame,
-            f"Access before and after {which} for each ethnic group in Core20 neighbourhoods and "
-            "in the rest of the area (straight-line distance to the nearest site, "
-            "population-weighted)",
-        ),
-    )
-
-
-def show_burden(
-    table: pd.DataFrame, change_km: float, which: str = "the proposal", option: str | None = None
-):
-    """The judgement's burden measures for each ethnic group within Core20 and the rest
-    (``option``: the option named in the finding)."""
-    from eia.analysis.impact import rating_labels
-    from eia.report import show
-
-    frame = pd.DataFrame(
-        {
-            "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
-            "Neighbourhoods": table["core20"],
-            "Residents": [show.fmt_int(v) for v in table["residents"]],
-            f"Further by more than {change_km:g} km": [show.fmt_int(v) for v in table["further"]],
-            "Added km per resident": [f"{v:.2f}" for v in table["added_per_resident"]],
-            f"Nearer by more than {change_km:g} km": [show.fmt_int(v) for v in table["nearer"]],
-            "Removed km per resident": [f"{v:.2f}" for v in table["removed_per_resident"]],
-            "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
-            "Rating": rating_labels(table),
-        }
-    )
-    return show.Block(
-        show.paragraphs(burden_finding(table, option=option)),
-        show.Table(
-            frame,
-            f"Burden of the change under {which} for each ethnic group in Core20 neighbourhoods "
-            "and in the rest of the area (added distance counts only changes larger than the "
-            "threshold; ratings by the same rules as every other group)",
-        ),
-    )
-
-
-def show_uptake(
-    table: pd.DataFrame | None,
-    label: str,
-    min_count: int,
-    per: float = 1000.0,
-    years: float | None = None,
-    *,
-    population: str = "residents",
-    counting: str = "events",
-):
-    """Rates by ethnic group × quintile with intervals; withheld cells read "<5" or "*".
-
-    ``label`` names what is counted ("Mental Health Act detentions"); ``population`` the
-    residents the rates are per ("residents aged 18 and over"), as the uptake tables say."""
-    from eia.report import show
-
-    if table is None:
-        return show.paragraphs(
-            "The service extract has no ethnicity column, so uptake cannot be crossed by "
-            "ethnic group and deprivation."
-        )
-    cells = []
-    for r in table.itertuples():
-        count = disclosure.label(r.count, r.suppressed, min_count)
-        if r.rate is None or pd.isna(r.rate):
-            rate = "–"
-        else:
-            rate = f"{r.rate:.1f} ({r.lower:.1f} to {r.upper:.1f})"
-        cells.append(
-            {
-                "Ethnic group": ETHNIC_SHORT.get(r.ethnic_group, r.ethnic_group),
-                "IMD quintile": r.quintile,
-                "People" if counting == "people" else "Events": count,
-                "Residents": show.fmt_int(r.population) if r.population else "–",
-                f"Rate per {per:,.0f}{' per year' if years else ''} (95% CI)": rate,
-            }
-        )
-    return show.Block(
-        show.Table(
-            pd.DataFrame(cells),
-            f"{label[:1].upper() + label[1:]} by ethnic group and IMD quintile: crude rates per "
-            f"{per:,.0f} {population}{' per year' if years else ' over the extract’s period'} "
-            "with 95% confidence intervals ('Not stated' and 'Not known' as counts only; the "
-            "reference data has no ethnic group by age, so these rates cannot be age-specific "
-            "or age-standardised)",
-        ),
-        show.paragraphs(
-            "Counts follow the disclosure control stated under data quality"
-            + (
-                "; counts with a fraction are events under an LSOA 2011 code that was split in "
-                "2021, shared between its 2021 parts in proportion to their residents."
-                if any(isinstance(v, float) and pd.notna(v) and v % 1 for v in table["count"])
-                else "."
-            )
-        ),
-    )
-
-
-def section(a):
-    """The report's ethnicity × deprivation part for an :class:`eia.assessment.Assessment`."""
-    from eia.report import show
-
-    parts = [
-        show.heading("Ethnicity and deprivation together"),
-        show_area(a.intersect["area"], a.intersect["core20"]),
-    ]
-    which = a.primary if a.proposal.options else "the proposal"
-    if a.primary_reason:
-        which += f" ({a.primary_reason})"
-    option = a.primary if a.proposal.options else None
-    if "burden" in a.intersect:
-        parts.append(
-            show_burden(a.intersect["burden"], a.proposal.thresholds.change_km, which, option)
-        )
-    if "access" in a.intersect:
-        parts.append(
-            show_access(
-                a.intersect["access"], a.threshold_km, which, finding="burden" not in a.intersect
-            )
-        )
-    if a.uptake is not None and "uptake" in a.intersect:
-        from eia.report.summary import measure_noun
-
-        spec = a.proposal.service
-        parts.append(
-            show_uptake(
-                a.intersect["uptake"],
-                measure_noun(a.uptake) + (" (synthetic)" if a.uptake.synthetic else ""),
-                a.proposal.disclosure.min_count,
-                per=float(getattr(spec, "rate_per", 1000)),
-                years=service_years(spec),
-                population=a.uptake.population,
-                counting=a.uptake.counting,
-            )
-        )
-    return show.Block(*parts)

@@ -29,7 +29,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from eia.analysis import access
 from eia.errors import ParamsError, Problem
+from eia.population.area import build_area
+from eia.refdata import lookup
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,6 @@ def wrong_area(pack, proposal, area: gpd.GeoDataFrame, current: gpd.GeoDataFrame
     inside, _ = area.geometry.sindex.query(current.geometry, predicate="intersects")
     if len(inside):
         return []
-    from eia.refdata import lookup
 
     kind = "icb"
     held = lookup.areas_at(pack, current.geometry, kind)
@@ -191,8 +193,6 @@ def check_proposal(proposal, pack) -> list[Warning]:
     """The guards' warnings for a validated proposal (builds its area and measures distances)."""
     if proposal.sites is None:
         return []
-    from eia.analysis import access
-    from eia.population.area import build_area
 
     area = build_area(pack, proposal.area.spec)
     current = access.resolve_sites(pack, proposal.sites.current)

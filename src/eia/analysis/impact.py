@@ -41,7 +41,9 @@ import numpy as np
 import pandas as pd
 
 from eia.align import by_lsoa, series_by_lsoa
-from eia.report.show import fmt_pct
+from eia.params import Thresholds
+from eia.stats import proportion_ci
+from eia.text import fmt_pct
 
 RATINGS = ("positive", "neutral", "negative", "mixed", "not rated")
 
@@ -97,8 +99,6 @@ class Rules:
     def from_thresholds(cls, thresholds=None, unit: str = "km") -> Rules:
         """The rules from a proposal's :class:`eia.params.Thresholds` (fields ``*_km`` or ``*_min``)."""
         if thresholds is None:
-            from eia.params import Thresholds
-
             thresholds = Thresholds()
         try:
             return cls(
@@ -793,8 +793,6 @@ def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     count, population, user_share, population_share, representation,
     representation_lower, representation_upper``.
     """
-    from eia.stats import proportion_ci
-
     count = pd.to_numeric(table["count"], errors="coerce")
     pop = pd.to_numeric(table["population"], errors="coerce")
     total_count = count.sum(min_count=1) if count.notna().all() else np.nan

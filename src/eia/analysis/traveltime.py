@@ -53,9 +53,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from eia.analysis.access import resolve_sites
 from eia.errors import TravelTimeError
 from eia.params import MODES
+from eia.population.area import select_lsoas
+from eia.refdata import BNG
 from eia.refdata.schemas import TRAVEL_TIMES
+from eia.service.aggregate import resolve_codes
 
 #: How each mode is named in reports.
 MODE_LABELS = {
@@ -232,8 +236,6 @@ class _Pairs:
         self.pairs_used = 0
 
     def _resolve_new(self) -> None:
-        from eia.service.aggregate import resolve_codes
-
         values = self.origins.values()
         start = len(self.row)
         if start == len(values):
@@ -720,8 +722,6 @@ def origin_points(pack, area_codes: Sequence[str]):
     """
     import geopandas as gpd
 
-    from eia.refdata import BNG
-
     codes = list(area_codes)
     if pack.path("lsoa21_centroids.parquet").is_file():
         cents = gpd.read_parquet(pack.path("lsoa21_centroids.parquet")).to_crs(BNG)
@@ -795,9 +795,6 @@ def ensure_synthetic(proposal, base_dir: str | Path, pack) -> list[Path]:
     if not todo:
         return []
     import geopandas as gpd
-
-    from eia.analysis.access import resolve_sites
-    from eia.population.area import select_lsoas
 
     sites_by_label: dict[str, object] = {}
     for group in [proposal.sites.current, *proposal.scenarios().values()]:

@@ -1254,18 +1254,6 @@ class Uptake:
         """The data-quality summary as published (withheld counts are None)."""
         return self.published.data_quality
 
-    def show(self):
-        """The current-users section (:func:`eia.report.sections.uptake_section`), returned for display."""
-        from eia.report.sections import uptake_section
-
-        return uptake_section(self)
-
-    def show_quality(self):
-        """The data-quality part (:func:`eia.report.sections.uptake_quality`), returned for display."""
-        from eia.report.sections import uptake_quality
-
-        return uptake_quality(self)
-
 
 def compute(
     service,

@@ -42,7 +42,12 @@ from pydantic import (
     model_validator,
 )
 
-from eia.errors import ParamsError, Problem
+from eia.errors import ParamsError, Problem, ServiceDataError
+from eia.params import frameworks
+from eia.params import templates as template_mod
+from eia.redact import check_source_file, declared_format
+from eia.refdata import load_pack
+from eia.refdata.lookup import area_members, areas_at, suggest
 
 __all__ = [
     "TEMPLATES",
@@ -1151,15 +1156,12 @@ def parse(data: Any, source: str = "<params>", base: Path | str | None = None) -
     if not isinstance(data, Mapping):
         raise ParamsError(source, [Problem("", "a params file must be a YAML mapping of fields")])
     data = dict(data)
-    if isinstance(data.get("template"), str):
-        from eia.runner import template as template_mod
-
-        if template_mod.is_path(data["template"]):
-            try:
-                kind, path = template_mod.resolve(data["template"], base)
-            except ParamsError as exc:
-                raise ParamsError(source, exc.problems) from None
-            data["template"], data["template_file"] = kind, str(path)
+    if isinstance(data.get("template"), str) and template_mod.is_path(data["template"]):
+        try:
+            kind, path = template_mod.resolve(data["template"], base)
+        except ParamsError as exc:
+            raise ParamsError(source, exc.problems) from None
+        data["template"], data["template_file"] = kind, str(path)
     try:
         return Proposal.model_validate(data)
     except ValidationError as exc:
@@ -1359,8 +1361,6 @@ def _hint(pack, kind: str, code: str, data: Mapping, listed: Sequence[str] = ())
     LSOA, the LSOAs of the local authorities of the other LSOAs listed (else of
     those holding the sites).
     """
-    from eia.refdata.lookup import area_members, areas_at, suggest
-
     clues = _site_clues(data)
     if kind in ("icb", "ltla"):
         prefer = areas_at(pack, clues, kind)
@@ -1436,8 +1436,6 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
             if isinstance(hospital, str) and hospital not in hospital_set:
                 hospital = folded.get(hospital.casefold(), hospital)  # any case is accepted
             if isinstance(hospital, str) and hospital not in hospital_set:
-                from eia.refdata.lookup import suggest
-
                 near = area.get("icb") or next(iter(_as_list(area.get("ltla"))), None)
                 hint = suggest(
                     pack, "hospital", hospital, near=near if isinstance(near, str) else None
@@ -1524,8 +1522,6 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         problems += exc.problems
     if check_data and isinstance(raw, Mapping):
         if pack is None:
-            from eia.refdata import load_pack
-
             pack = load_pack()
         found = check_against_pack(raw, pack)
         # An area code that is malformed is also unknown: keep one line, the one that suggests.
@@ -1540,9 +1536,7 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
         if proposal is not None:
             problems += _check_matrix_paths(proposal, path.parent)
     if proposal is not None and proposal.self_assessment is not None:
-        from eia import selfassess
-
-        problems += selfassess.check(proposal.self_assessment, path.parent)
+        problems += frameworks.check(proposal.self_assessment, path.parent, load_params=load)
     if problems or proposal is None:
         raise ParamsError(str(path), problems)
     return proposal
@@ -1550,9 +1544,6 @@ def load(path: Path | str, pack=None, *, check_data: bool = True) -> Proposal:
 
 def _check_service_path(service: Service, base: Path) -> list[Problem]:
     """The extract must be a regular file of its declared format (see :mod:`eia.redact`)."""
-    from eia.errors import ServiceDataError
-    from eia.redact import check_source_file, declared_format
-
     if service.path is None:
         return []  # a table or query: checked when the database is reached
     target = (base / service.path).resolve()

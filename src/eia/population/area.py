@@ -21,15 +21,12 @@ import geopandas as gpd
 import pandas as pd
 
 from eia.errors import RefDataError
+from eia.population import proficiency as language
 from eia.refdata import Pack
-
-#: Census 2021 high-level ethnic groups, in the order the report shows them.
-ETHNIC_GROUPS = (
-    "Asian, Asian British or Asian Welsh",
-    "Black, Black British, Black Welsh, Caribbean or African",
-    "Mixed or Multiple ethnic groups",
-    "White",
-    "Other ethnic group",
+from eia.refdata.groups import ETHNIC_GROUPS as ETHNIC_GROUPS
+from eia.refdata.schemas import (
+    AREA,  # eia.refdata.schemas imports this module
+    WEIGHTS,  # eia.refdata.schemas imports this module
 )
 
 #: Short labels for tables and charts.
@@ -117,7 +114,6 @@ def build_area(pack: Pack, area: Mapping | list[str]) -> gpd.GeoDataFrame:
     frame["imd_quintile"] = quintile_of(frame["imd_decile"])
     frame["core20"] = frame["imd_decile"] <= 2
     frame["point"] = frame.geometry.representative_point()
-    from eia.refdata.schemas import AREA  # eia.refdata.schemas imports this module
 
     return AREA.validate(frame)
 
@@ -132,11 +128,7 @@ def group_populations(
     :mod:`eia.population.proficiency`; floats) or ``rurality`` (RUC 2021 urban/rural: all of an LSOA's
     residents in its class). Rows follow ``codes``; columns follow the Census order.
     """
-    from eia.refdata.schemas import WEIGHTS  # eia.refdata.schemas imports this module
-
     if dimension == "language":
-        from eia.population import proficiency as language
-
         return WEIGHTS.validate(language.weights(pack, codes), f"{dimension} residents per LSOA")
     if dimension == "rurality":
         return WEIGHTS.validate(rurality_populations(pack, codes), "rurality residents per LSOA")
@@ -171,3 +163,12 @@ def rurality_populations(pack: Pack, codes: list[str]) -> pd.DataFrame:
     )
     wide.columns.name = "rurality"
     return wide.astype("int64")
+
+
+def area_outline(area: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The local authority outlines drawn over each map: the area's LSOAs dissolved by authority.
+
+    Dissolving thousands of LSOAs takes a while: compute it once and pass it to each
+    map as ``outline=`` (:meth:`eia.assessment.Assessment.outline` does).
+    """
+    return area.dissolve(by="ltla24_code") if "ltla24_code" in area else area

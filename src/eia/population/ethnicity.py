@@ -26,16 +26,12 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from eia.population.area import ETHNIC_GROUPS
+from eia.refdata.groups import CATEGORIES as CATEGORIES
+from eia.refdata.groups import ETHNIC_GROUPS as ETHNIC_GROUPS
+from eia.refdata.groups import NOT_KNOWN as NOT_KNOWN
+from eia.refdata.groups import NOT_STATED as NOT_STATED
 
 ASIAN, BLACK, MIXED, WHITE, OTHER = ETHNIC_GROUPS
-
-#: Categories kept separate from the five groups.
-NOT_STATED = "Not stated"
-NOT_KNOWN = "Not known"
-
-#: The order tables show categories in: the five Census groups, then the two unknowns.
-CATEGORIES = (*ETHNIC_GROUPS, NOT_STATED, NOT_KNOWN)
 
 #: NHS Data Dictionary ETHNIC CATEGORY national codes: (description, Census 2021 group).
 NHS_CODES: dict[str, tuple[str, str]] = {

@@ -310,7 +310,7 @@ class Pack:
     def _checked(self, name: str, frame, columns=None, *, whole: bool = True):
         """``frame`` (``columns`` of the file ``name``; ``whole``: every row) checked against
         the file's contract; a part of a file already checked in full is not checked again."""
-        from eia.refdata import schemas
+        from eia.refdata import schemas  # pandera (heavy): imported where a pack file is checked
 
         contract = schemas.PACK.get(name)
         if contract is None or (columns is not None and name in self._checked_in_full):

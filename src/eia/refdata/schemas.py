@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from eia.errors import DataMismatchError, EIAError, RefDataError
-from eia.population.area import ETHNIC_GROUPS
-from eia.population.ethnicity import CATEGORIES as SERVICE_ETHNIC_CATEGORIES
+from eia.refdata.groups import CATEGORIES as SERVICE_ETHNIC_CATEGORIES
+from eia.refdata.groups import ETHNIC_GROUPS
 
 
 def _import_pandera():

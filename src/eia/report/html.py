@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-from eia import __version__
+from eia._version import __version__
 
 ASSETS = Path(__file__).parents[1] / "assets"
 BANNER = "Equity impact assessment report"

@@ -43,8 +43,9 @@ from urllib.parse import quote
 
 from jinja2 import Environment
 
-from eia import __version__
+from eia._version import __version__
 from eia.params import SLUG_PATTERN, template_label
+from eia.report.html import BANNER
 
 INDEX_NAME = "index.html"
 PAGE_TITLE = "Equity impact assessments"
@@ -381,8 +382,6 @@ def _csp(script: str) -> str:
 
 def render(items: list[Entry]) -> str:
     """The index page's HTML for ``items`` (every value escaped)."""
-    from eia.report.html import BANNER
-
     env = Environment(autoescape=True, keep_trailing_newline=True)
     template = env.from_string(TEMPLATE)
     css = (ASSETS / "report.css").read_text(encoding="utf-8") + "\n" + EXTRA_CSS

@@ -26,6 +26,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from eia.align import by_lsoa
+from eia.analysis.sites import site_roles
+from eia.population.area import area_outline
+from eia.stats.disclosure import quantile_classes
 
 A4_WIDTH_IN = 7.0
 CHANGE_COLOURS = ("#542788", "#998ec3", "#f7f7f7", "#f1a340", "#b35806")
@@ -88,70 +91,6 @@ def _styled(func):
 def _frame(ax) -> None:
     ax.set_axis_off()
     ax.set_aspect("equal")
-
-
-def _key(name: str) -> str:
-    return " ".join(str(name).casefold().split())
-
-
-def site_roles(
-    current: gpd.GeoDataFrame | None, proposed: gpd.GeoDataFrame | None, *, within_m: float = 100
-) -> gpd.GeoDataFrame:
-    """Every site of a scenario with its role: ``kept``, ``closing`` or ``new``.
-
-    A proposed site is *kept* when a current site has the same name (ignoring case
-    and spacing) or lies within ``within_m`` metres of it; current sites not kept
-    are *closing*; proposed sites matching no current site are *new*. Without
-    ``proposed``, every current site is ``current``. Columns: ``name, role, geometry``
-    (EPSG:27700), kept sites first, then closing, then new.
-    """
-    crs = current.crs if current is not None else getattr(proposed, "crs", None)
-    empty = gpd.GeoDataFrame({"name": [], "role": []}, geometry=[], crs=crs)
-    if current is None or len(current) == 0:
-        if proposed is None or len(proposed) == 0:
-            return empty
-        return gpd.GeoDataFrame(
-            {"name": list(proposed["name"]), "role": "new"},
-            geometry=list(proposed.geometry),
-            crs=crs,
-        )
-    if proposed is None:
-        return gpd.GeoDataFrame(
-            {"name": list(current["name"]), "role": "current"},
-            geometry=list(current.geometry),
-            crs=crs,
-        )
-    matched_current: set[int] = set()
-    roles = []
-    for j, (name, point) in enumerate(zip(proposed["name"], proposed.geometry, strict=True)):
-        match = next(
-            (
-                i
-                for i, (cname, cpoint) in enumerate(
-                    zip(current["name"], current.geometry, strict=True)
-                )
-                if i not in matched_current
-                and (_key(cname) == _key(name) or cpoint.distance(point) <= within_m)
-            ),
-            None,
-        )
-        if match is None:
-            roles.append(("new", name, point, j))
-        else:
-            matched_current.add(match)
-            roles.append(("kept", name, point, j))
-    closing = [
-        ("closing", n, g, i)
-        for i, (n, g) in enumerate(zip(current["name"], current.geometry, strict=True))
-        if i not in matched_current
-    ]
-    order = {"kept": 0, "closing": 1, "new": 2}
-    rows = sorted(roles + closing, key=lambda r: (order[r[0]], r[3]))
-    return gpd.GeoDataFrame(
-        {"name": [r[1] for r in rows], "role": [r[0] for r in rows]},
-        geometry=[r[2] for r in rows],
-        crs=crs,
-    )
 
 
 def site_handle(role: str) -> Line2D:
@@ -240,15 +179,6 @@ def _plot(ax, frame, **kwargs) -> None:
     """``frame.plot(ax=ax, **kwargs)`` without geopandas' extra render (:func:`_no_idle_draw`)."""
     with _no_idle_draw(ax.figure):
         frame.plot(ax=ax, **kwargs)
-
-
-def area_outline(area: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The local authority outlines drawn over each map: the area's LSOAs dissolved by authority.
-
-    Dissolving thousands of LSOAs takes a while: compute it once and pass it to each
-    map as ``outline=`` (:meth:`eia.assessment.Assessment.outline` does).
-    """
-    return area.dissolve(by="ltla24_code") if "ltla24_code" in area else area
 
 
 def _outline(ax, area: gpd.GeoDataFrame, lines: gpd.GeoDataFrame | None = None) -> None:
@@ -641,8 +571,6 @@ def rate_map(
     ones :func:`eia.stats.disclosure.protect_map` audits). ``outline``: the area's
     :func:`area_outline`, if already computed.
     """
-    from eia.stats.disclosure import quantile_classes
-
     fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     values = rate.reindex(area["lsoa21_code"]).to_numpy(dtype=float)
     finite = np.isfinite(values)

@@ -32,14 +32,18 @@ import numpy as np
 import pandas as pd
 
 from eia.analysis import impact
+from eia.analysis.appraisal import variation_words
 from eia.analysis.impact import DIMENSION_LABELS, rating_labels
-from eia.analysis.uptake import risk_words
+from eia.analysis.uptake import long_date, protect_map, risk_words, span_words
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
 from eia.params import NARRATIVE_KEYS
 from eia.population.area import ETHNIC_SHORT
+from eia.provenance import collect
 from eia.refdata import ATTRIBUTION
 from eia.report import decision, figures, maps
+from eia.report import site_users as site_users_mod
 from eia.report import summary as summary_mod
+from eia.report import travel as travel_report
 from eia.report.show import (
     Block,
     Figure,
@@ -57,6 +61,7 @@ from eia.report.show import (
     plural,
     signoff_table,
 )
+from eia.report.travel import threshold_items
 from eia.stats import disclosure
 
 TEMPLATE_NAMES = {
@@ -130,8 +135,6 @@ def headline_facts(a: Assessment) -> list[str]:
     """The executive summary's headline sentences (access, uptake, ratings, least adverse)."""
     facts = []
     if a.primary and a.travel:
-        from eia.report import travel as travel_report
-
         facts += travel_report.headline(a)
     elif a.primary:
         allp = a.access[a.primary]["imd_quintile"].iloc[-1]
@@ -178,7 +181,6 @@ def how_ratings_work(a: Assessment) -> Block:
 
 def site_users(a: Assessment) -> Block | None:
     """Current users of each site and who uses the sites that would close (``columns.site``)."""
-    from eia.analysis import site_users as site_users_mod
 
     return site_users_mod.section(a)
 
@@ -281,8 +283,6 @@ def proposal(a: Assessment) -> Block:
             "Sites warned about beyond": f"{t.site_outside_km:g} km outside the area",
         }
     if a.travel:  # the ratings rest on the lead mode's minutes; km rules are for comparison
-        from eia.report.travel import threshold_items
-
         items = {
             k
             if k in ("Area", "Fewest residents in a group for it to be rated")
@@ -475,8 +475,6 @@ def access_intro(a: Assessment) -> Html:
         )
     travel = None
     if a.travel:  # journey times lead; straight-line distance follows for comparison
-        from eia.report import travel as travel_report
-
         travel = Block(travel_report.access(a), heading("Straight-line distance (for comparison)"))
     return Block(
         travel,
@@ -512,8 +510,6 @@ def change_map(a: Assessment) -> Block | None:
     if not a.primary:
         return None
     if a.travel:
-        from eia.report import travel as travel_report
-
         return Block(
             travel_report.change_map(a),
             *figures.cumulative_curves(
@@ -801,7 +797,6 @@ VARIATION_HEADER = "Variation (a ratio or weight: its excess over 1)"
 def robustness_table(a: Assessment) -> pd.DataFrame:
     """Each variation of the thresholds tried, the option ranked first under it, whether the
     ranking holds, and the disproportionate flags of the named option it removes or adds."""
-    from eia.analysis.appraisal import variation_words
 
     v = a.appraisal.robustness.variations
     flags = f"Flags of {a.primary}"
@@ -868,8 +863,6 @@ def options(a: Assessment) -> Block:
             )
         )
     if a.travel:
-        from eia.report import travel as travel_report
-
         figure = travel_report.options_maps(a)
         by_mode = travel_report.rankings_by_mode(a) if len(a.travel) > 1 else None
     else:
@@ -912,7 +905,6 @@ def options(a: Assessment) -> Block:
 
 def mitigations(a: Assessment) -> Html | Table:
     """Mitigations and action plan from params."""
-    from eia.analysis.uptake import long_date
 
     rows = a.proposal.mitigations
     if not rows:
@@ -966,14 +958,11 @@ def limitations(a: Assessment) -> list[str]:
 
 def data_quality(a: Assessment) -> Block:
     """Data quality of the service extract (if any), warnings met while reading it, limitations."""
-    travel_report = None
-    if a.travel:
-        from eia.report import travel as travel_report
     return Block(
         uptake_quality(a.uptake) if a.uptake is not None else None,
         bullet_list(a.notes, intro="Notes from reading the service data:") if a.notes else None,
         bullet_list(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")
-        if travel_report
+        if a.travel
         else None,
         bullet_list(limitations(a), intro="Limitations of the method:"),
     )
@@ -984,8 +973,6 @@ def methods(a: Assessment) -> Block:
     sources = a.pack.sources()
     travel = None
     if a.travel:
-        from eia.report import travel as travel_report
-
         travel = paragraphs(
             travel_report.method_sentence(a) + " " + travel_report.rules_sentence(a)
         )
@@ -1026,7 +1013,6 @@ def provenance(a: Assessment, provenance: dict | None = None) -> Block:
     ``provenance`` is what the runner injected (computed once per run); by hand
     it is collected here.
     """
-    from eia.runner.provenance import collect
 
     info = provenance or collect(a.proposal, a.params_file, a.pack)
     checks = pd.DataFrame([{"File": k, "sha256": v} for k, v in info.get("data", {}).items()])
@@ -1131,7 +1117,6 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
     """
     if a.uptake is None:
         return None
-    from eia.analysis.uptake import protect_map
 
     m = a.proposal.disclosure.min_count
     noun = summary_mod.measure_noun(a.uptake)
@@ -1241,7 +1226,6 @@ def uptake_frame(
     interval (when the table has them), for ethnic groups the observed rate (a lower bound)
     and the rate with not-stated records reallocated, then the rate ratio and representation.
     """
-    from eia.stats import disclosure
 
     def num(value, digits=1):
         if value is None or pd.isna(value):
@@ -1346,14 +1330,12 @@ def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Ta
 
 def uptake_headline(u) -> str:
     """The section's first sentence: what was counted, over what period, among whom."""
-    from eia.stats import disclosure
 
     quality = u.published_quality
     synthetic = " (synthetic data)" if u.synthetic and "synthetic" not in u.label.lower() else ""
     in_area = quality.get("count_in_area")
     total = "a withheld number of" if in_area is None else disclosure.label(in_area, None)
     who = "people" if u.counting == "people" else "events"
-    from eia.analysis.uptake import span_words
 
     years = float(u.period["years"])
     per_year = (
@@ -1466,7 +1448,6 @@ def uptake_section(u) -> Block:
 
 def quality_frame(published_quality, min_count: int) -> pd.DataFrame:
     """The data-quality counts as report rows (measure, value), suppression applied."""
-    from eia.stats import disclosure
 
     names = {
         "records_read": "Records read",
@@ -1500,7 +1481,6 @@ def quality_frame(published_quality, min_count: int) -> pd.DataFrame:
 
 def uptake_quality(u) -> Block:
     """The data-quality part: the extract's quality table, examples, disclosure policy."""
-    from eia.stats import disclosure
 
     quality = u.published_quality
     synthetic = " (synthetic data)" if u.synthetic else ""

@@ -22,6 +22,14 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from eia.text import fmt_distance as fmt_distance
+from eia.text import fmt_int as fmt_int
+from eia.text import fmt_km as fmt_km
+from eia.text import fmt_pct as fmt_pct
+from eia.text import fmt_rate as fmt_rate
+from eia.text import join_words as join_words
+from eia.text import plural as plural
+
 FIGURE_DPI = 110
 
 
@@ -216,68 +224,3 @@ def notice(message: str, kind: str = "info") -> None:
 def definition_list(items: Mapping[str, object], caption: str) -> None:
     """Show key–value pairs as a two-column table (e.g. report parameters)."""
     _display(definition_table(items, caption))
-
-
-def fmt_int(value: float | int | None) -> str:
-    """A whole number with thousands separators, or an en dash when missing."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{round(float(value)):,}"
-
-
-def fmt_pct(value: float | None, digits: int = 1) -> str:
-    """A proportion (0–1) as a percentage, or an en dash when missing."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{100 * float(value):.{digits}f}%"
-
-
-def fmt_km(value: float | None, digits: int = 1, signed: bool = False) -> str:
-    """A distance in km, optionally with a sign."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{float(value):{'+' if signed else ''}.{digits}f} km"
-
-
-def plural(
-    n: float | int, word: str, plural_word: str | None = None, *, number: bool = True
-) -> str:
-    """``n`` and the noun that agrees with it: ``plural(1, "site")`` → "1 site", ``plural(3, "site")``
-    → "3 sites", ``plural(2, "person", "people")`` → "2 people"; thousands separated.
-
-    ``number=False`` gives the noun alone ("sites"). Only exactly 1 is singular.
-    """
-    many = plural_word or (
-        word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
-    )
-    noun = word if n == 1 else many
-    if not number:
-        return noun
-    text = fmt_int(n) if float(n).is_integer() else f"{float(n):,.1f}"
-    return f"{text} {noun}"
-
-
-def join_words(items: Iterable[str], conjunction: str = "and") -> str:
-    """A list in prose: "A", "A and B", "A, B and C" (no Oxford comma, as in NHS style)."""
-    items = [str(i) for i in items if str(i)]
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
-
-
-def fmt_distance(
-    value: float | None, unit: str = "km", digits: int = 1, signed: bool = False
-) -> str:
-    """A distance or a travel time with its unit ("km" or "min"), optionally signed."""
-    if value is None or pd.isna(value):
-        return "–"
-    if unit == "km":
-        return fmt_km(value, digits, signed)
-    return f"{float(value):{'+' if signed else ''},.0f} {unit}"
-
-
-def fmt_rate(value: float | None, per: str = "1,000 residents", digits: int = 1) -> str:
-    """A rate with its base, e.g. "21.3 per 1,000 residents"."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{float(value):,.{digits}f} per {per}"

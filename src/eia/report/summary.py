@@ -17,6 +17,7 @@ import pandas as pd
 
 from eia.analysis import impact
 from eia.analysis.impact import DIMENSION_LABELS, rating_labels
+from eia.analysis.traveltime import MODE_LABELS
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment, build_findings
 from eia.population.area import ETHNIC_SHORT
@@ -326,8 +327,6 @@ def how_ratings_work(a: Assessment) -> Block:
     t = a.proposal.thresholds
     items = []
     if a.travel:
-        from eia.analysis.traveltime import MODE_LABELS
-
         r = a.rules
         items.append(
             f"For every neighbourhood we take the journey time by "

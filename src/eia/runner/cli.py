@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from eia import __version__
+from eia._version import __version__
 from eia.errors import EIAError, ParamsError
 
 

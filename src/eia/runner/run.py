@@ -22,12 +22,15 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
+from eia import provenance
+from eia.analysis import guards
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.jsonable import write_json
+from eia.params.templates import templates_dir
 from eia.redact import printable
 from eia.refdata import ENV_VAR, load_pack
 from eia.report import html as report
-from eia.runner import provenance
+from eia.report import pdf as pdf_mod
 from eia.service import synth
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
@@ -38,12 +41,6 @@ USER_ERRORS = {
 }
 
 KERNEL = "python3"
-
-
-def templates_dir() -> Path:
-    """Where the built-in notebook templates live (``EIA_TEMPLATES``, else package data)."""
-    override = os.environ.get("EIA_TEMPLATES")
-    return Path(override).resolve() if override else Path(__file__).parents[1] / "templates"
 
 
 def default_out() -> Path:
@@ -377,16 +374,12 @@ def run(
     pack = load_pack()
     proposal = params_mod.load(params_file, pack)
     if strict:
-        from eia.analysis import guards
-
         warnings = guards.check_proposal(proposal, pack)
         if warnings:
             raise guards.as_error(str(params_file), warnings)
     timings["validate"] = time.perf_counter() - t0
     want_pdf = proposal.publish.pdf if pdf is None else pdf
     if want_pdf:
-        from eia.report import pdf as pdf_mod
-
         problem = pdf_mod.check_engine()
         if problem:
             raise pdf_mod.PDFError(f"{proposal.id}: {problem}")
@@ -497,8 +490,6 @@ def _execute(
         report.write(nb_path, staging / "report.html", proposal.title)
         timings["render"] = time.perf_counter() - t2
         if want_pdf:
-            from eia.report import pdf as pdf_mod
-
             t3 = time.perf_counter()
             try:
                 pdf_mod.write(staging / "report.html")

@@ -26,7 +26,6 @@ The parameters cell names the example each template runs by hand
 from __future__ import annotations
 
 import difflib
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +33,14 @@ from pathlib import Path
 import nbformat
 
 from eia.errors import ParamsError, Problem
-
-#: The built-in templates and what each assesses.
-BUILTIN = {
-    "site_change": "Site change: equity and health inequalities impact assessment",
-    "service_change": "Service change: equity and health inequalities impact assessment",
-    "equity_audit": "Equity audit of an existing service",
-    "self_assessment": "Self-assessment against an equality framework (EDS 2022 and others)",
-}
+from eia.params.templates import (
+    BUILTIN,
+    builtin_dir,
+    builtin_path,
+    check_notebook,
+    is_path,
+    kind_of,
+)
 
 #: The shared cells, in report order: (name, cell type, source).
 SHARED_CELLS: tuple[tuple[str, str, str], ...] = (
@@ -171,79 +170,6 @@ def sync(path: Path | str) -> bool:
     if changed:
         nbformat.write(nb, path)
     return changed
-
-
-def builtin_dir() -> Path:
-    """The built-in templates' folder (``EIA_TEMPLATES`` or the package's ``templates``)."""
-    from eia.runner.run import templates_dir
-
-    return templates_dir()
-
-
-def is_path(value: str) -> bool:
-    """Whether a params file's ``template`` names a notebook rather than a built-in."""
-    return value.endswith(".ipynb") or "/" in value or "\\" in value
-
-
-def builtin_path(name: str) -> Path:
-    """The notebook of built-in template ``name``."""
-    return builtin_dir() / f"{name}.ipynb"
-
-
-def kind_of(path: Path | str) -> str | None:
-    """The built-in a notebook extends (``metadata.eia.template``), or None."""
-    try:
-        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
-    except (OSError, ValueError, AttributeError):
-        return None
-    kind = (meta.get("eia") or {}).get("template") if isinstance(meta, dict) else None
-    return kind if kind in BUILTIN else None
-
-
-def check_notebook(path: Path | str) -> list[str]:
-    """Why a notebook cannot be used as a template (empty when it can).
-
-    It must be a readable notebook, say which built-in it extends
-    (``metadata.eia.template``) and keep a cell tagged ``parameters``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return [f"template notebook {path} not found"]
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001 - any unreadable notebook is one problem
-        return [f"{path.name} is not a readable Jupyter notebook"]
-    problems = []
-    kind = (nb.metadata.get("eia") or {}).get("template")
-    if kind not in BUILTIN:
-        problems.append(
-            f"{path.name} does not say which built-in template it extends "
-            f"(metadata.eia.template: one of {', '.join(BUILTIN)}); make custom templates "
-            "with `eia template new NAME --from site_change`"
-        )
-    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
-        problems.append(f"{path.name} has no cell tagged 'parameters' (Papermill needs one)")
-    return problems
-
-
-def resolve(template: str, base: Path | str | None = None) -> tuple[str, Path]:
-    """``(kind, notebook)`` for a params file's ``template`` (a built-in name or a path).
-
-    A path is relative to ``base`` (the params file's folder). Raises
-    :class:`~eia.errors.ParamsError` naming the problem.
-    """
-    if not is_path(template):
-        if template not in BUILTIN:
-            raise ParamsError(
-                "template",
-                [Problem("template", f"expected one of {', '.join(BUILTIN)} or a notebook path")],
-            )
-        return template, builtin_path(template)
-    path = (Path(base or ".") / template).resolve()
-    problems = check_notebook(path)
-    if problems:
-        raise ParamsError(str(path), [Problem("template", p) for p in problems])
-    return str(kind_of(path)), path
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from eia.errors import ServiceDataError
-from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, quintile_of
+from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, quintile_of, select_lsoas
 
 #: The columns :func:`generate` writes, as a params ``service.columns`` mapping.
 COLUMNS = {
@@ -348,7 +348,6 @@ def ensure(proposal, base_dir: str | Path, pack) -> Path | None:
         return path
     path = check_target(path, base_dir, synthetic=spec.synthetic)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from eia.population.area import select_lsoas
 
     frame = generate(
         pack,

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from eia.errors import DisclosureError
+
 DEFAULT_MIN_COUNT = 5
 PRIMARY = "primary"
 SECONDARY = "secondary"
@@ -382,8 +384,6 @@ def require_published(
     ``min_count - 1``, so a table from before disclosure control
     (``a.uptake.by_imd_quintile``) is refused rather than shown.
     """
-    from eia.errors import DisclosureError
-
     small = count in frame.columns and any(is_small(v, min_count) for v in frame[count])
     if REASON not in frame.columns or small:
         raise DisclosureError(

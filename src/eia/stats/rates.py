@@ -56,6 +56,7 @@ from eia.errors import StatsInputError
 
 __all__ = [
     "MIN_QUANTILES",
+    "Values",
     "MAX_QUANTILES",
     "ESP2013",
     "ESP2013_AGE_BANDS",

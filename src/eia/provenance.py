@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from eia import __version__
+from eia._version import __version__
 from eia.refdata import Pack, project_root
 
 RUN_TIME_ENV = "EIA_RUN_TIME"
