@@ -57,3 +57,7 @@ def test_the_api_reference_builds(tmp_path):
     for page in ("eia.html", "eia/assessment.html", "eia/analysis/access.html", "eia/params.html"):
         assert page in pages
     assert "load_params" in (tmp_path / "eia.html").read_text(encoding="utf-8")
+
+
+def test_all_lists_exactly_the_public_api():
+    assert set(eia.__all__) == {"__version__", *eia._API}

@@ -107,7 +107,6 @@ __all__ = [
     "DataMismatchError",
     "DisclosureError",
 ]
-assert set(__all__) == {"__version__", *_API}
 
 
 def __getattr__(name: str) -> Any:

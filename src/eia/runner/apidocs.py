@@ -7,6 +7,7 @@ reference covers the public API (:mod:`eia`) and every floor of the package.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 __all__ = ["MODULES", "build"]
@@ -40,7 +41,12 @@ def build(out: Path | str) -> Path:
 
     out = Path(out)
     pdoc.render.configure(docformat="restructuredtext", show_source=False)
-    pdoc.pdoc(*MODULES, output_directory=out)
+    with warnings.catch_warnings():
+        # pdoc cannot evaluate a few string annotations (type aliases); the page still shows them.
+        warnings.filterwarnings(
+            "ignore", message="Error parsing type annotation", category=UserWarning
+        )
+        pdoc.pdoc(*MODULES, output_directory=out)
     return out / "index.html"
 
 
