@@ -51,7 +51,7 @@ def _body(markup: str) -> str:
 
 
 def decision_card(markup: str) -> str:
-    found = re.search(r'<section class="eia-decision".*?</section>', markup, flags=re.S)
+    found = re.search(r'<section\b[^>]*class="eia-decision"[^>]*>.*?</section>', markup, flags=re.S)
     assert found, "the executive summary opens with the decision card"
     return found.group(0)
 

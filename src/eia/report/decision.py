@@ -77,10 +77,6 @@ def group_name(group: str) -> str:
     return "Other ethnic group" if short == "Other" else short
 
 
-def _times(weight: float) -> str:
-    return "twice" if weight == 2 else f"{weight:g} times"
-
-
 def _flag_name(flag) -> dict[str, Any]:
     return {"name": group_name(flag.group), "net_gain": flag.net_gain}
 
@@ -216,7 +212,7 @@ def findings_context(f: Findings) -> dict[str, Any]:
             "saves": reason["score"] < 0,
             "runner_up_score": fmt_int(abs(reason["runner_up_score"])),
             "runner_up_saves": reason["runner_up_score"] < 0,
-            "weight": _times(reason["equity_weight"]),
+            "weight": f"{reason['equity_weight']:g}",
         }
     said = set(reason.get("others", [])) if f.reason.code == "dominates" else set()
     robustness = f.robustness
