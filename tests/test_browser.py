@@ -1,8 +1,9 @@
 """Accessibility of the board's HTML in a real browser (``pytest -m browser``).
 
-Renders every ``params/examples/*.yaml`` and ``OUT/index.html`` into a session
-folder, then ``tests/browser/axe_check.mjs`` opens each page in headless
-Chromium (Debian's ``chromium``, driven by ``playwright-core``), runs axe-core's
+Reads every ``params/examples/*.yaml``'s report and ``OUT/index.html`` from the
+session's one batch of the examples (``example_runs``), then
+``tests/browser/axe_check.mjs`` opens each page in headless Chromium (Debian's
+``chromium``, driven by ``playwright-core``), runs axe-core's
 WCAG 2.0/2.1/2.2 A and AA rules and the checks axe cannot make (real alt text,
 table captions, heading order, print to A4 without cut-off figures, reflow,
 nothing fetched). A page fails on any serious or critical axe violation or
@@ -25,8 +26,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "browser" / "axe_check.mjs"
@@ -123,23 +122,20 @@ def failures(result: dict) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def rendered(refdata_dir, tmp_path_factory) -> dict[str, Path | str]:
-    """Each example's report.html (or why its run failed) and index.html, by page name."""
-    from eia.errors import EIAError
-    from eia.runner.run import run
+def rendered(example_runs) -> dict[str, Path | str]:
+    """Each example's report.html (or why its run failed) and index.html, by page name.
 
-    out = tmp_path_factory.mktemp("reports")
+    From the session's one batch of the examples (``example_runs`` in tests/conftest.py).
+    """
     pages: dict[str, Path | str] = {}
     for params_file in EXAMPLES:
-        try:
-            pages[params_file.stem] = run(params_file, out).report
-        except EIAError as exc:
-            pages[params_file.stem] = f"eia run {params_file.name} failed: {exc}"
+        stem = params_file.stem
+        if stem in example_runs.errors:
+            pages[stem] = f"eia run {params_file.name} failed: {example_runs.errors[stem]}"
+        else:
+            pages[stem] = example_runs[stem].report
     if HAS_INDEX:
-        from eia.report import index
-
-        written = index.write(out)
-        pages["index"] = Path(written) if written else out / "index.html"
+        pages["index"] = example_runs.index
     return pages
 
 

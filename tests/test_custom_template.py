@@ -55,7 +55,6 @@ def test_new_copies_a_builtin_with_its_parameters_cell(tmp_path, capsys):
         template.new("mine", folder=tmp_path)
 
 
-@pytest.mark.refdata
 def test_template_path_is_relative_to_the_params_file(tmp_path, pack, capsys):
     params = _custom_project(tmp_path, capsys)
     proposal = load(params, pack)
@@ -74,7 +73,6 @@ def test_template_path_is_relative_to_the_params_file(tmp_path, pack, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.refdata
 def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsys):
     params = _custom_project(tmp_path, capsys)
     out = tmp_path / "out"
@@ -96,7 +94,6 @@ def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsy
 
 
 @pytest.mark.slow
-@pytest.mark.refdata
 def test_a_failing_custom_template_names_its_cell(tmp_path, refdata_dir, capsys):
     params = _custom_project(tmp_path, capsys)
     path = tmp_path / "custom.ipynb"

@@ -293,7 +293,6 @@ def figures(data) -> tuple[tuple, tuple]:
     return totals, tuple(round(float(groups.get(c, 0.0)), 2) for c in CATEGORIES)
 
 
-@pytest.mark.refdata
 @pytest.mark.parametrize("name", sorted(PREVIOUS))
 def test_examples_figures_are_unchanged_with_duckdb(pack, name, tmp_path):
     spec, codes, path = example_extract(pack, name, tmp_path)
@@ -304,7 +303,6 @@ def test_examples_figures_are_unchanged_with_duckdb(pack, name, tmp_path):
     assert data.quality["engine"] == "duckdb"
 
 
-@pytest.mark.refdata
 def test_example_in_postgres_and_spark_gives_the_file_figures(pack, pg, spark, tmp_path):
     name = "notts-maternity-equity-audit"
     spec, codes, path = example_extract(pack, name, tmp_path)
@@ -337,7 +335,6 @@ def metrics_without_provenance(folder: Path, name: str) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.refdata
 def test_nottingham_example_runs_from_postgres_and_spark(pack, pg, spark, tmp_path):
     """`eia run` with the service data in a PostgreSQL table, and through local Spark."""
     name = "notts-maternity-equity-audit"
@@ -373,7 +370,6 @@ def test_nottingham_example_runs_from_postgres_and_spark(pack, pg, spark, tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.refdata
 def test_a_missing_table_exits_2_and_publishes_nothing(pack, pg, tmp_path):
     name = "notts-maternity-equity-audit"
     params = yaml.safe_load((ROOT / "params" / "examples" / f"{name}.yaml").read_text())

@@ -317,7 +317,6 @@ def _geo(schema) -> dict | None:
     return json.loads(meta[b"geo"]) if b"geo" in meta else None
 
 
-@pytest.mark.refdata
 def test_fetched_files_have_the_real_packs_schema(built, refdata_dir):
     """Schema only: same files, column names and types, GeoParquet CRS and geometry types.
 

@@ -22,19 +22,28 @@ from eia.report import decision, index, sections
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "params"
 TEMPLATES = {"site_change", "service_change", "equity_audit"}
+THREE = FIXTURES / "leicester-maternity-three-options.yaml"
 PROPOSALS = [
-    p
+    p.stem
     for p in sorted((ROOT / "params" / "examples").glob("*.yaml"))
     if params.load(p).template in TEMPLATES
-] + [FIXTURES / "leicester-maternity-three-options.yaml"]
+] + [THREE.stem]
 
-pytestmark = pytest.mark.slow
+_BUILT: dict[str, object] = {}
 
 
-@pytest.fixture(scope="module", params=PROPOSALS, ids=lambda p: p.stem)
-def assessed(request, refdata_dir):
-    path = request.param
-    return assess(params.load(path), path)
+def _three(pack):
+    if THREE.stem not in _BUILT:
+        _BUILT[THREE.stem] = assess(params.load(THREE, pack), THREE, pack)
+    return _BUILT[THREE.stem]
+
+
+@pytest.fixture(params=PROPOSALS)
+def assessed(request, example_assessment, pack):
+    """An example's shared assessment, or the three-option fixture's (built once)."""
+    if request.param == THREE.stem:
+        return _three(pack)
+    return example_assessment(request.param)
 
 
 def _plain(fragment: str) -> str:
@@ -117,9 +126,8 @@ def test_options_that_do_not_dominate_are_traded_off_in_the_summary(assessed):
         assert "Trade-off:" in card and 'class="eia-table eia-tradeoff"' in card
 
 
-def test_a_superset_option_dominates_its_subset(refdata_dir):
-    path = FIXTURES / "leicester-maternity-three-options.yaml"
-    a = assess(params.load(path), path)
+def test_a_superset_option_dominates_its_subset(pack):
+    a = _three(pack)
     f = a.findings
     subset, superset = (
         "Option A: Royal Infirmary only",

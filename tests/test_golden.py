@@ -17,21 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from eia import params
-from eia.assessment import assess
 from eia.report import decision
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
 EXAMPLES = ["notts-diagnostics-consolidation", "notts-community-hub"]
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_decision_card_matches_its_reviewed_golden_fragment(example, refdata_dir):
-    path = ROOT / "params" / "examples" / f"{example}.yaml"
-    markup = decision.card(assess(params.load(path), path)).markup + "\n"
+def test_decision_card_matches_its_reviewed_golden_fragment(example, example_assessment):
+    markup = decision.card(example_assessment(example)).markup + "\n"
     golden = GOLDEN / f"decision-card-{example}.html"
     if os.environ.get("EIA_REGENERATE_GOLDEN") == "1":
         golden.write_text(markup, encoding="utf-8")

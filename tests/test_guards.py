@@ -144,7 +144,9 @@ def test_options_that_change_nothing_repeat_or_affect_nobody_are_warned_about(pa
     assert "Nudge (options[3].proposed) affects nobody" in messages
 
 
-def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(pack):
+def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(
+    pack, example_assessment
+):
     for example in EXAMPLES:
         proposal = params.load(example, pack)
         assert guards.check_proposal(proposal, pack) == [], example.name
@@ -152,7 +154,7 @@ def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(pack
             continue
         if proposal.service is not None and proposal.service.generate is not None:
             synth.ensure(proposal, example.parent, pack)  # as `eia run` does on a fresh clone
-        a = assessment.assess(proposal, example, pack)
+        a = example_assessment(example.stem)
         first = a.appraisal.options[a.appraisal.options["rank"] == 1]
         assert all(not d for d in first["dominated_by"]), example.name
         assert a.appraisal.tradeoff and a.appraisal.robustness.sentence, example.name

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from eia.analysis import ethnicity_deprivation as intersect
@@ -141,8 +141,7 @@ def test_cross_table_suppression_holds_with_the_linked_tables(cross):
         (("total",), [("col", c) for c in cross.columns]),
     ]
     margin_reasons = disclosure.protect(one_way, links, min_count)
-    if ("total",) in margin_reasons:
-        return  # nothing of the cross table would be published
+    assume(("total",) not in margin_reasons)  # nothing of the cross table would be published
     rows = {r: (one_way[("row", r)], ("row", r) in margin_reasons) for r in cross.index}
     cols = {c: (one_way[("col", c)], ("col", c) in margin_reasons) for c in cross.columns}
     reasons = intersect.protect_linked(cross, rows, cols, min_count)

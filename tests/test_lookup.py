@@ -9,8 +9,6 @@ from eia.params import parse
 from eia.refdata import lookup
 from eia.runner.cli import main
 
-pytestmark = pytest.mark.refdata
-
 
 def test_icb_by_name_prints_its_code(refdata_dir, capsys):
     assert main(["lookup", "icb", "leicester"]) == 0

@@ -204,14 +204,9 @@ def test_no_published_table_holds_a_small_count_or_a_value_of_a_withheld_one(
 # A real example, built in-process ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def maternity(pack):
-    from pathlib import Path
-
-    from eia import assessment, params
-
-    path = Path(__file__).resolve().parents[1] / "params/examples/notts-maternity-equity-audit.yaml"
-    return assessment.assess(params.load(path, pack), path, pack)  # generates its extract
+@pytest.fixture
+def maternity(example_assessment):
+    return example_assessment("notts-maternity-equity-audit")
 
 
 def test_every_table_of_a_real_run_is_declared(maternity):

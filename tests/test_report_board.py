@@ -27,15 +27,11 @@ EXAMPLES = [
     if params.load(p).template in TEMPLATES
 ]
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
-def reports(refdata_dir, tmp_path_factory) -> dict[str, str]:
-    from eia.runner.run import run
-
-    out = tmp_path_factory.mktemp("board")
-    return {p.stem: run(p, out).report.read_text(encoding="utf-8") for p in EXAMPLES}
+def reports(example_runs) -> dict[str, str]:
+    """Each example's report.html, from the session's one batch (tests/conftest.py)."""
+    return {p.stem: example_runs[p.stem].report.read_text(encoding="utf-8") for p in EXAMPLES}
 
 
 # ---------------------------------------------------------------------------

@@ -14,31 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from eia import assessment, params
 from eia.analysis import impact
 from eia.report import ethnic_codes as detailed_report
 from eia.report import ethnicity_deprivation as intersect_report
 from eia.report import sections, show
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "params" / "examples"
-
-pytestmark = pytest.mark.refdata
 
 
-def _assess(name: str, pack):
-    path = EXAMPLES / f"{name}.yaml"
-    return assessment.assess(params.load(path, pack), path, pack)
+@pytest.fixture
+def audit(example_assessment):
+    return example_assessment("notts-maternity-equity-audit")
 
 
-@pytest.fixture(scope="module")
-def audit(pack):
-    return _assess("notts-maternity-equity-audit", pack)
-
-
-@pytest.fixture(scope="module")
-def detentions(pack):
-    return _assess("notts-mental-health-detentions", pack)
+@pytest.fixture
+def detentions(example_assessment):
+    return example_assessment("notts-mental-health-detentions")
 
 
 def text(*parts) -> str:
@@ -123,9 +114,9 @@ def test_no_configuration_keys_files_or_iso_dates_reach_the_board(audit, detenti
         assert not re.search(r"\d,\d{3}\.\d residents", said), "residents are whole people"
 
 
-@pytest.fixture(scope="module")
-def site(pack):
-    return _assess("notts-diagnostics-consolidation", pack)
+@pytest.fixture
+def site(example_assessment):
+    return example_assessment("notts-diagnostics-consolidation")
 
 
 def test_quintile_1_and_core20_are_shown_once_when_they_are_the_same_people(site, detentions):

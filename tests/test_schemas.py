@@ -138,7 +138,6 @@ def test_every_required_file_has_a_contract():
     assert set(refdata.REQUIRED_FILES) <= set(schemas.PACK)
 
 
-@pytest.mark.refdata
 def test_the_real_pack_meets_every_contract_in_column_order(refdata_dir):
     manifest = refdata.read_manifest(refdata_dir)
     refdata.check_contents(refdata_dir, manifest)
@@ -163,7 +162,6 @@ def bad_real_pack(refdata_dir, tmp_path) -> Path:
     return folder
 
 
-@pytest.mark.refdata
 def test_pack_loaders_check_what_they_read(bad_real_pack):
     pack = refdata.Pack(bad_real_pack)
     with pytest.raises(RefDataError) as err:
@@ -175,7 +173,6 @@ def test_pack_loaders_check_what_they_read(bad_real_pack):
     assert len(pack.population()) > 30_000  # two columns of the same file: nothing wrong there
 
 
-@pytest.mark.refdata
 def test_cli_install_and_check_of_a_bad_pack_are_one_line_exit_2(
     bad_real_pack, tmp_path, capsys, monkeypatch
 ):
@@ -194,7 +191,6 @@ def test_cli_install_and_check_of_a_bad_pack_are_one_line_exit_2(
 # ---------------------------------------------------------------------------
 # Frames between modules
 # ---------------------------------------------------------------------------
-@pytest.mark.refdata
 def test_the_area_frame_meets_its_contract_and_a_broken_one_is_named(notts_area):
     schemas.AREA.validate(notts_area.sample(frac=1, random_state=1))
     broken = notts_area.copy()

@@ -232,14 +232,11 @@ def test_example_is_valid_and_illustrative():
     assert r.overall["score"] == 17 and r.change is not None
 
 
-@pytest.mark.slow
-def test_example_runs_end_to_end(refdata_dir, tmp_path):
+def test_example_runs_end_to_end(example_runs):
     import json
     import re
 
-    from eia.runner.run import run
-
-    out = run(ROOT / "params" / "examples" / "notts-eds2022-self-assessment.yaml", tmp_path)
+    out = example_runs["notts-eds2022-self-assessment"]
     html = out.report.read_text(encoding="utf-8")
     metrics = json.loads(out.metrics.read_text(encoding="utf-8"))
     sa = metrics["self_assessment"]

@@ -471,7 +471,6 @@ def notts_codes(pack):
     return select_lsoas(pack, {"icb": "E54000060"})
 
 
-@pytest.mark.refdata
 def test_real_vintages_split_merge_name_welsh_outside(pack, notts_codes):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ServiceDataWarning)
@@ -494,7 +493,6 @@ def test_real_vintages_split_merge_name_welsh_outside(pack, notts_codes):
     assert quality["ethnicity_not_stated_share"] == pytest.approx(1 / 11)
 
 
-@pytest.mark.refdata
 def test_annual_counts_with_2011_codes(pack, notts_codes):
     extract = read_service(
         FIXTURES / "annual_counts.csv", {"lsoa": "lsoa11", "count": "attendances_per_year"}
@@ -506,7 +504,6 @@ def test_annual_counts_with_2011_codes(pack, notts_codes):
     assert joined["count"].sum() == pytest.approx(25.9)
 
 
-@pytest.mark.refdata
 def test_real_world_shaped_2011_extract_keeps_its_total(pack, notts_codes, tmp_path):
     """Every 2011 LSOA of the area with a fractional annual count: in-area total within 0.5%."""
     lookup = pack.lsoa11_lookup()
@@ -528,7 +525,6 @@ def test_real_world_shaped_2011_extract_keeps_its_total(pack, notts_codes, tmp_p
     assert list(data.by_lsoa["lsoa21_code"]) == list(notts_codes)
 
 
-@pytest.mark.refdata
 def test_load_service_from_a_params_block(pack, notts_codes, tmp_path):
     shutil.copy(FIXTURES / "events.parquet", tmp_path / "events.parquet")
     spec = {

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from scipy import optimize
 from scipy import stats as sps
 
-import eia.stats.rates as stats_module
+import eia.stats.inequality as stats_module
 from eia.errors import EIAError, StatsInputError
 from eia.stats import (
     ESP2013,

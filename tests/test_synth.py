@@ -13,8 +13,6 @@ from eia.population.area import group_populations
 from eia.service import synth
 from eia.service.aggregate import ServiceDataWarning, load_service
 
-pytestmark = pytest.mark.refdata
-
 
 @pytest.fixture(scope="module")
 def area(notts_area):

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from eia.runner.cli import main
-from eia.runner.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-travel-time.yaml"
@@ -23,12 +22,11 @@ OPTIONS = {
 }
 THRESHOLD = {"car": 20, "public_transport": 45}
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
-def result(refdata_dir, tmp_path_factory):
-    return run(EXAMPLE, tmp_path_factory.mktemp("out"), quiet=True)
+def result(example_runs):
+    """The example's RunResult, from the session's one batch (tests/conftest.py)."""
+    return example_runs[EXAMPLE.stem]
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +128,7 @@ def test_report_shows_minutes_by_group_per_mode_with_ratings_and_options_in_minu
     assert "The journey times by public transport and car in this report are synthetic" in text
 
 
+@pytest.mark.slow  # the kernel starts, and reports the bad input
 def test_a_bad_matrix_exits_2_and_publishes_nothing(refdata_dir, tmp_path, capsys):
     (tmp_path / "car.csv").write_text("lsoa,site,mins\nE01013810,RX1RA,12\n", encoding="utf-8")
     params = tmp_path / "p.yaml"

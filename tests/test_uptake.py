@@ -211,7 +211,6 @@ def _synthetic_service(pack, codes, path, *, n_events: int, seed: int):
         return load_service(synth.service_spec(path), pack, codes)
 
 
-@pytest.mark.refdata
 def test_end_to_end_with_synthetic_data(pack, notts_area, tmp_path):
     codes = list(notts_area["lsoa21_code"])
     data = _synthetic_service(pack, codes, tmp_path / "synth.csv", n_events=20_000, seed=11)
@@ -240,7 +239,6 @@ def test_end_to_end_with_synthetic_data(pack, notts_area, tmp_path):
     assert "Disclosure control" in up["disclosure"]["statement"]
 
 
-@pytest.mark.refdata
 def test_show_renders_without_rows(pack, notts_area, tmp_path):
     from eia.report import sections
 

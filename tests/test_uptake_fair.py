@@ -271,7 +271,6 @@ def test_population_of_interest_restricts_counts_and_denominators():
     assert list(bands.columns) == BANDS[3:9]
 
 
-@pytest.mark.refdata
 def test_person_column_counts_distinct_people_through_the_aggregation(pack, notts_area, tmp_path):
     from eia.service.aggregate import load_service
 
@@ -339,7 +338,6 @@ def test_ethnic_groups_are_age_standardised_with_supplied_denominators(tmp_path)
         uptake.read_ethnicity_by_age(bad)
 
 
-@pytest.mark.refdata
 def test_population_of_interest_restricts_access_denominators(pack, notts_area):
     from eia import assessment, params
 

@@ -292,12 +292,15 @@ def protect_linked(
     row_totals: Mapping[Hashable, tuple[float, bool]],
     col_totals: Mapping[Hashable, tuple[float, bool]],
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    total_withheld: bool = False,
 ) -> dict[tuple, str]:
     """Which cross-table cells to withhold, given the one-way tables already published.
 
     ``row_totals``/``col_totals`` map each row/column to ``(value, withheld)`` as the
     linked one-way tables publish them (ethnic-group counts; quintile counts); both add up
-    to the published total. See :func:`protect_cells`. Returns ``{(row, col): reason}``.
+    to the total, published unless ``total_withheld``. See :func:`protect_cells`. Returns
+    ``{(row, col): reason}``.
     """
     cells = {(r, c): float(cross.at[r, c]) for r in cross.index for c in cross.columns}
     links = [
@@ -309,7 +312,7 @@ def protect_linked(
         for c, (total, withheld) in col_totals.items()
     ]
     grand = float(cross.to_numpy().sum())
-    links.append((("total",), grand, False, list(cells)))
+    links.append((("total",), grand, total_withheld, list(cells)))
     return protect_cells(cells, links, min_count)
 
 
@@ -318,67 +321,31 @@ def protect_cells(
     links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
 ) -> dict[Hashable, str]:
-    """Withhold cells so that nothing withheld — among the cells or the linked totals —
-    can be worked out. ``links`` are ``(name, total, withheld, cells it adds up)`` for
-    totals already published (or withheld) elsewhere; only cells are chosen as complements.
+    """Withhold cells so that nothing withheld — among the cells or the linked totals, or
+    any sum of withheld cells of one row or column — can be worked out
+    (:func:`eia.stats.disclosure.protect`). ``links`` are ``(name, total, withheld, cells it adds
+    up)`` for totals already published (or withheld) elsewhere; only cells are chosen as
+    complements.
     """
     values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
-    reasons: dict[Hashable, str] = {
-        ("cell", k): disclosure.PRIMARY
-        for k, v in cells.items()
-        if disclosure.is_small(v, min_count)
-    }
+    fixed: dict[Hashable, str | None] = {}
     constraints = []
     for name, total, withheld, parts in links:
         key = ("link", name)
         values[key] = float(total)
-        if withheld:
-            small = disclosure.is_small(total, min_count)
-            reasons[key] = disclosure.PRIMARY if small else disclosure.SECONDARY
+        fixed[key] = _link_reason(float(total), withheld, min_count)
         constraints.append((key, [("cell", p) for p in parts]))
-    order = list(values)
-    # A cell that the published totals alone pin down (the only non-zero member of a
-    # published total) is public already: withholding it protects nothing.
-    public = {
-        k
-        for k in values
-        if k[0] == "cell"
-        and k not in reasons
-        and k
-        in disclosure.recoverable(
-            values,
-            constraints,
-            {**reasons, k: disclosure.SECONDARY},
-            bounds=disclosure.reader_bounds(
-                values, {**reasons, k: disclosure.SECONDARY}, min_count
-            ),
-        )
-    }
-    while True:
-        bounds = disclosure.reader_bounds(values, reasons, min_count)
-        found = [
-            k
-            for k in disclosure.recoverable(values, constraints, reasons, bounds=bounds)
-            if k not in public
-        ]
-        if not found:
-            break
-        key = found[0]
-        line = {m for t, parts in constraints if key == t or key in parts for m in [t, *parts]}
-        usable = [
-            k
-            for k in values
-            if k[0] == "cell" and k not in reasons and k not in public and values[k] > 0
-        ]
-        candidates = [k for k in usable if k in line] or usable
-        if not candidates:
-            for k in values:
-                if k[0] == "cell":
-                    reasons[k] = disclosure.TABLE
-            break
-        best = min(candidates, key=lambda k: (values[k], order.index(k)))
-        reasons[best] = disclosure.SECONDARY
+    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed)
     return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+
+
+def _link_reason(total: float, withheld: bool, min_count: int) -> str | None:
+    """What a reader knows of a linked total: published (None), "<5", "*" or withheld at 0."""
+    if not withheld:
+        return None
+    if disclosure.is_small(total, min_count):
+        return disclosure.PRIMARY
+    return disclosure.SECONDARY if total >= min_count else disclosure.TABLE
 
 
 def service_years(spec) -> float | None:
@@ -425,7 +392,9 @@ def uptake_table(
         q: (float(cross[q].sum()), count is None or pd.isna(count))
         for q, count in zip(range(1, 6), quint["count"], strict=True)
     }
-    reasons = protect_linked(cross, rows, cols, min_count)
+    reasons = protect_linked(
+        cross, rows, cols, min_count, total_withheld="count_in_area" in published.reasons
+    )
     pops = area_table(area, ethnic).set_index(["ethnic_group", "imd_quintile"])["population"]
     out = []
     for g in cross.index:

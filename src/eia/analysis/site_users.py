@@ -53,12 +53,19 @@ def profiles(
     closing: list[str],
     *,
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
-) -> dict[str, pd.DataFrame | float]:
+    linked: disclosure.Linked | None = None,
+) -> dict[str, pd.DataFrame | float | str | None]:
     """Users per site and the profile of each closing site's users, with disclosure control.
 
     ``area`` has ``lsoa21_code`` and ``imd_quintile``; ``site_names`` are the current
     sites (every one gets a row, zeros included); ``closing`` the ones some option
-    closes. Returns ``{"sites": frame, "profiles": frame, "unmatched": float}``:
+    closes. ``linked`` (``Uptake.published.linked``) links the site tables with the
+    main tables in one audit: the sites add up to the in-area count and their profiles
+    to the quintiles and ethnic groups, so differencing a site table against a main table
+    pins no withheld count (the main tables' entries are fixed: complements are chosen
+    among the site tables). Returns ``{"sites": frame, "profiles": frame, "unmatched":
+    float or None, "unmatched_suppressed": reason or None}`` (the count of records naming
+    no current site is protected like any count):
 
     * ``sites``: ``site, users, suppressed`` (one row per current site);
     * ``profiles``: ``site, dimension ("imd_quintile"|"ethnic_group"), group, users,
@@ -70,22 +77,28 @@ def profiles(
 
     Counts are unrounded sums (LSOA 2011 → 2021 apportioning can make fractions).
     """
-    matched, unmatched = match_sites(by_site, site_names)
+    names = {_key(n): n for n in site_names}
     quintile = area.set_index("lsoa21_code")["imd_quintile"]
-    matched = matched.assign(imd_quintile=matched["lsoa21_code"].map(quintile))
-    counts = pd.to_numeric(matched["count"], errors="coerce").fillna(0.0)
-    matched = matched.assign(count=counts)
+    every = by_site.assign(
+        site=by_site["site"].map(lambda s: names.get(_key(s)) if pd.notna(s) else None),
+        count=pd.to_numeric(by_site["count"], errors="coerce").fillna(0.0),
+        imd_quintile=by_site["lsoa21_code"].map(quintile),
+    )
+    matched = every[every["site"].notna()].reset_index(drop=True)
+    unmatched = float(every.loc[every["site"].isna(), "count"].sum())
     totals = matched.groupby("site")["count"].sum().reindex(site_names, fill_value=0.0)
 
     values: dict = {("site", s): float(totals[s]) for s in site_names}
-    values["total"] = float(totals.sum())
-    constraints: list = [("total", [("site", s) for s in site_names])]
+    values[TOTAL] = float(totals.sum())
+    values[UNMATCHED] = unmatched
+    constraints: list = [(TOTAL, [("site", s) for s in site_names])]
     rows = []
+    groups = [g for g in _ethnic_groups(matched) if g not in NOT_STATED]
+    has_ethnicity = "ethnic_group" in every.columns
     for site in closing:
         part = matched[matched["site"] == site]
         by_q = part.groupby("imd_quintile")["count"].sum().reindex(range(1, 6), fill_value=0.0)
-        groups = [g for g in _ethnic_groups(matched) if g not in NOT_STATED]
-        by_e = part.groupby("ethnic_group")["count"].sum() if "ethnic_group" in part else None
+        by_e = _by_group(part, groups) if has_ethnicity else None
         q_keys = []
         for q in range(1, 6):
             key = ("q", site, q)
@@ -95,18 +108,24 @@ def profiles(
         constraints.append((("site", site), q_keys))
         if by_e is not None:
             e_keys = []
-            for g in [*groups, "Not stated or not known"]:
-                value = (
-                    float(by_e.reindex(list(NOT_STATED)).fillna(0).sum())
-                    if g == "Not stated or not known"
-                    else float(by_e.get(g, 0.0))
-                )
+            for g, value in by_e.items():
                 key = ("e", site, g)
                 values[key] = value
                 e_keys.append(key)
                 rows.append((site, "ethnic_group", g, key))
             constraints.append((("site", site), e_keys))
-    reasons = disclosure.protect(values, constraints, min_count)
+    fixed: dict = {}
+    hidden: set = set()
+    if linked is not None:
+        fixed = linked.fixed()
+        hidden = _link_to_main(
+            values, constraints, linked, every, site_names, closing, groups, has_ethnicity
+        )
+        values = {**linked.values, **values}
+        # Only relations the true counts satisfy are known to readers (distinct people
+        # counted once per cell, for one, do not add up across sites).
+        constraints = [*linked.constraints, *_holding(values, constraints)]
+    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed, hidden=hidden)
 
     sites = pd.DataFrame({"site": site_names, "users": [values[("site", s)] for s in site_names]})
     prof = pd.DataFrame(
@@ -133,7 +152,96 @@ def profiles(
         [reasons.get(key) for *_, key in rows],
         min_count=min_count,
     )
-    return {"sites": sites, "profiles": prof, "unmatched": unmatched}
+    unmatched_reason = reasons.get(UNMATCHED)
+    return {
+        "sites": sites,
+        "profiles": prof,
+        "unmatched": None if unmatched_reason else unmatched,
+        "unmatched_suppressed": unmatched_reason,
+    }
+
+
+#: The entries of the sites' total and of the records naming no current site.
+TOTAL = ("sites", "total")
+UNMATCHED = ("sites", "unmatched")
+#: The profile row of records with no stated ethnic group.
+UNSTATED = "Not stated or not known"
+
+
+def _by_group(frame: pd.DataFrame, groups: list[str]) -> dict[str, float]:
+    """Users per ethnic group of ``frame``, with Not stated and Not known as one row."""
+    by_e = frame.groupby("ethnic_group")["count"].sum()
+    out = {g: float(by_e.get(g, 0.0)) for g in groups}
+    out[UNSTATED] = float(by_e.reindex(list(NOT_STATED)).fillna(0).sum())
+    return out
+
+
+def _link_to_main(
+    values: dict,
+    constraints: list,
+    linked: disclosure.Linked,
+    every: pd.DataFrame,
+    site_names: list[str],
+    closing: list[str],
+    groups: list[str],
+    has_ethnicity: bool,
+) -> set:
+    """Relations between the site tables and the main tables (``linked``), added to
+    ``values`` and ``constraints``: the sites and the records naming none add up to the
+    in-area count; each quintile (ethnic group) is the closing sites' rows plus the hidden
+    quintile (group) split of every other site and of the unmatched records. Returns the
+    hidden entries."""
+    hidden: set = set()
+    constraints.append(("count_in_area", [TOTAL, UNMATCHED]))
+    others = [s for s in site_names if s not in closing] + [None]
+    for site in others:
+        part = every[every["site"].isna()] if site is None else every[every["site"] == site]
+        whole = UNMATCHED if site is None else ("site", site)
+        by_q = part.groupby("imd_quintile")["count"].sum().reindex(range(1, 6), fill_value=0.0)
+        q_keys = []
+        for q in range(1, 6):
+            key = ("hq", site, q)
+            values[key] = float(by_q[q])
+            q_keys.append(key)
+        constraints.append((whole, q_keys))
+        hidden.update(q_keys)
+        if has_ethnicity:
+            e_keys = []
+            for g, value in _by_group(part, groups).items():
+                key = ("he", site, g)
+                values[key] = value
+                e_keys.append(key)
+            constraints.append((whole, e_keys))
+            hidden.update(e_keys)
+    for q in range(1, 6):
+        parts = [("q", s, q) for s in closing] + [("hq", s, q) for s in others]
+        constraints.append((("quintile", q), parts))
+    if has_ethnicity:
+        for g in [*groups, UNSTATED]:
+            parts = [("e", s, g) for s in closing] + [("he", s, g) for s in others]
+            if g == UNSTATED:
+                main = [("ethnic", n) for n in NOT_STATED]
+                if any(k not in linked.values for k in main):
+                    continue
+                values[("he_total", g)] = sum(float(linked.values[k]) for k in main)
+                hidden.add(("he_total", g))
+                constraints.append((("he_total", g), main))
+                constraints.append((("he_total", g), parts))
+            else:
+                constraints.append((("ethnic", g), parts))
+    return hidden
+
+
+def _holding(values: Mapping, constraints: list) -> list:
+    """The relations whose entries all exist and whose true counts add up."""
+    out = []
+    for total, parts in constraints:
+        if total not in values or any(p not in values for p in parts):
+            continue
+        known = float(values[total])
+        if abs(known - sum(float(values[p]) for p in parts)) <= 1e-6 * max(1.0, abs(known)):
+            out.append((total, parts))
+    return out
 
 
 def _ethnic_groups(frame: pd.DataFrame) -> list[str]:

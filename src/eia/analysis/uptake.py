@@ -15,7 +15,7 @@ ethnic group, per LSOA and age band) and the assessment area
   the report says so (PHEindicatormethods' ``calculate_dsr`` widens them from the
   number of events per person, which an events-only extract does not hold);
 * **directly standardised rates** (2013 European Standard Population,
-  :func:`eia.stats.dsr`, none below 10 events, as PHE) by IMD quintile, decile
+  :func:`eia.stats.standardised`, none below 10 events, as PHE) by IMD quintile, decile
   and Core20 when the extract has age, with age-specific denominators from the
   pack's ``population20_age_lsoa21`` (:mod:`eia.population.ages`); the SII is fitted to
   them. Ethnic group rates stay crude: the pack has no ethnic group by age;
@@ -157,14 +157,19 @@ def resolve_period(period: Mapping | Any | None, quality: Mapping) -> dict:
     """The period rates are per year of: ``start``, ``end``, ``years``, ``source``.
 
     ``period`` is ``service.period`` (a mapping or model with ``start``/``end``);
-    without it the extract's first and last dates (``quality["date_first"/"date_last"]``)
-    are used; without those, one year is assumed and ``source`` says so.
+    without it the extract's first and last dates (``quality["date_first"/"date_last"]``),
+    widened to whole months (the first day of the first record's month to the last day
+    of the last record's: one record's date is never published) are used; without those,
+    one year is assumed and ``source`` says so.
     """
     if period is not None:
         get = period.get if isinstance(period, Mapping) else lambda k: getattr(period, k)
         start, end, source = _as_date(get("start")), _as_date(get("end")), "params"
     else:
-        start, end = _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
+        # Whole months: the first and last dates are single records' dates (issue 26.13).
+        start, end = _whole_months(
+            _as_date(quality.get("date_first")), _as_date(quality.get("date_last"))
+        )
         source = "extract dates"
     if start is None or end is None:
         return {"start": None, "end": None, "years": 1.0, "source": "assumed"}
@@ -174,6 +179,21 @@ def resolve_period(period: Mapping | Any | None, quality: Mapping) -> dict:
         "years": round(years_between(start, end), 6),
         "source": source,
     }
+
+
+def _whole_months(start: dt.date | None, end: dt.date | None) -> tuple:
+    """``start`` moved to the first day of its month and ``end`` to the last day of its."""
+    if start is None or end is None:
+        return start, end
+    following = dt.date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    return start.replace(day=1), following - dt.timedelta(days=1)
+
+
+def month_of(value) -> str | None:
+    """A date's month, ``"2024-04"`` (None when there is no date): how the extract's first
+    and last dates are published, since each is one record's date."""
+    day = _as_date(value)
+    return None if day is None else f"{day.year:04d}-{day.month:02d}"
 
 
 def unit_label(per: float, population: str = "residents") -> str:
@@ -311,10 +331,17 @@ def rate_representation(
             lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
             if pd.isna(hi):
                 rating, dispro = "neutral", False
-                sentence = (
-                    f"Neutral: its count of {label} is withheld (small numbers), so its "
-                    "representation cannot be published."
-                )
+                if pd.isna(r.count):
+                    sentence = (
+                        f"Neutral: its count of {label} is withheld (small numbers), so its "
+                        "representation cannot be published."
+                    )
+                else:  # its count is published; the total it is compared with is not
+                    sentence = (
+                        f"Neutral: its representation among {label} is withheld because "
+                        "the total it is compared with is withheld (small numbers elsewhere), "
+                        "so it cannot be rated."
+                    )
             else:
                 harmful = "under" if higher_use_is == "better" else "over"
                 rating = "neutral" if gap is None else "negative" if gap == harmful else "positive"
@@ -652,7 +679,7 @@ def dsr_table(
     IMD quintile). ESP bands are summed into the extract's bands where these are
     coarser ("85+"), and the standard population with them
     (:func:`eia.population.ages.standard_for`); only bands with residents in the area's
-    population (of interest) are standardised over. :func:`eia.stats.dsr` gives
+    population (of interest) are standardised over. :func:`eia.stats.standardised` gives
     Dobson limits and no DSR below 10 events (PHE). The DSR of the whole period is
     divided by ``years``, as are its limits. Returns ``dsr, dsr_lower, dsr_upper,
     dsr_count`` indexed by group.
@@ -725,16 +752,21 @@ def completeness_warnings(
     threshold: float = COMPLETENESS_THRESHOLD,
     gap: float = COMPLETENESS_GAP,
 ) -> list[str]:
-    """Warnings when ethnicity completeness is low overall or differs by deprivation."""
+    """Warnings when ethnicity completeness is low overall or differs by deprivation.
+
+    ``table`` is the published completeness table (withheld shares None): the warnings
+    quote only published shares.
+    """
     out = []
-    overall = table.loc[table["group"] == "All", "completeness"].iloc[0]
+    share = pd.to_numeric(table["completeness"], errors="coerce")
+    overall = share[(table["group"] == "All").to_numpy()].iloc[0]
     if pd.notna(overall) and overall < threshold:
         out.append(
             f"Only {overall:.0%} of records state an ethnic group (below the {threshold:.0%} "
             "threshold, thresholds.ethnicity_completeness): observed ethnic group rates are "
             "well below the true rates, and the reallocated rates rest heavily on their assumption."
         )
-    quint = table[table["imd_quintile"].notna() & (table["count"] > 0)]["completeness"].dropna()
+    quint = share[table["imd_quintile"].notna().to_numpy()].dropna()
     if len(quint) >= 2 and quint.max() - quint.min() > gap:
         out.append(
             f"Ethnicity completeness differs by deprivation, from {quint.min():.0%} to "
@@ -964,7 +996,7 @@ def inequality_slope(
 ) -> dict:
     """The slope index of inequality of the rate across IMD deciles (or quintiles).
 
-    Uses :func:`eia.stats.sii` on the rate per year with the rates' 95% limits
+    Uses :func:`eia.stats.inequality` on the rate per year with the rates' 95% limits
     (log scale, "rate", when every rate is above 0; else "normal"), quantile 1 =
     most deprived, over the levels with residents in the area (at least 5).
     The rates are the age-standardised ones (``dsr``, ``dsr_lower``,
@@ -1042,22 +1074,64 @@ def protect_tables(
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
     *,
     counted_rows: bool = True,
+    completeness: pd.DataFrame | None = None,
 ) -> dict:
     """Which counts to withhold across all published tables, knowing how they add up.
 
     Deciles add up to quintiles (1+2 = Q1, ...), every table adds up to the
     in-area count, the five ethnic groups to the stated-ethnicity total, and
     in area + outside + unmatched = count read (= records read when each row
-    is one event, ``counted_rows``). Returns ``{entry: reason}`` with entries
-    ``("decile", d)``, ``("quintile", q)``, ``("ethnic", group)``, ``"stated"``
-    and the data-quality keys.
+    is one event, ``counted_rows``). With ``completeness``
+    (:func:`completeness_table`), a quintile's completeness share publishes its
+    stated and not-stated counts (given its published count): entries
+    ``("stated", q)`` and ``("unstated", q)``, linked to the quintile and to the
+    ethnic groups, and withheld first when something must be (a share is cheaper
+    than a count). Returns ``{entry: reason}`` with entries ``("decile", d)``,
+    ``("quintile", q)``, ``("ethnic", group)``, ``"stated"``, those and the
+    data-quality keys.
     """
-    values, constraints = _linked(quintiles, deciles, ethnic, quality, counted_rows=counted_rows)
+    return protect_linked_tables(
+        quintiles,
+        deciles,
+        ethnic,
+        quality,
+        min_count,
+        counted_rows=counted_rows,
+        completeness=completeness,
+    ).reasons
+
+
+def protect_linked_tables(
+    quintiles: pd.DataFrame,
+    deciles: pd.DataFrame,
+    ethnic: pd.DataFrame | None,
+    quality: Mapping,
+    min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    counted_rows: bool = True,
+    completeness: pd.DataFrame | None = None,
+) -> disclosure.Linked:
+    """:func:`protect_tables` with its entries and relations (:class:`eia.stats.disclosure.Linked`),
+    for tables linked later (per-site tables) to be protected against them."""
+    values, constraints = _linked(
+        quintiles, deciles, ethnic, quality, counted_rows=counted_rows, completeness=completeness
+    )
+    hidden = {k for k in values if isinstance(k, tuple) and k[0] in _HIDDEN_KINDS}
     prefer = {"records_read", "count_read", "count_outside_area", "count_unmatched"}
-    return disclosure.protect(values, constraints, min_count, prefer=prefer)
+    prefer |= {k for k in values if isinstance(k, tuple) and k[0] in ("stated", "unstated")}
+    reasons = disclosure.protect(values, constraints, min_count, prefer=prefer, hidden=hidden)
+    return disclosure.Linked(
+        values, tuple(constraints), {**reasons, **{k: disclosure.HIDDEN for k in hidden}}
+    )
 
 
-def _linked(quintiles, deciles, ethnic, quality, *, counted_rows: bool) -> tuple[dict, list]:
+#: Entries of the linked tables that are never published (only related to what is).
+_HIDDEN_KINDS = ("unstated_all", "ethnic_count")
+
+
+def _linked(
+    quintiles, deciles, ethnic, quality, *, counted_rows: bool, completeness=None
+) -> tuple[dict, list]:
     """Every published count and the relations between them (see :func:`protect_tables`)."""
     values: dict[Any, float] = {}
     for d, c in zip(deciles["imd_decile"], deciles["count"], strict=True):
@@ -1076,6 +1150,8 @@ def _linked(quintiles, deciles, ethnic, quality, *, counted_rows: bool) -> tuple
         constraints.append(
             ("count_in_area", ["stated", ("ethnic", NOT_STATED), ("ethnic", NOT_KNOWN)])
         )
+        if completeness is not None:
+            constraints += _completeness_links(values, completeness)
     for key in QUALITY_COUNTS:
         if quality.get(key) is not None:
             values[key] = float(quality[key])
@@ -1087,7 +1163,37 @@ def _linked(quintiles, deciles, ethnic, quality, *, counted_rows: bool) -> tuple
     constraints = [(t, p) for t, p in constraints if t in values and all(k in values for k in p)]
     # Tables' rows are rounded the same way as published, so the audit sees what readers see.
     values = {k: round(v, 6) for k, v in values.items()}
+    # A relation the true counts do not satisfy (e.g. distinct people, counted once per
+    # cell) is not one a reader knows: left out.
+    constraints = [
+        (t, p)
+        for t, p in constraints
+        if abs(values[t] - sum(values[k] for k in p)) <= 1e-6 * max(1.0, abs(values[t]))
+    ]
     return values, constraints
+
+
+def _completeness_links(values: dict, completeness: pd.DataFrame) -> list:
+    """Entries ``("stated", q)``/``("unstated", q)`` of the completeness shares, and how they
+    add up: to the quintile's count (when the ethnicity rows add up to it; else to a hidden
+    ``("ethnic_count", q)``), to the stated total and to Not stated + Not known."""
+    constraints: list = []
+    rows = completeness[completeness["imd_quintile"].notna()]
+    for q, count, stated in zip(rows["imd_quintile"], rows["count"], rows["stated"], strict=True):
+        q = int(q)
+        values[("stated", q)] = float(stated)
+        values[("unstated", q)] = float(count) - float(stated)
+        whole = ("quintile", q)
+        if abs(values.get(whole, float("nan")) - float(count)) > 1e-6 * max(1.0, float(count)):
+            whole = ("ethnic_count", q)
+            values[whole] = float(count)
+        constraints.append((whole, [("stated", q), ("unstated", q)]))
+    quintiles = [int(q) for q in rows["imd_quintile"]]
+    constraints.append(("stated", [("stated", q) for q in quintiles]))
+    values[("unstated_all", 0)] = values[("ethnic", NOT_STATED)] + values[("ethnic", NOT_KNOWN)]
+    constraints.append((("unstated_all", 0), [("ethnic", NOT_STATED), ("ethnic", NOT_KNOWN)]))
+    constraints.append((("unstated_all", 0), [("unstated", q) for q in quintiles]))
+    return constraints
 
 
 def protect_map(
@@ -1102,20 +1208,26 @@ def protect_map(
     counts = service.by_lsoa.groupby("lsoa21_code")["count"].sum()
     frame = area.set_index("lsoa21_code")
     counts = counts.reindex(frame.index, fill_value=0.0)
-    values, constraints = _linked(
-        uptake.by_imd_quintile,
-        uptake.by_imd_decile,
-        uptake.by_ethnic_group,
-        uptake.quality,
-        counted_rows="count" not in getattr(service, "columns", {}) and uptake.counting == "events",
-    )
+    linked = uptake.published.linked
+    if linked is None:
+        values, constraints = _linked(
+            uptake.by_imd_quintile,
+            uptake.by_imd_decile,
+            uptake.by_ethnic_group,
+            uptake.quality,
+            counted_rows="count" not in getattr(service, "columns", {})
+            and uptake.counting == "events",
+        )
+        reasons = uptake.published.reasons
+    else:
+        values, constraints, reasons = linked.values, list(linked.constraints), linked.reasons
     return disclosure.protect_map(
         counts,
         frame["population"],
         frame["imd_decile"].map(lambda d: ("decile", int(d))),
         values,
         constraints,
-        uptake.published.reasons,
+        reasons,
         uptake.min_count,
         per=per,
     )
@@ -1180,6 +1292,9 @@ class Published:
     notes: Mapping[str, str]
     uptake: dict
     data_quality: dict
+    #: Every count the tables publish, their relations and the withheld ones, for tables
+    #: linked later (per-site tables) to be protected against them.
+    linked: disclosure.Linked | None = None
 
     #: The published tables, by name.
     TABLES: ClassVar[tuple[str, ...]] = (
@@ -1332,13 +1447,17 @@ def compute(
                 for column in (*DSR_COLUMNS, "dsr_count"):
                     ethnic[column] = ethnic["group"].map(rates[column]).astype(float).to_numpy()
         completeness = completeness_table(service.by_lsoa_ethnicity, area)
-        warnings_ = completeness_warnings(
-            completeness, threshold=completeness_threshold, gap=completeness_gap
-        )
     counted_rows = "count" not in getattr(service, "columns", {}) and counting == "events"
-    reasons = protect_tables(
-        quint, dec, ethnic, service.quality, min_count, counted_rows=counted_rows
+    linked = protect_linked_tables(
+        quint,
+        dec,
+        ethnic,
+        service.quality,
+        min_count,
+        counted_rows=counted_rows,
+        completeness=completeness,
     )
+    reasons = {k: r for k, r in linked.reasons.items() if r != disclosure.HIDDEN}
 
     in_area_withheld = "count_in_area" in reasons
     pub_q = _publish(
@@ -1378,7 +1497,6 @@ def compute(
     )
     pub_e = pub_comp = None
     if ethnic is not None:
-        unknown_withheld = any(("ethnic", g) in reasons for g in (NOT_STATED, NOT_KNOWN))
         shown = ethnic
         if any(("ethnic", g) in reasons for g in ETHNIC_GROUPS):
             # Adjusted counts add up to the in-area count: one withheld would follow from the rest.
@@ -1394,9 +1512,13 @@ def compute(
             total_withheld="stated" in reasons,
         )
         pub_comp = disclosure.publishable(
-            _published_completeness(completeness, unknown_withheld or in_area_withheld, min_count),
+            _published_completeness(completeness, reasons),
             disclosure.PUBLISHED["uptake.ethnicity_completeness"],
             min_count=min_count,
+        )
+        # Warnings quote published shares only (never one computed from withheld counts).
+        warnings_ = completeness_warnings(
+            pub_comp, threshold=completeness_threshold, gap=completeness_gap
         )
 
     # The SII is a function of the rates: fit it only to levels whose rates are all published.
@@ -1503,6 +1625,7 @@ def compute(
         data_quality=disclosure.published_record(
             published_quality, disclosure.PUBLISHED["data_quality"], min_count=min_count
         ),
+        linked=linked,
     )
     return result
 
@@ -1542,25 +1665,21 @@ def standardisation_sentence(standardised: bool) -> str:
     )
 
 
-def _published_completeness(table: pd.DataFrame, withheld: bool, min_count: int) -> pd.DataFrame:
-    """Completeness shares (no counts); a quintile's share is withheld when its stated or
-    not-stated count is small (1 to ``min_count`` - 1), and further quintiles until the withheld
-    ones' not-stated counts together are not small (the overall share would give their sum)."""
+def _published_completeness(table: pd.DataFrame, reasons: Mapping) -> pd.DataFrame:
+    """Completeness shares (no counts), as the linked audit allows (:func:`protect_tables`).
+
+    A quintile's share is published only when its count and its stated and not-stated
+    counts are all published (a share times the published count gives both); the overall
+    share only when the stated and in-area counts are.
+    """
     out = table[["group", "imd_quintile", "completeness"]].copy().astype(object)
-    if withheld:
-        out["completeness"] = None
-        return out
-    missing = table["count"] - table["stated"]
-    small = lambda v: 0 < v < min_count  # noqa: E731
-    quint = table["imd_quintile"].notna()
-    hide = quint & (missing.map(small) | table["stated"].map(small))
-    if hide.any():
-        order = missing[quint & ~hide].sort_values(kind="stable").index
-        for i in order:
-            if not small(float(missing[hide].sum())) and hide.sum() >= 2:
-                break
-            hide[i] = True
-    out.loc[hide, "completeness"] = None
+    for i, q in zip(out.index, out["imd_quintile"], strict=True):
+        if q is None or pd.isna(q):
+            needed = ["stated", "count_in_area"]
+        else:
+            needed = [("quintile", int(q)), ("stated", int(q)), ("unstated", int(q))]
+        if any(k in reasons for k in needed):
+            out.at[i, "completeness"] = None
     return out
 
 
@@ -1578,8 +1697,11 @@ def _published_quality(quality: Mapping, reasons: Mapping, has_ethnicity: bool) 
         out[share] = None if withheld or value is None else round(float(value), 6)
     out["suppressed"] = {k: reasons[k] for k in QUALITY_COUNTS if k in reasons}
     out["unmatched_examples"] = list(quality.get("unmatched_examples", []))[:10]
+    for key in ("date_first", "date_last"):
+        if key in quality:
+            out[key] = month_of(quality[key])
     for key in (
-        *("source", "format", "encoding", "date_first", "date_last", "synthetic"),
+        *("source", "format", "encoding", "synthetic"),
         *("engine", "table", "query_sha256", "counting", "period_start", "period_end"),
     ):
         if key in quality:

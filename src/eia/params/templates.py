@@ -11,14 +11,10 @@ import os
 from pathlib import Path
 
 from eia.errors import ParamsError, Problem
+from eia.params.kinds import KINDS
 
-#: The built-in templates and what each assesses.
-BUILTIN = {
-    "site_change": "Site change: equity and health inequalities impact assessment",
-    "service_change": "Service change: equity and health inequalities impact assessment",
-    "equity_audit": "Equity audit of an existing service",
-    "self_assessment": "Self-assessment against an equality framework (EDS 2022 and others)",
-}
+#: The built-in templates and what each assesses (from the registry, :data:`KINDS`).
+BUILTIN = {name: kind.title for name, kind in KINDS.items()}
 
 __all__ = [
     "BUILTIN",

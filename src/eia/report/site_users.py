@@ -43,7 +43,9 @@ def section(a) -> Block | None:
     min_count = a.proposal.disclosure.min_count
     names = [str(n) for n in a.current["name"]]
     closes = closing_sites({o: site_roles(a.current, s) for o, s in a.proposed.items()})
-    result = profiles(by_site, a.area, names, list(closes), min_count=min_count)
+    uptake = getattr(a, "uptake", None)
+    linked = getattr(getattr(uptake, "published", None), "linked", None)
+    result = profiles(by_site, a.area, names, list(closes), min_count=min_count, linked=linked)
     sites = result["sites"]
     label = esc(a.service.label)
     table = pd.DataFrame(
@@ -59,7 +61,15 @@ def section(a) -> Block | None:
     parts: list = [
         Table(table, f"Current users of each site ({a.service.label})"),
     ]
-    if result["unmatched"]:
+    if result["unmatched_suppressed"]:
+        withheld = _label(None, result["unmatched_suppressed"], min_count)
+        parts.append(
+            Html(
+                f"<p>{esc(withheld)} records of {label} (withheld: small numbers) name no "
+                "current site of this proposal (or no site) and are not counted above.</p>"
+            )
+        )
+    elif result["unmatched"]:
         parts.append(
             Html(
                 f"<p>{esc(plural(round(result['unmatched']), 'record'))} of {label} name no "

@@ -1,0 +1,106 @@
+"""What the disclosure policy says: the threshold, the reasons, and how a count reads.
+
+A count greater than 0 and below ``min_count`` is withheld as ``"<5"``
+(:data:`PRIMARY`); a count withheld so that no withheld count can be worked out
+is ``"*"`` (:data:`SECONDARY`, at least ``min_count``); a count withheld with its
+whole table is ``"*"`` too (:data:`TABLE`, at least 0); an entry that is never
+published but that the relations mention is :data:`HIDDEN`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_MIN_COUNT",
+    "GREY",
+    "HIDDEN",
+    "PRIMARY",
+    "REASON",
+    "SECONDARY",
+    "SECONDARY_MARK",
+    "TABLE",
+    "is_small",
+    "label",
+    "policy_statement",
+    "primary_label",
+]
+
+DEFAULT_MIN_COUNT = 5
+PRIMARY = "primary"
+SECONDARY = "secondary"
+#: Withheld with everything it adds up with, zeros included: only known to be at least 0.
+TABLE = "table"
+#: Never published (a quantity only the relations mention): only known to be at least 0.
+HIDDEN = "hidden"
+SECONDARY_MARK = "*"
+#: Why an LSOA of a rate map is grey: fewer than ``min_count`` users, none, or protecting a count.
+GREY = "grey"
+#: The column of a published table saying why its row's counts are withheld (None: published).
+REASON = "suppressed"
+
+
+def primary_label(min_count: int = DEFAULT_MIN_COUNT) -> str:
+    """How a primary-suppressed count is shown: ``"<5"`` for ``min_count`` 5."""
+    return f"<{_fmt_number(min_count)}"
+
+
+def is_small(value: float | None, min_count: int = DEFAULT_MIN_COUNT) -> bool:
+    """True for a count that must be withheld on its own: 0 < value < min_count."""
+    if value is None:
+        return False
+    value = float(value)
+    return not math.isnan(value) and 0 < value < min_count
+
+
+def _check_min_count(min_count) -> int:
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        raise ValueError(f"min_count must be a whole number of at least 1, not {min_count!r}")
+    return int(min_count)
+
+
+def _value(value) -> float:
+    return 0.0 if value is None or _isnan(value) else float(value)
+
+
+def _isnan(value) -> bool:
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def label(value, reason: str | None, min_count: int = DEFAULT_MIN_COUNT, decimals: int = 1) -> str:
+    """How one count reads in a report: ``"<5"``, ``"*"`` or the number (thousands separated)."""
+    if reason == PRIMARY:
+        return primary_label(min_count)
+    if reason in (SECONDARY, TABLE):
+        return SECONDARY_MARK
+    if value is None or _isnan(value):
+        return ""
+    return _fmt_number(value, decimals)
+
+
+def _fmt_number(value, decimals: int = 1) -> str:
+    value = float(value)
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.{decimals}f}"
+
+
+def policy_statement(min_count: int = DEFAULT_MIN_COUNT) -> str:
+    """The sentence(s) the report prints under its tables to state the policy."""
+    min_count = _check_min_count(min_count)
+    small = primary_label(min_count)
+    return (
+        f"Disclosure control: counts greater than 0 and below {min_count} are shown as "
+        f'"{small}" (null in metrics.json), and the rates, ratios and intervals calculated '
+        f"from them are withheld. Where a withheld count could otherwise be worked out from "
+        f"a total or from another table, the next smallest count is withheld too (shown as "
+        f'"{SECONDARY_MARK}"); where the labels alone would give counts away (a table whose '
+        f"total is itself below {min_count}), the whole table is withheld. Zeros are otherwise "
+        f"shown. No record-level service data appear in this report, its figures or its "
+        f"metrics."
+    )
