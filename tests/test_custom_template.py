@@ -55,8 +55,9 @@ def test_new_copies_a_builtin_with_its_parameters_cell(tmp_path, capsys):
         template.new("mine", folder=tmp_path)
 
 
-def test_template_path_is_relative_to_the_params_file(tmp_path, pack, capsys):
+def test_template_path_is_relative_to_the_params_file(tmp_path, pack, capsys, monkeypatch):
     params = _custom_project(tmp_path, capsys)
+    monkeypatch.setenv(template.TRUST_ENV, str(tmp_path))  # a custom template is code: trusted
     proposal = load(params, pack)
     assert proposal.template == "site_change"
     assert Path(proposal.template_file) == (tmp_path / "custom.ipynb").resolve()
@@ -73,10 +74,15 @@ def test_template_path_is_relative_to_the_params_file(tmp_path, pack, capsys):
 
 
 @pytest.mark.slow
-def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsys):
+def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsys, monkeypatch):
     params = _custom_project(tmp_path, capsys)
     out = tmp_path / "out"
-    assert main(["run", str(params), "--out", str(out)]) == 0
+    monkeypatch.setenv(template.TRUST_ENV, "")  # restored after the test
+    assert main(["run", str(params), "--out", str(out)]) == 2  # not trusted: refused
+    assert "a template is code" in capsys.readouterr().err
+    assert not (out / "custom-q1").exists()
+    trusted = ["--trust-template", str(tmp_path / "custom.ipynb")]
+    assert main(["run", str(params), "--out", str(out), *trusted]) == 0
     html = (out / "custom-q1" / "report.html").read_text(encoding="utf-8")
     assert CAPTION in html
     assert "Q1 (most deprived)" in html
@@ -87,15 +93,16 @@ def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsy
     assert metrics["provenance"]["template sha256"] == digest  # which version of the notebook ran
 
     out2 = tmp_path / "batch"
-    assert main(["batch", str(params), "--out", str(out2), "--no-progress"]) == 0
+    assert main(["batch", str(params), "--out", str(out2), "--no-progress", *trusted]) == 0
     assert CAPTION in (out2 / "custom-q1" / "report.html").read_text(encoding="utf-8")
     index = (out2 / "index.html").read_text(encoding="utf-8")
     assert "custom-q1" in index and "custom.ipynb (custom site_change)" in index
 
 
 @pytest.mark.slow
-def test_a_failing_custom_template_names_its_cell(tmp_path, refdata_dir, capsys):
+def test_a_failing_custom_template_names_its_cell(tmp_path, refdata_dir, capsys, monkeypatch):
     params = _custom_project(tmp_path, capsys)
+    monkeypatch.setenv(template.TRUST_ENV, str(tmp_path))
     path = tmp_path / "custom.ipynb"
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if c.source.startswith("# Access by ethnic group"))

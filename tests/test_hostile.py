@@ -412,8 +412,8 @@ def test_finding4_parse_errors_do_not_quote_the_file(tmp_path, capsys):
 
     passwd = tmp_path / "passwd.txt"
     passwd.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
-    with pytest.raises(ServiceDataError, match="not found") as caught:
-        read_service(passwd, {"lsoa": "lsoa_code"})
+    with pytest.raises(ServiceDataError, match="no recognised extension") as caught:
+        read_service(passwd, {"lsoa": "lsoa_code"})  # .txt is refused before it is opened
     assert "/bin/bash" not in str(caught.value) and "x:0:0" not in str(caught.value)
 
     bad = tmp_path / "counts.csv"
@@ -601,10 +601,17 @@ def test_finding3_synth_never_overwrites_a_real_extract(refdata_dir, tmp_path, c
     other.write_text("keep\n", encoding="utf-8")
     assert main(["synth", str(params_file), "--out", str(other), "--events", "50"]) == 2
     assert other.read_text(encoding="utf-8") == "keep\n"
-    # Marked synthetic, it may be regenerated in place.
+    # Marked synthetic, a file a person made is still not overwritten (issue 27) ...
     _dump(folder / "p.yaml", _base(service={**service, "synthetic": True}))
+    assert main(["synth", str(params_file), "--events", "50"]) == 2
+    assert "eia did not generate it" in capsys.readouterr().err
+    assert real.read_text(encoding="utf-8") == "lsoa_code\nE01013810\n"
+    # ... but one eia generated, unchanged since, may be regenerated in place.
+    real.unlink()
     assert main(["synth", str(params_file), "--events", "50"]) == 0
-    assert real.read_text(encoding="utf-8") != "lsoa_code\nE01013810\n"
+    first = real.read_bytes()
+    assert main(["synth", str(params_file), "--events", "60"]) == 0
+    assert real.read_bytes() != first
 
 
 def test_finding3_synth_and_generate_write_only_inside_the_params_folder(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -238,8 +240,7 @@ def test_summaries_equal_a_direct_computation(rows, threshold):
 
 def test_example_matrices_are_generated_reproducibly_and_labelled_synthetic(tmp_path, pack):
     example = params.load(
-        params.Path(__file__).resolve().parents[1]
-        / "params/examples/notts-diagnostics-travel-time.yaml",
+        Path(__file__).resolve().parents[1] / "params/examples/notts-diagnostics-travel-time.yaml",
         pack,
     )
     assert all(t.synthetic for t in example.access.travel_times)

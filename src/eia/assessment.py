@@ -23,6 +23,7 @@ from eia.analysis import access as access_mod
 from eia.analysis import appraisal as appraisal_mod
 from eia.analysis import ethnic_codes as detailed_mod
 from eia.analysis import ethnicity_deprivation as intersect_mod
+from eia.analysis import frontier as frontier_mod
 from eia.analysis import guards, traveltime
 from eia.analysis import impact as impact_mod
 from eia.analysis import uptake as uptake_mod
@@ -69,6 +70,8 @@ class Assessment:
     #: Every judgement the report states, computed once at the end of :func:`assess`
     #: (:func:`eia.findings.build`).
     findings: findings_mod.Findings | None = None
+    #: The equity frontier of site sets (eia.analysis.frontier), when the proposal has explore:.
+    frontier: Any = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def outline(self) -> gpd.GeoDataFrame:
@@ -193,6 +196,8 @@ def assess(
                 values, weights, t, unit="km", population=population
             )
         result.impacts = result.appraisal.burden.copy()
+        if proposal.explore is not None:
+            result.frontier = frontier_mod.from_assessment(result)
         result.warnings += guards.check_assessment(result)
         if result.primary:
             result.intersect["access"] = intersect_mod.access_table(
@@ -575,6 +580,8 @@ def metrics(a: Assessment) -> dict[str, Any]:
             row["flag_counted"] = found.is_counted(row["option"], row["dimension"], row["group"])
     if a.appraisal is not None:
         out.update(appraisal_metrics(a.appraisal))
+    if a.frontier is not None:
+        out["frontier"] = a.frontier.as_dict()
     out["warnings"] = [str(w) for w in a.warnings]
     out["warnings_detail"] = [w.as_dict() for w in a.warnings]
     if a.uptake is not None and hasattr(a.uptake, "metrics"):

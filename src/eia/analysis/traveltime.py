@@ -25,7 +25,9 @@ parts' times. Destinations are matched to the proposal's sites by each site's
 
 Clear failures (:class:`~eia.errors.TravelTimeError`, exit 2, nothing
 published): a site with no times, LSOAs of the area with no times, negative or
-non-numeric times, an origin–destination pair given twice. Messages name the
+non-numeric times, infinite times, times above :data:`MAX_MINUTES` (``1e39``: a unit
+mistake) and the text ``NaN`` (unless listed under ``unreachable``), an
+origin–destination pair given twice. Messages name the
 file and column and give examples as codes only (LSOA codes, site ids and
 names from the params, row numbers), never other values from the file.
 
@@ -53,6 +55,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from eia import files, redact
 from eia.analysis.access import resolve_sites
 from eia.errors import TravelTimeError
 from eia.params import MODES
@@ -171,6 +174,7 @@ def _batches(
         convert_options=pacsv.ConvertOptions(
             include_columns=columns,
             column_types=types,
+            null_values=[""],  # only an empty cell is empty: "NA" or "NaN" text is not
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         ),
@@ -312,8 +316,22 @@ class _Pairs:
         )
 
 
-def _numbers(column: pa.Array, flags: Sequence, source: str, name: str, offset: int) -> np.ndarray:
-    """A column of minutes as float64: empty and flagged cells NaN; non-numeric cells an error."""
+#: The longest journey time accepted, in minutes (about 69 days): more is a unit mistake.
+MAX_MINUTES = 100_000
+
+
+def _numbers(
+    column: pa.Array, flags: Sequence, source: str, name: str, offset: int, *, text: bool = True
+) -> np.ndarray:
+    """A column of minutes as float64: empty and flagged cells NaN; anything else an error.
+
+    Non-numeric cells, infinities, values above :data:`MAX_MINUTES` (``1e39``) and the
+    text ``NaN`` are refused (one line: column, data row, the value masked), unless the
+    text is listed under ``unreachable`` (``unreachable: [NaN]`` makes it mean "not
+    reachable"): only an empty cell or a listed flag means not reachable. In a
+    Parquet file (``text=False``) a floating-point NaN is an empty cell, as r5py and
+    pandas write one (docs/travel-time.md).
+    """
     text_flags = [str(f) for f in flags if isinstance(f, str)]
     num_flags = [float(f) for f in flags if not isinstance(f, str)]
     if pa.types.is_dictionary(column.type):
@@ -335,9 +353,24 @@ def _numbers(column: pa.Array, flags: Sequence, source: str, name: str, offset: 
                 "as numbers, empty cells (or a value listed in unreachable) for pairs that "
                 "cannot be reached",
             ) from None
+    present = pc.is_valid(column).to_numpy(zero_copy_only=False)
     values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     if num_flags:
-        values = np.where(np.isin(values, num_flags), np.nan, values)
+        flagged = np.isin(values, num_flags)
+        values = np.where(flagged, np.nan, values)
+        present = present & ~flagged
+    if not text or any(f.strip().lower() == "nan" for f in text_flags):  # NaN means empty
+        present = present & ~np.isnan(values)
+    bad = present & ~(np.isfinite(values) & (np.abs(values) <= MAX_MINUTES))
+    if bad.any():  # inf, 1e39, or a NaN that is not an empty cell or a listed flag
+        first = int(np.flatnonzero(bad)[0])
+        shown = redact.cell(name, offset + first + 1, format(values[first], "g"))
+        raise _fail(
+            source,
+            f"{int(bad.sum()):,} journey time(s) are not a finite number of minutes up to "
+            f"{MAX_MINUTES:,}, e.g. column {shown}: give minutes as numbers, an empty cell "
+            "(or a value listed in unreachable) for a pair that cannot be reached",
+        )
     return values
 
 
@@ -348,10 +381,16 @@ class _Sites:
     shown: list[str]  # id and name, for messages
 
 
+def _explored(proposal) -> list[list]:
+    """The candidate sites of the proposal's ``explore:`` block (they need journey times too)."""
+    explore = getattr(proposal, "explore", None)
+    return [explore.candidate_sites(proposal.sites.current)] if explore is not None else []
+
+
 def sites_of(proposal) -> _Sites:
     """Every site of a proposal (current, proposed, options) once, with its matrix destination."""
     seen: dict[str, tuple[str, str]] = {}
-    groups = [proposal.sites.current, *proposal.scenarios().values()]
+    groups = [proposal.sites.current, *proposal.scenarios().values(), *_explored(proposal)]
     for sites in groups:
         for site in sites:
             if site.label not in seen:
@@ -383,6 +422,10 @@ def read_matrix(
         raise _fail(source, "travel-time matrix not found")
     if path.stat().st_size == 0:
         raise _fail(source, "travel-time matrix is empty")
+    # CSV or Parquet by its extension and its first bytes, before anything is parsed.
+    redact.check_source_file(
+        path, what="travel-time matrix", error=TravelTimeError, allowed=("csv", "parquet")
+    )
     mode = str(spec["mode"])
     if mode not in MODES:
         raise _fail(source, f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
@@ -421,7 +464,9 @@ def read_matrix(
             for batch in _batches(path, fmt, wanted, [origin], as_string):
                 ids = pairs.origins.encode(batch.column(origin))
                 for j, name in enumerate(site_columns):
-                    mins = _numbers(batch.column(name), flags, source, name, rows)
+                    mins = _numbers(
+                        batch.column(name), flags, source, name, rows, text=fmt == "csv"
+                    )
                     pairs.add(ids, np.full(len(ids), j, np.int64), mins, f"column {name!r}")
                 rows += batch.num_rows
             info["pairs_read"] = rows * len(site_columns)
@@ -439,7 +484,9 @@ def read_matrix(
                     extra = [key_site.get(site_key(v), -1) for v in known[len(to_site) :]]
                     to_site = np.concatenate([to_site, np.array(extra, np.int64)])
                 site = np.where(dids >= 0, to_site[np.maximum(dids, 0)], -1)
-                mins = _numbers(batch.column(mins_col), flags, source, mins_col, rows)
+                mins = _numbers(
+                    batch.column(mins_col), flags, source, mins_col, rows, text=fmt == "csv"
+                )
                 pairs.add(ids, site, mins, f"column {mins_col!r}")
                 rows += batch.num_rows
             info["pairs_read"] = rows
@@ -521,8 +568,7 @@ def read_matrix(
 
 
 def _names(header: Sequence[str]) -> str:
-    shown = ", ".join(repr(str(h)) for h in header[:12])
-    return shown + (f" and {len(header) - 12} more" if len(header) > 12 else "")
+    return redact.column_names(header, limit=12)  # counted, not shown, unless plain names
 
 
 # ---------------------------------------------------------------------------
@@ -791,13 +837,17 @@ def synthetic_matrix(
 def ensure_synthetic(proposal, base_dir: str | Path, pack) -> list[Path]:
     """Generate each missing matrix that has ``generate`` set (examples only); return their paths."""
     specs = [t for t in proposal.access.travel_times if t.generate is not None]
-    todo = [(t, Path(base_dir) / t.path) for t in specs if not (Path(base_dir) / t.path).exists()]
+    todo = [
+        (t, _generated_target(t.path, base_dir))
+        for t in specs
+        if not (Path(base_dir) / t.path).exists()
+    ]
     if not todo:
         return []
     import geopandas as gpd
 
     sites_by_label: dict[str, object] = {}
-    for group in [proposal.sites.current, *proposal.scenarios().values()]:
+    for group in [proposal.sites.current, *proposal.scenarios().values(), *_explored(proposal)]:
         for site in group:
             sites_by_label.setdefault(site.label, site)
     listed = list(sites_by_label.values())
@@ -823,12 +873,25 @@ def ensure_synthetic(proposal, base_dir: str | Path, pack) -> list[Path]:
             frame = frame.pivot(index=spec.columns.origin, columns="site_id", values="minutes")
             frame = frame.reset_index()
             frame.columns.name = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False, float_format="%.1f")
-        tmp.replace(path)
+
+        def dump(tmp: Path, frame: pd.DataFrame = frame) -> None:
+            if tmp.suffix.lower() in (".parquet", ".pq"):
+                frame.to_parquet(tmp, index=False)
+            else:
+                frame.to_csv(tmp, index=False, float_format="%.1f")
+
+        files.write_atomic(path, dump, what="travel-time matrix", error=TravelTimeError)
+        files.record_generated(path, "eia (generate:)", error=TravelTimeError)
         written.append(path)
     return written
+
+
+def _generated_target(path: str | Path, base_dir: str | Path) -> Path:
+    """Where a generated matrix may go: inside the params folder, never through a link."""
+    return files.check_target(
+        path,
+        base_dir,
+        what="generated travel-time matrix",
+        error=TravelTimeError,
+        folder_label="the params file's folder",
+    )

@@ -60,6 +60,7 @@ from eia.params.data import (
     Synthesis,
     TravelTimes,
 )
+from eia.params.explore import Explore
 from eia.params.load import from_notebook, load, service_path, to_notebook
 from eia.params.parse import parse, read_yaml
 from eia.params.proposal import (
@@ -107,6 +108,7 @@ __all__ = [
     "Thresholds",
     "ModeThresholds",
     "Option",
+    "Explore",
     "ServiceColumns",
     "Synthesis",
     "Period",

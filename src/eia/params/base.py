@@ -7,6 +7,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from eia import names
 from eia.params.kinds import KINDS
 
 __all__ = [
@@ -122,8 +124,17 @@ def _uk_date(value: Any) -> Any:
 
 
 Date = Annotated[dt.date, BeforeValidator(_uk_date)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+#: Short text (names, labels): NFKC-normalised, invisible format characters (zero-width,
+#: bidi overrides) removed before it is checked (:func:`eia.names.clean`).
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    BeforeValidator(partial(names.clean, nfkc=True)),
+]
+#: Long text (descriptions, narratives): invisible format characters removed.
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=5000), BeforeValidator(names.clean)
+]
 
 
 #: Resource caps, checked on the file as read (aliases expanded) before anything runs.

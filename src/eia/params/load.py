@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eia.errors import ParamsError, Problem, ServiceDataError
+from eia import files
+from eia.errors import EIAError, ParamsError, Problem, ServiceDataError
 from eia.params import frameworks
 from eia.params.checks import (
     check_against_pack,
@@ -101,6 +102,23 @@ def _check_matrix_paths(proposal: Proposal, base: Path) -> list[Problem]:
             problems.append(Problem(where, f"{target} is not a file"))
         elif not target.exists() and spec.generate is None:
             problems.append(Problem(where, f"{target} does not exist"))
+        elif not (base / spec.path).exists():  # to be generated: inside the folder, no link
+            try:
+                files.check_target(
+                    spec.path,
+                    base,
+                    what="generated matrix",
+                    folder_label="the params file's folder",
+                )
+            except EIAError as exc:
+                problems.append(Problem(where, str(exc)))
+        else:  # CSV or Parquet, by its name and first bytes; never quoted
+            try:
+                check_source_file(
+                    base / spec.path, what="travel-time matrix", allowed=("csv", "parquet")
+                )
+            except EIAError as exc:
+                problems.append(Problem(where, str(exc)))
     return problems
 
 

@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from eia import names
 from eia.params.base import (
     MAX_OPTIONS,
     NARRATIVE_KEYS,
@@ -30,6 +31,7 @@ from eia.params.data import (
     Population,
     Service,
 )
+from eia.params.explore import Explore
 from eia.params.kinds import KINDS
 from eia.params.sites import Area, Site, Sites
 from eia.params.thresholds import Option, Thresholds
@@ -157,7 +159,8 @@ class Proposal(_Model):
     template: Literal["site_change", "service_change", "equity_audit", "self_assessment"] = Field(
         description="Which notebook template assesses it: a built-in name, or a custom notebook "
         "made with `eia template new` given as a path relative to the params file "
-        "(`./custom.ipynb`), which is assessed as the built-in it extends."
+        "(`./custom.ipynb`), which is assessed as the built-in it extends. A custom notebook "
+        "is code: it runs only when trusted (`--trust-template PATH` or EIA_TRUSTED_TEMPLATES)."
     )
     template_file: str | None = Field(
         None,
@@ -207,6 +210,10 @@ class Proposal(_Model):
     self_assessment: SelfAssessment | None = Field(
         None, description="Scores, evidence and action plan (template self_assessment)."
     )
+    explore: Explore | None = Field(
+        None,
+        description="The equity frontier: candidate sites and how many to keep (site_change).",
+    )
 
     @model_validator(mode="after")
     def _template_needs(self) -> Proposal:
@@ -224,18 +231,44 @@ class Proposal(_Model):
             raise ValueError("access.travel_times needs sites: journey times are to sites")
         seen: dict[str, str] = {}
         for option in self.options:
-            key = " ".join(option.name.split()).casefold()
-            if key in RESERVED_SCENARIOS:
+            key = names.skeleton(option.name)  # what it looks like: case, spaces, homoglyphs
+            baseline = names.looks_like_baseline(option.name)
+            if " ".join(option.name.split()).casefold() in RESERVED_SCENARIOS or baseline:
                 raise ValueError(
-                    f"option name {option.name!r} is reserved (it names sites.proposed or the "
-                    "current sites); choose another name"
+                    f"option name {option.name!r} is reserved: it reads as "
+                    f"{baseline or 'the baseline'!r}, which names sites.proposed or the current "
+                    "sites in the report; choose another name"
                 )
             if key in seen:
                 raise ValueError(
                     f"option names must be unique: {option.name!r} and {seen[key]!r} are the "
-                    "same name once spaces and case are ignored"
+                    "same name once spaces and case are ignored (and look-alike letters)"
                 )
             seen[key] = option.name
+        return self
+
+    @model_validator(mode="after")
+    def _explore_fits(self) -> Proposal:
+        """explore: needs sites; must_keep names candidates; keep fits the candidates."""
+        if self.explore is None:
+            return self
+        if self.sites is None or KINDS[self.template].rates != "access":
+            raise ValueError("explore: needs template site_change with sites")
+        sites = self.explore.candidate_sites(self.sites.current)
+        sites += [s for option in self.scenarios().values() for s in option]
+        names = {s.label.casefold() for s in sites} | {
+            s.hospital.casefold() for s in sites if s.hospital
+        }
+        for i, name in enumerate(self.explore.must_keep):
+            if name.casefold() not in names:
+                raise ValueError(f"explore: must_keep[{i}] is not the name of a candidate site")
+        count = len({s.label.casefold() for s in sites})
+        for k in self.explore.sizes:
+            if k > count or k < len(self.explore.must_keep):
+                raise ValueError(
+                    f"explore: keep {k} must be between the {len(self.explore.must_keep)} "
+                    f"must_keep sites and the {count} candidate sites"
+                )
         return self
 
     @property

@@ -30,6 +30,7 @@ from eia.params.data import (
     Synthesis,
     TravelTimes,
 )
+from eia.params.explore import Explore
 from eia.params.proposal import (
     Action,
     Limits,
@@ -93,6 +94,7 @@ def schema_markdown() -> str:
         Sites,
         Site,
         Option,
+        Explore,
         Thresholds,
         AccessSpec,
         TravelTimes,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
+from eia import files
 from eia.errors import ParamsError, Problem
 from eia.params.kinds import KINDS
 
@@ -25,6 +27,11 @@ __all__ = [
     "is_path",
     "kind_of",
     "resolve",
+    "TRUST_ENV",
+    "is_trusted",
+    "trust",
+    "trusted_locations",
+    "untrusted",
 ]
 
 
@@ -102,7 +109,61 @@ def resolve(template: str, base: Path | str | None = None) -> tuple[str, Path]:
             )
         return template, builtin_path(template)
     path = (Path(base or ".") / template).resolve()
+    problem = untrusted(template, base, path)
+    if problem:
+        raise ParamsError(str(path.name), [Problem("template", problem)])
     problems = check_notebook(path)
     if problems:
         raise ParamsError(str(path), [Problem("template", p) for p in problems])
     return str(kind_of(path)), path
+
+
+#: Custom templates (files, or folders of them) trusted to run: ``--trust-template PATH``
+#: adds to it for the command and the processes it starts; users may set it themselves.
+TRUST_ENV = "EIA_TRUSTED_TEMPLATES"
+
+
+def trusted_locations() -> list[Path]:
+    """The templates and template folders trusted to run (:data:`TRUST_ENV`), resolved."""
+    entries = os.environ.get(TRUST_ENV, "").split(os.pathsep)
+    return [Path(e).expanduser().resolve() for e in entries if e.strip()]
+
+
+def trust(paths: Iterable[Path | str]) -> None:
+    """Trust these templates or template folders for this process and those it starts."""
+    given = [str(Path(p).expanduser().resolve()) for p in paths]
+    if given:
+        current = [e for e in os.environ.get(TRUST_ENV, "").split(os.pathsep) if e.strip()]
+        os.environ[TRUST_ENV] = os.pathsep.join(dict.fromkeys(current + given))
+
+
+def is_trusted(path: Path | str) -> bool:
+    """Whether the notebook at ``path`` (resolved) is, or lies in, a trusted location."""
+    real = Path(path).resolve()
+    return any(real == t or real.is_relative_to(t) for t in trusted_locations() if t.exists())
+
+
+def untrusted(template: str, base: Path | str | None, path: Path) -> str:
+    """Why a custom template may not run (empty when it may).
+
+    A notebook that is not a built-in is code: it runs with the user's permissions,
+    can read the environment (database URLs) and write into the report. It runs
+    only when trusted by name (``--trust-template PATH`` on ``run``, ``batch`` and
+    ``validate``, or listed in ``EIA_TRUSTED_TEMPLATES``). The message says why,
+    and, for a notebook reached through ``..`` or a symbolic link, that too.
+    """
+    if path.resolve().is_relative_to(builtin_dir().resolve()) or is_trusted(path):
+        return ""
+    how = (
+        f"run it only if you trust it: --trust-template {template} (or list it, or its "
+        f"folder, in {TRUST_ENV})"
+    )
+    if not files.reached_plainly(template, base or "."):
+        return (
+            f"{template} is reached through '..' or a symbolic link, outside the params file's "
+            f"folder: a template is code and is not run from there unless trusted; {how}"
+        )
+    return (
+        f"{template} is a custom template: a template is code that runs with your "
+        f"permissions; {how}"
+    )

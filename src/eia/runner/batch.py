@@ -40,6 +40,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eia import redact
 from eia.errors import EIAError, ParamsError
 
 #: Prefix of a batch's temporary log folder (followed by the batch's pid and "-").
@@ -417,7 +418,9 @@ def run_batch(
                             item = _item(future.result())
                         except Exception as exc:  # noqa: BLE001 - e.g. a worker killed outright
                             item = BatchItem(
-                                file, FAILED, error=f"the worker process failed: {exc}"
+                                file,
+                                FAILED,
+                                error=f"the worker process failed: {redact.scrub(str(exc))}",
                             )
                         if item.ok or not log.stat().st_size:
                             log.unlink(missing_ok=True)
@@ -447,6 +450,7 @@ def _keep_logs(items: Iterable[BatchItem], out_dir: Path) -> None:
         failed = out_dir / item.id / "failed" if item.id else None
         if failed is not None and failed.is_dir() and not failed.is_symlink():
             target = failed / "run.log"
+            redact.scrub_file(item.log, redact.secret_values())  # no URL or password kept
             shutil.move(str(item.log), target)
             item.log = target
         else:

@@ -46,7 +46,8 @@ def _run(args: argparse.Namespace) -> int:
 
     print(f"Running {args.file} …", file=sys.stderr)
     try:
-        result = run(args.file, args.out, quiet=not args.progress, strict=args.strict, pdf=args.pdf)
+        progress = sys.stderr.isatty() if args.progress is None else args.progress
+        result = run(args.file, args.out, quiet=not progress, strict=args.strict, pdf=args.pdf)
     finally:
         _write_index(args.out or default_out())
     for warning in result.warnings:
@@ -188,11 +189,11 @@ def _synth(args: argparse.Namespace) -> int:
     pack = load_pack()
     proposal = params.parse(params.read_yaml(args.file), str(args.file))
     spec = proposal.service
-    out = args.out or params.service_path(proposal, args.file)
-    if out is not None:
+    out = args.out or (spec.path if spec is not None and spec.path is not None else None)
+    if out is not None:  # checked as named: a symbolic link is never followed
         out = synth.check_target(
             out,
-            Path(args.file).resolve().parent,
+            Path(args.file).absolute().parent,
             synthetic=bool(spec and spec.synthetic),
             named=args.out is not None,
         )
@@ -209,7 +210,6 @@ def _synth(args: argparse.Namespace) -> int:
         else (spec.generate.seed if spec and spec.generate else 2021)
     )
     frame = synth.generate(pack, select_lsoas(pack, proposal.area.spec), n_events=events, seed=seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
     path = synth.write(frame, out)
     print(f"Synthetic extract ({len(frame):,} events, seed {seed}) written to {path}")
     print("It is synthetic: label it `synthetic: true` in the params file's service block.")
@@ -232,6 +232,14 @@ _STRICT = {
     "help": "treat warnings about the inputs (far-away sites, options that change nothing, "
     "identical options, options that affect nobody) as errors: exit code 2",
 }
+_TRUST = {
+    "action": "append",
+    "type": Path,
+    "default": None,
+    "metavar": "PATH",
+    "help": "a custom template (or a folder of them) you trust to run: a template is code "
+    "that runs with your permissions (repeatable; see README 'What eia guarantees')",
+}
 _OUT = {
     "type": Path,
     "default": None,
@@ -251,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check params files; list every problem")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--strict", **_STRICT)
+    p.add_argument("--trust-template", **_TRUST)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser(
@@ -258,8 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--out", **_OUT)
-    p.add_argument("--progress", action="store_true", help="show a progress bar per notebook cell")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar per notebook cell (default: on when the terminal is interactive)",
+    )
     p.add_argument("--strict", **_STRICT)
+    p.add_argument("--trust-template", **_TRUST)
     p.add_argument(
         "--pdf",
         action="store_true",
@@ -287,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--strict", **_STRICT)
+    p.add_argument("--trust-template", **_TRUST)
     p.set_defaults(func=_batch)
 
     p = sub.add_parser(
@@ -398,13 +414,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse arguments, run the command, turn user errors into messages."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse cannot take an optional positional after an option: lookup's TEXT
+        if args.command == "lookup" and not args.text and not extra[0].startswith("-"):
+            args.text, rest = extra[0], extra[1:]
+            if rest:
+                args = parser.parse_args([*(argv or sys.argv[1:])])  # the usual message
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "trust_template", None):
+        from eia.runner import template
+
+        template.trust(args.trust_template)  # for this process and the workers it starts
     try:
         return args.func(args)
     except EIAError as exc:
-        from eia.redact import printable
+        from eia.redact import printable, scrub
 
-        text = "\n".join(printable(line) for line in str(exc).splitlines())
+        text = "\n".join(printable(scrub(line)) for line in str(exc).splitlines())
         print(f"eia: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

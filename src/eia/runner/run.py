@@ -22,7 +22,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
-from eia import provenance
+from eia import provenance, redact
 from eia.analysis import guards
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.jsonable import write_json
@@ -274,6 +274,16 @@ def kernel_env(pack_folder: Path) -> dict[str, str]:
     return env
 
 
+def connection_names(proposal) -> list[str]:
+    """The environment variables a proposal's ``connection:`` fields name (their values are
+    scrubbed from everything written on failure)."""
+    service = getattr(proposal, "service", None)
+    names = [getattr(service, "connection", None)] if service is not None else []
+    travel = getattr(proposal, "travel_time", None)
+    names.append(getattr(travel, "connection", None) if travel is not None else None)
+    return [str(n) for n in names if n]
+
+
 def _failure(exc: Exception, nb_path: Path) -> str:
     """A one-line account of a failed execution: the failing cell's heading and the error's last line."""
     name = type(exc).__name__
@@ -457,7 +467,8 @@ def _execute(
                     report_mode=False,
                 )
         except Exception as exc:  # noqa: BLE001 - every failure is reported, the good report kept
-            message = _failure(exc, nb_path)
+            secrets = redact.secret_values(connection_names(proposal))
+            message = redact.scrub(_failure(exc, nb_path), secrets)
             if "MemoryError" in message:
                 message += (
                     f" (the kernel's memory limit is {proposal.limits.memory_gb:g} GiB: "
@@ -467,12 +478,13 @@ def _execute(
             if failed.exists():
                 shutil.rmtree(failed)
             failed.mkdir(parents=True, exist_ok=True)
-            if nb_path.exists():
-                shutil.copyfile(nb_path, failed / "assessment.ipynb")
+            if nb_path.exists():  # tracebacks, chained ones too, may hold a connection URL
+                redact.scrub_notebook(nb_path, failed / "assessment.ipynb", secrets)
             (failed / "error.txt").write_text(printable(message) + "\n", encoding="utf-8")
             user_error = USER_ERRORS.get(getattr(exc, "ename", ""))
             if user_error is not None:  # the input's fault, not the template's: say so, exit 2
-                raise user_error(f"{proposal.id}: {exc.evalue}") from None
+                evalue = redact.scrub(exc.evalue, secrets)
+                raise user_error(f"{proposal.id}: {evalue}") from None
             raise RunError(
                 f"{proposal.id}: {message} (executed notebook kept in {failed})"
             ) from None

@@ -26,21 +26,31 @@ The parameters cell names the example each template runs by hand
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from eia import files
 from eia.errors import ParamsError, Problem
-from eia.params.templates import (
+from eia.params.templates import (  # noqa: F401 - resolve, trust: this module's public face
     BUILTIN,
+    TRUST_ENV,
     builtin_dir,
     builtin_path,
     check_notebook,
     is_path,
     kind_of,
+    resolve,
+    trust,
 )
+
+#: Longest name ``eia template new`` accepts (without ``.ipynb``).
+NAME_MAX = 80
+#: A template's file name: letters, digits, ``_`` and ``-``; no newline, no path.
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{NAME_MAX - 1}}}")
 
 #: The shared cells, in report order: (name, cell type, source).
 SHARED_CELLS: tuple[tuple[str, str, str], ...] = (
@@ -230,9 +240,18 @@ def new(
             [Problem("--from", f"{hint}expected one of {', '.join(BUILTIN)} or ./NAME.ipynb")],
         )
     stem = name[:-6] if name.endswith(".ipynb") else name
-    if not stem or "/" in stem or stem.startswith("."):
-        raise ParamsError("NAME", [Problem("NAME", "give a file name such as my_site_change")])
-    target = Path(folder) / f"{stem}.ipynb"
+    if not NAME_PATTERN.fullmatch(stem):
+        raise ParamsError(
+            "NAME",
+            [
+                Problem(
+                    "NAME",
+                    "give a file name such as my_site_change: letters, digits, '_' and '-', "
+                    f"at most {NAME_MAX} characters, starting with a letter or digit",
+                )
+            ],
+        )
+    target = files.check_target(f"{stem}.ipynb", folder, what="template")
     if target.exists():
         raise ParamsError(str(target), [Problem("", "already exists; choose another NAME")])
     nb = nbformat.read(origin, as_version=4)
@@ -248,9 +267,7 @@ def new(
                     'params_file = ""',
                     "params_file = None  # your params file, to run this notebook by hand",
                 )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
-    return target
+    return files.write_atomic(target, lambda tmp: nbformat.write(nb, tmp), what="template")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eia._version import __version__
+from eia.params import NARRATIVE_KEYS
 from eia.provenance import git_commit, run_time
 from eia.report import show
 from eia.selfassess.scoring import (
@@ -29,7 +30,17 @@ __all__ = [
 
 
 def _score_text(score, label: str) -> str:
-    return "not scored" if score is None or score != score else f"{score} – {label}"
+    return "not scored" if _unscored(score) else f"{score} – {label}"
+
+
+def _unscored(score) -> bool:
+    """True for an outcome without a score (None, NaN or pandas' NA)."""
+    if score is None:
+        return True
+    try:
+        return bool(score != score)  # NaN
+    except TypeError:  # pandas' NA: its truth value is ambiguous, and it means "no score"
+        return True
 
 
 def title(r: Result):
@@ -56,6 +67,21 @@ def title(r: Result):
                 "The scores, evidence and actions in this report are illustrative: they "
                 "describe no real organisation's assessment.",
                 "synthetic",
+            )
+        )
+    if p.description:
+        parts.append(show.Html(f'<p class="eia-lede">{show.esc(p.description)}</p>'))
+    if p.narrative:  # the owner's words, by protected characteristic or group
+        rows = "".join(
+            f'<tr><th scope="row">{show.esc(NARRATIVE_KEYS.get(k, k))}</th>'
+            f"<td>{show.esc(text)}</td></tr>"
+            for k, text in p.narrative.items()
+        )
+        parts.append(
+            show.Html(
+                '<table class="eia-table"><caption>Assessment by the owner, by group</caption>'
+                '<thead><tr><th scope="col">Group</th><th scope="col">Assessment by the owner'
+                f"</th></tr></thead><tbody>{rows}</tbody></table>"
             )
         )
     return show.Block(*parts)
@@ -168,7 +194,7 @@ def heat_table(r: Result):
         for i, o in enumerate(part.itertuples()):
             fill = (
                 FILLS[min(len(FILLS) - 1, order[int(o.score)] * step)]
-                if o.score is not None and o.score == o.score
+                if not _unscored(o.score)
                 else "#ffffff"
             )
             cells = []
@@ -277,8 +303,9 @@ def action_plan(r: Result):
     import pandas as pd
 
     actions = r.block.actions
-    if not actions:
-        return show.notice_box("No action plan was given.", "warning")
+    mitigations = r.proposal.mitigations  # the params file's own mitigations: shown, not dropped
+    if not actions and not mitigations:
+        return show.notice_box("No action plan or mitigations were given.", "warning")
     frame = pd.DataFrame(
         [
             {
@@ -290,8 +317,19 @@ def action_plan(r: Result):
             }
             for a in actions
         ]
+        + [
+            {
+                "Action": m.action,
+                "Outcomes": "– (a mitigation)",
+                "Owner": m.owner,
+                "Due": m.due.isoformat() if m.due else "not set",
+                "Status": m.status,
+            }
+            for m in mitigations
+        ]
     )
-    return show.Table(frame, "Action plan")
+    caption = "Action plan and mitigations" if mitigations else "Action plan"
+    return show.Table(frame, caption)
 
 
 def change(r: Result):

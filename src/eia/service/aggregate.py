@@ -62,7 +62,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from eia import redact
+from eia import files, redact
 from eia.errors import ServiceDataError
 from eia.population import ethnicity as eth
 from eia.refdata.lsoa21 import _name_key, _reference, resolve_codes, to_lsoa21
@@ -169,11 +169,9 @@ def _match_columns(found: Sequence[str], columns: Mapping[str, str], source: str
         else:
             missing.append(f"{role}: {redact.name(wanted)}")
     if missing:
-        shown = ", ".join(redact.name(f) for f in found[:40])
-        more = f" (and {len(found) - 40} more)" if len(found) > 40 else ""
         raise ServiceDataError(
             f"{source}: mapped column(s) not found: {'; '.join(missing)}. "
-            f"Columns found: {shown}{more}"
+            f"Columns found: {redact.column_names(found)}"
         )
     return actual
 
@@ -270,19 +268,38 @@ def nhs_ethnic_code(value: object) -> str | None:
 
 
 def _parse_dates(text: pa.Array) -> pa.Array:
-    parsed = pc.strptime(text, format=_DATE_FORMATS[0], unit="s", error_is_null=True)
+    """Distinct date texts parsed by the first of :data:`_DATE_FORMATS` that reads them.
+
+    Arrow's ``strptime`` rolls an impossible day into the next month (2024-02-30 →
+    1 March); such a date is null here, so it is reported as not a date (its rows
+    named, values masked), never moved to another day.
+    """
+    parsed = _strptime_strict(text, _DATE_FORMATS[0])
     for fmt in _DATE_FORMATS[1:]:
         todo = pc.and_(pc.is_valid(text), pc.is_null(parsed))
         if not pc.any(todo).as_py():
             break
-        attempt = pc.strptime(
-            pc.if_else(todo, text, pa.scalar(None, pa.string())),
-            format=fmt,
-            unit="s",
-            error_is_null=True,
-        )
+        attempt = _strptime_strict(pc.if_else(todo, text, pa.scalar(None, pa.string())), fmt)
         parsed = pc.coalesce(parsed, attempt)
     return parsed
+
+
+def _strptime_strict(text: pa.Array, fmt: str) -> pa.Array:
+    """``pc.strptime`` without roll-over: a parsed day that does not exist becomes null."""
+    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    if not pc.any(pc.is_valid(parsed)).as_py():
+        return parsed
+    keep = []
+    for raw, when in zip(text.to_pylist(), parsed.to_pylist(), strict=True):
+        if when is None:
+            keep.append(False)
+            continue
+        try:
+            dt.datetime.strptime(raw.strip(), fmt)
+            keep.append(True)
+        except ValueError as exc:  # only the calendar's verdict counts; other quirks are Arrow's
+            keep.append("out of range" not in str(exc) and "day of year" not in str(exc))
+    return pc.if_else(pa.array(keep), parsed, pa.scalar(None, parsed.type))
 
 
 @dataclass(repr=False)
@@ -544,7 +561,7 @@ def aggregate(
                 ) from exc
             raise ServiceDataError(
                 f"{source.name} cannot be aggregated on {source.engine}: {safe_message(exc, secrets)}"
-            ) from exc
+            ) from None  # the engine's error may hold the URL
 
     t = source.table
     actual = _match_columns(list(t.columns), columns, source.name)
@@ -1043,6 +1060,9 @@ def load_service(
         by_site = by_site[["site", *[c for c in by_site.columns if c != "site"]]]
     synthetic = bool(spec.get("synthetic", False))
     quality["synthetic"] = synthetic
+    if synthetic:  # eia's own file (a recorded hash), or synthetic data someone supplied
+        made = bool(spec.get("path")) and files.made_by_eia(Path(base_dir) / str(spec["path"]))
+        quality["synthetic_source"] = "generated" if made else "supplied"
     name = extract.info.get("source", "")
     return ServiceData(
         label=str(spec.get("label") or (Path(name).stem if spec.get("path") else name)),

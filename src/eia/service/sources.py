@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from eia import redact
 from eia.errors import ServiceDataError
+from eia.service import sql as sql_guard
 
 #: Engines: DuckDB embedded (files), a SQL database (``table``/``query``), Spark.
 ENGINES = ("duckdb", "database", "spark")
@@ -270,7 +271,7 @@ def safe_message(exc: BaseException, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, "***")
     text = re.sub(r"(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
     text = re.sub(r"(password\s*=\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
-    return text[:300]
+    return redact.scrub(text, secrets)[:300]  # any URL, mistyped schemes too
 
 
 def _url_from_env(name: str, what: str) -> tuple[str, list[str]]:
@@ -359,10 +360,8 @@ def open_source(spec: Mapping, base_dir: str | Path = ".") -> Source:
             raise ServiceDataError(
                 f"cannot start Spark{' at ' + spec['connection'] if remote else ''}: "
                 f"{safe_message(exc, secrets)}"
-            ) from exc
+            ) from None  # the engine's error may hold the URL
     else:
-        import ibis
-
         if not spec.get("connection"):
             raise ServiceDataError(
                 "service.connection is required with table or query: name the environment "
@@ -370,12 +369,12 @@ def open_source(spec: Mapping, base_dir: str | Path = ".") -> Source:
             )
         url, secrets = _url_from_env(spec["connection"], "database URL")
         try:
-            con = ibis.connect(url)
+            con = sql_guard.connect_read_only(url)
         except Exception as exc:
             raise ServiceDataError(
                 f"cannot connect to the database named by {spec['connection']}: "
                 f"{safe_message(exc, secrets)}"
-            ) from exc
+            ) from None  # the engine's error may hold the URL
     backend = con.name
     if spec.get("table"):
         name = str(spec["table"])
@@ -385,19 +384,20 @@ def open_source(spec: Mapping, base_dir: str | Path = ".") -> Source:
         except Exception as exc:
             raise ServiceDataError(
                 f"service.table {name!r} cannot be read on {backend}: {safe_message(exc, secrets)}"
-            ) from exc
+            ) from None  # the engine's error may hold the URL
         src = Source(table, backend, f"table {name}", ordered=False)
         src.describe = {"source": name, "format": "table", "encoding": None, "table": name}
     else:
         query = str(spec["query"])
         digest = hashlib.sha256(query.encode("utf-8")).hexdigest()
+        checked = sql_guard.check_query(query, backend)  # refused before it reaches the engine
         try:
-            table = con.sql(query)
+            table = con.sql(checked, schema=sql_guard.query_schema(con, checked))
         except Exception as exc:
             raise ServiceDataError(
                 f"service.query (sha256 {digest[:12]}) fails on {backend}: "
                 f"{safe_message(exc, secrets)}"
-            ) from exc
+            ) from None  # the engine's error may hold the URL
         src = Source(table, backend, f"query sha256:{digest[:12]}", ordered=False)
         src.describe = {
             "source": f"query sha256:{digest[:12]}",
