@@ -52,7 +52,6 @@ from eia.report.sections.governance import (
 )
 from eia.report.sections.headline import (
     TEMPLATE_NAMES,
-    headline_facts,
     headlines,
     how_ratings_work,
     named_option,
@@ -137,7 +136,6 @@ __all__ = [
     "ethnic_table",
     "gaps",
     "gaps_table",
-    "headline_facts",
     "headlines",
     "how_ratings_work",
     "imd_map",
