@@ -42,19 +42,19 @@ demo: data
 	@$(BIN)/eia run $(DEMO)
 
 test: data browser-deps service-deps
-	@$(BIN)/ruff check --quiet src tests benchmarks
+	@$(BIN)/ruff check --quiet src tests benchmarks conftest.py
 	@$(BIN)/lint-imports --no-logo --no-cache >/dev/null || { $(BIN)/lint-imports --no-logo --no-cache; } || { echo "lint-imports: an import crosses the floors (pyproject.toml [tool.importlinter])"; exit 1; }
 	@$(BIN)/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks conftest.py
+	$(BIN)/ruff format --check src tests benchmarks conftest.py
 
 format: setup
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks conftest.py
+	$(BIN)/ruff check --fix src tests benchmarks conftest.py
 
 docs: setup
 	$(BIN)/python -m eia.runner.apidocs docs/api

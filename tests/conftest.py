@@ -1,4 +1,4 @@
-"""Shared fixtures, markers derived from them, and the xdist groups that keep shared work single.
+"""Shared fixtures: the reference pack, the examples (run once per session), the engines.
 
 Tests that need the real reference pack use ``refdata_dir`` or ``pack`` (or a fixture built on
 them). The pack is looked for in ``$EIA_REFDATA``, then ``shapes/``, then ``../shared/refdata``.
@@ -10,17 +10,10 @@ reads a rendered report or metrics.json reads that batch. Tests of computed resu
 logic) use ``example_assessment``, the in-process :func:`eia.assessment.assess` of an example,
 built once per worker and shared.
 
-Markers are derived from fixtures in :func:`pytest_collection_modifyitems` (``item.fixturenames``
-is the transitive closure, so a fixture built on ``pack`` counts): ``refdata`` for the reference
-pack, ``slow`` for the example batch, ``browser`` for Chromium, ``engines`` for PostgreSQL and
-Spark. Tests that run notebooks on their own inputs (failure paths, ``--out`` handling, custom
-templates) carry a hand-written ``slow`` marker.
-
-Under pytest-xdist (``-n 2 --dist loadgroup``, see pyproject.toml) session and module fixtures
-are built once per *worker*, so tests that share an expensive one are put in one
-``xdist_group``: ``examples`` (the batch), ``engines`` (one PostgreSQL server, one Spark
-session), ``notebooks`` (nbval runs a notebook's cells in one kernel, in order), and one group
-per test module that defines its own module- or session-scoped fixture.
+The markers (``refdata``, ``slow``, ``browser``, ``engines``) and the pytest-xdist groups are
+derived from these fixtures by the hooks in the root ``conftest.py``. Tests that run notebooks
+on their own inputs (failure paths, ``--out`` handling, custom templates) carry a hand-written
+``slow`` marker.
 """
 
 from __future__ import annotations
@@ -39,15 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))
 
-#: Fixtures that need the real reference pack (directly; others are found through them).
-REFDATA_FIXTURES = {"refdata_dir", "pack", "notts_area"}
-#: Fixtures that start a database server or a Spark session (tests/services.py).
-ENGINE_FIXTURES = {"postgres", "spark"}
-#: Fixtures that open pages in headless Chromium (tests/test_browser.py).
-BROWSER_FIXTURES = {"browser_tools"}
-#: The fixture that runs every example as a notebook (once per session).
-EXAMPLES_FIXTURE = "example_runs"
-
 
 def _find_refdata() -> Path | None:
     candidates = [
@@ -59,105 +43,6 @@ def _find_refdata() -> Path | None:
         if candidate and (Path(candidate) / "manifest.json").is_file():
             return Path(candidate).resolve()
     return None
-
-
-# ---------------------------------------------------------------------------
-# Counting kernels: EIA_TEST_COUNT_KERNELS=1 pytest ... prints how many notebook kernels started
-
-#: Written to a temporary folder put first on PYTHONPATH; every Python process the session
-#: starts (xdist workers, batch workers, ``eia`` subprocesses, kernels) imports it, and each
-#: kernel adds one line to the log.
-_KERNEL_COUNTER = """\
-import os
-try:
-    with open("/proc/self/cmdline", "rb") as _cmd:
-        _kernel = b"ipykernel_launcher" in _cmd.read()
-except OSError:
-    _kernel = False
-if _kernel and os.environ.get("EIA_TEST_KERNEL_LOG"):
-    with open(os.environ["EIA_TEST_KERNEL_LOG"], "a", encoding="utf-8") as _log:
-        _log.write(f"{os.getpid()}\\n")
-"""
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """With ``EIA_TEST_COUNT_KERNELS=1``, count the kernels every process of the session starts."""
-    if not os.environ.get("EIA_TEST_COUNT_KERNELS") or hasattr(config, "workerinput"):
-        return
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="eia-kernel-count-"))
-    (folder / "sitecustomize.py").write_text(_KERNEL_COUNTER, encoding="utf-8")
-    log = folder / "kernels.log"
-    log.touch()
-    os.environ["EIA_TEST_KERNEL_LOG"] = str(log)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(folder), os.environ.get("PYTHONPATH")) if p
-    )
-
-
-def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    """Print the kernel count (``EIA_TEST_COUNT_KERNELS=1``)."""
-    log = os.environ.get("EIA_TEST_KERNEL_LOG")
-    if log and not hasattr(config, "workerinput") and Path(log).is_file():
-        count = len(Path(log).read_text(encoding="utf-8").split())
-        terminalreporter.write_line(f"notebook kernels started: {count}")
-
-
-# ---------------------------------------------------------------------------
-# Markers and xdist groups, derived from the fixtures each test uses
-
-
-def _is_notebook_cell(item: pytest.Item) -> bool:
-    return type(item).__name__ == "IPyNbCell"
-
-
-def _own_shared_fixtures(item: pytest.Item) -> bool:
-    """Whether the test uses a module- or session-scoped fixture defined in its own module."""
-    info = getattr(item, "_fixtureinfo", None)
-    module = getattr(item, "module", None)
-    if info is None or module is None:
-        return False
-    for defs in info.name2fixturedefs.values():
-        for fixturedef in defs:
-            if (
-                fixturedef.scope in ("module", "session")
-                and getattr(fixturedef.func, "__module__", None) == module.__name__
-            ):
-                return True
-    return False
-
-
-def xdist_group(item: pytest.Item) -> str | None:
-    """The xdist group a test runs in: the tests sharing an expensive fixture run on one worker."""
-    names = set(getattr(item, "fixturenames", ()))
-    if names & ENGINE_FIXTURES:
-        return "engines"
-    if EXAMPLES_FIXTURE in names:
-        return "examples"
-    if _is_notebook_cell(item):
-        return "notebooks"
-    if _own_shared_fixtures(item):
-        return f"module:{item.module.__name__}"
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test by the fixtures it uses, and put it in its xdist group."""
-    for item in items:
-        names = set(getattr(item, "fixturenames", ()))
-        if names & REFDATA_FIXTURES:
-            item.add_marker(pytest.mark.refdata)
-        if EXAMPLES_FIXTURE in names:
-            item.add_marker(pytest.mark.slow)
-        if names & BROWSER_FIXTURES:
-            item.add_marker(pytest.mark.browser)
-        if names & ENGINE_FIXTURES:
-            item.add_marker(pytest.mark.engines)
-        group = xdist_group(item)
-        if group is not None and not any(item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 # ---------------------------------------------------------------------------
@@ -212,7 +97,7 @@ def _generate_example_data(pack) -> None:
 
 
 @pytest.fixture(scope="session")
-def refdata_dir(tmp_path_factory) -> Path:
+def refdata_dir() -> Path:
     """The real reference pack's folder; sets ``EIA_REFDATA`` for the session.
 
     The examples' synthetic inputs are generated here (under a lock shared by the xdist
@@ -225,7 +110,7 @@ def refdata_dir(tmp_path_factory) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     os.environ["EIA_REFDATA"] = str(folder)
-    with _exclusive(tmp_path_factory.getbasetemp().parent / "eia-example-data.lock"):
+    with _exclusive(ROOT / "params" / "examples" / "data" / ".generating.lock"):
         if _missing_example_data():
             from eia.refdata import load_pack
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,24 @@ def test_validating_a_proposal_does_not_import_nbformat():
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_the_eia_process_of_a_run_validates_without_the_kernel_libraries(pack):
+    """`eia run` validates the proposal, then waits for its kernel, which imports these itself:
+    geopandas, SciPy and pandera in the eia process cost a second or more before it starts."""
+    code = (
+        "import sys; import eia.runner.run, eia.runner.cli; from eia import params; "
+        "params.load(sys.argv[1]); "
+        "print(','.join(m for m in ('geopandas', 'shapely', 'scipy', 'pandera', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    example = (
+        Path(__file__).resolve().parents[1] / "params" / "examples" / "notts-community-hub.yaml"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(example)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""
 
 

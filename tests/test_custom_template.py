@@ -86,7 +86,7 @@ def test_custom_template_runs_through_run_and_batch(tmp_path, refdata_dir, capsy
     html = (out / "custom-q1" / "report.html").read_text(encoding="utf-8")
     assert CAPTION in html
     assert "Q1 (most deprived)" in html
-    assert "template custom.ipynb (custom site_change)" in html  # the report says which notebook
+    assert "made with the custom notebook custom.ipynb" in html  # the report says which notebook
     metrics = json.loads((out / "custom-q1" / "metrics.json").read_text(encoding="utf-8"))
     assert (metrics["template"], metrics["template_notebook"]) == ("site_change", "custom.ipynb")
     digest = hashlib.sha256((tmp_path / "custom.ipynb").read_bytes()).hexdigest()

@@ -92,7 +92,7 @@ def test_flag_counts_agree_everywhere(assessed):
 
     # the index
     summary = index.rating_summary(m)
-    assert summary["scenario"] == named
+    assert summary["scenario"] == ("the proposal" if named == "Proposed" else named)
     assert (summary["protected"], summary["other"]) == (expected["protected"], expected["other"])
 
     # the options comparison: flag rows per option and the ratings per option

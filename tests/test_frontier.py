@@ -289,7 +289,6 @@ def test_bad_explore_blocks_give_one_line_errors(block, where, words):
     assert all("\n" not in m for m in messages)
 
 
-@pytest.mark.refdata
 def test_worked_example_matches_the_appraisal(pack):
     """The Nottingham example: each option's criteria are the appraisal's figures."""
     from eia import assessment
@@ -327,7 +326,6 @@ def test_worked_example_matches_the_appraisal(pack):
     assert alternatives.section(a) is None  # no explore: block, no section
 
 
-@pytest.mark.refdata
 def test_travel_times_explore_in_minutes(pack, tmp_path):
     """With journey-time matrices the frontier is in minutes of the lead mode, candidates too."""
     from eia import assessment

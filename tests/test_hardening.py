@@ -303,16 +303,16 @@ def test_synth_overwrites_only_what_it_wrote_and_reports_say_so(refdata_dir, pac
 
 def test_generated_matrices_stay_inside_the_params_folder(refdata_dir, pack, tmp_path):
     from eia import params
-    from eia.analysis import traveltime
+    from eia.analysis import matrix_sources
     from eia.errors import ParamsError, TravelTimeError
 
     folder = tmp_path / "p"
     folder.mkdir()
     with pytest.raises(TravelTimeError, match="only inside"):
-        traveltime._generated_target("../outside/newdir/tt.csv", folder)
+        matrix_sources._generated_target("../outside/newdir/tt.csv", folder)
     (folder / "link").symlink_to(tmp_path)
     with pytest.raises(TravelTimeError, match="symbolic link"):
-        traveltime._generated_target("link/tt.csv", folder)
+        matrix_sources._generated_target("link/tt.csv", folder)
     entry = {
         "path": "../outside/newdir/tt.csv",
         "mode": "car",

@@ -191,7 +191,9 @@ def test_declared_effects_are_rated_with_population_average():
     assert r.loc["Q1", "rating"] == "negative"
     assert r.loc["Q1", "disproportionate"]
     assert r.loc["Q1", "average_change_pct"] == pytest.approx(-2.0)
-    assert (r.drop("Q1")["rating"] == "neutral").all()
+    assert (
+        r.drop("Q1")["rating"] == impact.NOT_ASSESSED
+    ).all()  # no effect declared: not neutral (issue 25)
     assert r.loc["Q1", "rationale"].startswith("digital")  # shown beside it, not in the sentence
     assert "digital" not in r.loc["Q1", "sentence"]
 
@@ -270,4 +272,4 @@ def test_expected_effects_are_stated_in_users():
     r = impact.add_expected_users(rated_effects, users).set_index("group")
     assert r.loc["X", "expected_users_change"] == pytest.approx(-23.0)
     assert r.loc["X", "sentence"].startswith("Negative: expected change -10%")
-    assert r.loc["Y", "expected_users_change"] == 0
+    assert pd.isna(r.loc["Y", "expected_users_change"])  # not assessed: no change stated

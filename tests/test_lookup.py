@@ -12,15 +12,16 @@ from eia.runner.cli import main
 
 def test_icb_by_name_prints_its_code(refdata_dir, capsys):
     assert main(["lookup", "icb", "leicester"]) == 0
-    first = capsys.readouterr().out.splitlines()[0]
+    count, first = capsys.readouterr().out.splitlines()[:2]
+    assert count == "1 ICB matches, shown"
     assert first.startswith("E54000015")
     assert "Leicester, Leicestershire and Rutland" in first
 
 
 def test_hospital_near_an_area_is_ranked_by_distance(refdata_dir, capsys):
     assert main(["lookup", "hospital", "royal infirmary", "--near", "E54000015"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("Leicester Royal Infirmary")
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert " Leicester Royal Infirmary, Leicester  (52.6" in lines[0]
     assert len(lines) > 1
 
 
@@ -99,9 +100,8 @@ def test_in_an_area_lists_what_lies_there_and_names_are_taken_as_areas(refdata_d
     assert main(["lookup", "hospital", "royal infirmary", "--near", "leicester"]) == 0
     captured = capsys.readouterr()
     assert "(--near taken as E54000015 NHS Leicester" in captured.err
-    assert captured.out.splitlines()[0].startswith(
-        ("Leicester Royal Infirmary", "Cuh At Leicester")
-    )
+    first = captured.out.splitlines()[1].split("  ", 1)[1]
+    assert first.startswith(("Leicester Royal Infirmary", "Cuh At Leicester"))
     assert main(["lookup", "icb", "x", "--near", "nowhere at all"]) == 2
 
 

@@ -126,7 +126,7 @@ def test_examples_are_valid_and_illustrative(example, pack):
     assert "not a real proposal" in example.read_text().lower()
 
 
-def test_ambiguous_hospital_names_ask_for_coordinates(pack):
+def test_ambiguous_hospital_names_list_the_sites_with_their_codes(pack):
     data = {
         **MINIMAL,
         "sites": {
@@ -136,7 +136,9 @@ def test_ambiguous_hospital_names_ask_for_coordinates(pack):
     }
     found = [str(p) for p in params.check_against_pack(params.parse(data), pack)]
     assert any(
-        "sites in the reference data are called 'Queen Elizabeth Hospital'" in p for p in found
+        "sites in the reference data are called 'Queen Elizabeth Hospital'" in p
+        and "give the one you mean as `hospital: CODE`" in p
+        for p in found
     )
 
 

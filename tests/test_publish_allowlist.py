@@ -142,13 +142,15 @@ def test_a_column_declared_twice_is_refused():
 
 def test_a_new_column_computed_in_uptake_cannot_slip_out(monkeypatch):
     """A developer adds a column derived from the counts but forgets to declare it."""
-    rates = uptake._rates
+    from eia.analysis.uptake import rates as where  # the module that computes the tables
+
+    rates = where._rates
 
     def with_extra(table, *args, **kwargs):
         return rates(table, *args, **kwargs).assign(users_per_lsoa=1.0)
 
-    monkeypatch.setattr(uptake, "_rates", with_extra)
-    monkeypatch.setattr(uptake, "COLUMNS", (*uptake.COLUMNS, "users_per_lsoa"))
+    monkeypatch.setattr(where, "_rates", with_extra)
+    monkeypatch.setattr(where, "COLUMNS", (*where.COLUMNS, "users_per_lsoa"))
     service = toy_service({(i, "A"): 20 for i in range(20)})
     with pytest.raises(UnpublishableError, match="users_per_lsoa"):
         uptake.compute(service, toy_area(), toy_populations())

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eia import params
-from eia.analysis import traveltime
+from eia.analysis import matrices, traveltime
 from eia.errors import TravelTimeError
 
 SITES = [
@@ -157,7 +157,7 @@ def test_non_numeric_times_fail_naming_the_row_not_the_value(tmp_path, sites, pa
 def test_duplicate_pairs_fail_within_and_across_batches(
     tmp_path, sites, pack, codes, monkeypatch, batch_rows
 ):
-    monkeypatch.setattr(traveltime, "_BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(matrices, "_BATCH_ROWS", batch_rows)
     frame = long_frame(codes)
     frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
     frame.to_parquet(tmp_path / "m.parquet", index=False)
@@ -229,12 +229,26 @@ def test_summaries_equal_a_direct_computation(rows, threshold):
         assert row["pop_unreachable_before"] == w[before.isna()].sum()
         assert row["pop_unreachable_after"] == w[after.isna()].sum()
         assert row["pop_beyond_threshold_after"] == w[after.isna() | (after > threshold)].sum()
-        reach = before.notna() & (w > 0)
+        # the means are over the same residents: those who reach a site before and after
+        reach = before.notna() & after.notna() & (w > 0)
         if reach.any():
-            expect = (before[reach] * w[reach]).sum() / w[reach].sum()
-            assert row["mean_minutes_before"] == pytest.approx(expect, rel=1e-5)
+            expect_b = (before[reach] * w[reach]).sum() / w[reach].sum()
+            expect_a = (after[reach] * w[reach]).sum() / w[reach].sum()
+            assert row["mean_minutes_before"] == pytest.approx(expect_b, rel=1e-5)
+            assert row["mean_minutes_after"] == pytest.approx(expect_a, rel=1e-5)
+            # the figures add up: change = after - before, exactly
+            assert row["mean_minutes_change"] == pytest.approx(
+                row["mean_minutes_after"] - row["mean_minutes_before"], abs=1e-9
+            )
         else:
-            assert np.isnan(row["mean_minutes_before"])
+            assert np.isnan(row["mean_minutes_before"]) and np.isnan(row["mean_minutes_change"])
+        assert row["pop_reach_both"] == w[before.notna() & after.notna()].sum()
+        assert row["pop_lose_access"] == w[before.notna() & after.isna()].sum()
+        assert row["pop_gain_access"] == w[before.isna() & after.notna()].sum()
+        parts = ("pop_reach_both", "pop_lose_access", "pop_gain_access", "pop_reach_neither")
+        assert sum(row[k] for k in parts) == row["population"]  # nobody dropped
+        assert row["pop_unreachable_after"] == row["pop_lose_access"] + row["pop_reach_neither"]
+        assert row["pop_unreachable_before"] == row["pop_gain_access"] + row["pop_reach_neither"]
         assert row["pop_unreachable_after"] <= row["pop_beyond_threshold_after"]
 
 

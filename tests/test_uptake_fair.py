@@ -71,6 +71,8 @@ def test_two_year_extract_gives_per_year_rates_of_half_the_counts():
         "end": "2025-03-31",
         "years": 2.0,
         "source": "params",
+        "data_first": None,  # the extract's own dates (none in this toy service)
+        "data_last": None,
     }
     assert "per year" in sections.uptake_headline(result)
     assert "per year" in " ".join(sections.uptake_table(result, "by_imd_quintile").frame.columns)

@@ -29,10 +29,11 @@ from eia.analysis import impact as impact_mod
 from eia.analysis import uptake as uptake_mod
 from eia.analysis.traveltime import SUMMARY_COLUMNS
 from eia.jsonable import clean, write_json
-from eia.params import Proposal
+from eia.params import Proposal, age_range
 from eia.population import proficiency as language_mod
-from eia.population.ages import band_populations, share_in_ages
+from eia.population.ages import age_group_populations, band_populations, share_in_ages
 from eia.population.area import QUINTILE_LABELS, area_outline, build_area, group_populations
+from eia.population.places import towns
 from eia.refdata import Pack, load_pack
 from eia.service import aggregate as service_mod
 from eia.service import synth
@@ -70,9 +71,19 @@ class Assessment:
     #: Every judgement the report states, computed once at the end of :func:`assess`
     #: (:func:`eia.findings.build`).
     findings: findings_mod.Findings | None = None
+    #: Groups a service change declares no effect for (``option, dimension, group``): not
+    #: assessed, so not among :attr:`impacts` (eia.analysis.impact.assessed_effects).
+    not_assessed: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The equity frontier of site sets (eia.analysis.frontier), when the proposal has explore:.
     frontier: Any = None
     _outline: gpd.GeoDataFrame | None = field(default=None, init=False, repr=False, compare=False)
+    _places: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+
+    def places(self) -> pd.DataFrame:
+        """The area's towns for the maps to name (:func:`eia.population.places.towns`), made once."""
+        if self._places is None:
+            self._places = towns(self.pack, self.area)
+        return self._places
 
     def outline(self) -> gpd.GeoDataFrame:
         """The local authority outlines the maps draw (:func:`eia.population.area.area_outline`), made once."""
@@ -170,11 +181,11 @@ def assess(
     result.language = language_mod.by_lsoa(pack, codes)
 
     if proposal.sites is not None:
-        result.current = access_mod.resolve_sites(pack, proposal.sites.current)
+        result.current = access_mod.resolve_sites(pack, proposal.sites.current, codes)
         t = proposal.thresholds
         values = {}
         for name, sites in proposal.scenarios().items():
-            proposed = access_mod.resolve_sites(pack, sites)
+            proposed = access_mod.resolve_sites(pack, sites, codes)
             distances = access_mod.measure(area, result.current, proposed)
             distances.attrs["scenario"] = name  # tables made from it say which option they show
             result.proposed[name] = proposed
@@ -214,19 +225,19 @@ def assess(
             if e["dimension"] == "imd_quintile" and str(e["group"]).isdigit():
                 e["group"] = QUINTILE_LABELS[int(e["group"])]
         effects += core20_effects(effects, pops["imd_quintile"])
-        result.impacts = pd.concat(
-            [
-                result.impacts,
-                impact_mod.rate_effects(
-                    effects,
-                    pops,
-                    uptake_change_pct=proposal.thresholds.uptake_change_pct,
-                    disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
-                    min_people=proposal.thresholds.min_people,
-                ),
-            ],
-            ignore_index=True,
+        age_pops = declared_age_populations(proposal, pack, area)
+        if age_pops is not None:
+            pops["age"] = age_pops
+        rated, result.not_assessed = impact_mod.assessed_effects(
+            impact_mod.rate_effects(
+                effects,
+                pops,
+                uptake_change_pct=proposal.thresholds.uptake_change_pct,
+                disproportionate_ratio=proposal.thresholds.disproportionate_ratio,
+                min_people=proposal.thresholds.min_people,
+            )
         )
+        result.impacts = pd.concat([result.impacts, rated], ignore_index=True)
 
     if proposal.service is not None:
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
@@ -244,6 +255,26 @@ def build_findings(a: Assessment) -> findings_mod.Findings:
         scenarios=list(a.proposed),
         rules=a.rules if a.proposal.sites is not None else None,
         warnings=a.warnings,
+    )
+
+
+def declared_age_populations(
+    proposal: Proposal, pack: Pack, area: pd.DataFrame
+) -> pd.Series | None:
+    """Residents of each declared age group and of the other ages (within the population's
+    ages), from the pack's single-year ages by LSOA scaled to Census 2021 totals; None without
+    age effects or without the pack's ages."""
+    groups = {e.group: age_range(e.group) for e in proposal.effects if e.dimension == "age"}
+    if not groups or not pack.has("population20_age_lsoa21.parquet"):
+        return None
+    codes = list(area["lsoa21_code"])
+    all_ages = area.get("population_all_ages", area["population"])
+    return age_group_populations(
+        pack.population_by_age(),
+        codes,
+        groups,
+        scale_to=pd.Series(all_ages.to_numpy(), index=codes),
+        within=proposal.population.ages if proposal.population is not None else None,
     )
 
 
@@ -332,22 +363,34 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     # the roles it reads).
     spec["columns"] = {k: v for k, v in spec["columns"].items() if v is not None}
     codes = list(result.area["lsoa21_code"])
+    ages = proposal.population.ages if proposal.population is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", service_mod.ServiceDataWarning)
-        result.service = service_mod.load_service(spec, result.pack, codes, base_dir=base_dir)
+        # Records of the population's ages only, each by its own age (a no-op without ages).
+        result.service = service_mod.load_service(
+            spec, result.pack, codes, base_dir=base_dir, ages=ages
+        )
     for w in caught:
         if issubclass(w.category, service_mod.ServiceDataWarning):
             result.notes.append(str(w.message))
         else:  # not ours to keep: passed on as it came
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    beyond = uptake_mod.period_beyond_data(spec.get("period"), result.service.quality)
+    if beyond is not None:
+        result.warnings.append(guards.period_beyond_data(beyond))
     t = proposal.thresholds
     denominators = proposal.denominators
-    ages = proposal.population.ages if proposal.population is not None else None
-    # Counts of the population's ages only (a no-op without ages); the report's map uses them too.
+    # Without an age column every record is counted (the service says so).
     result.service = uptake_mod.restrict_to_ages(result.service, ages)
+    area, ethnic_weights = result.area, result.weights["ethnic_group"]
+    covered = result.service.quality.get("ages_effective")
+    if ages is not None and covered is not None and tuple(covered) != tuple(ages):
+        # An extract of age bands: residents of the ages its kept bands cover, like the records.
+        ages = tuple(covered)
+        area, ethnic_weights = _population_for(result, ages)
     age_pops = None
     if result.pack.has("population20_age_lsoa21.parquet"):
-        all_ages = result.area.get("population_all_ages", result.area["population"])
+        all_ages = area.get("population_all_ages", area["population"])
         age_pops = band_populations(
             result.pack.population_by_age(),
             codes,
@@ -356,8 +399,8 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         )
     result.uptake = uptake_mod.compute(
         result.service,
-        result.area,
-        result.weights["ethnic_group"],
+        area,
+        ethnic_weights,
         reference_ethnic_group=spec["reference_ethnic_group"],
         min_count=proposal.disclosure.min_count,
         per=spec.get("rate_per") or uptake_mod.PER,
@@ -376,8 +419,8 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     tables = result.representation = representation_tables(result.uptake)
     result.intersect["uptake"] = intersect_mod.uptake_table(
         result.service,
-        result.area,
-        result.weights["ethnic_group"],
+        area,
+        ethnic_weights,
         result.uptake.published,
         min_count=proposal.disclosure.min_count,
         per=float(getattr(proposal.service, "rate_per", 1000)),
@@ -416,12 +459,25 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
             )
 
 
+def _population_for(result: Assessment, ages) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The area frame and ethnic group weights of residents of ``ages`` (for uptake rates)."""
+    codes = list(result.area["lsoa21_code"])
+    share = population_share(result.pack, codes, ages)
+    area = result.area.copy()
+    all_ages = area.get("population_all_ages", area["population"])
+    area["population_all_ages"] = all_ages
+    area["population"] = all_ages * share.to_numpy()
+    ethnic = group_populations(result.pack, codes, "ethnic_group")
+    return area, ethnic.mul(share.reindex(ethnic.index).fillna(0.0), axis=0)
+
+
 def representation_tables(uptake) -> dict[str, pd.DataFrame]:
     """Representation with intervals and material-gap flags per dimension, from the published tables.
 
-    Ethnic groups use the counts with not-stated records reallocated (the one stated
-    assumption, :data:`eia.analysis.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and
-    ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
+    IMD quintiles and Core20 are rated on age-standardised rates when every group has one
+    (:func:`eia.analysis.impact.standardised_representation`; ``basis`` says which). Ethnic
+    groups use the counts with not-stated records reallocated (the one stated assumption,
+    :data:`eia.analysis.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
     """
     published = uptake.published
     quint = published.by_imd_quintile[["group", "count", "population"]]
@@ -434,9 +490,21 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
             "population": [pops[0], pops[1:].sum()],
         }
     )
+    area_dsr = getattr(uptake, "dsr_area", None)
+    by_core20 = published.by_core20
+    for column in ("dsr", "dsr_lower", "dsr_upper"):  # Core20 first, then the rest, as above
+        if by_core20 is not None and column in by_core20:
+            core[column] = pd.to_numeric(by_core20[column], errors="coerce").to_numpy()
+    quint_dsr = published.by_imd_quintile[
+        [
+            c
+            for c in ("group", "count", "population", "dsr", "dsr_lower", "dsr_upper")
+            if c in published.by_imd_quintile
+        ]
+    ]
     out = {
-        "imd_quintile": impact_mod.representation(quint),
-        "core20": impact_mod.representation(core),
+        "imd_quintile": impact_mod.standardised_representation(quint_dsr, area_dsr),
+        "core20": impact_mod.standardised_representation(core, area_dsr),
     }
     ethnic = published.by_ethnic_group
     if ethnic is not None:
@@ -451,7 +519,17 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
                 "population": stated["population"].to_numpy(),
             }
         )
-        out["ethnic_group"] = impact_mod.representation(frame)
+        table = impact_mod.standardised_representation(frame, None)
+        if not reallocated.equals(stated["count"]):  # widened for the reallocation (methods.md)
+            k = uptake_mod.published_inflation(
+                stated, per=uptake.per, years=float(uptake.period["years"])
+            )
+            k = table["group"].map(k).fillna(1.0).to_numpy()
+            rep = table["representation"].to_numpy(float)
+            low = table["representation_lower"].to_numpy(float)
+            table["representation_lower"] = np.maximum(rep - (rep - low) * k, 0.0)
+            table["representation_upper"] = rep + (table["representation_upper"] - rep) * k
+        out["ethnic_group"] = table
     for table in out.values():
         flags = uptake_mod.gap_flags(
             table["representation"],
@@ -578,6 +656,8 @@ def metrics(a: Assessment) -> dict[str, Any]:
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
         for row in out["impacts"]:  # whether the row's flag is one findings count
             row["flag_counted"] = found.is_counted(row["option"], row["dimension"], row["group"])
+    if len(a.not_assessed):
+        out["not_assessed"] = records(a.not_assessed)
     if a.appraisal is not None:
         out.update(appraisal_metrics(a.appraisal))
     if a.frontier is not None:

@@ -16,45 +16,52 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
+from shapely.geometry import Point
 
 from eia.align import by_lsoa
 from eia.errors import DataMismatchError, ParamsError, Problem
 from eia.population.area import QUINTILE_LABELS
-from eia.refdata import BNG, WGS84, Pack
+from eia.refdata import BNG, WGS84, Pack, hospitals
 from eia.refdata.schemas import DISTANCES, WEIGHTS
 
 CORE20_LABELS = ("Core20 (IMD deciles 1-2)", "Rest of area (deciles 3-10)")
 
 
-def resolve_sites(pack: Pack, sites: Sequence) -> gpd.GeoDataFrame:
-    """Sites from a proposal (hospital names or lat/lon) as points in EPSG:27700.
+def resolve_sites(
+    pack: Pack, sites: Sequence, area: Sequence[str] | None = None
+) -> gpd.GeoDataFrame:
+    """Sites from a proposal (hospital names or codes, or lat/lon) as points in EPSG:27700.
 
-    Returns columns ``name``, ``source`` (``hospital`` or ``coordinates``), geometry.
+    A hospital name is matched by :func:`eia.refdata.hospitals.resolve` (spacing and case
+    aside; when several pack sites share it, the one in ``area``, the proposal's LSOA
+    codes, or the nearest to it). Returns columns ``name``, ``source`` (``hospital``
+    or ``coordinates``), ``code`` (the pack site's code, empty for coordinates), geometry.
     """
-    hospitals = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
-    folded = {name.casefold(): name for name in hospitals.index}
-    names, sources, points = [], [], []
+    names, sources, points, codes = [], [], [], []
     unknown = []
     for i, site in enumerate(sites):
         get = site.get if isinstance(site, Mapping) else lambda k, s=site: getattr(s, k)
         if get("hospital"):
-            hospital = folded.get(str(get("hospital")).casefold(), get("hospital"))
-            if hospital not in hospitals.index:
-                unknown.append(
-                    Problem(f"sites[{i}].hospital", f"unknown hospital {get('hospital')!r}")
-                )
+            try:
+                found = hospitals.resolve(pack, str(get("hospital")), area)
+            except (hospitals.UnknownSite, hospitals.AmbiguousSite) as exc:
+                unknown.append(Problem(f"sites[{i}].hospital", str(exc)))
                 continue
-            points.append(hospitals.geometry[hospital])
+            points.append(Point(found.x, found.y))
             sources.append("hospital")
-            names.append(get("name") or hospital)
+            codes.append(found.code)
+            names.append(get("name") or found.name)
         else:
             pt = gpd.GeoSeries.from_xy([get("lon")], [get("lat")], crs=WGS84).to_crs(BNG).iloc[0]
             points.append(pt)
             sources.append("coordinates")
+            codes.append("")
             names.append(get("name"))
     if unknown:
         raise ParamsError("sites", unknown)
-    return gpd.GeoDataFrame({"name": names, "source": sources}, geometry=points, crs=BNG)
+    return gpd.GeoDataFrame(
+        {"name": names, "source": sources, "code": codes}, geometry=points, crs=BNG
+    )
 
 
 def nearest_km(points: gpd.GeoSeries, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:

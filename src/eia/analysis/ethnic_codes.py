@@ -114,14 +114,8 @@ def users_table(
     codes are ignored here), ``by_group`` ``ServiceData.by_lsoa_ethnicity``
     (``ethnic_group``, ``count``). Columns: ``code``, ``label``, ``broad_group``, ``count``.
     """
-    # The broad counts may have been scaled per LSOA (a population of interest's ages:
-    # eia.analysis.uptake.restrict_to_ages); the detailed codes take the same per-LSOA factor.
-    code_total = by_code.groupby("lsoa21_code")["count"].sum()
-    group_total = by_group.groupby("lsoa21_code")["count"].sum()
-    factor = (group_total / code_total).replace([float("inf")], 1.0).fillna(1.0)
-    by_code = by_code.assign(
-        count=by_code["count"] * by_code["lsoa21_code"].map(factor).fillna(1.0)
-    )
+    # Both come from the same records (a population's ages are applied when the extract
+    # is read, eia.service.aggregate.aggregate), so no count is scaled here.
     codes = by_code.dropna(subset=["ethnic_code"]).groupby("ethnic_code")["count"].sum()
     broad = by_group.groupby("ethnic_group")["count"].sum()
     rows = []

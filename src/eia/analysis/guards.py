@@ -195,13 +195,42 @@ def check_proposal(proposal, pack) -> list[Warning]:
         return []
 
     area = build_area(pack, proposal.area.spec)
-    current = access.resolve_sites(pack, proposal.sites.current)
+    codes = list(area["lsoa21_code"])
+    current = access.resolve_sites(pack, proposal.sites.current, codes)
     proposed, distances = {}, {}
     for name, sites in proposal.scenarios().items():
-        proposed[name] = access.resolve_sites(pack, sites)
+        proposed[name] = access.resolve_sites(pack, sites, codes)
         distances[name] = access.measure(area, current, proposed[name])
     found = check(area, current, proposed, distances, proposal.thresholds, scenario_paths(proposal))
     return wrong_area(pack, proposal, area, current) + found
+
+
+def period_beyond_data(found: dict) -> Warning:
+    """The warning for a declared ``service.period`` longer than the extract's dates.
+
+    ``found`` is :func:`eia.analysis.uptake.period_beyond_data`'s result: the declared
+    dates, and the extract's first and last months (a single record's date is never
+    quoted).
+    """
+    ends = []
+    if found["before"]:
+        ends.append("starts more than {0} days before the extract's first record")
+    if found["after"]:
+        ends.append("ends more than {0} days after its last record")
+    days = found["tolerance_days"]
+    return Warning(
+        "period_beyond_data",
+        "service.period",
+        f"service.period ({found['start']} to {found['end']}) "
+        f"{' and '.join(e.format(days) for e in ends)} (the extract's records run from "
+        f"{found['data_first']} to {found['data_last']}): rates per year are too low if the "
+        "service ran for less than the period; state the period the extract covers",
+    )
+
+
+#: Warnings found only once the service data is read; ``--strict`` fails the run on them
+#: before anything is published.
+DATA_KINDS = frozenset({"period_beyond_data"})
 
 
 def as_error(source: str, warnings: list[Warning]) -> ParamsError:

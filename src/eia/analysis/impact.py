@@ -46,6 +46,9 @@ from eia.stats import proportion_ci
 from eia.text import fmt_pct
 
 RATINGS = ("positive", "neutral", "negative", "mixed", "not rated")
+#: The rating of a group a service change declares no effect for: nobody assessed it, so it is
+#: neither neutral nor rated; :func:`assessed_effects` splits such rows out.
+NOT_ASSESSED = "not assessed"
 
 DIMENSION_LABELS = {
     "all": "Everyone",
@@ -592,8 +595,11 @@ def rate_effects(
 
     ``effects`` are mappings with ``dimension``, ``group``, ``uptake_change_pct``
     and ``rationale``. ``populations`` maps a dimension to a Series of people
-    per group; every group of those dimensions is rated (groups with no declared
-    effect have an expected change of 0).
+    per group (for ``age``: residents of each declared age group and of the other
+    ages, from the pack's single-year ages by LSOA). A group with no declared
+    effect is :data:`NOT_ASSESSED` (its expected change is left empty), never
+    neutral; for the rest of its dimension it counts as unchanged (0%), which is
+    what declaring no effect for it states.
 
     A group is negative at −``uptake_change_pct`` or below, positive at
     +``uptake_change_pct`` or above, else neutral; a group with fewer than
@@ -603,7 +609,9 @@ def rate_effects(
     (population-weighted) and, if the rest also loses, at least
     ``disproportionate_ratio`` times the rest's loss. Dimensions without
     small-area populations (age, sex, other) are rated, but their disproportion
-    cannot be assessed and is left empty.
+    cannot be assessed and is left empty; age groups have populations when the
+    caller supplies them (:func:`eia.assessment.assess` does), and are then tested
+    like any other group.
 
     With ``margins`` (the default), ``flag_margin`` and ``flag_flips`` say whether the
     disproportionate decision holds with ``uptake_change_pct``, ``disproportionate_ratio``
@@ -678,7 +686,10 @@ def _effect_rows(
                     sum(changes[h] * known[h] for h in groups if h != g) / (known.sum() - known[g])
                 )
             note = ""
-            if pop is not None and pop < max(min_people, 1):
+            entry = declared.get((dimension, g), {})
+            if not entry:
+                rating = NOT_ASSESSED
+            elif pop is not None and pop < max(min_people, 1):
                 rating = "not rated"
                 note = f"fewer than {min_people:,} residents" if pop else "no residents"
             elif change <= -uptake_change_pct and change < 0:
@@ -696,14 +707,13 @@ def _effect_rows(
                     and difference <= -uptake_change_pct
                     and (rest >= 0 or ratio >= disproportionate_ratio)
                 )
-            entry = declared.get((dimension, g), {})
             rows.append(
                 {
                     "option": option,
                     "dimension": dimension,
                     "group": g,
                     "population": pop,
-                    "expected_uptake_change_pct": change,
+                    "expected_uptake_change_pct": change if entry else np.nan,
                     "average_change_pct": average,
                     "rest_change_pct": rest,
                     "difference_pct_points": difference,
@@ -719,9 +729,21 @@ def _effect_rows(
     return pd.DataFrame(rows)
 
 
+def assessed_effects(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split :func:`rate_effects`' rows into the rated ones and those :data:`NOT_ASSESSED`
+    (``option, dimension, group``: groups with no declared effect, shown once, collapsed)."""
+    if not len(rows) or "rating" not in rows:
+        return rows, pd.DataFrame(columns=["option", "dimension", "group"])
+    skipped = rows["rating"] == NOT_ASSESSED
+    rest = rows[~skipped].reset_index(drop=True)
+    return rest, rows.loc[skipped, ["option", "dimension", "group"]].reset_index(drop=True)
+
+
 def effect_sentence(row, uptake_change_pct: float = 5.0, ratio_threshold: float = 1.2) -> str:
     """An expected-effect rating in a few words: the expected change and the rest of its
     dimension's (both in the impacts table), the rule, and that it is the owner's assumption."""
+    if row.rating == NOT_ASSESSED:
+        return "Not assessed: no effect is declared for this group."
     if row.rating == "not rated":
         return f"Not rated: {getattr(row, 'rating_note', '') or 'too few residents'}."
     change = row.expected_uptake_change_pct
@@ -810,6 +832,35 @@ def representation(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     out["representation_lower"] = np.asarray(lower) / pop_share.to_numpy()
     out["representation_upper"] = np.asarray(upper) / pop_share.to_numpy()
     return out.reset_index(drop=True)
+
+
+def standardised_representation(table: pd.DataFrame, area_dsr: Mapping | None) -> pd.DataFrame:
+    """Representation on age-standardised rates where every group has one, else crude.
+
+    ``table`` has ``group``, ``count``, ``population`` and, when the extract has age,
+    ``dsr``, ``dsr_lower``, ``dsr_upper`` (a published uptake table); ``area_dsr`` the
+    whole area's ``dsr`` (:attr:`eia.analysis.uptake.Uptake.dsr_area`). Crude
+    representation is a group's rate over the area's (share of users over share of
+    residents, :func:`representation`); age-standardised, it is the group's DSR over the
+    area's DSR, with the group's Dobson limits over the area's DSR, so groups with older
+    or younger residents are compared like for like. The crude shares stay in the frame
+    (``user_share``, ``population_share``, ``crude_representation``); ``basis`` says which
+    the ``representation`` columns are: ``age-standardised`` or ``crude``.
+    """
+    out = representation(table)
+    out["crude_representation"] = out["representation"]
+    out["basis"] = "crude"
+    if area_dsr is None or "dsr" not in table or not area_dsr.get("dsr"):
+        return out
+    dsr = pd.to_numeric(table["dsr"], errors="coerce").to_numpy(float)
+    if not np.isfinite(dsr).all():  # a group below 10 events or withheld: all stay crude
+        return out
+    base = float(area_dsr["dsr"])
+    out["representation"] = dsr / base
+    out["representation_lower"] = pd.to_numeric(table["dsr_lower"]).to_numpy(float) / base
+    out["representation_upper"] = pd.to_numeric(table["dsr_upper"]).to_numpy(float) / base
+    out["basis"] = "age-standardised"
+    return out
 
 
 #: The Core20 row's group, and the one row shown when IMD quintile 1 is the same people.

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 
+from eia.refdata.hospitals import site_key  # the one name key, shared with validation
+
 __all__ = ["site_key", "site_roles"]
-
-
-def site_key(name: str) -> str:
-    """A site name compared as people read it: case and runs of spaces ignored."""
-    return " ".join(str(name).casefold().split())
 
 
 def site_roles(

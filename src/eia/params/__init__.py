@@ -43,10 +43,11 @@ from eia.params.base import (
     Text,
     template_label,
 )
-from eia.params.checks import check_against_pack, in_england
+from eia.params.checks import check_against_pack, in_england, site_choices
 from eia.params.data import (
     EFFECT_GROUPS,
     HIGHER_USE_IS,
+    OPT_IN_DIMENSIONS,
     AccessSpec,
     Denominators,
     Disclosure,
@@ -59,6 +60,7 @@ from eia.params.data import (
     ServiceColumns,
     Synthesis,
     TravelTimes,
+    age_range,
 )
 from eia.params.explore import Explore
 from eia.params.load import from_notebook, load, service_path, to_notebook
@@ -123,6 +125,8 @@ __all__ = [
     "Disclosure",
     "EFFECT_GROUPS",
     "Effect",
+    "OPT_IN_DIMENSIONS",
+    "age_range",
     "Action",
     "SignOff",
     "Rater",
@@ -137,6 +141,7 @@ __all__ = [
     "read_yaml",
     "template_label",
     "check_against_pack",
+    "site_choices",
     "in_england",
     "load",
     "service_path",

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eia.errors import Problem
+from eia.errors import EIAError, Problem
 from eia.params.base import (
     ENGLAND_BOUNDS,
 )
@@ -17,9 +17,13 @@ from eia.params.proposal import (
     Proposal,
 )
 from eia.params.sites import _code_list, _codes
+from eia.refdata import hospitals as sites_mod
 from eia.refdata.lookup import area_members, areas_at, suggest
 
-__all__ = ["check_against_pack", "in_england"]
+__all__ = ["check_against_pack", "in_england", "site_choices"]
+
+#: The pack's hospitals file (names read without pandas for the common, unshared case).
+HOSPITALS = "hospitals22_points.parquet"
 
 
 def _site_clues(data: Mapping) -> list:
@@ -100,11 +104,15 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                     Problem(f"area.lsoa[{i}]", f"unknown English LSOA 2021 code {code!r}{hint}")
                 )
 
-    names = Counter(pack.values("hospitals22_points.parquet", "hospital22_name"))
-    hospitals = sorted(names)
-    hospital_set = set(hospitals)
-    folded = {name.casefold(): name for name in hospitals}
-    repeated = {name for name, n in names.items() if n > 1}
+    keys = Counter(sites_mod.site_key(n) for n in pack.values(HOSPITALS, "hospital22_name"))
+    spec = data.get("area") if isinstance(data.get("area"), Mapping) else None
+    lsoas: list[list[str]] = []
+
+    def area_lsoas() -> list[str]:  # read only when a name is shared by several sites
+        if not lsoas:
+            lsoas.append(sites_mod.area_lsoas(pack, spec))
+        return lsoas[0]
+
     sites = data.get("sites") if isinstance(data.get("sites"), Mapping) else {}
     site_lists = [(f"sites.{k}", _as_list(sites.get(k))) for k in ("current", "proposed")]
     site_lists += [
@@ -119,23 +127,19 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                 continue
             path = f"{where}[{i}]"
             hospital = site.get("hospital")
-            if isinstance(hospital, str) and hospital not in hospital_set:
-                hospital = folded.get(hospital.casefold(), hospital)  # any case is accepted
-            if isinstance(hospital, str) and hospital not in hospital_set:
-                near = area.get("icb") or next(iter(_as_list(area.get("ltla"))), None)
-                hint = suggest(
-                    pack, "hospital", hospital, near=near if isinstance(near, str) else None
-                )
-                problems.append(Problem(f"{path}.hospital", f"unknown hospital {hospital!r}{hint}"))
-            elif hospital in repeated:
-                count = names[hospital]
-                problems.append(
-                    Problem(
-                        f"{path}.hospital",
-                        f"{count} sites in the reference data are called {hospital!r}: "
-                        "give this site by name, lat and lon instead",
+            if isinstance(hospital, str) and keys.get(sites_mod.site_key(hospital)) != 1:
+                try:  # a code, or a name several pack entries share: one site or a problem
+                    hospital = sites_mod.resolve(pack, hospital, area_lsoas).name
+                except sites_mod.AmbiguousSite as exc:
+                    problems.append(Problem(f"{path}.hospital", str(exc)))
+                except sites_mod.UnknownSite:
+                    near = area.get("icb") or next(iter(_as_list(area.get("ltla"))), None)
+                    hint = suggest(
+                        pack, "hospital", hospital, near=near if isinstance(near, str) else None
                     )
-                )
+                    problems.append(
+                        Problem(f"{path}.hospital", f"unknown hospital {hospital!r}{hint}")
+                    )
             lat, lon = site.get("lat"), site.get("lon")
             if (
                 isinstance(lat, int | float)
@@ -153,6 +157,54 @@ def check_against_pack(proposal: Proposal | Mapping[str, Any], pack) -> list[Pro
                 seen.add(key)
     problems += _check_effect_groups(data, pack)
     return problems
+
+
+def site_choices(proposal: Proposal | Mapping[str, Any], pack) -> list[str]:
+    """One line per hospital whose name several pack sites share, saying which was taken.
+
+    Each line names the field, the site's code and local authority and why
+    (inside the area, or the nearest to it): :func:`eia.refdata.hospitals.resolve`.
+    """
+    data = proposal.model_dump() if isinstance(proposal, Proposal) else dict(proposal)
+    keys = Counter(sites_mod.site_key(n) for n in pack.values(HOSPITALS, "hospital22_name"))
+    spec = data.get("area") if isinstance(data.get("area"), Mapping) else None
+    lines = []
+    for path, site in _named_sites(data):
+        hospital = site.get("hospital")
+        if not isinstance(hospital, str) or keys.get(sites_mod.site_key(hospital)) == 1:
+            continue
+        try:
+            found = sites_mod.resolve(pack, hospital, lambda: sites_mod.area_lsoas(pack, spec))
+        except EIAError:
+            continue  # reported by check_against_pack
+        if found.how in ("inside", "nearest"):
+            why = (
+                "the one inside the area"
+                if found.how == "inside"
+                else f"the nearest to the area, {found.km:.1f} km away"
+            )
+            lines.append(
+                f"{path}.hospital: {found.others + 1} sites are called {found.name!r}; "
+                f"taken: {found.code} in {found.ltla24_name}, {why}"
+            )
+    return lines
+
+
+def _named_sites(data: Mapping[str, Any]) -> list[tuple[str, Mapping]]:
+    """``(path, site)`` for every site mapping of the current, proposed and option lists."""
+    sites = data.get("sites") if isinstance(data.get("sites"), Mapping) else {}
+    lists = [(f"sites.{k}", _as_list(sites.get(k))) for k in ("current", "proposed")]
+    lists += [
+        (f"options[{i}].proposed", _as_list(o.get("proposed")))
+        for i, o in enumerate(_as_list(data.get("options")))
+        if isinstance(o, Mapping)
+    ]
+    return [
+        (f"{where}[{i}]", site)
+        for where, entries in lists
+        for i, site in enumerate(entries)
+        if isinstance(site, Mapping)
+    ]
 
 
 _PACK_GROUPS = {

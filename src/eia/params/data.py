@@ -34,7 +34,9 @@ __all__ = [
     "Denominators",
     "Disclosure",
     "EFFECT_GROUPS",
+    "OPT_IN_DIMENSIONS",
     "Effect",
+    "age_range",
 ]
 
 
@@ -336,6 +338,46 @@ EFFECT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Effect dimensions rated only when the proposal lists them in ``groups``.
+OPT_IN_DIMENSIONS = ("religion", "disability")
+
+_AGE_GROUP = (
+    (re.compile(r"^(\d{1,3})\s*(?:-|–|to)\s*(\d{1,3})$"), lambda m: (int(m[1]), int(m[2]))),
+    (re.compile(r"^(\d{1,3})\s*(?:\+|and over|or over|plus)$"), lambda m: (int(m[1]), None)),
+    (re.compile(r"^(?:under|below)\s+(\d{1,3})$"), lambda m: (0, int(m[1]) - 1)),
+    (re.compile(r"^aged\s+(\d{1,3})$"), lambda m: (int(m[1]), int(m[1]))),
+)
+
+
+def age_range(group: str) -> tuple[int, int | None]:
+    """The ages an age group names: "75 and over" / "75+" -> (75, None), "65-74" / "65 to 74"
+    -> (65, 74), "under 18" -> (0, 17), "aged 80" -> (80, 80). Raises ValueError otherwise."""
+    text = " ".join(str(group).split()).lower()
+    for pattern, ages in _AGE_GROUP:
+        match = pattern.match(text)
+        if match:
+            low, high = ages(match)
+            if high is not None and high < low:
+                break
+            return low, high
+    raise ValueError(
+        "an age group is written like '75 and over', '75+', '65-74', '65 to 74' or 'under 18'"
+    )
+
+
+def _overlap(a: tuple[int, int | None], b: tuple[int, int | None]) -> bool:
+    """Whether two age ranges (max None: no limit) share an age."""
+    top = lambda r: float("inf") if r[1] is None else r[1]  # noqa: E731
+    return a[0] <= top(b) and b[0] <= top(a)
+
+
+def _within(span: tuple[int, int | None], ages: tuple[int, int | None]) -> bool:
+    """Whether every age of ``span`` lies within ``ages`` (None: no upper limit)."""
+    low, high = span
+    a_low, a_high = ages
+    return low >= a_low and (a_high is None or (high is not None and high <= a_high))
+
+
 def _unknown_group(dimension: str, group: str, allowed) -> str:
     """One line: the group is not one of the dimension's, with the closest names."""
     allowed = list(allowed)
@@ -370,4 +412,6 @@ class Effect(_Model):
         allowed = EFFECT_GROUPS.get(self.dimension)
         if allowed is not None and self.group not in allowed:
             raise ValueError(_unknown_group(self.dimension, self.group, allowed))
+        if self.dimension == "age":
+            age_range(self.group)
         return self

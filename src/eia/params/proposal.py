@@ -24,12 +24,16 @@ from eia.params.base import (
 )
 from eia.params.data import (
     HIGHER_USE_IS,
+    OPT_IN_DIMENSIONS,
     AccessSpec,
     Denominators,
     Disclosure,
     Effect,
     Population,
     Service,
+    _overlap,
+    _within,
+    age_range,
 )
 from eia.params.explore import Explore
 from eia.params.kinds import KINDS
@@ -229,6 +233,7 @@ class Proposal(_Model):
             raise ValueError("template site_change needs sites.proposed or options")
         if self.access.travel_times and self.sites is None:
             raise ValueError("access.travel_times needs sites: journey times are to sites")
+        self._effects_rateable()
         seen: dict[str, str] = {}
         for option in self.options:
             key = names.skeleton(option.name)  # what it looks like: case, spaces, homoglyphs
@@ -246,6 +251,32 @@ class Proposal(_Model):
                 )
             seen[key] = option.name
         return self
+
+    def _effects_rateable(self) -> None:
+        """Effects only on groups the proposal rates: opted-in Census groups (``groups``), ages
+        within the population of interest, and age groups that do not overlap."""
+        ages: list[tuple[int, tuple[int, int | None]]] = []
+        for i, effect in enumerate(self.effects):
+            if effect.dimension in OPT_IN_DIMENSIONS and effect.dimension not in self.groups:
+                raise ValueError(
+                    f"effects[{i}] is on {effect.dimension}, which the proposal does not rate: "
+                    f"add {effect.dimension} to groups: [...] or remove the effect"
+                )
+            if effect.dimension != "age":
+                continue
+            span = age_range(effect.group)
+            if self.population is not None and not _within(span, self.population.ages):
+                raise ValueError(
+                    f"effects[{i}].group ({effect.group}) lies outside population.ages: "
+                    "an effect must be on residents the assessment counts"
+                )
+            for j, other in ages:
+                if _overlap(span, other):
+                    raise ValueError(
+                        f"effects[{i}].group ({effect.group}) overlaps effects[{j}]'s age group: "
+                        "age groups must not share ages"
+                    )
+            ages.append((i, span))
 
     @model_validator(mode="after")
     def _explore_fits(self) -> Proposal:

@@ -33,7 +33,12 @@ class Site(_Model):
         description="The site's destination in travel-time matrices (a postcode or ODS code); "
         "without it the site's name is matched.",
     )
-    hospital: Text | None = Field(None, description="A hospital name from the reference pack.")
+    hospital: Text | None = Field(
+        None,
+        description="A hospital from the reference pack: its name (any case or spacing; when "
+        "several sites share it, the one in the area, else the nearest within 20 km) or its "
+        "site code from `eia lookup hospital`.",
+    )
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude, WGS84.")
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude, WGS84.")
 

@@ -13,13 +13,16 @@ population of interest share one base.
   optionally only those within ``ages``;
 * :func:`share_in_ages` — each LSOA's share of residents within ``ages`` (the
   population of interest);
+* :func:`age_group_populations` — residents of declared age groups and of the other ages
+  (a service change's declared age effects);
+* :func:`effective_ages` — the ages an extract of age bands can be restricted to;
 * :func:`standard_for` — the 2013 European Standard Population for a set of
   bands (bands may merge, e.g. the service extract's "85+").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -146,3 +149,69 @@ def band_within(band: str, ages: Sequence[int | None] | None) -> bool:
     low, high = _band_range(band)
     a_low, a_high = ages
     return low >= a_low and (a_high is None or high <= a_high)
+
+
+def effective_ages(
+    ages: Sequence[int | None], bands: Sequence[tuple[float, float | None]]
+) -> tuple[int, int | None]:
+    """The ages an extract of age **bands** can be restricted to within ``ages``.
+
+    ``bands`` are ``(low, high)`` in whole years (``high`` None, infinite or 130
+    and over for an open band such as "85+"). Records are kept when their band lies
+    wholly within ``ages``, so the residents they are compared with must cover the
+    same ages: from the lowest kept band's start to the highest kept band's end
+    (None: no upper limit). Without any kept band, ``ages`` unchanged.
+    """
+    a_low, a_high = ages
+
+    def top(hi):
+        return None if hi is None or hi >= 130 else hi
+
+    kept = [
+        (lo, top(hi))
+        for lo, hi in bands
+        if lo >= a_low and (a_high is None or (top(hi) is not None and top(hi) <= a_high))
+    ]
+    if not kept:
+        return int(a_low), a_high
+    low = int(min(lo for lo, _ in kept))
+    if a_high is None or any(hi is None for _, hi in kept):
+        return low, None
+    return low, int(max(hi for _, hi in kept))
+
+
+#: The age dimension's group of everyone not in a declared age group.
+OTHER_AGES = "Other ages"
+
+
+def age_group_populations(
+    by_age: pd.DataFrame,
+    codes: Sequence[str],
+    groups: Mapping[str, tuple[int, int | None]],
+    *,
+    scale_to: pd.Series | None = None,
+    within: Sequence[int | None] | None = None,
+) -> pd.Series:
+    """Residents of each age group in the area, and of the other ages (:data:`OTHER_AGES`).
+
+    ``by_age`` is :meth:`eia.refdata.Pack.population_by_age` (single years by LSOA);
+    ``groups`` maps a label to ``(min, max)`` years (max None: no limit), groups not
+    overlapping; ``scale_to`` (Census 2021 residents per LSOA) rescales each LSOA's
+    ages to it, as :func:`band_populations`; ``within`` (a population of interest's
+    ages) limits everyone, the other ages included. Returns residents per label,
+    :data:`OTHER_AGES` last (0 when the groups cover every age).
+    """
+    years = _single_years(by_age.reindex(list(codes)).fillna(0.0))
+    if scale_to is not None:
+        total = years.sum(axis=1)
+        target = scale_to.reindex(years.index).astype("float64")
+        factor = np.where(total > 0, target / total.where(total > 0, 1.0), 0.0)
+        years = years.mul(factor, axis=0)
+    per_age = years.sum(axis=0)
+    everyone = per_age[[a for a in per_age.index if in_ages(a, within)]]
+    out = {
+        label: float(everyone[[a for a in everyone.index if in_ages(a, span)]].sum())
+        for label, span in groups.items()
+    }
+    out[OTHER_AGES] = max(float(everyone.sum()) - sum(out.values()), 0.0)
+    return pd.Series(out, name="population")

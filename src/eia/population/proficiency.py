@@ -8,7 +8,11 @@ MSOA therefore has the same share; the counts add up exactly to the MSOA's.
 Reports say so wherever they show these figures.
 
 "Cannot speak English well or at all" is TS029's "Cannot speak English well"
-plus "Cannot speak English".
+plus "Cannot speak English"; its key is :data:`KEY`
+(``cannot_speak_english_well_or_at_all``). The old key
+``cannot_speak_english_well`` (:data:`DEPRECATED_KEY`), which held the same
+figure under a name that said less, is still written by :func:`summary` for one
+release and will then be removed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,23 @@ from __future__ import annotations
 import pandas as pd
 
 from eia.refdata import Pack
+
+#: The key of residents who cannot speak English well or at all (TS029's two categories).
+KEY = "cannot_speak_english_well_or_at_all"
+#: The same figure's old key, kept in :func:`summary` for one release (deprecated).
+DEPRECATED_KEY = "cannot_speak_english_well"
+
+__all__ = [
+    "CAN",
+    "CANNOT",
+    "DEPRECATED_KEY",
+    "GROUPS",
+    "KEY",
+    "METHOD",
+    "by_lsoa",
+    "summary",
+    "weights",
+]
 
 #: The two groups of the ``language`` dimension (residents aged 3+).
 CANNOT = "Cannot speak English well or at all"
@@ -32,8 +53,8 @@ METHOD = (
 def by_lsoa(pack: Pack, codes: list[str]) -> pd.DataFrame:
     """Per LSOA (index ``lsoa21_code``, in the order of ``codes``), apportioned from its MSOA.
 
-    Columns: ``msoa21_code``, ``residents_3plus``, ``cannot_speak_english_well`` (cannot
-    speak English well or at all), ``share`` (the MSOA's share: the same for every LSOA in it).
+    Columns: ``msoa21_code``, ``residents_3plus``, :data:`KEY` (cannot speak English well
+    or at all), ``share`` (the MSOA's share: the same for every LSOA in it).
     """
     lookup = pack.msoa_lookup()[["lsoa21_code", "msoa21_code"]]
     pop = pack.population().rename("population").reset_index()
@@ -49,11 +70,11 @@ def by_lsoa(pack: Pack, codes: list[str]) -> pd.DataFrame:
         {
             "msoa21_code": rows["msoa21_code"],
             "residents_3plus": residents.astype(float),
-            "cannot_speak_english_well": cant.astype(float),
+            KEY: cant.astype(float),
         },
         index=pd.Index(codes, name="lsoa21_code"),
     )
-    out["share"] = out["cannot_speak_english_well"] / out["residents_3plus"]
+    out["share"] = out[KEY] / out["residents_3plus"]
     return out
 
 
@@ -62,8 +83,8 @@ def weights(pack: Pack, codes: list[str]) -> pd.DataFrame:
     frame = by_lsoa(pack, codes)
     out = pd.DataFrame(
         {
-            CANNOT: frame["cannot_speak_english_well"].fillna(0.0),
-            CAN: (frame["residents_3plus"] - frame["cannot_speak_english_well"]).fillna(0.0),
+            CANNOT: frame[KEY].fillna(0.0),
+            CAN: (frame["residents_3plus"] - frame[KEY]).fillna(0.0),
         },
         index=frame.index,
     )
@@ -72,12 +93,14 @@ def weights(pack: Pack, codes: list[str]) -> pd.DataFrame:
 
 
 def summary(frame: pd.DataFrame, lsoas: list[str] | None = None) -> dict:
-    """``{cannot_speak_english_well, residents_3plus, share}`` over ``lsoas`` (default: all)."""
+    """``{cannot_speak_english_well_or_at_all, residents_3plus, share}`` over ``lsoas``
+    (default: all), plus the deprecated ``cannot_speak_english_well`` (the same figure)."""
     part = frame if lsoas is None else frame.reindex(lsoas)
-    cannot = float(part["cannot_speak_english_well"].sum())
+    cannot = float(part[KEY].sum())
     residents = float(part["residents_3plus"].sum())
     return {
-        "cannot_speak_english_well": cannot,
+        KEY: cannot,
+        DEPRECATED_KEY: cannot,  # deprecated: the same figure as KEY; removed next release
         "residents_3plus": residents,
         "share": cannot / residents if residents else None,
         "lsoas": int(len(part)),

@@ -3,7 +3,10 @@
 ``eia lookup icb leicester`` finds "NHS Leicester, Leicestershire and Rutland
 Integrated Care Board" with its codes; ``eia lookup hospital "royal infirmary"
 --near E54000015`` ranks hospitals by how well their name matches and then by
-straight-line distance from the area. Matching is case-insensitive: a code
+straight-line distance from the area (0, "inside", for a site in it). A hospital
+is shown with its site code (:mod:`eia.refdata.hospitals`), local authority and
+coordinates, so sites that share a name are told apart, and the code can be
+given in a params file instead of the name. Matching is case-insensitive: a code
 matches exactly, a name matches by its words (every word of the query found
 in the name) or, failing that, fuzzily (:mod:`difflib`).
 
@@ -21,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eia.refdata import Pack
+from eia.refdata import Pack, hospitals
+from eia.refdata.hospitals import site_key
 
 KINDS = ("icb", "ltla", "hospital", "lsoa")
 CODE = re.compile(r"[EW]\d{8}")
@@ -29,18 +33,32 @@ CODE = re.compile(r"[EW]\d{8}")
 
 @dataclass(frozen=True)
 class Match:
-    """One look-up result: its code (hospitals have none), name and how far from the area."""
+    """One look-up result: its code, name and, for a hospital, where it is.
+
+    ``km``: straight-line distance from the ``--near`` area (0 when inside it);
+    ``where``: a hospital's local authority; ``lat``/``lon``: its position (WGS84).
+    """
 
     code: str
     name: str
     km: float | None = None
     also: str = ""  # other codes (an ICB's NHS code)
+    where: str = ""
+    lat: float | None = None
+    lon: float | None = None
 
     def __str__(self) -> str:
-        where = f"  ({self.km:.1f} km from the area)" if self.km is not None else ""
+        if self.km is None:
+            distance = ""
+        elif self.km == 0:
+            distance = "  (inside the area)"
+        else:
+            distance = f"  ({self.km:.1f} km from the area)"
         also = f" / {self.also}" if self.also else ""
         code = f"{self.code}{also}  " if self.code else ""
-        return f"{code}{self.name}{where}"
+        where = f", {self.where}" if self.where else ""
+        position = f"  ({self.lat:.5f}, {self.lon:.5f})" if self.lat is not None else ""
+        return f"{code}{self.name}{where}{position}{distance}"
 
 
 def _words(text: str) -> list[str]:
@@ -90,10 +108,17 @@ def _entries(pack: Pack, kind: str) -> pd.DataFrame:
             {"code": table["lsoa21_code"], "name": table["lsoa21_name"], "also": ""}
         ).reset_index(drop=True)
     if kind == "hospital":
-        names = pd.Series(pack.values("hospitals22_points.parquet", "hospital22_name"))
-        return pd.DataFrame({"code": "", "name": names.drop_duplicates(), "also": ""}).reset_index(
-            drop=True
-        )
+        table = hospitals.sites(pack, distinct=True)
+        return pd.DataFrame(
+            {
+                "code": table["code"],
+                "name": table["name"],
+                "also": "",
+                "where": table["ltla24_name"].fillna(""),
+                "lat": table["lat"],
+                "lon": table["lon"],
+            }
+        ).reset_index(drop=True)
     raise ValueError(f"kind must be one of {', '.join(KINDS)}")
 
 
@@ -115,7 +140,7 @@ def area_code(pack: Pack, text: str) -> Match | None:
 
 
 def within(pack: Pack, kind: str, area: str) -> list[str]:
-    """The codes (hospitals: names) of ``kind`` lying in an area code: an ICB's local authorities."""
+    """The codes of ``kind`` lying in an area code: an ICB's local authorities, hospitals."""
     if kind == "hospital":
         return areas_hospitals(pack, area)
     return area_members(
@@ -124,15 +149,17 @@ def within(pack: Pack, kind: str, area: str) -> list[str]:
 
 
 def areas_hospitals(pack: Pack, area: str) -> list[str]:
-    """Names of the hospitals inside an area (by its LSOAs' boundaries)."""
-    import geopandas as gpd
+    """Site codes (:func:`eia.refdata.hospitals.sites`) of the hospitals inside an area, by name.
 
+    Inside means within :data:`eia.hospitals.INSIDE_KM` of the area's LSOAs.
+    """
     codes = _area_codes(pack, area)
     if not codes:
         return []
-    shapes = pack.boundaries(codes)
-    held = gpd.sjoin(pack.hospitals(), shapes[["geometry"]], predicate="within")
-    return sorted(set(held["hospital22_name"]))
+    table = hospitals.sites(pack, distinct=True)
+    km = hospitals.distance_to_area_km(pack, table[["x", "y"]].to_numpy(), codes)
+    held = table[km == 0]
+    return list(held.sort_values(["name", "code"])["code"])
 
 
 def _area_codes(pack: Pack, area: str) -> list[str]:
@@ -146,14 +173,66 @@ def _area_codes(pack: Pack, area: str) -> list[str]:
     return []
 
 
-def _centre(pack: Pack, area: str):
-    """The area's centre (EPSG:27700 x, y) from its LSOAs' representative points, or None."""
-    codes = _area_codes(pack, area)
-    if not codes:
-        return None
-    shapes = pack.boundaries(codes)
-    points = shapes.geometry.representative_point()
-    return float(points.x.mean()), float(points.y.mean())
+def search(
+    pack: Pack,
+    kind: str,
+    text: str,
+    *,
+    near: str | None = None,
+    prefer: Collection[str] = (),
+    inside: str | None = None,
+    close: int = 10,
+) -> list[Match]:
+    """Every entry of ``kind`` matching ``text`` (a code or words of a name), best first.
+
+    With ``near`` (an ICB, local authority or LSOA code), hospitals are given their
+    straight-line distance from the area (0 inside it) and those that match equally
+    well are ranked by it; every site whose name matches exactly is kept, however far.
+    Entries whose code is in ``prefer`` (say, the local authorities of the proposal's
+    ICB) come first, closest match first, even when they match less well than others.
+    With ``inside`` (an area code), only entries in that area are searched; an empty
+    ``text`` then lists them all. An unknown code gives the ``close`` closest codes.
+    """
+    everything = entries(pack, kind)
+    everything = everything.dropna(subset=["code"]).assign(
+        name=everything["name"].fillna("").astype(str)
+    )
+    if inside:
+        everything = everything[everything["code"].isin(set(within(pack, kind, inside)))]
+    if inside and not text.strip():
+        table = everything.assign(score=1.0)
+    else:
+        table = _matching(everything, text, close)
+    if prefer:
+        preferred = everything[everything["code"].isin(set(prefer))]
+        preferred = preferred.assign(score=[_closeness(text, r) for r in preferred.itertuples()])
+        table = pd.concat([preferred, table[~table["code"].isin(preferred["code"])]])
+    table = table.assign(preferred=table["code"].isin(set(prefer)))
+    km = pd.Series(np.nan, index=table.index)
+    if near and kind == "hospital" and len(table):
+        codes = _area_codes(pack, near)
+        if codes:
+            sites = hospitals.sites(pack).set_index("code")
+            xy = sites.loc[table["code"], ["x", "y"]].to_numpy()
+            km = pd.Series(hospitals.distance_to_area_km(pack, xy, codes), index=table.index)
+    table = table.assign(km=km, band=table["score"].round(1))
+    table = table.sort_values(
+        ["preferred", "band", "km", "name", "code"], ascending=[False, False, True, True, True]
+    )
+    return [_match(r) for r in table.itertuples()]
+
+
+def _match(r) -> Match:
+    lat, lon = getattr(r, "lat", None), getattr(r, "lon", None)
+    return Match(
+        r.code,
+        r.name,
+        None if pd.isna(r.km) else float(r.km),
+        r.also,
+        str(getattr(r, "where", "") or ""),
+        None if lat is None or pd.isna(lat) else float(lat),
+        None if lon is None or pd.isna(lon) else float(lon),
+    )
 
 
 def find(
@@ -164,52 +243,11 @@ def find(
     near: str | None = None,
     prefer: Collection[str] = (),
     inside: str | None = None,
-    limit: int = 10,
+    limit: int | None = 10,
 ) -> list[Match]:
-    """Entries of ``kind`` matching ``text`` (a code or words of a name), best first.
-
-    With ``near`` (an ICB, local authority or LSOA code), hospitals that match
-    equally well are ranked by straight-line distance from the area's centre.
-    Entries whose code is in ``prefer`` (say, the local authorities of the
-    proposal's ICB) come first, closest match first, even when they match less
-    well than others. With ``inside`` (an area code), only entries in that area
-    are searched; an empty ``text`` then lists them all.
-    """
-    everything = entries(pack, kind)
-    everything = everything.dropna(subset=["code"]).assign(
-        name=everything["name"].fillna("").astype(str)
-    )
-    if inside:
-        members = set(within(pack, kind, inside))
-        key = "name" if kind == "hospital" else "code"
-        everything = everything[everything[key].isin(members)]
-    if inside and not text.strip():
-        table = everything.assign(score=1.0)
-    else:
-        table = _matching(everything, text, limit)
-    if prefer:
-        preferred = everything[everything["code"].isin(set(prefer))]
-        preferred = preferred.assign(score=[_closeness(text, r) for r in preferred.itertuples()])
-        table = pd.concat([preferred, table[~table["code"].isin(preferred["code"])]])
-    table = table.assign(preferred=table["code"].isin(set(prefer)))
-    km = pd.Series(np.nan, index=table.index)
-    if near and kind == "hospital" and len(table):
-        centre = _centre(pack, near)
-        if centre is not None:
-            sites = pack.hospitals().drop_duplicates("hospital22_name").set_index("hospital22_name")
-            geom = sites.geometry.reindex(table["name"])
-            km = pd.Series(
-                np.hypot(geom.x.to_numpy() - centre[0], geom.y.to_numpy() - centre[1]) / 1000,
-                index=table.index,
-            )
-    table = table.assign(km=km, band=table["score"].round(1))
-    table = table.sort_values(
-        ["preferred", "band", "km", "name"], ascending=[False, False, True, True]
-    )
-    return [
-        Match(r.code, r.name, None if pd.isna(r.km) else float(r.km), r.also)
-        for r in table.head(limit).itertuples()
-    ]
+    """The first ``limit`` (None: all) of :func:`search`'s results."""
+    found = search(pack, kind, text, near=near, prefer=prefer, inside=inside, close=limit or 10)
+    return found if limit is None else found[:limit]
 
 
 def _closeness(text: str, entry) -> float:
@@ -260,7 +298,9 @@ def suggest(
     if not matches:
         return ""
     if kind == "hospital":
-        return "; close matches: " + "; ".join(m.name for m in matches)
+        return "; close matches: " + "; ".join(
+            f"{m.name} ({m.code}{', ' + m.where if m.where else ''})" for m in matches
+        )
     preferred = set(prefer)
 
     def label(m: Match) -> str:
@@ -286,21 +326,21 @@ def areas_at(pack: Pack, sites: Iterable, kind: str = "icb") -> list[str]:
 
     method, column = BOUNDARIES[kind]
     sites = list(sites)
-    hospitals = pack.hospitals()
-    by_name = hospitals.assign(key=hospitals["hospital22_name"].str.casefold())
+    pack_sites = pack.hospitals()
+    by_name = pack_sites.assign(key=pack_sites["hospital22_name"].map(site_key))
     by_name = by_name.drop_duplicates("key").set_index("key").geometry
-    named = [s.casefold() for s in sites if isinstance(s, str)]
+    named = [site_key(s) for s in sites if isinstance(s, str)]
     pairs = [s for s in sites if isinstance(s, tuple)]
     points = list(by_name.reindex(named).dropna()) + [
         s for s in sites if isinstance(s, BaseGeometry)
     ]
     if pairs:
         xy = gpd.points_from_xy([p[1] for p in pairs], [p[0] for p in pairs], crs="EPSG:4326")
-        points += list(gpd.GeoSeries(xy).to_crs(hospitals.crs))
+        points += list(gpd.GeoSeries(xy).to_crs(pack_sites.crs))
     if not points:
         return []
-    where = gpd.GeoDataFrame(geometry=points, crs=hospitals.crs)
-    held = gpd.sjoin(where, getattr(pack, method)().to_crs(hospitals.crs), predicate="within")
+    where = gpd.GeoDataFrame(geometry=points, crs=pack_sites.crs)
+    held = gpd.sjoin(where, getattr(pack, method)().to_crs(pack_sites.crs), predicate="within")
     return list(held[column].value_counts().index)
 
 

@@ -16,11 +16,12 @@ columns ``minutes_before``, ``minutes_after``, ``minutes_change`` from
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from eia.analysis.access import CORE20_LABELS
 from eia.assessment import Assessment
-from eia.report import maps
+from eia.report import cartography, maps
 from eia.report.show import Figure, fmt_int, fmt_pct, join_words, plural
 
 #: Column prefix of the per-LSOA frames in each unit.
@@ -82,29 +83,72 @@ def imd_map(a: Assessment) -> Figure | None:
     if a.current is None:
         return None
     proposed = dict(a.proposed) if len(a.proposed) > 1 else a.proposed.get(a.primary)
-    fig = maps.imd_map(a.area, a.current, proposed, outline=a.outline())
+    fig = maps.imd_map(a.area, a.current, proposed, outline=a.outline(), places=a.places())
     decile1 = (a.area["imd_decile"] == 1).mean()
     core20 = (
         a.area.loc[a.area["core20"].astype(bool), "population"].sum() / a.area["population"].sum()
     )
     sites = " ".join(_roles_sentence(a, o) for o in a.proposed)
-    panels = (
-        f", one panel for each of {plural(len(a.proposed), 'option')}"
-        if len(a.proposed) > 1
-        else ""
-    )
+    several = len(a.proposed) > 1
+    numbers = "; ".join(f"{i} {name}" for i, name in enumerate(a.proposed, start=1))
     return Figure(
         fig,
         alt=(
             f"Map of the area's {plural(len(a.area), 'neighbourhood')} shaded by national IMD "
-            f"2025 decile{panels}. {fmt_pct(decile1)} of neighbourhoods are in the most deprived "
+            f"2025 decile; darker neighbourhoods are more deprived. {extent_sentence(a)} "
+            f"{fmt_pct(decile1)} of neighbourhoods are in the most deprived "
             f"decile and {fmt_pct(core20)} of residents live in Core20 neighbourhoods. {sites}"
         ).strip(),
         caption=(
             "Deprivation (IMD 2025 national decile; darker is more deprived) with every site "
-            "named: circles are sites kept, crosses sites that close, triangles new sites."
+            "named: circles are sites kept, crosses sites that close, triangles new sites"
+            + (
+                f"; after each name, the site's status under each option ({numbers})."
+                if several
+                else "."
+            )
         ),
     )
+
+
+def _places_in(a: Assessment, mask, n: int = 3) -> list[str]:
+    """The largest towns among the neighbourhoods in ``mask`` (else their authorities)."""
+    part = a.area[mask]
+    if not len(part):
+        return []
+    x0, y0, x1, y1 = part.total_bounds
+    towns = a.places()
+    inside = towns[
+        (towns["x"] >= x0) & (towns["x"] <= x1) & (towns["y"] >= y0) & (towns["y"] <= y1)
+    ]
+    if len(inside):
+        return list(inside["name"].head(n))
+    counts = part.groupby("ltla24_name")["population"].sum().sort_values(ascending=False)
+    return list(counts.index[:n])
+
+
+def extent_sentence(a: Assessment, focus=None, what: str = "changes") -> str:
+    """What a map's frame shows, in words: the whole area or the neighbourhoods in
+    ``focus`` (a mask) and where they are, and any detached part shown in an inset."""
+    apart = cartography.detached(a.area)
+    words = "The map shows the whole area"
+    if focus is not None and focus.any():
+        bounds = cartography.focus_bounds(a.area, focus, main=~apart)
+        whole = cartography.focus_bounds(a.area, None, main=~apart)
+        places = join_words(_places_in(a, focus))
+        if cartography.bounds_area(bounds) < cartography.bounds_area(whole) * 0.999:
+            words = (
+                f"The map is framed on the {plural(int(focus.sum()), 'neighbourhood')} whose "
+                f"{what}, around {places}, with a small map of the whole area locating them"
+            )
+        elif places:
+            words += f"; the change is around {places}"
+    if apart.any():
+        names = join_words(sorted(set(a.area.loc[apart, "ltla24_name"])))
+        words += (
+            f"; {names}, away from the rest, {'is' if ' and ' not in names else 'are'} in an inset"
+        )
+    return words + "."
 
 
 def change_summary(
@@ -154,12 +198,22 @@ def _change_alt(a: Assessment, option: str, unit: str, mode=None, values=None) -
     return text + "."
 
 
+def _changed_mask(a: Assessment, option: str, unit: str, mode=None, values=None):
+    """True for the area's LSOAs (in its order) whose change counts, as the map frames them."""
+    change, far = _thresholds(a, unit, mode)
+    frame = _values(a, unit, values)[option].set_index("lsoa21_code")[_col(unit, "change")]
+    delta = frame.reindex(a.area["lsoa21_code"]).to_numpy(dtype=float)
+    codes = maps.change_classes(pd.Series(delta), change, far, unit).codes
+    return (codes >= 0) & (codes != 2)
+
+
 def change_style(a: Assessment, unit: str, mode: str | None) -> dict:
     """The keyword arguments of :func:`eia.report.maps.change_map` and :func:`eia.report.maps.options_maps`
     for ``unit`` (and ``mode``): outline, the thresholds that class the change, its column."""
     change, far = _thresholds(a, unit, mode)
     return {
         "outline": a.outline(),
+        "places": a.places(),
         "threshold": change,
         "outer": far,
         "unit": unit,
@@ -190,7 +244,10 @@ def change_map(
     measure = _what(unit)[0]
     return Figure(
         fig,
-        alt=f"Map of the change in {measure} to the nearest site. "
+        alt=f"Map of the change in {measure} to the nearest site: orange is further, purple "
+        "nearer, darker shades larger changes. "
+        + extent_sentence(a, _changed_mask(a, option, unit, mode, values), f"{measure} changes")
+        + " "
         + _change_alt(a, option, unit, mode, values),
         caption=(
             f"Change in {measure} to the nearest site, {scenario_name(a, option)}"
@@ -214,7 +271,14 @@ def options_maps(
     measure = _what(unit)[0]
     return Figure(
         fig,
-        alt=f"Maps of the change in {measure} under each of {plural(len(values), 'option')}. "
+        alt=f"Maps of the change in {measure} under each of {plural(len(values), 'option')}: "
+        "orange is further, purple nearer, darker shades larger changes. "
+        + extent_sentence(
+            a,
+            np.logical_or.reduce([_changed_mask(a, o, unit, mode, values) for o in values]),
+            f"{measure} changes under an option",
+        )
+        + " "
         + " ".join(_change_alt(a, o, unit, mode, values) for o in values),
         caption=(
             f"Change in {measure} to the nearest site under each option, classed at the "

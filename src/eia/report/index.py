@@ -113,6 +113,8 @@ def rating_summary(metrics: dict[str, Any]) -> dict[str, Any]:
     found = metrics.get("findings")
     if isinstance(found, dict):  # the findings decide the option, the flags and robustness
         out |= findings_summary(found)
+    if out["scenario"] == "Proposed":  # never the internal key
+        out["scenario"] = "the proposal"
     return out
 
 

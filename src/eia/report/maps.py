@@ -19,15 +19,15 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import patheffects
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from eia.align import by_lsoa
-from eia.analysis.sites import site_roles
+from eia.analysis.sites import site_key, site_roles
 from eia.population.area import area_outline
+from eia.report import cartography
 from eia.stats.disclosure import quantile_classes
 
 A4_WIDTH_IN = 7.0
@@ -48,7 +48,6 @@ SITE_STYLES = {
 }
 #: Okabe–Ito colours for the curves (safe for colour-blind readers), with line styles.
 CURVE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
-LABEL_MAX_SITES = 12
 
 
 def _subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kwargs):
@@ -61,22 +60,6 @@ def _subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kw
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def _panels(n: int, *, legend_in: float, cols: int | None = None):
-    """A grid of map panels at A4 width: two a row (one alone), ``legend_in`` inches for legends."""
-    cols = cols or (1 if n == 1 else 2)
-    rows = int(np.ceil(n / cols))
-    fig, axes = _subplots(
-        rows,
-        cols,
-        figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.55 * rows + legend_in),
-        squeeze=False,
-        layout="constrained",
-    )
-    for ax in list(axes.flat)[n:]:  # an odd number of panels leaves one cell empty
-        ax.set_axis_off()
-    return fig, axes
-
-
 def _styled(func):
     """Run a figure function inside :data:`STYLE` (no global state changed)."""
 
@@ -86,11 +69,6 @@ def _styled(func):
             return func(*args, **kwargs)
 
     return wrapper
-
-
-def _frame(ax) -> None:
-    ax.set_axis_off()
-    ax.set_aspect("equal")
 
 
 def site_handle(role: str) -> Line2D:
@@ -109,40 +87,12 @@ def site_handle(role: str) -> Line2D:
 
 
 def _draw_sites(ax, roles: gpd.GeoDataFrame, *, labels: bool = True, size: float = 70) -> list:
-    """Draw sites by role (shape + colour) with their names; the legend handles for the roles shown."""
-    handles = []
+    """Sites by role (shape + colour) with their names, drawn once the layout is final
+    (:func:`eia.report.cartography.finish`); the legend handles for the roles shown."""
     if roles is None or len(roles) == 0:
-        return handles
-    for role in SITE_STYLES:
-        part = roles[roles["role"] == role]
-        if not len(part):
-            continue
-        marker, face, _ = SITE_STYLES[role]
-        ax.scatter(
-            part.geometry.x,
-            part.geometry.y,
-            marker=marker,
-            s=size,
-            c=face,
-            edgecolors="black" if role != "closing" else "white",
-            linewidths=1.0,
-            zorder=6,
-        )
-        handles.append(site_handle(role))
-    if labels and len(roles) <= LABEL_MAX_SITES:
-        halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-        for name, point in zip(roles["name"], roles.geometry, strict=True):
-            text = textwrap.shorten(str(name), width=30, placeholder="…")
-            ax.annotate(
-                text,
-                (point.x, point.y),
-                xytext=(5, 4),
-                textcoords="offset points",
-                fontsize=7,
-                zorder=7,
-                path_effects=halo,
-            )
-    return handles
+        return []
+    cartography.draw_sites(ax, roles, SITE_STYLES, labels=labels, size=size)
+    return [site_handle(r) for r in SITE_STYLES if (roles["role"] == r).any()]
 
 
 def _legends(fig, handles, title: str, site_handles) -> None:
@@ -181,25 +131,81 @@ def _plot(ax, frame, **kwargs) -> None:
         frame.plot(ax=ax, **kwargs)
 
 
-def _outline(ax, area: gpd.GeoDataFrame, lines: gpd.GeoDataFrame | None = None) -> None:
-    lines = area_outline(area) if lines is None else lines
-    _plot(ax, lines.boundary, color="#212b32", linewidth=0.6, zorder=3)
+def _extent(area: gpd.GeoDataFrame, focus=None, roles=None) -> tuple:
+    """(bounds, detached mask) of a panel: :func:`eia.report.cartography.focus_bounds` on ``focus``
+    (the LSOAs that change) and the sites that close or open, detached parts left out."""
+    apart = cartography.detached(area)
+    points = []
+    if roles is not None and len(roles):
+        points = list(roles.geometry[roles["role"].isin(["closing", "new"]).to_numpy()])
+    bounds = cartography.focus_bounds(area, focus, points, main=~apart)
+    return bounds, apart
 
 
-def _imd_panel(ax, area, roles, outline, *, labels: bool = True) -> list:
-    cmap = matplotlib.colormaps["cividis"].resampled(10)
-    _plot(
-        ax,
-        area,
-        column="imd_decile",
-        cmap=cmap,
-        vmin=0.5,
-        vmax=10.5,
-        linewidth=0.05,
-        edgecolor="white",
+def _map_figure(bounds, *, n: int = 1, legend_in: float = 0.0, side_in: float = 0.0):
+    """A figure at A4 width whose panels fit ``bounds`` (no blank band): ``n`` panels, two
+    a row, ``side_in`` inches for a legend beside them or ``legend_in`` below."""
+    cols = 1 if n == 1 else 2
+    rows = int(np.ceil(n / cols))
+    width = (A4_WIDTH_IN - side_in) / cols
+    height = rows * (width * cartography.panel_aspect(bounds) + 0.35) + legend_in
+    fig, axes = _subplots(
+        rows, cols, figsize=(A4_WIDTH_IN, height), squeeze=False, layout="constrained"
     )
-    _outline(ax, area, outline)
-    return _draw_sites(ax, roles, labels=labels)
+    for ax in list(axes.flat)[n:]:  # an odd number of panels leaves one cell empty
+        ax.set_axis_off()
+    return fig, axes
+
+
+def _panel(
+    ax, area, colours, roles, outline, places, bounds, apart, *, hatch=None, focus=None
+) -> list:
+    """One map panel: neighbourhoods filled with ``colours``, ``hatch`` (a mask) hatched,
+    authorities, towns and sites, framed on ``bounds``; detached parts (``apart``) in an
+    inset, a locator when zoomed in, a scale bar. Returns the sites' legend handles."""
+    colours = np.asarray(colours, dtype=object)
+
+    def paint(target, rows=None) -> None:
+        rows = np.ones(len(area), dtype=bool) if rows is None else rows
+        _plot(target, area[rows], color=list(colours[rows]), linewidth=0.05, edgecolor="white")
+        if hatch is not None and (hatch & rows).any():
+            _plot(
+                target,
+                area[hatch & rows],
+                facecolor="none",
+                edgecolor="#212b32",
+                hatch="////",
+                linewidth=0.0,
+                zorder=2,
+            )
+
+    paint(ax)
+    lines = area_outline(area) if outline is None else outline
+    cartography.draw_authorities(ax, lines, bounds)
+    cartography.set_bounds(ax, bounds)
+    cartography.draw_towns(ax, places, bounds)
+    weight = None if focus is None else np.where(focus, 4.0, 1.0)
+    free = cartography.corners(ax, area, bounds, weight=weight)
+    whole = area[~apart].total_bounds
+    if cartography.bounds_area(bounds) < 0.5 * cartography.bounds_area(tuple(whole)):
+        cartography.add_locator(ax, lines, bounds, free.pop(0))
+    if apart.any():
+        part = area[apart]
+        names = sorted(set(part["ltla24_name"])) if "ltla24_name" in part else []
+
+        def paint_part(inset) -> None:
+            paint(inset, apart)
+            if roles is not None and len(roles):
+                _draw_sites(inset, roles, labels=True, size=40)
+
+        cartography.add_detached_inset(ax, part, paint_part, free.pop(0), ", ".join(names))
+    cartography.add_scale_bar(ax, free.pop(0))
+    return _draw_sites(ax, roles)
+
+
+def _imd_colours(area) -> list:
+    cmap = matplotlib.colormaps["cividis"].resampled(10)
+    return [to_hex(cmap(int(d) - 1)) for d in area["imd_decile"]]
 
 
 def _imd_handles() -> list:
@@ -224,6 +230,47 @@ def _unique_handles(handles: list) -> list:
     return out
 
 
+#: How a site's status under each option is written after its name on the deprivation map.
+STATUS_MARKS = {"kept": "●", "closing": "✖", "new": "▲"}
+
+
+def options_roles(current, proposed: Mapping) -> gpd.GeoDataFrame:
+    """Every site of every option once, with its role on the one deprivation map and a label.
+
+    The role is ``closing`` when any option closes the site, ``new`` when any opens it,
+    else ``kept``; with two or more options, ``label`` is the name followed by the
+    site's status under each option by number and symbol ("1 ● 2 ✖").
+    """
+    frames = {name: site_roles(current, sites) for name, sites in proposed.items()}
+    rows: dict[str, dict] = {}
+    for i, (_, roles) in enumerate(frames.items(), start=1):
+        for name, role, point in zip(roles["name"], roles["role"], roles.geometry, strict=True):
+            row = rows.setdefault(site_key(name), {"name": name, "point": point, "status": {}})
+            row["status"][i] = role
+    out = []
+    for row in rows.values():
+        status = row["status"]
+        role = next((r for r in ("closing", "new") if r in status.values()), "kept")
+        if len(frames) > 1:
+            marks = " ".join(
+                f"{i} {STATUS_MARKS.get(status.get(i, ''), '–')}" for i in range(1, len(frames) + 1)
+            )
+            label = f"{row['name']}  {marks}"
+        else:
+            label = row["name"]
+        out.append((row["name"], role, label, row["point"]))
+    crs = current.crs if current is not None else None
+    return gpd.GeoDataFrame(
+        {
+            "name": [r[0] for r in out],
+            "role": [r[1] for r in out],
+            "label": [r[2] for r in out],
+        },
+        geometry=[r[3] for r in out],
+        crs=crs,
+    )
+
+
 @_styled
 def imd_map(
     area: gpd.GeoDataFrame,
@@ -232,41 +279,36 @@ def imd_map(
     *,
     title: str | None = None,
     outline: gpd.GeoDataFrame | None = None,
+    places: pd.DataFrame | None = None,
 ):
-    """IMD 2025 national decile of each LSOA, with every site labelled by its role.
+    """IMD 2025 national decile of each LSOA, in one panel, with every site by its role.
 
-    ``proposed`` is one scenario's sites (a GeoDataFrame) or ``{option: sites}``:
-    with several options, one panel per option, each showing which sites that
-    option keeps (●), closes (✖) and opens (▲). ``outline``: the area's
-    :func:`area_outline`, if already computed.
+    ``proposed`` is one scenario's sites (a GeoDataFrame) or ``{option: sites}``: with
+    several options each site is labelled with its status under each option, by number
+    and symbol (:func:`options_roles`), and the legend numbers the options.
+    ``outline``: the area's :func:`area_outline`; ``places``: :func:`eia.population.places.towns`.
     """
-    lines = area_outline(area) if outline is None else outline
     if isinstance(proposed, Mapping) and len(proposed) > 1:
-        fig, axes = _panels(len(proposed), legend_in=0.9, cols=2)
-        handles: list = []
-        for ax, (name, sites) in zip(axes.flat, proposed.items(), strict=False):
-            handles += _imd_panel(ax, area, site_roles(current, sites), lines)
-            ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
-            _frame(ax)
-        fig.legend(
-            handles=_imd_handles() + _unique_handles(handles),
-            title="IMD 2025 decile (national)",
-            loc="outside lower center",
-            ncol=5,
-            frameon=False,
-            fontsize=8,
-        )
-        if title:
-            fig.suptitle(title)
-        return fig
-    if isinstance(proposed, Mapping):
-        proposed = next(iter(proposed.values()), None)
-    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
-    site_handles = _imd_panel(ax, area, site_roles(current, proposed), lines)
-    _legends(fig, _imd_handles(), "IMD 2025 decile (national)", site_handles)
+        roles = options_roles(current, proposed)
+        numbered = [
+            Line2D([], [], linestyle="none", label=f"{i} {_wrap_title(name, 30)}")
+            for i, name in enumerate(proposed, start=1)
+        ]
+        numbered.insert(0, Line2D([], [], linestyle="none", label="Options (after names):"))
+        numbered.append(Line2D([], [], linestyle="none", label="● kept  ✖ closing  ▲ new  – none"))
+    else:
+        if isinstance(proposed, Mapping):
+            proposed = next(iter(proposed.values()), None)
+        roles = site_roles(current, proposed)
+        numbered = []
+    bounds, apart = _extent(area)
+    fig, axes = _map_figure(bounds, side_in=2.3)
+    ax = axes[0, 0]
+    site_handles = _panel(ax, area, _imd_colours(area), roles, outline, places, bounds, apart)
+    _legends(fig, _imd_handles(), "IMD 2025 decile (national)", site_handles + numbered)
     if title:
         ax.set_title(title)
-    _frame(ax)
+    cartography.finish(fig)
     return fig
 
 
@@ -308,26 +350,21 @@ def change_classes(
     return pd.Categorical.from_codes(codes, categories=list(labels))
 
 
-def _change_panel(
-    ax, area, change, roles, outline, *, threshold, outer, unit, deprivation: bool
-) -> None:
+def _change_colours(change, threshold, outer, unit) -> list:
     classes = change_classes(change, threshold, outer, unit)
-    facecolors = [
-        CHANGE_COLOURS[c] if c >= 0 else NO_DATA for c in np.asarray(classes.codes, dtype=int)
-    ]
-    _plot(ax, area, color=facecolors, linewidth=0.05, edgecolor="#aeb7bd")
+    return [CHANGE_COLOURS[c] if c >= 0 else NO_DATA for c in np.asarray(classes.codes, dtype=int)]
+
+
+def _changed(change, threshold, outer, unit) -> np.ndarray:
+    """True for the LSOAs whose change counts (not in the middle class, not missing)."""
+    codes = np.asarray(change_classes(change, threshold, outer, unit).codes, dtype=int)
+    return (codes >= 0) & (codes != 2)
+
+
+def _core20(area, deprivation: bool):
     if deprivation and "core20" in area and area["core20"].any():
-        _plot(
-            ax,
-            area[area["core20"].astype(bool).to_numpy()],
-            facecolor="none",
-            edgecolor="#212b32",
-            hatch="////",
-            linewidth=0.0,
-            zorder=2,
-        )
-    _outline(ax, area, outline)
-    return _draw_sites(ax, roles)
+        return area["core20"].astype(bool).to_numpy()
+    return None
 
 
 def _change_handles(threshold, outer, unit, deprivation: bool) -> list:
@@ -363,6 +400,7 @@ def change_map(
     unit: str = "km",
     column: str = "km_change",
     deprivation: bool = True,
+    places: pd.DataFrame | None = None,
 ):
     """Change per LSOA (distance in km, or time in min) in five classes cut at the proposal's
     own thresholds, with Core20 neighbourhoods hatched over it and sites labelled by role.
@@ -370,24 +408,29 @@ def change_map(
     ``threshold`` is the change that counts (``thresholds.change_km``); ``outer`` the
     second cut (see :func:`change_bands`); ``column`` the change column of
     ``distances``, whose ``lsoa21_code`` aligns it to ``area``. ``outline``: the
-    area's :func:`area_outline`, if already computed.
+    area's :func:`area_outline`, if already computed; ``places``: :func:`eia.population.places.towns`.
+    The map is framed on the neighbourhoods whose change counts (with a locator of
+    the whole area), detached parts of the area in an inset.
     """
-    own = ax is None
-    if own:
-        fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
+    change = _aligned(area, distances, column)
+    roles = site_roles(current, proposed)
+    bounds, apart = _extent(area, _changed(change, threshold, outer, unit), roles)
+    if ax is None:
+        fig, axes = _map_figure(bounds, side_in=2.4 if legend else 0.0)
+        ax = axes[0, 0]
     else:
         fig = ax.figure
-    change = _aligned(area, distances, column)
-    site_handles = _change_panel(
+    site_handles = _panel(
         ax,
         area,
-        change,
-        site_roles(current, proposed),
+        _change_colours(change, threshold, outer, unit),
+        roles,
         outline,
-        threshold=threshold,
-        outer=outer,
-        unit=unit,
-        deprivation=deprivation,
+        places,
+        bounds,
+        apart,
+        hatch=_core20(area, deprivation),
+        focus=_changed(change, threshold, outer, unit),
     )
     if legend:
         what = "distance" if unit == "km" else "travel time"
@@ -399,7 +442,7 @@ def change_map(
         )
     if title:
         ax.set_title(title)
-    _frame(ax)
+    cartography.finish(fig)
     return fig
 
 
@@ -426,29 +469,37 @@ def options_maps(
     unit: str = "km",
     column: str = "km_change",
     deprivation: bool = True,
+    places: pd.DataFrame | None = None,
 ):
     """Small multiples: each option's change map with that option's own sites, one legend.
 
-    Two panels a row, titles wrapped so they never overlap. ``outline``: the area's
-    :func:`area_outline`, if already computed (else computed once here).
+    Two panels a row, titles wrapped so they never overlap, all framed alike on the
+    neighbourhoods any option changes. ``outline``: the area's :func:`area_outline`, if
+    already computed (else computed once here); ``places``: :func:`eia.population.places.towns`.
     """
     lines = area_outline(area) if outline is None else outline
-    fig, axes = _panels(len(scenarios), legend_in=1.1)
+    changes = {name: _aligned(area, d, column) for name, d in scenarios.items()}
+    changed = np.zeros(len(area), dtype=bool)
+    every = [site_roles(current, proposed[name]) for name in scenarios]
+    for change in changes.values():
+        changed |= _changed(change, threshold, outer, unit)
+    bounds, apart = _extent(area, changed, pd.concat(every) if every else None)
+    fig, axes = _map_figure(bounds, n=len(scenarios), legend_in=1.0)
     handles: list = []
-    for ax, (name, distances) in zip(axes.flat, scenarios.items(), strict=False):
-        handles += _change_panel(
+    for ax, roles, (name, change) in zip(axes.flat, every, changes.items(), strict=False):
+        handles += _panel(
             ax,
             area,
-            _aligned(area, distances, column),
-            site_roles(current, proposed[name]),
+            _change_colours(change, threshold, outer, unit),
+            roles,
             lines,
-            threshold=threshold,
-            outer=outer,
-            unit=unit,
-            deprivation=deprivation,
+            places,
+            bounds,
+            apart,
+            hatch=_core20(area, deprivation),
+            focus=changed,
         )
         ax.set_title(_wrap_title(name, 38), fontsize=9, loc="left")
-        _frame(ax)
     fig.legend(
         handles=_change_handles(threshold, outer, unit, deprivation) + _unique_handles(handles),
         loc="outside lower center",
@@ -456,6 +507,7 @@ def options_maps(
         frameon=False,
         fontsize=8,
     )
+    cartography.finish(fig)
     return fig
 
 
@@ -564,18 +616,20 @@ def rate_map(
     title: str | None = None,
     outline: gpd.GeoDataFrame | None = None,
     withheld_label: str = "withheld (small numbers)",
+    sites: gpd.GeoDataFrame | None = None,
+    places: pd.DataFrame | None = None,
 ):
     """A choropleth of a rate per LSOA in quintile classes, cividis palette; NaN = withheld.
 
     The classes are :func:`eia.stats.disclosure.quantile_classes` of the shown rates (the
     ones :func:`eia.stats.disclosure.protect_map` audits). ``outline``: the area's
-    :func:`area_outline`, if already computed.
+    :func:`area_outline`, if already computed; ``sites``: the service's sites (``name``,
+    points), drawn as current sites; ``places``: :func:`eia.population.places.towns`.
     """
-    fig, ax = _subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.8), layout="constrained")
     values = rate.reindex(area["lsoa21_code"]).to_numpy(dtype=float)
     finite = np.isfinite(values)
     cmap = matplotlib.colormaps["cividis"].resampled(5)
-    colours = np.full(len(values), "#d8dde0", dtype=object)
+    colours = np.full(len(values), NO_DATA, dtype=object)
     patches = []
     if finite.any():
         classes, edges = quantile_classes(values[finite], k=5)
@@ -585,14 +639,17 @@ def rate_map(
             Patch(facecolor=cmap(i), edgecolor="#768692", label=f"{lo:,.1f} – {hi:,.1f}")
             for i, (lo, hi) in enumerate(zip(lows, edges, strict=True))
         ]
-    _plot(ax, area, color=list(colours), linewidth=0.05, edgecolor="white")
-    _outline(ax, area, outline)
     if (~finite).any():
-        patches.append(Patch(facecolor="#d8dde0", edgecolor="#768692", label=withheld_label))
-    _legends(fig, patches, label, [])
+        patches.append(Patch(facecolor=NO_DATA, edgecolor="#768692", label=withheld_label))
+    roles = site_roles(sites, None) if sites is not None else None
+    bounds, apart = _extent(area)
+    fig, axes = _map_figure(bounds, side_in=2.3)
+    ax = axes[0, 0]
+    site_handles = _panel(ax, area, list(colours), roles, outline, places, bounds, apart)
+    _legends(fig, patches, label, site_handles)
     if title:
         ax.set_title(title)
-    _frame(ax)
+    cartography.finish(fig)
     return fig
 
 

@@ -16,7 +16,10 @@ a temporary file and renamed into place, so a failure never leaves half a file.
 
 from __future__ import annotations
 
+import html
+import io
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -130,6 +133,7 @@ def write(html_path: Path | str, pdf_path: Path | str | None = None) -> Path:
                 )
             finally:
                 browser.close()
+        mend_outline(partial, headings(html_path.read_text(encoding="utf-8")))
         os.chmod(partial, 0o644)
         os.replace(partial, pdf_path)
     except PlaywrightError as exc:
@@ -140,3 +144,45 @@ def write(html_path: Path | str, pdf_path: Path | str | None = None) -> Path:
         if os.path.exists(partial):
             os.unlink(partial)
     return pdf_path
+
+
+def headings(markup: str) -> list[str]:
+    """The text of every ``<h1>``–``<h6>`` of an HTML page, tags dropped, spaces collapsed."""
+    found = re.findall(r"<h[1-6][^>]*>(.*?)</h[1-6]>", markup, flags=re.S | re.I)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", h)).split()) for h in found]
+
+
+def mend_outline(pdf_path: Path | str, titles: list[str]) -> int:
+    """Put back the spaces Chromium drops from a bookmark where its heading wrapped.
+
+    Chromium names each bookmark after its heading's lines joined without a space
+    ("…the servicefrom…"); a bookmark whose title equals a heading's text once
+    spaces are ignored takes the heading's text. Needs ``pypdf`` (``eia[pdf]``);
+    without it the PDF is left as it is. Returns how many titles were mended.
+    """
+    try:
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.generic import NameObject, TextStringObject
+    except ImportError:  # optional: the PDF is still complete, only the titles run together
+        return 0
+    by_key = {re.sub(r"\s+", "", t): t for t in titles}
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(Path(pdf_path).read_bytes())))
+    root = writer._root_object.get("/Outlines")
+    mended = 0
+    stack = [root.get_object().get("/First")] if root is not None else []
+    while stack:
+        node = stack.pop()
+        while node is not None:
+            item = node.get_object()
+            title = str(item.get("/Title", ""))
+            better = by_key.get(re.sub(r"\s+", "", title))
+            if better is not None and better != title:
+                item[NameObject("/Title")] = TextStringObject(better)
+                mended += 1
+            if item.get("/First") is not None:
+                stack.append(item.get("/First"))
+            node = item.get("/Next")
+    if mended:
+        with open(pdf_path, "wb") as out:
+            writer.write(out)
+    return mended

@@ -14,7 +14,7 @@ def section(a):
     frame = a.language
     area = summary(frame)
     lines = [
-        f"{area['cannot_speak_english_well']:,.0f} residents aged 3 and over "
+        f"{area['cannot_speak_english_well_or_at_all']:,.0f} residents aged 3 and over "
         f"({show.fmt_pct(area['share'])}) cannot speak English well or at all."
     ]
     if a.primary:
@@ -30,7 +30,7 @@ def section(a):
                 f"{under}{'in' if under else 'In'} the {len(affected):,} neighbourhoods whose "
                 "distance to the nearest site "
                 f"would rise by more than {a.proposal.thresholds.change_km:g} km, "
-                f"{hit['cannot_speak_english_well']:,.0f} residents "
+                f"{hit['cannot_speak_english_well_or_at_all']:,.0f} residents "
                 f"({show.fmt_pct(hit['share'])}) cannot speak English well or at all, "
                 f"against {show.fmt_pct(area['share'])} across the area."
             )

@@ -10,12 +10,13 @@ against ``metrics.json`` (``access.by_mode``) and the matrix itself.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from eia.analysis.traveltime import MODE_LABELS, rating_change
 from eia.population.area import ETHNIC_SHORT
 from eia.report import maps
-from eia.report.figures import change_style
+from eia.report.figures import _changed_mask, change_style, extent_sentence
 from eia.report.show import (
     Block,
     Figure,
@@ -95,9 +96,10 @@ def intro(a) -> Html:
         + " and ".join(described)
         + f". The ratings and the options appraisal rest on {MODE_LABELS[lead].lower()}, "
         "shown first; the other modes stand beside it.",
-        "Mean minutes are over the residents who can reach a site. Residents who cannot reach "
-        "any site (no route in the matrix) are counted as not reachable and as beyond the "
-        "threshold, never dropped; in person-minute figures a journey that cannot be made counts "
+        "Mean minutes now, after and their change are over the same residents: those who can "
+        "reach a site both now and after, so the change is after minus now. Residents who cannot "
+        "reach any site (no route in the matrix), now or after, are counted as not reachable and "
+        "as beyond the threshold, never dropped; in person-minute figures a journey that cannot be made counts "
         "as "
         + ", ".join(f"{a.unreachable_as[m]:g} min ({MODE_LABELS[m].lower()})" for m in a.travel)
         + ", the longest journey in its matrix and at least three times its threshold.",
@@ -169,7 +171,13 @@ def change_map(a, mode: str | None = None) -> Figure:
             f"Map of the change in journey time by {label} to the quickest site for {a.primary}: "
             f"{longer} of {len(values)} LSOAs would take more than {t.change_min:g} min longer "
             f"(of them {lost} could no longer reach any site) and "
-            f"{int((values < -t.change_min).sum())} more than {t.change_min:g} min less."
+            f"{int((values < -t.change_min).sum())} more than {t.change_min:g} min less. "
+            "Orange is longer, purple shorter, darker shades larger changes. "
+            + extent_sentence(
+                a,
+                _changed_mask(a, a.primary, "min", mode, {a.primary: change}),
+                "journey time changes",
+            )
         ),
         caption=f"Change in journey time by {label} to the quickest site, {a.primary}"
         f"{f' ({a.primary_reason})' if a.primary_reason else ''} compared "
@@ -195,7 +203,15 @@ def options_maps(a, mode: str | None = None) -> Figure:
     return Figure(
         fig,
         alt=f"Small-multiple maps of the change in journey time by {label} for each of "
-        f"{len(scenarios)} options.",
+        f"{len(scenarios)} options: orange is longer, purple shorter, darker shades larger "
+        "changes. "
+        + extent_sentence(
+            a,
+            np.logical_or.reduce(
+                [_changed_mask(a, name, "min", mode, scenarios) for name in scenarios]
+            ),
+            "journey time changes under an option",
+        ),
         caption=f"Change in journey time by {label} to the quickest site under each option.",
     )
 
@@ -251,7 +267,8 @@ def headline(a) -> list[str]:
         if everyone.pop_unreachable_before or everyone.pop_unreachable_after:
             text += (
                 f" (of them {fmt_int(everyone.pop_unreachable_before)} now and "
-                f"{fmt_int(everyone.pop_unreachable_after)} after cannot reach any site)"
+                f"{fmt_int(everyone.pop_unreachable_after)} after cannot reach any site; the "
+                "average is over the residents who can reach one both now and after)"
             )
         text += (
             f". Core20 residents: {_mins(core.mean_minutes_before)} → "

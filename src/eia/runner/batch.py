@@ -70,6 +70,8 @@ class BatchItem:
     report: Path | None = None
     error: str | None = None
     log: Path | None = None
+    pdf: Path | None = None
+    removed: list[str] = field(default_factory=list)  # an earlier run's files not made again
 
     @property
     def ok(self) -> bool:
@@ -184,8 +186,16 @@ def _redirect_output(log_path: Path) -> None:
     os.close(fd)
 
 
-def run_one(params_file: str, out: str, log_path: str | None = None, strict: bool = False) -> dict:
+def run_one(
+    params_file: str,
+    out: str,
+    log_path: str | None = None,
+    strict: bool = False,
+    pdf: bool | None = None,
+) -> dict:
     """Run one proposal and return its outcome as plain data (the worker's task).
+
+    ``pdf``: also print ``report.pdf`` (None follows the params file's ``publish.pdf``).
 
     Never raises for a failed proposal: the error is part of the outcome.
     """
@@ -202,8 +212,13 @@ def run_one(params_file: str, out: str, log_path: str | None = None, strict: boo
     except EIAError:
         pass  # run() reports the same problems, with the reference-data checks too
     try:
-        result = run(params_file, out, strict=strict)
-        outcome.update(status=SUCCEEDED, report=str(result.report))
+        result = run(params_file, out, strict=strict, pdf=pdf)
+        outcome.update(
+            status=SUCCEEDED,
+            report=str(result.report),
+            pdf=str(result.pdf) if result.pdf else None,
+            removed=list(result.removed),
+        )
     except ParamsError as exc:
         outcome.update(status=INVALID, error=_params_message(exc))
     except EIAError as exc:
@@ -311,6 +326,8 @@ def _item(outcome: dict) -> BatchItem:
         seconds=float(outcome.get("seconds", 0.0)),
         report=Path(outcome["report"]) if outcome.get("report") else None,
         error=outcome.get("error"),
+        pdf=Path(outcome["pdf"]) if outcome.get("pdf") else None,
+        removed=list(outcome.get("removed") or []),
     )
 
 
@@ -323,12 +340,14 @@ def run_batch(
     console=None,
     on_done: Callable[[BatchItem], None] | None = None,
     strict: bool = False,
+    pdf: bool | None = None,
 ) -> BatchResult:
     """Run every params file found in ``paths``, ``jobs`` at a time; never raises for a failed run.
 
     Raises :class:`BatchInputError` when ``paths`` name nothing to run. With
     ``strict``, a proposal with warnings about its inputs (:mod:`eia.analysis.guards`) is
-    invalid and not run.
+    invalid and not run. ``pdf``: also print each ``report.pdf`` (None follows each params
+    file's ``publish.pdf``).
     ``OUT/index.html`` is regenerated after each proposal and at the end.
     """
     from eia.report import index
@@ -372,8 +391,18 @@ def run_batch(
         bar.update(task, advance=1, **counts)
         if item.ok:
             bar.console.print(
-                f"[green]✓[/] {_escape(item.label)} ({item.seconds:.1f} s)", highlight=False
+                f"[green]✓[/] {_escape(item.label)} ({item.seconds:.1f} s)"
+                + (" with PDF" if item.pdf else ""),
+                highlight=False,
             )
+            if item.removed:
+                bar.console.print(
+                    f"  [yellow]removed[/] {_escape(', '.join(item.removed))} of the earlier run "
+                    "(not made this time"
+                    + ("; add --pdf" if "report.pdf" in item.removed else "")
+                    + ")",
+                    highlight=False,
+                )
         else:
             bar.console.print(
                 f"[red]✗[/] {_escape(item.label)}: {_escape(item.error or '')}", highlight=False
@@ -406,7 +435,9 @@ def run_batch(
                         )
                         os.close(fd)
                         log = Path(log_name)
-                        future = pool.submit(run_one, str(file), str(out_dir), str(log), strict)
+                        future = pool.submit(
+                            run_one, str(file), str(out_dir), str(log), strict, pdf
+                        )
                         in_flight[future] = (file, log)
                     counts["running"] = len(in_flight)
                     bar.update(task, **counts)

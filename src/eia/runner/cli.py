@@ -35,6 +35,8 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         for warning in warnings:
             print(f"{file}: warning: {warning}", file=sys.stderr)
+        for choice in params.site_choices(proposal, pack):
+            print(f"{file}: note: {choice}", file=sys.stderr)
         note = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
         where = describe_area(pack, proposal.area.spec) if proposal.area else "no area"
         print(f"{file}: valid ({proposal.template_label}, id {proposal.id}, area {where}{note})")
@@ -55,6 +57,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Report: {result.report}")
     if result.pdf is not None:
         print(f"PDF: {result.pdf}")
+    for name in result.removed:
+        hint = " (add --pdf, or publish: {pdf: true}, to make it)" if name == "report.pdf" else ""
+        print(f"Removed {name} of the earlier run: this run did not make it again{hint}")
     print(f"Notebook: {result.notebook}")
     print(f"Metrics: {result.metrics}")
     print(f"Index: {Path(args.out or default_out()) / 'index.html'}")
@@ -103,13 +108,12 @@ def _lookup(args: argparse.Namespace) -> int:
     if not args.text.strip() and "inside" not in areas:
         print("eia lookup: give TEXT, or --in AREA to list what is in an area", file=sys.stderr)
         return 2
-    matches = lookup.find(
+    matches = lookup.search(
         pack,
         args.kind,
         args.text,
-        near=areas.get("near"),
+        near=areas.get("near") or areas.get("inside"),  # each row says "inside the area"
         inside=areas.get("inside"),
-        limit=args.limit,
     )
     if not matches:
         print(f"No {args.kind} matches that; try fewer words.", file=sys.stderr)
@@ -117,9 +121,31 @@ def _lookup(args: argparse.Namespace) -> int:
     text = args.text.strip().upper()
     if lookup.CODE.fullmatch(text) and not any(text in (m.code, m.also) for m in matches):
         print(f"No {args.kind} has the code {text}; the closest codes:", file=sys.stderr)
-    for m in matches:
+    limit = args.limit if args.limit is not None else (None if "inside" in areas else 10)
+    shown = matches if limit is None else matches[:limit]
+    print(_lookup_count(args.kind, len(matches), len(shown), areas.get("inside")))
+    for m in shown:
         print(m)
     return 0
+
+
+#: Plural nouns of the look-up kinds.
+_KIND_NOUNS = {
+    "icb": ("ICB", "ICBs"),
+    "ltla": ("local authority", "local authorities"),
+    "hospital": ("hospital", "hospitals"),
+    "lsoa": ("LSOA", "LSOAs"),
+}
+
+
+def _lookup_count(kind: str, matched: int, shown: int, inside: str | None) -> str:
+    """``17 hospitals in E54000029, all shown`` or ``42 ICBs match; first 10 shown (--limit)``."""
+    noun = _KIND_NOUNS[kind][matched != 1]
+    verb = "matches" if matched == 1 else "match"
+    head = f"{matched} {noun} in {inside}" if inside else f"{matched} {noun} {verb}"
+    if shown == matched:
+        return f"{head}, {'all shown' if matched > 1 else 'shown'}"
+    return f"{head}; the first {shown} shown (--limit N shows more)"
 
 
 def _write_index(out: Path) -> None:
@@ -138,7 +164,12 @@ def _batch(args: argparse.Namespace) -> int:
     from eia.runner.batch import print_summary, run_batch
 
     result = run_batch(
-        args.paths, args.out, jobs=args.jobs, progress=not args.no_progress, strict=args.strict
+        args.paths,
+        args.out,
+        jobs=args.jobs,
+        progress=not args.no_progress,
+        strict=args.strict,
+        pdf=args.pdf,
     )
     print_summary(result)
     return result.exit_code
@@ -302,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--strict", **_STRICT)
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        default=None,
+        help="also write each report.pdf (without it, each params file's publish.pdf decides)",
+    )
     p.add_argument("--trust-template", **_TRUST)
     p.set_defaults(func=_batch)
 
@@ -360,7 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="only what lies in this ICB, LTLA (code or name); alone, lists them all",
     )
-    p.add_argument("--limit", type=_positive_int, default=10, help="most results (default 10)")
+    p.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=None,
+        help="most results (default: all within --in AREA, else 10); the count is always printed",
+    )
     p.set_defaults(func=_lookup)
 
     data = sub.add_parser("data", help="reference data: install, check")

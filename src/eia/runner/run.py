@@ -23,7 +23,6 @@ from jupyter_client.manager import AsyncKernelManager
 
 from eia import params as params_mod
 from eia import provenance, redact
-from eia.analysis import guards
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.jsonable import write_json
 from eia.params.templates import templates_dir
@@ -31,7 +30,6 @@ from eia.redact import printable
 from eia.refdata import ENV_VAR, load_pack
 from eia.report import html as report
 from eia.report import pdf as pdf_mod
-from eia.service import synth
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
 USER_ERRORS = {
@@ -64,6 +62,9 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # the input guards' (eia.analysis.guards)
     pdf: Path | None = None
+    #: Files an earlier run published that this run did not make again, and so removed
+    #: (e.g. ``report.pdf`` after a run without ``--pdf``): said, never silent.
+    removed: list[str] = field(default_factory=list)
 
 
 class RunTimeout(Exception):
@@ -349,6 +350,15 @@ def _heading_before_error(nb_path: Path) -> tuple[str, str]:
     return heading, (first[:70] + "…" if len(first) > 70 else first)
 
 
+def superseded(staging: Path, final: Path) -> list[str]:
+    """Names of the files in the published folder ``final`` that ``staging`` does not have
+    (they go when ``staging`` replaces it); the ``failed/`` folder of an earlier run aside."""
+    if not final.is_dir():
+        return []
+    made = {p.name for p in staging.iterdir()}
+    return sorted(p.name for p in final.iterdir() if p.name not in made and p.name != "failed")
+
+
 def _publish(staging: Path, final: Path) -> None:
     """Replace ``final`` with ``staging`` (rename; the old folder is removed afterwards)."""
     old = None
@@ -384,6 +394,10 @@ def run(
     pack = load_pack()
     proposal = params_mod.load(params_file, pack)
     if strict:
+        # Heavy (geopandas, pandas, SciPy, pandera) and needed only here: imported on use, so
+        # that `eia run` starts its kernel without them (the kernel imports them anyway).
+        from eia.analysis import guards
+
         warnings = guards.check_proposal(proposal, pack)
         if warnings:
             raise guards.as_error(str(params_file), warnings)
@@ -416,11 +430,31 @@ def run(
     remove_stale(Path(tempfile.gettempdir()), KERNEL_DIR)
 
     with terminate_as_interrupt():
-        if proposal.service is not None and proposal.service.generate is not None:
+        # The extract as synth.ensure finds it; synth (pandas, geopandas) is heavy: imported
+        # only to generate a missing extract.
+        service = proposal.service
+        if (
+            service is not None
+            and service.generate is not None
+            and service.path is not None
+            and not (params_file.parent.resolve() / service.path).resolve().exists()
+        ):
+            from eia.service import synth
+
             synth.ensure(proposal, params_file.parent, pack)
         try:
             return _execute(
-                proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf
+                proposal,
+                params_file,
+                pack,
+                out_dir,
+                final,
+                template,
+                timings,
+                t0,
+                quiet,
+                want_pdf,
+                strict,
             )
         except OSError as exc:
             raise _output_error(exc, out_dir) from None
@@ -429,7 +463,7 @@ def run(
 
 
 def _execute(
-    proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf
+    proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf, strict
 ) -> RunResult:
     """Execute, render and publish; the staging and kernel folders go on every exit path."""
     import papermill
@@ -497,6 +531,16 @@ def _execute(
         if not metrics_path.is_file():
             raise RunError(f"{proposal.id}: the template did not write metrics.json")
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        if strict:  # warnings found in the data (a period longer than it): nothing published
+            from eia.analysis import guards
+
+            found = [
+                guards.Warning(**w)
+                for w in metrics.get("warnings_detail", [])
+                if w.get("kind") in guards.DATA_KINDS
+            ]
+            if found:
+                raise guards.as_error(str(params_file), found)
         metrics["provenance"] = info
         write_json(metrics, metrics_path)
         report.write(nb_path, staging / "report.html", proposal.title)
@@ -511,6 +555,7 @@ def _execute(
                 ) from None
             timings["pdf"] = time.perf_counter() - t3
 
+        removed = superseded(staging, final)
         _publish(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when published
@@ -527,4 +572,5 @@ def _execute(
         timings=timings,
         warnings=[str(w) for w in metrics.get("warnings", [])],
         pdf=final / "report.pdf" if want_pdf else None,
+        removed=removed,
     )

@@ -65,6 +65,7 @@ import pyarrow.compute as pc
 from eia import files, redact
 from eia.errors import ServiceDataError
 from eia.population import ethnicity as eth
+from eia.population.ages import effective_ages
 from eia.refdata.lsoa21 import _name_key, _reference, resolve_codes, to_lsoa21
 from eia.refdata.schemas import SERVICE_BY_LSOA, SERVICE_BY_LSOA_AGE_SEX, SERVICE_BY_LSOA_ETHNICITY
 from eia.service.sources import Source, open_source, parse_reason, safe_message
@@ -225,21 +226,89 @@ def _numbers(col):
     return value, bad, negative
 
 
-def _age_band(col):
-    """Start of the 5-year age band (85 for 85+), null when not an age in 0–129."""
+#: The top of an open age band ("85+", "90 and over") as a number.
+OPEN_TOP = 999
+_BAND = r"^(\d{1,3})\s*(-|–|to)\s*(\d{1,3})$"
+_OPEN = r"^(\d{1,3})\s*(\+|and over|plus)$"
+
+
+def _age_parts(col):
+    """(low, high, single): the ages a record's age value covers, in whole years.
+
+    A single year of age (a number, 0 to 129, fractions floored: 17.9 is 17) has
+    ``low == high`` and ``single`` true. A text band ("18-24", "18 to 24") gives
+    its edges, an open band ("85+", "85 and over") ``high`` = :data:`OPEN_TOP`;
+    ``single`` is then false. Anything else is unknown: ``low`` and ``high`` null.
+    """
     import ibis
 
     typ = col.type()
+    null = ibis.null("float64")
     if typ.is_string():
-        text = _strip(col)
-        ok = text.re_search(r"^\d+(\.\d*)?$").fill_null(False)
-        value = ibis.cases((ok, text.cast("float64")), else_=ibis.null("float64"))
+        text = _strip(col).lower()
+        number = text.re_search(r"^\d+(\.\d*)?$").fill_null(False)
+        band = text.re_search(_BAND).fill_null(False)
+        open_ = text.re_search(_OPEN).fill_null(False)
+        value = ibis.cases((number, text.cast("float64")), else_=null)
+        band_low = ibis.cases((band, text.re_extract(_BAND, 1).cast("float64")), else_=null)
+        band_high = ibis.cases((band, text.re_extract(_BAND, 3).cast("float64")), else_=null)
+        open_low = ibis.cases((open_, text.re_extract(_OPEN, 1).cast("float64")), else_=null)
     else:
         value = col.cast("float64")
-    valid = ((value >= 0) & (value < 130)).fill_null(False)
-    band = ((value / AGE_BAND_WIDTH).floor() * AGE_BAND_WIDTH).cast("int64")
-    band = ibis.cases((band > AGE_BAND_TOP, AGE_BAND_TOP), else_=band)
-    return ibis.cases((valid, band), else_=ibis.null("int64"))
+        band_low = band_high = open_low = null
+    ok = ((value >= 0) & (value < 130)).fill_null(False)
+    year = value.floor().cast("float64")
+    ok_band = ((band_low <= band_high) & (band_high < 130)).fill_null(False)
+    ok_open = (open_low < 130).fill_null(False)
+    low = ibis.cases((ok, year), (ok_band, band_low), (ok_open, open_low), else_=null)
+    high = ibis.cases(
+        (ok, year), (ok_band, band_high), (ok_open, ibis.literal(float(OPEN_TOP))), else_=null
+    )
+    return low, high, ok
+
+
+def _age_band(col):
+    """Start of the 5-year age band (85 for 85+), null when the age is not known.
+
+    A text band counts as known here only when it lies within one 2013 ESP
+    five-year band (or starts at 85 or over); wider bands ("18-24") are used to
+    restrict records to a population's ages but not for age standardisation.
+    """
+    import ibis
+
+    low, high, single = _age_parts(col)
+    start = (low / AGE_BAND_WIDTH).floor() * AGE_BAND_WIDTH
+    one_band = (
+        single | (start == (high / AGE_BAND_WIDTH).floor() * AGE_BAND_WIDTH) | (low >= AGE_BAND_TOP)
+    )
+    band = ibis.cases((start > AGE_BAND_TOP, float(AGE_BAND_TOP)), else_=start).cast("int64")
+    return ibis.cases((low.notnull() & one_band.fill_null(False), band), else_=ibis.null("int64"))
+
+
+def check_ages(ages: Sequence[int | None] | None) -> tuple[int, int | None] | None:
+    """A population's ages as ``(min, max)`` (``max`` None: no upper limit), checked."""
+    if ages is None:
+        return None
+    try:
+        low, high = ages
+        low = int(low)
+        high = None if high is None else int(high)
+    except (TypeError, ValueError) as exc:
+        raise ServiceDataError(
+            "service ages must be [min, max] whole years (max may be null)"
+        ) from exc
+    if low < 0 or (high is not None and high < low):
+        raise ServiceDataError("service ages must be [min, max] with 0 <= min <= max")
+    return low, high
+
+
+def _inside(low, high, ages: tuple[int, int | None]):
+    """Whether a record's ages lie wholly within ``ages`` (unknown ages: false)."""
+    a_low, a_high = ages
+    inside = low >= float(a_low)
+    if a_high is not None:
+        inside = inside & (high <= float(a_high))
+    return inside.fill_null(False)
 
 
 def nhs_ethnic_code(value: object) -> str | None:
@@ -381,6 +450,7 @@ def _rows(t, plan: _Plan, in_engine: bool = True):
         )
     if "age" in actual:
         fields["age5"] = _age_band(t[actual["age"]])
+        fields["age_low"], fields["age_high"], fields["age_single"] = _age_parts(t[actual["age"]])
     if "sex" in actual and not in_engine:
         fields["sex_raw"] = _as_text(t[actual["sex"]]).upper()
     elif "sex" in actual:
@@ -507,13 +577,22 @@ def _row_list(examples: list[tuple[int, object]], n: int) -> str:
 
 
 def aggregate(
-    source: Source, columns: Mapping[str, str], *, period: Mapping | None = None
+    source: Source,
+    columns: Mapping[str, str],
+    *,
+    period: Mapping | None = None,
+    ages: Sequence[int | None] | None = None,
 ) -> Extract:
     """Aggregate a source where it lives; only aggregates come back.
 
     ``columns`` maps roles to column names (``lsoa`` required; ``count``,
     ``ethnicity``, ``age``, ``sex``, ``date``, ``person``, ``site`` optional).
     ``period`` (``{start, end}``, inclusive dates) keeps events dated within it.
+    ``ages`` (``[min, max]``, max None for no limit: a population of interest)
+    keeps records whose own age lies within it, by single year of age, or by
+    band when the extract's ages are bands (a band partly outside is left out);
+    every view, and the distinct people in each cell, then come from those records
+    only (without an age column ``ages`` is ignored: ``info["ages_applied"]`` False).
 
     Returns an :class:`Extract` whose frames are keyed by ``code`` (the LSOA
     value as given, trimmed and upper-cased; None for blanks):
@@ -531,7 +610,14 @@ def aggregate(
       ``date_last`` (observed, before the period filter), ``dates_missing``,
       ``period_start``, ``period_end``, ``records_outside_period``, ``count_outside_period``
       (events; the count column's sum, or rows),
-      ``records_without_person``, ``ethnicity_unrecognised``, ``columns``.
+      ``records_without_person``, ``ethnicity_unrecognised``, ``columns``; with
+      ``ages`` and an age column also ``ages``, ``ages_applied``, ``age_form``
+      (``single`` years, ``bands``, or ``unknown`` when no age is known),
+      ``ages_effective`` (the ages the kept records cover: ``ages``, or for bands
+      :func:`effective_ages`), ``age_bands`` (the bands seen, as ``[low, high]``),
+      and with ``person`` ``people_distinct`` (distinct people among the kept records,
+      across all LSOA values). ``by_code_total`` then also has ``count_all_ages``
+      and ``count_age_known`` (everyone in the period, and those of known age).
 
     ``count`` is the sum of the count column (or rows), or with ``person`` the
     number of distinct people in the cell (a person in two cells counts in both).
@@ -544,6 +630,7 @@ def aggregate(
     import ibis
 
     columns = check_columns(columns)
+    ages = check_ages(ages)
     start, end = _period(period)
     if (start or end) and "date" not in columns:
         raise ServiceDataError("service.period needs service.columns.date (the event date)")
@@ -567,6 +654,7 @@ def aggregate(
     actual = _match_columns(list(t.columns), columns, source.name)
     plan = _plan(t, actual, run)
     person = "person" in actual
+    by_age = ages is not None and "age" in actual
     # A text date column is joined to its parsed values only to filter by period.
     rows = _with_dates(t, plan) if (start or end) else t
     base = _rows(rows, plan, in_engine=person)
@@ -593,6 +681,17 @@ def aggregate(
             checks["count_outside_period"] = ibis.cases((~in_period, base.n), else_=0.0).sum()
     if "person" in actual:
         checks["without_person"] = _how_many(base.person.isnull())
+    inside = _inside(base.age_low, base.age_high, ages) if by_age else None
+    if by_age:
+        known = base.age_low.notnull()
+        checks["age_single_rows"] = _how_many(known & base.age_single)
+        checks["age_band_rows"] = _how_many(known & ~base.age_single)
+        if person:
+            counted = inside if in_period is None else inside & in_period
+            checks["people_distinct"] = base.person.nunique(where=counted)
+    elif person:
+        counted = None if in_period is None else in_period
+        checks["people_distinct"] = base.person.nunique(where=counted)
     totals = {**plan.date_stats, **run(base.aggregate(**checks)).iloc[0].to_dict()}
     records = int(totals["records"] or 0)
     if records == 0:
@@ -602,26 +701,36 @@ def aggregate(
         )
     _raise_for_bad_values(source, plan, totals, columns)
 
-    kept = base if in_period is None else base.filter(in_period)
+    period_kept = base if in_period is None else base.filter(in_period)
+    kept = period_kept.filter(inside) if by_age else period_kept
 
     def view(keys: list[str]) -> pd.DataFrame:
         measure = kept.person.nunique() if person else kept.n.sum()
         return _tidy(run(kept.group_by(keys).aggregate(count=measure, records=kept.count())), keys)
 
+    age_info: dict[str, Any] = {}
+    by_total = None
+    if by_age:
+        by_total, age_info = _age_totals(period_kept, ages, person, totals, run)
+
     has_eth = "ethnicity" in actual
     main_keys = ["code"] + (["ethnic_group"] if has_eth else [])
     demog = [k for r, k in (("age", "age5"), ("sex", "sex")) if r in actual]
     site_keys = ["site", "code"] + (["ethnic_group"] if has_eth else [])
-    by_age_sex = by_site = by_total = by_code_eth = None
+    by_age_sex = by_site = by_code_eth = None
+    by_total = by_total if by_age else None
     if person:  # distinct people: every view counted in the engine, labels and all
         by_code = view(main_keys)
         by_code_eth = view(["code", "ethnic_code"]) if has_eth else None
         by_age_sex = view(["code", *demog]) if demog else None
         by_site = view(site_keys) if "site" in actual else None
-        by_total = view(["code"])
+        by_total = by_total if by_age else view(["code"])
     else:  # events add up: group by the values as stored, normalise and label the aggregate
         if in_period is not None:
             rows = rows.filter(_in_period(_dates_of(rows, plan), start, end))
+        if by_age:
+            low, high, _ = _age_parts(rows[actual["age"]])
+            rows = rows.filter(_inside(low, high, ages))
 
         def events(keys: list[str], rows=rows) -> pd.DataFrame:
             return _labelled(_tidy(*_events_view(rows, plan, keys, run)), plan)
@@ -647,7 +756,11 @@ def aggregate(
         "engine": source.engine,
         **{k: v for k, v in source.describe.items() if k != "secrets"},
         "records_read": records,
-        "count_read": float((by_total if person else by_code)["count"].sum()),
+        "count_read": float(
+            by_total["count_all_ages"].sum()
+            if by_age
+            else (by_total if person else by_code)["count"].sum()
+        ),
         "counting": "people" if person else "events",
         "date_first": iso(totals.get("date_min")) if "date" in actual else None,
         "date_last": iso(totals.get("date_max")) if "date" in actual else None,
@@ -663,8 +776,66 @@ def aggregate(
             plan.unrecognised, limit=_MAX_EXAMPLES, what="ethnic category codes"
         ),
         "columns": dict(columns),
+        **age_info,
     }
+    if person:
+        info["people_distinct"] = int(totals.get("people_distinct") or 0)
     return Extract(by_code, by_age_sex, info, by_code_eth, by_site, by_total)
+
+
+def _age_totals(
+    rows, ages: tuple[int, int | None], person: bool, totals: Mapping, run
+) -> tuple[pd.DataFrame, dict]:
+    """Per LSOA value: the count within ``ages``, of everyone, and of everyone of known age.
+
+    ``rows`` are the normalised rows of the period. With ``person`` each is a number
+    of distinct people (someone with records of several ages in one LSOA value counts
+    once in each count they belong to, so ``count`` <= ``count_age_known`` <=
+    ``count_all_ages``); otherwise events. Also returns what the records' ages are
+    (``age_form``), the bands seen and the ages kept records cover.
+    """
+    inside = _inside(rows.age_low, rows.age_high, ages)
+    known = rows.age_low.notnull()
+    if person:
+        measures = {
+            "count": rows.person.nunique(where=inside),
+            "count_all_ages": rows.person.nunique(),
+            "count_age_known": rows.person.nunique(where=known),
+        }
+    else:
+        measures = {
+            "count": rows.n.sum(where=inside),
+            "count_all_ages": rows.n.sum(),
+            "count_age_known": rows.n.sum(where=known),
+        }
+    frame = run(rows.group_by("code").aggregate(**measures, records=rows.count(where=inside)))
+    out = pd.DataFrame({"code": frame["code"].astype(object).where(frame["code"].notna(), None)})
+    for column in ("count", "count_all_ages", "count_age_known"):
+        out[column] = frame[column].astype("float64").fillna(0.0).to_numpy()
+    out["records"] = frame["records"].fillna(0).astype("int64").to_numpy()
+    out = out.sort_values("code", na_position="last", kind="stable").reset_index(drop=True)
+    single = int(totals.get("age_single_rows") or 0)
+    banded = int(totals.get("age_band_rows") or 0)
+    bands: list[tuple[float, float]] = []
+    if banded:
+        seen = run(
+            rows.filter(rows.age_low.notnull() & ~rows.age_single)
+            .select("age_low", "age_high")
+            .distinct()
+        )
+        bands = sorted(
+            (float(lo), float(hi)) for lo, hi in zip(seen["age_low"], seen["age_high"], strict=True)
+        )
+    form = "single" if single else "bands" if banded else "unknown"
+    covered = effective_ages(ages, bands) if form == "bands" else ages
+    info = {
+        "ages": list(ages),
+        "ages_applied": True,
+        "age_form": form,
+        "ages_effective": list(covered),
+        "age_bands": [[int(lo), None if hi >= OPEN_TOP else int(hi)] for lo, hi in bands],
+    }
+    return out, info
 
 
 _ROLE_KEY = {"lsoa": "code", "ethnicity": "ethnic_group", "age": "age_band", "sex": "sex"}
@@ -798,11 +969,11 @@ def read_service(
     sheet: str | int | None = None,
     period: Mapping | None = None,
     engine: str = "duckdb",
+    ages: Sequence[int | None] | None = None,
 ) -> Extract:
     """Aggregate a file (CSV, Parquet or XLSX) on DuckDB (or Spark); see :func:`aggregate`."""
-    return _aggregate_spec(
-        {"path": str(path), "sheet": sheet, "engine": engine, "period": period}, ".", columns
-    )
+    spec = {"path": str(path), "sheet": sheet, "engine": engine, "period": period, "ages": ages}
+    return _aggregate_spec(spec, ".", columns)
 
 
 def _aggregate_spec(spec: Mapping, base_dir, columns: Mapping[str, str]) -> Extract:
@@ -810,7 +981,7 @@ def _aggregate_spec(spec: Mapping, base_dir, columns: Mapping[str, str]) -> Extr
     columns = check_columns(columns)
     source = open_source(spec, base_dir)
     try:
-        return aggregate(source, columns, period=spec.get("period"))
+        return aggregate(source, columns, period=spec.get("period"), ages=spec.get("ages"))
     except ServiceDataError as exc:
         if not (source.describe.get("format") == "csv" and _not_utf8(exc)):
             raise
@@ -826,7 +997,7 @@ def _aggregate_spec(spec: Mapping, base_dir, columns: Mapping[str, str]) -> Extr
     )
     source = open_source({**spec, "encoding": "cp1252"}, base_dir)
     try:
-        return aggregate(source, columns, period=spec.get("period"))
+        return aggregate(source, columns, period=spec.get("period"), ages=spec.get("ages"))
     finally:
         source.close()
 
@@ -862,6 +1033,15 @@ def join_to_lsoa21(
     found (``source``, ``format``, ``encoding``, ``date_first``, ``date_last``,
     ``dates_missing``, ``ethnicity_unrecognised``). ``count_read`` = in area +
     outside area + unmatched.
+
+    When the extract was read for a population's ages (``info["ages_applied"]``)
+    ``count_in_area`` counts only records within those ages, and the area's other
+    records are counted in ``count_outside_ages`` (of a known age outside them) and
+    ``count_age_unknown``; ``count_in_area_all_ages`` is their sum, and ``count_read``
+    = ``count_in_area`` + ``count_outside_ages`` + ``count_age_unknown`` +
+    ``count_outside_area`` + ``count_unmatched`` (outside and unmatched of all ages).
+    With distinct people each is a sum over LSOA values of the people seen in each
+    (``people_distinct`` counts each person once, wherever seen).
     """
     if isinstance(extract, Extract):
         agg, read = extract.by_code, dict(extract.info)
@@ -872,11 +1052,20 @@ def join_to_lsoa21(
         totals = agg
     area = set(area_codes)
     dims = [d for d in DIMENSIONS if d in agg.columns]
-    resolved = resolve_codes(agg["code"].tolist(), pack)
+    # Every LSOA value: with a population's ages, one may hold records of other ages only.
+    values = list(dict.fromkeys([*agg["code"].tolist(), *totals["code"].tolist()]))
+    resolved = resolve_codes(values, pack)
     cells = agg.merge(resolved, on="code", how="left")
     cells["count"] = cells["count"] * cells["weight"]
     merged = totals.merge(resolved, on="code", how="left")
-    merged["count"] = merged["count"] * merged["weight"]
+    by_age = "count_all_ages" in merged.columns
+    if by_age:  # read for a population's ages: the totals of quality are of every age
+        for column in ("count_all_ages", "count_age_known"):
+            merged[column] = merged[column] * merged["weight"]
+        merged["count_in_ages"] = merged["count"] * merged["weight"]
+        merged["count"] = merged["count_all_ages"]
+    else:
+        merged["count"] = merged["count"] * merged["weight"]
     route = merged["route"].astype(str)
     matched = merged["lsoa21_code"].notna()
     in_area = matched & merged["lsoa21_code"].isin(area)
@@ -916,7 +1105,7 @@ def join_to_lsoa21(
         "records_read": read.get(
             "records_read", int(agg["records"].sum()) if "records" in agg else None
         ),
-        "count_read": float(totals["count"].sum()),
+        "count_read": float(merged["count"].sum()),
         "count_in_area": count_in_area,
         "count_converted_from_2011": total(matched & route.str.contains("lsoa11")),
         "count_outside_area": total(matched & ~in_area),
@@ -930,6 +1119,14 @@ def join_to_lsoa21(
         "ethnicity_not_stated_share": None,
         "ethnicity_not_known_share": None,
     }
+    if by_age:
+        area_rows = merged[in_area]
+        inside = float(area_rows["count_in_ages"].sum())
+        known = float(area_rows["count_age_known"].sum())
+        quality["count_in_area_all_ages"] = count_in_area
+        quality["count_in_area"] = inside
+        quality["count_outside_ages"] = known - inside
+        quality["count_age_unknown"] = count_in_area - known
     if "ethnic_group" in dims and joined["count"].sum() > 0:
         share = joined.groupby("ethnic_group")["count"].sum() / joined["count"].sum()
         quality["ethnicity_not_stated_share"] = float(share.get(eth.NOT_STATED, 0.0))
@@ -951,6 +1148,12 @@ def join_to_lsoa21(
         "count_outside_period",
         "records_without_person",
         "ethnicity_unrecognised",
+        "people_distinct",
+        "ages",
+        "ages_applied",
+        "age_form",
+        "ages_effective",
+        "age_bands",
     ):
         if key in read:
             quality[key] = read[key]
@@ -1019,7 +1222,12 @@ class ServiceData:
 
 
 def load_service(
-    spec: Mapping, pack, area_codes: Sequence[str], base_dir: str | Path = "."
+    spec: Mapping,
+    pack,
+    area_codes: Sequence[str],
+    base_dir: str | Path = ".",
+    *,
+    ages: Sequence[int | None] | None = None,
 ) -> ServiceData:
     """Aggregate a params ``service`` block where its data lives, and join it to LSOA 2021.
 
@@ -1030,18 +1238,21 @@ def load_service(
     ``database`` or ``spark``; by default DuckDB for a file, else the
     database); ``columns`` (role → column; ``lsoa`` required); optional
     ``period``, ``label``, ``synthetic`` and ``sheet``. Other keys are ignored.
+    ``ages`` (a population of interest's ``[min, max]``) keeps only records of
+    those ages, in every table (see :func:`aggregate`).
     """
     if not isinstance(spec, Mapping) or not any(spec.get(k) for k in ("path", "table", "query")):
         raise ServiceDataError(
             "service.path is required: name the extract file (or a table or query)"
         )
+    spec = {**spec, "ages": ages} if ages is not None else spec
     extract = _aggregate_spec(spec, base_dir, spec.get("columns") or {})
     columns = extract.info["columns"]
     joined, quality = join_to_lsoa21(extract, pack, area_codes)
     codes = list(dict.fromkeys(area_codes))
     totals = joined
     if extract.by_code_total is not None:
-        totals = to_lsoa21(extract.by_code_total, pack, codes)
+        totals = to_lsoa21(extract.by_code_total[["code", "count", "records"]], pack, codes)
     by_lsoa = (
         totals.groupby("lsoa21_code")["count"]
         .sum()

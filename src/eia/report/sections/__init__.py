@@ -69,6 +69,7 @@ from eia.report.sections.impacts import (
     impacts,
     narrative,
     narrative_table,
+    not_assessed_sentence,
 )
 from eia.report.sections.options import (
     THRESHOLD_WORDS,
@@ -94,6 +95,7 @@ from eia.report.sections.uptake import (
     UPTAKE_CAPTIONS,
     UPTAKE_KEYS,
     current_users,
+    data_dates_sentence,
     gaps,
     gaps_table,
     quality_frame,
@@ -111,6 +113,8 @@ from eia.report.sections.uptake import (
 )
 
 __all__ = [
+    "data_dates_sentence",
+    "not_assessed_sentence",
     "ACCESS_CAPTIONS",
     "LIMITATIONS",
     "STRAIGHT_LINE_LIMITATION",

@@ -49,10 +49,12 @@ def title(a: Assessment) -> Block:
     """The report's one ``<h1>``: the proposal title, then its id and template."""
     p = a.proposal
     kicker = TEMPLATE_NAMES.get(p.template, "Equity and health inequalities impact assessment")
+    notebook = p.template_notebook
+    custom = f"made with the custom notebook {esc(notebook)} · " if notebook else ""
     header = Html(
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
-        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · template {esc(p.template_label)} · '
+        f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · {custom}'
         f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
         "residents</p></header>"
     )

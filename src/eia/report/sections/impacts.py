@@ -16,6 +16,7 @@ from eia.analysis.impact import DIMENSION_LABELS, rating_labels
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
 from eia.params import NARRATIVE_KEYS
+from eia.population.area import ETHNIC_SHORT
 from eia.report import figures
 from eia.report import summary as summary_mod
 from eia.report.show import (
@@ -25,10 +26,12 @@ from eia.report.show import (
     fmt_int,
     fmt_pct,
     heading,
+    join_words,
     paragraphs,
 )
 
 __all__ = [
+    "not_assessed_sentence",
     "effects",
     "impact_frame",
     "impacts",
@@ -93,8 +96,35 @@ def impacts(a: Assessment) -> Block:
             label = DIMENSION_LABELS.get(dim, dim)
             parts.append(heading(label, level))
             parts.append(Table(impact_frame(a, part), f"{label}: ratings for {name}"))
+    skipped = not_assessed_sentence(a)
+    if skipped:
+        parts.append(paragraphs(skipped))
     parts.append(narrative(a))
     return Block(*parts)
+
+
+def not_assessed_sentence(a: Assessment) -> str | None:
+    """Groups with no declared effect, once: "Not assessed (no effect declared): Religion (all
+    9 groups); Deprivation: Q2, Q3 and Q4." None when every group has a declared effect."""
+    rows = getattr(a, "not_assessed", None)
+    if rows is None or not len(rows):
+        return None
+    rows = rows.drop_duplicates(["dimension", "group"])
+    rated = a.impacts if len(a.impacts) else pd.DataFrame(columns=["dimension"])
+    parts = []
+    for dim in dict.fromkeys(rows["dimension"]):
+        groups = [
+            ETHNIC_SHORT.get(str(g), str(g)) for g in rows.loc[rows["dimension"] == dim, "group"]
+        ]
+        label = DIMENSION_LABELS.get(dim, dim)
+        if not (rated["dimension"] == dim).any():
+            parts.append(f"{label} (all {len(groups)} groups)" if len(groups) > 1 else label)
+        else:
+            parts.append(f"{label}: {join_words(groups)}")
+    return (
+        "Not assessed, because the proposal declares no effect for them (they are neither "
+        f"rated nor assumed neutral): {'; '.join(parts)}."
+    )
 
 
 def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
@@ -177,6 +207,11 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
                 strict=True,
             )
         ]
+        if "basis" in rows and (rows["basis"] == "age-standardised").any():
+            frame["Rated on"] = [
+                "age-standardised rates" if b == "age-standardised" else "crude rates"
+                for b in rows["basis"]
+            ]
     if "rationale" in rows and rows["rationale"].fillna("").astype(str).str.strip().any():
         frame["Rationale given"] = rows["rationale"].fillna("").to_numpy()
     frame["Rating"] = rating_labels(rows)

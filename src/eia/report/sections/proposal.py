@@ -16,6 +16,7 @@ from eia.report.show import (
     Table,
     definition_table,
 )
+from eia.report.sites import sites_table
 from eia.report.travel import threshold_items
 
 __all__ = [
@@ -34,16 +35,12 @@ def proposal(a: Assessment) -> Block:
     p = a.proposal
     parts: list = []
     if a.current is not None:
-        rows = [
-            {"Scenario": "Now (do nothing)", "Site": n, "Located by": s}
-            for n, s in zip(a.current["name"], a.current["source"], strict=True)
-        ]
-        for name, sites in a.proposed.items():
-            rows += [
-                {"Scenario": name, "Site": n, "Located by": s}
-                for n, s in zip(sites["name"], sites["source"], strict=True)
-            ]
-        parts.append(Table(pd.DataFrame(rows), "Sites now and in each proposed scenario"))
+        parts.append(
+            Table(
+                sites_table(a),
+                "Sites now and under each scenario: each site once, kept, closing or new",
+            )
+        )
     if p.options:
         parts.append(
             Table(

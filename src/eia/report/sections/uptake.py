@@ -11,7 +11,7 @@ import pandas as pd
 from eia.analysis.uptake import protect_map, span_words
 from eia.assessment import Assessment
 from eia.population.area import ETHNIC_SHORT
-from eia.report import maps
+from eia.report import figures, maps
 from eia.report import summary as summary_mod
 from eia.report.sections.headline import representation
 from eia.report.show import (
@@ -27,6 +27,7 @@ from eia.report.show import (
 from eia.stats import disclosure
 
 __all__ = [
+    "data_dates_sentence",
     "UPTAKE_CAPTIONS",
     "UPTAKE_KEYS",
     "current_users",
@@ -152,6 +153,8 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         label=a.uptake.unit,
         outline=a.outline(),
         withheld_label=f"withheld: fewer than {m} (or none), or to protect them",
+        sites=a.current,
+        places=a.places(),
     )
     return Figure(
         fig,
@@ -159,7 +162,15 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
             f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
             f"with fewer than {m} {noun}, none included, and any whose rate with the tables would "
-            "let a small count be worked out."
+            "let a small count be worked out. Lighter (yellow) neighbourhoods have higher rates, darker "
+            "(blue) lower. "
+            + figures.extent_sentence(a)
+            + (
+                f" The {plural(len(a.current), 'current site')} "
+                f"{'is' if len(a.current) == 1 else 'are'} marked with circles."
+                if a.current is not None and len(a.current)
+                else ""
+            )
         ),
         caption=f"Rate of {noun} {a.uptake.unit} by LSOA; classes are quintiles of LSOAs, "
         f"so the map shows ranges, never counts; grey does not tell fewer than {m} from none.",
@@ -398,12 +409,61 @@ def uptake_gaps_rule(u) -> str:
     )
 
 
+def _month_words(month: str) -> str:
+    """ "2024-04" as "April 2024"."""
+    return pd.Timestamp(f"{month}-01").strftime("%B %Y")
+
+
+def data_dates_sentence(period: dict) -> str | None:
+    """The extract's own first and last months beside a declared period (None otherwise)."""
+    if period.get("source") != "params" or not period.get("data_first"):
+        return None
+    first, last = _month_words(period["data_first"]), _month_words(period["data_last"])
+    return (
+        f"The extract's own records run from {first} to {last} (before keeping those within "
+        "the stated period)."
+    )
+
+
+def _ages_words(ages) -> str:
+    low, high = ages
+    return f"{low} and over" if high is None else f"{low} to {high}"
+
+
+def ages_sentence(ages: dict | None) -> str | None:
+    """How the records were restricted to the population's ages (:func:`eia.analysis.uptake.ages_restriction`)."""
+    if not ages:
+        return None
+    declared, covered = _ages_words(ages["declared"]), _ages_words(ages["covered"])
+    if ages["form"] == "none":
+        return (
+            "The extract has no age column, so all its records are counted against residents "
+            f"aged {declared}."
+        )
+    if ages["form"] == "unknown":
+        return f"No record in the extract has a known age, so none is counted for ages {declared}."
+    if ages["form"] == "bands":
+        return (
+            f"The extract gives ages in bands only, so records are counted when their band lies "
+            f"wholly within ages {declared}: they cover ages {covered}, and residents of the same "
+            f"ages are counted with them."
+        )
+    return (
+        f"Only records of people aged {declared} are counted, each by its own age; every table "
+        "(deprivation, ethnic group, sex, site) counts those records."
+    )
+
+
 def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
     notes = u.published.notes
     texts = [uptake_headline(u), notes["counting"], notes["period"]]
-    if notes.get("ages"):
-        texts.append(notes["ages"])
+    dates = data_dates_sentence(u.period)
+    if dates:
+        texts.append(dates)
+    ages = ages_sentence(u.published.uptake.get("ages"))
+    if ages:
+        texts.append(ages)
     texts += [notes["standardisation"], uptake_gaps_rule(u)]
     if (u.by_imd_decile["count"] % 1 != 0).any():
         texts.append(

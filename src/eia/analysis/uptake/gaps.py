@@ -1,0 +1,239 @@
+"""Material gaps: which ratios are gaps of concern, and an equity audit's ratings on representation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "MATERIAL_BAND",
+    "gap_flags",
+    "rate_representation",
+    "NEAR",
+    "near",
+    "representation_sentence",
+    "risk_words",
+    "mark_risk",
+]
+
+
+#: A representation or rate ratio inside this band is not a material gap (thresholds.material_band).
+MATERIAL_BAND = (0.9, 1.1)
+
+
+def gap_flags(
+    value: Any,
+    lower: Any,
+    upper: Any,
+    *,
+    band: Sequence[float] = MATERIAL_BAND,
+    higher_use_is: str = "better",
+) -> pd.DataFrame:
+    """Which ratios are material gaps, and which of those are a concern.
+
+    A ratio (representation, or rate ratio to the reference group) is a gap
+    (``gap`` = ``"under"`` or ``"over"``) only when both its interval excludes 1
+    (``upper < 1`` or ``lower > 1``) **and** the ratio lies outside ``band``
+    (``value < band[0]`` or ``value > band[1]``): significant but trivial
+    differences are not flagged. ``concern`` is True for the harmful direction:
+    under-use when ``higher_use_is == "better"``, over-use when ``"worse"``.
+    Missing values give no gap.
+    """
+    if higher_use_is not in ("better", "worse"):
+        raise ValueError(f"higher_use_is must be 'better' or 'worse', not {higher_use_is!r}")
+    low, high = band
+    v = pd.to_numeric(pd.Series(np.atleast_1d(value), dtype=object), errors="coerce").to_numpy(
+        float
+    )
+    lo = pd.to_numeric(pd.Series(np.atleast_1d(lower), dtype=object), errors="coerce").to_numpy(
+        float
+    )
+    hi = pd.to_numeric(pd.Series(np.atleast_1d(upper), dtype=object), errors="coerce").to_numpy(
+        float
+    )
+    with np.errstate(invalid="ignore"):
+        under = (hi < 1) & (v < low)
+        over = (lo > 1) & (v > high)
+    gap = np.where(under, "under", np.where(over, "over", None))
+    harmful = "under" if higher_use_is == "better" else "over"
+    out = pd.DataFrame({"gap": pd.Series(list(gap), dtype=object), "concern": gap == harmful})
+    out["gap"] = out["gap"].where(out["gap"].isin(["under", "over"]), None)
+    return out
+
+
+def rate_representation(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    disproportionate_ratio: float = 1.2,
+    label: str = "service users",
+    option: str = "Now",
+    band: Sequence[float] = MATERIAL_BAND,
+    higher_use_is: str = "better",
+    population: str = "residents",
+) -> pd.DataFrame:
+    """Rate each group by its representation among current users (equity audit).
+
+    ``tables`` maps a dimension to :func:`eia.analysis.impact.standardised_representation`'s
+    output (age-standardised where every group has a DSR; its ``basis`` is kept in the rows).
+    A group is rated only on a **material gap** (:func:`gap_flags`: interval
+    excludes 1 and representation outside ``band``): *negative* when the gap is
+    in the harmful direction (under-use when higher use is better, over-use when
+    worse), *positive* when in the other, else *neutral*. A negative rating is
+    *disproportionate* when the representation is beyond ``disproportionate_ratio``
+    (below ``1/ratio`` for under-use, above ``ratio`` for over-use). Groups whose
+    counts are withheld are rated neutral with the reason stated.
+    """
+    rows = []
+    for dimension, table in tables.items():
+        flags = gap_flags(
+            table["representation"],
+            table["representation_lower"],
+            table["representation_upper"],
+            band=band,
+            higher_use_is=higher_use_is,
+        )
+        bases = table["basis"] if "basis" in table else pd.Series("crude", index=table.index)
+        for r, gap, basis in zip(table.itertuples(), flags["gap"], bases, strict=True):
+            gap = gap if gap in ("under", "over") else None
+            lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
+            if pd.isna(hi):
+                rating, dispro = "neutral", False
+                if pd.isna(r.count):
+                    sentence = (
+                        f"Neutral: its count of {label} is withheld (small numbers), so its "
+                        "representation cannot be published."
+                    )
+                else:  # its count is published; the total it is compared with is not
+                    sentence = (
+                        f"Neutral: its representation among {label} is withheld because "
+                        "the total it is compared with is withheld (small numbers elsewhere), "
+                        "so it cannot be rated."
+                    )
+            else:
+                harmful = "under" if higher_use_is == "better" else "over"
+                rating = "neutral" if gap is None else "negative" if gap == harmful else "positive"
+                dispro = bool(
+                    rating == "negative"
+                    and (
+                        rep < 1 / disproportionate_ratio
+                        if harmful == "under"
+                        else rep > disproportionate_ratio
+                    )
+                )
+                sentence = representation_sentence(
+                    rating,
+                    dispro,
+                    rep,
+                    lo,
+                    hi,
+                    gap,
+                    band,
+                    disproportionate_ratio,
+                    harmful,
+                    basis=basis,
+                )
+            rows.append(
+                {
+                    "option": option,
+                    "dimension": dimension,
+                    "group": r.group,
+                    "population": None if pd.isna(r.population) else int(round(r.population)),
+                    "count": None if pd.isna(r.count) else float(r.count),
+                    "representation": rep,
+                    "representation_lower": lo,
+                    "representation_upper": hi,
+                    "gap": gap,
+                    "basis": basis,
+                    "rating": rating,
+                    "disproportionate": dispro,
+                    "sentence": sentence,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+#: A figure within this share of a threshold is "close to" it: a small change of threshold
+#: would change the rating.
+NEAR = 0.1
+
+
+def near(value: float, threshold: float) -> bool:
+    """Whether ``value`` lies within :data:`NEAR` (10%) of ``threshold``, either side."""
+    return bool(threshold and abs(float(value) - threshold) <= NEAR * abs(threshold))
+
+
+def representation_sentence(
+    rating: str,
+    disproportionate: bool,
+    rep: float,
+    lower: float,
+    upper: float,
+    gap: str | None,
+    band: Sequence[float],
+    ratio: float,
+    harmful: str,
+    *,
+    basis: str = "crude",
+) -> str:
+    """An audit rating in a few words: the rating, the representation and its interval
+    (both shown beside it), and the rule it passed or missed, saying when it is close."""
+    low, high = band
+    word = rating.capitalize()
+    kind = "age-standardised representation" if basis == "age-standardised" else "representation"
+    figure = f"{kind} {rep:.2f} (95% CI {lower:.2f} to {upper:.2f})"
+    if gap is not None:
+        edge = low if gap == "under" else high
+        rule = f"a material gap: outside {low:g} to {high:g} and the interval excludes 1"
+        if rating == "negative":
+            limit = round(1 / ratio, 2) if harmful == "under" else ratio
+            side = "below" if harmful == "under" else "above"
+            rule += (
+                f"; disproportionate: {side} {limit:g}"
+                if disproportionate
+                else f"; disproportionate would need {side} {limit:g}"
+            )
+            if near(rep, limit):
+                rule += f", close to {limit:g}"
+        if near(rep, edge):
+            rule += f", close to {edge:g}"
+    elif upper < 1 or lower > 1:
+        rule = f"a difference, but within {low:g} to {high:g}: not material"
+        edge = low if upper < 1 else high
+        if near(rep, edge):
+            rule += f", close to {edge:g}"
+    else:
+        rule = "the interval includes 1: in line with the population"
+    return f"{word}: {figure}; {rule}."
+
+
+def risk_words(gap) -> str:
+    """How a material uptake gap of concern is named in tables and sentences."""
+    return (
+        "Over-represented now (a higher rate is harm)" if gap == "over" else "Under-represented now"
+    )
+
+
+def mark_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Add ``at_risk`` and ``uptake_gap``: groups with a material gap of concern among users now.
+
+    ``representation`` maps a dimension to a frame with ``group``, ``gap`` and
+    ``concern`` (:func:`eia.assessment.representation_tables`).
+    """
+    impacts = impacts.copy()
+    at_risk, gaps = [], []
+    for row in impacts.itertuples():
+        table = representation.get(row.dimension)
+        flag, gap = False, None
+        if table is not None and "concern" in table:
+            match = table[table["group"].astype(str) == str(row.group)]
+            if len(match):
+                flag = bool(match["concern"].iloc[0])
+                gap = match["gap"].iloc[0]
+        at_risk.append(flag)
+        gaps.append(gap)
+    impacts["at_risk"] = at_risk
+    impacts["uptake_gap"] = gaps
+    return impacts

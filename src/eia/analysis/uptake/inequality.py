@@ -1,0 +1,94 @@
+"""The slope index of inequality across IMD deciles (or quintiles)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from eia import stats
+from eia.analysis.uptake.period import unit_label
+from eia.analysis.uptake.rates import DSR_COLUMNS, PER
+
+__all__ = ["inequality_slope"]
+
+
+_SII_SEED = 20_210_321  # Census day: fixed so the SII's limits are reproducible
+
+
+def inequality_slope(
+    deciles: pd.DataFrame,
+    quintiles: pd.DataFrame | None = None,
+    *,
+    use: str = "decile",
+    repetitions: int = 100_000,
+    seed: int = _SII_SEED,
+    per: float = PER,
+    unit: str | None = None,
+    standardised: bool | None = None,
+) -> dict:
+    """The slope index of inequality of the rate across IMD deciles (or quintiles).
+
+    Uses :func:`eia.stats.inequality` on the rate per year with the rates' 95% limits
+    (log scale, "rate", when every rate is above 0; else "normal"), quantile 1 =
+    most deprived, over the levels with residents in the area (at least 5).
+    The rates are the age-standardised ones (``dsr``, ``dsr_lower``,
+    ``dsr_upper``) when every level has one and ``standardised`` is not False,
+    else the crude ones. ``use="quintile"`` fits the quintile table instead.
+    Returns ``sii, sii_lower, sii_upper`` (per ``per`` per year, least minus most
+    deprived end), ``quantiles``, ``value_type``, ``per``, ``standardised`` and
+    ``interpretation`` (a sentence); or ``sii`` None with ``reason`` when it
+    cannot be fitted.
+    """
+    table, key = (deciles, "imd_decile") if use == "decile" else (quintiles, "imd_quintile")
+    unit = unit or unit_label(per)
+    out: dict[str, Any] = {
+        "quantiles": use,
+        "per": per,
+        "sii": None,
+        "sii_lower": None,
+        "sii_upper": None,
+        "standardised": False,
+    }
+    if table is None:
+        return {**out, "reason": f"no {use} table"}
+    rows = table[table["population"] > 0]
+    if len(rows) < stats.MIN_QUANTILES:
+        return {
+            **out,
+            "reason": f"the area has residents in only {len(rows)} IMD {use}s; "
+            f"the SII needs at least {stats.MIN_QUANTILES}",
+        }
+    cols = ("rate", "lower", "upper")
+    has_dsr = "dsr" in rows and pd.to_numeric(rows["dsr"], errors="coerce").notna().all()
+    if standardised is not False and has_dsr:
+        cols = DSR_COLUMNS
+        out["standardised"] = True
+    elif standardised:
+        return {**out, "reason": f"an IMD {use} has no age-standardised rate (under 10 events)"}
+    rate = rows[cols[0]].astype(float).to_numpy()
+    value_type = "rate" if (rate > 0).all() else "normal"
+    result = stats.sii(
+        rows[key].to_numpy(),
+        rows["population"].astype(float).to_numpy(),
+        rate,
+        lower_cl=rows[cols[1]].astype(float).to_numpy(),
+        upper_cl=rows[cols[2]].astype(float).to_numpy(),
+        value_type=value_type,
+        repetitions=repetitions,
+        seed=seed,
+    )
+    sii, lo, hi = result["sii"], result["sii_lower"], result["sii_upper"]
+    if lo <= 0 <= hi:
+        finding = "the interval includes 0, so no clear gradient"
+    elif sii < 0:
+        finding = "the rate is higher in more deprived areas"
+    else:
+        finding = "the rate is higher in less deprived areas"
+    kind = "age-standardised rates" if out["standardised"] else "crude rates"
+    interpretation = (
+        f"Slope index of inequality across IMD {use}s, on {kind}: {sii:+.2f} {unit} "
+        f"(95% CI {lo:+.2f} to {hi:+.2f}), the modelled rate at the least deprived end minus "
+        f"that at the most deprived end: {finding}."
+    )
+    return {**out, **result, "value_type": value_type, "interpretation": interpretation}
