@@ -48,7 +48,8 @@ def nearest(points: np.ndarray, sites: np.ndarray) -> np.ndarray:
 
 
 def check_dominance_invariant(ranking: pd.DataFrame, table: pd.DataFrame) -> None:
-    wide, better = appraisal._wide(table)
+    # dominance is on group outcomes: the flags criterion never creates or hides one
+    wide, better = appraisal._wide(table[table["measure"].isin(appraisal.OUTCOME_MEASURES)])
     ranks = dict(zip(ranking["option"], ranking["rank"], strict=True))
     for x in wide.index:
         for y in wide.index:
@@ -120,7 +121,13 @@ def test_an_option_no_worse_everywhere_and_better_somewhere_is_ranked_above(rows
     names = [f"Option {i}" for i in range(len(rows))]
     table = pd.DataFrame(
         [
-            {"option": name, "criterion": c, "better": b, "value": float(v)}
+            {
+                "option": name,
+                "criterion": c,
+                "measure": c.split(":")[0],
+                "better": b,
+                "value": float(v),
+            }
             for name, row in zip(names, rows, strict=True)
             for (c, b), v in zip(CRITERIA, row, strict=True)
         ]

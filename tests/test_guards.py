@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -171,13 +172,22 @@ def test_the_superset_report_states_the_judgement_and_agrees_with_metrics(refdat
     text = html_mod.unescape(result.report.read_text())
     first = metrics["options"][0]
     assert first["rank"] == 1
-    assert f"Least adverse: {first['name']}" in text
-    assert metrics["appraisal"]["tradeoff"] in text
-    assert metrics["robustness"]["sentence"] in text
-    # the criteria table shows every option's rank and criteria as metrics has them
+    found = metrics["findings"]
+    assert found["named_option"] == first["name"]
+    assert f'data-named="{first["name"]}"' in text, "the decision card names the option"
+    for entry in found["dominance"]:  # every dominance is said in the decision card
+        for other in entry["dominates"]:
+            assert re.search(
+                rf'data-dominates="{re.escape(entry["option"])}"[^>]*data-over="[^"]*{re.escape(other)}',
+                text,
+            )
+    # the criteria table shows every option's rank and criteria as metrics has them (the
+    # flags as the findings count them)
     for option in metrics["options"]:
         assert option["name"] in text
         for criterion in option["criteria"]:
+            if criterion["measure"] == "flags":
+                continue
             assert criterion["label"] in text
             assert f"{round(criterion['value']):,}" in text
 
@@ -191,14 +201,20 @@ def test_the_options_section_shows_what_metrics_holds(superset):
     crit = tables[0].frame.set_index("Criterion")
     for option in m["options"]:
         assert crit.loc["Rank (1 = least adverse)", option["name"]] == str(option["rank"])
-        assert crit.loc["Dominated by", option["name"]] == (
+        assert crit.loc["Dominated by (on group outcomes)", option["name"]] == (
             ", ".join(option["dominated_by"]) or "none"
         )
+        flags = crit[crit.index.str.startswith("Disproportionate flags")][option["name"]]
+        counts = m["findings"]["flag_counts"][option["name"]]
+        assert [int(v) for v in flags] == [counts["protected"], counts["other"]]
         for c in option["criteria"]:
+            if c["measure"] == "flags":  # shown as the findings count them, above
+                continue
             assert crit.loc[c["label"], option["name"]] == show.fmt_int(c["value"])
             assert crit.loc[c["label"], "Unit"] == c["unit"]
-    assert show.esc(m["robustness"]["sentence"]) in block.markup
-    assert show.esc(m["appraisal"]["tradeoff"]) in block.markup
+    for entry in m["findings"]["dominance"]:  # the section opens with each dominance
+        for other in entry["dominates"]:
+            assert show.esc(entry["option"]) in block.markup and show.esc(other) in block.markup
     robust = tables[1].frame
     assert len(robust) == len(m["robustness"]["variations_tried"])
     assert set(robust["Ranking"]) == (

@@ -288,3 +288,52 @@ def test_index_is_written_atomically_and_is_deterministic(tmp_path):
     second = index.write(tmp_path).read_bytes()
     assert first == second
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["index.html"]
+
+
+def test_the_index_reads_the_option_flags_and_robustness_from_findings(tmp_path):
+    folder = _assessment(
+        tmp_path,
+        "notts-b",
+        title="With findings",
+        when="2026-03-04T10:30:00+00:00",
+        impacts=[
+            _impact("Option A", "negative", True),  # the first option is not the named one
+            _impact("Option B", "negative", True, group="Q4"),
+            _impact("Option B", "negative", True, group="Black"),
+            _impact("Option B", "negative", True, group="Mixed"),
+        ],
+        scenario="Option A",
+    )
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    metrics["findings"] = {
+        "named_option": "Option B",
+        "disproportionate": [
+            {"option": "Option B", "dimension": "imd_quintile", "group": "Q4", "margin": "clear"},
+            {
+                "option": "Option B",
+                "dimension": "ethnic_group",
+                "group": "Black",
+                "margin": "marginal",
+            },
+            {
+                "option": "Option B",
+                "dimension": "ethnic_group",
+                "group": "Mixed",
+                "margin": "clear",
+            },
+        ],
+        "flag_counts": {"Option B": {"protected": 2, "other": 1}},
+        "robustness": {"assessed": True, "holds": True},
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    summary = index.rating_summary(metrics)
+    assert (summary["scenario"], summary["protected"], summary["other"]) == ("Option B", 2, 1)
+    assert (summary["disproportionate"], summary["marginal"], summary["robustness"]) == (
+        3,
+        1,
+        "holds",
+    )
+    page = _parse(index.write(tmp_path).read_text(encoding="utf-8"))
+    cell = page.rows[1][4]
+    assert "for Option B" in cell and "Option A" not in cell
+    assert "2 among groups the equality duty protects, 1 among others" in cell

@@ -16,11 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eia import findings
 from eia.analysis import appraisal, impact
 from eia.analysis import ethnicity_deprivation as intersect
 from eia.analysis.access import CORE20_LABELS
 from eia.params import Thresholds
-from eia.report import index, summary
+from eia.report import decision, index, summary
 
 CORE20, REST = CORE20_LABELS
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -165,17 +166,22 @@ def test_summary_splits_clear_flags_from_marginal_ones_with_their_figures():
             _row("White", "negative", False, "clear", burden_ratio=1.05),
         ]
     )
-    text = summary._disproportionate(rows)
-    assert text.startswith(
-        "IMD quintile 4 (ratio 1.37, +0.38 km per resident against the rest) is rated as "
-        "disproportionately "
-        "affected; the flag holds with each threshold a quarter higher or lower."
+    rows["dimension"] = ["imd_quintile", "ethnic_group", "ethnic_group"]
+    found = findings.build(proposal=_proposal(), impacts=rows)
+    margins = {f.group: f.margin for f in found.flags}
+    assert margins == {
+        "Q4": "clear",
+        "Black, Black British, Black Welsh, Caribbean or African": "marginal",
+    }, "White is not flagged; each flag carries its margin"
+    assert found.flag_counts("Option 1") == {"protected": 1, "other": 1}
+    context = decision.findings_context(found)
+    assert (context["flag_total"], context["marginal"]) == (2, 1)
+
+
+def _proposal():
+    return SimpleNamespace(
+        template="site_change", groups=[], narrative={}, mitigations=[], signoff=None
     )
-    assert (
-        "Black is flagged as disproportionately affected only at the margin: Black (ratio "
-        "1.234, +0.24 km per resident against the rest; not flagged at ratio 1.25)."
-    ) in text
-    assert "White" not in text
 
 
 def test_a_net_gainer_is_not_called_disproportionately_affected():
@@ -189,10 +195,13 @@ def test_a_net_gainer_is_not_called_disproportionately_affected():
         removed_per_resident=1.27,
         net_per_resident=-0.57,
     )
-    text = summary._disproportionate(pd.DataFrame([q5]))
-    assert "disproportionately affected" not in text
-    assert "bears a disproportionate share of the losses while also gaining: clearly for" in text
-    assert "0.70 km added and 1.27 km removed per resident, a net gain of 0.57 km" in text
+    q5["dimension"] = "imd_quintile"
+    found = findings.build(proposal=_proposal(), impacts=pd.DataFrame([q5]))
+    [flag] = found.flags
+    assert flag.net_gain, "its flag concerns its losses only: a net gain overall"
+    assert decision.findings_context(found)["flags"]["other"] == [
+        {"name": "IMD quintile 5 (least deprived)", "net_gain": True}
+    ]
     assert impact.rating_label("mixed", True) == "◆ Mixed – disproportionate losses"
     a = SimpleNamespace(
         proposal=SimpleNamespace(thresholds=Thresholds()),
@@ -218,12 +227,14 @@ def test_a_net_saving_reads_as_a_saving_not_a_negative_addition():
     }
     ap = appraisal.appraise(values, weights)
     assert ap.best == ["Option 1"] and ap.options["score"].iloc[0] < 0
-    a = SimpleNamespace(appraisal=ap, warnings=[], rated_option="Option 1")
-    why = summary.verdict(a).why
-    assert "adds -" not in why and "adds −" not in why
-    score = ap.options["score"].iloc[0]
-    assert f"a saving of {abs(score):,.0f} person-km (person-km added minus removed" in why
-    assert summary.net_words(766476, "person-km", short=True) == "766,476 added"
+    found = findings.build(
+        proposal=_proposal(), impacts=ap.burden, appraisal=ap, scenarios=list(values)
+    )
+    assert found.reason.code == "lower_score"
+    assert found.reason.figures["score"] == pytest.approx(ap.options["score"].iloc[0])
+    reason = decision.findings_context(found)["reason"]
+    assert reason["saves"] and not reason["score"].startswith(("-", "−")), "a saving, not −"
+    assert not reason["runner_up_saves"]
 
 
 def test_robustness_shows_which_flags_each_variation_removes():
@@ -243,8 +254,11 @@ def test_robustness_shows_which_flags_each_variation_removes():
     changed = ap.robustness.as_dict()["flags_changed_by"]
     assert {"variation": label, "lost": ["One: G"], "gained": []} in changed
     assert "change under 1 of 16 variations" in ap.robustness.flag_sentence("One")
-    sentence = summary.flag_stability(ap.robustness, "One", ap.burden)
-    assert "the flag for G is lost under 1 of them" in sentence
+    found = findings.build(
+        proposal=_proposal(), impacts=ap.burden, appraisal=ap, scenarios=list(values)
+    )
+    assert found.named_option == "One"
+    assert found.robustness.flag_changes == 1
 
 
 def test_the_flag_count_says_what_it_counts():

@@ -128,10 +128,10 @@ def test_eia_run_pdf_is_tagged_bookmarked_and_holds_the_summary(tmp_path, refdat
         ["pdftotext", "-layout", str(printed), "-"], capture_output=True, text=True, check=True
     ).stdout
     flat = " ".join(text.split())
-    lead = re.search(r'<p class="eia-lead">(.*?)</p>', markup, flags=re.S)
-    assert lead, "the report has an executive summary paragraph"
-    first_sentence = _text(lead.group(1)).split(". ")[0]
-    assert first_sentence in flat
+    lead = re.search(r'<ul class="eia-card">\s*<li>(.*?)</li>', markup, flags=re.S)
+    assert lead, "the report opens with the decision card"
+    first_words = " ".join(_text(lead.group(1)).split()[:6])
+    assert first_words in flat
     assert f"Page 1 of {pages}" in flat and f"Page {pages} of {pages}" in flat
     title = _text(re.search(r"<h1[^>]*>(.*?)</h1>", markup, flags=re.S).group(1))
     assert flat.count(title) >= pages, "the title runs as a header on every page"

@@ -1,7 +1,7 @@
 """The report as a board reads it: every example rendered, then read like a person would.
 
-The first paragraph names the area (by name and code), the option it recommends
-or describes and why; every ratings table says which option it shows; no
+The decision card names the area (by name and code), the option it favours or
+describes and why; every ratings table says which option it shows; no
 sentence (or bullet) appears twice; numbers carry thousands separators; no
 "rating(s)", doubled "(synthetic)" or raw file names where words are needed;
 each site-change report has a cumulative-distribution figure per option and
@@ -46,10 +46,10 @@ def _body(markup: str) -> str:
     return re.sub(r"<(style|script|head)\b.*?</\1>", "", markup, flags=re.S)
 
 
-def lead_paragraph(markup: str) -> str:
-    found = re.search(r'<p class="eia-lead">(.*?)</p>', markup, flags=re.S)
-    assert found, "the executive summary opens with its paragraph"
-    return _plain(found.group(1))
+def decision_card(markup: str) -> str:
+    found = re.search(r'<section\b[^>]*class="eia-decision"[^>]*>.*?</section>', markup, flags=re.S)
+    assert found, "the executive summary opens with the decision card"
+    return found.group(0)
 
 
 def statements(markup: str) -> list[str]:
@@ -93,21 +93,21 @@ def unseparated_numbers(markup: str) -> list[str]:
 
 
 @pytest.mark.parametrize("example", [p.stem for p in EXAMPLES])
-def test_first_paragraph_names_the_area_the_option_and_why(example, reports, pack):
+def test_the_decision_card_names_the_area_the_option_and_why(example, reports, pack):
     proposal = params.load(ROOT / "params" / "examples" / f"{example}.yaml")
-    lead = lead_paragraph(reports[example])
+    card = decision_card(reports[example])
+    lead = _plain(card)
     code = str(proposal.area.spec.get("icb") or "").upper()
     if code:
         lookup = pack.lookup()
         name = lookup.loc[lookup["icb24_code"] == code, "icb24_name"].iloc[0]
         assert f"{name} ({code})" in lead
     if len(proposal.options) > 1:
-        named = [o.name for o in proposal.options if f"{o.name} has the least adverse" in lead]
-        assert len(named) == 1, "names the option it recommends"
-        assert re.search(
-            r"least adverse equity impact: (it is no worse|its equity-weighted net change is)", lead
-        ), "and why"
-        assert "robust" in lead
+        named = re.findall(r'data-named="([^"]*)"', html.unescape(card))
+        assert len(named) == 1 and named[0] in [o.name for o in proposal.options], (
+            "names the option it favours"
+        )
+        assert "How sure:" in lead, "and how sure"
     elif proposal.template == "equity_audit":
         assert "equity audit" in lead and "not a proposal for change" in lead
     else:

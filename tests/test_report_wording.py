@@ -160,23 +160,29 @@ def test_every_figure_a_why_quotes_is_in_its_row(site, detentions):
                     assert figure in cells, (figure, row["Why"])
 
 
-def test_the_summary_gives_core20s_newly_far_share_and_says_what_is_missing(site, detentions):
-    from eia.report import summary
+def test_the_summary_gives_core20s_newly_far_figures_and_says_what_is_missing(site, detentions):
+    from eia.report import decision
 
-    lead = summary.executive_paragraph(site)
-    assert re.search(
-        r"\d+\.\d% of Core20 residents would newly be more than 5 km from a site, against "
-        r"\d+\.\d% in the rest",
-        lead,
-    )
-    assert (
-        "The assessment is not complete: 14 of 14 questions on other protected characteristics "
-        "and inclusion health groups are not yet answered, no mitigations are recorded and it "
-        "has not been signed off."
-    ) in lead
+    # the trade-off table gives Core20's people newly beyond the far threshold, per option
+    table = decision.card_context(site)["table"]
+    core = next(r for r in table["rows"] if r["group"] == "Core20")
+    far = [
+        site.findings.outcome(o, "core20", impact.CORE20_GROUP).newly_far
+        for o in site.findings.options
+    ]
+    assert [c["value"] for c in core["cells"][1::2]] == [show.fmt_int(v) for v in far]
+    # what is missing before sign-off, as data (the card's words are in the golden files)
+    assert [(m.code, m.figures) for m in site.findings.missing] == [
+        ("questions_unanswered", {"count": 14, "of": 14}),
+        ("no_mitigations", {}),
+        ("not_signed_off", {}),
+    ]
     # the detentions example answers one prompt and records a mitigation
-    assert "13 of 14 questions" in summary.executive_paragraph(detentions)
-    assert "no mitigations" not in summary.executive_paragraph(detentions)
+    assert [(m.code, m.figures) for m in detentions.findings.missing] == [
+        ("questions_unanswered", {"count": 13, "of": 14}),
+        ("not_signed_off", {}),
+    ]
+    assert "Before sign-off" in text(sections.headlines(site))
 
 
 def test_every_audit_row_shows_its_shares_and_names_the_service_now(detentions):
@@ -187,7 +193,7 @@ def test_every_audit_row_shows_its_shares_and_names_the_service_now(detentions):
         shares = table.frame[[c for c in table.frame if c.startswith("Share of")]]
         assert not (shares == "–").any().any(), table.frame["Group"].tolist()
     lead = text(sections.summary(detentions))
-    assert "with 913,557 residents aged 18 and over" in lead
+    assert "(913,557 residents aged 18 and over)" in lead
 
 
 def test_event_counts_are_headed_events_with_fractions_explained_and_no_empty_column(

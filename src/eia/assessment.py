@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from eia import findings as findings_mod
 from eia.analysis import access as access_mod
 from eia.analysis import appraisal as appraisal_mod
 from eia.analysis import ethnic_codes as detailed_mod
@@ -68,6 +69,9 @@ class Assessment:
     intersect: dict[str, Any] = field(default_factory=dict)
     #: Proficiency in English per LSOA (eia.population.proficiency.by_lsoa: MSOA figures apportioned).
     language: pd.DataFrame | None = None
+    #: Every judgement the report states, computed once at the end of :func:`assess`
+    #: (:func:`eia.findings.build`).
+    findings: findings_mod.Findings | None = None
     #: Groups a service change declares no effect for (``option, dimension, group``): not
     #: assessed, so not among :attr:`impacts` (eia.analysis.impact.assessed_effects).
     not_assessed: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -93,11 +97,10 @@ class Assessment:
         """The scenario the summary names and the report's detail describes: with two or more
         options, the least adverse (rank 1 of :attr:`appraisal`; of tied options, the first in
         rank order); else ``Proposed`` or the only option. None when no sites move."""
-        if self.appraisal is not None and self.appraisal.compared:
-            best = [o for o in self.appraisal.best if o in self.proposed]
-            if best:
-                return best[0]
-        return next(iter(self.proposed), None)
+        if self.findings is not None:
+            named = self.findings.named_option
+            return named if named in self.proposed else None
+        return findings_mod.choose(self.appraisal, list(self.proposed))
 
     @property
     def primary_reason(self) -> str:
@@ -113,6 +116,8 @@ class Assessment:
     @property
     def rated_option(self) -> str | None:
         """The option whose ratings the summary shows: :attr:`primary`, else the first rated."""
+        if self.findings is not None:
+            return self.findings.named_option
         if self.primary:
             return self.primary
         return str(self.impacts["option"].iloc[0]) if len(self.impacts) else None
@@ -238,7 +243,20 @@ def assess(
     if proposal.service is not None:
         base = Path(params_file).resolve().parent if params_file else Path.cwd()
         _add_service(result, base)
+    result.findings = build_findings(result)
     return result
+
+
+def build_findings(a: Assessment) -> findings_mod.Findings:
+    """The assessment's findings (:func:`eia.findings.build`) from its computed frames."""
+    return findings_mod.build(
+        proposal=a.proposal,
+        impacts=a.impacts,
+        appraisal=a.appraisal,
+        scenarios=list(a.proposed),
+        rules=a.rules if a.proposal.sites is not None else None,
+        warnings=a.warnings,
+    )
 
 
 def declared_age_populations(
@@ -631,9 +649,14 @@ def metrics(a: Assessment) -> dict[str, Any]:
             out["access"]["unit"] = "km"
             out["access"]["judged_on"] = f"minutes by {a.lead_mode}"
             out["access"]["by_mode"] = travel_metrics(a)
+    found = a.findings if a.findings is not None else build_findings(a)
+    out["named_option"] = found.named_option
+    out["findings"] = found.as_dict()
     if len(a.impacts):
         cols = [c for c in a.impacts.columns if c != "sentence"]
         out["impacts"] = records(a.impacts[cols + ["sentence"]])
+        for row in out["impacts"]:  # whether the row's flag is one findings count
+            row["flag_counted"] = found.is_counted(row["option"], row["dimension"], row["group"])
     if len(a.not_assessed):
         out["not_assessed"] = records(a.not_assessed)
     if a.appraisal is not None:

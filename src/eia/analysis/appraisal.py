@@ -12,8 +12,9 @@ criteria (:func:`criteria`), every one "lower is better" or "higher is better":
   is quintile 1, so they would count the same residents twice, and a flag for a
   less deprived quintile is not a harm to a group the duty protects.
 
-Option X **dominates** Y when X is no worse than Y on every criterion and
-better on at least one. Options are ordered by one equity-weighted score
+Option X **dominates** Y when X is no worse than Y on every group outcome
+(added, newly far, removed) and better on at least one; the flags criterion is
+reported beside it and never creates or hides a dominance. Options are ordered by one equity-weighted score
 (:func:`score`): net person-km, with each Core20 resident's kilometres counted
 ``equity_weight`` times (default 2). Ties are broken by how many options
 dominate each, fewer first; options still tied share a rank. Because the score
@@ -357,9 +358,16 @@ def _wide(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     return wide, better
 
 
+#: The criteria dominance is judged on: group outcomes. The flags criterion is reported
+#: beside them and never creates or hides a dominance (a flag is a ratio: a smaller burden
+#: can be more concentrated).
+OUTCOME_MEASURES = ("added", "newly_far", "removed")
+
+
 def order(table: pd.DataFrame, equity_weight: float) -> pd.DataFrame:
-    """Rank the options of a long criteria table (:func:`criteria`)."""
-    wide, better = _wide(table)
+    """Rank the options of a long criteria table (:func:`criteria`); dominance on the group
+    outcomes (:data:`OUTCOME_MEASURES`) only."""
+    wide, better = _wide(table[table["measure"].isin(OUTCOME_MEASURES)])
     return rank(wide, better, score(wide, equity_weight=equity_weight))
 
 
@@ -438,7 +446,7 @@ def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: st
     if not len(wins) and not len(losses):
         return f"{x} and {y} are equal on every criterion."
     fx, fy = _flag_count(table, x), _flag_count(table, y)
-    if y in first["dominates"] or not len(losses):
+    if not len(losses):
         return (
             f"{x} is no worse than {y} on every criterion and better on {len(wins)} of "
             f"{len(table[table['option'] == x])}: it "

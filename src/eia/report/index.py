@@ -6,7 +6,10 @@ block), a summary of its ratings and a link to ``<id>/report.html``. The
 rating summary counts every rating (negative, mixed, neutral, positive, not
 rated) and the disproportionate flags, of which how many are marginal, for the
 option the report's summary names (``metrics["named_option"]``: the least
-adverse when options are compared) or, without one, of every rating.
+adverse when options are compared) or, without one, of every rating. When
+``metrics.json`` has a ``findings`` block, the named option, the flags (counted
+among the groups the duty protects and among others) and robustness are read
+from it, so the index says what the report says.
 
 A folder whose last run failed (``OUT/<id>/failed/``) is shown with that
 status beside its last good report, or without a link when it has none yet.
@@ -106,8 +109,35 @@ def rating_summary(metrics: dict[str, Any]) -> dict[str, Any]:
         if row.get("disproportionate") is True:
             counts["disproportionate"] += 1
             counts["marginal"] += row.get("flag_margin") == "marginal"
-    shown = "the proposal" if scenario == "Proposed" else scenario  # never the internal key
-    return {"scenario": shown, "groups": len(impacts), **counts}
+    out = {"scenario": scenario, "groups": len(impacts), **counts}
+    found = metrics.get("findings")
+    if isinstance(found, dict):  # the findings decide the option, the flags and robustness
+        out |= findings_summary(found)
+    if out["scenario"] == "Proposed":  # never the internal key
+        out["scenario"] = "the proposal"
+    return out
+
+
+def findings_summary(found: dict[str, Any]) -> dict[str, Any]:
+    """From ``metrics["findings"]``: the named option, its counted flags among the groups the
+    duty protects and among others, and robustness (``holds``, ``changes`` or ``""``)."""
+    named = found.get("named_option")
+    counts = (found.get("flag_counts") or {}).get(named) or {"protected": 0, "other": 0}
+    robust = found.get("robustness") or {}
+    return {
+        "scenario": named,
+        "protected": int(counts.get("protected", 0)),
+        "other": int(counts.get("other", 0)),
+        "disproportionate": int(counts.get("protected", 0)) + int(counts.get("other", 0)),
+        "marginal": sum(
+            1
+            for f in found.get("disproportionate") or []
+            if f.get("option") == named and f.get("margin") == "marginal"
+        ),
+        "robustness": ("holds" if robust.get("holds") else "changes")
+        if robust.get("assessed")
+        else "",
+    }
 
 
 def _summary_text(ratings: dict[str, Any]) -> str:
@@ -115,6 +145,11 @@ def _summary_text(ratings: dict[str, Any]) -> str:
         return "No ratings"
     parts = [f"{ratings.get(r, 0)} {r}" for r in RATINGS if ratings.get(r, 0) or r != "not rated"]
     flags = f"{ratings['disproportionate']} disproportionate"
+    if "protected" in ratings:
+        flags = (
+            f"disproportionate: {ratings['protected']} among groups the equality duty protects, "
+            f"{ratings['other']} among others"
+        )
     if ratings.get("marginal"):
         flags += f" ({ratings['marginal']} marginal)"
     return f"{', '.join(parts)} of {ratings['groups']} group ratings; {flags}"
@@ -307,7 +342,10 @@ in this folder, most recently run first.
 </td>
 <td data-sort="{{ e.ratings.disproportionate * 1000 + e.ratings.negative + e.ratings.mixed }}">
 {{- summary(e.ratings) }}
-{%- if e.ratings.scenario %}<br><span class="eia-meta">for {{ e.ratings.scenario }}</span>
+{%- if e.ratings.scenario %}<br><span class="eia-meta">for {{ e.ratings.scenario }}
+{%- if e.ratings.robustness == "holds" %} (the option named; the choice holds when thresholds are halved or doubled)
+{%- elif e.ratings.robustness == "changes" %} (the option named; the choice changes when some thresholds are halved or doubled)
+{%- endif %}</span>
 {%- endif -%}
 </td>
 <td>

@@ -1,0 +1,142 @@
+"""Access before and after: the access tables per dimension, their introduction, the change map.
+
+Part of :mod:`eia.report.sections` (see its docstring for how templates use it).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from eia.assessment import Assessment
+from eia.population.area import ETHNIC_SHORT
+from eia.report import figures
+from eia.report import travel as travel_report
+from eia.report.show import (
+    Block,
+    Html,
+    Table,
+    fmt_int,
+    heading,
+    paragraphs,
+)
+
+__all__ = [
+    "ACCESS_CAPTIONS",
+    "access",
+    "access_frame",
+    "access_intro",
+    "access_other_groups",
+    "access_table",
+    "change_map",
+]
+
+
+#: Captions of the access tables, per dimension (opt-in dimensions included).
+ACCESS_CAPTIONS = {
+    "imd_quintile": "Access by national IMD 2025 quintile",
+    "core20": "Access for Core20 neighbourhoods and the rest of the area",
+    "ethnic_group": "Access by ethnic group (Census 2021; area-based)",
+    "religion": "Access by religion (Census 2021; area-based)",
+    "disability": "Access by disability (Census 2021; area-based)",
+}
+
+# ---------------------------------------------------------------------------
+# Access
+
+
+def access_frame(table: pd.DataFrame, threshold_km: float) -> pd.DataFrame:
+    """An :func:`eia.analysis.access.summarise` frame as the report's columns (km to 1 decimal)."""
+    table = table.copy()
+    table["group"] = table["group"].map(lambda g: ETHNIC_SHORT.get(g, g))
+    t = threshold_km
+    return pd.DataFrame(
+        {
+            "Group": table["group"],
+            "Residents": table["population"].map(fmt_int),
+            "Mean km now": table["mean_km_before"].map(lambda v: f"{v:.1f}"),
+            "Mean km after": table["mean_km_after"].map(lambda v: f"{v:.1f}"),
+            "Change (km)": table["mean_km_change"].map(lambda v: f"{v:+.1f}"),
+            f"Beyond {t:g} km now": table["pop_beyond_threshold_before"].map(fmt_int),
+            f"Beyond {t:g} km after": table["pop_beyond_threshold_after"].map(fmt_int),
+        }
+    ).reset_index(drop=True)
+
+
+def access_table(
+    a: Assessment, table: pd.DataFrame | str, caption: str | None = None, *, scenario=None
+) -> Table:
+    """Access before and after for one dimension's groups, captioned with the scenario.
+
+    ``table`` is a frame from :func:`eia.analysis.access.summarise` (or a dimension name,
+    to show the precomputed ``a.access[scenario][dimension]``, by default
+    :attr:`~eia.assessment.Assessment.primary`'s). A frame is captioned with the
+    scenario it was computed for (``scenario=``, else its ``attrs["scenario"]``);
+    when neither says and the proposal has several scenarios, a ``ValueError``
+    asks for ``scenario=`` rather than guessing.
+    """
+    if isinstance(table, str):
+        scenario = scenario or a.primary
+        caption = caption or ACCESS_CAPTIONS.get(table, f"Access by {table}")
+        table = a.access[scenario][table]
+    else:
+        scenario = scenario or table.attrs.get("scenario")
+        if scenario is None:
+            if len(a.proposed) > 1:
+                raise ValueError(
+                    "access_table: say which option this frame describes, e.g. "
+                    "sections.access_table(a, frame, caption, scenario=a.primary)"
+                )
+            scenario = a.primary
+    return Table(access_frame(table, a.threshold_km), f"{caption or 'Access'}: {scenario}")
+
+
+def access_intro(a: Assessment) -> Html:
+    """How distances are measured and what group figures mean."""
+    if not a.primary:
+        return paragraphs(
+            "This proposal does not move sites, so access by distance does not change."
+        )
+    travel = None
+    if a.travel:  # journey times lead; straight-line distance follows for comparison
+        travel = Block(travel_report.access(a), heading("Straight-line distance (for comparison)"))
+    return Block(
+        travel,
+        paragraphs(
+            f"Distances are straight lines from each LSOA's representative point (a point inside the "
+            f"neighbourhood, standing in for where its residents live) to the nearest site, for "
+            f"{a.primary}{f' ({a.primary_reason})' if a.primary_reason else ''}; "
+            "“Options comparison” compares every option. Group figures are area-based: each neighbourhood's distance is counted once "
+            "for each resident of the group living there (Census 2021), so they describe where groups "
+            "live, not individual journeys."
+        ),
+    )
+
+
+def access_other_groups(a: Assessment) -> Block | None:
+    """Access tables for the opt-in groups (religion, disability) the proposal names."""
+    if not a.primary:
+        return None
+    dims = [d for d in a.access[a.primary] if d not in ("imd_quintile", "core20", "ethnic_group")]
+    return Block(*(access_table(a, d) for d in dims)) if dims else None
+
+
+def access(a: Assessment) -> Block:
+    """Access in one call: how it is measured, then a table per dimension."""
+    if not a.primary:
+        return Block(access_intro(a))
+    return Block(access_intro(a), *(access_table(a, d) for d in a.access[a.primary]))
+
+
+def change_map(a: Assessment) -> Block | None:
+    """The change map for the primary scenario (classed on the proposal's thresholds, Core20
+    hatched) and a cumulative-distribution figure per option (:mod:`eia.report.figures`)."""
+    if not a.primary:
+        return None
+    if a.travel:
+        return Block(
+            travel_report.change_map(a),
+            *figures.cumulative_curves(
+                a, unit="min", mode=a.lead_mode, values=a.times[a.lead_mode]
+            ),
+        )
+    return Block(figures.change_map(a), *figures.cumulative_curves(a))
