@@ -98,7 +98,12 @@ from eia.analysis.uptake.period import (
     unit_label,
     years_between,
 )
-from eia.analysis.uptake.protect import QUALITY_COUNTS, protect_map, protect_tables
+from eia.analysis.uptake.protect import (
+    QUALITY_COUNTS,
+    protect_linked_tables,
+    protect_map,
+    protect_tables,
+)
 from eia.analysis.uptake.rates import (
     COLUMNS,
     CONFIDENCE,
