@@ -757,63 +757,8 @@ def intersect_metrics(a: Assessment) -> dict[str, Any]:
 
 def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
     """``options`` (a list in rank order), ``appraisal`` and ``robustness`` for metrics.json:
-    numbers and codes only (the report words them; the judgements are in ``findings``).
-
-    Each option carries ``name``, ``rank`` (1 = least adverse; ties share a rank),
-    ``dominated_by``, ``dominates``, its ``score`` and every criterion with its unit.
-    """
-    options = []
-    for row in ap.options.itertuples():
-        crit = ap.criteria[ap.criteria["option"] == row.option]
-        options.append(
-            {
-                "name": row.option,
-                "rank": int(row.rank),
-                "dominated_by": list(row.dominated_by),
-                "dominates": list(row.dominates),
-                "score": row.score,
-                "score_unit": impact_mod.UNITS[ap.unit],
-                "criteria": records(
-                    crit[["criterion", "group", "measure", "unit", "better", "value"]]
-                ),
-            }
-        )
-    head = ap.head_to_head()
-    return {
-        "options": options,
-        "appraisal": {
-            "least_adverse": ap.best,
-            "baseline": "current_sites",
-            "unit": ap.unit,
-            "far_threshold": ap.far,
-            "score": {
-                "code": "equity_weighted_net",
-                "unit": impact_mod.UNITS[ap.unit],
-                "equity_weight": ap.equity_weight,
-                "better": "lower",
-            },
-            "equity_weight": ap.equity_weight,
-            "first_vs_runner_up": {
-                "options": [head.attrs["x"], head.attrs["y"]],
-                "criteria": [
-                    {
-                        "criterion": r.criterion,
-                        "group": r.group,
-                        "measure": r.measure,
-                        "unit": r.unit,
-                        "better": r.better,
-                        "values": {head.attrs["x"]: r.x_value, head.attrs["y"]: r.y_value},
-                        "better_option": r.better_option,
-                    }
-                    for r in head.itertuples()
-                ],
-            }
-            if len(head)
-            else None,
-            "burden_units": impact_mod.burden_units(ap.unit),
-        },
-        "robustness": ap.robustness.as_dict(),
-    }
+    numbers and codes only (:meth:`eia.analysis.appraisal.Appraisal.as_dict`)."""
+    return ap.as_dict()
 
 
 def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:

@@ -39,12 +39,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from eia.analysis import impact
 from eia.analysis.access import CORE20_LABELS
+from eia.jsonable import clean
 from eia.params import Thresholds
 from eia.refdata.schemas import BURDEN
 
@@ -222,6 +224,70 @@ class Appraisal:
         """Criteria as one row per option and one column per criterion code."""
         wide, _ = _wide(self.criteria)
         return wide.reindex(self.options["option"])
+
+    def as_dict(self) -> dict[str, Any]:
+        """``options`` (rank order), ``appraisal`` and ``robustness`` for metrics.json: numbers
+        and codes only (the report words them; the judgements are in ``findings``).
+
+        Each option carries ``name``, ``rank`` (1 = least adverse; ties share a rank),
+        ``dominated_by``, ``dominates``, its ``score`` and every criterion with its unit.
+        """
+        person = impact.UNITS[self.unit]
+        options = []
+        for row in self.options.itertuples():
+            crit = self.criteria[self.criteria["option"] == row.option]
+            options.append(
+                {
+                    "name": row.option,
+                    "rank": int(row.rank),
+                    "dominated_by": list(row.dominated_by),
+                    "dominates": list(row.dominates),
+                    "score": row.score,
+                    "score_unit": person,
+                    "criteria": clean(
+                        crit[["criterion", "group", "measure", "unit", "better", "value"]].to_dict(
+                            orient="records"
+                        )
+                    ),
+                }
+            )
+        head = self.head_to_head()
+        x, y = head.attrs.get("x"), head.attrs.get("y")
+        return {
+            "options": options,
+            "appraisal": {
+                "least_adverse": self.best,
+                "baseline": "current_sites",
+                "unit": self.unit,
+                "far_threshold": self.far,
+                "score": {
+                    "code": "equity_weighted_net",
+                    "unit": person,
+                    "equity_weight": self.equity_weight,
+                    "better": "lower",
+                },
+                "equity_weight": self.equity_weight,
+                "first_vs_runner_up": {
+                    "options": [x, y],
+                    "criteria": [
+                        {
+                            "criterion": r.criterion,
+                            "group": r.group,
+                            "measure": r.measure,
+                            "unit": r.unit,
+                            "better": r.better,
+                            "values": {x: r.x_value, y: r.y_value},
+                            "better_option": r.better_option,
+                        }
+                        for r in head.itertuples()
+                    ],
+                }
+                if len(head)
+                else None,
+                "burden_units": impact.burden_units(self.unit),
+            },
+            "robustness": self.robustness.as_dict(),
+        }
 
     def head_to_head(self) -> pd.DataFrame:
         """The first-ranked option against the runner-up, criterion by criterion
