@@ -84,18 +84,18 @@ def options_table(a: Assessment) -> pd.DataFrame:
     for option in order:
         values = crit[crit["option"] == option].set_index("criterion")["value"]
         table[option] = [fmt_int(v) for v in values.reindex(first["criterion"])]
-    ranks = {"Criterion": "Rank (1 = least adverse)", "Unit": "", "Better": "lower"}
+    ranks = {"Criterion": _say("row", "rank"), "Unit": "", "Better": "lower"}
     scores = {
-        "Criterion": "Equity-weighted score",
+        "Criterion": _say("row", "score"),
         "Unit": impact.UNITS[ap.unit],
         "Better": "lower",
     }
-    dominated = {"Criterion": "Dominated by (on group outcomes)", "Unit": "", "Better": ""}
+    dominated = {"Criterion": _say("row", "dominated_by"), "Unit": "", "Better": ""}
     for row in ap.options.itertuples():
         ranks[row.option] = str(row.rank)
         scores[row.option] = fmt_int(row.score)
     for d in decision.findings_of(a).dominance:
-        dominated[d.option] = ", ".join(d.dominated_by) or "none"
+        dominated[d.option] = _say("dominated_by", list(d.dominated_by))
     table = table[(first["measure"] != "flags").to_numpy()]  # the flags: from the findings
     flags = pd.DataFrame(decision.flag_rows(a))
     head = [ranks, scores, dominated, *_averages(a, order)]
@@ -202,11 +202,7 @@ def options(a: Assessment) -> Block:
     """Options comparison: the judgement, the criteria table, ratings per option, maps."""
     ap = a.appraisal
     if not a.proposal.options or ap is None:
-        return Block(
-            paragraphs(
-                "This proposal lists no alternative options; it is compared with doing nothing."
-            )
-        )
+        return Block(paragraphs(_say("no_options")))
     if a.travel:
         figure = travel_report.options_maps(a)
         by_mode = travel_report.rankings_by_mode(a) if len(a.travel) > 1 else None
@@ -228,7 +224,7 @@ def options(a: Assessment) -> Block:
         Table(robustness_table(a), _say("robustness_caption", a.primary)),
         Table(
             options_ratings_table(a),
-            "Ratings per group for each option (compared with doing nothing)",
+            _say("ratings_caption"),
         ),
         by_mode,
         figure,
