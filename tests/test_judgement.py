@@ -235,6 +235,19 @@ def test_a_net_saving_reads_as_a_saving_not_a_negative_addition():
     assert found.reason.figures["score"] == pytest.approx(ap.options["score"].iloc[0])
     reason = decision.findings_context(found)["reason"]
     assert reason["saves"] and not reason["score"].startswith(("-", "−")), "a saving, not −"
+    # the card's reason: averages per resident, netted (Option 1 saves more than it adds)
+    averages = reason["averages"]
+    assert averages["netted"]
+    assert averages["all"]["named"] == {
+        "value": "1.00 km",
+        "saves": True,
+    }  # (−6,000 + 2,000) / 4,000
+    assert averages["all"]["runner_up"] == {"value": "0.38 km", "saves": False}  # 1,500 / 4,000
+    assert averages["core20"]["named"] == {"value": "3.00 km", "saves": True}
+    assert averages["all"]["better"] and averages["core20"]["better"]
+    context = decision.findings_context(found)
+    words = decision._ENV.get_template("judgement.j2").module.favoured(context)
+    assert "after what it saves for those who get closer, it saves 1.00 km per resident" in words
     assert not reason["runner_up_saves"]
 
 

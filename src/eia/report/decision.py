@@ -187,7 +187,7 @@ def _ranked_by(f: Findings, unit: str) -> dict[str, Any]:
     """The favoured option's and the runner-up's average net change per resident, for all
     residents and for Core20 residents (the two parts of the score)."""
     x, y = f.named_option, f.reason.figures.get("runner_up")
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"netted": False}
     for key, dim, group in (("all", "all", impact.ALL_RESIDENTS), ("core20", "core20", CORE20)):
         vx, vy = (net_per_resident(f, o, dim, group) if o else None for o in (x, y))
         if vx is None or vy is None:
@@ -197,6 +197,8 @@ def _ranked_by(f: Findings, unit: str) -> dict[str, Any]:
             "runner_up": _average(vy, unit),
             "better": round(vx, 2) <= round(vy, 2),
         }
+        # a saving for some residents is netted off: the figure is not the table's "added"
+        out["netted"] |= any(f.outcome(o, dim, group).removed > 0 for o in (x, y))
     return out
 
 
