@@ -34,7 +34,7 @@ def proposal(a: Assessment) -> Block:
     """The proposal: sites now and proposed, options, and the report's parameters."""
     p = a.proposal
     parts: list = []
-    if a.current is not None:
+    if a.access is not None:
         parts.append(
             Table(
                 sites_table(a),
@@ -99,7 +99,7 @@ def proposal(a: Assessment) -> Block:
 
 def audit_threshold_items(a: Assessment) -> dict[str, str]:
     """The thresholds an equity audit's ratings use, for the parameters table."""
-    u, t = a.uptake, a.proposal.thresholds
+    u, t = a.uptake.result, a.proposal.thresholds
     low, high = u.material_band
     worse = u.higher_use_is == "worse"
     return {
