@@ -26,6 +26,7 @@ from eia.analysis.frontier import Frontier
 from eia.analysis.traveltime import Matrix
 from eia.analysis.uptake import Uptake
 from eia.params import Proposal
+from eia.params.kinds import KINDS, Kind
 from eia.population.area import area_outline
 from eia.population.places import towns
 from eia.refdata import Pack
@@ -207,6 +208,11 @@ class Assessment:
     #: Every judgement the report states, computed once at the end of
     #: :func:`eia.assessment.assess` (:func:`eia.findings.build`).
     findings: findings_mod.Findings | None = None
+
+    @property
+    def kind(self) -> Kind:
+        """The proposal's template kind (:data:`eia.params.kinds.KINDS`): what it needs and rates."""
+        return KINDS[self.proposal.template]
 
     @property
     def scenarios(self) -> list[str]:

@@ -24,6 +24,7 @@ from eia.analysis import impact
 from eia.analysis.access import CORE20_LABELS
 from eia.assessment import Assessment, build_findings
 from eia.findings import Findings, compare
+from eia.params.kinds import UNITS
 from eia.report import summary as summary_mod
 from eia.report.maps import site_roles
 from eia.report.show import Block, Html, Table, fmt_int, notice_box
@@ -99,7 +100,7 @@ def _proposed(a: Assessment, f: Findings) -> str:
     return Markup(
         render(
             "proposed.j2",
-            template=p.template,
+            rates=a.kind.rates,
             title=p.title.rstrip("."),
             area=summary_mod.area_name(a),
             residents=summary_mod.residents(a),
@@ -224,7 +225,7 @@ def findings_context(f: Findings) -> dict[str, Any]:
             for d in f.dominance
             if [o for o in d.dominates if not (d.option == named and o in said)]
         ],
-        "thing": "distance" if unit == "km" else "travel time",
+        "thing": UNITS[unit].measure,
         "unit": unit,
         "person_unit": impact.UNITS.get(unit, unit),
         "far": far,

@@ -180,7 +180,7 @@ def caveat_items(a: Assessment) -> list[str]:
 
 def ratings_caption(a: Assessment, option: str | None) -> str:
     """A ratings table's caption, always naming what it rates."""
-    if a.proposal.template == "equity_audit":
+    if a.kind.rates == "uptake":
         subject = "the service now"
         noun = measure_noun(a.uptake.result) if a.uptake is not None else "its records"
         return f"Impact ratings by group for {subject}: {noun} compared with the area's residents"
@@ -381,11 +381,11 @@ def how_ratings_work(a: Assessment) -> Block:
             f"{'over' if worse else 'under'}-representation is the concern"
             + (
                 " and rated negative, and a gap the other way positive."
-                if a.proposal.template == "equity_audit"
+                if a.kind.rates == "uptake"
                 else ", and is flagged beside its rating."
             )
         )
-        if a.proposal.template == "equity_audit":
+        if a.kind.rates == "uptake":
             r = t.disproportionate_ratio
             items.append(
                 "In an audit, disproportionate means a gap of concern well beyond the material "

@@ -129,7 +129,7 @@ def methods(a: Assessment) -> Block:
             "“How the ratings work”."
         )
     audit = None
-    if a.proposal.template == "equity_audit" and a.uptake is not None:
+    if a.kind.rates == "uptake" and a.uptake is not None:
         audit = paragraphs(
             f"Representation: a group's share of {summary_mod.measure_noun(a.uptake.result)} divided by "
             f"its share of {a.uptake.result.population} (Census 2021, area-based); its 95% interval is the "

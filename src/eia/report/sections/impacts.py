@@ -16,6 +16,7 @@ from eia.analysis.impact import DIMENSION_LABELS, rating_labels
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
 from eia.params import NARRATIVE_KEYS
+from eia.params.kinds import UNITS
 from eia.population.area import ETHNIC_SHORT
 from eia.report import figures
 from eia.report import summary as summary_mod
@@ -63,7 +64,7 @@ def impacts(a: Assessment) -> Block:
         "each option"
         if len(scenarios) > 1
         else "the service now"
-        if a.proposal.template == "equity_audit"
+        if a.kind.rates == "uptake"
         else figures.scenario_name(a, scenarios[0])
     )
     parts.append(
@@ -83,11 +84,7 @@ def impacts(a: Assessment) -> Block:
             why = f" ({a.primary_reason})" if scenario == a.primary and a.primary_reason else ""
             parts.append(heading(f"{scenario} compared with doing nothing{why}", 3))
             level = 4
-        name = (
-            "the service now"
-            if a.proposal.template == "equity_audit"
-            else figures.scenario_name(a, scenario)
-        )
+        name = "the service now" if a.kind.rates == "uptake" else figures.scenario_name(a, scenario)
         if impact.MERGED_Q1 in set(rows["group"]) and not said_same:
             said_same = True
             parts.append(paragraphs(impact.SAME_PEOPLE))
@@ -139,7 +136,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
         pop = rows["residents"].astype(float).replace(0, np.nan)
         num = lambda v, d=2: "–" if pd.isna(v) else "none" if np.isinf(v) else f"{v:.{d}f}"  # noqa: E731
         frame["Residents"] = rows["residents"].map(fmt_int).to_numpy()
-        frame[f"More than {r.change:g} {unit} {'further' if unit == 'km' else 'longer'}"] = (
+        frame[f"More than {r.change:g} {unit} {UNITS[unit].more}"] = (
             (rows["further"] / pop).map(fmt_pct).to_numpy()
         )
         frame[f"Added per resident ({unit})"] = rows["added_per_resident"].map(num).to_numpy()
