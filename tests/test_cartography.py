@@ -133,19 +133,19 @@ def test_cornwall_change_map_spans_the_change_with_scilly_in_an_inset(cornwall):
     a = cornwall
     figure = figures.change_map(a)
     fig = maps.change_map(
-        a.area,
-        a.distances[a.primary],
-        a.current,
-        a.proposed[a.primary],
+        a.area.lsoas,
+        a.access.distances[a.primary],
+        a.access.current,
+        a.access.proposed[a.primary],
         **figures.change_style(a, "km", None),
     )
     (main,) = [ax for ax in fig.axes if ax.child_axes]
     changed = figures._changed_mask(a, a.primary, "km")
     assert changed.any()
-    x0, y0, x1, y1 = a.area[changed & ~cartography.detached(a.area)].total_bounds
+    x0, y0, x1, y1 = a.area.lsoas[changed & ~cartography.detached(a.area.lsoas)].total_bounds
     (left, right), (low, high) = main.get_xlim(), main.get_ylim()
     assert (x1 - x0) / (right - left) >= 0.5 or (y1 - y0) / (high - low) >= 0.5
-    scilly = a.area[a.area["ltla24_name"] == "Isles of Scilly"]
+    scilly = a.area.lsoas[a.area.lsoas["ltla24_name"] == "Isles of Scilly"]
     assert len(scilly) and scilly.total_bounds[2] < left  # not in the main extent
     insets = {ax.get_gid(): ax for ax in main.child_axes}
     assert {"eia-detached", "eia-locator"} <= set(insets)
@@ -162,14 +162,16 @@ def test_cornwall_change_map_spans_the_change_with_scilly_in_an_inset(cornwall):
 
 def test_every_cornwall_map_has_a_scale_bar_and_names_places(cornwall):
     a = cornwall
-    imd = maps.imd_map(a.area, a.current, a.proposed["Proposed"], outline=a.outline())
+    imd = maps.imd_map(
+        a.area.lsoas, a.access.current, a.access.proposed["Proposed"], outline=a.area.outline
+    )
     rate = maps.rate_map(
-        a.area,
-        pd.Series(np.arange(len(a.area), dtype=float), index=a.area["lsoa21_code"]),
+        a.area.lsoas,
+        pd.Series(np.arange(len(a.area.lsoas), dtype=float), index=a.area.lsoas["lsoa21_code"]),
         label="per 1,000",
-        outline=a.outline(),
-        sites=a.current,
-        places=a.places(),
+        outline=a.area.outline,
+        sites=a.access.current,
+        places=a.area.places,
     )
     for fig in (imd, rate):
         main = next(ax for ax in fig.axes if ax.child_axes)
@@ -194,13 +196,23 @@ def test_no_two_site_labels_overlap_in_the_examples_maps(refdata_dir, path):
     a = _assess(path)
     for figure in filter(None, [figures.imd_map(a), figures.options_maps(a)]):
         assert figure.png.startswith(b"\x89PNG")
-    imd = maps.imd_map(a.area, a.current, dict(a.proposed), outline=a.outline())
+    imd = maps.imd_map(
+        a.area.lsoas, a.access.current, dict(a.access.proposed), outline=a.area.outline
+    )
     _assert_labels_apart(imd)
     _assert_markers_apart(imd)
     style = figures.change_style(a, "km", None)
     for fig in (
-        maps.change_map(a.area, a.distances[a.primary], a.current, a.proposed[a.primary], **style),
-        maps.options_maps(a.area, a.distances, a.current, a.proposed, **style),
+        maps.change_map(
+            a.area.lsoas,
+            a.access.distances[a.primary],
+            a.access.current,
+            a.access.proposed[a.primary],
+            **style,
+        ),
+        maps.options_maps(
+            a.area.lsoas, a.access.distances, a.access.current, a.access.proposed, **style
+        ),
     ):
         for ax in [ax for ax in fig.axes if ax.get_xlim() != (0.0, 1.0)]:
             if ax.get_title(loc="left") or ax.child_axes:
@@ -211,8 +223,10 @@ def test_no_two_site_labels_overlap_in_the_examples_maps(refdata_dir, path):
 
 def test_one_deprivation_panel_gives_each_sites_status_per_option(refdata_dir):
     a = _assess(EXAMPLES[0])
-    assert len(a.proposed) == 2
-    fig = maps.imd_map(a.area, a.current, dict(a.proposed), outline=a.outline())
+    assert len(a.access.proposed) == 2
+    fig = maps.imd_map(
+        a.area.lsoas, a.access.current, dict(a.access.proposed), outline=a.area.outline
+    )
     panels = [ax for ax in fig.axes if ax.child_axes or ax.artists]
     assert len(panels) == 1
     labels = [t.get_text() for t in panels[0].texts if t.get_gid() == "eia-site-label"]
