@@ -98,7 +98,7 @@ def test_newly_beyond_counts_only_changes_over_the_change_threshold(consolidatio
     option = a.primary
     rows = a.ratings(option)
     everyone = rows[rows["dimension"] == "all"].iloc[0]
-    access = a.access[option]["core20"]
+    access = a.access.summaries[option]["core20"]
     total = access[access["group"] == "All people"].iloc[0]
     net_change = total["pop_beyond_threshold_after"] - total["pop_beyond_threshold_before"]
     assert everyone["newly_far"] - everyone["newly_near"] <= net_change
