@@ -28,7 +28,7 @@ from eia.params.kinds import UNITS
 from eia.report import summary as summary_mod
 from eia.report.maps import site_roles
 from eia.report.show import Block, Html, Table, fmt_int, notice_box
-from eia.text import fmt_pct
+from eia.text import fmt_pct, join_words
 
 __all__ = [
     "PROSE",
@@ -43,6 +43,7 @@ __all__ = [
     "phrase",
     "ratings_table",
     "render",
+    "sentence",
     "RatingsSummary",
 ]
 
@@ -68,6 +69,25 @@ _TEXT_ENV = Environment(
 )
 
 
+def _number_filters(env: Environment) -> Environment:
+    """The number and list filters the prose templates use: ``g`` (shortest form: 0.8, 20),
+    ``count`` (whole, thousands separators), ``share`` (a proportion as "12.3%"), ``pct1``
+    ("1.5%": a proportion to one decimal), ``mins`` (whole minutes, "–" when missing),
+    ``thousands`` ("1,000"), ``words`` ("A, B and C")."""
+    env.filters["g"] = lambda value: f"{float(value):g}"
+    env.filters["count"] = fmt_int
+    env.filters["share"] = fmt_pct
+    env.filters["pct1"] = lambda value: f"{float(value):.1%}"
+    env.filters["mins"] = lambda value: "–" if pd.isna(value) else f"{value:.0f}"
+    env.filters["thousands"] = lambda value: f"{value:,}"
+    env.filters["words"] = lambda items, conj="and": join_words([str(i) for i in items], conj)
+    return env
+
+
+_number_filters(_ENV)
+_number_filters(_TEXT_ENV)
+
+
 def render(name: str, **context: Any) -> str:
     """Render the prose template ``name`` with ``context`` (autoescaped HTML)."""
     return _ENV.get_template(name).render(**context).strip()
@@ -77,6 +97,12 @@ def phrase(name: str, macro: str, *args: Any, **kwargs: Any) -> str:
     """Plain text from the macro ``macro`` of the text template ``name`` (``*.txt.j2``, not
     escaped: the caller's table or paragraph escapes it)."""
     return str(getattr(_TEXT_ENV.get_template(name).module, macro)(*args, **kwargs)).strip()
+
+
+def sentence(name: str, macro: str, *args: Any, **kwargs: Any) -> str:
+    """Plain text from a macro of the text template ``name`` with its whitespace collapsed to
+    single spaces, so a template can wrap its lines (the caller escapes the result)."""
+    return " ".join(phrase(name, macro, *args, **kwargs).split())
 
 
 def findings_of(a: Assessment) -> Findings:
