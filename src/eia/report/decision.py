@@ -32,6 +32,7 @@ from eia.text import fmt_pct, join_words
 
 __all__ = [
     "PROSE",
+    "amount",
     "card",
     "card_context",
     "findings_context",
@@ -43,6 +44,7 @@ __all__ = [
     "phrase",
     "ratings_table",
     "render",
+    "render_text",
     "sentence",
     "RatingsSummary",
 ]
@@ -69,11 +71,21 @@ _TEXT_ENV = Environment(
 )
 
 
+def amount(value: float, unit: str, signed: bool = True) -> str:
+    """A change in ``unit`` to that unit's digits, signed unless ``signed=False``: "+1.2 km"
+    (never "-0.0")."""
+    digits = UNITS[unit].digits
+    value = round(float(value), digits) + 0.0
+    text = f"{value:+.{digits}f}" if signed and value else f"{abs(value):.{digits}f}"
+    return f"{text} {unit}"
+
+
 def _number_filters(env: Environment) -> Environment:
     """The number and list filters the prose templates use: ``g`` (shortest form: 0.8, 20),
     ``count`` (whole, thousands separators), ``share`` (a proportion as "12.3%"), ``pct1``
     ("1.5%": a proportion to one decimal), ``mins`` (whole minutes, "–" when missing),
-    ``thousands`` ("1,000"), ``words`` ("A, B and C")."""
+    ``thousands`` ("1,000"), ``words`` ("A, B and C"), ``amount`` (a change in its unit's
+    digits: "+1.2 km"), ``seconds`` ("0.4 s")."""
     env.filters["g"] = lambda value: f"{float(value):g}"
     env.filters["count"] = fmt_int
     env.filters["share"] = fmt_pct
@@ -81,6 +93,8 @@ def _number_filters(env: Environment) -> Environment:
     env.filters["mins"] = lambda value: "–" if pd.isna(value) else f"{value:.0f}"
     env.filters["thousands"] = lambda value: f"{value:,}"
     env.filters["words"] = lambda items, conj="and": join_words([str(i) for i in items], conj)
+    env.filters["amount"] = amount
+    env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else "under 0.1 s"
     return env
 
 
@@ -91,6 +105,12 @@ _number_filters(_TEXT_ENV)
 def render(name: str, **context: Any) -> str:
     """Render the prose template ``name`` with ``context`` (autoescaped HTML)."""
     return _ENV.get_template(name).render(**context).strip()
+
+
+def render_text(name: str, **context: Any) -> str:
+    """Render the prose template ``name`` with ``context`` as plain text (not escaped: the
+    caller's figure or table escapes it)."""
+    return _TEXT_ENV.get_template(name).render(**context).strip()
 
 
 def phrase(name: str, macro: str, *args: Any, **kwargs: Any) -> str:
