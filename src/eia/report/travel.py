@@ -68,13 +68,13 @@ def modes_table(a, dimension: str, scenario: str | None = None) -> pd.DataFrame:
         frames.append(
             pd.DataFrame(
                 {
-                    f"{label}: mean minutes now → after (change)": [
+                    _say("column", label, "minutes"): [
                         f"{m} ({c})" for m, c in zip(minutes, change, strict=True)
                     ],
-                    f"{label}: beyond {limit:g} min now → after": _now_after(
+                    _say("column", label, "beyond", limit): _now_after(
                         table["pop_beyond_threshold_before"], table["pop_beyond_threshold_after"]
                     ),
-                    f"{label}: not reachable now → after": _now_after(
+                    _say("column", label, "unreachable"): _now_after(
                         table["pop_unreachable_before"], table["pop_unreachable_after"]
                     ),
                 },
