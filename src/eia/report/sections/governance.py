@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eia.analysis.uptake import long_date
 from eia.assessment import Assessment
 from eia.provenance import collect
 from eia.refdata import ATTRIBUTION
@@ -27,6 +26,7 @@ from eia.report.show import (
     paragraphs,
     signoff_table,
 )
+from eia.report.wording import long_date
 
 __all__ = [
     "LIMITATIONS",
