@@ -256,6 +256,8 @@ def build_findings(a: Assessment) -> findings_mod.Findings:
         scenarios=list(a.proposed),
         rules=a.rules if a.proposal.sites is not None else None,
         warnings=a.warnings,
+        intersect=a.intersect,
+        intersect_option=a.primary if a.proposal.options else None,
     )
 
 
@@ -740,7 +742,6 @@ def intersect_metrics(a: Assessment) -> dict[str, Any]:
     if "area" in a.intersect:
         out["by_ethnic_group_imd_quintile"] = records(a.intersect["area"])
         out["by_ethnic_group_core20"] = records(a.intersect["core20"])
-        out["ethnicity_deprivation_finding"] = intersect_mod.finding(a.intersect["core20"])
     if a.language is not None:
         lang = language_mod.summary(a.language)
         if a.primary:

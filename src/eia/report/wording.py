@@ -9,8 +9,8 @@ autoescaped :class:`markupsafe.Markup`, which :func:`eia.report.show.esc` passes
 unescaped (so it is never escaped twice).
 
 Number filters: ``pct`` (a share as a whole percentage, or ``digits``), ``num`` (fixed
-decimals), ``signed`` (with a sign), ``g`` (shortest form: 0.8, 1.25), ``count`` (thousands
-separators), ``long_date`` ("1 April 2024"), ``month`` ("April 2024"), ``words`` ("A, B and C").
+decimals), ``signed`` (with a sign), ``g`` (shortest form: 0.8, 1.25), ``count`` (rounded, with thousands
+separators), ``whole`` (truncated to a whole number, with separators), ``long_date`` ("1 April 2024"), ``month`` ("April 2024"), ``words`` ("A, B and C").
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def _environment() -> Environment:
     env.filters["signed"] = _signed
     env.filters["g"] = lambda value: f"{float(value):g}"
     env.filters["count"] = fmt_int
+    env.filters["whole"] = lambda value: f"{int(float(value)):,}"
     env.filters["long_date"] = long_date
     env.filters["month"] = month_words
     env.filters["words"] = lambda items, conj="and": join_words([str(i) for i in items], conj)
