@@ -665,8 +665,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
         out.update(appraisal_metrics(a.appraisal))
     if a.frontier is not None:
         out["frontier"] = a.frontier.as_dict()
-    out["warnings"] = [str(w) for w in a.warnings]
-    out["warnings_detail"] = [w.as_dict() for w in a.warnings]
+    out["warnings"] = [w.as_dict() for w in a.warnings]  # kind, where, figures: no words
     if a.uptake is not None and hasattr(a.uptake, "metrics"):
         out.update(a.uptake.metrics())
         crossed = a.intersect.get("uptake")

@@ -15,7 +15,9 @@ separators), ``whole`` (truncated to a whole number, with separators), ``long_da
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -24,7 +26,7 @@ from markupsafe import Markup
 
 from eia.text import fmt_int, join_words
 
-__all__ = ["PROSE", "long_date", "month_words", "say", "say_text"]
+__all__ = ["PROSE", "long_date", "month_words", "say", "say_text", "warning_text"]
 
 #: The folder of the report's prose templates (``src/eia/report/prose``).
 PROSE = Path(__file__).parent / "prose"
@@ -92,3 +94,14 @@ def say_text(template: str, macro: str, **figures: Any) -> str:
     """:func:`say` as plain text (entities unescaped), for alt text, captions and logs that
     escape what they are given."""
     return say(template, macro, **figures).unescape()
+
+
+def warning_text(warning: Any, *, analyst: bool = True) -> str:
+    """An input guard's warning (:class:`eia.analysis.guards.Warning`) in words, as plain text:
+    the analyst's (with the params-file path and threshold key, for the command line and
+    ``--strict`` errors) or, with ``analyst=False``, the board's. ``warning`` may also be
+    the record metrics.json holds (:meth:`~eia.analysis.guards.Warning.as_dict`)."""
+    if isinstance(warning, Mapping):
+        figures = {k: v for k, v in warning.items() if k not in ("kind", "where")}
+        warning = SimpleNamespace(kind=warning["kind"], where=warning["where"], figures=figures)
+    return say_text("warnings.j2", "guard", w=warning, analyst=analyst)
