@@ -145,8 +145,14 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
     )
     if classes.withheld_all:
         return paragraphs(
-            f"The map of {a.service.label} {a.uptake.unit} by LSOA is withheld: "
-            f"{classes.withheld_all}, so it would show nothing the tables do not."
+            say(
+                "disclosure.j2",
+                "map_withheld",
+                code=classes.withheld_all,
+                label=a.service.label,
+                unit=a.uptake.unit,
+                min_count=m,
+            )
         )
     fig = maps.rate_map(
         a.area,
@@ -580,5 +586,5 @@ def uptake_quality(u) -> Block:
         )
         if quality.get("ethnicity_unrecognised")
         else None,
-        paragraphs(disclosure.policy_statement(u.min_count)),
+        paragraphs(say("disclosure.j2", "policy", p=disclosure.policy_statement(u.min_count))),
     )
