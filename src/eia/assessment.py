@@ -56,7 +56,7 @@ class Assessment:
     impacts: pd.DataFrame = field(default_factory=pd.DataFrame)
     service: Any = None
     uptake: Any = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)  # ServiceDataWarning codes and figures
     representation: dict[str, pd.DataFrame] = field(default_factory=dict)
     appraisal: appraisal_mod.Appraisal | None = None
     travel: dict[str, Any] = field(default_factory=dict)  # mode -> eia.analysis.traveltime.Matrix
@@ -374,8 +374,8 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
             spec, result.pack, codes, base_dir=base_dir, ages=ages
         )
     for w in caught:
-        if issubclass(w.category, ServiceDataWarning):
-            result.notes.append(str(w.message))
+        if issubclass(w.category, ServiceDataWarning):  # a code and figures: worded by the report
+            result.notes.append(w.message.as_dict())
         else:  # not ours to keep: passed on as it came
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     beyond = uptake_mod.period_beyond_data(spec.get("period"), result.service.quality)

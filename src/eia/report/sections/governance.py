@@ -26,7 +26,7 @@ from eia.report.show import (
     paragraphs,
     signoff_table,
 )
-from eia.report.wording import long_date
+from eia.report.wording import long_date, say
 
 __all__ = [
     "LIMITATIONS",
@@ -102,7 +102,12 @@ def data_quality(a: Assessment) -> Block:
     """Data quality of the service extract (if any), warnings met while reading it, limitations."""
     return Block(
         uptake_quality(a.uptake) if a.uptake is not None else None,
-        bullet_list(a.notes, intro="Notes from reading the service data:") if a.notes else None,
+        bullet_list(
+            [say("data_notes.j2", "service", n=n) for n in a.notes],
+            intro="Notes from reading the service data:",
+        )
+        if a.notes
+        else None,
         bullet_list(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")
         if a.travel
         else None,
