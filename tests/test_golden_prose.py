@@ -54,7 +54,7 @@ def test_ethnicity_deprivation_words_match_their_golden_fragment(example, exampl
 @pytest.mark.parametrize("example", ["notts-maternity-equity-audit"])
 def test_uptake_words_match_their_golden_fragment(example, example_assessment):
     a = example_assessment(example)
-    u = a.uptake
+    u = a.uptake.result
     text = sentences(
         sections.uptake_intro(u),
         sections.uptake_sii(u),

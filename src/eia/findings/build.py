@@ -44,6 +44,7 @@ from eia.findings.model import (
     Uncounted,
 )
 from eia.params import NARRATIVE_KEYS
+from eia.params.kinds import KINDS
 
 __all__ = ["PROTECTED_DIMENSIONS", "build", "choose", "compare", "is_protected"]
 
@@ -87,7 +88,7 @@ def build(
     or None; ``scenarios``: the site scenarios in params order; ``rules``: the access
     :class:`eia.impact.Rules` of the judgement (None without sites); ``warnings``: the
     input guards' :class:`eia.guards.Warning` objects; ``intersect``: the ethnicity ×
-    deprivation tables (``Assessment.intersect``) and ``intersect_option`` the option their
+    deprivation tables (``Assessment.ethnicity_deprivation``) and ``intersect_option`` the option their
     burden is for, named in the words when options are compared
     (:func:`eia.findings.intersection.build`).
     """
@@ -179,7 +180,7 @@ def _flags(impacts: pd.DataFrame, opted_in: list[str]) -> tuple[list[Flag], list
 
 
 def _reason(proposal, appraisal, named, scenarios, impacts) -> Reason:
-    if proposal.template == "equity_audit":
+    if KINDS[proposal.template].rates == "uptake":
         return Reason("audit")
     if appraisal is None or not appraisal.compared:
         if scenarios:

@@ -1,6 +1,6 @@
 """The ethnicity × deprivation judgements, made once (:class:`~eia.findings.model.IntersectionFinding`).
 
-From the tables of :mod:`eia.analysis.ethnicity_deprivation` (``Assessment.intersect``):
+From the tables of :mod:`eia.analysis.ethnicity_deprivation` (``Assessment.ethnicity_deprivation``):
 
 * :func:`concentration` — which ethnic group is most concentrated in Core20
   neighbourhoods, against White residents' share, and how many Core20 residents belong to
@@ -133,7 +133,7 @@ def build(
     intersect: Mapping[str, pd.DataFrame | None], option: str | None = None
 ) -> dict[str, IntersectionFinding]:
     """Every ethnicity × deprivation judgement the tables in ``intersect`` allow
-    (``Assessment.intersect``: ``core20``, ``burden``, ``access``); ``option`` the option the
+    (``Assessment.ethnicity_deprivation``: ``core20``, ``burden``, ``access``); ``option`` the option the
     burden was computed for (named in the words when options are compared)."""
     out: dict[str, IntersectionFinding] = {}
     if intersect.get("core20") is not None:

@@ -119,7 +119,7 @@ def ethnic_table(
     plus ``adjusted_count``, ``adjusted_rate``, ``adjusted_lower``,
     ``adjusted_upper`` (not-stated records reallocated in proportion to the
     stated ones within each IMD quintile of ``area``, or across the whole area
-    without it; see :data:`ETHNICITY_ASSUMPTION`; the limits are widened for the
+    without it; see the assumption in ``report/prose/uptake.j2`` (``ethnicity``); the limits are widened for the
     reallocation's own uncertainty, :func:`reallocation_inflation`) and ``in_rates`` (False for
     "Not stated" and "Not known", counts only). ``ratio`` and ``representation``
     use the adjusted counts, so rates and representation share one assumption
