@@ -9,8 +9,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.collections import PathCollection
 from matplotlib_scalebar.scalebar import ScaleBar
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from shapely import STRtree
 from shapely.geometry import box
 
 from eia.population.places import ward_towns
@@ -32,6 +37,34 @@ def test_a_small_far_part_is_detached_and_the_main_body_is_not():
     assert apart.tolist() == [False] * 40 + [True]
     halves = gpd.GeoDataFrame(geometry=squares[:20] + [box(200_000, 0, 200_900, 900)] * 20)
     assert not cartography.detached(halves).any()  # a large part is never an inset
+
+
+def _detached_by_all_pairs(area: gpd.GeoDataFrame, gap_m: float) -> np.ndarray:
+    """The definition, as :func:`cartography.detached` once computed it: every pair within gap_m."""
+    n, geoms = len(area), area.geometry.to_numpy()
+    left, right = STRtree(geoms).query(geoms, predicate="dwithin", distance=gap_m)
+    _, labels = connected_components(coo_matrix((np.ones(len(left)), (left, right)), (n, n)))
+    sizes = np.bincount(labels)
+    small = sizes <= cartography.DETACHED_MAX_SHARE * n
+    return (labels != int(np.argmax(sizes))) & small[labels]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(st.integers(0, 60), st.integers(0, 12), st.integers(200, 1_200)),
+        min_size=2,
+        max_size=80,
+    ),
+    gap_m=st.sampled_from([500, 3_000, cartography.DETACHED_GAP_M]),
+)
+def test_detached_finds_the_parts_all_pairs_would(cells, gap_m):
+    """Touching groups first, then links from outside the largest one: the same parts (and
+    labels) as linking every pair of LSOAs within the gap, islands and chains included."""
+    squares = [box(x * 1_000, y * 1_000, x * 1_000 + s, y * 1_000 + s) for x, y, s in cells]
+    area = gpd.GeoDataFrame(geometry=squares, crs="EPSG:27700")
+    expected = _detached_by_all_pairs(area, gap_m)
+    assert cartography.detached(area, gap_m).tolist() == expected.tolist()
 
 
 def test_towns_come_from_words_wards_share():
