@@ -25,6 +25,7 @@ from test_publish_allowlist import CODES, toy_area, toy_populations, toy_service
 
 from eia.analysis import ethnicity_deprivation, site_users, uptake
 from eia.population.ethnicity import CATEGORIES, NHS_CODES
+from eia.report.wording import say_text
 from eia.stats.disclosure import PRIMARY, SECONDARY, TABLE
 
 MIN = 5
@@ -297,7 +298,11 @@ def test_the_completeness_warning_quotes_no_share_of_withheld_counts():
     q5 = comp.loc[comp["imd_quintile"] == 5, "completeness"].iloc[0]
     assert q5 is None or pd.isna(q5)
     assert result.warnings, "the gap between quintiles is still warned about"
-    for warning in result.warnings:
+    for code in result.warnings:  # the figures it carries, and the words the report shows
+        for key in ("overall", "low", "high"):
+            if key in code:
+                assert f"{code[key]:.0%}" in shown, (key, code)
+        warning = say_text("uptake.j2", "warning", w=code)
         for figure in re.findall(r"\d+%", warning):
             if "threshold" in warning and figure in warning.split("(")[-1]:
                 continue  # the thresholds themselves

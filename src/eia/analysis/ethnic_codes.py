@@ -79,12 +79,6 @@ MAPPING: dict[str, tuple[tuple[str, ...], str]] = {
 #: Row label for users whose recorded value names only a broad group.
 GROUP_ONLY = "group only, no detailed code"
 
-WHY_SHARES_ONLY = (
-    "Only counts and shares are shown for detailed groups: the reference data holds "
-    "Census 2021 residents in the five high-level ethnic groups only, so there is no "
-    "population to give detailed rates or representation."
-)
-
 
 def mapping_table() -> pd.DataFrame:
     """The NHS code ↔ Census 2021 mapping: code, NHS description, broad group, Census

@@ -14,8 +14,9 @@ the two:
   95% intervals and disclosure control linked to the published one-way tables
   (:func:`protect_linked`).
 
-:func:`finding` states the key intersectional finding in one sentence, from
-figures the tables show.
+The judgements made from these tables (which group is most concentrated in Core20, which
+cell bears the heaviest burden) are the assessment's findings
+(:mod:`eia.findings.intersection`); this module returns tables only, never sentences.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import pandas as pd
 from eia.align import by_lsoa
 from eia.analysis import impact
 from eia.analysis.access import summarise
-from eia.analysis.impact import rating_words
 from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
 from eia.population.ethnicity import CATEGORIES
 from eia.stats import disclosure, rate_ci
@@ -101,42 +101,6 @@ def core20_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
     ref = float(white.iloc[0]) if len(white) and white.iloc[0] > 0 else np.nan
     frame["relative_to_white"] = frame["share_core20"] / ref
     return frame
-
-
-def finding(core: pd.DataFrame, *, min_people: int = 100) -> str:
-    """The key intersectional finding: which ethnic group is most concentrated in Core20.
-
-    Compares each group's share living in Core20 with White residents' share; groups
-    with fewer than ``min_people`` residents are not singled out.
-    """
-    rows = core[(core["ethnic_group"] != "All residents") & (core["population"] >= min_people)]
-    everyone = core[core["ethnic_group"] == "All residents"].iloc[0]
-    if not len(rows) or not everyone["core20"]:
-        return (
-            "No residents of the area live in Core20 neighbourhoods (the most deprived 20% in "
-            "England), so ethnicity and deprivation cannot be crossed here."
-        )
-    top = rows.sort_values("share_core20", ascending=False).iloc[0]
-    white = core[core["ethnic_group"] == "White"]
-    sentence = (
-        f"{everyone['share_core20']:.0%} of the area's residents live in Core20 neighbourhoods; "
-        f"{ETHNIC_SHORT.get(top['ethnic_group'], top['ethnic_group'])} residents are the most "
-        f"concentrated there ({top['share_core20']:.0%}, {int(top['core20']):,} people)"
-    )
-    if top["ethnic_group"] != "White" and len(white) and white.iloc[0]["share_core20"] > 0:
-        w = white.iloc[0]
-        sentence += (
-            f", {top['relative_to_white']:.1f} times the share of White residents "
-            f"({w['share_core20']:.0%})"
-        )
-    minority = rows[rows["ethnic_group"] != "White"]
-    if len(minority):
-        in_core = int(minority["core20"].sum())
-        sentence += (
-            f". Of the {int(everyone['core20']):,} Core20 residents, {in_core:,} "
-            f"({in_core / everyone['core20']:.0%}) belong to minority ethnic groups"
-        )
-    return sentence + " (Census 2021 and IMD 2025, area-based)."
 
 
 def core20_weights(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
@@ -217,59 +181,6 @@ def burden_table(
     rows.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
     rows.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
     return rows.drop(columns=["dimension", "group"]).reset_index(drop=True)
-
-
-def burden_finding(table: pd.DataFrame, unit: str = "km", option: str | None = None) -> str:
-    """One sentence: the ethnic group × Core20 cell bearing the most added distance per
-    resident under ``option``, rated in the words of the table under it (and its gains,
-    when it also gains)."""
-    rows = table[table["rating"] != "not rated"] if "rating" in table else table
-    if not len(rows):
-        return ""
-    under = f"Under {option}, " if option else ""
-    worst = rows.sort_values("added_per_resident", ascending=False).iloc[0]
-    if not worst["added_per_resident"] > 0:
-        text = (
-            f"{under}no ethnic group, in Core20 or in the rest of the area, has residents whose "
-            "distance to the nearest site rises by more than the change that counts."
-        )
-        return text[0].upper() + text[1:]
-    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
-    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
-    lead = f"{under}the heaviest added burden per resident falls on {short} residents {where}"
-    rated = rating_words(worst["rating"], worst.get("disproportionate"), worst.get("rating_note"))
-    further = (
-        f"{int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
-        f"further from a site, {worst['mean_added_among_further']:.1f} {unit} on average"
-    )
-    gains = ""
-    if worst.get("removed_per_resident", 0) and worst["removed_per_resident"] > 0:
-        gains = (
-            f"; {worst['removed_per_resident']:.2f} {unit} per resident removed for those nearer"
-        )
-    return (
-        f"{lead[0].upper()}{lead[1:]}: {worst['added_per_resident']:.2f} {unit} added per "
-        f"resident ({further}{gains}; rated {rated})."
-    )
-
-
-def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
-    """One sentence: the largest mean distance increase among ethnic group × Core20 cells."""
-    rows = table[table["population"] >= min_people]
-    if not len(rows):
-        return ""
-    worst = rows.sort_values("mean_km_change", ascending=False).iloc[0]
-    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
-    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
-    if worst["mean_km_change"] <= 0:
-        return (
-            "No ethnic group's average distance rises, in Core20 or elsewhere; the smallest "
-            f"improvement is for {short} residents {where} ({worst['mean_km_change']:+.1f} km)."
-        )
-    return (
-        f"The largest average increase in distance falls on {short} residents {where}: "
-        f"{worst['mean_km_change']:+.1f} km on average ({int(worst['population']):,} residents)."
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -454,7 +365,3 @@ def uptake_table(
         why,
         min_count=min_count,
     )
-
-
-# ---------------------------------------------------------------------------
-# Presentation (returns eia.report.show objects)

@@ -45,7 +45,9 @@ class MapClasses:
 
     ``rate`` (per LSOA, NaN where withheld) and ``classes`` (0..k-1, -1 where
     withheld) are indexed by LSOA code; ``lows``/``highs`` are each class's
-    range as its legend states it; ``withheld_all`` says why no LSOA is shaded.
+    range as its legend states it; ``withheld_all`` says why no LSOA is shaded (a code:
+    ``"all_small"``, every LSOA has fewer users than the minimum count or is withheld;
+    None when some are shaded).
     """
 
     def __init__(self, rate, classes, lows, highs, withheld_all=None):
@@ -130,7 +132,7 @@ def protect_map(
                 pd.Series(-1, index=codes),
                 [],
                 [],
-                withheld_all=f"every LSOA has fewer than {min_count} users or is withheld",
+                withheld_all="all_small",
             )
         rates = count[shaded] / pop[shaded] * per
         cls, highs = quantile_classes(rates, k)
