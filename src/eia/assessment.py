@@ -427,6 +427,10 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         per=float(getattr(proposal.service, "rate_per", 1000)),
         years=intersect_mod.service_years(proposal.service),
     )
+    # Tables protected later (the per-site tables) are linked to the cross table too.
+    result.uptake.published = intersect_mod.link_cross(
+        result.uptake.published, result.intersect["uptake"], result.service, area
+    )
 
     populations = None
     if result.pack.has(detailed_mod.DETAILED_FILE):
@@ -438,6 +442,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         result.uptake.published.by_ethnic_group,
         proposal.disclosure.min_count,
         populations=populations,
+        total_withheld="count_in_area" in result.uptake.published.reasons,
     )
     if proposal.template == "equity_audit":
         audit = uptake_mod.rate_representation(

@@ -21,6 +21,7 @@ figures the tables show.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -452,6 +453,60 @@ def uptake_table(
         why,
         min_count=min_count,
     )
+
+
+def link_cross(published, table: pd.DataFrame | None, service, area: pd.DataFrame):
+    """``published`` (``Uptake.published``) with the cross table ``table``
+    (:func:`uptake_table`) joined to its linked audit (``published.linked``), so that a table
+    protected later against it (the per-site tables) cannot be differenced against the cross
+    table either.
+
+    The cross cells become entries ``("cross", category, quintile)`` (their reasons from
+    ``table``'s ``suppressed``), related to the main tables' ethnic groups, quintiles,
+    completeness counts and in-area count wherever the true counts add up. Returns
+    ``published`` unchanged without a cross table or a linked audit.
+    """
+    linked = getattr(published, "linked", None)
+    if table is None or linked is None or getattr(service, "by_lsoa_ethnicity", None) is None:
+        return published
+    cross = cross_counts(service.by_lsoa_ethnicity, area)
+    why = {
+        (str(g), int(q)): r
+        for g, q, r in zip(
+            table["ethnic_group"], table["imd_quintile"], table["suppressed"], strict=True
+        )
+    }
+    values = dict(linked.values)
+    reasons = dict(linked.reasons)
+    for g in cross.index:
+        for q in cross.columns:
+            key = ("cross", str(g), int(q))
+            values[key] = float(cross.at[g, q])
+            reason = why.get((str(g), int(q)))
+            if reason is not None and not (isinstance(reason, float) and np.isnan(reason)):
+                reasons[key] = reason
+    unstated = [g for g in cross.index if g in ("Not stated", "Not known")]
+    stated = [g for g in cross.index if g not in unstated]
+    quintiles = [int(q) for q in cross.columns]
+    relations: list = [
+        (("ethnic", str(g)), [("cross", str(g), q) for q in quintiles]) for g in cross.index
+    ]
+    relations += [(("quintile", q), [("cross", str(g), q) for g in cross.index]) for q in quintiles]
+    relations += [
+        ((kind, q), [("cross", str(g), q) for g in groups])
+        for q in quintiles
+        for kind, groups in (("stated", stated), ("unstated", unstated))
+    ]
+    relations.append(
+        ("count_in_area", [("cross", str(g), q) for g in cross.index for q in quintiles])
+    )
+    holding = [
+        (t, p)
+        for t, p in relations
+        if t in values and abs(values[t] - sum(values[k] for k in p)) <= 1e-6 * max(1.0, values[t])
+    ]
+    joined = disclosure.Linked(values, (*linked.constraints, *holding), reasons)
+    return replace(published, linked=joined)
 
 
 # ---------------------------------------------------------------------------
