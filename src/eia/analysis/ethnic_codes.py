@@ -150,28 +150,38 @@ def protect(
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
     *,
     total_withheld: bool = False,
-    coded: bool = False,
 ) -> list[str | None]:
     """Reasons (None, "primary", "secondary", "table") for each row of :func:`users_table`,
     protected together with the published broad table.
 
     ``broad`` maps each broad group (and the two unknowns) to ``(count, withheld)`` as the
     broad table publishes it; its total (the in-area count) is known too unless
-    ``total_withheld``. ``coded``: the users with a stated detailed code are known as well
-    (their shares are published: a share and its count give the denominator). Published
-    broad counts cannot be withdrawn, so complements are chosen among the detailed rows.
+    ``total_withheld``. Published broad counts cannot be withdrawn, so complements are
+    chosen among the detailed rows. The rows' shares of the users with a stated code
+    give that denominator away: it is audited too, and withheld (shares and all) where
+    that spares rows — a denominator costs one and a half rows (:func:`published`).
     """
+    return _protect(table, broad, min_count, total_withheld=total_withheld)[0]
+
+
+def _protect(
+    table: pd.DataFrame,
+    broad: Mapping[str, tuple[float, bool]],
+    min_count: int,
+    *,
+    total_withheld: bool,
+) -> tuple[list[str | None], bool]:
+    """:func:`protect`'s reasons, and whether the shares (their denominator) may be published."""
     cells: dict[Hashable, float] = {i: float(v) for i, v in enumerate(table["count"])}
     links = [
         (g, value, withheld, [i for i, b in enumerate(table["broad_group"]) if b == g])
         for g, (value, withheld) in broad.items()
     ]
     links.append(("__total__", float(sum(cells.values())), total_withheld, list(cells)))
-    if coded:
-        rows = [i for i, code in enumerate(table["code"]) if code in _STATED_CODES]
-        links.append(("__coded__", sum(cells[i] for i in rows), False, rows))
-    reasons = intersect.protect_cells(cells, links, min_count)
-    return [reasons.get(i) for i in range(len(table))]
+    coded = [i for i, code in enumerate(table["code"]) if code in _STATED_CODES]
+    reasons = intersect.protect_cells(cells, links, min_count, optional=[("__coded__", coded)])
+    shares = ("link", "__coded__") not in reasons
+    return [reasons.get(i) for i in range(len(table))], shares
 
 
 #: The detailed codes of a stated ethnic group (the shares' denominator adds them up).
@@ -211,7 +221,8 @@ def published(
     withheld with it. ``total_withheld``: the in-area count is withheld
     (``"count_in_area" in Uptake.published.reasons``), so readers do not know the table's
     total. Shares are published only when the users with a stated detailed code (their
-    denominator) number at least ``min_count``. None without detailed codes."""
+    denominator, which a share and its count give away) may be known: the audit withholds
+    it rather than two rows. None without detailed codes."""
     by_code = getattr(service, "by_lsoa_ethnic_code", None)
     by_group = getattr(service, "by_lsoa_ethnicity", None)
     if by_code is None or by_group is None or broad_published is None:
@@ -223,12 +234,11 @@ def published(
         if g in set(table["broad_group"])
     }
     denominator = float(table.loc[table["code"].isin(_STATED_CODES), "count"].sum())
-    # Shares give their denominator away (a share and its count): published only when it
-    # may be, and then known to the audit.
-    shares = denominator >= min_count
-    reasons = protect(table, broad, min_count, total_withheld=total_withheld, coded=shares)
+    # Shares give their denominator away (a share and its count): published only when the
+    # audit, knowing it, lets it be.
+    reasons, shares = _protect(table, broad, min_count, total_withheld=total_withheld)
     table["share"] = [
-        (v / denominator if shares and code in _STATED_CODES else None)
+        (v / denominator if shares and denominator and code in _STATED_CODES else None)
         for v, code in zip(table["count"], table["code"], strict=True)
     ]
     if populations is not None:

@@ -323,12 +323,16 @@ def protect_cells(
     cells: Mapping[Hashable, float],
     links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    optional: Sequence[tuple[Hashable, Sequence[Hashable]]] = (),
 ) -> dict[Hashable, str]:
     """Withhold cells so that nothing withheld — among the cells or the linked totals, or
     any sum of withheld cells of one row or column — can be worked out
     (:func:`eia.stats.disclosure.protect`). ``links`` are ``(name, total, withheld, cells it adds
     up)`` for totals already published (or withheld) elsewhere; only cells are chosen as
-    complements.
+    complements. ``optional`` are ``(name, cells it adds up)`` for totals published with the
+    cells unless withholding them spares a cell (chosen first); the result names them as
+    ``("link", name)`` when they are withheld.
     """
     values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
     fixed: dict[Hashable, str | None] = {}
@@ -338,8 +342,15 @@ def protect_cells(
         values[key] = float(total)
         fixed[key] = _link_reason(float(total), withheld, min_count)
         constraints.append((key, [("cell", p) for p in parts]))
-    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed)
-    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+    prefer = []
+    for name, parts in optional:
+        key = ("link", name)
+        values[key] = float(sum(float(cells[p]) for p in parts))
+        constraints.append((key, [("cell", p) for p in parts]))
+        prefer.append(key)
+    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed, prefer=prefer)
+    out = {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+    return out | {k: r for k, r in reasons.items() if k in prefer}
 
 
 def _link_reason(total: float, withheld: bool, min_count: int) -> str | None:
