@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 from test_publish_allowlist import CODES, toy_area, toy_populations, toy_service
@@ -351,7 +351,16 @@ records_st = st.dictionaries(
 #: the default, a few seconds per example).
 EXAMPLES = int(os.environ.get("EIA_DISCLOSURE_EXAMPLES", "10"))
 PROPERTY = settings(
-    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    # Shrinking an extract takes many slow runs: EIA_DISCLOSURE_NO_SHRINK=1 reports the first
+    # failing extract as found.
+    phases=[
+        p
+        for p in Phase
+        if not (os.environ.get("EIA_DISCLOSURE_NO_SHRINK") and p in (Phase.shrink, Phase.explain))
+    ],
 )
 
 #: Hypothesis's counterexample (seed 37602015792938391279760977113558306290), in words: City's
