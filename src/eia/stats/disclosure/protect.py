@@ -131,10 +131,13 @@ def protect(
 
     # What the fixed and hidden entries give away whatever this table publishes (every
     # entry of it withheld at "at least 0") is not this table's to protect: left out.
-    inherited = set()
+    inherited: set = set()
     if frozen:
         blank = {**reasons, **{k: TABLE for k in vals if k not in frozen}}
         inherited = {e.members for e in audit(blank).exposures()}
+    # Entries the fixed ones pin whatever this table withholds (not small: those are the
+    # fixed tables' business): withholding them hides nothing, so no table takes them.
+    known = {m[0] for m in inherited if len(m) == 1 and not is_small(vals[m[0]], min_count)}
 
     while True:
         found = audit(reasons).exposures(first=True, skip=inherited)
@@ -155,7 +158,7 @@ def protect(
         # everything linked to them.
         changed = False
         for around in (_lines_of(exposure.members, lines), _component(exposure.members[0], lines)):
-            for member in around - frozen:
+            for member in around - frozen - known:
                 if reasons.get(member) != TABLE:
                     reasons[member] = TABLE
                     changed = True
