@@ -22,6 +22,7 @@ cell bears the heaviest burden) are the assessment's findings
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -235,12 +236,16 @@ def protect_cells(
     cells: Mapping[Hashable, float],
     links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    optional: Sequence[tuple[Hashable, Sequence[Hashable]]] = (),
 ) -> dict[Hashable, str]:
     """Withhold cells so that nothing withheld — among the cells or the linked totals, or
     any sum of withheld cells of one row or column — can be worked out
     (:func:`eia.stats.disclosure.protect`). ``links`` are ``(name, total, withheld, cells it adds
     up)`` for totals already published (or withheld) elsewhere; only cells are chosen as
-    complements.
+    complements. ``optional`` are ``(name, cells it adds up)`` for totals published with the
+    cells unless withholding them spares a cell (chosen first); the result names them as
+    ``("link", name)`` when they are withheld.
     """
     values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
     fixed: dict[Hashable, str | None] = {}
@@ -250,8 +255,15 @@ def protect_cells(
         values[key] = float(total)
         fixed[key] = _link_reason(float(total), withheld, min_count)
         constraints.append((key, [("cell", p) for p in parts]))
-    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed)
-    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+    prefer = []
+    for name, parts in optional:
+        key = ("link", name)
+        values[key] = float(sum(float(cells[p]) for p in parts))
+        constraints.append((key, [("cell", p) for p in parts]))
+        prefer.append(key)
+    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed, prefer=prefer)
+    out = {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+    return out | {k: r for k, r in reasons.items() if k in prefer}
 
 
 def _link_reason(total: float, withheld: bool, min_count: int) -> str | None:
@@ -365,3 +377,58 @@ def uptake_table(
         why,
         min_count=min_count,
     )
+
+
+def link_cross(published, table: pd.DataFrame | None, service, area: pd.DataFrame):
+    """``published`` (``Uptake.published``) with the cross table ``table``
+    (:func:`uptake_table`) joined to its linked audit (``published.linked``), so that a table
+    protected later against it (the per-site tables) cannot be differenced against the cross
+    table either.
+
+    The cross cells become entries ``("cross", category, quintile)`` (their reasons from
+    ``table``'s ``suppressed``), related to the main tables' ethnic groups, quintiles,
+    completeness counts and in-area count wherever the true counts add up. Returns
+    ``published`` unchanged without a cross table or a linked audit.
+    """
+    linked = getattr(published, "linked", None)
+    if table is None or linked is None or getattr(service, "by_lsoa_ethnicity", None) is None:
+        return published
+    cross = cross_counts(service.by_lsoa_ethnicity, area)
+    why = {
+        (str(g), int(q)): r
+        for g, q, r in zip(
+            table["ethnic_group"], table["imd_quintile"], table["suppressed"], strict=True
+        )
+    }
+    values = dict(linked.values)
+    reasons = dict(linked.reasons)
+    for g in cross.index:
+        for q in cross.columns:
+            key = ("cross", str(g), int(q))
+            values[key] = float(cross.at[g, q])
+            reason = why.get((str(g), int(q)))
+            if reason is not None and not (isinstance(reason, float) and np.isnan(reason)):
+                reasons[key] = reason
+    unstated = [g for g in cross.index if g in ("Not stated", "Not known")]
+    stated = [g for g in cross.index if g not in unstated]
+    quintiles = [int(q) for q in cross.columns]
+    relations: list = [
+        (("ethnic", str(g)), [("cross", str(g), q) for q in quintiles]) for g in cross.index
+    ]
+    relations += [(("quintile", q), [("cross", str(g), q) for g in cross.index]) for q in quintiles]
+    relations += [
+        ((kind, q), [("cross", str(g), q) for g in groups])
+        for q in quintiles
+        for kind, groups in (("stated", stated), ("unstated", unstated))
+    ]
+    relations.append(
+        ("count_in_area", [("cross", str(g), q) for g in cross.index for q in quintiles])
+    )
+    holding = [
+        (t, p)
+        for t, p in relations
+        if t in values and abs(values[t] - sum(values[k] for k in p)) <= 1e-6 * max(1.0, values[t])
+    ]
+    joined = disclosure.Linked(values, (*linked.constraints, *holding), reasons)
+    return replace(published, linked=joined)
+

@@ -355,6 +355,10 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
             years=intersect_mod.service_years(proposal.service),
         ),
     )
+    # Tables protected later (the per-site tables) are linked to the cross table too.
+    uptake.published = intersect_mod.link_cross(
+        uptake.published, result.ethnicity_deprivation.uptake, service, lsoas
+    )
 
     populations = None
     if result.pack.has(detailed_mod.DETAILED_FILE):
@@ -366,6 +370,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         uptake.published.by_ethnic_group,
         proposal.disclosure.min_count,
         populations=populations,
+        total_withheld="count_in_area" in uptake.published.reasons,
     )
     result.uptake = ServiceUptake(service, uptake, tables, ethnic_codes, notes)
     impacts = result.rated.impacts

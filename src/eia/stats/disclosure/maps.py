@@ -19,6 +19,7 @@ from eia.stats.disclosure.policy import (
     DEFAULT_MIN_COUNT,
     GREY,
     HIDDEN,
+    LATENT,
     _check_min_count,
     _value,
     is_small,
@@ -152,7 +153,7 @@ def protect_map(
                 b_lo, b_hi = bounds[g]
                 top = sum_hi[g] if b_hi is None else min(b_hi, sum_hi[g])
                 bounds[g] = (max(b_lo, sum_lo[g]), None if math.isinf(top) else top)
-        needed = set(reasons)
+        needed = {k for k, r in reasons.items() if r != LATENT}  # cells: never exposures
         lone = set()  # groups whose one withheld LSOA has a small count
         for g, members in by_group.items():
             if n_grey[g] == 1 and small[next(j for j in members if grey[j])]:
@@ -162,6 +163,8 @@ def protect_map(
 
         exposed_groups: set = set()
         for key in reasons:
+            if reasons[key] == LATENT:
+                continue
             if reasons[key] == HIDDEN and not is_small(values[key], min_count):
                 continue  # never published: only a small count pinned matters
             if _pinned(*ranges[key], integral):

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_MIN_COUNT",
     "GREY",
     "HIDDEN",
+    "LATENT",
     "PRIMARY",
     "REASON",
     "SECONDARY",
@@ -35,6 +36,11 @@ SECONDARY = "secondary"
 TABLE = "table"
 #: Never published (a quantity only the relations mention): only known to be at least 0.
 HIDDEN = "hidden"
+#: A cell of the records' finest cross-classification (e.g. site × quintile × ethnic
+#: category): never published and not itself protected (a reader may well work out a
+#: cell of a cross table nobody publishes), but at least 0, which a reader knows too:
+#: without it an audit of the published margins alone misses what their overlap pins.
+LATENT = "latent"
 SECONDARY_MARK = "*"
 #: Why an LSOA of a rate map is grey: fewer than ``min_count`` users, none, or protecting a count.
 GREY = "grey"
