@@ -431,4 +431,3 @@ def link_cross(published, table: pd.DataFrame | None, service, area: pd.DataFram
     ]
     joined = disclosure.Linked(values, (*linked.constraints, *holding), reasons)
     return replace(published, linked=joined)
-
