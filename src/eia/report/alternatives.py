@@ -17,9 +17,9 @@ from eia.analysis.frontier import Frontier
 from eia.analysis.impact import ALL_RESIDENTS
 from eia.assessment import Assessment
 from eia.population.area import ETHNIC_SHORT
-from eia.report import decision, maps
-from eia.report.decision import amount, render_text
+from eia.report import maps
 from eia.report.show import Block, Figure, Html, Table, heading
+from eia.report.wording import amount, render_part
 
 __all__ = ["chart", "frame", "prose", "section"]
 
@@ -30,11 +30,10 @@ TEXT_PARTS = ("alt", "caption", "thing", "table_caption", "detail_caption", "col
 
 def prose(part: str, **data) -> str:
     """One part of the section's words from ``prose/frontier.j2``, rendered through the report's
-    one Jinja2 environment (:mod:`eia.report.decision`): ``intro``, ``option``, ``caveat`` are
+    one Jinja2 environment (:mod:`eia.report.wording`): ``intro``, ``option``, ``caveat`` are
     HTML; the :data:`TEXT_PARTS` (alt text, captions, column names, chart labels) plain text,
     escaped where the table or figure is drawn."""
-    render = render_text if part in TEXT_PARTS else decision.render
-    return " ".join(render("frontier.j2", part=part, **data).split())
+    return render_part("frontier.j2", escape=part not in TEXT_PARTS, part=part, **data)
 
 
 def _short(group: str) -> str:

@@ -28,11 +28,10 @@ from eia.params.kinds import UNITS
 from eia.report import summary as summary_mod
 from eia.report.maps import site_roles
 from eia.report.show import Block, Html, Table, fmt_int, notice_box
-from eia.text import fmt_pct, join_words
+from eia.text import fmt_pct
 
 __all__ = [
     "PROSE",
-    "amount",
     "card",
     "card_context",
     "findings_context",
@@ -44,8 +43,6 @@ __all__ = [
     "phrase",
     "ratings_table",
     "render",
-    "render_text",
-    "sentence",
     "RatingsSummary",
 ]
 
@@ -71,58 +68,15 @@ _TEXT_ENV = Environment(
 )
 
 
-def amount(value: float, unit: str, signed: bool = True) -> str:
-    """A change in ``unit`` to that unit's digits, signed unless ``signed=False``: "+1.2 km"
-    (never "-0.0")."""
-    digits = UNITS[unit].digits
-    value = round(float(value), digits) + 0.0
-    text = f"{value:+.{digits}f}" if signed and value else f"{abs(value):.{digits}f}"
-    return f"{text} {unit}"
-
-
-def _number_filters(env: Environment) -> Environment:
-    """The number and list filters the prose templates use: ``g`` (shortest form: 0.8, 20),
-    ``count`` (whole, thousands separators), ``share`` (a proportion as "12.3%"), ``pct1``
-    ("1.5%": a proportion to one decimal), ``mins`` (whole minutes, "–" when missing),
-    ``thousands`` ("1,000"), ``words`` ("A, B and C"), ``amount`` (a change in its unit's
-    digits: "+1.2 km"), ``seconds`` ("0.4 s")."""
-    env.filters["g"] = lambda value: f"{float(value):g}"
-    env.filters["count"] = fmt_int
-    env.filters["share"] = fmt_pct
-    env.filters["pct1"] = lambda value: f"{float(value):.1%}"
-    env.filters["mins"] = lambda value: "–" if pd.isna(value) else f"{value:.0f}"
-    env.filters["thousands"] = lambda value: f"{value:,}"
-    env.filters["words"] = lambda items, conj="and": join_words([str(i) for i in items], conj)
-    env.filters["amount"] = amount
-    env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else "under 0.1 s"
-    return env
-
-
-_number_filters(_ENV)
-_number_filters(_TEXT_ENV)
-
-
 def render(name: str, **context: Any) -> str:
     """Render the prose template ``name`` with ``context`` (autoescaped HTML)."""
     return _ENV.get_template(name).render(**context).strip()
-
-
-def render_text(name: str, **context: Any) -> str:
-    """Render the prose template ``name`` with ``context`` as plain text (not escaped: the
-    caller's figure or table escapes it)."""
-    return _TEXT_ENV.get_template(name).render(**context).strip()
 
 
 def phrase(name: str, macro: str, *args: Any, **kwargs: Any) -> str:
     """Plain text from the macro ``macro`` of the text template ``name`` (``*.txt.j2``, not
     escaped: the caller's table or paragraph escapes it)."""
     return str(getattr(_TEXT_ENV.get_template(name).module, macro)(*args, **kwargs)).strip()
-
-
-def sentence(name: str, macro: str, *args: Any, **kwargs: Any) -> str:
-    """Plain text from a macro of the text template ``name`` with its whitespace collapsed to
-    single spaces, so a template can wrap its lines (the caller escapes the result)."""
-    return " ".join(phrase(name, macro, *args, **kwargs).split())
 
 
 def findings_of(a: Assessment) -> Findings:

@@ -16,7 +16,6 @@ import pandas as pd
 from eia.analysis.traveltime import MODE_LABELS, rating_change
 from eia.population.area import ETHNIC_SHORT
 from eia.report import maps
-from eia.report.decision import sentence
 from eia.report.figures import _changed_mask, change_style, extent_sentence
 from eia.report.show import (
     Block,
@@ -28,6 +27,7 @@ from eia.report.show import (
     notice_box,
     paragraphs,
 )
+from eia.report.wording import say_text as sentence
 
 #: The dimensions shown with a journey-time table, in order (captions in ``prose/travel.j2``).
 DIMENSIONS = (

@@ -11,7 +11,6 @@ from eia.assessment import Assessment
 from eia.population.area import ETHNIC_SHORT
 from eia.report import figures
 from eia.report import travel as travel_report
-from eia.report.decision import sentence
 from eia.report.show import (
     Block,
     Html,
@@ -20,6 +19,7 @@ from eia.report.show import (
     heading,
     paragraphs,
 )
+from eia.report.wording import say_text as sentence
 
 __all__ = [
     "ACCESS_CAPTIONS",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pandas as pd
 
 from eia.assessment import Assessment, ethnic_composition, profile_by_decile, profile_by_quintile
-from eia.report.decision import sentence
 from eia.report.show import (
     Block,
     Html,
@@ -17,6 +16,7 @@ from eia.report.show import (
     fmt_pct,
     paragraphs,
 )
+from eia.report.wording import say_text as sentence
 
 __all__ = [
     "area_profile",

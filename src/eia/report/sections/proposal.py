@@ -10,7 +10,6 @@ import pandas as pd
 from eia.assessment import Assessment
 from eia.report import figures
 from eia.report import summary as summary_mod
-from eia.report.decision import sentence
 from eia.report.show import (
     Block,
     Figure,
@@ -19,6 +18,7 @@ from eia.report.show import (
 )
 from eia.report.sites import sites_table
 from eia.report.travel import threshold_items
+from eia.report.wording import say_text as sentence
 
 __all__ = [
     "audit_threshold_items",
