@@ -452,12 +452,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     elif len(result.impacts):
         result.impacts = uptake_mod.mark_risk(result.impacts, tables)
         if proposal.effects:
-            result.impacts = impact_mod.add_expected_users(
-                result.impacts,
-                tables,
-                proposal.thresholds.uptake_change_pct,
-                proposal.thresholds.disproportionate_ratio,
-            )
+            result.impacts = impact_mod.add_expected_users(result.impacts, tables)
 
 
 def _population_for(result: Assessment, ages) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -653,8 +648,8 @@ def metrics(a: Assessment) -> dict[str, Any]:
     out["named_option"] = found.named_option
     out["findings"] = found.as_dict()
     if len(a.impacts):
-        cols = [c for c in a.impacts.columns if c != "sentence"]
-        out["impacts"] = records(a.impacts[cols + ["sentence"]])
+        # numbers and codes only: the report words each rating (report/prose/rating.j2)
+        out["impacts"] = records(a.impacts.drop(columns=["sentence"], errors="ignore"))
         for row in out["impacts"]:  # whether the row's flag is one findings count
             row["flag_counted"] = found.is_counted(row["option"], row["dimension"], row["group"])
     if len(a.not_assessed):

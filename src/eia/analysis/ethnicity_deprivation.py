@@ -28,7 +28,6 @@ import pandas as pd
 from eia.align import by_lsoa
 from eia.analysis import impact
 from eia.analysis.access import summarise
-from eia.analysis.impact import rating_words
 from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
 from eia.population.ethnicity import CATEGORIES
 from eia.stats import disclosure, rate_ci
@@ -235,7 +234,8 @@ def burden_finding(table: pd.DataFrame, unit: str = "km", option: str | None = N
     short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
     where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
     lead = f"{under}the heaviest added burden per resident falls on {short} residents {where}"
-    rated = rating_words(worst["rating"], worst.get("disproportionate"), worst.get("rating_note"))
+    flagged = " – disproportionate" + (" losses" if worst["rating"] == "mixed" else "")
+    rated = str(worst["rating"]) + (flagged if worst.get("disproportionate") else "")
     further = (
         f"{int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
         f"further from a site, {worst['mean_added_among_further']:.1f} {unit} on average"

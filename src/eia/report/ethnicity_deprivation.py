@@ -10,9 +10,8 @@ from eia.analysis.ethnicity_deprivation import (
     finding,
     service_years,
 )
-from eia.analysis.impact import rating_labels
 from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
-from eia.report import show
+from eia.report import ratings, show
 from eia.report.summary import measure_noun
 from eia.stats import disclosure
 
@@ -99,7 +98,11 @@ def show_access(
 
 
 def show_burden(
-    table: pd.DataFrame, change_km: float, which: str = "the proposal", option: str | None = None
+    table: pd.DataFrame,
+    change_km: float,
+    which: str = "the proposal",
+    option: str | None = None,
+    min_residents: int = 100,
 ):
     """The judgement's burden measures for each ethnic group within Core20 and the rest
     (``option``: the option named in the finding)."""
@@ -113,7 +116,7 @@ def show_burden(
             f"Nearer by more than {change_km:g} km": [show.fmt_int(v) for v in table["nearer"]],
             "Removed km per resident": [f"{v:.2f}" for v in table["removed_per_resident"]],
             "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
-            "Rating": rating_labels(table),
+            "Rating": ratings.rating_labels(table, min_residents),
         }
     )
     return show.Block(
@@ -195,7 +198,13 @@ def section(a):
     option = a.primary if a.proposal.options else None
     if "burden" in a.intersect:
         parts.append(
-            show_burden(a.intersect["burden"], a.proposal.thresholds.change_km, which, option)
+            show_burden(
+                a.intersect["burden"],
+                a.proposal.thresholds.change_km,
+                which,
+                option,
+                a.proposal.thresholds.min_people,
+            )
         )
     if "access" in a.intersect:
         parts.append(
