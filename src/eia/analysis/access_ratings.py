@@ -42,14 +42,20 @@ def flag_reason(row, rules: Rules) -> str | None:
     """Why a negative or mixed rating is or is not disproportionate: ``flagged``;
     ``no_rest_figure`` (no rest of the area to compare with); ``ratio_short`` (its burden
     ratio is below ``rules.ratio``); ``difference_short`` (the ratio is reached, the
-    difference per resident is not). None for other ratings."""
+    difference per resident is not); ``amount_short`` (ratio and difference are reached, but
+    the amount added per resident is not material: the loss is material by the share newly
+    far). None for other ratings."""
     if row.rating not in ("negative", "mixed"):
         return None
     if pd.isna(row.rest_added_per_resident):
         return "no_rest_figure"
     if row.disproportionate:
         return "flagged"
-    return "difference_short" if row.burden_ratio >= rules.ratio else "ratio_short"
+    if not row.burden_ratio >= rules.ratio:
+        return "ratio_short"
+    if not row.burden_difference >= rules.difference:
+        return "difference_short"
+    return "amount_short"
 
 
 def burden(
