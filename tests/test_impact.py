@@ -117,7 +117,7 @@ def _core20(r: pd.DataFrame) -> pd.Series:
 
 
 def test_a_rating_states_the_figure_and_the_rule_it_rests_on():
-    # the words are reports/prose/rating.j2's (tests/golden/rating-sentences.txt); here, the data
+    # the words are report/prose/rating.j2's (tests/golden/rating-sentences-cases.txt); here, data
     rules = impact.Rules()
     r = rated([3.0, 3.0, 0.0, 0.0])
     core = _core20(r)
