@@ -34,6 +34,7 @@ __all__ = [
     "amount",
     "flag_caveat",
     "flag_cell",
+    "flag_rule",
     "rating_label",
     "rating_labels",
     "rating_sentence",
@@ -190,6 +191,18 @@ def flag_cell(row: Any) -> str:
         _get(row, "rating") in ("negative", "mixed") or bool(values["flips"])
     )
     return _plain(_MACROS.flag_cell(values | {"show_flag": shown}))
+
+
+def flag_rule(
+    access: bool, rules: impact.Rules | None = None, effect_rules: Mapping[str, Any] | None = None
+) -> str:
+    """The disproportionate flag's rule for a ratings table's caption, with these thresholds:
+    the access rule (``access``) or the expected-effect rule."""
+    return _plain(
+        _MACROS.flag_rule(
+            access, rules or impact.Rules(), effect_rules or EffectRules.from_thresholds()
+        )
+    )
 
 
 def _side(row: Any, rules: impact.Rules, loss: bool) -> dict[str, Any]:

@@ -278,23 +278,11 @@ def flag_cell(row: pd.Series) -> str:
 def flag_rule(a: Assessment, rows: pd.DataFrame) -> str:
     """The flag's rule for a ratings table's caption, with this report's thresholds."""
     t = a.proposal.thresholds
-    marginal = (
-        "“marginal”: one threshold a quarter higher or lower (a ratio: a quarter of its excess "
-        "over 1) would change the decision"
-    )
     if "burden_ratio" in rows and rows["burden_ratio"].notna().any():
         unit = str(rows["unit"].dropna().iloc[0]) if "unit" in rows else "km"
         r = a.rules if unit == a.unit else impact.Rules.from_thresholds(t, unit)
-        return (
-            f"A negative or mixed rating is disproportionate when the {unit} added per resident "
-            f"is at least {r.ratio:g} times that of the rest of the area and {r.difference:g} "
-            f"{unit} more; {marginal}"
-        )
-    return (
-        f"A negative rating is disproportionate when the group's expected change is at least "
-        f"{t.uptake_change_pct:g} points below the rest of its dimension (and at least "
-        f"{t.disproportionate_ratio:g} times its loss when the rest also loses); {marginal}"
-    )
+        return ratings.flag_rule(True, r)
+    return ratings.flag_rule(False, effect_rules=ratings.EffectRules.from_thresholds(t))
 
 
 def named_option(a: Assessment) -> str | None:
