@@ -133,5 +133,7 @@ def test_rating_sentences_of_hand_built_cases_match_their_reviewed_golden_fragme
     effect_rules = ratings.EffectRules.from_thresholds(Thresholds())
     text += _lines(effects, lambda r: ratings.rating_sentence(r, effect_rules=effect_rules))
     text += f"[caption, access]\n  {ratings.flag_rule(True, impact.Rules())}\n"
-    text += f"[caption, expected effects]\n  {ratings.flag_rule(False, effect_rules=effect_rules)}\n"
+    text += (
+        f"[caption, expected effects]\n  {ratings.flag_rule(False, effect_rules=effect_rules)}\n"
+    )
     _matches(GOLDEN / "rating-sentences-cases.txt", text, "the ratings' words")
