@@ -124,7 +124,8 @@ class Assessment:
 
     def ratings(self, option: str | None = None) -> pd.DataFrame:
         """The rating rows of one option (default :attr:`rated_option`): one row per group with
-        ``dimension, group, rating, disproportionate, sentence`` and the figures behind them."""
+        ``dimension, group, rating, rating_note, disproportionate`` and the figures behind them
+        (numbers and codes; :mod:`eia.report.ratings` words them)."""
         option = option or self.rated_option
         if not len(self.impacts):
             return self.impacts
