@@ -106,6 +106,8 @@ CLI_CHILD = r"""
 import json, resource, sys
 KIB = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
 args = json.loads(sys.argv[1])
+from eia.runner import without_iri_grammars
+without_iri_grammars()  # what eia.runner.cli.main does first, before this import can
 import eia.runner.run as runner
 timings = {}
 _run = runner.run

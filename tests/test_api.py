@@ -66,6 +66,19 @@ def test_the_eia_process_of_a_run_validates_without_the_kernel_libraries(pack):
     assert out.stdout.strip() == ""
 
 
+def test_the_command_line_and_batch_workers_keep_the_iri_grammars_out():
+    """nbformat's jsonschema would compile rfc3987_syntax's Lark grammars (about 2 s) in the
+    eia process and every batch worker; notebooks still validate without them."""
+    code = (
+        "import sys; from eia.runner import without_iri_grammars; without_iri_grammars(); "
+        "import eia.runner.run, nbformat; nb = nbformat.v4.new_notebook(); "
+        "nb.cells.append(nbformat.v4.new_code_cell('1')); nbformat.validate(nb); "
+        "print(sys.modules.get('rfc3987_syntax'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"
+
+
 def test_the_api_reference_builds(tmp_path):
     pytest.importorskip("pdoc", reason="the docs extra is not installed")
     from eia.runner.apidocs import build

@@ -9,8 +9,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.collections import PathCollection
 from matplotlib_scalebar.scalebar import ScaleBar
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from shapely import STRtree
 from shapely.geometry import box
 
 from eia.population.places import ward_towns
@@ -32,6 +37,34 @@ def test_a_small_far_part_is_detached_and_the_main_body_is_not():
     assert apart.tolist() == [False] * 40 + [True]
     halves = gpd.GeoDataFrame(geometry=squares[:20] + [box(200_000, 0, 200_900, 900)] * 20)
     assert not cartography.detached(halves).any()  # a large part is never an inset
+
+
+def _detached_by_all_pairs(area: gpd.GeoDataFrame, gap_m: float) -> np.ndarray:
+    """The definition, as :func:`cartography.detached` once computed it: every pair within gap_m."""
+    n, geoms = len(area), area.geometry.to_numpy()
+    left, right = STRtree(geoms).query(geoms, predicate="dwithin", distance=gap_m)
+    _, labels = connected_components(coo_matrix((np.ones(len(left)), (left, right)), (n, n)))
+    sizes = np.bincount(labels)
+    small = sizes <= cartography.DETACHED_MAX_SHARE * n
+    return (labels != int(np.argmax(sizes))) & small[labels]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(st.integers(0, 60), st.integers(0, 12), st.integers(200, 1_200)),
+        min_size=2,
+        max_size=80,
+    ),
+    gap_m=st.sampled_from([500, 3_000, cartography.DETACHED_GAP_M]),
+)
+def test_detached_finds_the_parts_all_pairs_would(cells, gap_m):
+    """Touching groups first, then links from outside the largest one: the same parts (and
+    labels) as linking every pair of LSOAs within the gap, islands and chains included."""
+    squares = [box(x * 1_000, y * 1_000, x * 1_000 + s, y * 1_000 + s) for x, y, s in cells]
+    area = gpd.GeoDataFrame(geometry=squares, crs="EPSG:27700")
+    expected = _detached_by_all_pairs(area, gap_m)
+    assert cartography.detached(area, gap_m).tolist() == expected.tolist()
 
 
 def test_towns_come_from_words_wards_share():
@@ -133,19 +166,19 @@ def test_cornwall_change_map_spans_the_change_with_scilly_in_an_inset(cornwall):
     a = cornwall
     figure = figures.change_map(a)
     fig = maps.change_map(
-        a.area,
-        a.distances[a.primary],
-        a.current,
-        a.proposed[a.primary],
+        a.area.lsoas,
+        a.access.distances[a.primary],
+        a.access.current,
+        a.access.proposed[a.primary],
         **figures.change_style(a, "km", None),
     )
     (main,) = [ax for ax in fig.axes if ax.child_axes]
     changed = figures._changed_mask(a, a.primary, "km")
     assert changed.any()
-    x0, y0, x1, y1 = a.area[changed & ~cartography.detached(a.area)].total_bounds
+    x0, y0, x1, y1 = a.area.lsoas[changed & ~cartography.detached(a.area.lsoas)].total_bounds
     (left, right), (low, high) = main.get_xlim(), main.get_ylim()
     assert (x1 - x0) / (right - left) >= 0.5 or (y1 - y0) / (high - low) >= 0.5
-    scilly = a.area[a.area["ltla24_name"] == "Isles of Scilly"]
+    scilly = a.area.lsoas[a.area.lsoas["ltla24_name"] == "Isles of Scilly"]
     assert len(scilly) and scilly.total_bounds[2] < left  # not in the main extent
     insets = {ax.get_gid(): ax for ax in main.child_axes}
     assert {"eia-detached", "eia-locator"} <= set(insets)
@@ -162,14 +195,16 @@ def test_cornwall_change_map_spans_the_change_with_scilly_in_an_inset(cornwall):
 
 def test_every_cornwall_map_has_a_scale_bar_and_names_places(cornwall):
     a = cornwall
-    imd = maps.imd_map(a.area, a.current, a.proposed["Proposed"], outline=a.outline())
+    imd = maps.imd_map(
+        a.area.lsoas, a.access.current, a.access.proposed["Proposed"], outline=a.area.outline
+    )
     rate = maps.rate_map(
-        a.area,
-        pd.Series(np.arange(len(a.area), dtype=float), index=a.area["lsoa21_code"]),
+        a.area.lsoas,
+        pd.Series(np.arange(len(a.area.lsoas), dtype=float), index=a.area.lsoas["lsoa21_code"]),
         label="per 1,000",
-        outline=a.outline(),
-        sites=a.current,
-        places=a.places(),
+        outline=a.area.outline,
+        sites=a.access.current,
+        places=a.area.places,
     )
     for fig in (imd, rate):
         main = next(ax for ax in fig.axes if ax.child_axes)
@@ -194,13 +229,23 @@ def test_no_two_site_labels_overlap_in_the_examples_maps(refdata_dir, path):
     a = _assess(path)
     for figure in filter(None, [figures.imd_map(a), figures.options_maps(a)]):
         assert figure.png.startswith(b"\x89PNG")
-    imd = maps.imd_map(a.area, a.current, dict(a.proposed), outline=a.outline())
+    imd = maps.imd_map(
+        a.area.lsoas, a.access.current, dict(a.access.proposed), outline=a.area.outline
+    )
     _assert_labels_apart(imd)
     _assert_markers_apart(imd)
     style = figures.change_style(a, "km", None)
     for fig in (
-        maps.change_map(a.area, a.distances[a.primary], a.current, a.proposed[a.primary], **style),
-        maps.options_maps(a.area, a.distances, a.current, a.proposed, **style),
+        maps.change_map(
+            a.area.lsoas,
+            a.access.distances[a.primary],
+            a.access.current,
+            a.access.proposed[a.primary],
+            **style,
+        ),
+        maps.options_maps(
+            a.area.lsoas, a.access.distances, a.access.current, a.access.proposed, **style
+        ),
     ):
         for ax in [ax for ax in fig.axes if ax.get_xlim() != (0.0, 1.0)]:
             if ax.get_title(loc="left") or ax.child_axes:
@@ -211,8 +256,10 @@ def test_no_two_site_labels_overlap_in_the_examples_maps(refdata_dir, path):
 
 def test_one_deprivation_panel_gives_each_sites_status_per_option(refdata_dir):
     a = _assess(EXAMPLES[0])
-    assert len(a.proposed) == 2
-    fig = maps.imd_map(a.area, a.current, dict(a.proposed), outline=a.outline())
+    assert len(a.access.proposed) == 2
+    fig = maps.imd_map(
+        a.area.lsoas, a.access.current, dict(a.access.proposed), outline=a.area.outline
+    )
     panels = [ax for ax in fig.axes if ax.child_axes or ax.artists]
     assert len(panels) == 1
     labels = [t.get_text() for t in panels[0].texts if t.get_gid() == "eia-site-label"]

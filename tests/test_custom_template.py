@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "params" / "examples" / "notts-diagnostics-consolidation.yaml"
 CAPTION = "Access by ethnic group within IMD quintile 1 (custom cell)"
 CUSTOM_CELL = f"""# Access by ethnic group for residents of the most deprived fifth only
-q1 = a.area.loc[a.area["imd_quintile"] == 1, "lsoa21_code"]
+q1 = a.area.lsoas.loc[a.area.lsoas["imd_quintile"] == 1, "lsoa21_code"]
 q1_access = access.summarise(
-    a.distances[a.primary], a.weights["ethnic_group"], a.threshold_km, within=q1
+    a.access.distances[a.primary], a.area.weights["ethnic_group"], a.threshold_km, within=q1
 )
 sections.access_table(a, q1_access, "{CAPTION}")"""
 

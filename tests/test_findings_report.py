@@ -63,7 +63,7 @@ def test_flag_counts_agree_everywhere(assessed):
 
     # the decision card
     card = decision.card(a).markup
-    if len(a.impacts):
+    if len(a.rated.impacts):
         found = re.search(r'data-flags-protected="(\d+)" data-flags-other="(\d+)"', card)
         assert found, "the card states the flags"
         assert (int(found.group(1)), int(found.group(2))) == (

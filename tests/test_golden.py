@@ -69,7 +69,7 @@ def test_rating_sentences_of_an_example_match_their_reviewed_golden_fragment(
     Nottingham diagnostics consolidation (two options, marginal flags)."""
     a = example_assessment("notts-diagnostics-consolidation")
     rows = pd.concat(
-        [impact.merge_core20(g) for _, g in a.impacts.groupby("option", sort=False)],
+        [impact.merge_core20(g) for _, g in a.rated.impacts.groupby("option", sort=False)],
         ignore_index=True,
     )
     why = dict(zip(rows.index, ratings.rating_sentences(rows, a), strict=True))

@@ -631,8 +631,10 @@ def test_the_banner_says_who_made_synthetic_data(source, words):
     proposal = params.parse(_tiny(service=service), "t")
     a = SimpleNamespace(
         proposal=proposal,
-        area=pd.DataFrame({"population": [1500, 1600]}),
-        service=SimpleNamespace(label="bookings", quality={"synthetic_source": source}),
+        area=SimpleNamespace(lsoas=pd.DataFrame({"population": [1500, 1600]})),
+        uptake=SimpleNamespace(
+            service=SimpleNamespace(label="bookings", quality={"synthetic_source": source})
+        ),
     )
     html = sections.title(a)._repr_html_()
     assert words in html

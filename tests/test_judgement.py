@@ -337,7 +337,7 @@ def test_an_access_table_is_captioned_with_the_option_its_frame_describes():
 
     weights = pd.DataFrame({"G": [10, 20, 30]}, index=_distances()["lsoa21_code"])
     frame = access.summarise(_distances("Option A"), weights, 5.0)
-    a = SimpleNamespace(threshold_km=5.0, primary="Option B", proposed={"Option A": 0, "B": 0})
+    a = SimpleNamespace(threshold_km=5.0, primary="Option B", scenarios=["Option A", "B"])
     assert sections.access_table(a, frame, "Mine").caption == "Mine: Option A"
     with pytest.raises(ValueError, match="scenario="):
         sections.access_table(a, access.summarise(_distances(), weights, 5.0), "Mine")

@@ -101,7 +101,13 @@ def consolidation(refdata_dir):
 def test_options_maps_show_each_options_sites_and_titles_do_not_overlap(consolidation):
     a = consolidation
     fig = maps.options_maps(
-        a.area, a.distances, a.current, a.proposed, outline=a.outline(), threshold=2, outer=5
+        a.area.lsoas,
+        a.access.distances,
+        a.access.current,
+        a.access.proposed,
+        outline=a.area.outline,
+        threshold=2,
+        outer=5,
     )
     legend = _text_of(fig)
     assert {"Site kept", "Site closing"} <= set(legend)
@@ -109,7 +115,7 @@ def test_options_maps_show_each_options_sites_and_titles_do_not_overlap(consolid
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     titled = [ax for ax in fig.axes if ax.get_title(loc="left")]
-    assert [ax.get_title(loc="left") for ax in titled] == list(a.proposed)
+    assert [ax.get_title(loc="left") for ax in titled] == a.scenarios
     boxes = [ax.title if ax.get_title() else ax._left_title for ax in titled]
     extents = [b.get_window_extent(renderer) for b in boxes]
     for i, first in enumerate(extents):
@@ -128,9 +134,11 @@ def test_change_map_alt_text_counts_as_the_ratings_do(consolidation):
     from eia.report import figures
 
     a = consolidation
-    for option in a.proposed:
+    for option in a.access.proposed:
         figure = figures.change_map(a, option)
-        whole = a.impacts[(a.impacts["option"] == option) & (a.impacts["dimension"] == "all")]
+        whole = a.rated.impacts[
+            (a.rated.impacts["option"] == option) & (a.rated.impacts["dimension"] == "all")
+        ]
         further = int(whole["further"].iloc[0])
         assert f"({further:,} residents) would be more than 2 km further" in figure.alt
         assert "within 2 km" in figure.caption
@@ -141,8 +149,8 @@ def test_a_cumulative_figure_per_option_with_its_finding(consolidation):
 
     a = consolidation
     curves = figures.cumulative_curves(a)
-    assert len(curves) == len(a.proposed) == 2
-    for figure, option in zip(curves, a.proposed, strict=True):
+    assert len(curves) == len(a.access.proposed) == 2
+    for figure, option in zip(curves, a.access.proposed, strict=True):
         shares = figures.within_shares(a, option).set_index("group")
         core = shares.iloc[0]
         assert option in figure.alt and option in figure.caption

@@ -137,9 +137,9 @@ def test_the_site_table_lists_each_site_once_with_a_column_per_scenario(refdata_
     a = assessment.assess(proposal.model_copy(update={"service": None}), EXAMPLE)
     table = sites_table(a)
     assert table["Site"].is_unique
-    assert list(table.columns) == ["Site", "Located by", "Now", *a.proposed]
+    assert list(table.columns) == ["Site", "Located by", "Now", *a.access.proposed]
     kings_mill = table.set_index("Site").loc["King's Mill Hospital"]
-    assert set(kings_mill[list(a.proposed)]) == {"closing", "kept"}
+    assert set(kings_mill[a.scenarios]) == {"closing", "kept"}
     assert not any("Proposed" in c or "_" in c for c in table.columns)
 
 

@@ -347,25 +347,25 @@ def test_a_declared_age_effect_is_rated_with_residents_and_a_disproportion_test(
 
     proposal = params.parse(yaml.safe_load(SERVICE_CHANGE))
     a = assess(proposal, pack=pack)
-    age = a.impacts[a.impacts["dimension"] == "age"].set_index("group")
+    age = a.rated.impacts[a.rated.impacts["dimension"] == "age"].set_index("group")
     assert list(age.index) == ["75 and over"]  # the other ages are not assessed, not neutral
     row = age.loc["75 and over"]
     # residents aged 75+: the pack's single years by LSOA, scaled to Census 2021 totals
-    codes = list(a.area["lsoa21_code"])
+    codes = list(a.area.lsoas["lsoa21_code"])
     years = pack.population_by_age().reindex(codes).fillna(0.0)
     columns = [f"age_{y}" for y in range(90)] + ["age_90_plus"]
     old = [f"age_{y}" for y in range(75, 90)] + ["age_90_plus"]
-    scale = a.area.set_index("lsoa21_code")["population"] / years[columns].sum(axis=1)
+    scale = a.area.lsoas.set_index("lsoa21_code")["population"] / years[columns].sum(axis=1)
     expected = (years[old].sum(axis=1) * scale).sum()
     assert row["population"] == int(expected)
     assert row["rating"] == "negative"
     assert row["rest_change_pct"] == 0.0  # the other ages: no effect declared, so unchanged
     assert row["disproportionate"] is True or row["disproportionate"] == True  # noqa: E712
     assert row["difference_pct_points"] == pytest.approx(-15.0)
-    skipped = a.not_assessed
+    skipped = a.rated.not_assessed
     assert {"imd_quintile", "ethnic_group", "rurality"} <= set(skipped["dimension"])
     assert ("age", "Other ages") in set(zip(skipped["dimension"], skipped["group"], strict=True))
-    assert not (a.impacts["rating"] == "neutral").any()  # nobody declared neutral
+    assert not (a.rated.impacts["rating"] == "neutral").any()  # nobody declared neutral
     out = metrics(a)
     assert len(out["not_assessed"]) == len(skipped)
     words = sections.not_assessed_sentence(a)
@@ -571,7 +571,7 @@ service:
 """
     proposal = params.parse(yaml.safe_load(text), base=tmp_path)
     a = assess(proposal, pack=pack)
-    q = a.service.quality
+    q = a.uptake.service.quality
     assert q["age_form"] == "bands" and q["ages_effective"] == [20, None]
     assert q["count_in_area"] == (frame["age"] != "15-19").sum()
     assert q["count_outside_ages"] == (frame["age"] == "15-19").sum()
@@ -581,6 +581,6 @@ service:
     adults = [f"age_{y}" for y in range(20, 90)] + ["age_90_plus"]
     census = pack.population().reindex(codes)
     expected = (years[adults].sum(axis=1) / years[columns].sum(axis=1) * census).sum()
-    got = a.uptake.by_imd_quintile["population"].sum()
+    got = a.uptake.result.by_imd_quintile["population"].sum()
     assert got == pytest.approx(expected, abs=5)  # each quintile rounded to whole residents
-    assert a.uptake.published.uptake["ages"]["covered"] == [20, None]
+    assert a.uptake.result.published.uptake["ages"]["covered"] == [20, None]

@@ -228,20 +228,22 @@ def test_every_table_of_a_real_run_is_declared(maternity):
         assert_declared_and_safe(name, rows)
     assert set(metrics["data_quality"]) <= set(PUBLISHED["data_quality"].columns)
     for name in uptake.Published.TABLES:
-        table = maternity.uptake.table(name)
+        table = maternity.uptake.result.table(name)
         if table is not None:
             assert_declared_and_safe(f"uptake.{name}", table)
-    assert "dsr_count" not in maternity.uptake.table("by_imd_decile")  # internal, not published
+    assert "dsr_count" not in maternity.uptake.result.table(
+        "by_imd_decile"
+    )  # internal, not published
 
 
 def test_the_report_refuses_a_table_from_before_disclosure_control(maternity):
-    """An analyst customising a template passes a.uptake.by_imd_decile (before suppression)."""
+    """An analyst customising a template passes a.uptake.result.by_imd_decile (before suppression)."""
     from eia.errors import DisclosureError
     from eia.report import sections
 
-    u = maternity.uptake
+    u = maternity.uptake.result
     assert sections.uptake_table(u, u.table("by_imd_decile")) is not None
-    with pytest.raises(DisclosureError, match=r'a\.uptake\.table\("by_imd_quintile"\)'):
+    with pytest.raises(DisclosureError, match=r'a\.uptake\.result\.table\("by_imd_quintile"\)'):
         sections.uptake_table(u, u.by_imd_decile)
     with pytest.raises(DisclosureError):
         sections.uptake_chart(maternity, u.by_imd_quintile)

@@ -54,10 +54,10 @@ def board_text(a) -> str:
         sections.area_summary(a),
         intersect_report.section(a),
         detailed_report.section(a),
-        sections.uptake_intro(a.uptake),
-        *(sections.uptake_table(a.uptake, k) for k in sections.UPTAKE_KEYS),
-        sections.uptake_sii(a.uptake),
-        sections.uptake_completeness(a.uptake),
+        sections.uptake_intro(a.uptake.result),
+        *(sections.uptake_table(a.uptake.result, k) for k in sections.UPTAKE_KEYS),
+        sections.uptake_sii(a.uptake.result),
+        sections.uptake_completeness(a.uptake.result),
         sections.uptake_chart(a),
         sections.uptake_map(a),
         sections.gaps(a),
@@ -208,7 +208,7 @@ def test_event_counts_are_headed_events_with_fractions_explained_and_no_empty_co
     assert "counts with a fraction are events under an LSOA 2011 code" in said
     # Detentions of people aged 18+: counted from the records of those ages, never scaled, so
     # whole numbers, and no fraction is explained away as an LSOA 2011 split (issue 25).
-    codes = detentions.intersect["detailed"]
+    codes = detentions.uptake.ethnic_codes
     assert (codes["count"].dropna() % 1 == 0).all()
     assert "a count with a fraction" not in text(detailed_report.section(detentions))
     assert "columns:" not in text(sections.site_users(site))

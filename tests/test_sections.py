@@ -79,7 +79,7 @@ def test_every_section_returns_html_without_displaying(site, audit, name, monkey
 
 def test_a_table_shows_the_frame_the_library_computed(site, monkeypatch):
     _no_display(monkeypatch)
-    by_quintile = site.access[site.primary]["imd_quintile"]
+    by_quintile = site.access.summaries[site.primary]["imd_quintile"]
     table = sections.access_table(site, by_quintile, "Access by national IMD 2025 quintile")
     assert table.caption == f"Access by national IMD 2025 quintile: {site.primary}"
     assert list(table.frame["Group"]) == list(by_quintile["group"])
@@ -113,11 +113,11 @@ def test_the_detail_describes_the_option_the_summary_names(site, monkeypatch):
     assert site.primary == site.rated_option == named
     why = "(the least adverse of the 2 options, named in the summary)"
     assert f"for {named} {why}" in sections.access_intro(site)._repr_html_().replace("&#x27;", "'")
-    tables = [sections.access_table(site, d) for d in site.access[site.primary]]
+    tables = [sections.access_table(site, d) for d in site.access.summaries[site.primary]]
     assert all(t.caption.endswith(f": {named}") for t in tables)
     part = intersect_report.section(site)._repr_html_().replace("&#x27;", "'")
     assert f"Under {named}, the heaviest added burden" in part and first not in part
-    assert site.intersect["burden"]["option"].eq(named).all()
+    assert site.ethnicity_deprivation.burden["option"].eq(named).all()
     metrics = assessment.metrics(site)
     assert metrics["named_option"] == metrics["access"]["scenario"] == named
     assert rating_summary(metrics)["scenario"] == named
@@ -137,12 +137,12 @@ def test_maps_are_figures_with_alt_text(site, monkeypatch):
 
 def test_uptake_tables_are_the_published_ones(audit, monkeypatch):
     _no_display(monkeypatch)
-    published = audit.uptake.table("by_imd_quintile")
-    table = sections.uptake_table(audit.uptake, published, "Users by quintile")
+    published = audit.uptake.result.table("by_imd_quintile")
+    table = sections.uptake_table(audit.uptake.result, published, "Users by quintile")
     assert table.caption.startswith("Users by quintile")
     assert len(table.frame) == len(published) == 5
     with pytest.raises(KeyError):
-        audit.uptake.table("by_postcode")
+        audit.uptake.result.table("by_postcode")
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "src" / "eia" / "templates").glob("*.ipynb")))

@@ -357,11 +357,11 @@ def test_population_of_interest_restricts_access_denominators(pack, notts_area):
     everyone = assessment.assess(params.parse(base), pack=pack)
     older = assessment.assess(params.parse({**base, "population": {"ages": [65, None]}}), pack=pack)
     share = ages.share_in_ages(pack.population_by_age(), codes, (65, None))
-    expected = everyone.area.set_index("lsoa21_code")["population"] * share
-    got = older.area.set_index("lsoa21_code")["population"]
+    expected = everyone.area.lsoas.set_index("lsoa21_code")["population"] * share
+    got = older.area.lsoas.set_index("lsoa21_code")["population"]
     assert got.to_numpy() == pytest.approx(expected.reindex(got.index).to_numpy())
-    assert older.weights["ethnic_group"].sum().sum() == pytest.approx(got.sum())
-    quint = older.access["Proposed"]["imd_quintile"]
+    assert older.area.weights["ethnic_group"].sum().sum() == pytest.approx(got.sum())
+    quint = older.access.summaries["Proposed"]["imd_quintile"]
     groups = quint[quint["group"] != "All people"]
     assert groups["population"].sum() == pytest.approx(got.sum(), abs=1)
     assert params.parse({**base, "population": {"ages": [65, None]}}).population.name == (
@@ -385,7 +385,9 @@ def test_gaps_table_says_no_gap_never_nan():
     )
     a = SimpleNamespace(
         uptake=SimpleNamespace(
-            material_band=(0.9, 1.1), higher_use_is="better", population="residents"
+            result=SimpleNamespace(
+                material_band=(0.9, 1.1), higher_use_is="better", population="residents"
+            )
         )
     )
     shown = sections.gaps_table(a, reps).parts[-1].frame["Material gap"].tolist()

@@ -72,4 +72,4 @@ class DataMismatchError(EIAError):
 
 class DisclosureError(EIAError):
     """A table that has not passed disclosure control was given to a function that shows it
-    (e.g. ``a.uptake.by_imd_quintile`` instead of ``a.uptake.table("by_imd_quintile")``)."""
+    (e.g. ``a.uptake.result.by_imd_quintile`` instead of ``a.uptake.result.table("by_imd_quintile")``)."""

@@ -494,7 +494,9 @@ def _join(items: Sequence[str]) -> str:
 # The whole appraisal
 
 
-def _burdens(values, weights, thresholds, unit, population, margins=True) -> pd.DataFrame:
+def _burdens(
+    values, weights, thresholds, unit, population, margins=True, check=True
+) -> pd.DataFrame:
     rules = impact.Rules.from_thresholds(thresholds, unit)
     table = pd.concat(
         [
@@ -511,7 +513,7 @@ def _burdens(values, weights, thresholds, unit, population, margins=True) -> pd.
         ],
         ignore_index=True,
     )
-    return BURDEN.validate(table)
+    return BURDEN.validate(table) if check else table
 
 
 def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:
@@ -569,7 +571,11 @@ def robustness(
     rows = []
     for name, word, value in variations(thresholds, unit):
         varied = thresholds.model_copy(update={name: value})
-        new_burdens = _burdens(values, weights, varied, unit, population, margins=False)
+        # The unvaried rows are checked against BURDEN; each variation is the same code on
+        # the same inputs with one threshold changed (16 checks, 0.7 s, for nothing new).
+        new_burdens = _burdens(
+            values, weights, varied, unit, population, margins=False, check=False
+        )
         table = criteria(new_burdens, far=getattr(varied, f"distance_{unit}"), unit=unit)
         new = order(table, varied.equity_weight)
         ranks = dict(zip(new["option"], new["rank"], strict=True))

@@ -495,21 +495,23 @@ def from_assessment(a, *, method: str = "auto") -> Frontier:
     listed = spec.candidate_sites(proposal.sites.current)
     scenarios = proposal.scenarios()
     if a.travel:  # sites are the matrix's columns, named by their labels
-        matrix = a.travel[a.lead_mode].minutes
+        matrix = a.travel.matrices[a.lead_mode].minutes
         names = [s.label for s in listed]
         current = [s.label for s in proposal.sites.current]
         option_sites = {name: [s.label for s in sites] for name, sites in scenarios.items()}
-        cap = a.unreachable_as[a.lead_mode]
+        cap = a.travel.unreachable_as[a.lead_mode]
     else:
         located = access.resolve_sites(a.pack, listed)
         names = list(located["name"])
-        current = list(a.current["name"])
-        option_sites = {name: list(frame["name"]) for name, frame in a.proposed.items()}
-        every = pd.concat([located, a.current, *a.proposed.values()], ignore_index=True)
+        current = list(a.access.current["name"])
+        option_sites = {name: list(frame["name"]) for name, frame in a.access.proposed.items()}
+        every = pd.concat(
+            [located, a.access.current, *a.access.proposed.values()], ignore_index=True
+        )
         every = gpd.GeoDataFrame(
             every.drop_duplicates("name"), geometry="geometry", crs=located.crs
         )
-        matrix = distance_matrix(a.area, every)
+        matrix = distance_matrix(a.area.lsoas, every)
         cap = None
     known: dict[str, str] = {}
     pairs = list(zip(listed, names, strict=True))
@@ -523,14 +525,14 @@ def from_assessment(a, *, method: str = "auto") -> Frontier:
     candidates = list(dict.fromkeys([*names, *(s for v in option_sites.values() for s in v)]))
     return explore(
         matrix,
-        a.weights,
+        a.area.weights,
         current=current,
         keep=spec.keep,
         rules=a.rules,
         must_keep=must,
         options=option_sites,
         candidates=candidates,
-        population=a.area.set_index("lsoa21_code")["population"],
+        population=a.area.lsoas.set_index("lsoa21_code")["population"],
         unreachable_as=cap,
         method=method,
     )

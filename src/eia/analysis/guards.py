@@ -176,17 +176,17 @@ def wrong_area(pack, proposal, area: gpd.GeoDataFrame, current: gpd.GeoDataFrame
 
 def check_assessment(a) -> list[Warning]:
     """The guards' warnings for a computed :class:`eia.assessment.Assessment`."""
-    if a.current is None:
+    if a.access is None:
         return []
     found = check(
-        a.area,
-        a.current,
-        a.proposed,
-        a.distances,
+        a.area.lsoas,
+        a.access.current,
+        a.access.proposed,
+        a.access.distances,
         a.proposal.thresholds,
         scenario_paths(a.proposal),
     )
-    return wrong_area(a.pack, a.proposal, a.area, a.current) + found
+    return wrong_area(a.pack, a.proposal, a.area.lsoas, a.access.current) + found
 
 
 def check_proposal(proposal, pack) -> list[Warning]:

@@ -43,6 +43,7 @@ from eia.findings.model import (
     Uncounted,
 )
 from eia.params import NARRATIVE_KEYS
+from eia.params.kinds import KINDS
 
 __all__ = ["PROTECTED_DIMENSIONS", "build", "choose", "compare", "is_protected"]
 
@@ -172,7 +173,7 @@ def _flags(impacts: pd.DataFrame, opted_in: list[str]) -> tuple[list[Flag], list
 
 
 def _reason(proposal, appraisal, named, scenarios, impacts) -> Reason:
-    if proposal.template == "equity_audit":
+    if KINDS[proposal.template].rates == "uptake":
         return Reason("audit")
     if appraisal is None or not appraisal.compared:
         if scenarios:

@@ -46,6 +46,8 @@ class Unit:
     more: str
     less: str
     per_person: str
+    #: Decimal places an amount in this unit is shown with.
+    digits: int = 1
 
 
 KINDS: dict[str, Kind] = {
@@ -96,5 +98,5 @@ KINDS: dict[str, Kind] = {
 
 UNITS: dict[str, Unit] = {
     "km": Unit("km", "distance", "further", "nearer", "person-km"),
-    "min": Unit("min", "travel time", "longer", "shorter", "person-minutes"),
+    "min": Unit("min", "travel time", "longer", "shorter", "person-minutes", digits=0),
 }

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from eia.analysis.frontier import Frontier
 from eia.analysis.impact import ALL_RESIDENTS
 from eia.assessment import Assessment
+from eia.params.kinds import UNITS
 from eia.population.area import ETHNIC_SHORT
 from eia.report import maps
 from eia.report.show import Block, Figure, Html, Table, fmt_int, fmt_pct, heading, join_words
@@ -31,7 +32,7 @@ THINGS = {"km": "distance", "min": "travel time"}
 
 
 def _amount(value: float, unit: str, signed: bool = True) -> str:
-    digits = 1 if unit == "km" else 0
+    digits = UNITS[unit].digits
     value = round(float(value), digits) + 0.0  # no "-0.0"
     text = f"{value:+.{digits}f}" if signed and value else f"{abs(value):.{digits}f}"
     return f"{text} {unit}"

@@ -24,6 +24,7 @@ from eia.analysis import impact
 from eia.analysis.access import CORE20_LABELS
 from eia.assessment import Assessment, build_findings
 from eia.findings import Findings, compare
+from eia.params.kinds import UNITS
 from eia.report import summary as summary_mod
 from eia.report.maps import site_roles
 from eia.report.show import Block, Html, Table, fmt_int, notice_box
@@ -89,8 +90,8 @@ def _proposed(a: Assessment, f: Findings) -> str:
     """What is proposed and where, from the proposal's own fields (rendered by the template)."""
     p = a.proposal
     roles = {"new": [], "closing": [], "kept": 0}
-    if a.current is not None and f.named_option in a.proposed and len(f.options) <= 1:
-        frame = site_roles(a.current, a.proposed[f.named_option])
+    if a.access is not None and f.named_option in a.access.proposed and len(f.options) <= 1:
+        frame = site_roles(a.access.current, a.access.proposed[f.named_option])
         roles = {
             "new": list(frame.loc[frame["role"] == "new", "name"]),
             "closing": list(frame.loc[frame["role"] == "closing", "name"]),
@@ -99,7 +100,7 @@ def _proposed(a: Assessment, f: Findings) -> str:
     return Markup(
         render(
             "proposed.j2",
-            template=p.template,
+            rates=a.kind.rates,
             title=p.title.rstrip("."),
             area=summary_mod.area_name(a),
             residents=summary_mod.residents(a),
@@ -224,7 +225,7 @@ def findings_context(f: Findings) -> dict[str, Any]:
             for d in f.dominance
             if [o for o in d.dominates if not (d.option == named and o in said)]
         ],
-        "thing": "distance" if unit == "km" else "travel time",
+        "thing": UNITS[unit].measure,
         "unit": unit,
         "person_unit": impact.UNITS.get(unit, unit),
         "far": far,
@@ -258,9 +259,9 @@ def card_context(a: Assessment) -> dict[str, Any]:
     f = findings_of(a)
     return findings_context(f) | {
         "proposed": _proposed(a, f),
-        "population": a.uptake.population if a.uptake is not None else "residents",
-        "measure": summary_mod.measure_noun(a.uptake) if a.uptake is not None else "",
-        "rated": bool(len(a.impacts)),
+        "population": a.uptake.result.population if a.uptake is not None else "residents",
+        "measure": summary_mod.measure_noun(a.uptake.result) if a.uptake is not None else "",
+        "rated": bool(len(a.rated.impacts)),
         "caveats": summary_mod.caveat_items(a),
     }
 
@@ -293,7 +294,7 @@ def ratings_table(a: Assessment, rows: pd.DataFrame | None = None) -> RatingsSum
     area, quintile 1 beside Core20) is not shown as a flag here."""
     f = findings_of(a)
     if rows is None:
-        rows = a.ratings(f.named_option) if len(a.impacts) else a.impacts
+        rows = a.ratings(f.named_option) if len(a.rated.impacts) else a.rated.impacts
     extras = _after_table(a, f)
     if not len(rows):
         return RatingsSummary(None, *extras) if extras else None

@@ -7,7 +7,6 @@ import pandas as pd
 from eia.analysis.ethnic_codes import (
     WHY_SHARES_ONLY,
     mapping_table,
-    published,
 )
 from eia.population.area import ETHNIC_SHORT
 from eia.report import show
@@ -22,18 +21,15 @@ def section(a):
     if a.uptake is None:
         return None
     min_count = a.proposal.disclosure.min_count
-    table = a.intersect.get("detailed")
-    if table is None and "detailed" not in a.intersect:
-        broad = a.uptake.published.by_ethnic_group
-        table = published(a.service, broad, min_count)
+    table = a.uptake.ethnic_codes
     if table is None:
         return show.paragraphs(
             "The service data has no detailed NHS ethnic category codes, so only the five "
             "broad groups are shown."
         )
 
-    who = "People" if a.uptake.counting == "people" else "Events"
-    noun = measure_noun(a.uptake) + (" (synthetic)" if a.uptake.synthetic else "")
+    who = "People" if a.uptake.result.counting == "people" else "Events"
+    noun = measure_noun(a.uptake.result) + (" (synthetic)" if a.uptake.result.synthetic else "")
     frame = pd.DataFrame(
         {
             "Broad group": [ETHNIC_SHORT.get(g, g) for g in table["broad_group"]],

@@ -190,39 +190,43 @@ def section(a):
     """The report's ethnicity × deprivation part for an :class:`eia.assessment.Assessment`."""
     parts = [
         show.heading("Ethnicity and deprivation together"),
-        show_area(a.intersect["area"], a.intersect["core20"]),
+        show_area(a.ethnicity_deprivation.area, a.ethnicity_deprivation.core20),
     ]
     which = a.primary if a.proposal.options else "the proposal"
     if a.primary_reason:
         which += f" ({a.primary_reason})"
     option = a.primary if a.proposal.options else None
-    if "burden" in a.intersect:
+    if a.ethnicity_deprivation.burden is not None:
         parts.append(
             show_burden(
-                a.intersect["burden"],
+                a.ethnicity_deprivation.burden,
                 a.proposal.thresholds.change_km,
                 which,
                 option,
                 a.proposal.thresholds.min_people,
             )
         )
-    if "access" in a.intersect:
+    if a.ethnicity_deprivation.access is not None:
         parts.append(
             show_access(
-                a.intersect["access"], a.threshold_km, which, finding="burden" not in a.intersect
+                a.ethnicity_deprivation.access,
+                a.threshold_km,
+                which,
+                finding=a.ethnicity_deprivation.burden is None,
             )
         )
-    if a.uptake is not None and "uptake" in a.intersect:
+    if a.uptake is not None and a.ethnicity_deprivation.uptake is not None:
         spec = a.proposal.service
         parts.append(
             show_uptake(
-                a.intersect["uptake"],
-                measure_noun(a.uptake) + (" (synthetic)" if a.uptake.synthetic else ""),
+                a.ethnicity_deprivation.uptake,
+                measure_noun(a.uptake.result)
+                + (" (synthetic)" if a.uptake.result.synthetic else ""),
                 a.proposal.disclosure.min_count,
                 per=float(getattr(spec, "rate_per", 1000)),
                 years=service_years(spec),
-                population=a.uptake.population,
-                counting=a.uptake.counting,
+                population=a.uptake.result.population,
+                counting=a.uptake.result.counting,
             )
         )
     return show.Block(*parts)

@@ -43,7 +43,7 @@ def _values(a: Assessment, unit: str, values=None) -> dict[str, pd.DataFrame]:
     if values is not None:
         return values
     if unit == "km":
-        return a.distances
+        return a.access.distances
     raise ValueError("pass values={option: frame} for travel times")
 
 
@@ -68,7 +68,7 @@ def _count(n: float, what: str = "") -> str:
 
 
 def _roles_sentence(a: Assessment, option: str) -> str:
-    roles = maps.site_roles(a.current, a.proposed.get(option))
+    roles = maps.site_roles(a.access.current, a.access.proposed.get(option))
     parts = []
     for role, verb in (("kept", "keeps"), ("closing", "closes"), ("new", "opens")):
         names = list(roles.loc[roles["role"] == role, "name"])
@@ -80,21 +80,24 @@ def _roles_sentence(a: Assessment, option: str) -> str:
 
 def imd_map(a: Assessment) -> Figure | None:
     """Deprivation by national IMD decile with every option's sites labelled kept, closing or new."""
-    if a.current is None:
+    if a.access is None:
         return None
-    proposed = dict(a.proposed) if len(a.proposed) > 1 else a.proposed.get(a.primary)
-    fig = maps.imd_map(a.area, a.current, proposed, outline=a.outline(), places=a.places())
-    decile1 = (a.area["imd_decile"] == 1).mean()
-    core20 = (
-        a.area.loc[a.area["core20"].astype(bool), "population"].sum() / a.area["population"].sum()
+    proposed = dict(a.access.proposed) if len(a.scenarios) > 1 else a.access.proposed.get(a.primary)
+    fig = maps.imd_map(
+        a.area.lsoas, a.access.current, proposed, outline=a.area.outline, places=a.area.places
     )
-    sites = " ".join(_roles_sentence(a, o) for o in a.proposed)
-    several = len(a.proposed) > 1
-    numbers = "; ".join(f"{i} {name}" for i, name in enumerate(a.proposed, start=1))
+    decile1 = (a.area.lsoas["imd_decile"] == 1).mean()
+    core20 = (
+        a.area.lsoas.loc[a.area.lsoas["core20"].astype(bool), "population"].sum()
+        / a.area.lsoas["population"].sum()
+    )
+    sites = " ".join(_roles_sentence(a, o) for o in a.access.proposed)
+    several = len(a.scenarios) > 1
+    numbers = "; ".join(f"{i} {name}" for i, name in enumerate(a.access.proposed, start=1))
     return Figure(
         fig,
         alt=(
-            f"Map of the area's {plural(len(a.area), 'neighbourhood')} shaded by national IMD "
+            f"Map of the area's {plural(len(a.area.lsoas), 'neighbourhood')} shaded by national IMD "
             f"2025 decile; darker neighbourhoods are more deprived. {extent_sentence(a)} "
             f"{fmt_pct(decile1)} of neighbourhoods are in the most deprived "
             f"decile and {fmt_pct(core20)} of residents live in Core20 neighbourhoods. {sites}"
@@ -113,11 +116,11 @@ def imd_map(a: Assessment) -> Figure | None:
 
 def _places_in(a: Assessment, mask, n: int = 3) -> list[str]:
     """The largest towns among the neighbourhoods in ``mask`` (else their authorities)."""
-    part = a.area[mask]
+    part = a.area.lsoas[mask]
     if not len(part):
         return []
     x0, y0, x1, y1 = part.total_bounds
-    towns = a.places()
+    towns = a.area.places
     inside = towns[
         (towns["x"] >= x0) & (towns["x"] <= x1) & (towns["y"] >= y0) & (towns["y"] <= y1)
     ]
@@ -130,11 +133,11 @@ def _places_in(a: Assessment, mask, n: int = 3) -> list[str]:
 def extent_sentence(a: Assessment, focus=None, what: str = "changes") -> str:
     """What a map's frame shows, in words: the whole area or the neighbourhoods in
     ``focus`` (a mask) and where they are, and any detached part shown in an inset."""
-    apart = cartography.detached(a.area)
+    apart = cartography.detached(a.area.lsoas)
     words = "The map shows the whole area"
     if focus is not None and focus.any():
-        bounds = cartography.focus_bounds(a.area, focus, main=~apart)
-        whole = cartography.focus_bounds(a.area, None, main=~apart)
+        bounds = cartography.focus_bounds(a.area.lsoas, focus, main=~apart)
+        whole = cartography.focus_bounds(a.area.lsoas, None, main=~apart)
         places = join_words(_places_in(a, focus))
         if cartography.bounds_area(bounds) < cartography.bounds_area(whole) * 0.999:
             words = (
@@ -144,7 +147,7 @@ def extent_sentence(a: Assessment, focus=None, what: str = "changes") -> str:
         elif places:
             words += f"; the change is around {places}"
     if apart.any():
-        names = join_words(sorted(set(a.area.loc[apart, "ltla24_name"])))
+        names = join_words(sorted(set(a.area.lsoas.loc[apart, "ltla24_name"])))
         words += (
             f"; {names}, away from the rest, {'is' if ' and ' not in names else 'are'} in an inset"
         )
@@ -161,7 +164,7 @@ def change_summary(
     """
     change, _ = _thresholds(a, unit, mode)
     frame = _values(a, unit, values)[option].set_index("lsoa21_code")[_col(unit, "change")]
-    area = a.area.set_index("lsoa21_code")
+    area = a.area.lsoas.set_index("lsoa21_code")
     delta = frame.reindex(area.index)
     further, nearer = delta > change, delta < -change
     core = area["core20"].astype(bool)
@@ -202,7 +205,7 @@ def _changed_mask(a: Assessment, option: str, unit: str, mode=None, values=None)
     """True for the area's LSOAs (in its order) whose change counts, as the map frames them."""
     change, far = _thresholds(a, unit, mode)
     frame = _values(a, unit, values)[option].set_index("lsoa21_code")[_col(unit, "change")]
-    delta = frame.reindex(a.area["lsoa21_code"]).to_numpy(dtype=float)
+    delta = frame.reindex(a.area.lsoas["lsoa21_code"]).to_numpy(dtype=float)
     codes = maps.change_classes(pd.Series(delta), change, far, unit).codes
     return (codes >= 0) & (codes != 2)
 
@@ -212,8 +215,8 @@ def change_style(a: Assessment, unit: str, mode: str | None) -> dict:
     for ``unit`` (and ``mode``): outline, the thresholds that class the change, its column."""
     change, far = _thresholds(a, unit, mode)
     return {
-        "outline": a.outline(),
-        "places": a.places(),
+        "outline": a.area.outline,
+        "places": a.area.places,
         "threshold": change,
         "outer": far,
         "unit": unit,
@@ -235,10 +238,10 @@ def change_map(
         return None
     change, _ = _thresholds(a, unit, mode)
     fig = maps.change_map(
-        a.area,
+        a.area.lsoas,
         _values(a, unit, values)[option],
-        a.current,
-        a.proposed[option],
+        a.access.current,
+        a.access.proposed[option],
         **change_style(a, unit, mode),
     )
     measure = _what(unit)[0]
@@ -263,11 +266,13 @@ def options_maps(
     a: Assessment, unit: str = "km", *, mode: str | None = None, values=None
 ) -> Figure | None:
     """Each option's change map side by side, each with its own sites."""
-    if len(a.proposed) < 2:
+    if len(a.scenarios) < 2:
         return None
     change, _ = _thresholds(a, unit, mode)
     values = _values(a, unit, values)
-    fig = maps.options_maps(a.area, values, a.current, a.proposed, **change_style(a, unit, mode))
+    fig = maps.options_maps(
+        a.area.lsoas, values, a.access.current, a.access.proposed, **change_style(a, unit, mode)
+    )
     measure = _what(unit)[0]
     return Figure(
         fig,
@@ -294,7 +299,7 @@ def within_shares(
     """Share of Core20 residents and of the rest within the far threshold, now and after."""
     _, far = _thresholds(a, unit, mode)
     v = _values(a, unit, values)[option].set_index("lsoa21_code")
-    weights = a.weights["core20"]
+    weights = a.area.weights["core20"]
     rows = []
     for group in weights.columns:
         rows.append(
@@ -312,7 +317,7 @@ def cumulative_curves(
 ) -> list[Figure]:
     """One cumulative-distribution figure per option: share of Core20 residents and of the
     rest of the area within x of a site, now and after (the curve planners use)."""
-    if not a.proposed:
+    if not a.scenarios:
         return []
     _, far = _thresholds(a, unit, mode)
     measure = _what(unit)[0]
@@ -320,7 +325,7 @@ def cumulative_curves(
     for option, frame in _values(a, unit, values).items():
         v = frame.set_index("lsoa21_code")
         curves = maps.cumulative_shares(
-            v[_col(unit, "before")], v[_col(unit, "after")], a.weights["core20"]
+            v[_col(unit, "before")], v[_col(unit, "after")], a.area.weights["core20"]
         )
         title = scenario_name(a, option)
         fig = maps.cumulative_curves(

@@ -26,6 +26,7 @@ from matplotlib.patches import Patch
 
 from eia.align import by_lsoa
 from eia.analysis.sites import site_key, site_roles
+from eia.params.kinds import UNITS
 from eia.population.area import area_outline
 from eia.report import cartography
 from eia.stats.disclosure import quantile_classes
@@ -322,7 +323,7 @@ def change_bands(threshold: float, outer: float | None = None) -> tuple[float, f
 def change_labels(threshold: float = 1.0, outer: float | None = None, unit: str = "km") -> tuple:
     """Legend labels of the five change classes, nearest first."""
     t, o = change_bands(threshold, outer)
-    nearer, further = ("nearer", "further") if unit == "km" else ("shorter", "longer")
+    nearer, further = UNITS[unit].less, UNITS[unit].more
     return (
         f"more than {o:g} {unit} {nearer}",
         f"{t:g}–{o:g} {unit} {nearer}",
@@ -433,7 +434,7 @@ def change_map(
         focus=_changed(change, threshold, outer, unit),
     )
     if legend:
-        what = "distance" if unit == "km" else "travel time"
+        what = UNITS[unit].measure
         _legends(
             fig,
             _change_handles(threshold, outer, unit, deprivation),
@@ -594,7 +595,7 @@ def cumulative_curves(
             fontsize=8,
             color="#425563",
         )
-    what = "Distance to the nearest site" if unit == "km" else "Travel time to the nearest site"
+    what = f"{UNITS[unit].measure.capitalize()} to the nearest site"
     ax.set_xlabel(f"{what} ({unit})")
     ax.set_ylabel("Share of residents within this (%)")
     ax.set_ylim(0, 100)

@@ -11,7 +11,7 @@ __all__ = ["section"]
 
 def section(a):
     """The report's language part: area figures, those adversely affected, and a map."""
-    frame = a.language
+    frame = a.area.proficiency
     area = summary(frame)
     lines = [
         f"{area['cannot_speak_english_well_or_at_all']:,.0f} residents aged 3 and over "
@@ -40,10 +40,10 @@ def section(a):
                 f"would rise by more than {a.proposal.thresholds.change_km:g} km."
             )
     fig = maps.rate_map(
-        a.area,
+        a.area.lsoas,
         frame["share"] * 100,
         label="% cannot speak English well\nor at all (MSOA)",
-        outline=a.outline(),
+        outline=a.area.outline,
     )
     top = frame["share"].max()
     return show.Block(

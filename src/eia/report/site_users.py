@@ -26,11 +26,11 @@ def section(a) -> Block | None:
     None when the proposal has no sites; a sentence saying what to add when the
     service data has no site column.
     """
-    if a.current is None or not len(a.current):
+    if a.access is None or not len(a.access.current):
         return None
-    if a.service is None:
+    if a.uptake is None:
         return None
-    by_site = getattr(a.service, "by_site", None)
+    by_site = getattr(a.uptake.service, "by_site", None)
     if by_site is None:
         return Block(
             Html(
@@ -41,13 +41,16 @@ def section(a) -> Block | None:
         )
 
     min_count = a.proposal.disclosure.min_count
-    names = [str(n) for n in a.current["name"]]
-    closes = closing_sites({o: site_roles(a.current, s) for o, s in a.proposed.items()})
-    uptake = getattr(a, "uptake", None)
-    linked = getattr(getattr(uptake, "published", None), "linked", None)
-    result = profiles(by_site, a.area, names, list(closes), min_count=min_count, linked=linked)
+    names = [str(n) for n in a.access.current["name"]]
+    closes = closing_sites(
+        {o: site_roles(a.access.current, s) for o, s in a.access.proposed.items()}
+    )
+    linked = getattr(a.uptake.result.published, "linked", None)
+    result = profiles(
+        by_site, a.area.lsoas, names, list(closes), min_count=min_count, linked=linked
+    )
     sites = result["sites"]
-    label = esc(a.service.label)
+    label = esc(a.uptake.service.label)
     table = pd.DataFrame(
         {
             "Site": sites["site"],
@@ -59,7 +62,7 @@ def section(a) -> Block | None:
         }
     )
     parts: list = [
-        Table(table, f"Current users of each site ({a.service.label})"),
+        Table(table, f"Current users of each site ({a.uptake.service.label})"),
     ]
     if result["unmatched_suppressed"]:
         withheld = _label(None, result["unmatched_suppressed"], min_count)
@@ -115,7 +118,7 @@ def section(a) -> Block | None:
 def _resident_shares(a) -> dict[tuple[str, str], float]:
     out: dict[tuple[str, str], float] = {}
     for dim in ("imd_quintile", "ethnic_group"):
-        weights = a.weights.get(dim)
+        weights = a.area.weights.get(dim)
         if weights is None:
             continue
         totals = weights.sum(axis=0)

@@ -34,20 +34,20 @@ def _located(row) -> str:
 def sites_table(a: Assessment) -> pd.DataFrame:
     """``Site, Located by, Now, <scenario>...``: each site once, ``kept``/``closing``/``new``
     (or blank where a scenario does not have it) under each scenario."""
-    if a.current is None:
+    if a.access is None:
         return pd.DataFrame()
     order: dict[str, dict] = {}
-    for row in a.current.itertuples():
+    for row in a.access.current.itertuples():
         order.setdefault(site_key(row.name), {"Site": row.name, "Located by": _located(row)})
         order[site_key(row.name)]["Now"] = "open"
-    for name, sites in a.proposed.items():
+    for name, sites in a.access.proposed.items():
         heading = scenario_heading(a, name)
         located = {site_key(r.name): _located(r) for r in sites.itertuples()}
-        roles = site_roles(a.current, sites)
+        roles = site_roles(a.access.current, sites)
         for site, role in zip(roles["name"], roles["role"], strict=True):
             entry = order.setdefault(
                 site_key(site), {"Site": site, "Located by": located.get(site_key(site), "")}
             )
             entry[heading] = STATUS[role]
-    columns = ["Site", "Located by", "Now"] + [scenario_heading(a, n) for n in a.proposed]
+    columns = ["Site", "Located by", "Now"] + [scenario_heading(a, n) for n in a.access.proposed]
     return pd.DataFrame(list(order.values()), columns=columns).fillna("")

@@ -52,7 +52,7 @@ AREA_KINDS = {"icb": "integrated care board", "ltla": "local authority"}
 def area_name(a: Assessment) -> str:
     """The area in words with its code(s): "NHS … Integrated Care Board (E54000060)"."""
     spec = a.proposal.area.spec
-    area = a.area
+    area = a.area.lsoas
     if spec.get("icb"):
         code = str(spec["icb"]).strip().upper()
         lookup = a.pack.lookup()
@@ -75,9 +75,9 @@ def area_name(a: Assessment) -> str:
 def service_label(a: Assessment, *, mark: bool = True) -> str:
     """The service data's label for prose, with "(synthetic)" once at most (``mark=False``:
     without it, for sentences that already say the data is synthetic)."""
-    if a.service is None and a.proposal.service is None:
+    if a.uptake is None and a.proposal.service is None:
         return ""
-    label = a.service.label if a.service is not None else a.proposal.service.label
+    label = a.uptake.service.label if a.uptake is not None else a.proposal.service.label
     bare = re.sub(r"\s*\(synthetic\)", "", label, flags=re.IGNORECASE).strip() or label
     synthetic = a.proposal.service is not None and a.proposal.service.synthetic
     return f"{bare} (synthetic)" if synthetic and mark else bare if synthetic else label
@@ -128,7 +128,7 @@ def option_names(a: Assessment) -> list[str]:
 def residents(a: Assessment) -> str:
     """The area's residents in the assessment's population, in words ("913,557 residents aged
     18 and over"), always whole people."""
-    n = round(float(a.area["population"].sum()))
+    n = round(float(a.area.lsoas["population"].sum()))
     if a.proposal.population is not None:
         return f"{fmt_int(n)} {a.proposal.population.name}"
     return plural(n, "resident")
@@ -155,7 +155,7 @@ def caveat_items(a: Assessment) -> list[str]:
     if a.proposal.service is not None and a.proposal.service.synthetic:
         items.append("the service data is synthetic, made for illustration")
     if a.travel:
-        synthetic = [m for m, x in a.travel.items() if x.synthetic]
+        synthetic = [m for m, x in a.travel.matrices.items() if x.synthetic]
         if synthetic:
             items.append(
                 "the journey times are synthetic, made for illustration from a speed model"
@@ -163,11 +163,11 @@ def caveat_items(a: Assessment) -> list[str]:
     elif a.proposal.sites is not None:
         items.append("distances are straight lines, not travel times")
     if a.uptake is not None:
-        if a.uptake.counting == "events":
+        if a.uptake.result.counting == "events":
             items.append("the service figures count events, not people")
         items.append(
             "ethnic group rates are crude, not adjusted for age"
-            if a.uptake.standardised
+            if a.uptake.result.standardised
             else "rates are crude, not adjusted for age"
         )
     if a.proposal.effects:
@@ -181,9 +181,9 @@ def caveat_items(a: Assessment) -> list[str]:
 
 def ratings_caption(a: Assessment, option: str | None) -> str:
     """A ratings table's caption, always naming what it rates."""
-    if a.proposal.template == "equity_audit":
+    if a.kind.rates == "uptake":
         subject = "the service now"
-        noun = measure_noun(a.uptake) if a.uptake is not None else "its records"
+        noun = measure_noun(a.uptake.result) if a.uptake is not None else "its records"
         return f"Impact ratings by group for {subject}: {noun} compared with the area's residents"
     if a.proposal.options and option:
         subject = option
@@ -239,7 +239,7 @@ def ratings_table(
         option = str(rows["option"].iloc[0])
     option = option if option is not None else named_option(a)
     if rows is None:
-        rows = a.impacts
+        rows = a.rated.impacts
         if option is not None and len(rows):
             rows = rows[rows["option"] == option]
     merged = impact.merge_core20(rows) if len(rows) else rows
@@ -344,7 +344,7 @@ def how_ratings_work(a: Assessment) -> Block:
             f"{t.disproportionate_ratio:g} times the average for its dimension.",
         ]
     if a.uptake is not None:
-        u = a.uptake
+        u = a.uptake.result
         worse = u.higher_use_is == "worse"
         items.append(
             f"With service data, each group's share of {measure_noun(u)} is compared with its "
@@ -355,11 +355,11 @@ def how_ratings_work(a: Assessment) -> Block:
             f"{'over' if worse else 'under'}-representation is the concern"
             + (
                 " and rated negative, and a gap the other way positive."
-                if a.proposal.template == "equity_audit"
+                if a.kind.rates == "uptake"
                 else ", and is flagged beside its rating."
             )
         )
-        if a.proposal.template == "equity_audit":
+        if a.kind.rates == "uptake":
             r = t.disproportionate_ratio
             items.append(
                 "In an audit, disproportionate means a gap of concern well beyond the material "

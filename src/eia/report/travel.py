@@ -4,7 +4,7 @@ Every function takes an :class:`eia.assessment.Assessment` whose proposal gave
 journey-time matrices (``a.travel``) and returns displayable objects from
 :mod:`eia.report.show`. The lead mode (public transport, or the params' ``primary_mode``)
 comes first; the other modes stand beside it. Figures come from
-``a.travel_access`` (:func:`eia.analysis.traveltime.summarise`), so they can be checked
+``a.travel.summaries`` (:func:`eia.analysis.traveltime.summarise`), so they can be checked
 against ``metrics.json`` (``access.by_mode``) and the matrix itself.
 """
 
@@ -54,8 +54,8 @@ def modes_table(a, dimension: str, scenario: str | None = None) -> pd.DataFrame:
     scenario = scenario or a.primary
     t = a.proposal.thresholds
     frames: list[pd.DataFrame] = []
-    for mode in a.travel:
-        table = a.travel_access[mode][scenario][dimension]
+    for mode in a.travel.matrices:
+        table = a.travel.summaries[mode][scenario][dimension]
         if not frames:
             groups = table["group"].map(lambda g: ETHNIC_SHORT.get(g, g))
             frames.append(
@@ -88,7 +88,8 @@ def intro(a) -> Html:
     t = a.proposal.thresholds
     lead = a.lead_mode
     described = [
-        f"{MODE_LABELS[m].lower()} (far means more than {t.minutes_for(m):g} min)" for m in a.travel
+        f"{MODE_LABELS[m].lower()} (far means more than {t.minutes_for(m):g} min)"
+        for m in a.travel.matrices
     ]
     text = [
         f"Journey times to the quickest site, for {a.primary}"
@@ -101,14 +102,17 @@ def intro(a) -> Html:
         "reach any site (no route in the matrix), now or after, are counted as not reachable and "
         "as beyond the threshold, never dropped; in person-minute figures a journey that cannot be made counts "
         "as "
-        + ", ".join(f"{a.unreachable_as[m]:g} min ({MODE_LABELS[m].lower()})" for m in a.travel)
+        + ", ".join(
+            f"{a.travel.unreachable_as[m]:g} min ({MODE_LABELS[m].lower()})"
+            for m in a.travel.matrices
+        )
         + ", the longest journey in its matrix and at least three times its threshold.",
         "Group figures are area-based: each neighbourhood's time is counted once for each "
         "resident of the group living there (Census 2021), so they describe where groups live, "
         "not individual journeys.",
     ]
     parts: list = [paragraphs(*text)]
-    synthetic = [MODE_LABELS[m].lower() for m, x in a.travel.items() if x.synthetic]
+    synthetic = [MODE_LABELS[m].lower() for m, x in a.travel.matrices.items() if x.synthetic]
     if synthetic:
         parts.insert(
             0,
@@ -125,8 +129,8 @@ def intro(a) -> Html:
 def curves(a, mode: str | None = None, dimension: str = "core20") -> Figure:
     """The share of each group within x minutes of a site, now and after (lead mode by default)."""
     mode = mode or a.lead_mode
-    times = a.times[mode][a.primary].set_index("lsoa21_code")
-    weights = a.weights[dimension]
+    times = a.travel.times[mode][a.primary].set_index("lsoa21_code")
+    weights = a.area.weights[dimension]
     shares = maps.cumulative_shares(times["minutes_before"], times["minutes_after"], weights)
     limit = a.proposal.thresholds.minutes_for(mode)
     label = MODE_LABELS[mode].lower()
@@ -153,12 +157,12 @@ def change_map(a, mode: str | None = None) -> Figure:
     """The change in journey time per LSOA (lead mode), cut at its thresholds."""
     mode = mode or a.lead_mode
     t = a.proposal.thresholds.for_mode(mode)
-    change = rating_change(a.times[mode][a.primary]).rename("minutes_change").reset_index()
+    change = rating_change(a.travel.times[mode][a.primary]).rename("minutes_change").reset_index()
     fig = maps.change_map(
-        a.area,
+        a.area.lsoas,
         change,
-        a.current,
-        a.proposed[a.primary],
+        a.access.current,
+        a.access.proposed[a.primary],
         **change_style(a, "min", mode),
     )
     values = change["minutes_change"]
@@ -190,13 +194,13 @@ def options_maps(a, mode: str | None = None) -> Figure:
     mode = mode or a.lead_mode
     scenarios = {
         name: rating_change(times).rename("minutes_change").reset_index()
-        for name, times in a.times[mode].items()
+        for name, times in a.travel.times[mode].items()
     }
     fig = maps.options_maps(
-        a.area,
+        a.area.lsoas,
         scenarios,
-        a.current,
-        a.proposed,
+        a.access.current,
+        a.access.proposed,
         **change_style(a, "min", mode),
     )
     label = MODE_LABELS[mode].lower()
@@ -219,7 +223,7 @@ def options_maps(a, mode: str | None = None) -> Figure:
 def rankings_by_mode(a) -> Table:
     """Each mode's ranking of the options (the lead mode's is the judgement; others beside it)."""
     rows = []
-    for mode, ap in a.mode_appraisals.items():
+    for mode, ap in a.travel.appraisals.items():
         for r in ap.options.itertuples():
             rows.append(
                 {
@@ -242,7 +246,7 @@ def access(a) -> Block:
     """The access part of the report in minutes: intro, a table per dimension, curves, map."""
     parts: list = [heading("Journey times by mode"), intro(a)]
     for dim, what in DIMENSIONS:
-        if dim in a.weights:
+        if dim in a.area.weights:
             parts.append(Table(modes_table(a, dim), f"Journey times by {what}: {a.primary}"))
     parts.append(curves(a))
     return Block(*parts)
@@ -252,8 +256,8 @@ def headline(a) -> list[str]:
     """Headline sentences in minutes, one per mode (lead first), for the executive summary."""
     t = a.proposal.thresholds
     out = []
-    for mode in a.travel:
-        tables = a.travel_access[mode][a.primary]
+    for mode in a.travel.matrices:
+        tables = a.travel.summaries[mode][a.primary]
         everyone = tables["imd_quintile"].iloc[-1]
         core = tables["core20"].iloc[0]
         limit, label = t.minutes_for(mode), MODE_LABELS[mode].lower()
@@ -283,7 +287,7 @@ def headline(a) -> list[str]:
 def notes(a) -> list[str]:
     """Data-quality notes on each matrix: what was read, what was not reachable, what was unused."""
     out = []
-    for mode, m in a.travel.items():
+    for mode, m in a.travel.matrices.items():
         i = m.info
         label = MODE_LABELS[mode]
         text = (
@@ -312,7 +316,9 @@ def notes(a) -> list[str]:
 
 def method_sentence(a) -> str:
     """The access method in one sentence, for the methods section."""
-    modes = ", ".join(f"{MODE_LABELS[m].lower()} ({m_.source})" for m, m_ in a.travel.items())
+    modes = ", ".join(
+        f"{MODE_LABELS[m].lower()} ({m_.source})" for m, m_ in a.travel.matrices.items()
+    )
     return (
         f"Access: journey time in minutes from each LSOA to the quickest site, read from "
         f"origin–destination matrices for {modes}; the ratings and options appraisal use "
@@ -339,7 +345,7 @@ def threshold_items(a) -> dict[str, str]:
     """The journey-time thresholds per mode, for the report's parameters table."""
     t = a.proposal.thresholds
     out = {}
-    for mode in a.travel:
+    for mode in a.travel.matrices:
         m = t.for_mode(mode)
         lead = " (ratings rest on this mode)" if mode == a.lead_mode else ""
         out[f"{MODE_LABELS[mode]}: far from a site{lead}"] = f"more than {m.distance_min:g} min"
@@ -352,7 +358,7 @@ def threshold_items(a) -> dict[str, str]:
             f"{m.disproportionate_min:g} min per resident more than the rest of the area"
         )
         out[f"{MODE_LABELS[mode]}: journey times"] = (
-            f"{a.travel[mode].label} ({a.travel[mode].source}"
-            f"{', synthetic' if a.travel[mode].synthetic else ''})"
+            f"{a.travel.matrices[mode].label} ({a.travel.matrices[mode].source}"
+            f"{', synthetic' if a.travel.matrices[mode].synthetic else ''})"
         )
     return out

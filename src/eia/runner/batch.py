@@ -199,6 +199,9 @@ def run_one(
 
     Never raises for a failed proposal: the error is part of the outcome.
     """
+    from eia.runner import without_iri_grammars
+
+    without_iri_grammars()  # a fresh worker: papermill's nbformat would compile them
     from eia import params as params_mod
     from eia.runner.run import run
 

@@ -455,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse arguments, run the command, turn user errors into messages."""
+    from eia.runner import without_iri_grammars
+
+    without_iri_grammars()  # nbformat's jsonschema, seconds of grammars for nothing
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # argparse cannot take an optional positional after an option: lookup's TEXT

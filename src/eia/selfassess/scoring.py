@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from eia import params
-from eia.assessment import _clean, records
+from eia.assessment import records
 from eia.errors import ParamsError, Problem
+from eia.jsonable import clean as _clean
 from eia.jsonable import write_json
 from eia.params.frameworks import (
     Band,

@@ -9,7 +9,7 @@ import pandas as pd
 
 from eia import redact
 from eia.population import ethnicity as eth
-from eia.refdata.lsoa21 import _name_key, _reference, resolve_codes
+from eia.refdata.lsoa21 import _name_key, _names, resolve_codes
 from eia.service.aggregate import Extract
 from eia.service.columns import (
     _MAX_EXAMPLES,
@@ -105,9 +105,8 @@ def join_to_lsoa21(
         .sum()
         .sort_values(ascending=False, kind="stable")
     )
-    names21 = _reference(pack)["names21"]
-    shown = redact.unmatched_examples(
-        ranked.index, lambda v: _name_key(v) in names21, limit=_MAX_EXAMPLES
+    shown = redact.unmatched_examples(  # the names are built only if something is unmatched
+        ranked.index, lambda v: _name_key(v) in _names(pack)["names21"], limit=_MAX_EXAMPLES
     )
 
     cells_in_area = cells[cells["lsoa21_code"].notna() & cells["lsoa21_code"].isin(area)]

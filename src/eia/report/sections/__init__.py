@@ -16,7 +16,7 @@ Jupyter shows what a cell returns, and tests inspect the returned object
 Templates show their analysis one level down: a cell computes a frame with
 one library call, the next shows it::
 
-    by_quintile = access.summarise(a.distances[a.primary], a.weights["imd_quintile"], a.threshold_km)
+    by_quintile = access.summarise(a.access.distances[a.primary], a.area.weights["imd_quintile"], a.threshold_km)
 
     sections.access_table(a, by_quintile, "Access by national IMD 2025 quintile")
 

@@ -68,7 +68,7 @@ def access_table(
     """Access before and after for one dimension's groups, captioned with the scenario.
 
     ``table`` is a frame from :func:`eia.analysis.access.summarise` (or a dimension name,
-    to show the precomputed ``a.access[scenario][dimension]``, by default
+    to show the precomputed ``a.access.summaries[scenario][dimension]``, by default
     :attr:`~eia.assessment.Assessment.primary`'s). A frame is captioned with the
     scenario it was computed for (``scenario=``, else its ``attrs["scenario"]``);
     when neither says and the proposal has several scenarios, a ``ValueError``
@@ -77,11 +77,11 @@ def access_table(
     if isinstance(table, str):
         scenario = scenario or a.primary
         caption = caption or ACCESS_CAPTIONS.get(table, f"Access by {table}")
-        table = a.access[scenario][table]
+        table = a.access.summaries[scenario][table]
     else:
         scenario = scenario or table.attrs.get("scenario")
         if scenario is None:
-            if len(a.proposed) > 1:
+            if len(a.scenarios) > 1:
                 raise ValueError(
                     "access_table: say which option this frame describes, e.g. "
                     "sections.access_table(a, frame, caption, scenario=a.primary)"
@@ -116,7 +116,11 @@ def access_other_groups(a: Assessment) -> Block | None:
     """Access tables for the opt-in groups (religion, disability) the proposal names."""
     if not a.primary:
         return None
-    dims = [d for d in a.access[a.primary] if d not in ("imd_quintile", "core20", "ethnic_group")]
+    dims = [
+        d
+        for d in a.access.summaries[a.primary]
+        if d not in ("imd_quintile", "core20", "ethnic_group")
+    ]
     return Block(*(access_table(a, d) for d in dims)) if dims else None
 
 
@@ -124,7 +128,7 @@ def access(a: Assessment) -> Block:
     """Access in one call: how it is measured, then a table per dimension."""
     if not a.primary:
         return Block(access_intro(a))
-    return Block(access_intro(a), *(access_table(a, d) for d in a.access[a.primary]))
+    return Block(access_intro(a), *(access_table(a, d) for d in a.access.summaries[a.primary]))
 
 
 def change_map(a: Assessment) -> Block | None:
@@ -136,7 +140,7 @@ def change_map(a: Assessment) -> Block | None:
         return Block(
             travel_report.change_map(a),
             *figures.cumulative_curves(
-                a, unit="min", mode=a.lead_mode, values=a.times[a.lead_mode]
+                a, unit="min", mode=a.lead_mode, values=a.travel.times[a.lead_mode]
             ),
         )
     return Block(figures.change_map(a), *figures.cumulative_curves(a))

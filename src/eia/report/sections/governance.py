@@ -101,8 +101,10 @@ def limitations(a: Assessment) -> list[str]:
 def data_quality(a: Assessment) -> Block:
     """Data quality of the service extract (if any), warnings met while reading it, limitations."""
     return Block(
-        uptake_quality(a.uptake) if a.uptake is not None else None,
-        bullet_list(a.notes, intro="Notes from reading the service data:") if a.notes else None,
+        uptake_quality(a.uptake.result) if a.uptake is not None else None,
+        bullet_list(a.uptake.notes, intro="Notes from reading the service data:")
+        if a.uptake is not None and a.uptake.notes
+        else None,
         bullet_list(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")
         if a.travel
         else None,
@@ -127,10 +129,10 @@ def methods(a: Assessment) -> Block:
             "“How the ratings work”."
         )
     audit = None
-    if a.proposal.template == "equity_audit" and a.uptake is not None:
+    if a.kind.rates == "uptake" and a.uptake is not None:
         audit = paragraphs(
-            f"Representation: a group's share of {summary_mod.measure_noun(a.uptake)} divided by "
-            f"its share of {a.uptake.population} (Census 2021, area-based); its 95% interval is the "
+            f"Representation: a group's share of {summary_mod.measure_noun(a.uptake.result)} divided by "
+            f"its share of {a.uptake.result.population} (Census 2021, area-based); its 95% interval is the "
             "Wilson interval of the share divided by the population share. Rates are per year of "
             "the extract's period, with 95% intervals. The rating rules, with this report's "
             "thresholds, are under “How the ratings work”."

@@ -55,12 +55,12 @@ def title(a: Assessment) -> Block:
         f'<header class="eia-title"><p class="eia-kicker">{esc(kicker)}</p>'
         f"<h1>{esc(p.title)}</h1>"
         f'<p class="eia-meta">Proposal <code>{esc(p.id)}</code> · {custom}'
-        f"{fmt_int(len(a.area))} neighbourhoods (LSOAs), {fmt_int(a.area['population'].sum())} "
+        f"{fmt_int(len(a.area.lsoas))} neighbourhoods (LSOAs), {fmt_int(a.area.lsoas['population'].sum())} "
         "residents</p></header>"
     )
     synthetic = None
     if p.service is not None and p.service.synthetic:
-        quality = a.service.quality if a.service is not None else {}
+        quality = a.uptake.service.quality if a.uptake is not None else {}
         label = summary_mod.service_label(a, mark=False)
         if quality.get("synthetic_source") == "generated":
             text = (
@@ -81,8 +81,8 @@ def title(a: Assessment) -> Block:
 
 
 def ratings_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
-    """Rating rows (from :attr:`Assessment.impacts`) as the board's words: dimension, group,
-    rating, basis (:mod:`eia.report.ratings`, with ``a``'s thresholds)."""
+    """Rating rows (from :attr:`Ratings.impacts` of :attr:`Assessment.rated`) as the board's
+    words: dimension, group, rating, basis (:mod:`eia.report.ratings`, with ``a``'s thresholds)."""
     table = pd.DataFrame(
         {
             "Dimension": rows["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
@@ -135,7 +135,7 @@ def site_users(a: Assessment) -> Block | None:
 def uptake_facts(a: Assessment) -> list[str]:
     """Headline sentences on current uptake: the deprivation gap (crude and standardised), its SII,
     and the largest material gap of concern."""
-    u = a.uptake
+    u = a.uptake.result
     quint = u.table("by_imd_quintile")
     facts = []
     q1, q5 = quint.iloc[0], quint.iloc[-1]
@@ -177,7 +177,9 @@ def uptake_facts(a: Assessment) -> list[str]:
 
 def representation(a: Assessment) -> pd.DataFrame | None:
     """Representation among current users for every group but Core20, in one frame (or None)."""
-    tables = a.representation
+    if a.uptake is None:
+        return None
+    tables = a.uptake.representation
     frames = [t.assign(dimension=d) for d, t in tables.items() if d != "core20"]
     return pd.concat(frames, ignore_index=True) if frames else None
 

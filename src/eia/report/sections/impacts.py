@@ -16,6 +16,7 @@ from eia.analysis.impact import DIMENSION_LABELS
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
 from eia.params import NARRATIVE_KEYS
+from eia.params.kinds import UNITS
 from eia.population.area import ETHNIC_SHORT
 from eia.report import figures, ratings
 from eia.report import summary as summary_mod
@@ -47,7 +48,7 @@ __all__ = [
 def impacts(a: Assessment) -> Block:
     """Impacts by group: for each option and dimension, a table of each group's rating, the
     figures it rests on and why, in a few words (:func:`impact_frame`)."""
-    if not len(a.impacts):
+    if not len(a.rated.impacts):
         return Block(
             paragraphs(
                 "No impacts could be rated: the proposal has no site change and no declared effects."
@@ -55,7 +56,7 @@ def impacts(a: Assessment) -> Block:
             narrative_table(a),
         )
     parts: list = []
-    scenarios = list(dict.fromkeys(a.impacts["option"]))
+    scenarios = list(dict.fromkeys(a.rated.impacts["option"]))
     if a.primary in scenarios:  # the option the summary names first
         scenarios.remove(a.primary)
         scenarios.insert(0, a.primary)
@@ -63,7 +64,7 @@ def impacts(a: Assessment) -> Block:
         "each option"
         if len(scenarios) > 1
         else "the service now"
-        if a.proposal.template == "equity_audit"
+        if a.kind.rates == "uptake"
         else figures.scenario_name(a, scenarios[0])
     )
     parts.append(
@@ -77,17 +78,13 @@ def impacts(a: Assessment) -> Block:
     )
     said_same = False
     for scenario in scenarios:
-        rows = impact.merge_core20(a.impacts[a.impacts["option"] == scenario])
+        rows = impact.merge_core20(a.rated.impacts[a.rated.impacts["option"] == scenario])
         level = 3
         if len(scenarios) > 1:
             why = f" ({a.primary_reason})" if scenario == a.primary and a.primary_reason else ""
             parts.append(heading(f"{scenario} compared with doing nothing{why}", 3))
             level = 4
-        name = (
-            "the service now"
-            if a.proposal.template == "equity_audit"
-            else figures.scenario_name(a, scenario)
-        )
+        name = "the service now" if a.kind.rates == "uptake" else figures.scenario_name(a, scenario)
         if impact.MERGED_Q1 in set(rows["group"]) and not said_same:
             said_same = True
             parts.append(paragraphs(ratings.same_people()))
@@ -106,11 +103,11 @@ def impacts(a: Assessment) -> Block:
 def not_assessed_sentence(a: Assessment) -> str | None:
     """Groups with no declared effect, once: "Not assessed (no effect declared): Religion (all
     9 groups); Deprivation: Q2, Q3 and Q4." None when every group has a declared effect."""
-    rows = getattr(a, "not_assessed", None)
+    rows = a.rated.not_assessed
     if rows is None or not len(rows):
         return None
     rows = rows.drop_duplicates(["dimension", "group"])
-    rated = a.impacts if len(a.impacts) else pd.DataFrame(columns=["dimension"])
+    rated = a.rated.impacts if len(a.rated.impacts) else pd.DataFrame(columns=["dimension"])
     parts = []
     for dim in dict.fromkeys(rows["dimension"]):
         groups = [
@@ -139,7 +136,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
         pop = rows["residents"].astype(float).replace(0, np.nan)
         num = lambda v, d=2: "–" if pd.isna(v) else "none" if np.isinf(v) else f"{v:.{d}f}"  # noqa: E731
         frame["Residents"] = rows["residents"].map(fmt_int).to_numpy()
-        frame[f"More than {r.change:g} {unit} {'further' if unit == 'km' else 'longer'}"] = (
+        frame[f"More than {r.change:g} {unit} {UNITS[unit].more}"] = (
             (rows["further"] / pop).map(fmt_pct).to_numpy()
         )
         frame[f"Added per resident ({unit})"] = rows["added_per_resident"].map(num).to_numpy()
@@ -170,12 +167,13 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
     elif "representation" in rows:
         reps = (
             pd.concat(
-                [t.assign(dimension=d) for d, t in a.representation.items()], ignore_index=True
+                [t.assign(dimension=d) for d, t in a.uptake.representation.items()],
+                ignore_index=True,
             )
-            if a.representation
+            if a.uptake is not None and a.uptake.representation
             else None
         )
-        noun = summary_mod.measure_noun(a.uptake) if a.uptake is not None else "records"
+        noun = summary_mod.measure_noun(a.uptake.result) if a.uptake is not None else "records"
         shares = {}
         if reps is not None:
             shares = {
@@ -196,7 +194,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
         groups = [merged.get(str(g), str(g)) for g in rows["group"]]
         found = [shares.get(k, (np.nan, np.nan)) for k in zip(dims, groups, strict=True)]
         frame[f"Share of {noun}"] = [fmt_pct(x[0]) for x in found]
-        population = a.uptake.population if a.uptake is not None else "residents"
+        population = a.uptake.result.population if a.uptake is not None else "residents"
         frame[f"Share of {population}"] = [fmt_pct(x[1]) for x in found]
         frame["Representation (95% CI)"] = [
             "withheld" if pd.isna(v) else f"{v:.2f} ({lo:.2f} to {hi:.2f})"

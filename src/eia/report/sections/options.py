@@ -132,7 +132,7 @@ def _flag_change(lost, gained, option: str | None) -> str:
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
     """Ratings per group (rows) and option (columns)."""
     rows = pd.concat(
-        [impact.merge_core20(g) for _, g in a.impacts.groupby("option", sort=False)],
+        [impact.merge_core20(g) for _, g in a.rated.impacts.groupby("option", sort=False)],
         ignore_index=True,
     )
     again = {(u.option, u.dimension, u.group) for u in decision.findings_of(a).uncounted}
@@ -162,7 +162,7 @@ def options(a: Assessment) -> Block:
         )
     if a.travel:
         figure = travel_report.options_maps(a)
-        by_mode = travel_report.rankings_by_mode(a) if len(a.travel) > 1 else None
+        by_mode = travel_report.rankings_by_mode(a) if len(a.travel.matrices) > 1 else None
     else:
         figure = figures.options_maps(a)
         by_mode = None

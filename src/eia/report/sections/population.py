@@ -32,7 +32,7 @@ __all__ = [
 
 def area_summary(a: Assessment) -> Html:
     """One paragraph: LSOAs, residents and the Core20 share of the area."""
-    area = a.area
+    area = a.area.lsoas
     core_share = area.loc[area["core20"], "population"].sum() / area["population"].sum()
     if a.proposal.population is not None:
         name = a.proposal.population.name
@@ -54,7 +54,7 @@ def area_summary(a: Assessment) -> Html:
 
 def decile_table(a: Assessment, deciles: pd.DataFrame | None = None) -> Table:
     """LSOAs and residents per IMD decile (``deciles`` from :func:`eia.assessment.profile_by_decile`)."""
-    deciles = profile_by_decile(a.area) if deciles is None else deciles
+    deciles = profile_by_decile(a.area.lsoas) if deciles is None else deciles
     return Table(
         pd.DataFrame(
             {
@@ -74,7 +74,7 @@ def decile_table(a: Assessment, deciles: pd.DataFrame | None = None) -> Table:
 
 def quintile_table(a: Assessment, quintiles: pd.DataFrame | None = None) -> Table:
     """LSOAs and residents per IMD quintile (:func:`eia.assessment.profile_by_quintile`)."""
-    quint = profile_by_quintile(a.area) if quintiles is None else quintiles
+    quint = profile_by_quintile(a.area.lsoas) if quintiles is None else quintiles
     return Table(
         pd.DataFrame(
             {
@@ -90,7 +90,7 @@ def quintile_table(a: Assessment, quintiles: pd.DataFrame | None = None) -> Tabl
 
 def ethnic_table(a: Assessment, composition: pd.DataFrame | None = None) -> Table:
     """Residents per ethnic group (:func:`eia.assessment.ethnic_composition`)."""
-    eth = ethnic_composition(a.weights) if composition is None else composition
+    eth = ethnic_composition(a.area.weights) if composition is None else composition
     return Table(
         pd.DataFrame(
             {

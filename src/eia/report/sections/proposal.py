@@ -34,7 +34,7 @@ def proposal(a: Assessment) -> Block:
     """The proposal: sites now and proposed, options, and the report's parameters."""
     p = a.proposal
     parts: list = []
-    if a.current is not None:
+    if a.access is not None:
         parts.append(
             Table(
                 sites_table(a),
@@ -55,7 +55,7 @@ def proposal(a: Assessment) -> Block:
         )
     t = p.thresholds
     items = {"Area": summary_mod.area_name(a)}
-    if p.template == "site_change":
+    if a.kind.rates == "access":
         items |= {
             "Far from a site": f"more than {t.distance_km:g} km",
             "Distance change that counts as an effect": f"more than {t.change_km:g} km",
@@ -75,7 +75,7 @@ def proposal(a: Assessment) -> Block:
             else f"{k} (straight-line, for comparison)": v
             for k, v in items.items()
         } | threshold_items(a)
-    if p.template == "service_change":
+    if a.kind.rates == "effects":
         items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
     if p.sites is not None:
         items["Disproportionate when the burden ratio is at least"] = (
@@ -85,7 +85,7 @@ def proposal(a: Assessment) -> Block:
         items["Disproportionate when a group's expected loss is at least"] = (
             f"{t.disproportionate_ratio:g} times the rest of its dimension's"
         )
-    if p.template == "equity_audit" and a.uptake is not None:
+    if a.kind.rates == "uptake" and a.uptake is not None:
         items |= audit_threshold_items(a)
     items |= {
         "Groups opted in": ", ".join(p.groups) or "none (deprivation and ethnicity always)",
@@ -99,7 +99,7 @@ def proposal(a: Assessment) -> Block:
 
 def audit_threshold_items(a: Assessment) -> dict[str, str]:
     """The thresholds an equity audit's ratings use, for the parameters table."""
-    u, t = a.uptake, a.proposal.thresholds
+    u, t = a.uptake.result, a.proposal.thresholds
     low, high = u.material_band
     worse = u.higher_use_is == "worse"
     return {

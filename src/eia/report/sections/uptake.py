@@ -61,13 +61,13 @@ def current_users(a: Assessment) -> Block:
                 "the assessment rests on where people live."
             )
         )
-    return uptake_section(a.uptake)
+    return uptake_section(a.uptake.result)
 
 
 def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Block | None:
     """Uptake rate per year by IMD quintile and ethnic group, with 95% intervals.
 
-    ``table`` is one published uptake table (``a.uptake.table("by_imd_quintile")``)
+    ``table`` is one published uptake table (``a.uptake.result.table("by_imd_quintile")``)
     or its name; by default both the quintile and the ethnic group charts.
     """
     if a.uptake is None:
@@ -75,10 +75,10 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     if table is None:
         return Block(*(uptake_chart(a, k) for k in ("by_imd_quintile", "by_ethnic_group")))
     key = table if isinstance(table, str) else None
-    frame = a.uptake.table(key) if key else table
+    frame = a.uptake.result.table(key) if key else table
     if frame is None:
         return None
-    disclosure.require_published(frame, "sections.uptake_chart", a.uptake.min_count)
+    disclosure.require_published(frame, "sections.uptake_chart", a.uptake.result.min_count)
     ethnic = key == "by_ethnic_group" or (key is None and "in_rates" in frame)
     what = "ethnic group" if ethnic else "IMD 2025 quintile"
     if "in_rates" in frame:
@@ -88,7 +88,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     chart = pd.concat([frame[["group"]], numeric], axis=1)
     top = chart.loc[chart["rate"].idxmax()] if chart["rate"].notna().any() else None
     bottom = chart.loc[chart["rate"].idxmin()] if chart["rate"].notna().any() else None
-    alt = f"Bar chart of {a.service.label} {a.uptake.unit} by {what} with 95% confidence intervals."
+    alt = f"Bar chart of {a.uptake.service.label} {a.uptake.result.unit} by {what} with 95% confidence intervals."
     if top is not None:
         alt += (
             f" Highest: {top['group']} at {top['rate']:.1f}; lowest: {bottom['group']} at "
@@ -99,13 +99,13 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
         value="rate",
         lower="lower",
         upper="upper",
-        label=f"{a.service.label} {a.uptake.unit} (95% CI)",
+        label=f"{a.uptake.service.label} {a.uptake.result.unit} (95% CI)",
     )
     return Block(
         Figure(
             fig,
             alt=alt,
-            caption=f"Rate of {summary_mod.measure_noun(a.uptake)} {a.uptake.unit} (crude) by {what}, "
+            caption=f"Rate of {summary_mod.measure_noun(a.uptake.result)} {a.uptake.result.unit} (crude) by {what}, "
             "with 95% confidence intervals.",
         ),
         Table(
@@ -117,7 +117,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
             ).rename(
                 columns={
                     "group": "Group",
-                    "rate": f"Rate {a.uptake.unit}",
+                    "rate": f"Rate {a.uptake.result.unit}",
                     "lower": "Lower 95%",
                     "upper": "Upper 95%",
                 }
@@ -138,41 +138,44 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
         return None
 
     m = a.proposal.disclosure.min_count
-    noun = summary_mod.measure_noun(a.uptake)
+    noun = summary_mod.measure_noun(a.uptake.result)
     classes = protect_map(
-        a.service, a.area, a.uptake, per=a.uptake.per / float(a.uptake.period["years"])
+        a.uptake.service,
+        a.area.lsoas,
+        a.uptake.result,
+        per=a.uptake.result.per / float(a.uptake.result.period["years"]),
     )
     if classes.withheld_all:
         return paragraphs(
-            f"The map of {a.service.label} {a.uptake.unit} by LSOA is withheld: "
+            f"The map of {a.uptake.service.label} {a.uptake.result.unit} by LSOA is withheld: "
             f"{classes.withheld_all}, so it would show nothing the tables do not."
         )
     fig = maps.rate_map(
-        a.area,
+        a.area.lsoas,
         classes.table().set_index("lsoa21_code")["rate"].astype(float),
-        label=a.uptake.unit,
-        outline=a.outline(),
+        label=a.uptake.result.unit,
+        outline=a.area.outline,
         withheld_label=f"withheld: fewer than {m} (or none), or to protect them",
-        sites=a.current,
-        places=a.places(),
+        sites=a.access.current if a.access else None,
+        places=a.area.places,
     )
     return Figure(
         fig,
         alt=(
-            f"Map of {a.service.label} {a.uptake.unit} in each of {len(a.area)} LSOAs, shaded in five "
+            f"Map of {a.uptake.service.label} {a.uptake.result.unit} in each of {len(a.area.lsoas)} LSOAs, shaded in five "
             f"classes of equal numbers of LSOAs; {classes.withheld} LSOAs are withheld (grey): those "
             f"with fewer than {m} {noun}, none included, and any whose rate with the tables would "
             "let a small count be worked out. Lighter (yellow) neighbourhoods have higher rates, darker "
             "(blue) lower. "
             + figures.extent_sentence(a)
             + (
-                f" The {plural(len(a.current), 'current site')} "
-                f"{'is' if len(a.current) == 1 else 'are'} marked with circles."
-                if a.current is not None and len(a.current)
+                f" The {plural(len(a.access.current), 'current site')} "
+                f"{'is' if len(a.access.current) == 1 else 'are'} marked with circles."
+                if a.access is not None and len(a.access.current)
                 else ""
             )
         ),
-        caption=f"Rate of {noun} {a.uptake.unit} by LSOA; classes are quintiles of LSOAs, "
+        caption=f"Rate of {noun} {a.uptake.result.unit} by LSOA; classes are quintiles of LSOAs, "
         f"so the map shows ranges, never counts; grey does not tell fewer than {m} from none.",
     )
 
@@ -187,9 +190,9 @@ def gaps_table(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
     reps = representation(a) if reps is None else reps
     reps = reps[reps["representation_upper"].notna()].sort_values("representation")
     concern = reps[reps["concern"].astype(bool)]
-    low_b, high_b = a.uptake.material_band
-    which = "under" if a.uptake.higher_use_is == "better" else "over"
-    noun = summary_mod.measure_noun(a.uptake)
+    low_b, high_b = a.uptake.result.material_band
+    which = "under" if a.uptake.result.higher_use_is == "better" else "over"
+    noun = summary_mod.measure_noun(a.uptake.result)
     return Block(
         paragraphs(
             f"{plural(len(concern), 'group')} {'is' if len(concern) == 1 else 'are'} "
@@ -206,7 +209,7 @@ def gaps_table(a: Assessment, reps: pd.DataFrame | None = None) -> Block:
                 {
                     "Group": reps["group"].map(lambda g: ETHNIC_SHORT.get(g, g)),
                     f"Share of {noun}": reps["user_share"].map(fmt_pct),
-                    f"Share of {a.uptake.population}": reps["population_share"].map(fmt_pct),
+                    f"Share of {a.uptake.result.population}": reps["population_share"].map(fmt_pct),
                     "Representation (95% CI)": [
                         f"{r:.2f} ({lo:.2f} to {hi:.2f})"
                         for r, lo, hi in zip(
@@ -337,7 +340,7 @@ UPTAKE_KEYS = {
 def uptake_table(u, table: pd.DataFrame | str, caption: str | None = None) -> Table | None:
     """One published (suppressed) uptake table, e.g. ``u.table("by_imd_quintile")``, as shown.
 
-    ``u`` is the :class:`eia.analysis.uptake.Uptake` (``a.uptake``); ``table`` a frame
+    ``u`` is the :class:`eia.analysis.uptake.Uptake` (``a.uptake.result``); ``table`` a frame
     from :meth:`~eia.analysis.uptake.Uptake.table` or its name.
     """
     key = table if isinstance(table, str) else None

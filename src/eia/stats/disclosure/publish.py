@@ -161,13 +161,13 @@ def require_published(
     For presentation functions an analyst may hand a frame of their own: the frame must
     carry the ``suppressed`` column the gate adds and no ``count`` of 1 to
     ``min_count - 1``, so a table from before disclosure control
-    (``a.uptake.by_imd_quintile``) is refused rather than shown.
+    (``a.uptake.result.by_imd_quintile``) is refused rather than shown.
     """
     small = count in frame.columns and any(is_small(v, min_count) for v in frame[count])
     if REASON not in frame.columns or small:
         raise DisclosureError(
             f"{shown_by} shows disclosure-controlled tables only: pass a published table such "
-            'as a.uptake.table("by_imd_quintile"), not a.uptake.by_imd_quintile (before '
+            'as a.uptake.result.table("by_imd_quintile"), not a.uptake.result.by_imd_quintile (before '
             "suppression)"
         )
     return frame
