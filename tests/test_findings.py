@@ -189,7 +189,7 @@ def test_robustness_says_whether_the_named_option_holds():
     f = built(values, Thresholds(equity_weight=2.0))
     assert f.named_option == "B"
     assert f.robustness.assessed and not f.robustness.holds
-    assert ("equity_weight", "halved", 1.5, "A") in f.robustness.flips
+    assert ("equity_weight", "halved", 1.5, ("A",)) in f.robustness.flips
     assert f.robustness.tried >= 10
     assert f.as_dict()["robustness"]["holds"] is False
 

@@ -22,6 +22,7 @@ from eia.analysis import ethnicity_deprivation as intersect
 from eia.analysis.access import CORE20_LABELS
 from eia.params import Thresholds
 from eia.report import decision, index, ratings, summary
+from eia.report.sections.options import criterion_label
 
 CORE20, REST = CORE20_LABELS
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -231,6 +232,19 @@ def test_a_net_saving_reads_as_a_saving_not_a_negative_addition():
     assert found.reason.figures["score"] == pytest.approx(ap.options["score"].iloc[0])
     reason = decision.findings_context(found)["reason"]
     assert reason["saves"] and not reason["score"].startswith(("-", "−")), "a saving, not −"
+    # the card's reason: averages per resident, netted (Option 1 saves more than it adds)
+    averages = reason["averages"]
+    assert averages["netted"]
+    assert averages["all"]["named"] == {
+        "value": "1.00 km",
+        "saves": True,
+    }  # (−6,000 + 2,000) / 4,000
+    assert averages["all"]["runner_up"] == {"value": "0.38 km", "saves": False}  # 1,500 / 4,000
+    assert averages["core20"]["named"] == {"value": "3.00 km", "saves": True}
+    assert averages["all"]["better"] and averages["core20"]["better"]
+    context = decision.findings_context(found)
+    words = decision._ENV.get_template("judgement.j2").module.favoured(context)
+    assert "after what it saves for those who get closer, it saves 1.00 km per resident" in words
     assert not reason["runner_up_saves"]
 
 
@@ -244,13 +258,21 @@ def test_robustness_shows_which_flags_each_variation_removes():
         "Two": (b, b + pd.Series([6.0, 6.0], index=codes)),
     }
     ap = appraisal.appraise(values, weights)
-    v = ap.robustness.variations.set_index("label")
-    label = "disproportionate_ratio excess over 1 doubled (1.4)"
-    assert v.loc[label, "flags_lost"] == [("One", "ethnic_group", "G")]
+    v = ap.robustness.variations.set_index(["threshold", "variation"])
+    key = ("disproportionate_ratio", "doubled")
+    assert v.loc[key, "value"] == pytest.approx(1.4)  # its excess over 1 doubled
+    assert v.loc[key, "flags_lost"] == [("One", "ethnic_group", "G")]
     assert not ap.robustness.flags_hold
     changed = ap.robustness.as_dict()["flags_changed_by"]
-    assert {"variation": label, "lost": ["One: G"], "gained": []} in changed
-    assert "change under 1 of 16 variations" in ap.robustness.flag_sentence("One")
+    lost = [{"option": "One", "dimension": "ethnic_group", "group": "G"}]
+    assert {
+        "threshold": "disproportionate_ratio",
+        "variation": "doubled",
+        "value": 1.4,
+        "lost": lost,
+        "gained": [],
+    } in changed
+    assert len(ap.robustness.flag_changes("One")) == 1 and ap.robustness.tried == 16
     found = findings.build(
         proposal=_proposal(), impacts=ap.burden, appraisal=ap, scenarios=list(values)
     )
@@ -264,7 +286,7 @@ def test_the_flag_count_says_what_it_counts():
     }
     weights = {"core20": pd.DataFrame({CORE20: [10], REST: [0]}, index=["a"])}
     ap = appraisal.appraise(values, weights)
-    label = ap.criteria.set_index("criterion").loc["flags", "label"]
+    label = criterion_label(ap, "flags", "")
     assert "IMD quintiles and the rest of the area are not counted" in label
 
 

@@ -27,37 +27,73 @@ threshold halved and doubled (for the two multipliers, ``disproportionate_ratio`
 and ``equity_weight``, the part above 1 is halved and doubled); the ranking
 holds if every variation gives the same ranks. The same variations show which
 disproportionate flags of each option are lost or gained (flag stability).
+
+Everything here is numbers and codes (criteria as ``measure``/``group`` codes, a
+variation as ``threshold``/``variation``/``value``, a head-to-head comparison as the
+better option per criterion); the report's words for them are Jinja2 templates in
+``src/eia/report/prose`` (``appraisal.txt.j2``), and the judgements a reader sees are
+in :mod:`eia.findings`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from eia.analysis import impact
 from eia.analysis.access import CORE20_LABELS
+from eia.jsonable import clean
 from eia.params import Thresholds
-from eia.population.area import ETHNIC_SHORT
 from eia.refdata.schemas import BURDEN
-from eia.text import fmt_int
+
+__all__ = [
+    "CORE20",
+    "FLAG_DIMENSIONS",
+    "MULTIPLIERS",
+    "OUTCOME_MEASURES",
+    "REST",
+    "Appraisal",
+    "Robustness",
+    "appraise",
+    "criteria",
+    "dominance",
+    "head_to_head",
+    "order",
+    "rank",
+    "robustness",
+    "score",
+    "variations",
+]
 
 #: The Core20 group and the rest of the area in the ``core20`` dimension.
 CORE20, REST = CORE20_LABELS
 
-#: Dimensions whose disproportionate flags count as a criterion.
+#: Dimensions whose disproportionate flags count as a criterion (Core20: its Core20 group only;
+#: IMD quintiles and the rest of the area are not counted).
 FLAG_DIMENSIONS = ("core20", "ethnic_group", "religion", "disability")
-
-#: What the flags criterion counts, in words (said wherever the count is shown).
-FLAG_SCOPE = (
-    "Core20 residents, the ethnic groups and any opted-in Census group; IMD quintiles and the "
-    "rest of the area are not counted"
-)
 
 #: The multipliers: varied by their excess over 1 (1.2 halved is 1.1).
 MULTIPLIERS = ("disproportionate_ratio", "equity_weight")
+
+#: The columns of :attr:`Robustness.variations`.
+VARIATION_COLUMNS = [
+    "threshold",
+    "variation",
+    "value",
+    "holds",
+    "first",
+    "ranks",
+    "flags_lost",
+    "flags_gained",
+]
+
+
+def _flag_dicts(items) -> list[dict[str, str]]:
+    return [{"option": o, "dimension": d, "group": g} for o, d, g in items]
 
 
 @dataclass
@@ -65,103 +101,88 @@ class Robustness:
     """Whether the ranking, and each option's disproportionate flags, hold when each
     threshold is halved and doubled.
 
-    ``variations`` has one row per variation: ``threshold, variation, value, label,
-    holds, first, ranks`` and ``flags_lost``, ``flags_gained`` (``(option, dimension,
-    group)`` tuples whose flag that variation removes or adds).
+    ``variations`` has one row per variation tried (:data:`VARIATION_COLUMNS`):
+    ``threshold`` (a :class:`eia.params.Thresholds` field), ``variation`` (``halved`` or
+    ``doubled``; for :data:`MULTIPLIERS` the excess over 1 is), ``value``, ``holds`` (the
+    ranks are unchanged), ``first`` (the option or options then ranked first, a tuple),
+    ``ranks`` and ``flags_lost``, ``flags_gained`` (``(option, dimension, group)`` tuples
+    whose flag that variation removes or adds). Data only: the report words it.
     """
 
     holds: bool
     variations: pd.DataFrame
-    flips: list[str] = field(default_factory=list)
+
+    @property
+    def tried(self) -> int:
+        """How many variations were tried."""
+        return len(self.variations)
+
+    @property
+    def flips(self) -> pd.DataFrame:
+        """The variations that change the ranking."""
+        v = self.variations
+        return v[~v["holds"].astype(bool)] if len(v) else v
 
     @property
     def flags_hold(self) -> bool:
         """Whether no variation removes or adds a disproportionate flag of any option."""
-        if not len(self.variations) or "flags_lost" not in self.variations:
-            return True
-        return not any(
-            len(lost) or len(gained)
-            for lost, gained in zip(
-                self.variations["flags_lost"], self.variations["flags_gained"], strict=True
-            )
-        )
+        return not self.flag_changes()
 
     def flag_changes(self, option: str | None = None) -> list[dict]:
-        """Per variation that changes a flag: its label and the groups lost and gained
-        (``option`` given: that option's groups only; else ``option: group``)."""
+        """Each variation that removes or adds a flag (of ``option`` when given, else of any
+        option): ``threshold``, ``variation``, ``value`` and the ``lost`` and ``gained``
+        ``(option, dimension, group)`` tuples."""
         out = []
         if not len(self.variations) or "flags_lost" not in self.variations:
             return out
         for row in self.variations.itertuples():
-            names = {}
-            for key in ("flags_lost", "flags_gained"):
-                names[key] = [
-                    g if option is not None else f"{o}: {g}"
-                    for o, _, g in getattr(row, key)
-                    if option is None or o == option
-                ]
-            if names["flags_lost"] or names["flags_gained"]:
+            lost, gained = (
+                [k for k in getattr(row, key) if option is None or k[0] == option]
+                for key in ("flags_lost", "flags_gained")
+            )
+            if lost or gained:
                 out.append(
                     {
-                        "variation": row.label,
-                        "lost": names["flags_lost"],
-                        "gained": names["flags_gained"],
+                        "threshold": row.threshold,
+                        "variation": row.variation,
+                        "value": row.value,
+                        "lost": lost,
+                        "gained": gained,
                     }
                 )
         return out
 
-    def flag_sentence(self, option: str) -> str:
-        """Whether ``option``'s flags hold under every variation, in one sentence."""
-        n = len(self.variations)
-        if not n or "flags_lost" not in self.variations:
-            return ""
-        changes = self.flag_changes(option)
-        if not changes:
-            return (
-                f"The disproportionate flags of {option} hold with each threshold halved and "
-                f"doubled ({n} variations tried)."
-            )
-        return (
-            f"The disproportionate flags of {option} change under {len(changes)} of {n} "
-            "variations of the thresholds (see the robustness table)."
-        )
-
-    @property
-    def tried(self) -> list[str]:
-        """Every variation tried, in words ('change_km doubled (2)')."""
-        return list(self.variations["label"]) if len(self.variations) else []
-
-    @property
-    def sentence(self) -> str:
-        """'Robust: …' or the variations that change the ranking, in one sentence."""
-        n = len(self.variations)
-        if self.holds:
-            return (
-                f"Robust: the ranking holds with each threshold halved and doubled "
-                f"({n} variations tried)."
-            )
-        parts = []
-        for row in self.variations[~self.variations["holds"]].itertuples():
-            parts.append(f"{row.label}, when {row.first} would rank first")
-        return (
-            f"Not robust: the ranking changes under {len(parts)} of {n} variations of the "
-            f"thresholds: {'; '.join(parts)}."
-        )
-
     def as_dict(self) -> dict:
-        """For metrics.json."""
+        """For metrics.json: numbers and codes (the report words them)."""
+        rows = self.variations.itertuples() if len(self.variations) else ()
         return {
-            "flags_hold": self.flags_hold,
-            "flags_changed_by": self.flag_changes(),
             "holds": bool(self.holds),
-            "variations_tried": self.tried,
+            "flags_hold": self.flags_hold,
+            "variations_tried": [
+                {
+                    "threshold": r.threshold,
+                    "variation": r.variation,
+                    "value": r.value,
+                    "holds": bool(r.holds),
+                    "first": list(r.first),
+                }
+                for r in rows
+            ],
             "flipped_by": [
-                {"variation": r.label, "threshold": r.threshold, "value": r.value, "first": r.first}
-                for r in self.variations[~self.variations["holds"]].itertuples()
+                {
+                    "threshold": r.threshold,
+                    "variation": r.variation,
+                    "value": r.value,
+                    "first": list(r.first),
+                }
+                for r in self.flips.itertuples()
             ]
             if len(self.variations)
             else [],
-            "sentence": self.sentence,
+            "flags_changed_by": [
+                c | {"lost": _flag_dicts(c["lost"]), "gained": _flag_dicts(c["gained"])}
+                for c in self.flag_changes()
+            ],
         }
 
 
@@ -171,18 +192,23 @@ class Appraisal:
 
     ``options``: one row per option (``option, rank, score, dominated_by,
     dominates``), rank 1 first; ``criteria``: the long criteria table
-    (``option, criterion, group, measure, label, unit, better, value``);
+    (``option, criterion, group, measure, unit, better, value``);
     ``burden``: every group's burden and rating per option
-    (:func:`eia.analysis.impact.burden`); ``tradeoff`` and ``robustness`` in words.
+    (:func:`eia.analysis.impact.burden`); ``robustness``: :class:`Robustness`. The score is
+    the equity-weighted net burden (:func:`score`) in person-``unit``, with each Core20
+    resident's counted ``equity_weight`` times; lower is better. ``far``: the far threshold
+    (in ``unit``) the ``newly_far`` criteria count against; ``change``: the change (in
+    ``unit``) a resident's value must exceed to count as further or nearer.
     """
 
     unit: str
     options: pd.DataFrame
     criteria: pd.DataFrame
     burden: pd.DataFrame
-    tradeoff: str
     robustness: Robustness
     equity_weight: float
+    far: float = float("nan")
+    change: float = float("nan")
 
     @property
     def best(self) -> list[str]:
@@ -194,45 +220,97 @@ class Appraisal:
         """Whether there is more than one option to compare."""
         return len(self.options) > 1
 
-    @property
-    def score_label(self) -> str:
-        """What the score is, in words."""
-        unit = impact.UNITS[self.unit]
-        return (
-            f"equity-weighted net {unit}, in which each Core20 resident's {unit} count "
-            f"{'twice' if self.equity_weight == 2 else f'{self.equity_weight:g} times'}; "
-            "lower is better"
-        )
-
     def wide(self) -> pd.DataFrame:
-        """Criteria as one row per option and one column per criterion (labels as columns)."""
-        table = self.criteria.pivot_table(
-            index="option", columns="label", values="value", aggfunc="first", sort=False
-        )
-        return table.reindex(self.options["option"])
+        """Criteria as one row per option and one column per criterion code."""
+        wide, _ = _wide(self.criteria)
+        return wide.reindex(self.options["option"])
 
-    @property
-    def summary(self) -> str:
-        """The judgement in two or three sentences: who ranks first, the trade-off, robustness."""
-        if not self.compared:
-            return ""
-        best = self.best
-        lead = (
-            f"Least adverse: {best[0]} (rank 1 of {len(self.options)}, by {self.score_label})."
-            if len(best) == 1
-            else f"{' and '.join(best)} tie for the least adverse (rank 1)."
-        )
-        return f"{lead} {self.tradeoff} {self.robustness.sentence}"
+    def as_dict(self) -> dict[str, Any]:
+        """``options`` (rank order), ``appraisal`` and ``robustness`` for metrics.json: numbers
+        and codes only (the report words them; the judgements are in ``findings``).
+
+        Each option carries ``name``, ``rank`` (1 = least adverse; ties share a rank),
+        ``dominated_by``, ``dominates``, its ``score`` and every criterion with its unit.
+        """
+        person = impact.UNITS[self.unit]
+        options = []
+        for row in self.options.itertuples():
+            crit = self.criteria[self.criteria["option"] == row.option]
+            options.append(
+                {
+                    "name": row.option,
+                    "rank": int(row.rank),
+                    "dominated_by": list(row.dominated_by),
+                    "dominates": list(row.dominates),
+                    "score": row.score,
+                    "score_unit": person,
+                    "criteria": clean(
+                        crit[["criterion", "group", "measure", "unit", "better", "value"]].to_dict(
+                            orient="records"
+                        )
+                    ),
+                }
+            )
+        head = self.head_to_head()
+        x, y = head.attrs.get("x"), head.attrs.get("y")
+        return {
+            "options": options,
+            "appraisal": {
+                "least_adverse": self.best,
+                "baseline": "current_sites",
+                "unit": self.unit,
+                "far_threshold": self.far,
+                "score": {
+                    "code": "equity_weighted_net",
+                    "unit": person,
+                    "equity_weight": self.equity_weight,
+                    "better": "lower",
+                },
+                "equity_weight": self.equity_weight,
+                "first_vs_runner_up": {
+                    "options": [x, y],
+                    "criteria": [
+                        {
+                            "criterion": r.criterion,
+                            "group": r.group,
+                            "measure": r.measure,
+                            "unit": r.unit,
+                            "better": r.better,
+                            "values": {x: r.x_value, y: r.y_value},
+                            "better_option": r.better_option,
+                        }
+                        for r in head.itertuples()
+                    ],
+                }
+                if len(head)
+                else None,
+                "burden_units": impact.burden_units(self.unit),
+            },
+            "robustness": self.robustness.as_dict(),
+        }
+
+    def head_to_head(self) -> pd.DataFrame:
+        """The first-ranked option against the runner-up, criterion by criterion
+        (:func:`head_to_head`); empty with fewer than two options."""
+        if len(self.options) < 2:
+            return head_to_head(self.criteria.iloc[:0], "", "")
+        first, second = self.options["option"].iloc[:2]
+        return head_to_head(self.criteria, str(first), str(second))
 
 
 # ---------------------------------------------------------------------------
 # Criteria
 
 
-def criteria(burdens: pd.DataFrame, *, far: float, unit: str = "km") -> pd.DataFrame:
+def criteria(burdens: pd.DataFrame, *, unit: str = "km") -> pd.DataFrame:
     """The criteria table in long form from :func:`eia.analysis.impact.burden` rows of every option.
 
-    Columns: ``option, criterion, group, measure, label, unit, better, value``.
+    Columns: ``option, criterion, group, measure, unit, better, value``. ``criterion`` is a
+    code (``"added: All residents"``, ``"newly_far: Core20 …"``, ``"removed: …"``,
+    ``"flags"``); ``measure`` is ``added``, ``newly_far``, ``removed`` (person-``unit``,
+    people, person-``unit``) or ``flags`` (disproportionate flags among Core20 residents,
+    the ethnic groups and opted-in Census groups: :data:`FLAG_DIMENSIONS`). ``newly_far``
+    counts against the far threshold (:attr:`Appraisal.far`).
     """
     person = impact.UNITS[unit]
     rows = []
@@ -245,46 +323,24 @@ def criteria(burdens: pd.DataFrame, *, far: float, unit: str = "km") -> pd.DataF
         index = part.set_index(["dimension", "group"])
         for dim, group in groups:
             row = index.loc[(dim, group)]
-            name = "all residents" if group == impact.ALL_RESIDENTS else _short(group)
+            rows.append((option, f"added: {group}", group, "added", person, "lower", row["added"]))
             rows.append(
-                (option, f"added: {group}", group, "added", f"{person} added, {name}", person)
-                + ("lower", float(row["added"]))
-            )
-            rows.append(
-                (
-                    option,
-                    f"newly_far: {group}",
-                    group,
-                    "newly_far",
-                    f"newly beyond {far:g} {unit}, {name}",
-                    "people",
-                )
-                + ("lower", float(row["newly_far"]))
+                (option, f"newly_far: {group}", group, "newly_far", "people", "lower")
+                + (row["newly_far"],)
             )
             if dim in ("all", "core20"):
                 rows.append(
-                    (option, f"removed: {group}", group, "removed", f"{person} removed, {name}")
-                    + (person, "higher", float(row["removed"]))
+                    (option, f"removed: {group}", group, "removed", person, "higher")
+                    + (row["removed"],)
                 )
         flagged = part[part["dimension"].isin(FLAG_DIMENSIONS) & part["disproportionate"]]
         flagged = flagged[flagged["group"] != REST]
-        rows.append(
-            (option, "flags", "", "flags", f"disproportionate flags ({FLAG_SCOPE})", "groups")
-            + ("lower",)
-            + (float(len(flagged)),)
-        )
+        rows.append((option, "flags", "", "flags", "groups", "lower", len(flagged)))
     out = pd.DataFrame(
-        rows,
-        columns=["option", "criterion", "group", "measure", "label", "unit", "better", "value"],
+        rows, columns=["option", "criterion", "group", "measure", "unit", "better", "value"]
     )
-    out["value"] = out["value"].round(6)
+    out["value"] = out["value"].astype(float).round(6)
     return out
-
-
-def _short(group: str) -> str:
-    if group == CORE20:
-        return "Core20 residents"
-    return f"{ETHNIC_SHORT.get(group, group)} residents"
 
 
 def score(values: pd.DataFrame, *, equity_weight: float, core20: str = CORE20) -> pd.Series:
@@ -372,122 +428,34 @@ def order(table: pd.DataFrame, equity_weight: float) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------
-# Trade-off in words
+# Head to head: which of two options is better on each criterion (data; the report words it)
 
 
-def _phrases(
-    rows: pd.DataFrame, far: float, unit: str, n_groups: int, flags: str = ""
-) -> list[str]:
-    """What an option does better, one phrase per measure naming the groups."""
-    out = []
-    thing = "distance" if unit == "km" else "travel time"
-    for measure in ("added", "newly_far", "removed", "flags"):
-        part = rows[rows["measure"] == measure]
-        if not len(part):
-            continue
-        everyone = impact.ALL_RESIDENTS in set(part["group"])
-        names = [
-            _short(g).removesuffix(" residents") for g in part["group"] if g != impact.ALL_RESIDENTS
-        ]
-        every = measure in ("added", "newly_far") and len(part) == n_groups and n_groups > 1
-        if measure == "added":
-            who = (
-                "every group compared"
-                if every
-                else _named(names, everyone, "all residents", "and for")
-            )
-            out.append(f"adds less {thing} for {who}")
-        elif measure == "newly_far":
-            who = (
-                "people in every group compared"
-                if every
-                else _named(names, everyone, "people overall", "and")
-            )
-            out.append(f"puts fewer {who} newly beyond {far:g} {unit}")
-        elif measure == "removed":
-            who = (
-                "all residents"
-                if everyone and not names
-                else _join(
-                    (["all residents"] if everyone else []) + [f"{n} residents" for n in names]
-                )
-            )
-            out.append(f"saves more {thing} for {who}")
-        else:
-            out.append(f"has fewer disproportionate flags{flags}")
-    return out
-
-
-def _named(names: list[str], everyone: bool, overall: str, joiner: str) -> str:
-    """'{names} residents', led by ``overall`` and ``joiner`` ('all residents and for ...') when
-    all residents are among the groups (``overall`` alone when no other group is named)."""
-    named = f"{_join(names)} residents"
-    if not everyone:
-        return named
-    return f"{overall} {joiner} {named}" if names else overall
-
-
-def _better_on(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+def head_to_head(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Options ``x`` and ``y`` of a long criteria table (:func:`criteria`), criterion by
+    criterion: ``criterion, group, measure, unit, better, x_value, y_value, better_option``
+    (``x``, ``y`` or None when equal). ``attrs`` holds ``x`` and ``y``."""
     a = table[table["option"] == x].set_index("criterion")
     b = table[table["option"] == y].set_index("criterion").reindex(a.index)
     sign = np.where(a["better"] == "lower", 1.0, -1.0)
-    return a[(a["value"] * sign) < (b["value"] * sign)]
-
-
-def tradeoff(table: pd.DataFrame, ranking: pd.DataFrame, *, far: float, unit: str = "km") -> str:
-    """The trade-off between the first-ranked option and the runner-up, in words."""
-    if len(ranking) < 2:
-        return ""
-    first, second = ranking.iloc[0], ranking.iloc[1]
-    x, y = str(first["option"]), str(second["option"])
-    n = int((table[(table["option"] == x)]["measure"] == "added").sum())
-    wins = _better_on(table, x, y)
-    losses = _better_on(table, y, x)
-    if not len(wins) and not len(losses):
-        return f"{x} and {y} are equal on every criterion."
-    fx, fy = _flag_count(table, x), _flag_count(table, y)
-    if not len(losses):
-        return (
-            f"{x} is no worse than {y} on every criterion and better on {len(wins)} of "
-            f"{len(table[table['option'] == x])}: it "
-            f"{_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy}; {FLAG_SCOPE})'))}."
-        )
-    if not len(wins):  # cannot happen: the order respects dominance
-        return f"{y} is no worse than {x} on every criterion."
-    if set(losses["measure"]) == {"flags"}:
-        return (
-            f"{x} {_clauses(_phrases(wins, far, unit, n))}. {y} has fewer disproportionate flags "
-            f"({fy} against {fx}; {FLAG_SCOPE}) only because its burden falls more evenly: no "
-            f"group compared is better off under {y}."
-        )
-    person = impact.UNITS[unit]
-    return (
-        f"{x} {_clauses(_phrases(wins, far, unit, n, f' ({fx} against {fy}; {FLAG_SCOPE})'))}. "
-        f"{y} {_clauses(_phrases(losses, far, unit, n, f' ({fy} against {fx}; {FLAG_SCOPE})'))}. "
-        f"On the equity-weighted score ({person} added minus removed, so a negative score is "
-        f"a net saving) {x} has {fmt_int(first['score'])} against {fmt_int(second['score'])} "
-        f"for {y}."
+    ca, cb = a["value"].to_numpy() * sign, b["value"].to_numpy() * sign
+    out = pd.DataFrame(
+        {
+            "criterion": a.index,
+            "group": a["group"].to_numpy(),
+            "measure": a["measure"].to_numpy(),
+            "unit": a["unit"].to_numpy(),
+            "better": a["better"].to_numpy(),
+            "x_value": a["value"].to_numpy(),
+            "y_value": b["value"].to_numpy(),
+            "better_option": np.where(ca < cb, x, np.where(cb < ca, y, None)),
+        }
     )
-
-
-def _flag_count(table: pd.DataFrame, option: str) -> int:
-    rows = table[(table["option"] == option) & (table["measure"] == "flags")]
-    return int(rows["value"].iloc[0]) if len(rows) else 0
-
-
-def _clauses(items: Sequence[str]) -> str:
-    """Phrases that may contain "and" themselves: "a, b, and c"; two as "a, and b"."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + ", and " + items[-1]
-
-
-def _join(items: Sequence[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    out["better_option"] = (
+        out["better_option"].astype(object).where(out["better_option"].notna(), None)
+    )
+    out.attrs.update(x=x, y=y)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -541,11 +509,6 @@ def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:
     return out
 
 
-def variation_words(name: str, word: str) -> str:
-    """'halved', or for a multiplier 'excess over 1 halved' (1.2 halved is 1.1, not 0.6)."""
-    return f"excess over 1 {word}" if name in MULTIPLIERS else word
-
-
 def _flags(burdens: pd.DataFrame) -> set[tuple[str, str, str]]:
     rows = burdens[burdens["disproportionate"].fillna(False).astype(bool)]
     return set(zip(rows["option"], rows["dimension"], rows["group"], strict=True))
@@ -576,17 +539,16 @@ def robustness(
         new_burdens = _burdens(
             values, weights, varied, unit, population, margins=False, check=False
         )
-        table = criteria(new_burdens, far=getattr(varied, f"distance_{unit}"), unit=unit)
+        table = criteria(new_burdens, unit=unit)
         new = order(table, varied.equity_weight)
         ranks = dict(zip(new["option"], new["rank"], strict=True))
-        first = " and ".join(new.loc[new["rank"] == 1, "option"])
+        first = tuple(new.loc[new["rank"] == 1, "option"])
         new_flags = _flags(new_burdens)
         rows.append(
             {
                 "threshold": name,
                 "variation": word,
                 "value": value,
-                "label": f"{name} {variation_words(name, word)} ({value:g})",
                 "holds": ranks == base,
                 "first": first,
                 "ranks": ranks,
@@ -594,10 +556,9 @@ def robustness(
                 "flags_gained": sorted(new_flags - flags),
             }
         )
-    columns = ["threshold", "variation", "value", "label", "holds", "first", "ranks"]
-    frame = pd.DataFrame(rows, columns=[*columns, "flags_lost", "flags_gained"])
+    frame = pd.DataFrame(rows, columns=VARIATION_COLUMNS)
     holds = bool(frame["holds"].all()) if len(frame) else True
-    return Robustness(holds, frame, list(frame.loc[~frame["holds"], "label"]) if len(frame) else [])
+    return Robustness(holds, frame)
 
 
 def appraise(
@@ -609,7 +570,7 @@ def appraise(
     population: pd.Series | None = None,
     check_robustness: bool = True,
 ) -> Appraisal:
-    """Appraise options: burden per group, criteria, dominance, ranking, trade-off, robustness.
+    """Appraise options: burden per group, criteria, dominance, ranking, robustness.
 
     ``values`` maps each option's name to its (before, after) per-LSOA values in
     ``unit`` (Series indexed by ``lsoa21_code``); ``weights`` and ``population``
@@ -619,22 +580,22 @@ def appraise(
     if thresholds is None:
         thresholds = Thresholds()
     burdens = _burdens(values, weights, thresholds, unit, population)
-    far = getattr(thresholds, f"distance_{unit}")
-    table = criteria(burdens, far=far, unit=unit)
+    table = criteria(burdens, unit=unit)
     ranking = order(table, thresholds.equity_weight)
     robust = (
         robustness(
             values, weights, thresholds, ranking, unit=unit, population=population, burdens=burdens
         )
         if check_robustness and len(ranking) > 1
-        else Robustness(True, pd.DataFrame(columns=["label", "holds"]))
+        else Robustness(True, pd.DataFrame(columns=VARIATION_COLUMNS))
     )
     return Appraisal(
         unit=unit,
         options=ranking,
         criteria=table,
         burden=burdens,
-        tradeoff=tradeoff(table, ranking, far=far, unit=unit),
         robustness=robust,
         equity_weight=thresholds.equity_weight,
+        far=float(getattr(thresholds, f"distance_{unit}")),
+        change=float(getattr(thresholds, f"change_{unit}")),
     )

@@ -170,7 +170,9 @@ def access_table(
     short_to_full = {v: k for k, v in ETHNIC_SHORT.items()}
     table.insert(0, "ethnic_group", parts[0].map(short_to_full).fillna(parts[0]))
     table.insert(1, "core20", parts[1].map({"Core20": CORE20, "rest of area": REST}))
-    table["pop_newly_beyond"] = (
+    # the net change in people beyond the threshold, every change counted however small: not
+    # the judgement's "newly beyond" (burden_table's newly_far counts only changes over change_km)
+    table["pop_beyond_threshold_change"] = (
         table["pop_beyond_threshold_after"] - table["pop_beyond_threshold_before"]
     )
     return table.drop(columns=["group"]).reset_index(drop=True)

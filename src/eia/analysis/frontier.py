@@ -291,14 +291,9 @@ class Frontier:
                 }
                 for r in self.groups.itertuples()
             ],
-            "criteria": {
-                "net_change_per_resident": (
-                    f"net change per resident in {self.unit} to the nearest kept site against the "
-                    f"current sites (changes of at most {self.change:g} {self.unit} count as none)"
-                ),
-                "change_in_share_beyond_threshold": (
-                    f"change in the share of the group beyond {self.far:g} {self.unit}"
-                ),
+            "criteria": {  # codes (docs/methods.md says what each measures)
+                "measures": ["net_change_per_resident", "change_in_share_beyond_threshold"],
+                "unit": self.unit,
                 "better": "lower",
             },
             "sets": listed(self.frontier),

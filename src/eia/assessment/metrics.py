@@ -13,7 +13,6 @@ import pandas as pd
 
 from eia.analysis import appraisal as appraisal_mod
 from eia.analysis import ethnicity_deprivation as intersect_mod
-from eia.analysis import impact as impact_mod
 from eia.analysis.traveltime import SUMMARY_COLUMNS
 from eia.assessment.build import build_findings
 from eia.assessment.parts import Assessment
@@ -207,41 +206,9 @@ def intersect_metrics(a: Assessment) -> dict[str, Any]:
 
 
 def appraisal_metrics(ap: appraisal_mod.Appraisal) -> dict[str, Any]:
-    """``options`` (a list in rank order), ``appraisal`` and ``robustness`` for metrics.json.
-
-    Each option carries ``name``, ``rank`` (1 = least adverse; ties share a rank),
-    ``dominated_by``, ``dominates``, its ``score`` and every criterion with its unit.
-    """
-    options = []
-    for row in ap.options.itertuples():
-        crit = ap.criteria[ap.criteria["option"] == row.option]
-        options.append(
-            {
-                "name": row.option,
-                "rank": int(row.rank),
-                "dominated_by": list(row.dominated_by),
-                "dominates": list(row.dominates),
-                "score": row.score,
-                "score_unit": impact_mod.UNITS[ap.unit],
-                "criteria": records(
-                    crit[["criterion", "group", "measure", "label", "unit", "better", "value"]]
-                ),
-            }
-        )
-    return {
-        "options": options,
-        "appraisal": {
-            "least_adverse": ap.best,
-            "baseline": "do nothing (current sites)",
-            "unit": ap.unit,
-            "score": ap.score_label,
-            "equity_weight": ap.equity_weight,
-            "tradeoff": ap.tradeoff,
-            "summary": ap.summary,
-            "burden_units": impact_mod.burden_units(ap.unit),
-        },
-        "robustness": ap.robustness.as_dict(),
-    }
+    """``options`` (a list in rank order), ``appraisal`` and ``robustness`` for metrics.json:
+    numbers and codes only (:meth:`eia.analysis.appraisal.Appraisal.as_dict`)."""
+    return ap.as_dict()
 
 
 def write_metrics(a: Assessment, folder: Path | str | None) -> Path | None:

@@ -207,7 +207,7 @@ def _robustness(robustness, named: str | None) -> Robustness:
     if not len(v):
         return Robustness(assessed=False)
     flips = tuple(
-        (str(r.threshold), str(r.variation), float(r.value), str(r.first))
+        (str(r.threshold), str(r.variation), float(r.value), tuple(map(str, r.first)))
         for r in v[~v["holds"].astype(bool)].itertuples()
     )
     return Robustness(

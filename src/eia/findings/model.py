@@ -164,13 +164,14 @@ class Robustness:
     """Whether the named option holds when each threshold is halved and doubled.
 
     ``flips``: ``(threshold, variation, value, first)`` for each variation that changes the
-    ranking; ``flag_changes``: how many variations remove or add a flag of the named option.
+    ranking (``first``: the option or tied options it would rank first); ``flag_changes``:
+    how many variations remove or add a flag of the named option.
     """
 
     assessed: bool
     holds: bool = True
     tried: int = 0
-    flips: tuple[tuple[str, str, float, str], ...] = ()
+    flips: tuple[tuple[str, str, float, tuple[str, ...]], ...] = ()
     flag_changes: int = 0
 
 
@@ -317,7 +318,7 @@ class Findings:
                 "holds": self.robustness.holds,
                 "variations_tried": self.robustness.tried,
                 "flipped_by": [
-                    {"threshold": t, "variation": v, "value": x, "first": first}
+                    {"threshold": t, "variation": v, "value": x, "first": list(first)}
                     for t, v, x, first in self.robustness.flips
                 ],
                 "variations_changing_flags": self.robustness.flag_changes,

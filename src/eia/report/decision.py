@@ -28,6 +28,7 @@ from eia.params.kinds import UNITS
 from eia.report import summary as summary_mod
 from eia.report.maps import site_roles
 from eia.report.show import Block, Html, Table, fmt_int, notice_box
+from eia.text import fmt_pct
 
 __all__ = [
     "PROSE",
@@ -36,7 +37,10 @@ __all__ = [
     "findings_context",
     "findings_of",
     "flag_rows",
+    "net_per_resident",
     "options_judgement",
+    "per_resident_value",
+    "phrase",
     "ratings_table",
     "render",
     "RatingsSummary",
@@ -56,9 +60,23 @@ _ENV = Environment(
 )
 
 
+#: Plain-text templates (``*.txt.j2``): table cells and paragraphs the caller escapes.
+_TEXT_ENV = Environment(
+    loader=FileSystemLoader(str(PROSE)),
+    autoescape=False,
+    undefined=StrictUndefined,
+)
+
+
 def render(name: str, **context: Any) -> str:
     """Render the prose template ``name`` with ``context`` (autoescaped HTML)."""
     return _ENV.get_template(name).render(**context).strip()
+
+
+def phrase(name: str, macro: str, *args: Any, **kwargs: Any) -> str:
+    """Plain text from the macro ``macro`` of the text template ``name`` (``*.txt.j2``, not
+    escaped: the caller's table or paragraph escapes it)."""
+    return str(getattr(_TEXT_ENV.get_template(name).module, macro)(*args, **kwargs)).strip()
 
 
 def findings_of(a: Assessment) -> Findings:
@@ -118,11 +136,15 @@ def _harm(h, unit: str) -> dict[str, Any] | None:
     x = h.figures
     out: dict[str, Any] = {"basis": h.basis, "group": group_name(h.group)}
     if h.basis == "access":
+        residents = x.get("residents") or 0.0
         out |= {
             "added": fmt_int(x.get("added")),
             "per_resident": _per(x.get("added_per_resident"), unit),
             "rest": _per(x.get("rest_added_per_resident"), unit),
             "newly_far": fmt_int(x["newly_far"]) if x.get("newly_far") else "",
+            "newly_far_share": fmt_pct(x["newly_far"] / residents)
+            if x.get("newly_far") and residents
+            else "",
         }
     elif h.basis == "effect":
         change = x.get("expected_uptake_change_pct")
@@ -134,6 +156,50 @@ def _harm(h, unit: str) -> dict[str, Any] | None:
     else:
         rep = x.get("representation")
         out |= {"representation": f"{rep:.2f}" if rep is not None else "–"}
+    return out
+
+
+def net_per_resident(f: Findings, option: str, dimension: str, group: str) -> float | None:
+    """A group's average net change per resident under ``option`` ((added − removed) /
+    residents, in the findings' unit): the figure the favoured option's reason cites and
+    the options table shows (:func:`eia.report.sections.options_table`)."""
+    o = f.outcome(option, dimension, group)
+    if o is None or not o.residents:
+        return None
+    return (o.added - o.removed) / o.residents
+
+
+def per_resident_value(value: float | None) -> str:
+    """An average per resident as the options table shows it (two decimals, signed when it
+    saves: "1.08", "-0.20"); the card says the same figure with its unit."""
+    if value is None:
+        return "–"
+    return f"{round(value, 2) + 0.0:.2f}"
+
+
+def _average(value: float | None, unit: str) -> dict[str, Any]:
+    """An average net change per resident for the words: its size and whether it saves."""
+    if value is None:
+        return {"value": "–", "saves": False}
+    return {"value": _per(abs(value), unit), "saves": round(value, 2) < 0}
+
+
+def _ranked_by(f: Findings, unit: str) -> dict[str, Any]:
+    """The favoured option's and the runner-up's average net change per resident, for all
+    residents and for Core20 residents (the two parts of the score)."""
+    x, y = f.named_option, f.reason.figures.get("runner_up")
+    out: dict[str, Any] = {"netted": False}
+    for key, dim, group in (("all", "all", impact.ALL_RESIDENTS), ("core20", "core20", CORE20)):
+        vx, vy = (net_per_resident(f, o, dim, group) if o else None for o in (x, y))
+        if vx is None or vy is None:
+            continue
+        out[key] = {
+            "named": _average(vx, unit),
+            "runner_up": _average(vy, unit),
+            "better": round(vx, 2) <= round(vy, 2),
+        }
+        # a saving for some residents is netted off: the figure is not the table's "added"
+        out["netted"] |= any(f.outcome(o, dim, group).removed > 0 for o in (x, y))
     return out
 
 
@@ -214,6 +280,7 @@ def findings_context(f: Findings) -> dict[str, Any]:
             "runner_up_score": fmt_int(abs(reason["runner_up_score"])),
             "runner_up_saves": reason["runner_up_score"] < 0,
             "weight": f"{reason['equity_weight']:g}",
+            "averages": _ranked_by(f, unit),
         }
     said = set(reason.get("others", [])) if f.reason.code == "dominates" else set()
     robustness = f.robustness

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from eia.analysis import impact
-from eia.analysis.appraisal import variation_words
+from eia.analysis.appraisal import MULTIPLIERS
 from eia.analysis.impact import DIMENSION_LABELS
 from eia.assessment import Assessment
 from eia.report import decision, figures, ratings
@@ -25,15 +25,44 @@ from eia.report.show import (
 __all__ = [
     "THRESHOLD_WORDS",
     "VARIATION_HEADER",
+    "WORDS",
+    "criterion_label",
     "options",
     "options_ratings_table",
     "options_table",
     "robustness_table",
+    "score_words",
 ]
 
 
 # ---------------------------------------------------------------------------
 # Options
+
+
+#: The text template of the options comparison's words.
+WORDS = "appraisal.txt.j2"
+
+
+def _say(macro: str, *args, **kwargs) -> str:
+    return decision.phrase(WORDS, macro, *args, **kwargs)
+
+
+def criterion_label(ap, measure: str, group: str) -> str:
+    """A criterion's row label in the options table (words from ``appraisal.txt.j2``)."""
+    return _say(
+        "criterion",
+        measure,
+        decision.group_name(group),
+        group == impact.ALL_RESIDENTS,
+        impact.UNITS[ap.unit],
+        ap.unit,
+        f"{ap.far:g}",
+    )
+
+
+def score_words(ap) -> str:
+    """What the equity-weighted score is, in words."""
+    return _say("score", impact.UNITS[ap.unit], ap.unit, float(ap.equity_weight))
 
 
 def options_table(a: Assessment) -> pd.DataFrame:
@@ -44,7 +73,10 @@ def options_table(a: Assessment) -> pd.DataFrame:
     first = crit[crit["option"] == order[0]]
     table = pd.DataFrame(
         {
-            "Criterion": first["label"].to_numpy(),
+            "Criterion": [
+                criterion_label(ap, m, g)
+                for m, g in zip(first["measure"], first["group"], strict=True)
+            ],
             "Unit": first["unit"].to_numpy(),
             "Better": first["better"].to_numpy(),
         }
@@ -52,44 +84,60 @@ def options_table(a: Assessment) -> pd.DataFrame:
     for option in order:
         values = crit[crit["option"] == option].set_index("criterion")["value"]
         table[option] = [fmt_int(v) for v in values.reindex(first["criterion"])]
-    ranks = {"Criterion": "Rank (1 = least adverse)", "Unit": "", "Better": "lower"}
+    ranks = {"Criterion": _say("row", "rank"), "Unit": "", "Better": "lower"}
     scores = {
-        "Criterion": "Equity-weighted score",
+        "Criterion": _say("row", "score"),
         "Unit": impact.UNITS[ap.unit],
         "Better": "lower",
     }
-    dominated = {"Criterion": "Dominated by (on group outcomes)", "Unit": "", "Better": ""}
+    dominated = {"Criterion": _say("row", "dominated_by"), "Unit": "", "Better": ""}
     for row in ap.options.itertuples():
         ranks[row.option] = str(row.rank)
         scores[row.option] = fmt_int(row.score)
     for d in decision.findings_of(a).dominance:
-        dominated[d.option] = ", ".join(d.dominated_by) or "none"
+        dominated[d.option] = _say("dominated_by", list(d.dominated_by))
     table = table[(first["measure"] != "flags").to_numpy()]  # the flags: from the findings
     flags = pd.DataFrame(decision.flag_rows(a))
-    return pd.concat([pd.DataFrame([ranks, scores, dominated]), table, flags], ignore_index=True)
+    head = [ranks, scores, dominated, *_averages(a, order)]
+    return pd.concat([pd.DataFrame(head), table, flags], ignore_index=True)
 
 
-#: The thresholds the robustness check varies, in words for the board.
+def _averages(a: Assessment, order: list[str]) -> list[dict[str, str]]:
+    """The two parts of the score per resident: all residents' and Core20 residents' average
+    net change (the figures the decision card's reason cites, from the findings)."""
+    f = decision.findings_of(a)
+    ap = a.appraisal
+    rows = []
+    for dim, group in (("all", impact.ALL_RESIDENTS), ("core20", decision.CORE20)):
+        values = [decision.net_per_resident(f, o, dim, group) for o in order]
+        if any(v is None for v in values):
+            continue
+        row = {
+            "Criterion": criterion_label(ap, "net_per_resident", group),
+            "Unit": _say("per_resident_unit", ap.unit),
+            "Better": "lower",
+        }
+        row |= {o: decision.per_resident_value(v) for o, v in zip(order, values, strict=True)}
+        rows.append(row)
+    return rows
+
+
+#: The thresholds the robustness check varies, in words for the board (``appraisal.txt.j2``).
 THRESHOLD_WORDS = {
-    **{
-        f"{what}_{unit}": text.format(unit=unit)
-        for unit in ("km", "min")
-        for what, text in (
-            ("change", "change in {unit} that counts as an effect"),
-            ("distance", "far from a site ({unit})"),
-            ("material", "material burden per resident ({unit})"),
-            ("disproportionate", "disproportionate gap per resident ({unit})"),
-        )
-    },
-    "material_share": "material share of residents newly far",
-    "min_people": "fewest residents for a rating",
-    "disproportionate_ratio": "disproportionate ratio to the rest of the area",
-    "equity_weight": "weight of a Core20 resident in the score",
+    name: decision.phrase(WORDS, "threshold", name)
+    for name in (
+        *(f"{what}_{unit}" for unit in ("km", "min") for what in ("change", "distance")),
+        *(f"{what}_{unit}" for unit in ("km", "min") for what in ("material", "disproportionate")),
+        "material_share",
+        "min_people",
+        "disproportionate_ratio",
+        "equity_weight",
+    )
 }
 
 
 #: The robustness table's variation column: ratios and weights vary by their excess over 1.
-VARIATION_HEADER = "Variation (a ratio or weight: its excess over 1)"
+VARIATION_HEADER = decision.phrase(WORDS, "variation_header")
 
 
 def robustness_table(a: Assessment) -> pd.DataFrame:
@@ -97,20 +145,21 @@ def robustness_table(a: Assessment) -> pd.DataFrame:
     ranking holds, and the disproportionate flags of the named option it removes or adds."""
 
     v = a.appraisal.robustness.variations
-    flags = f"Flags of {a.primary}"
+    flags = _say("flags_column", a.primary)
     if not len(v):
         return pd.DataFrame(
             columns=["Threshold", VARIATION_HEADER, "Value", "Ranked first", "Ranking", flags]
         )
     return pd.DataFrame(
         {
-            "Threshold": v["threshold"].map(lambda name: THRESHOLD_WORDS.get(name, name)),
+            "Threshold": [_say("threshold", name) for name in v["threshold"]],
             VARIATION_HEADER: [
-                variation_words(n, w) for n, w in zip(v["threshold"], v["variation"], strict=True)
+                _say("variation", w, n in MULTIPLIERS)
+                for n, w in zip(v["threshold"], v["variation"], strict=True)
             ],
             "Value": [f"{x:g}" for x in v["value"]],
-            "Ranked first": v["first"],
-            "Ranking": ["holds" if h else "changes" for h in v["holds"]],
+            "Ranked first": [_say("names", list(first)) for first in v["first"]],
+            "Ranking": [_say("ranking", bool(h)) for h in v["holds"]],
             flags: [
                 _flag_change(lost, gained, a.primary)
                 for lost, gained in zip(v["flags_lost"], v["flags_gained"], strict=True)
@@ -120,13 +169,11 @@ def robustness_table(a: Assessment) -> pd.DataFrame:
 
 
 def _flag_change(lost, gained, option: str | None) -> str:
-    """'no change', or 'lost: Black, Mixed; gained: Q3' for one option."""
-    names = {
-        word: [summary_mod.short_group(g) for o, _, g in items if o == option]
-        for word, items in (("lost", lost), ("gained", gained))
-    }
-    text = "; ".join(f"{w}: {', '.join(n)}" for w, n in names.items() if n)
-    return text or "no change"
+    """'no change', or 'lost: Black, Mixed; gained: IMD quintile 3' for one option."""
+    lost, gained = (
+        [summary_mod.short_group(g) for o, _, g in items if o == option] for items in (lost, gained)
+    )
+    return _say("flag_change", lost, gained)
 
 
 def options_ratings_table(a: Assessment) -> pd.DataFrame:
@@ -155,11 +202,7 @@ def options(a: Assessment) -> Block:
     """Options comparison: the judgement, the criteria table, ratings per option, maps."""
     ap = a.appraisal
     if not a.proposal.options or ap is None:
-        return Block(
-            paragraphs(
-                "This proposal lists no alternative options; it is compared with doing nothing."
-            )
-        )
+        return Block(paragraphs(_say("no_options")))
     if a.travel:
         figure = travel_report.options_maps(a)
         by_mode = travel_report.rankings_by_mode(a) if len(a.travel.matrices) > 1 else None
@@ -169,28 +212,19 @@ def options(a: Assessment) -> Block:
     return Block(
         decision.options_judgement(a),
         paragraphs(
-            "How options are ranked: an option that is no worse than another for every group on "
-            "every outcome below (distance added, people newly far, distance saved) and better on "
-            "at least one dominates it and is always ranked above it; disproportionate flags are "
-            "shown beside it and never decide it. Options "
-            f"are ordered by one score ({ap.score_label}), and options that tie share a rank. The "
-            "ranking is then repeated with each threshold halved and doubled (a ratio or weight: "
-            "its excess over 1, so 1.2 becomes 1.1 and 1.4), and the table says which "
-            f"disproportionate flags of {a.primary} each variation removes or adds.",
-            ap.robustness.flag_sentence(a.primary),
+            _say("how_ranked", score_words(ap), a.primary),
+            _say(
+                "flags_hold",
+                a.primary,
+                len(ap.robustness.flag_changes(a.primary)),
+                ap.robustness.tried,
+            ),
         ),
-        Table(
-            options_table(a),
-            "Options compared with doing nothing, criterion by criterion, in rank order",
-        ),
-        Table(
-            robustness_table(a),
-            f"Robustness: the ranking, and the disproportionate flags of {a.primary}, with each "
-            "threshold halved and doubled (a ratio or weight: its excess over 1)",
-        ),
+        Table(options_table(a), _say("options_caption", f"{ap.far:g}", ap.unit, f"{ap.change:g}")),
+        Table(robustness_table(a), _say("robustness_caption", a.primary)),
         Table(
             options_ratings_table(a),
-            "Ratings per group for each option (compared with doing nothing)",
+            _say("ratings_caption"),
         ),
         by_mode,
         figure,
