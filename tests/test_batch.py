@@ -287,3 +287,41 @@ def test_time_limits_have_defaults_and_bounds():
     assert params.parse({**base, "limits": {"cell_timeout_s": 5}}).limits.cell_timeout_s == 5
     with pytest.raises(ParamsError, match="limits.run_timeout_s"):
         params.parse({**base, "limits": {"run_timeout_s": 0}})
+
+
+def _pid_task(params_file, out, log_path=None, strict=False, pdf=None) -> dict:
+    """A stand-in for run_one in the workers: dies outright for a file named crash*."""
+    if Path(params_file).stem.startswith("crash"):
+        os._exit(3)
+    return {"params_file": params_file, "status": batch.SUCCEEDED, "title": str(os.getpid())}
+
+
+def _pool_items(tmp_path: Path, names: list[str], jobs: int) -> dict[str, batch.BatchItem]:
+    items: dict[str, batch.BatchItem] = {}
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    batch._run_pool(
+        [tmp_path / f"{name}.yaml" for name in names],
+        jobs,
+        log_dir,
+        lambda item: items.setdefault(item.params_file.stem, item),
+        {"running": 0},
+        lambda: None,
+        task_args=(str(tmp_path / "out"), False, None),
+        task=_pid_task,
+    )
+    return items
+
+
+def test_workers_are_reused_across_proposals(tmp_path):
+    items = _pool_items(tmp_path, ["a", "b", "c", "d"], jobs=1)
+    assert all(item.ok for item in items.values())
+    assert len({item.title for item in items.values()}) == 1  # one worker ran all four
+
+
+def test_a_dead_worker_fails_only_its_own_proposal(tmp_path):
+    items = _pool_items(tmp_path, ["a", "crash", "b", "c"], jobs=2)
+    assert sorted(items) == ["a", "b", "c", "crash"]
+    assert not items["crash"].ok
+    assert items["crash"].error.startswith("the worker process failed")
+    assert all(items[name].ok for name in ("a", "b", "c"))

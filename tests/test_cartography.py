@@ -256,7 +256,7 @@ def test_no_two_site_labels_overlap_in_the_examples_maps(refdata_dir, path):
 
 def test_one_deprivation_panel_gives_each_sites_status_per_option(refdata_dir):
     a = _assess(EXAMPLES[0])
-    assert len(a.access.proposed) == 2
+    assert len(a.scenarios) == 2
     fig = maps.imd_map(
         a.area.lsoas, a.access.current, dict(a.access.proposed), outline=a.area.outline
     )

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
 
 import numpy as np
 import pandas as pd
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 from test_publish_allowlist import CODES, toy_area, toy_populations, toy_service
 
-from eia.analysis import ethnicity_deprivation, site_users, uptake
+from eia.analysis import ethnic_codes, ethnicity_deprivation, site_users, uptake
 from eia.population.ethnicity import CATEGORIES, NHS_CODES
+from eia.report.wording import say_text
 from eia.stats.disclosure import PRIMARY, SECONDARY, TABLE
 
 MIN = 5
@@ -54,39 +55,51 @@ def run(records: dict[tuple[int, str, str], int], sites: list[str], closing: lis
         columns=["site", "lsoa21_code", "ethnic_group", "count"],
     )
     area = toy_area()
-    sites_out = site_users.profiles(
-        by_site, area, sites, closing, min_count=MIN, linked=result.published.linked
-    )
+    # As eia.assessment runs them: the cross table against the main tables, the site tables
+    # against both, the detailed codes against the ethnic groups and the in-area count.
     cross = ethnicity_deprivation.uptake_table(
         service, area, toy_populations(), result.published, min_count=MIN
     )
+    linked = ethnicity_deprivation.link_cross(result.published, cross, service, area).linked
+    sites_out = site_users.profiles(by_site, area, sites, closing, min_count=MIN, linked=linked)
     sites_out["cross"] = cross
+    sites_out["codes"] = ethnic_codes.published(
+        service,
+        result.published.by_ethnic_group,
+        MIN,
+        total_withheld="count_in_area" in result.published.reasons,
+    )
     return result, sites_out
 
 
+#: Every NHS code, and per Census group a pseudo-code for values naming only the group.
+KINDS = {**{c: g for c, (_, g) in NHS_CODES.items()}, **{f"={g}": g for g in STATED}}
+
+
 class Reader:
-    """The unknowns x[site, decile, ethnic category] >= 0 and what the tables say of them."""
+    """The unknowns x[site, decile, NHS code] >= 0 and what the tables say of them."""
 
     def __init__(self, records, sites):
         self.places = [*sites, None]
         self.index = {
-            key: i for i, key in enumerate(itertools.product(self.places, range(1, 11), GROUPS))
+            key: i for i, key in enumerate(itertools.product(self.places, range(1, 11), KINDS))
         }
         self.truth = np.zeros(len(self.index))
         for (i, code, site), n in records.items():
             place = site if site in sites else None
-            self.truth[self.index[(place, DECILE[CODES[i]], NHS_CODES[code][1])]] += n
+            self.truth[self.index[(place, DECILE[CODES[i]], code)]] += n
         self.published: list[tuple[np.ndarray, float]] = []
         self.withheld: list[tuple[str, np.ndarray, str]] = []
         self.lines: dict = {}
 
-    def cells(self, places=None, deciles=None, groups=None) -> np.ndarray:
+    def cells(self, places=None, deciles=None, groups=None, codes=None) -> np.ndarray:
         out = np.zeros(len(self.index))
-        for (p, d, g), i in self.index.items():
+        for (p, d, c), i in self.index.items():
             if (
                 (places is None or p in places)
                 and (deciles is None or d in deciles)
-                and (groups is None or g in groups)
+                and (groups is None or KINDS[c] in groups)
+                and (codes is None or c in codes)
             ):
                 out[i] = 1.0
         return out
@@ -121,10 +134,14 @@ class Reader:
         for line, members in self.lines.items():
             if line is None:
                 continue
+            # Sums of counts of 1 to MIN - 1 (bounded: a few members per line). Sums with
+            # zeros withheld with their table are left to the audit's own check (their number
+            # doubles with every such zero).
+            members = [(n, v) for n, v in members if 0 < v @ self.truth < MIN]
             for size in range(2, len(members) + 1):
                 for combo in itertools.combinations(members, size):
                     vector = sum(v for _, v in combo)
-                    if not 0 < vector @ self.truth < MIN:
+                    if not vector @ self.truth < MIN:
                         continue
                     lo = linprog(vector, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq)
                     hi = linprog(-vector, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq)
@@ -222,6 +239,17 @@ def read_tables(records, sites, closing, result, sites_out) -> Reader:
             r.suppressed,
             ("cross row", r.ethnic_group),
         )
+    codes = sites_out.get("codes")
+    for r in () if codes is None else codes.itertuples():
+        code = r.code or f"={r.broad_group}"
+        vector = reader.cells(codes={code})
+        if code == "99":  # values recorded as "Not known" without the code count with it
+            vector = reader.cells(groups={"Not known"})
+        reader.add(("code", code), vector, r.count, r.suppressed, "codes")
+        if r.share is not None and not pd.isna(r.share) and r.count:
+            # A share and its count give the share's denominator: the users with a code.
+            coded = {c for c in ethnic_codes.MAPPING if c not in ("Z", "99")}
+            reader.add("coded", reader.cells(codes=coded), float(r.count) / float(r.share), None)
     return reader
 
 
@@ -297,7 +325,11 @@ def test_the_completeness_warning_quotes_no_share_of_withheld_counts():
     q5 = comp.loc[comp["imd_quintile"] == 5, "completeness"].iloc[0]
     assert q5 is None or pd.isna(q5)
     assert result.warnings, "the gap between quintiles is still warned about"
-    for warning in result.warnings:
+    for code in result.warnings:  # the figures it carries, and the words the report shows
+        for key in ("overall", "low", "high"):
+            if key in code:
+                assert f"{code[key]:.0%}" in shown, (key, code)
+        warning = say_text("uptake.j2", "warning", w=code)
         for figure in re.findall(r"\d+%", warning):
             if "threshold" in warning and figure in warning.split("(")[-1]:
                 continue  # the thresholds themselves
@@ -320,59 +352,69 @@ records_st = st.dictionaries(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "known gap: hypothesis found an extract (seed 37602015792938391279760977113558306290) after "
-        "the decile table and the cross table's completeness links joined the audit; not yet "
-        "reproduced or fixed (see the closing note of this session)"
-    ),
+#: Examples per property (``EIA_DISCLOSURE_EXAMPLES=500`` for a long local run; CI keeps
+#: the default, a few seconds per example).
+EXAMPLES = int(os.environ.get("EIA_DISCLOSURE_EXAMPLES", "10"))
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    # Shrinking an extract takes many slow runs: EIA_DISCLOSURE_NO_SHRINK=1 reports the first
+    # failing extract as found.
+    phases=[
+        p
+        for p in Phase
+        if not (os.environ.get("EIA_DISCLOSURE_NO_SHRINK") and p in (Phase.shrink, Phase.explain))
+    ],
 )
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: Hypothesis's counterexample (seed 37602015792938391279760977113558306290), in words: City's
+#: Q2 row (33) is the whole of Q2, whose completeness share (100%) says all 33 are stated; the
+#: only stated groups with users are Asian (29, all at City) and White, so City's White row
+#: ("<5") is at least 33 - 29 = 4: pinned. Only the cells site × quintile × ethnic category
+#: (at least 0 each) tie a site's quintile row to its ethnic rows and to the shares.
+COMPLETE_QUINTILE_AT_ONE_SITE = {
+    (0, "A", "QMC"): 2,
+    (7, "A", "City"): 4,
+    (0, "99", "City"): 1,
+    (11, "99", "City"): 1,
+    (7, "H", "City"): 29,
+    (17, "A", "QMC"): 1,
+}
+
+#: The second (seed 1, 150 examples): the main tables alone give the cross cell Not known × Q2
+#: (21: Q2's 21 users, its completeness 0%, no Not stated); the cross table, withheld whole,
+#: withheld that cell too ("*"), pinned all the same. A cell the linked tables already give
+#: is no table's to withhold.
+CROSS_CELL_GIVEN_BY_THE_MAIN_TABLES = {
+    (15, "H", "QMC"): 3,
+    (10, "M", "Elsewhere"): 8,
+    (18, "H", "City"): 2,
+    (6, "99", "City"): 21,
+    (0, "M", "Elsewhere"): 1,
+}
+
+
+@PROPERTY
 @given(records_st, st.sampled_from([[], ["City"], ["City", "QMC"]]))
+@example(COMPLETE_QUINTILE_AT_ONE_SITE, ["City", "QMC"])
+@example(CROSS_CELL_GIVEN_BY_THE_MAIN_TABLES, ["City"])
 def test_differencing_the_tables_of_one_run_never_pins_a_withheld_value(records, closing):
+    # Every table of the run read together: the main tables and completeness shares, the
+    # site tables, the ethnicity × deprivation cross table and the detailed codes.
     sites = ["City", "QMC"]
-    result, sites_out = run(records, sites, closing)
-    sites_out.pop("cross")  # see the next test
-    reader = read_tables(records, sites, closing, result, sites_out)
+    result, tables = run(records, sites, closing)
+    reader = read_tables(records, sites, closing, result, tables)
     assert reader.pinned() == []
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(records_st, st.sampled_from([[], ["City"], ["City", "QMC"]]))
-def test_differencing_the_cross_table_with_the_main_tables_never_pins_a_withheld_value(
-    records, closing
-):
-    sites = ["City", "QMC"]
-    result, sites_out = run(records, sites, closing)
-    # The site tables are not linked with the cross table (only through the main tables'
-    # margins): read the main tables and the cross table.
-    main_only = {
-        "sites": sites_out["sites"].iloc[0:0],
-        "profiles": sites_out["profiles"].iloc[0:0],
-        "unmatched": sites_out["unmatched"],
-        "unmatched_suppressed": sites_out["unmatched_suppressed"],
-        "cross": sites_out["cross"],
-    }
-    reader = read_tables(records, sites, closing, result, main_only)
-    assert reader.pinned() == []
-
-
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@PROPERTY
 @given(records_st, st.sampled_from([[], ["City", "QMC"]]))
+@example(COMPLETE_QUINTILE_AT_ONE_SITE, ["City", "QMC"])
 def test_no_sum_of_withheld_cells_of_a_published_table_is_pinned_to_a_small_count(records, closing):
     # Issue 25.5 on random extracts: every published table of the run, its rows (and, for
     # one-way tables, the whole table) as lines, all audited together.
     sites = ["City", "QMC"]
-    result, sites_out = run(records, sites, closing)
-    cross = sites_out.pop("cross")
-    reader = read_tables(records, sites, closing, result, sites_out)
-    assert reader.pinned_sums() == []
-    main_and_cross = {
-        **sites_out,
-        "sites": sites_out["sites"].iloc[0:0],
-        "profiles": sites_out["profiles"].iloc[0:0],
-        "cross": cross,
-    }
-    reader = read_tables(records, sites, closing, result, main_and_cross)
+    result, tables = run(records, sites, closing)
+    reader = read_tables(records, sites, closing, result, tables)
     assert reader.pinned_sums() == []

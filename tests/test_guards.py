@@ -58,11 +58,12 @@ def test_a_far_away_site_is_warned_about_by_name_and_distance(far_site):
     [warning] = far_site.warnings
     assert warning.kind == "far_site"
     assert warning.where == "options[1].proposed[1]"
-    assert "'Leicester General Hospital'" in warning.message
-    assert "103 km outside the area's boundary" in warning.message
+    assert warning.figures["site"] == "Leicester General Hospital"
+    assert round(warning.figures["km"]) == 103 and warning.figures["limit"] == 20
     metrics = assessment.metrics(far_site)
-    assert metrics["warnings"] == [warning.message]
-    assert metrics["warnings_detail"][0]["kind"] == "far_site"
+    [record] = metrics["warnings"]  # codes and figures, no words
+    assert record == pytest.approx(warning.as_dict())
+    assert guards.Warning.from_dict(record).kind == "far_site"
     # the flipped site serves nobody, so both options do the same: they tie, and say so
     assert far_site.appraisal.best == [
         "Option A: Royal Infirmary only",
@@ -141,12 +142,12 @@ def test_options_that_change_nothing_repeat_or_affect_nobody_are_warned_about(pa
         ("identical_options", "options[2].proposed"),
         ("affects_nobody", "options[3].proposed"),
     }
-    messages = " ".join(str(w) for w in guards.check_proposal(proposal, pack))
-    assert (
-        "Close King's Mill again (options[2].proposed) has the same sites as Close King's Mill"
-        in messages
-    )
-    assert "Nudge (options[3].proposed) affects nobody" in messages
+    figures = {w.kind: w.figures for w in guards.check_proposal(proposal, pack)}
+    assert figures["identical_options"] == {
+        "option": "Close King's Mill again",
+        "same_as": "Close King's Mill",
+    }
+    assert figures["affects_nobody"]["option"] == "Nudge"
 
 
 def test_examples_raise_no_warnings_and_never_rank_a_dominated_option_first(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from eia.analysis import ethnicity_deprivation as intersect
 from eia.assessment import profile_by_quintile
+from eia.findings.intersection import concentration, heaviest_burden
 from eia.population import proficiency as language
 from eia.population.area import ETHNIC_GROUPS, build_area, group_populations
 from eia.stats import disclosure
@@ -51,9 +52,12 @@ def test_core20_table_and_finding(notts):
         .drop("All residents")
         .equals(q1.reindex(core["ethnic_group"][:-1]).astype("int64"))
     )
-    sentence = intersect.finding(core)
-    assert "Black residents are the most concentrated" in sentence
-    assert "times the share of White residents" in sentence
+    found = concentration(core)
+    assert found.code == "most_concentrated" and found.ethnic_group.startswith("Black")
+    black = core.set_index("ethnic_group").loc[found.ethnic_group]
+    assert found.figures["group_share"] == pytest.approx(black["share_core20"])
+    assert found.figures["relative_to_white"] == pytest.approx(black["relative_to_white"])
+    assert found.figures["relative_to_white"] > 1
 
 
 def test_access_table_splits_each_group_between_core20_and_rest(notts, pack):
@@ -182,5 +186,7 @@ def test_burden_table_uses_the_judgement_measures_per_group_and_core20(notts, pa
     assert (table["further"] <= table["residents"] + 1e-9).all()
     assert set(table["rating"]) <= {"positive", "neutral", "negative", "mixed", "not rated"}
     # Moving the only site from Mansfield into Nottingham brings most Core20 residents nearer.
-    sentence = intersect.burden_finding(table)
-    assert sentence.startswith("The heaviest added burden per resident falls on")
+    found = heaviest_burden(table)
+    rated = table[table["rating"] != "not rated"]
+    assert found.code == "heaviest" and found.option is None
+    assert found.figures["added_per_resident"] == pytest.approx(rated["added_per_resident"].max())

@@ -290,7 +290,10 @@ def test_the_flag_count_says_what_it_counts():
     assert "IMD quintiles and the rest of the area are not counted" in label
 
 
-def test_burden_finding_uses_the_tables_words_and_names_the_option():
+def test_the_heaviest_burden_is_a_finding_worded_with_the_tables_rating_and_the_option():
+    from eia.findings.intersection import heaviest_burden
+    from eia.report.ethnicity_deprivation import burden_words
+
     table = pd.DataFrame(
         [
             {
@@ -307,9 +310,12 @@ def test_burden_finding_uses_the_tables_words_and_names_the_option():
             }
         ]
     )
-    sentence = intersect.burden_finding(table, option="Option A: close King's Mill")
-    assert sentence.startswith("Under Option A: close King's Mill, the heaviest added burden")
-    assert "rated negative – disproportionate)" in sentence
+    found = heaviest_burden(table, option="Option A: close King's Mill")
+    assert (found.code, found.ethnic_group, found.core20) == ("heaviest", "White", True)
+    assert found.figures["disproportionate"] is True and found.option.startswith("Option A")
+    text = burden_words(found).unescape()
+    assert text.startswith("Under Option A: close King's Mill, the heaviest added burden")
+    assert "rated negative – disproportionate)" in text
 
 
 def test_index_counts_every_rating_of_the_option_the_summary_names():

@@ -149,7 +149,7 @@ def test_a_cumulative_figure_per_option_with_its_finding(consolidation):
 
     a = consolidation
     curves = figures.cumulative_curves(a)
-    assert len(curves) == len(a.access.proposed) == 2
+    assert len(curves) == len(a.scenarios) == 2
     for figure, option in zip(curves, a.access.proposed, strict=True):
         shares = figures.within_shares(a, option).set_index("group")
         core = shares.iloc[0]

@@ -216,20 +216,21 @@ def test_event_counts_are_headed_events_with_fractions_explained_and_no_empty_co
 
 def test_prose_names_quintiles_in_words_and_warnings_without_params_paths():
     from eia.analysis import guards
-    from eia.report import summary
+    from eia.report import summary, wording
 
     assert summary.short_group("Q4") == "IMD quintile 4"
     assert summary.short_group("Q1 (most deprived)") == "IMD quintile 1 (most deprived)"
     assert summary.short_group("Black, Black British, Black Welsh, Caribbean or African") == "Black"
     far = guards.Warning(
-        "far_site",
-        "options[1].proposed[0]",
-        "Site 'Hub' (options[1].proposed[0]) is 190 km outside the area's boundary (warned "
-        "beyond 20 km, thresholds.site_outside_km): check its location.",
+        "far_site", "options[1].proposed[0]", {"site": "Hub", "km": 190.2, "limit": 20.0}
     )
-    assert summary.board_warning(far) == (
-        "Site 'Hub' is 190 km outside the area's boundary (warned beyond 20 km): check its location."
+    board = summary.board_warning(far)
+    assert board.startswith(
+        "Site 'Hub' is 190 km outside the area's boundary (warned beyond 20 km)"
     )
+    assert "options[1]" not in board and "thresholds." not in board
+    analyst = wording.warning_text(far)
+    assert "(options[1].proposed[0])" in analyst and "thresholds.site_outside_km" in analyst
 
 
 def test_mitigation_dates_are_written_in_words(detentions):

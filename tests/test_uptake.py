@@ -134,7 +134,7 @@ def test_sii_across_deciles_matches_stats():
     )
     assert result["sii"] == pytest.approx(direct["sii"]) and result["sii"] < 0
     assert result["sii_lower"] == pytest.approx(direct["sii_lower"])
-    assert "higher in more deprived areas" in result["interpretation"]
+    assert result["gradient"] == "more_deprived"  # the interval excludes 0, rate higher in Q1
 
 
 def test_published_metrics_follow_the_policy():
@@ -237,7 +237,7 @@ def test_end_to_end_with_synthetic_data(pack, notts_area, tmp_path):
     ):
         assert key in dq
     assert dq["synthetic"] is True
-    assert "Disclosure control" in up["disclosure"]["statement"]
+    assert up["disclosure"] == {"min_count": 5}  # the policy's words are the report's
 
 
 def test_show_renders_without_rows(pack, notts_area, tmp_path):

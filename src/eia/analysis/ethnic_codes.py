@@ -79,12 +79,6 @@ MAPPING: dict[str, tuple[tuple[str, ...], str]] = {
 #: Row label for users whose recorded value names only a broad group.
 GROUP_ONLY = "group only, no detailed code"
 
-WHY_SHARES_ONLY = (
-    "Only counts and shares are shown for detailed groups: the reference data holds "
-    "Census 2021 residents in the five high-level ethnic groups only, so there is no "
-    "population to give detailed rates or representation."
-)
-
 
 def mapping_table() -> pd.DataFrame:
     """The NHS code ↔ Census 2021 mapping: code, NHS description, broad group, Census
@@ -148,22 +142,44 @@ def protect(
     table: pd.DataFrame,
     broad: Mapping[str, tuple[float, bool]],
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    total_withheld: bool = False,
 ) -> list[str | None]:
     """Reasons (None, "primary", "secondary", "table") for each row of :func:`users_table`,
     protected together with the published broad table.
 
     ``broad`` maps each broad group (and the two unknowns) to ``(count, withheld)`` as the
-    broad table publishes it; its total is known too. Published broad counts cannot be
-    withdrawn, so complements are chosen among the detailed rows.
+    broad table publishes it; its total (the in-area count) is known too unless
+    ``total_withheld``. Published broad counts cannot be withdrawn, so complements are
+    chosen among the detailed rows. The rows' shares of the users with a stated code
+    give that denominator away: it is audited too, and withheld (shares and all) where
+    that spares rows — a denominator costs one and a half rows (:func:`published`).
     """
+    return _protect(table, broad, min_count, total_withheld=total_withheld)[0]
+
+
+def _protect(
+    table: pd.DataFrame,
+    broad: Mapping[str, tuple[float, bool]],
+    min_count: int,
+    *,
+    total_withheld: bool,
+) -> tuple[list[str | None], bool]:
+    """:func:`protect`'s reasons, and whether the shares (their denominator) may be published."""
     cells: dict[Hashable, float] = {i: float(v) for i, v in enumerate(table["count"])}
     links = [
         (g, value, withheld, [i for i, b in enumerate(table["broad_group"]) if b == g])
         for g, (value, withheld) in broad.items()
     ]
-    links.append(("__total__", float(sum(cells.values())), False, list(cells)))
-    reasons = intersect.protect_cells(cells, links, min_count)
-    return [reasons.get(i) for i in range(len(table))]
+    links.append(("__total__", float(sum(cells.values())), total_withheld, list(cells)))
+    coded = [i for i, code in enumerate(table["code"]) if code in _STATED_CODES]
+    reasons = intersect.protect_cells(cells, links, min_count, optional=[("__coded__", coded)])
+    shares = ("link", "__coded__") not in reasons
+    return [reasons.get(i) for i in range(len(table))], shares
+
+
+#: The detailed codes of a stated ethnic group (the shares' denominator adds them up).
+_STATED_CODES = frozenset(c for c in MAPPING if c not in ("Z", "99"))
 
 
 def census_populations(detailed_census: pd.DataFrame, codes) -> pd.Series:
@@ -188,6 +204,7 @@ def published(
     *,
     populations: pd.Series | None = None,
     per: float = 1000.0,
+    total_withheld: bool = False,
 ) -> pd.DataFrame | None:
     """The detailed users table as published: counts (None when withheld), share of users
     with a stated detailed code, and ``suppressed``. With ``populations`` (residents per NHS
@@ -195,7 +212,11 @@ def published(
     with its 95% CI, and ``representation`` (share of users with a detailed code over share
     of residents). The table passes through :func:`eia.stats.disclosure.publishable`
     (``uptake.by_ethnic_code``): a withheld count's share, rate and representation are
-    withheld with it. None without detailed codes."""
+    withheld with it. ``total_withheld``: the in-area count is withheld
+    (``"count_in_area" in Uptake.published.reasons``), so readers do not know the table's
+    total. Shares are published only when the users with a stated detailed code (their
+    denominator, which a share and its count give away) may be known: the audit withholds
+    it rather than two rows. None without detailed codes."""
     by_code = getattr(service, "by_lsoa_ethnic_code", None)
     by_group = getattr(service, "by_lsoa_ethnicity", None)
     if by_code is None or by_group is None or broad_published is None:
@@ -206,11 +227,12 @@ def published(
         for g, c in zip(broad_published["group"], broad_published["count"], strict=True)
         if g in set(table["broad_group"])
     }
-    reasons = protect(table, broad, min_count)
-    stated = table[table["code"].isin([c for c in MAPPING if c not in ("Z", "99")])]
-    denominator = float(stated["count"].sum())
+    denominator = float(table.loc[table["code"].isin(_STATED_CODES), "count"].sum())
+    # Shares give their denominator away (a share and its count): published only when the
+    # audit, knowing it, lets it be.
+    reasons, shares = _protect(table, broad, min_count, total_withheld=total_withheld)
     table["share"] = [
-        (v / denominator if denominator and code not in ("", "Z", "99") else None)
+        (v / denominator if shares and denominator and code in _STATED_CODES else None)
         for v, code in zip(table["count"], table["code"], strict=True)
     ]
     if populations is not None:

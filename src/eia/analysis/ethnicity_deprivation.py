@@ -14,13 +14,15 @@ the two:
   95% intervals and disclosure control linked to the published one-way tables
   (:func:`protect_linked`).
 
-:func:`finding` states the key intersectional finding in one sentence, from
-figures the tables show.
+The judgements made from these tables (which group is most concentrated in Core20, which
+cell bears the heaviest burden) are the assessment's findings
+(:mod:`eia.findings.intersection`); this module returns tables only, never sentences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -100,42 +102,6 @@ def core20_table(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
     ref = float(white.iloc[0]) if len(white) and white.iloc[0] > 0 else np.nan
     frame["relative_to_white"] = frame["share_core20"] / ref
     return frame
-
-
-def finding(core: pd.DataFrame, *, min_people: int = 100) -> str:
-    """The key intersectional finding: which ethnic group is most concentrated in Core20.
-
-    Compares each group's share living in Core20 with White residents' share; groups
-    with fewer than ``min_people`` residents are not singled out.
-    """
-    rows = core[(core["ethnic_group"] != "All residents") & (core["population"] >= min_people)]
-    everyone = core[core["ethnic_group"] == "All residents"].iloc[0]
-    if not len(rows) or not everyone["core20"]:
-        return (
-            "No residents of the area live in Core20 neighbourhoods (the most deprived 20% in "
-            "England), so ethnicity and deprivation cannot be crossed here."
-        )
-    top = rows.sort_values("share_core20", ascending=False).iloc[0]
-    white = core[core["ethnic_group"] == "White"]
-    sentence = (
-        f"{everyone['share_core20']:.0%} of the area's residents live in Core20 neighbourhoods; "
-        f"{ETHNIC_SHORT.get(top['ethnic_group'], top['ethnic_group'])} residents are the most "
-        f"concentrated there ({top['share_core20']:.0%}, {int(top['core20']):,} people)"
-    )
-    if top["ethnic_group"] != "White" and len(white) and white.iloc[0]["share_core20"] > 0:
-        w = white.iloc[0]
-        sentence += (
-            f", {top['relative_to_white']:.1f} times the share of White residents "
-            f"({w['share_core20']:.0%})"
-        )
-    minority = rows[rows["ethnic_group"] != "White"]
-    if len(minority):
-        in_core = int(minority["core20"].sum())
-        sentence += (
-            f". Of the {int(everyone['core20']):,} Core20 residents, {in_core:,} "
-            f"({in_core / everyone['core20']:.0%}) belong to minority ethnic groups"
-        )
-    return sentence + " (Census 2021 and IMD 2025, area-based)."
 
 
 def core20_weights(area: pd.DataFrame, ethnic: pd.DataFrame) -> pd.DataFrame:
@@ -218,60 +184,6 @@ def burden_table(
     return rows.drop(columns=["dimension", "group"]).reset_index(drop=True)
 
 
-def burden_finding(table: pd.DataFrame, unit: str = "km", option: str | None = None) -> str:
-    """One sentence: the ethnic group × Core20 cell bearing the most added distance per
-    resident under ``option``, rated in the words of the table under it (and its gains,
-    when it also gains)."""
-    rows = table[table["rating"] != "not rated"] if "rating" in table else table
-    if not len(rows):
-        return ""
-    under = f"Under {option}, " if option else ""
-    worst = rows.sort_values("added_per_resident", ascending=False).iloc[0]
-    if not worst["added_per_resident"] > 0:
-        text = (
-            f"{under}no ethnic group, in Core20 or in the rest of the area, has residents whose "
-            "distance to the nearest site rises by more than the change that counts."
-        )
-        return text[0].upper() + text[1:]
-    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
-    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
-    lead = f"{under}the heaviest added burden per resident falls on {short} residents {where}"
-    flagged = " – disproportionate" + (" losses" if worst["rating"] == "mixed" else "")
-    rated = str(worst["rating"]) + (flagged if worst.get("disproportionate") else "")
-    further = (
-        f"{int(round(worst['further'])):,} of {int(round(worst['residents'])):,} residents "
-        f"further from a site, {worst['mean_added_among_further']:.1f} {unit} on average"
-    )
-    gains = ""
-    if worst.get("removed_per_resident", 0) and worst["removed_per_resident"] > 0:
-        gains = (
-            f"; {worst['removed_per_resident']:.2f} {unit} per resident removed for those nearer"
-        )
-    return (
-        f"{lead[0].upper()}{lead[1:]}: {worst['added_per_resident']:.2f} {unit} added per "
-        f"resident ({further}{gains}; rated {rated})."
-    )
-
-
-def access_finding(table: pd.DataFrame, *, min_people: int = 100) -> str:
-    """One sentence: the largest mean distance increase among ethnic group × Core20 cells."""
-    rows = table[table["population"] >= min_people]
-    if not len(rows):
-        return ""
-    worst = rows.sort_values("mean_km_change", ascending=False).iloc[0]
-    short = ETHNIC_SHORT.get(worst["ethnic_group"], worst["ethnic_group"])
-    where = "in Core20 neighbourhoods" if worst["core20"] == CORE20 else "outside Core20"
-    if worst["mean_km_change"] <= 0:
-        return (
-            "No ethnic group's average distance rises, in Core20 or elsewhere; the smallest "
-            f"improvement is for {short} residents {where} ({worst['mean_km_change']:+.1f} km)."
-        )
-    return (
-        f"The largest average increase in distance falls on {short} residents {where}: "
-        f"{worst['mean_km_change']:+.1f} km on average ({int(worst['population']):,} residents)."
-    )
-
-
 # ---------------------------------------------------------------------------
 # Service users by ethnic group × quintile, with linked disclosure control
 
@@ -324,12 +236,16 @@ def protect_cells(
     cells: Mapping[Hashable, float],
     links: Sequence[tuple[Hashable, float, bool, Sequence[Hashable]]],
     min_count: int = disclosure.DEFAULT_MIN_COUNT,
+    *,
+    optional: Sequence[tuple[Hashable, Sequence[Hashable]]] = (),
 ) -> dict[Hashable, str]:
     """Withhold cells so that nothing withheld — among the cells or the linked totals, or
     any sum of withheld cells of one row or column — can be worked out
     (:func:`eia.stats.disclosure.protect`). ``links`` are ``(name, total, withheld, cells it adds
     up)`` for totals already published (or withheld) elsewhere; only cells are chosen as
-    complements.
+    complements. ``optional`` are ``(name, cells it adds up)`` for totals published with the
+    cells unless withholding them spares a cell (chosen first); the result names them as
+    ``("link", name)`` when they are withheld.
     """
     values: dict[Hashable, float] = {("cell", k): float(v) for k, v in cells.items()}
     fixed: dict[Hashable, str | None] = {}
@@ -339,8 +255,15 @@ def protect_cells(
         values[key] = float(total)
         fixed[key] = _link_reason(float(total), withheld, min_count)
         constraints.append((key, [("cell", p) for p in parts]))
-    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed)
-    return {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+    prefer = []
+    for name, parts in optional:
+        key = ("link", name)
+        values[key] = float(sum(float(cells[p]) for p in parts))
+        constraints.append((key, [("cell", p) for p in parts]))
+        prefer.append(key)
+    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed, prefer=prefer)
+    out = {k[1]: r for k, r in reasons.items() if k[0] == "cell"}
+    return out | {k: r for k, r in reasons.items() if k in prefer}
 
 
 def _link_reason(total: float, withheld: bool, min_count: int) -> str | None:
@@ -456,5 +379,55 @@ def uptake_table(
     )
 
 
-# ---------------------------------------------------------------------------
-# Presentation (returns eia.report.show objects)
+def link_cross(published, table: pd.DataFrame | None, service, area: pd.DataFrame):
+    """``published`` (``Uptake.published``) with the cross table ``table``
+    (:func:`uptake_table`) joined to its linked audit (``published.linked``), so that a table
+    protected later against it (the per-site tables) cannot be differenced against the cross
+    table either.
+
+    The cross cells become entries ``("cross", category, quintile)`` (their reasons from
+    ``table``'s ``suppressed``), related to the main tables' ethnic groups, quintiles,
+    completeness counts and in-area count wherever the true counts add up. Returns
+    ``published`` unchanged without a cross table or a linked audit.
+    """
+    linked = getattr(published, "linked", None)
+    if table is None or linked is None or getattr(service, "by_lsoa_ethnicity", None) is None:
+        return published
+    cross = cross_counts(service.by_lsoa_ethnicity, area)
+    why = {
+        (str(g), int(q)): r
+        for g, q, r in zip(
+            table["ethnic_group"], table["imd_quintile"], table["suppressed"], strict=True
+        )
+    }
+    values = dict(linked.values)
+    reasons = dict(linked.reasons)
+    for g in cross.index:
+        for q in cross.columns:
+            key = ("cross", str(g), int(q))
+            values[key] = float(cross.at[g, q])
+            reason = why.get((str(g), int(q)))
+            if reason is not None and not (isinstance(reason, float) and np.isnan(reason)):
+                reasons[key] = reason
+    unstated = [g for g in cross.index if g in ("Not stated", "Not known")]
+    stated = [g for g in cross.index if g not in unstated]
+    quintiles = [int(q) for q in cross.columns]
+    relations: list = [
+        (("ethnic", str(g)), [("cross", str(g), q) for q in quintiles]) for g in cross.index
+    ]
+    relations += [(("quintile", q), [("cross", str(g), q) for g in cross.index]) for q in quintiles]
+    relations += [
+        ((kind, q), [("cross", str(g), q) for g in groups])
+        for q in quintiles
+        for kind, groups in (("stated", stated), ("unstated", unstated))
+    ]
+    relations.append(
+        ("count_in_area", [("cross", str(g), q) for g in cross.index for q in quintiles])
+    )
+    holding = [
+        (t, p)
+        for t, p in relations
+        if t in values and abs(values[t] - sum(values[k] for k in p)) <= 1e-6 * max(1.0, values[t])
+    ]
+    joined = disclosure.Linked(values, (*linked.constraints, *holding), reasons)
+    return replace(published, linked=joined)

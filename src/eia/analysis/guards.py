@@ -19,11 +19,17 @@ Sites are compared by location (to the metre), not by name. Warnings do not stop
 a run; the report's executive summary and ``metrics.json`` (``warnings``) list
 them, and ``--strict`` on ``eia validate``, ``eia run`` and ``eia batch`` turns
 them into errors (exit code 2).
+
+A warning is a code (``kind``), a place in the params file (``where``) and the figures
+its words quote; the words are the report's (``report/prose/warnings.j2``: the board's
+in the report, the analyst's, with the params path and threshold key, on the command line).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -37,18 +43,33 @@ from eia.refdata import lookup
 
 @dataclass(frozen=True)
 class Warning:  # noqa: A001 - the project's own, never raised (see warnings.warn for those)
-    """One input guard's finding: its kind, where in the params file, and the message."""
+    """One input guard's finding: its kind, where in the params file, and the figures its
+    words quote (``report/prose/warnings.j2``).
 
-    kind: str  # far_site | wrong_area | same_as_current | identical_options | affects_nobody
+    Kinds and figures: ``far_site`` (``site``, ``km``, ``limit``); ``same_as_current``
+    (``option``); ``identical_options`` (``option``, ``same_as``); ``affects_nobody``
+    (``option``, ``change``); ``wrong_area`` (``given``, ``given_name``, ``held``,
+    ``held_name``: ICB codes and names, a name None when not known); ``period_beyond_data``
+    (``start``, ``end``, ``before``, ``after``, ``days``, ``data_first``, ``data_last``:
+    the declared dates and the extract's first and last months).
+    """
+
+    kind: str  # far_site | wrong_area | same_as_current | identical_options | affects_nobody | period_beyond_data
     where: str  # params path, e.g. "options[1].proposed[0]"
-    message: str
+    figures: Mapping[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return self.message
+        return f"{self.kind} ({self.where})"
 
-    def as_dict(self) -> dict[str, str]:
-        """For metrics.json."""
-        return {"kind": self.kind, "where": self.where, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        """For metrics.json: ``kind``, ``where`` and the figures (no words)."""
+        return {"kind": self.kind, "where": self.where, **self.figures}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Warning:
+        """The warning :meth:`as_dict` wrote (metrics.json's ``warnings``)."""
+        rest = {k: v for k, v in record.items() if k not in ("kind", "where")}
+        return cls(str(record["kind"]), str(record["where"]), rest)
 
 
 def scenario_paths(proposal) -> dict[str, str]:
@@ -96,10 +117,7 @@ def check(
                     Warning(
                         "far_site",
                         f"{where}[{i}]",
-                        f"Site {name!r} ({where}[{i}]) is {km:,.0f} km outside the area's boundary "
-                        f"(warned beyond {limit:g} km, thresholds.site_outside_km): check its "
-                        "location; a longitude with its sign flipped or latitude and longitude "
-                        "swapped puts a site far away.",
+                        {"site": str(name), "km": km, "limit": float(limit)},
                     )
                 )
     now = _places(current)
@@ -108,21 +126,10 @@ def check(
         where = paths.get(name, name)
         places = _places(sites)
         if places == now:
-            out.append(
-                Warning(
-                    "same_as_current",
-                    where,
-                    f"{name} ({where}) has the same sites as now: it changes nothing.",
-                )
-            )
+            out.append(Warning("same_as_current", where, {"option": name}))
         if places in seen:
             out.append(
-                Warning(
-                    "identical_options",
-                    where,
-                    f"{name} ({where}) has the same sites as {seen[places]}: the two options "
-                    "are identical.",
-                )
+                Warning("identical_options", where, {"option": name, "same_as": seen[places]})
             )
         else:
             seen[places] = name
@@ -135,8 +142,7 @@ def check(
                     Warning(
                         "affects_nobody",
                         where,
-                        f"{name} ({where}) affects nobody: no neighbourhood's distance to its "
-                        f"nearest site changes by more than {thresholds.change_km:g} km.",
+                        {"option": name, "change": float(thresholds.change_km)},
                     )
                 )
     return out
@@ -160,18 +166,12 @@ def wrong_area(pack, proposal, area: gpd.GeoDataFrame, current: gpd.GeoDataFrame
     if not held or held[0] == given:
         return []
 
-    def name(code: str) -> str:
+    def name(code: str) -> str | None:
         match = next(iter(lookup.find(pack, kind, code, limit=1)), None)
-        return match.name if match and code in (match.code, match.also) else "not known"
+        return match.name if match and code in (match.code, match.also) else None
 
-    return [
-        Warning(
-            "wrong_area",
-            "area.icb",
-            f"No current site is in the area: is the ICB code right? {given} is "
-            f"{name(given)}; the current sites are in {held[0]} ({name(held[0])}).",
-        )
-    ]
+    figures = {"given": given, "given_name": name(given), "held": held[0]}
+    return [Warning("wrong_area", "area.icb", figures | {"held_name": name(held[0])})]
 
 
 def check_assessment(a) -> list[Warning]:
@@ -212,19 +212,9 @@ def period_beyond_data(found: dict) -> Warning:
     dates, and the extract's first and last months (a single record's date is never
     quoted).
     """
-    ends = []
-    if found["before"]:
-        ends.append("starts more than {0} days before the extract's first record")
-    if found["after"]:
-        ends.append("ends more than {0} days after its last record")
-    days = found["tolerance_days"]
+    figures = {k: found[k] for k in ("start", "end", "before", "after", "data_first", "data_last")}
     return Warning(
-        "period_beyond_data",
-        "service.period",
-        f"service.period ({found['start']} to {found['end']}) "
-        f"{' and '.join(e.format(days) for e in ends)} (the extract's records run from "
-        f"{found['data_first']} to {found['data_last']}): rates per year are too low if the "
-        "service ran for less than the period; state the period the extract covers",
+        "period_beyond_data", "service.period", figures | {"days": found["tolerance_days"]}
     )
 
 
@@ -233,9 +223,12 @@ def period_beyond_data(found: dict) -> Warning:
 DATA_KINDS = frozenset({"period_beyond_data"})
 
 
-def as_error(source: str, warnings: list[Warning]) -> ParamsError:
-    """The warnings as one :class:`ParamsError` (``--strict``)."""
+def as_error(
+    source: str, warnings: list[Warning], words: Callable[[Warning], str] = str
+) -> ParamsError:
+    """The warnings as one :class:`ParamsError` (``--strict``); ``words`` gives a warning's
+    message (the command line passes :func:`eia.report.wording.warning_text`)."""
     return ParamsError(
         source,
-        [Problem(w.where, f"warning (an error with --strict): {w.message}") for w in warnings],
+        [Problem(w.where, f"warning (an error with --strict): {words(w)}") for w in warnings],
     )

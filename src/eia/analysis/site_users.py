@@ -116,16 +116,21 @@ def profiles(
             constraints.append((("site", site), e_keys))
     fixed: dict = {}
     hidden: set = set()
+    latent: set = set()
     if linked is not None:
         fixed = linked.fixed()
         hidden = _link_to_main(
             values, constraints, linked, every, site_names, closing, groups, has_ethnicity
         )
+        if has_ethnicity:
+            latent = _link_cells(values, constraints, linked, every, site_names, closing)
         values = {**linked.values, **values}
         # Only relations the true counts satisfy are known to readers (distinct people
         # counted once per cell, for one, do not add up across sites).
         constraints = [*linked.constraints, *_holding(values, constraints)]
-    reasons = disclosure.protect(values, constraints, min_count, fixed=fixed, hidden=hidden)
+    reasons = disclosure.protect(
+        values, constraints, min_count, fixed=fixed, hidden=hidden, latent=latent
+    )
 
     sites = pd.DataFrame({"site": site_names, "users": [values[("site", s)] for s in site_names]})
     prof = pd.DataFrame(
@@ -230,6 +235,63 @@ def _link_to_main(
             else:
                 constraints.append((("ethnic", g), parts))
     return hidden
+
+
+def _link_cells(
+    values: dict,
+    constraints: list,
+    linked: disclosure.Linked,
+    every: pd.DataFrame,
+    site_names: list[str],
+    closing: list[str],
+) -> set:
+    """The records' finest cells (place × IMD quintile × ethnic category, places being the
+    current sites and None for records naming none), as latent entries of the audit, and
+    every published figure that adds them up: each site's quintile and ethnic rows (shown
+    or hidden), the main tables' ethnic groups, the completeness shares' stated and
+    not-stated counts per quintile, and the ethnicity × deprivation cells when ``linked``
+    holds them (entries ``("cross", category, quintile)``).
+
+    Sums of margins alone miss what their overlap pins: a closing site's quintile row
+    whose records are all stated (its quintile's completeness is 100%) and its ethnic rows
+    bound each other through these cells, never through the margins' totals. Returns the
+    cells' keys (:data:`eia.stats.disclosure.LATENT`)."""
+    groups = [g for g in _ethnic_groups(every) if g not in NOT_STATED]
+    categories = [*groups, *NOT_STATED]
+    places = [*closing, *(s for s in site_names if s not in closing), None]
+    cells = {("cell", p, q, c): 0.0 for p in places for q in range(1, 6) for c in categories}
+    for place, q, c, n in zip(
+        every["site"], every["imd_quintile"], every["ethnic_group"], every["count"], strict=True
+    ):
+        key = ("cell", None if pd.isna(place) else place, q, c)
+        if key in cells:  # a record outside the area or of no category: no cell
+            cells[key] += float(n)
+    values.update(cells)
+
+    def add(total, keys) -> None:
+        constraints.append((total, list(keys)))
+
+    for place in places:
+        kind = ("q", "e") if place in closing else ("hq", "he")
+        for q in range(1, 6):
+            add((kind[0], place, q), (("cell", place, q, c) for c in categories))
+        for g in groups:
+            add((kind[1], place, g), (("cell", place, q, g) for q in range(1, 6)))
+        add(
+            (kind[1], place, UNSTATED),
+            (("cell", place, q, c) for q in range(1, 6) for c in NOT_STATED),
+        )
+    for c in categories:
+        if ("ethnic", c) in linked.values:
+            add(("ethnic", c), (("cell", p, q, c) for p in places for q in range(1, 6)))
+        for q in range(1, 6):
+            if ("cross", c, q) in linked.values:
+                add(("cross", c, q), (("cell", p, q, c) for p in places))
+    for q in range(1, 6):
+        for kind, members in (("stated", groups), ("unstated", NOT_STATED)):
+            if (kind, q) in linked.values:
+                add((kind, q), (("cell", p, q, c) for p in places for c in members))
+    return set(cells)
 
 
 def _holding(values: Mapping, constraints: list) -> list:

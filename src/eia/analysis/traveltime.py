@@ -84,7 +84,6 @@ __all__ = [
     "rating_change",
     "unreachable_minutes",
     "burden_values",
-    "fmt_minutes",
 ]
 
 
@@ -242,13 +241,6 @@ def burden_values(times: pd.DataFrame, cap: float) -> tuple[pd.Series, pd.Series
         pd.Series(np.where(np.isnan(before), cap, before), index=index),
         pd.Series(np.where(np.isnan(after), cap, after), index=index),
     )
-
-
-def fmt_minutes(value: float | None, signed: bool = False) -> str:
-    """Minutes for a report: '23 min', '+4 min', or 'not reachable'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "not reachable"
-    return f"{value:+.0f} min" if signed else f"{value:.0f} min"
 
 
 # ---------------------------------------------------------------------------

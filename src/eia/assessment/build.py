@@ -173,6 +173,12 @@ def build_findings(a: Assessment) -> findings_mod.Findings:
         scenarios=a.scenarios,
         rules=a.rules if a.proposal.sites is not None else None,
         warnings=a.warnings,
+        intersect={
+            "core20": a.ethnicity_deprivation.core20,
+            "burden": a.ethnicity_deprivation.burden,
+            "access": a.ethnicity_deprivation.access,
+        },
+        intersect_option=a.primary if a.proposal.options else None,
     )
 
 
@@ -285,14 +291,14 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     spec["columns"] = {k: v for k, v in spec["columns"].items() if v is not None}
     codes = list(result.area.lsoas["lsoa21_code"])
     ages = proposal.population.ages if proposal.population is not None else None
-    notes: list[str] = []
+    notes: list[dict] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ServiceDataWarning)
         # Records of the population's ages only, each by its own age (a no-op without ages).
         service = service_load.load_service(spec, result.pack, codes, base_dir=base_dir, ages=ages)
     for w in caught:
         if issubclass(w.category, ServiceDataWarning):
-            notes.append(str(w.message))
+            notes.append(w.message.as_dict())  # a code and figures: the report words it
         else:  # not ours to keep: passed on as it came
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     beyond = uptake_mod.period_beyond_data(spec.get("period"), service.quality)
@@ -349,6 +355,10 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
             years=intersect_mod.service_years(proposal.service),
         ),
     )
+    # Tables protected later (the per-site tables) are linked to the cross table too.
+    uptake.published = intersect_mod.link_cross(
+        uptake.published, result.ethnicity_deprivation.uptake, service, lsoas
+    )
 
     populations = None
     if result.pack.has(detailed_mod.DETAILED_FILE):
@@ -360,6 +370,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         uptake.published.by_ethnic_group,
         proposal.disclosure.min_count,
         populations=populations,
+        total_withheld="count_in_area" in uptake.published.reasons,
     )
     result.uptake = ServiceUptake(service, uptake, tables, ethnic_codes, notes)
     impacts = result.rated.impacts
@@ -398,7 +409,7 @@ def representation_tables(uptake) -> dict[str, pd.DataFrame]:
     IMD quintiles and Core20 are rated on age-standardised rates when every group has one
     (:func:`eia.analysis.impact.standardised_representation`; ``basis`` says which). Ethnic
     groups use the counts with not-stated records reallocated (the one stated assumption,
-    :data:`eia.analysis.uptake.ETHNICITY_ASSUMPTION`); each frame gains ``gap`` and ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
+    the assumption stated in ``report/prose/uptake.j2``, macro ``ethnicity``); each frame gains ``gap`` and ``concern`` (:func:`eia.analysis.uptake.gap_flags`).
     """
     published = uptake.published
     quint = published.by_imd_quintile[["group", "count", "population"]]

@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 
 from eia.analysis import appraisal as appraisal_mod
-from eia.analysis import ethnicity_deprivation as intersect_mod
 from eia.analysis.traveltime import SUMMARY_COLUMNS
 from eia.assessment.build import build_findings
 from eia.assessment.parts import Assessment
@@ -110,8 +109,7 @@ def metrics(a: Assessment) -> dict[str, Any]:
         out.update(appraisal_metrics(a.appraisal))
     if a.frontier is not None:
         out["frontier"] = a.frontier.as_dict()
-    out["warnings"] = [str(w) for w in a.warnings]
-    out["warnings_detail"] = [w.as_dict() for w in a.warnings]
+    out["warnings"] = [w.as_dict() for w in a.warnings]  # kind, where, figures: no words
     crossed = a.ethnicity_deprivation
     if a.uptake is not None:
         out.update(a.uptake.result.metrics())
@@ -189,7 +187,6 @@ def intersect_metrics(a: Assessment) -> dict[str, Any]:
     crossed = a.ethnicity_deprivation
     out["by_ethnic_group_imd_quintile"] = records(crossed.area)
     out["by_ethnic_group_core20"] = records(crossed.core20)
-    out["ethnicity_deprivation_finding"] = intersect_mod.finding(crossed.core20)
     proficiency = a.area.proficiency
     if proficiency is not None:
         lang = language_mod.summary(proficiency)

@@ -147,14 +147,15 @@ class ServiceUptake:
     intervals and gap flags (:func:`eia.assessment.representation_tables`);
     ``ethnic_codes`` the published table by NHS ethnic code
     (:func:`eia.analysis.ethnic_codes.published`, None without codes); ``notes``
-    what reading the extract found (the messages of its ``ServiceDataWarning``).
+    what reading the extract found (each ``ServiceDataWarning``'s code and figures,
+    :meth:`eia.service.columns.ServiceDataWarning.as_dict`; worded by the report).
     """
 
     service: ServiceData
     result: Uptake
     representation: dict[str, pd.DataFrame]
     ethnic_codes: pd.DataFrame | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 :func:`build` turns an assessment's frames into one :class:`Findings` object: the named
 option and why, the disproportionate flags (one definition, one scope), dominance between
 options on group outcomes, the trade-offs between options that do not dominate each
-other, who loses most, robustness, what is missing before sign-off and the warnings. The
-report's decision card, its tables' flag columns, the index and ``metrics.json``
+other, who loses most, robustness, what is missing before sign-off, the warnings and the
+ethnicity × deprivation judgements (:mod:`eia.findings.intersection`). The
+report's decision card, its tables' flag columns, the ethnicity × deprivation section, the
+index and ``metrics.json``
 (``findings`` block, :meth:`Findings.as_dict`) all read it; none decides again.
 """
 
@@ -16,6 +18,7 @@ from eia.findings.model import (
     GroupComparison,
     GroupOutcome,
     Harm,
+    IntersectionFinding,
     Missing,
     Reason,
     Robustness,
@@ -31,6 +34,7 @@ __all__ = [
     "GroupComparison",
     "GroupOutcome",
     "Harm",
+    "IntersectionFinding",
     "Missing",
     "Reason",
     "Robustness",

@@ -21,7 +21,7 @@ proposal — and decides, in one place:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ import pandas as pd
 
 from eia.analysis.access import CORE20_LABELS
 from eia.analysis.impact import Q1_GROUP
+from eia.findings import intersection as intersection_mod
 from eia.findings.model import (
     Dominance,
     Findings,
@@ -78,13 +79,18 @@ def build(
     scenarios: Sequence[str] = (),
     rules=None,
     warnings: Sequence[Any] = (),
+    intersect: Mapping[str, pd.DataFrame | None] | None = None,
+    intersect_option: str | None = None,
 ) -> Findings:
     """The findings of one assessment from its frames (see the module docstring).
 
     ``impacts``: every option's rating rows; ``appraisal``: :class:`eia.appraisal.Appraisal`
     or None; ``scenarios``: the site scenarios in params order; ``rules``: the access
     :class:`eia.impact.Rules` of the judgement (None without sites); ``warnings``: the
-    input guards' :class:`eia.guards.Warning` objects.
+    input guards' :class:`eia.guards.Warning` objects; ``intersect``: the ethnicity ×
+    deprivation tables (``Assessment.ethnicity_deprivation``) and ``intersect_option`` the option their
+    burden is for, named in the words when options are compared
+    (:func:`eia.findings.intersection.build`).
     """
     opted_in = list(getattr(proposal, "groups", []) or [])
     named = choose(appraisal, scenarios)
@@ -126,6 +132,7 @@ def build(
     rows = impacts[impacts["option"] == named] if len(impacts) and named else impacts.iloc[:0]
     findings.harms = _harms(rows, findings, opted_in)
     findings.material_groups, findings.quiet_groups = _materiality(rows, findings)
+    findings.intersection = intersection_mod.build(intersect or {}, intersect_option)
     return findings
 
 

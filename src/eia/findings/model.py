@@ -17,6 +17,7 @@ __all__ = [
     "GroupComparison",
     "GroupOutcome",
     "Harm",
+    "IntersectionFinding",
     "Missing",
     "Reason",
     "Robustness",
@@ -160,6 +161,37 @@ class Harm:
 
 
 @dataclass(frozen=True)
+class IntersectionFinding:
+    """One judgement of the ethnicity × deprivation section, as a code and its figures
+    (:mod:`eia.findings.intersection`).
+
+    ``concentration`` (which ethnic group is most concentrated in Core20): codes
+    ``no_core20`` or ``most_concentrated``; ``burden`` (the ethnic group × Core20 cell with the
+    most added distance or time per resident under ``option``): ``none_rises`` or
+    ``heaviest``; ``access`` (the largest mean change in distance): ``none_rises`` or
+    ``largest_increase``. ``ethnic_group`` and ``core20`` (in Core20 or the rest of the area)
+    name the cell; ``figures`` hold the magnitudes the words quote (area-based Census
+    residents and distances: no service counts).
+    """
+
+    code: str
+    ethnic_group: str | None = None
+    core20: bool | None = None
+    option: str | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON types for ``metrics.json``."""
+        return {
+            "code": self.code,
+            "ethnic_group": self.ethnic_group,
+            "core20": self.core20,
+            "option": self.option,
+            **self.figures,
+        }
+
+
+@dataclass(frozen=True)
 class Robustness:
     """Whether the named option holds when each threshold is halved and doubled.
 
@@ -192,7 +224,8 @@ class Findings:
     ``flags``: the counted disproportionate flags of every option; ``uncounted``: flagged
     rows that are the same people as a counted row; ``outcomes``: each group's outcome per
     option (access only); ``thresholds``: the figures the words need (``unit``, ``far``,
-    ``change``, ``material``, ``material_share``).
+    ``change``, ``material``, ``material_share``); ``intersection``: the ethnicity ×
+    deprivation judgements (:class:`IntersectionFinding`).
     """
 
     named_option: str | None
@@ -211,6 +244,8 @@ class Findings:
     material_groups: list[tuple[str, str]] = field(default_factory=list)
     quiet_groups: list[tuple[str, str]] = field(default_factory=list)
     thresholds: dict[str, float | str] = field(default_factory=dict)
+    #: Ethnicity × deprivation: ``concentration``, ``burden``, ``access`` (those computed).
+    intersection: dict[str, IntersectionFinding] = field(default_factory=dict)
 
     # -- counts ------------------------------------------------------------
 
@@ -324,6 +359,7 @@ class Findings:
                 "variations_changing_flags": self.robustness.flag_changes,
             },
             "missing": [{"code": m.code, **m.figures} for m in self.missing],
+            "ethnicity_deprivation": {k: v.as_dict() for k, v in self.intersection.items()},
             "warnings": [w.as_dict() if hasattr(w, "as_dict") else str(w) for w in self.warnings],
         }
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eia.analysis.ethnic_codes import (
-    WHY_SHARES_ONLY,
-    mapping_table,
-)
+from eia.analysis.ethnic_codes import mapping_table
 from eia.population.area import ETHNIC_SHORT
 from eia.report import show
 from eia.report.summary import measure_noun
+from eia.report.wording import say
 from eia.stats import disclosure
 
 __all__ = ["section"]
@@ -56,12 +54,9 @@ def section(a):
         frame["Representation"] = [
             "–" if v is None else f"{v:.2f}" for v in table["representation"]
         ]
-        why = (
-            "Rates and representation use Census 2021 residents in the detailed categories "
-            "each NHS code corresponds to (see the mapping below)."
-        )
+        why = say("ethnic_codes.j2", "why", rates=True)
     else:
-        why = WHY_SHARES_ONLY
+        why = say("ethnic_codes.j2", "why", rates=False)
     return show.Block(
         show.heading("Detailed ethnic groups"),
         show.Table(

@@ -1,25 +1,81 @@
-"""Ethnicity × deprivation, shown for the board: residents, access, burden and uptake (computed in :mod:`eia.analysis.ethnicity_deprivation`)."""
+"""Ethnicity × deprivation, shown for the board: residents, access, burden and uptake.
+
+The tables are computed in :mod:`eia.analysis.ethnicity_deprivation`; the judgements the
+sentences state (which group is most concentrated in Core20, which cell bears the heaviest
+burden, which the largest change in distance) are the assessment's findings
+(:class:`eia.findings.IntersectionFinding`, ``Findings.intersection``), worded by
+``prose/ethnicity_deprivation.j2``.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from eia.analysis.ethnicity_deprivation import (
-    access_finding,
-    burden_finding,
-    finding,
-    service_years,
-)
+from eia.analysis.ethnicity_deprivation import service_years
+from eia.report.ratings import rating_labels, rating_words
+from eia.findings import IntersectionFinding
+from eia.findings import intersection as intersection_mod
 from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
-from eia.report import ratings, show
+from eia.report import show
 from eia.report.summary import measure_noun
+from eia.report.wording import say
 from eia.stats import disclosure
 
-__all__ = ["section", "show_access", "show_area", "show_burden", "show_uptake"]
+__all__ = [
+    "access_words",
+    "burden_words",
+    "concentration_words",
+    "section",
+    "show_access",
+    "show_area",
+    "show_burden",
+    "show_uptake",
+]
 
 
-def show_area(area_long: pd.DataFrame, core: pd.DataFrame):
-    """The area's residents by ethnic group × quintile, and the Core20 table, with the finding."""
+def _short(group: str | None) -> str:
+    return ETHNIC_SHORT.get(group, group) if group else ""
+
+
+def concentration_words(x: IntersectionFinding):
+    """The sentence on which ethnic group is most concentrated in Core20."""
+    return say("ethnicity_deprivation.j2", "concentration", x=x, short=_short(x.ethnic_group))
+
+
+def burden_words(x: IntersectionFinding | None, unit: str = "km"):
+    """The sentence on the cell with the heaviest added burden (None: no rated cell)."""
+    if x is None:
+        return None
+    f = x.figures
+    rated = (
+        rating_words(f["rating"], f["disproportionate"], f["rating_note"])
+        if x.code == "heaviest"
+        else ""
+    )
+    return say(
+        "ethnicity_deprivation.j2",
+        "burden",
+        x=x,
+        short=_short(x.ethnic_group),
+        rated=rated,
+        unit=unit,
+    )
+
+
+def access_words(x: IntersectionFinding | None):
+    """The sentence on the largest average change in distance (None: no cell large enough)."""
+    if x is None:
+        return None
+    return say("ethnicity_deprivation.j2", "access", x=x, short=_short(x.ethnic_group))
+
+
+def show_area(
+    area_long: pd.DataFrame, core: pd.DataFrame, finding: IntersectionFinding | None = None
+):
+    """The area's residents by ethnic group × quintile, and the Core20 table, with the finding
+    (``finding``: the assessment's ``Findings.intersection["concentration"]``; made from
+    ``core`` by :func:`eia.findings.intersection.concentration` when not given)."""
+    finding = finding or intersection_mod.concentration(core)
     wide = area_long.pivot(index="ethnic_group", columns="imd_quintile", values="population")
     wide = wide.reindex([g for g in ETHNIC_GROUPS if g in wide.index])
     shares = area_long.pivot(index="ethnic_group", columns="imd_quintile", values="share_of_group")
@@ -54,7 +110,7 @@ def show_area(area_long: pd.DataFrame, core: pd.DataFrame):
         }
     )
     return show.Block(
-        show.paragraphs(finding(core)),
+        show.paragraphs(concentration_words(finding)),
         show.Table(
             table,
             "Residents by ethnic group and national IMD 2025 quintile (in brackets: share of the "
@@ -66,10 +122,16 @@ def show_area(area_long: pd.DataFrame, core: pd.DataFrame):
 
 
 def show_access(
-    table: pd.DataFrame, threshold_km: float, which: str = "the proposal", finding: bool = True
+    table: pd.DataFrame,
+    threshold_km: float,
+    which: str = "the proposal",
+    finding: bool | IntersectionFinding | None = True,
 ):
-    """Access change for each ethnic group within Core20 and the rest (``finding``: with the
-    sentence on the largest average increase; off when the burden table above states it)."""
+    """Access change for each ethnic group within Core20 and the rest (``finding``: the
+    assessment's ``Findings.intersection["access"]``, or True to make it from ``table``;
+    False: no sentence, when the burden table above states it)."""
+    if finding is True:
+        finding = intersection_mod.largest_access_change(table)
     frame = pd.DataFrame(
         {
             "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
@@ -87,7 +149,7 @@ def show_access(
         }
     )
     return show.Block(
-        show.paragraphs(access_finding(table)) if finding else None,
+        show.paragraphs(access_words(finding)) if finding else None,
         show.Table(
             frame,
             f"Access before and after {which} for each ethnic group in Core20 neighbourhoods and "
@@ -102,10 +164,13 @@ def show_burden(
     change_km: float,
     which: str = "the proposal",
     option: str | None = None,
-    min_residents: int = 100,
+    finding: IntersectionFinding | None = None,
 ):
-    """The judgement's burden measures for each ethnic group within Core20 and the rest
-    (``option``: the option named in the finding)."""
+    """The judgement's burden measures for each ethnic group within Core20 and the rest, with
+    the sentence on the heaviest burden (``finding``: the assessment's
+    ``Findings.intersection["burden"]``; made from ``table`` for ``option`` by
+    :func:`eia.findings.intersection.heaviest_burden` when not given)."""
+    finding = finding or intersection_mod.heaviest_burden(table, option)
     frame = pd.DataFrame(
         {
             "Ethnic group": [ETHNIC_SHORT.get(g, g) for g in table["ethnic_group"]],
@@ -116,11 +181,11 @@ def show_burden(
             f"Nearer by more than {change_km:g} km": [show.fmt_int(v) for v in table["nearer"]],
             "Removed km per resident": [f"{v:.2f}" for v in table["removed_per_resident"]],
             "Newly far from a site": [show.fmt_int(v) for v in table["newly_far"]],
-            "Rating": ratings.rating_labels(table, min_residents),
+            "Rating": rating_labels(table),
         }
     )
     return show.Block(
-        show.paragraphs(burden_finding(table, option=option)),
+        show.paragraphs(burden_words(finding)) if finding is not None else None,
         show.Table(
             frame,
             f"Burden of the change under {which} for each ethnic group in Core20 neighbourhoods "
@@ -187,10 +252,16 @@ def show_uptake(
 
 
 def section(a):
-    """The report's ethnicity × deprivation part for an :class:`eia.assessment.Assessment`."""
+    """The report's ethnicity × deprivation part for an :class:`eia.assessment.Assessment`
+    (its sentences read ``a.findings.intersection``)."""
+    found = a.findings.intersection if a.findings is not None else {}
     parts = [
         show.heading("Ethnicity and deprivation together"),
-        show_area(a.ethnicity_deprivation.area, a.ethnicity_deprivation.core20),
+        show_area(
+            a.ethnicity_deprivation.area,
+            a.ethnicity_deprivation.core20,
+            found.get("concentration"),
+        ),
     ]
     which = a.primary if a.proposal.options else "the proposal"
     if a.primary_reason:
@@ -203,7 +274,7 @@ def section(a):
                 a.proposal.thresholds.change_km,
                 which,
                 option,
-                a.proposal.thresholds.min_people,
+                finding=found.get("burden"),
             )
         )
     if a.ethnicity_deprivation.access is not None:
@@ -212,7 +283,7 @@ def section(a):
                 a.ethnicity_deprivation.access,
                 a.threshold_km,
                 which,
-                finding=a.ethnicity_deprivation.burden is None,
+                finding=found.get("access") if a.ethnicity_deprivation.burden is None else False,
             )
         )
     if a.uptake is not None and a.ethnicity_deprivation.uptake is not None:

@@ -34,7 +34,10 @@ FIGURE_DPI = 110
 
 
 def esc(value: object) -> str:
-    """HTML-escape any value's text (quotes included)."""
+    """HTML-escape any value's text (quotes included); markup already escaped by a prose
+    template (anything with ``__html__``, e.g. :func:`eia.report.wording.say`) passes as it is."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
     return html.escape("" if value is None else str(value), quote=True)
 
 

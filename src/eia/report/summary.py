@@ -31,6 +31,7 @@ from eia.report.show import (
     join_words,
     plural,
 )
+from eia.report.wording import warning_text
 
 #: Where each kind of detail lives in the report (the summary points there).
 SECTIONS = {
@@ -103,13 +104,9 @@ def short_group(group: str) -> str:
 
 
 def board_warning(warning) -> str:
-    """An input warning in the board's words: without the params-file path and key the CLI
-    shows an analyst ("(options[1].proposed)", "thresholds.site_outside_km")."""
-    text = str(warning)
-    where = getattr(warning, "where", "")
-    if where:
-        text = text.replace(f" ({where})", "")
-    return re.sub(r",\s*thresholds\.[a-z_]+\)", ")", text)
+    """An input warning in the board's words (``prose/warnings.j2``): without the params-file
+    path and key the command line shows an analyst."""
+    return warning_text(warning, analyst=False)
 
 
 def option_names(a: Assessment) -> list[str]:

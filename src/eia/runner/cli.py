@@ -19,6 +19,7 @@ def _validate(args: argparse.Namespace) -> int:
     from eia.analysis import guards
     from eia.refdata import load_pack
     from eia.refdata.lookup import describe_area
+    from eia.report.wording import warning_text
 
     failed = 0
     pack = None
@@ -28,13 +29,13 @@ def _validate(args: argparse.Namespace) -> int:
             proposal = params.load(file, pack)
             warnings = guards.check_proposal(proposal, pack)
             if warnings and args.strict:
-                raise guards.as_error(str(file), warnings)
+                raise guards.as_error(str(file), warnings, warning_text)
         except ParamsError as exc:
             failed += 1
             print(str(exc), file=sys.stderr)
             continue
         for warning in warnings:
-            print(f"{file}: warning: {warning}", file=sys.stderr)
+            print(f"{file}: warning: {warning_text(warning)}", file=sys.stderr)
         for choice in params.site_choices(proposal, pack):
             print(f"{file}: note: {choice}", file=sys.stderr)
         note = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""

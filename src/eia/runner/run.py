@@ -30,6 +30,7 @@ from eia.redact import printable
 from eia.refdata import ENV_VAR, load_pack
 from eia.report import html as report
 from eia.report import pdf as pdf_mod
+from eia.report.wording import warning_text
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
 USER_ERRORS = {
@@ -400,7 +401,7 @@ def run(
 
         warnings = guards.check_proposal(proposal, pack)
         if warnings:
-            raise guards.as_error(str(params_file), warnings)
+            raise guards.as_error(str(params_file), warnings, warning_text)
     timings["validate"] = time.perf_counter() - t0
     want_pdf = proposal.publish.pdf if pdf is None else pdf
     if want_pdf:
@@ -535,12 +536,12 @@ def _execute(
             from eia.analysis import guards
 
             found = [
-                guards.Warning(**w)
-                for w in metrics.get("warnings_detail", [])
+                guards.Warning.from_dict(w)
+                for w in metrics.get("warnings", [])
                 if w.get("kind") in guards.DATA_KINDS
             ]
             if found:
-                raise guards.as_error(str(params_file), found)
+                raise guards.as_error(str(params_file), found, warning_text)
         metrics["provenance"] = info
         write_json(metrics, metrics_path)
         report.write(nb_path, staging / "report.html", proposal.title)
@@ -570,7 +571,7 @@ def _execute(
         notebook=final / "assessment.ipynb",
         metrics=final / "metrics.json",
         timings=timings,
-        warnings=[str(w) for w in metrics.get("warnings", [])],
+        warnings=[warning_text(w) for w in metrics.get("warnings", [])],
         pdf=final / "report.pdf" if want_pdf else None,
         removed=removed,
     )

@@ -707,12 +707,7 @@ def _aggregate_spec(spec: Mapping, base_dir, columns: Mapping[str, str]) -> Extr
             raise
     finally:
         source.close()
-    warnings.warn(
-        f"{source.describe['source']} is not valid UTF-8; read it as Windows-1252 (cp1252). "
-        "Check accented names and symbols, or save the file as UTF-8.",
-        ServiceDataWarning,
-        stacklevel=3,
-    )
+    warnings.warn(ServiceDataWarning("not_utf8", source=source.describe["source"]), stacklevel=3)
     source = open_source({**spec, "encoding": "cp1252"}, base_dir)
     try:
         return aggregate(source, columns, period=spec.get("period"), ages=spec.get("ages"))

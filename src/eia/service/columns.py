@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -77,7 +78,24 @@ _SEX = {
 
 
 class ServiceDataWarning(UserWarning):
-    """Something in a service extract was handled but should be reported (encoding, names)."""
+    """Something in a service extract was handled but should be reported (encoding, names).
+
+    A code and the figures its words quote (the report's data notes,
+    ``report/prose/data_notes.j2``): ``not_utf8`` (``source``: the file's name) or
+    ``names_matched`` (``n``: how many LSOA values were names, ``examples``: up to three of
+    them, public LSOA names). ``str()`` is the code and figures, for logs.
+    """
+
+    def __init__(self, code: str, **figures: Any):
+        self.code, self.figures = code, dict(figures)
+        super().__init__(code, self.figures)
+
+    def __str__(self) -> str:
+        return f"{self.code}: " + ", ".join(f"{k}={v!r}" for k, v in self.figures.items())
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"code", **figures}``: what the report's data notes are worded from."""
+        return {"code": self.code, **self.figures}
 
 
 # ---------------------------------------------------------------------------

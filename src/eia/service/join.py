@@ -89,13 +89,10 @@ def join_to_lsoa21(
     by_name = route.str.startswith("name:")
     names = merged.loc[by_name, "code"].drop_duplicates()
     if len(names):
-        examples = ", ".join(repr(n) for n in names.head(3))
         warnings.warn(
-            f"{len(names)} LSOA "
-            f"{'value is a name, not a code' if len(names) == 1 else 'values are names, not codes'} "
-            f"(e.g. {examples}); "
-            "matched them to LSOA codes by name",
-            ServiceDataWarning,
+            ServiceDataWarning(
+                "names_matched", n=len(names), examples=[str(n) for n in names.head(3)]
+            ),
             stacklevel=2,
         )
     unmatched = merged[~matched]

@@ -65,7 +65,6 @@ from eia.analysis.uptake.ethnic import (
     ADJUSTED_COLUMNS,
     COMPLETENESS_GAP,
     COMPLETENESS_THRESHOLD,
-    ETHNICITY_ASSUMPTION,
     completeness_table,
     completeness_warnings,
     ethnic_dsr,
@@ -88,13 +87,9 @@ from eia.analysis.uptake.inequality import _SII_SEED, inequality_slope  # noqa: 
 from eia.analysis.uptake.period import (
     PERIOD_TOLERANCE_DAYS,
     counting_of,
-    counting_sentence,
-    long_date,
     month_of,
     period_beyond_data,
-    period_sentence,
     resolve_period,
-    span_words,
     unit_label,
     years_between,
 )
@@ -123,12 +118,10 @@ from eia.analysis.uptake.result import Published, Uptake
 from eia.analysis.uptake.steps import (
     compute,
     deprivation_tables,
-    ethnic_standardisation_sentence,
     ethnic_tables,
     fit_slope,
     publish_tables,
     published,
-    standardisation_sentence,
 )
 
 __all__ = [
@@ -138,11 +131,7 @@ __all__ = [
     "resolve_period",
     "period_beyond_data",
     "unit_label",
-    "period_sentence",
-    "long_date",
     "month_of",
-    "span_words",
-    "counting_sentence",
     "restrict_to_ages",
     "ages_restriction",
     "PER",
@@ -160,7 +149,6 @@ __all__ = [
     "COMPLETENESS_GAP",
     "completeness_table",
     "completeness_warnings",
-    "ETHNICITY_ASSUMPTION",
     "ethnic_table",
     "published_inflation",
     "reallocation_inflation",
@@ -188,6 +176,4 @@ __all__ = [
     "publish_tables",
     "fit_slope",
     "published",
-    "ethnic_standardisation_sentence",
-    "standardisation_sentence",
 ]

@@ -19,7 +19,6 @@ __all__ = [
     "COMPLETENESS_GAP",
     "completeness_table",
     "completeness_warnings",
-    "ETHNICITY_ASSUMPTION",
     "ethnic_table",
     "read_ethnicity_by_age",
     "ethnic_dsr",
@@ -73,39 +72,33 @@ def completeness_warnings(
     *,
     threshold: float = COMPLETENESS_THRESHOLD,
     gap: float = COMPLETENESS_GAP,
-) -> list[str]:
+) -> list[dict]:
     """Warnings when ethnicity completeness is low overall or differs by deprivation.
 
     ``table`` is the published completeness table (withheld shares None): the warnings
-    quote only published shares.
+    carry only published shares. Each is a code with its figures:
+    ``{"code": "completeness_low", "overall", "threshold"}`` or
+    ``{"code": "completeness_gap", "low", "high", "gap"}`` (the words are the report's,
+    ``report/prose/uptake.j2``).
     """
-    out = []
+    out: list[dict] = []
     share = pd.to_numeric(table["completeness"], errors="coerce")
     overall = share[(table["group"] == "All").to_numpy()].iloc[0]
     if pd.notna(overall) and overall < threshold:
         out.append(
-            f"Only {overall:.0%} of records state an ethnic group (below the {threshold:.0%} "
-            "threshold, thresholds.ethnicity_completeness): observed ethnic group rates are "
-            "well below the true rates, and the reallocated rates rest heavily on their assumption."
+            {"code": "completeness_low", "overall": float(overall), "threshold": float(threshold)}
         )
     quint = share[table["imd_quintile"].notna().to_numpy()].dropna()
     if len(quint) >= 2 and quint.max() - quint.min() > gap:
         out.append(
-            f"Ethnicity completeness differs by deprivation, from {quint.min():.0%} to "
-            f"{quint.max():.0%} across IMD quintiles (more than {gap:.0%} apart, "
-            "thresholds.completeness_gap): missingness is related to where people live, so "
-            "not-stated records are reallocated within each quintile, not across the area."
+            {
+                "code": "completeness_gap",
+                "low": float(quint.min()),
+                "high": float(quint.max()),
+                "gap": float(gap),
+            }
         )
     return out
-
-
-#: The one assumption about records without a stated ethnic group, used by rates and representation.
-ETHNICITY_ASSUMPTION = (
-    "Records without a stated ethnic group (Not stated, Not known) are assumed to be spread "
-    "across the five groups as the stated records are, within each IMD quintile. Observed rates "
-    "leave them out and are lower bounds; adjusted rates and representation reallocate them "
-    "under this assumption."
-)
 
 
 def ethnic_table(
@@ -126,7 +119,7 @@ def ethnic_table(
     plus ``adjusted_count``, ``adjusted_rate``, ``adjusted_lower``,
     ``adjusted_upper`` (not-stated records reallocated in proportion to the
     stated ones within each IMD quintile of ``area``, or across the whole area
-    without it; see :data:`ETHNICITY_ASSUMPTION`; the limits are widened for the
+    without it; see the assumption in ``report/prose/uptake.j2`` (``ethnicity``); the limits are widened for the
     reallocation's own uncertainty, :func:`reallocation_inflation`) and ``in_rates`` (False for
     "Not stated" and "Not known", counts only). ``ratio`` and ``representation``
     use the adjusted counts, so rates and representation share one assumption

@@ -7,7 +7,6 @@ from typing import Any
 import pandas as pd
 
 from eia import stats
-from eia.analysis.uptake.period import unit_label
 from eia.analysis.uptake.rates import DSR_COLUMNS, PER
 
 __all__ = ["inequality_slope"]
@@ -24,7 +23,6 @@ def inequality_slope(
     repetitions: int = 100_000,
     seed: int = _SII_SEED,
     per: float = PER,
-    unit: str | None = None,
     standardised: bool | None = None,
 ) -> dict:
     """The slope index of inequality of the rate across IMD deciles (or quintiles).
@@ -37,11 +35,12 @@ def inequality_slope(
     else the crude ones. ``use="quintile"`` fits the quintile table instead.
     Returns ``sii, sii_lower, sii_upper`` (per ``per`` per year, least minus most
     deprived end), ``quantiles``, ``value_type``, ``per``, ``standardised`` and
-    ``interpretation`` (a sentence); or ``sii`` None with ``reason`` when it
-    cannot be fitted.
+    ``gradient`` (``"none"`` when the interval includes 0, else ``"more_deprived"`` or
+    ``"less_deprived"``: where the rate is higher); or ``sii`` None with ``reason`` (a
+    code: ``no_table``; ``too_few``, with ``levels`` and ``needed``; ``no_dsr``) when it
+    cannot be fitted. The words are the report's (``report/prose/uptake.j2``).
     """
     table, key = (deciles, "imd_decile") if use == "decile" else (quintiles, "imd_quintile")
-    unit = unit or unit_label(per)
     out: dict[str, Any] = {
         "quantiles": use,
         "per": per,
@@ -51,13 +50,14 @@ def inequality_slope(
         "standardised": False,
     }
     if table is None:
-        return {**out, "reason": f"no {use} table"}
+        return {**out, "reason": "no_table"}
     rows = table[table["population"] > 0]
     if len(rows) < stats.MIN_QUANTILES:
         return {
             **out,
-            "reason": f"the area has residents in only {len(rows)} IMD {use}s; "
-            f"the SII needs at least {stats.MIN_QUANTILES}",
+            "reason": "too_few",
+            "levels": len(rows),
+            "needed": stats.MIN_QUANTILES,
         }
     cols = ("rate", "lower", "upper")
     has_dsr = "dsr" in rows and pd.to_numeric(rows["dsr"], errors="coerce").notna().all()
@@ -65,7 +65,7 @@ def inequality_slope(
         cols = DSR_COLUMNS
         out["standardised"] = True
     elif standardised:
-        return {**out, "reason": f"an IMD {use} has no age-standardised rate (under 10 events)"}
+        return {**out, "reason": "no_dsr"}
     rate = rows[cols[0]].astype(float).to_numpy()
     value_type = "rate" if (rate > 0).all() else "normal"
     result = stats.sii(
@@ -80,15 +80,9 @@ def inequality_slope(
     )
     sii, lo, hi = result["sii"], result["sii_lower"], result["sii_upper"]
     if lo <= 0 <= hi:
-        finding = "the interval includes 0, so no clear gradient"
+        gradient = "none"
     elif sii < 0:
-        finding = "the rate is higher in more deprived areas"
+        gradient = "more_deprived"
     else:
-        finding = "the rate is higher in less deprived areas"
-    kind = "age-standardised rates" if out["standardised"] else "crude rates"
-    interpretation = (
-        f"Slope index of inequality across IMD {use}s, on {kind}: {sii:+.2f} {unit} "
-        f"(95% CI {lo:+.2f} to {hi:+.2f}), the modelled rate at the least deprived end minus "
-        f"that at the most deprived end: {finding}."
-    )
-    return {**out, **result, "value_type": value_type, "interpretation": interpretation}
+        gradient = "less_deprived"
+    return {**out, **result, "value_type": value_type, "gradient": gradient}

@@ -6,8 +6,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
 __all__ = [
     "month_of",
     "PERIOD_TOLERANCE_DAYS",
@@ -16,10 +14,6 @@ __all__ = [
     "resolve_period",
     "period_beyond_data",
     "unit_label",
-    "period_sentence",
-    "long_date",
-    "span_words",
-    "counting_sentence",
 ]
 
 
@@ -164,53 +158,3 @@ def period_beyond_data(
 def unit_label(per: float, population: str = "residents") -> str:
     """The rates' unit, e.g. "per 1,000 residents per year"."""
     return f"per {per:,.0f} {population} per year"
-
-
-def period_sentence(period: Mapping) -> str:
-    """How the period was set, in one sentence."""
-    if period["source"] == "assumed":
-        return (
-            "The extract has no dates and the proposal states no period, so it is assumed "
-            "to cover one year: rates per year are only as right as that assumption."
-        )
-    how = (
-        "as the proposal states"
-        if period["source"] == "params"
-        else "from the extract's first to its last date (the proposal can state the period instead)"
-    )
-    return (
-        f"The extract covers {span_words(period)}, {how}; counts are shown as totals and per "
-        "year, and rates are per year."
-    )
-
-
-def long_date(value) -> str:
-    """A date as people write it: "1 April 2024" (the text unchanged if it is not a date)."""
-    try:
-        day = pd.Timestamp(str(value))
-    except (ValueError, TypeError):
-        return str(value)
-    return f"{day.day} {day.strftime('%B %Y')}"
-
-
-def span_words(period: Mapping) -> str:
-    """A period in words: "1 April 2024 to 31 March 2025 (1 year)", "(1.50 years)"."""
-    years = float(period["years"])
-    length = "1 year" if round(years, 2) == 1 else f"{years:.2f} years"
-    return f"{long_date(period['start'])} to {long_date(period['end'])} ({length})"
-
-
-def counting_sentence(counting: str) -> str:
-    """What is counted, and what that means for the intervals."""
-    if counting == "people":
-        return (
-            "Figures count distinct people (the extract names a person column): someone with several events "
-            "is counted once in each group they belong to."
-        )
-    return (
-        "Figures count events, not people: the extract names no person column, so someone "
-        "with several events is counted several times. "
-        "Repeat events of the same people are not independent, so the intervals below, which "
-        "assume they are, are too narrow; PHEindicatormethods widens them from the number of "
-        "events per person, which this extract does not hold."
-    )

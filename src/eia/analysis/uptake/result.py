@@ -25,8 +25,11 @@ class Published:
     age-standardised rates when there are any, ``suppressed`` (why a row's count is
     withheld), and for ethnic groups ``in_rates`` and the reallocated (adjusted)
     figures. ``reasons`` is :func:`eia.analysis.uptake.protect.protect_tables`' ``{entry: reason}`` across all of
-    them; ``notes`` the section's sentences; ``uptake`` and ``data_quality`` are
-    metrics.json's blocks.
+    them; ``notes`` the codes the report words its notes from (``counting``: ``"events"`` or
+    ``"people"``; ``period``: how it was set, ``"params"``, ``"extract dates"`` or ``"assumed"``;
+    ``standardised``, ``ethnic_standardised``, ``ethnic_by_age_supplied``: booleans; the
+    words are ``report/prose/uptake.j2``); ``uptake`` and ``data_quality`` are metrics.json's
+    blocks.
     """
 
     by_imd_quintile: pd.DataFrame
@@ -35,7 +38,7 @@ class Published:
     by_ethnic_group: pd.DataFrame | None
     ethnicity_completeness: pd.DataFrame | None
     reasons: Mapping[Any, str]
-    notes: Mapping[str, str]
+    notes: Mapping[str, Any]
     uptake: dict
     data_quality: dict
     #: Every count the tables publish, their relations and the withheld ones, for tables
@@ -88,7 +91,9 @@ class Uptake:
     higher_use_is: str = "better"
     material_band: tuple[float, float] = MATERIAL_BAND
     standardised: bool = False
-    warnings: list[str] = field(default_factory=list)
+    #: Completeness warnings: codes with the published shares they quote
+    #: (:func:`eia.analysis.uptake.completeness_warnings`).
+    warnings: list[dict] = field(default_factory=list)
     #: The whole area's age-standardised rate (``dsr``, limits, ``dsr_count``), the base of
     #: age-standardised representation; None without DSRs or when the area's count is withheld.
     dsr_area: dict | None = None

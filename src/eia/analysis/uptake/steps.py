@@ -11,7 +11,6 @@ from eia.analysis.uptake.ethnic import (
     ADJUSTED_COLUMNS,
     COMPLETENESS_GAP,
     COMPLETENESS_THRESHOLD,
-    ETHNICITY_ASSUMPTION,
     completeness_table,
     completeness_warnings,
     ethnic_dsr,
@@ -21,8 +20,6 @@ from eia.analysis.uptake.gaps import MATERIAL_BAND
 from eia.analysis.uptake.inequality import inequality_slope
 from eia.analysis.uptake.period import (
     counting_of,
-    counting_sentence,
-    period_sentence,
     resolve_period,
     unit_label,
 )
@@ -58,8 +55,6 @@ __all__ = [
     "publish_tables",
     "fit_slope",
     "published",
-    "ethnic_standardisation_sentence",
-    "standardisation_sentence",
 ]
 
 
@@ -136,7 +131,7 @@ def compute(
             threshold=completeness_threshold,
             gap=completeness_gap,
         )
-    sii = fit_slope(dec, quint, reasons, per=per, unit=unit, standardised=standardised)
+    sii = fit_slope(dec, quint, reasons, per=per, standardised=standardised)
     band = (float(material_band[0]), float(material_band[1]))
     quality = dict(service.quality)
     result = Uptake(
@@ -163,12 +158,11 @@ def compute(
         dsr_area=None if area_dsr is None or "count_in_area" in reasons else area_dsr,
     )
     notes = {
-        "counting": counting_sentence(counting),
-        "period": period_sentence(span),
-        "standardisation": standardisation_sentence(standardised),
-        "ethnicity": ETHNICITY_ASSUMPTION
-        + " "
-        + ethnic_standardisation_sentence(ethnic_standardised, ethnicity_by_age is not None),
+        "counting": counting,
+        "period": span["source"],
+        "standardised": standardised,
+        "ethnic_standardised": ethnic_standardised,
+        "ethnic_by_age_supplied": ethnicity_by_age is not None,
     }
     result.published = published(result, tables, reasons, notes, ethnic_standardised, linked)
     return result
@@ -327,11 +321,12 @@ def fit_slope(
     reasons: Mapping,
     *,
     per: float,
-    unit: str,
     standardised: bool,
 ) -> dict:
     """Step 4: the slope index of inequality, fitted only to levels whose rates are all published
-    (deciles, else quintiles, else withheld); ``note`` says when it fell back."""
+    (deciles, else quintiles, else withheld: ``reason`` ``"withheld"``); ``note`` says when
+    it fell back (``"quintiles"``: a decile's count is suppressed; ``"crude"``: a decile has
+    under 10 events, too few for an age-standardised rate)."""
     if any(("decile", d) in reasons for d in range(1, 11)):
         if any(("quintile", q) in reasons for q in range(1, 6)):
             return {
@@ -340,17 +335,14 @@ def fit_slope(
                 "sii": None,
                 "sii_lower": None,
                 "sii_upper": None,
-                "reason": "withheld: a deprivation quintile's count is suppressed",
+                "reason": "withheld",
             }
-        sii = inequality_slope(dec, quint, use="quintile", per=per, unit=unit)
-        sii["note"] = "fitted across quintiles because a decile's count is suppressed"
+        sii = inequality_slope(dec, quint, use="quintile", per=per)
+        sii["note"] = "quintiles"
         return sii
-    sii = inequality_slope(dec, quint, use="decile", per=per, unit=unit)
+    sii = inequality_slope(dec, quint, use="decile", per=per)
     if standardised and not sii.get("standardised") and sii.get("sii") is not None:
-        sii["note"] = (
-            "fitted to crude rates because an IMD decile has under 10 events, too few for an "
-            "age-standardised rate"
-        )
+        sii["note"] = "crude"
     return sii
 
 
@@ -358,7 +350,7 @@ def published(
     result: Uptake,
     tables: Mapping[str, pd.DataFrame | None],
     reasons: Mapping,
-    notes: Mapping[str, str],
+    notes: Mapping[str, Any],
     ethnic_standardised: bool,
     linked: disclosure.Linked | None = None,
 ) -> Published:
@@ -410,51 +402,12 @@ def published(
             else _json_rows(pub_e.drop(columns=["adjusted_count"])),
             "ethnicity_completeness": None if pub_comp is None else _json_rows(pub_comp),
             "sii": _json_value(result.sii),
-            "ethnicity_note": notes["ethnicity"],
-            "notes": dict(notes),
+            "ethnic_by_age_supplied": bool(notes["ethnic_by_age_supplied"]),
             "warnings": list(result.warnings),
-            "disclosure": {
-                "min_count": result.min_count,
-                "statement": disclosure.policy_statement(result.min_count),
-            },
+            "disclosure": {"min_count": result.min_count},
         },
         data_quality=disclosure.published_record(
             published_quality, disclosure.PUBLISHED["data_quality"], min_count=result.min_count
         ),
         linked=linked,
-    )
-
-
-def ethnic_standardisation_sentence(standardised: bool, supplied: bool) -> str:
-    """Whether ethnic group rates are age-standardised, and why not."""
-    if standardised:
-        return (
-            "Ethnic group rates are also age-standardised (2013 European Standard Population) with "
-            "the ethnic group by age denominators supplied with the proposal, from "
-            "stated records only (lower bounds, like the observed rates); none below 10 events."
-        )
-    if supplied:
-        return (
-            "Ethnic group rates are crude (not age-standardised): ethnic group by age denominators "
-            "were supplied, but the extract's aggregation does not cross ethnic group with age."
-        )
-    return (
-        "Ethnic group rates are crude (not age-standardised): the reference data has no ethnic "
-        "group by age, so groups with younger or older populations are not compared like for like."
-    )
-
-
-def standardisation_sentence(standardised: bool) -> str:
-    """Which rates are age-standardised, and why the others are crude."""
-    if standardised:
-        return (
-            "Rates by deprivation and for Core20 are also given age-standardised: directly "
-            "standardised to the 2013 European Standard Population with Dobson limits, using ONS "
-            "mid-2020 residents by age (persons) scaled to Census 2021 totals; none is given for a "
-            "group with fewer than 10 events (PHE practice). Records of unknown age are left out of "
-            "them."
-        )
-    return (
-        "All rates are crude (not age-standardised): the extract has no age column, so groups "
-        "with older or younger populations cannot be compared like for like."
     )

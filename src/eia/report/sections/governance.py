@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eia.analysis.uptake import long_date
 from eia.assessment import Assessment
 from eia.provenance import collect
 from eia.refdata import ATTRIBUTION
@@ -27,6 +26,7 @@ from eia.report.show import (
     paragraphs,
     signoff_table,
 )
+from eia.report.wording import long_date, say
 
 __all__ = [
     "LIMITATIONS",
@@ -102,7 +102,10 @@ def data_quality(a: Assessment) -> Block:
     """Data quality of the service extract (if any), warnings met while reading it, limitations."""
     return Block(
         uptake_quality(a.uptake.result) if a.uptake is not None else None,
-        bullet_list(a.uptake.notes, intro="Notes from reading the service data:")
+        bullet_list(
+            [say("data_notes.j2", "service", n=n) for n in a.uptake.notes],
+            intro="Notes from reading the service data:",
+        )
         if a.uptake is not None and a.uptake.notes
         else None,
         bullet_list(travel_report.notes(a), intro="Notes from reading the journey-time matrices:")

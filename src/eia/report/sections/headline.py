@@ -22,6 +22,7 @@ from eia.report.show import (
     fmt_int,
     notice_box,
 )
+from eia.report.wording import say_text
 
 __all__ = [
     "TEMPLATE_NAMES",
@@ -154,7 +155,7 @@ def uptake_facts(a: Assessment) -> list[str]:
         )
     sii = u.sii
     if sii.get("sii") is not None:
-        facts.append(sii["interpretation"])
+        facts.append(say_text("uptake.j2", "sii_finding", s=sii, unit=u.unit))
     reps = representation(a)
     if reps is not None and "concern" in reps:
         concern = reps[reps["concern"].astype(bool)]

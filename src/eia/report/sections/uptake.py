@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eia.analysis.uptake import protect_map, span_words
+from eia.analysis.uptake import protect_map
 from eia.assessment import Assessment
 from eia.population.area import ETHNIC_SHORT
 from eia.report import figures, maps
@@ -24,6 +24,7 @@ from eia.report.show import (
     paragraphs,
     plural,
 )
+from eia.report.wording import month_words, say, say_text
 from eia.stats import disclosure
 
 __all__ = [
@@ -147,8 +148,14 @@ def uptake_map(a: Assessment) -> Figure | Html | None:
     )
     if classes.withheld_all:
         return paragraphs(
-            f"The map of {a.uptake.service.label} {a.uptake.result.unit} by LSOA is withheld: "
-            f"{classes.withheld_all}, so it would show nothing the tables do not."
+            say(
+                "disclosure.j2",
+                "map_withheld",
+                code=classes.withheld_all,
+                label=a.uptake.service.label,
+                unit=a.uptake.result.unit,
+                min_count=m,
+            )
         )
     fig = maps.rate_map(
         a.area.lsoas,
@@ -376,7 +383,7 @@ def uptake_headline(u) -> str:
         else f" ({float(in_area) / years:,.0f} a year)"
     )
     span = (
-        f" from {span_words(u.period)}"
+        f" from {say_text('uptake.j2', 'span', period=u.period)}"
         if u.period.get("start")
         else " (period not known; one year assumed)"
     )
@@ -412,16 +419,11 @@ def uptake_gaps_rule(u) -> str:
     )
 
 
-def _month_words(month: str) -> str:
-    """ "2024-04" as "April 2024"."""
-    return pd.Timestamp(f"{month}-01").strftime("%B %Y")
-
-
 def data_dates_sentence(period: dict) -> str | None:
     """The extract's own first and last months beside a declared period (None otherwise)."""
     if period.get("source") != "params" or not period.get("data_first"):
         return None
-    first, last = _month_words(period["data_first"]), _month_words(period["data_last"])
+    first, last = month_words(period["data_first"]), month_words(period["data_last"])
     return (
         f"The extract's own records run from {first} to {last} (before keeping those within "
         "the stated period)."
@@ -459,15 +461,18 @@ def ages_sentence(ages: dict | None) -> str | None:
 
 def uptake_intro(u) -> Html:
     """What the uptake figures count, over what period, among whom, and how they are defined."""
-    notes = u.published.notes
-    texts = [uptake_headline(u), notes["counting"], notes["period"]]
+    texts = [
+        uptake_headline(u),
+        say("uptake.j2", "counting", counting=u.counting),
+        say("uptake.j2", "period", period=u.period),
+    ]
     dates = data_dates_sentence(u.period)
     if dates:
         texts.append(dates)
     ages = ages_sentence(u.published.uptake.get("ages"))
     if ages:
         texts.append(ages)
-    texts += [notes["standardisation"], uptake_gaps_rule(u)]
+    texts += [say("uptake.j2", "standardisation", standardised=u.standardised), uptake_gaps_rule(u)]
     if (u.by_imd_decile["count"] % 1 != 0).any():
         texts.append(
             "Some counts are fractional: events recorded against an LSOA 2011 code whose area "
@@ -484,8 +489,15 @@ def uptake_completeness(u) -> Block | None:
         return None
     synthetic = " (synthetic data)" if u.synthetic else ""
     return Block(
-        *(notice_box(w, "warning") for w in u.warnings),
-        paragraphs(u.published.notes["ethnicity"]),
+        *(notice_box(say("uptake.j2", "warning", w=w), "warning") for w in u.warnings),
+        paragraphs(
+            say(
+                "uptake.j2",
+                "ethnicity",
+                standardised=u.published.notes["ethnic_standardised"],
+                supplied=u.published.notes["ethnic_by_age_supplied"],
+            )
+        ),
         Table(
             pd.DataFrame(
                 {
@@ -503,12 +515,8 @@ def uptake_completeness(u) -> Block | None:
 
 def uptake_sii(u) -> Html | None:
     """The slope index of inequality in words, or why it is not given."""
-    if u.sii.get("sii") is not None:
-        return paragraphs(
-            u.sii["interpretation"] + (f" ({u.sii['note']})" if u.sii.get("note") else "")
-        )
-    if u.sii.get("reason"):
-        return paragraphs(f"Slope index of inequality not given: {u.sii['reason']}.")
+    if u.sii.get("sii") is not None or u.sii.get("reason"):
+        return paragraphs(say("uptake.j2", "sii", s=u.sii, unit=u.unit))
     return None
 
 
@@ -581,5 +589,5 @@ def uptake_quality(u) -> Block:
         )
         if quality.get("ethnicity_unrecognised")
         else None,
-        paragraphs(disclosure.policy_statement(u.min_count)),
+        paragraphs(say("disclosure.j2", "policy", p=disclosure.policy_statement(u.min_count))),
     )

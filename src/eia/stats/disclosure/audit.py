@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from eia.stats.disclosure.policy import HIDDEN, PRIMARY, SECONDARY, TABLE
+from eia.stats.disclosure.policy import HIDDEN, LATENT, PRIMARY, SECONDARY, TABLE
 
 __all__ = [
     "Linked",
@@ -85,7 +85,7 @@ def reader_bounds(
     A ``"<5"`` count lies in 1–4 (whole-number counts) or in (0, 5) (fractional
     counts; the closed interval is used); a secondary ``"*"`` count is non-zero
     and not small, so at least ``min_count``; an entry withheld with its whole
-    table, or never published, is only known to be at least 0.
+    table, never published, or a latent cell, is only known to be at least 0.
     """
     integral = is_integral(values)
     small = (1.0, float(min_count - 1)) if integral else (0.0, float(min_count))
@@ -94,6 +94,7 @@ def reader_bounds(
         SECONDARY: (float(min_count), None),
         TABLE: (0.0, None),
         HIDDEN: (0.0, None),
+        LATENT: (0.0, None),
     }
     return {key: bounds[reason] for key, reason in reasons.items()}
 
@@ -109,7 +110,9 @@ class Audit:
     ``values`` are the true counts of every entry (published or not: the audit
     starts its searches from them); ``constraints`` the ``(total, parts)``
     relations known to readers; ``withheld`` maps each withheld entry to its
-    reason (:data:`PRIMARY`, :data:`SECONDARY`, :data:`TABLE` or :data:`HIDDEN`);
+    reason (:data:`PRIMARY`, :data:`SECONDARY`, :data:`TABLE`, :data:`HIDDEN` or
+    :data:`LATENT`: latent cells bound what the others can be, but are never exposures
+    themselves nor members of the sums audited);
     ``bounds`` overrides what a reader knows of some of them (``(lower, upper)``,
     upper None when unbounded), e.g. from a map's classes.
     """
@@ -291,7 +294,7 @@ class Audit:
         small = self._small
         for key in self.keys:
             i = self.col[key]
-            if not self.linked[i]:
+            if not self.linked[i] or self.withheld[key] == LATENT:
                 continue
             c = np.zeros(len(self.keys))
             c[i] = 1.0
@@ -308,7 +311,9 @@ class Audit:
             return out
         seen: set[frozenset] = set()
         for index, (_, parts) in enumerate(self.constraints):
-            members = [p for p in dict.fromkeys(parts) if p in self.col]
+            members = [
+                p for p in dict.fromkeys(parts) if p in self.col and self.withheld[p] != LATENT
+            ]
             for combo in _subsets(members, self.values, self.min_count):
                 if frozenset(combo) in seen or tuple(combo) in skip:
                     continue

@@ -19,6 +19,7 @@ from eia.stats.disclosure.policy import (
     DEFAULT_MIN_COUNT,
     GREY,
     HIDDEN,
+    LATENT,
     _check_min_count,
     _value,
     is_small,
@@ -45,7 +46,9 @@ class MapClasses:
 
     ``rate`` (per LSOA, NaN where withheld) and ``classes`` (0..k-1, -1 where
     withheld) are indexed by LSOA code; ``lows``/``highs`` are each class's
-    range as its legend states it; ``withheld_all`` says why no LSOA is shaded.
+    range as its legend states it; ``withheld_all`` says why no LSOA is shaded (a code:
+    ``"all_small"``, every LSOA has fewer users than the minimum count or is withheld;
+    None when some are shaded).
     """
 
     def __init__(self, rate, classes, lows, highs, withheld_all=None):
@@ -130,7 +133,7 @@ def protect_map(
                 pd.Series(-1, index=codes),
                 [],
                 [],
-                withheld_all=f"every LSOA has fewer than {min_count} users or is withheld",
+                withheld_all="all_small",
             )
         rates = count[shaded] / pop[shaded] * per
         cls, highs = quantile_classes(rates, k)
@@ -150,7 +153,7 @@ def protect_map(
                 b_lo, b_hi = bounds[g]
                 top = sum_hi[g] if b_hi is None else min(b_hi, sum_hi[g])
                 bounds[g] = (max(b_lo, sum_lo[g]), None if math.isinf(top) else top)
-        needed = set(reasons)
+        needed = {k for k, r in reasons.items() if r != LATENT}  # cells: never exposures
         lone = set()  # groups whose one withheld LSOA has a small count
         for g, members in by_group.items():
             if n_grey[g] == 1 and small[next(j for j in members if grey[j])]:
@@ -160,6 +163,8 @@ def protect_map(
 
         exposed_groups: set = set()
         for key in reasons:
+            if reasons[key] == LATENT:
+                continue
             if reasons[key] == HIDDEN and not is_small(values[key], min_count):
                 continue  # never published: only a small count pinned matters
             if _pinned(*ranges[key], integral):

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_MIN_COUNT",
     "GREY",
     "HIDDEN",
+    "LATENT",
     "PRIMARY",
     "REASON",
     "SECONDARY",
@@ -35,6 +36,11 @@ SECONDARY = "secondary"
 TABLE = "table"
 #: Never published (a quantity only the relations mention): only known to be at least 0.
 HIDDEN = "hidden"
+#: A cell of the records' finest cross-classification (e.g. site × quintile × ethnic
+#: category): never published and not itself protected (a reader may well work out a
+#: cell of a cross table nobody publishes), but at least 0, which a reader knows too:
+#: without it an audit of the published margins alone misses what their overlap pins.
+LATENT = "latent"
 SECONDARY_MARK = "*"
 #: Why an LSOA of a rate map is grey: fewer than ``min_count`` users, none, or protecting a count.
 GREY = "grey"
@@ -90,17 +96,10 @@ def _fmt_number(value, decimals: int = 1) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def policy_statement(min_count: int = DEFAULT_MIN_COUNT) -> str:
-    """The sentence(s) the report prints under its tables to state the policy."""
+def policy_statement(min_count: int = DEFAULT_MIN_COUNT) -> dict[str, int | str]:
+    """The figures the report's statement of the policy quotes under its tables
+    (``report/prose/disclosure.j2``): ``min_count``, ``small`` (the label of a small
+    count, "<5") and ``secondary`` (the mark of a count withheld so that a small one cannot
+    be worked out, "*")."""
     min_count = _check_min_count(min_count)
-    small = primary_label(min_count)
-    return (
-        f"Disclosure control: counts greater than 0 and below {min_count} are shown as "
-        f'"{small}" (null in metrics.json), and the rates, ratios and intervals calculated '
-        f"from them are withheld. Where a withheld count could otherwise be worked out from "
-        f"a total or from another table, the next smallest count is withheld too (shown as "
-        f'"{SECONDARY_MARK}"); where the labels alone would give counts away (a table whose '
-        f"total is itself below {min_count}), the whole table is withheld. Zeros are otherwise "
-        f"shown. No record-level service data appear in this report, its figures or its "
-        f"metrics."
-    )
+    return {"min_count": min_count, "small": primary_label(min_count), "secondary": SECONDARY_MARK}

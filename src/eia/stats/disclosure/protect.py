@@ -18,6 +18,7 @@ from eia.stats.disclosure.audit import Audit, Constraint, reader_bounds
 from eia.stats.disclosure.policy import (
     DEFAULT_MIN_COUNT,
     HIDDEN,
+    LATENT,
     PRIMARY,
     REASON,
     SECONDARY,
@@ -67,6 +68,7 @@ def protect(
     prefer: Iterable[Hashable] = (),
     fixed: Mapping[Hashable, str | None] | None = None,
     hidden: Iterable[Hashable] = (),
+    latent: Iterable[Hashable] = (),
 ) -> dict[Hashable, str]:
     """Which entries to withhold, and why: ``{key: "primary" | "secondary" | "table"}``.
 
@@ -80,7 +82,12 @@ def protect(
     (None: published): linked tables, whose entries keep their state and are
     never chosen. ``hidden`` names entries that are never published (a reader
     knows only that each is at least 0), such as the users of the sites whose
-    profiles are not shown. Counts that are 0 are never withheld.
+    profiles are not shown. ``latent`` names the cells of the records' finest
+    cross-classification (:data:`~eia.stats.disclosure.policy.LATENT`: at least 0, never
+    published, never audited themselves): relations of published entries to them let
+    the audit see what the overlap of several margins pins (e.g. a site's quintile row,
+    its ethnic rows and the completeness shares together). Counts that are 0 are never
+    withheld.
 
     Entries are withheld until :meth:`Audit.exposures` finds nothing: no withheld
     entry pinned to a value, no sum of withheld entries of one relation and no
@@ -94,7 +101,7 @@ def protect(
     "<3": all must be 1), every entry linked to it — zeros and small counts
     included — is withheld as ``"table"``, shown as ``"*"``: the reader then
     knows only that each is at least 0, and nothing can be pinned down.
-    The result names the entries of ``values`` other than ``fixed`` and ``hidden``.
+    The result names the entries of ``values`` other than ``fixed``, ``hidden`` and ``latent``.
     """
     min_count = _check_min_count(min_count)
     constraints = [(t, list(p)) for t, p in constraints]
@@ -105,13 +112,16 @@ def protect(
                 raise KeyError(f"constraint refers to {key!r}, which has no value")
     fixed = dict(fixed or {})
     hidden = set(hidden)
-    frozen = set(fixed) | hidden
+    latent = set(latent)
+    frozen = set(fixed) | hidden | latent
     last_resort = set(totals) | {t for t, _ in constraints}
     preferred = set(prefer)
     reasons: dict[Hashable, str] = {k: r for k, r in fixed.items() if r is not None}
     reasons |= {k: HIDDEN for k in hidden}
+    reasons |= {k: LATENT for k in latent}
     reasons |= {k: PRIMARY for k, v in vals.items() if k not in frozen and is_small(v, min_count)}
-    lines = [[t, *p] for t, p in constraints]
+    # The tables' lines: relations to latent cells are no table's (they only bound).
+    lines = [[t, *p] for t, p in constraints if not latent & {t, *p}]
 
     def audit(withheld: dict) -> Audit:
         return Audit(vals, constraints, withheld, min_count)
@@ -121,10 +131,13 @@ def protect(
 
     # What the fixed and hidden entries give away whatever this table publishes (every
     # entry of it withheld at "at least 0") is not this table's to protect: left out.
-    inherited = set()
+    inherited: set = set()
     if frozen:
         blank = {**reasons, **{k: TABLE for k in vals if k not in frozen}}
         inherited = {e.members for e in audit(blank).exposures()}
+    # Entries the fixed ones pin whatever this table withholds (not small: those are the
+    # fixed tables' business): withholding them hides nothing, so no table takes them.
+    known = {m[0] for m in inherited if len(m) == 1 and not is_small(vals[m[0]], min_count)}
 
     while True:
         found = audit(reasons).exposures(first=True, skip=inherited)
@@ -140,12 +153,17 @@ def protect(
         if support:
             reasons.update({k: SECONDARY for k in support})
             continue
-        # Nothing published can free it: the "<5" labels themselves give it away.
+        # Nothing published can free it: the "<5" labels themselves give it away. The
+        # relations of the exposed entries are withheld with their tables first, then
+        # everything linked to them.
         changed = False
-        for member in _component(exposure.members[0], lines) - frozen:
-            if reasons.get(member) != TABLE:
-                reasons[member] = TABLE
-                changed = True
+        for around in (_lines_of(exposure.members, lines), _component(exposure.members[0], lines)):
+            for member in around - frozen - known:
+                if reasons.get(member) != TABLE:
+                    reasons[member] = TABLE
+                    changed = True
+            if changed:
+                break
         if not changed:
             raise UnpublishableError(
                 "disclosure control cannot protect a count pinned by tables already "
@@ -217,6 +235,12 @@ def _complements(members, vals, constraints, reasons, visible, min_count, weight
     if best is None:
         return []
     return [k for k in free if abs(best.x[col[k]]) > 1e-7]
+
+
+def _lines_of(keys, lines) -> set:
+    """Every entry of a relation that holds one of ``keys``."""
+    keys = set(keys)
+    return {member for line in lines if keys & set(line) for member in line}
 
 
 def _component(key, lines) -> set:
