@@ -7,6 +7,7 @@ import pytest
 
 from eia.analysis import impact
 from eia.errors import DataMismatchError
+from eia.report import ratings
 
 # Four LSOAs: two Core20, two not. Each has 1,000 residents.
 CODES = ["A", "B", "C", "D"]
@@ -65,15 +66,19 @@ def test_magnitude_not_heads_decides():
     everyone = r.loc[("all", impact.ALL_RESIDENTS)]
     assert everyone["further"] < everyone["nearer"]
     assert everyone["rating"] == "mixed"
-    assert everyone["sentence"].startswith("Mixed: 2.50 km added per resident")
-    assert "and 0.55 km saved per resident" in everyone["sentence"]
+    row = r.reset_index().iloc[0]
+    # both sides rest on the amount per resident: 2.50 km added, 0.55 km saved
+    assert everyone["added_per_resident"] == pytest.approx(2.5)
+    assert everyone["removed_per_resident"] == pytest.approx(0.55)
+    assert impact.rests_on(row, impact.Rules(), loss=True) == "per_resident"
+    assert impact.rests_on(row, impact.Rules(), loss=False) == "per_resident"
 
 
 def test_a_small_group_is_not_rated_and_says_why():
     r = rated([20.0, 20.0, 20.0, 20.0], min_residents=5000)
     assert (r["rating"] == "not rated").all()
-    assert r.loc[("core20", "Core20"), "rating_note"] == "fewer than 5,000 residents"
-    assert r.loc[("core20", "Core20"), "sentence"] == "Not rated: fewer than 5,000 residents."
+    assert r.loc[("core20", "Core20"), "rating_note"] == "few_residents"
+    assert (r["rating_note"].isin(impact.NOTES)).all()
     assert not r["disproportionate"].any()
 
 
@@ -107,38 +112,46 @@ def test_disproportionate_needs_ratio_and_difference():
     assert not r.loc[("core20", "Core20"), "disproportionate"]
 
 
-def test_sentence_is_short_and_states_the_figures_and_rule():
+def _core20(r: pd.DataFrame) -> pd.Series:
+    return r.reset_index().set_index(["dimension", "group"], drop=False).loc[("core20", "Core20")]
+
+
+def test_a_rating_states_the_figure_and_the_rule_it_rests_on():
+    # the words are report/prose/rating.j2's (tests/golden/rating-sentences-cases.txt); here, data
+    rules = impact.Rules()
     r = rated([3.0, 3.0, 0.0, 0.0])
-    sentence = r.loc[("core20", "Core20"), "sentence"]
-    assert sentence == (
-        "Negative: 3.00 km added per resident (material from 0.1 km). "
-        "Disproportionate: the rest of the area has none added (from 1.2)."
-    )
+    core = _core20(r)
+    assert impact.rests_on(core, rules) == "per_resident"
+    assert impact.flag_reason(core, rules) == "flagged"
+    assert core["burden_ratio"] == float("inf")  # the rest of the area has none added
+    assert len(ratings.rating_sentence(core, rules).split()) <= 25
     r = rated([2.6, 2.6, 2.4, 2.4])  # ratio 1.08: not flagged even at 1.15 (a quarter lower)
-    assert r.loc[("core20", "Core20"), "sentence"] == (
-        "Negative: 2.60 km added per resident (material from 0.1 km). "
-        "Not disproportionate: 1.08 times the rest of the area (needs 1.2)."
-    )
+    core = _core20(r)
+    assert impact.flag_reason(core, rules) == "ratio_short"
+    assert core["flag_margin"] == "clear" and core["flag_flips"] == []
     r = rated([2.8, 2.8, 2.4, 2.4])  # ratio 1.17: flagged at 1.15, a quarter lower
-    assert r.loc[("core20", "Core20"), "sentence"] == (
-        "Negative: 2.80 km added per resident (material from 0.1 km). "
-        "Not disproportionate: 1.167 times the rest of the area (needs 1.2). "
-        "Marginal: flagged at ratio 1.15."
-    )
-    assert len(sentence.split()) <= 25
+    core = _core20(r)
+    assert core["burden_ratio"] == pytest.approx(1.1667, abs=1e-4)
+    assert impact.flag_reason(core, rules) == "ratio_short"
+    assert core["flag_margin"] == "marginal"
+    assert core["flag_flips"] == [{"threshold": "ratio", "value": 1.15}]
+    r = rated([0.3, 0.3, 0.15, 0.15], change=0.01)  # ratio 2, difference 0.15 km: flagged
+    assert impact.flag_reason(_core20(r), rules) == "flagged"
+    r = rated([0.15, 0.15, 0.1, 0.1], change=0.01)  # ratio 1.5, difference 0.05 km: not
+    assert impact.flag_reason(_core20(r), rules) == "difference_short"
+    assert impact.flag_reason(r.reset_index().iloc[0], rules) in (None, "no_rest_figure")
 
 
-def test_sentence_says_when_a_rating_is_close_to_its_threshold():
+def test_a_figure_close_to_its_threshold_is_known_to_be_close():
     # 0.105 km per resident against a 0.1 km material level: a small change would flip it
     r = rated([0.21, 0.0, 0.0, 0.0], change=0.01, far=50)
-    assert (
-        "0.10 km added per resident (material from 0.1 km; close to it)"
-        in r.loc[("core20", "Core20"), "sentence"]
-    )
+    core = r.loc[("core20", "Core20")]
+    assert core["added_per_resident"] == pytest.approx(0.105)
+    assert impact.near(core["added_per_resident"], 0.1)
     r = rated([0.21, 0.21, 0.21, 0.21], change=0.01, far=50, material=1.0)
-    assert r.loc[("all", impact.ALL_RESIDENTS), "sentence"] == (
-        "Neutral: 0.21 km added per resident (material from 1 km)."
-    )
+    everyone = r.loc[("all", impact.ALL_RESIDENTS)]
+    assert everyone["rating"] == "neutral"
+    assert not impact.near(everyone["added_per_resident"], 1.0)
 
 
 def test_minutes_use_the_same_rules():
@@ -146,11 +159,9 @@ def test_minutes_use_the_same_rules():
     rules = impact.Rules(unit="min", change=5, far=30, material=1)
     r = impact.burden(b, a, weights(), rules).set_index(["dimension", "group"])
     assert r.loc[("core20", "Core20"), "rating"] == "negative"
-    assert (
-        "12.00 min added per resident (material from 1 min)"
-        in r.loc[("core20", "Core20"), "sentence"]
-    )
+    assert r.loc[("core20", "Core20"), "added_per_resident"] == pytest.approx(12.0)
     assert (r["unit"] == "min").all()
+    assert "min added per resident" in ratings.rating_sentence(_core20(r), rules)
 
 
 def test_values_align_by_code_not_position():
@@ -195,7 +206,7 @@ def test_declared_effects_are_rated_with_population_average():
         r.drop("Q1")["rating"] == impact.NOT_ASSESSED
     ).all()  # no effect declared: not neutral (issue 25)
     assert r.loc["Q1", "rationale"].startswith("digital")  # shown beside it, not in the sentence
-    assert "digital" not in r.loc["Q1", "sentence"]
+    assert "digital" not in ratings.rating_sentence(r.reset_index().iloc[0])
 
 
 def test_effects_without_population_cannot_be_disproportionate():
@@ -206,11 +217,11 @@ def test_effects_without_population_cannot_be_disproportionate():
 
 
 def test_ratings_have_a_text_cue_beyond_colour():
-    assert impact.rating_label("negative", True) == "▼ Negative – disproportionate"
-    assert impact.rating_label("positive", False) == "▲ Positive"
-    assert impact.rating_label("mixed", False) == "◆ Mixed"
+    assert ratings.rating_label("negative", True) == "▼ Negative – disproportionate"
+    assert ratings.rating_label("positive", False) == "▲ Positive"
+    assert ratings.rating_label("mixed", False) == "◆ Mixed"
     assert (
-        impact.rating_label("not rated", False, "fewer than 100 residents")
+        ratings.rating_label("not rated", False, "few_residents", 100)
         == "○ Not rated (fewer than 100 residents)"
     )
 
@@ -238,7 +249,7 @@ def test_a_small_group_with_a_declared_effect_is_not_rated():
     r = impact.rate_effects(effects, pops).set_index("group")
     assert r.loc["Small", "rating"] == "not rated"
     assert not r.loc["Small", "disproportionate"]
-    assert r.loc["Small", "sentence"] == "Not rated: fewer than 100 residents."
+    assert r.loc["Small", "rating_note"] == "few_residents"
 
 
 def test_disproportionate_effects_need_a_material_gap_to_the_rest():
@@ -253,7 +264,7 @@ def test_disproportionate_effects_need_a_material_gap_to_the_rest():
     assert r.loc["Q1", "rating"] == "negative"
     assert r.loc["Q1", "difference_pct_points"] == pytest.approx(-2.0)
     assert not r.loc["Q1", "disproportionate"]
-    assert "Not disproportionate: 2.0 points below the rest (needs 5)" in r.loc["Q1", "sentence"]
+    assert r.loc["Q1", "flag_margin"] == "clear"
 
 
 def test_a_single_declared_effect_says_it_is_an_assumption():
@@ -261,7 +272,8 @@ def test_a_single_declared_effect_says_it_is_an_assumption():
     effects = [{"dimension": "ethnic_group", "group": "X", "uptake_change_pct": -5}]
     r = impact.rate_effects(effects, pops).set_index("group")
     assert r.loc["X", "disproportionate"]
-    assert "rests on a single declared effect: the owner's assumption" in r.loc["X", "sentence"]
+    assert r.loc["X", "single_declared_effect"] and r.loc["X", "declared"]
+    assert not r.loc["Y", "declared"]
 
 
 def test_expected_effects_are_stated_in_users():
@@ -271,5 +283,6 @@ def test_expected_effects_are_stated_in_users():
     users = {"ethnic_group": pd.DataFrame({"group": ["X", "Y"], "count": [230.0, 4000.0]})}
     r = impact.add_expected_users(rated_effects, users).set_index("group")
     assert r.loc["X", "expected_users_change"] == pytest.approx(-23.0)
-    assert r.loc["X", "sentence"].startswith("Negative: expected change -10%")
+    assert r.loc["X", "rating"] == "negative"
+    assert r.loc["X", "expected_uptake_change_pct"] == -10
     assert pd.isna(r.loc["Y", "expected_users_change"])  # not assessed: no change stated

@@ -21,7 +21,7 @@ from eia.analysis import appraisal, impact
 from eia.analysis import ethnicity_deprivation as intersect
 from eia.analysis.access import CORE20_LABELS
 from eia.params import Thresholds
-from eia.report import decision, index, summary
+from eia.report import decision, index, ratings, summary
 from eia.report.sections.options import criterion_label
 
 CORE20, REST = CORE20_LABELS
@@ -107,10 +107,8 @@ def test_a_knife_edge_flag_says_the_threshold_at_which_it_goes():
     g = rows.loc["G"]
     assert g["disproportionate"] and g["burden_ratio"] == pytest.approx(1.23)
     assert g["flag_margin"] == "marginal"
-    assert g["flag_flips"] == ["ratio 1.25"]
-    assert impact.flag_caveat(g) == "not flagged at ratio 1.25"
-    assert "Marginal: not flagged at ratio 1.25." in g["sentence"]
-    assert impact.flag_basis(g) == "ratio 1.230, +0.46 km per resident against the rest"
+    assert g["flag_flips"] == [{"threshold": "ratio", "value": 1.25}]  # the ratio it goes at
+    assert g["burden_difference"] == pytest.approx(0.46)
     # the rest (ratio 0.81) is clearly not flagged
     assert rows.loc["H", "flag_margin"] == "clear" and not rows.loc["H", "disproportionate"]
 
@@ -121,8 +119,7 @@ def test_an_expected_effect_at_its_threshold_is_a_marginal_flag():
     rows = impact.rate_effects(effects, pops).set_index("group")
     other = rows.loc["Other"]
     assert other["disproportionate"] and other["flag_margin"] == "marginal"
-    assert "not flagged at effect threshold 6.25%" in impact.flag_caveat(other)
-    assert "Marginal: not flagged at effect threshold 6.25%" in other["sentence"]
+    assert {"threshold": "uptake_change_pct", "value": 6.25} in other["flag_flips"]
     clear = impact.rate_effects(
         [{"dimension": "ethnic_group", "group": "Other", "uptake_change_pct": -20.0}], pops
     ).set_index("group")
@@ -203,7 +200,7 @@ def test_a_net_gainer_is_not_called_disproportionately_affected():
     assert decision.findings_context(found)["flags"]["other"] == [
         {"name": "IMD quintile 5 (least deprived)", "net_gain": True}
     ]
-    assert impact.rating_label("mixed", True) == "◆ Mixed – disproportionate losses"
+    assert ratings.rating_label("mixed", True) == "◆ Mixed – disproportionate losses"
     a = SimpleNamespace(
         proposal=SimpleNamespace(thresholds=Thresholds()),
         rules=impact.Rules(),

@@ -17,7 +17,7 @@ import pytest
 from eia.analysis import impact
 from eia.report import ethnic_codes as detailed_report
 from eia.report import ethnicity_deprivation as intersect_report
-from eia.report import sections, show
+from eia.report import ratings, sections, show
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,7 +126,7 @@ def test_quintile_1_and_core20_are_shown_once_when_they_are_the_same_people(site
         assert impact.MERGED_Q1 in groups
         assert impact.CORE20_GROUP not in groups and impact.Q1_GROUP not in groups
         said = text(sections.impacts(a))
-        assert said.count(impact.SAME_PEOPLE) == 1
+        assert said.count(ratings.same_people()) == 1
         assert impact.CORE20_GROUP not in said
     options = sections.options_ratings_table(site)
     assert list(options["Group"]).count(impact.MERGED_Q1) == 1

@@ -8,15 +8,14 @@ import numpy as np
 import pandas as pd
 
 from eia.align import by_lsoa, series_by_lsoa
-from eia.analysis.burden import Rules, _burden_rows, _keyed, amount
-from eia.analysis.flags import flag_caveat, flag_margins, margin_variations, ratio_text
-from eia.text import fmt_pct
+from eia.analysis.burden import Rules, _burden_rows, _keyed
+from eia.analysis.flags import flag_margins, margin_variations
 
-__all__ = ["burden", "NEAR", "near", "access_sentence", "rate_access"]
+__all__ = ["burden", "NEAR", "near", "rests_on", "flag_reason", "rate_access"]
 
 
 #: A deciding figure within this share of its threshold is "close to the threshold": a small
-#: change of threshold would change the rating, and the sentence says so.
+#: change of threshold would change the rating, and the report says so.
 NEAR = 0.1
 
 
@@ -27,75 +26,36 @@ def near(value: float, threshold: float) -> bool:
     return bool(abs(float(value) - threshold) <= NEAR * abs(threshold))
 
 
-def _close(value: float, threshold: float, words: str = ", close to the threshold") -> str:
-    return words if near(value, threshold) else ""
-
-
-def _side(row, rules: Rules, loss: bool) -> str:
-    """The figure one side (losses or gains) rests on: the amount per resident, or, when that
-    is not material but the share crossing the far threshold is, that share."""
-    u = rules.unit
+def rests_on(row, rules: Rules, loss: bool = True) -> str:
+    """The figure one side of a rating (losses, or gains) rests on: ``per_resident`` (the
+    amount added, or saved, per resident) or, when that is not material but the share newly
+    beyond (or within) the far threshold is, ``share``."""
     per = row.added_per_resident if loss else row.removed_per_resident
     crossing = row.newly_far if loss else row.newly_near
-    verb = "added" if loss else "saved"
     share = crossing / row.residents if row.residents else np.nan
     if per >= rules.material or not share >= rules.material_share:
-        return (
-            f"{amount(per, u, digits=2)} {verb} per resident (material from {rules.material:g} "
-            f"{u}{_close(per, rules.material, '; close to it')})"
-        )
-    where = f"newly beyond {rules.far:g} {u}" if loss else f"newly within {rules.far:g} {u}"
-    return (
-        f"{fmt_pct(share)} {where} (material from {fmt_pct(rules.material_share)}"
-        f"{_close(share, rules.material_share, '; close to it')})"
-    )
+        return "per_resident"
+    return "share"
 
 
-def access_sentence(row, rules: Rules) -> str:
-    """A rating in a few words: the rating, the one or two figures it rests on (each shown in
-    the impacts table beside it) and the rule, saying when a figure is close to its threshold.
-
-    The full rules are in the report's "How the ratings work"; every other figure (people
-    further and nearer, person-km) is in the same row of :func:`burden`'s frame.
-    """
-    u = rules.unit
-    word = row.rating.capitalize()
-    if row.rating == "not rated":
-        return f"Not rated: {row.rating_note or 'too few residents'}."
-    if row.rating == "negative":
-        text = f"{word}: {_side(row, rules, True)}."
-    elif row.rating == "positive":
-        text = f"{word}: {_side(row, rules, False)}."
-    elif row.rating == "mixed":
-        text = f"{word}: {_side(row, rules, True)}, and {_side(row, rules, False)}."
-    else:
-        text = f"{word}: {_side(row, rules, True)}"
-        if row.newly_far:
-            share = row.newly_far / row.residents if row.residents else np.nan
-            text += (
-                f"; {fmt_pct(share)} newly beyond {rules.far:g} {u} (material from "
-                f"{fmt_pct(rules.material_share)}{_close(share, rules.material_share, '; close to it')})"
-            )
-        text += "."
-    if row.rating in ("negative", "mixed") and not pd.isna(row.rest_added_per_resident):
-        if np.isinf(row.burden_ratio):
-            compared = "the rest of the area has none added"
-        else:
-            compared = f"{ratio_text(row)} times the rest of the area"
-        if row.disproportionate:
-            text += f" Disproportionate: {compared} (from {rules.ratio:g})."
-        elif row.burden_ratio >= rules.ratio:
-            text += (
-                f" Not disproportionate: {compared}, but only "
-                f"{amount(row.burden_difference, u, signed=True, digits=2)} per resident more "
-                f"(needs {rules.difference:g} {u})."
-            )
-        else:
-            text += f" Not disproportionate: {compared} (needs {rules.ratio:g})."
-    caveat = flag_caveat(row)
-    if caveat:
-        text += f" Marginal: {caveat}."
-    return text
+def flag_reason(row, rules: Rules) -> str | None:
+    """Why a negative or mixed rating is or is not disproportionate: ``flagged``;
+    ``no_rest_figure`` (no rest of the area to compare with); ``ratio_short`` (its burden
+    ratio is below ``rules.ratio``); ``difference_short`` (the ratio is reached, the
+    difference per resident is not); ``amount_short`` (ratio and difference are reached, but
+    the amount added per resident is not material: the loss is material by the share newly
+    far). None for other ratings."""
+    if row.rating not in ("negative", "mixed"):
+        return None
+    if pd.isna(row.rest_added_per_resident):
+        return "no_rest_figure"
+    if row.disproportionate:
+        return "flagged"
+    if not row.burden_ratio >= rules.ratio:
+        return "ratio_short"
+    if not row.burden_difference >= rules.difference:
+        return "difference_short"
+    return "amount_short"
 
 
 def burden(
@@ -120,8 +80,10 @@ def burden(
     of the ``imd_quintile`` (else the first) dimension.
 
     Returns one row per (dimension, group), the ``All residents`` row first, with
-    the figures of :data:`BURDEN_COLUMNS`, ``rating``, ``rating_note``,
-    ``disproportionate`` and a ``sentence`` stating them. With ``margins`` (the
+    the figures of :data:`BURDEN_COLUMNS`, ``rating``, ``rating_note`` (a code:
+    ``few_residents``, ``no_residents`` or empty), ``disproportionate`` and ``unit``. The
+    report states each rating in words (``src/eia/report/prose/rating.j2``), from these
+    figures, :func:`rests_on` and :func:`flag_reason`. With ``margins`` (the
     default), also ``flag_margin`` and ``flag_flips`` (:func:`flag_margins`): whether
     the disproportionate decision holds with each threshold a quarter higher and lower.
     """
@@ -149,7 +111,6 @@ def burden(
             )
         )
     out["unit"] = rules.unit
-    out["sentence"] = [access_sentence(r, rules) for r in out.itertuples()]
     return out
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from eia.params import Thresholds
 
 __all__ = [
-    "amount",
+    "NOTES",
     "RATINGS",
     "NOT_ASSESSED",
     "DIMENSION_LABELS",
@@ -26,6 +26,10 @@ __all__ = [
 
 
 RATINGS = ("positive", "neutral", "negative", "mixed", "not rated")
+#: Why a group is not rated (``rating_note``): fewer residents than the rules' minimum, or
+#: none. The report words them (``src/eia/report/prose/rating.j2``).
+NOTES = ("few_residents", "no_residents")
+
 #: The rating of a group a service change declares no effect for: nobody assessed it, so it is
 #: neither neutral nor rated; :func:`assessed_effects` splits such rows out.
 NOT_ASSESSED = "not assessed"
@@ -205,7 +209,7 @@ def _judge(row: dict, rules: Rules) -> dict:
     rated = p > 0 and p >= rules.min_residents
     if not rated:
         rating = "not rated"
-        note = f"fewer than {rules.min_residents:,} residents" if p > 0 else "no residents"
+        note = "few_residents" if p > 0 else "no_residents"
     else:
         rating = (
             "mixed" if loss and gain else "negative" if loss else "positive" if gain else "neutral"
@@ -243,12 +247,3 @@ def material_gain(row: Mapping, rules: Rules) -> bool:
             or (row["newly_near"] > 0 and row["newly_near"] >= rules.material_share * p)
         )
     )
-
-
-def amount(value: float, unit: str, *, signed: bool = False, digits: int = 1) -> str:
-    """A distance or time with its unit (``2.3 km``, ``+4.0 min``), or an en dash when missing."""
-    if value is None or pd.isna(value):
-        return "–"
-    if np.isinf(value):
-        return "no site"
-    return f"{float(value):{'+' if signed else ''}.{digits}f} {unit}"

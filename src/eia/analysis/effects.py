@@ -7,22 +7,18 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from eia.analysis.access_ratings import (
-    _close,
-)
 from eia.analysis.burden import (
     NOT_ASSESSED,
 )
 from eia.analysis.flags import (
     MARGIN,
     _kind,
-    flag_caveat,
     flag_margins,
-    margin_phrase,
     scaled,
+    variation,
 )
 
-__all__ = ["rate_effects", "assessed_effects", "effect_sentence", "add_expected_users"]
+__all__ = ["rate_effects", "assessed_effects", "add_expected_users"]
 
 
 def rate_effects(
@@ -74,7 +70,7 @@ def rate_effects(
             for factor in (1 + MARGIN, 1 - MARGIN):
                 varied = scaled(value, factor, kind)
                 if varied != value:
-                    variations.append((margin_phrase(field, varied), base | {field: varied}))
+                    variations.append((variation(field, varied), base | {field: varied}))
         out = out.join(
             flag_margins(
                 lambda v: _effect_rows(
@@ -89,9 +85,6 @@ def rate_effects(
                 variations,
             )
         )
-    out["sentence"] = [
-        effect_sentence(r, uptake_change_pct, disproportionate_ratio) for r in out.itertuples()
-    ]
     return out
 
 
@@ -103,7 +96,7 @@ def _effect_rows(
     min_people: int,
     option: str,
 ) -> pd.DataFrame:
-    """:func:`rate_effects`'s ratings and flags (no sentences)."""
+    """:func:`rate_effects`'s ratings and flags."""
     declared: dict[tuple[str, str], Mapping] = {
         (e["dimension"], str(e["group"])): e for e in effects
     }
@@ -135,7 +128,7 @@ def _effect_rows(
                 rating = NOT_ASSESSED
             elif pop is not None and pop < max(min_people, 1):
                 rating = "not rated"
-                note = f"fewer than {min_people:,} residents" if pop else "no residents"
+                note = "few_residents" if pop else "no_residents"
             elif change <= -uptake_change_pct and change < 0:
                 rating = "negative"
             elif change >= uptake_change_pct and change > 0:
@@ -183,49 +176,15 @@ def assessed_effects(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rest, rows.loc[skipped, ["option", "dimension", "group"]].reset_index(drop=True)
 
 
-def effect_sentence(row, uptake_change_pct: float = 5.0, ratio_threshold: float = 1.2) -> str:
-    """An expected-effect rating in a few words: the expected change and the rest of its
-    dimension's (both in the impacts table), the rule, and that it is the owner's assumption."""
-    if row.rating == NOT_ASSESSED:
-        return "Not assessed: no effect is declared for this group."
-    if row.rating == "not rated":
-        return f"Not rated: {getattr(row, 'rating_note', '') or 'too few residents'}."
-    change = row.expected_uptake_change_pct
-    text = f"{row.rating.capitalize()}: expected change {change:+.0f}%"
-    rest = getattr(row, "rest_change_pct", np.nan)
-    if not pd.isna(rest):
-        text += f" against {rest:+.1f}% for the rest of its dimension"
-    text += f" (an effect from ±{uptake_change_pct:g}%{_close(abs(change), uptake_change_pct)})."
-    if row.rating == "negative" and row.disproportionate is not None and not pd.isna(rest):
-        gap = abs(row.difference_pct_points)
-        if row.disproportionate:
-            text += f" Disproportionate: {gap:.1f} points below the rest."
-        else:
-            text += (
-                f" Not disproportionate: {gap:.1f} points below the rest (needs "
-                f"{uptake_change_pct:g})."
-            )
-    caveat = flag_caveat(row)
-    if caveat and row.rating == "negative":
-        text += f" Marginal: {caveat}."
-    if getattr(row, "single_declared_effect", False) and row.rating != "neutral":
-        text += " It rests on a single declared effect: the owner's assumption."
-    elif getattr(row, "declared", False) and row.rating != "neutral":
-        text += " Declared by the owner: an assumption."
-    return text
-
-
 def add_expected_users(
     impacts: pd.DataFrame,
     representation: Mapping[str, pd.DataFrame],
-    uptake_change_pct: float = 5.0,
-    disproportionate_ratio: float = 1.2,
 ) -> pd.DataFrame:
     """Expected effects in users, not only per cent: users now × expected change.
 
     ``representation`` maps a dimension to a frame with ``group`` and ``count``
     (current users, from the service data). Adds ``users_now`` and
-    ``expected_users_change`` to expected-effect rows and restates their sentences.
+    ``expected_users_change`` to expected-effect rows.
     """
     if "expected_uptake_change_pct" not in impacts:
         return impacts
@@ -243,9 +202,4 @@ def add_expected_users(
     impacts["expected_users_change"] = (
         impacts["users_now"] * impacts["expected_uptake_change_pct"] / 100
     )
-    effect_rows = impacts["expected_uptake_change_pct"].notna()
-    impacts.loc[effect_rows, "sentence"] = [
-        effect_sentence(r, uptake_change_pct, disproportionate_ratio)
-        for r in impacts[effect_rows].itertuples()
-    ]
     return impacts

@@ -387,12 +387,7 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
     elif len(impacts):
         impacts = uptake_mod.mark_risk(impacts, tables)
         if proposal.effects:
-            impacts = impact_mod.add_expected_users(
-                impacts,
-                tables,
-                proposal.thresholds.uptake_change_pct,
-                proposal.thresholds.disproportionate_ratio,
-            )
+            impacts = impact_mod.add_expected_users(impacts, tables)
     result.rated = replace(result.rated, impacts=impacts)
 
 

@@ -99,8 +99,8 @@ def metrics(a: Assessment) -> dict[str, Any]:
     out["findings"] = found.as_dict()
     impacts = a.rated.impacts
     if len(impacts):
-        cols = [c for c in impacts.columns if c != "sentence"]
-        out["impacts"] = records(impacts[cols + ["sentence"]])
+        # numbers and codes only: the report words each rating (report/prose/rating.j2)
+        out["impacts"] = records(impacts.drop(columns=["sentence"], errors="ignore"))
         for row in out["impacts"]:  # whether the row's flag is one findings count
             row["flag_counted"] = found.is_counted(row["option"], row["dimension"], row["group"])
     if len(a.rated.not_assessed):

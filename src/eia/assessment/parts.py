@@ -119,9 +119,9 @@ class Travel:
 class Ratings:
     """The impact ratings: one row per option × dimension × group.
 
-    ``impacts`` holds ``option, dimension, group, rating, disproportionate,
-    sentence`` and the figures behind them (access burdens, declared effects, or an
-    equity audit's representation); empty when nothing is rated. ``not_assessed``
+    ``impacts`` holds ``option, dimension, group, rating, rating_note,
+    disproportionate`` and the figures behind them (access burdens, declared effects, or
+    an equity audit's representation), numbers and codes; empty when nothing is rated. ``not_assessed``
     lists the groups a service change declares no effect for (``option, dimension,
     group``; :func:`eia.analysis.impact.assessed_effects`), not among ``impacts``.
     """
@@ -253,8 +253,9 @@ class Assessment:
 
     def ratings(self, option: str | None = None) -> pd.DataFrame:
         """The rating rows of one option (default :attr:`rated_option`): one row per group with
-        ``dimension, group, rating, disproportionate, sentence`` and the figures behind them
-        (part of the public API; :meth:`Ratings.of` on :attr:`rated`)."""
+        ``dimension, group, rating, rating_note, disproportionate`` and the figures behind them,
+        numbers and codes (part of the public API; :meth:`Ratings.of` on :attr:`rated`;
+        :mod:`eia.report.ratings` words them)."""
         return self.rated.of(option or self.rated_option)
 
     @property

@@ -666,7 +666,7 @@ BURDEN = Contract(
             },
             "burden_ratio": _real(0.0, nullable=True),
             "rating": _text(isin=RATINGS),
-            "rating_note": _text(),
+            "rating_note": _text(isin=("", "few_residents", "no_residents")),
             "disproportionate": pa.Column(bool),
             # whether the flag decision holds with each threshold a quarter higher and lower
             # (absent when computed with margins=False, as the robustness check does)
@@ -674,7 +674,6 @@ BURDEN = Contract(
                 str, [_isin(("clear", "marginal"))], nullable=True, required=False
             ),
             "unit": _text(isin=("km", "min")),
-            "sentence": _text(),
         },
         unique=["option", "dimension", "group"],
         checks=[

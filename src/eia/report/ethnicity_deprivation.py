@@ -12,11 +12,11 @@ from __future__ import annotations
 import pandas as pd
 
 from eia.analysis.ethnicity_deprivation import service_years
-from eia.analysis.impact import rating_labels, rating_words
 from eia.findings import IntersectionFinding
 from eia.findings import intersection as intersection_mod
 from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
 from eia.report import show
+from eia.report.ratings import rating_labels, rating_words
 from eia.report.summary import measure_noun
 from eia.report.wording import say
 from eia.stats import disclosure

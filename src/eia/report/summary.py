@@ -16,11 +16,12 @@ import re
 import pandas as pd
 
 from eia.analysis import impact
-from eia.analysis.impact import DIMENSION_LABELS, rating_labels
+from eia.analysis.impact import DIMENSION_LABELS
 from eia.analysis.traveltime import MODE_LABELS
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment, build_findings
 from eia.population.area import ETHNIC_SHORT
+from eia.report import ratings
 from eia.report.show import (
     Block,
     Table,
@@ -245,7 +246,7 @@ def ratings_table(
         {
             "Dimension": rows["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
             "Group": rows["group"],
-            "Rating": rating_labels(rows),
+            "Rating": ratings.rating_labels(rows, a.proposal.thresholds.min_people),
             "Key figures": [key_figure(r, a) for _, r in rows.iterrows()],
         }
     )
@@ -266,46 +267,19 @@ def ratings_table(
 
 
 def flag_cell(row: pd.Series) -> str:
-    """The figures a disproportionate decision rests on and whether it is clear or marginal:
-    'ratio 1.23, +0.25 km per resident against the rest: flagged, marginal (not flagged at
-    ratio 1.25)'. Empty where no flag is assessed (positive, neutral, not rated)."""
-    dispro = row.get("disproportionate")
-    caveat = impact.flag_caveat(row)
-    if dispro is None or pd.isna(dispro):
-        return ""
-    if row.get("rating") not in ("negative", "mixed") and not caveat:
-        return ""
-    basis = impact.flag_basis(row)
-    if not basis:
-        return ""
-    verdict = "flagged" if dispro else "not flagged"
-    if caveat:
-        verdict += f", marginal ({caveat})"
-    elif dispro and row.get("flag_margin") == "clear":
-        verdict += ", clear"
-    return f"{basis}: {verdict}"
+    """The figures a disproportionate decision rests on and whether it is clear or marginal
+    (:func:`eia.report.ratings.flag_cell`)."""
+    return ratings.flag_cell(row)
 
 
 def flag_rule(a: Assessment, rows: pd.DataFrame) -> str:
     """The flag's rule for a ratings table's caption, with this report's thresholds."""
     t = a.proposal.thresholds
-    marginal = (
-        "“marginal”: one threshold a quarter higher or lower (a ratio: a quarter of its excess "
-        "over 1) would change the decision"
-    )
     if "burden_ratio" in rows and rows["burden_ratio"].notna().any():
         unit = str(rows["unit"].dropna().iloc[0]) if "unit" in rows else "km"
         r = a.rules if unit == a.unit else impact.Rules.from_thresholds(t, unit)
-        return (
-            f"A negative or mixed rating is disproportionate when the {unit} added per resident "
-            f"is at least {r.ratio:g} times that of the rest of the area and {r.difference:g} "
-            f"{unit} more; {marginal}"
-        )
-    return (
-        f"A negative rating is disproportionate when the group's expected change is at least "
-        f"{t.uptake_change_pct:g} points below the rest of its dimension (and at least "
-        f"{t.disproportionate_ratio:g} times its loss when the rest also loses); {marginal}"
-    )
+        return ratings.flag_rule(True, r)
+    return ratings.flag_rule(False, effect_rules=ratings.EffectRules.from_thresholds(t))
 
 
 def named_option(a: Assessment) -> str | None:

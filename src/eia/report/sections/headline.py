@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eia.analysis.impact import DIMENSION_LABELS, rating_labels
+from eia.analysis.impact import DIMENSION_LABELS
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
-from eia.report import decision
+from eia.report import decision, ratings
 from eia.report import site_users as site_users_mod
 from eia.report import summary as summary_mod
 from eia.report.show import (
@@ -81,29 +81,30 @@ def title(a: Assessment) -> Block:
 # Executive summary
 
 
-def ratings_frame(ratings: pd.DataFrame) -> pd.DataFrame:
-    """Rating rows (from :attr:`Ratings.impacts` of :attr:`Assessment.rated`) as the board's words: dimension, group, rating, basis."""
+def ratings_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rating rows (from :attr:`Ratings.impacts` of :attr:`Assessment.rated`) as the board's
+    words: dimension, group, rating, basis (:mod:`eia.report.ratings`, with ``a``'s thresholds)."""
     table = pd.DataFrame(
         {
-            "Dimension": ratings["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
-            "Group": ratings["group"],
-            "Rating": rating_labels(ratings),
-            "Basis": ratings["sentence"],
+            "Dimension": rows["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
+            "Group": rows["group"],
+            "Rating": ratings.rating_labels(rows, a.proposal.thresholds.min_people),
+            "Basis": ratings.rating_sentences(rows, a),
         }
     )
-    if "at_risk" in ratings:
-        gaps = ratings["uptake_gap"] if "uptake_gap" in ratings else ratings["at_risk"]
+    if "at_risk" in rows:
+        gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
         table["Uptake now"] = [
             risk_words(gap) if risk is True else ""
-            for risk, gap in zip(ratings["at_risk"], gaps, strict=True)
+            for risk, gap in zip(rows["at_risk"], gaps, strict=True)
         ]
     return table
 
 
-def ratings_table(a: Assessment, ratings: pd.DataFrame | None = None) -> Block | None:
+def ratings_table(a: Assessment, rows: pd.DataFrame | None = None) -> Block | None:
     """The summary's ratings table for the option it names: groups with a material finding
     first, the rest in one line, then the input warnings (:func:`eia.decision.ratings_table`)."""
-    return decision.ratings_table(a, ratings)
+    return decision.ratings_table(a, rows)
 
 
 def headlines(a: Assessment) -> Html:

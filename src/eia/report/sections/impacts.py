@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 
 from eia.analysis import impact
-from eia.analysis.impact import DIMENSION_LABELS, rating_labels
+from eia.analysis.impact import DIMENSION_LABELS
 from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
 from eia.params import NARRATIVE_KEYS
 from eia.params.kinds import UNITS
 from eia.population.area import ETHNIC_SHORT
-from eia.report import figures
+from eia.report import figures, ratings
 from eia.report import summary as summary_mod
 from eia.report.show import (
     Block,
@@ -87,7 +87,7 @@ def impacts(a: Assessment) -> Block:
         name = "the service now" if a.kind.rates == "uptake" else figures.scenario_name(a, scenario)
         if impact.MERGED_Q1 in set(rows["group"]) and not said_same:
             said_same = True
-            parts.append(paragraphs(impact.SAME_PEOPLE))
+            parts.append(paragraphs(ratings.same_people()))
         for dim in dict.fromkeys(rows["dimension"]):
             part = rows[rows["dimension"] == dim]
             label = DIMENSION_LABELS.get(dim, dim)
@@ -150,7 +150,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
             rows["rest_added_per_resident"].map(num).to_numpy()
         )
         frame["Ratio to rest of area"] = [  # 3 decimals for a marginal flag, as its "Why"
-            ("none" if np.isinf(row.burden_ratio) else impact.ratio_text(row))
+            ("none" if np.isinf(row.burden_ratio) else ratings.ratio_text(row))
             if row.rating in ("negative", "mixed") and pd.notna(row.burden_ratio)
             else "–"
             for row in rows.itertuples()
@@ -212,8 +212,8 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
             ]
     if "rationale" in rows and rows["rationale"].fillna("").astype(str).str.strip().any():
         frame["Rationale given"] = rows["rationale"].fillna("").to_numpy()
-    frame["Rating"] = rating_labels(rows)
-    frame["Why"] = rows["sentence"].to_numpy()
+    frame["Rating"] = ratings.rating_labels(rows, a.proposal.thresholds.min_people)
+    frame["Why"] = ratings.rating_sentences(rows, a)
     if "at_risk" in rows and rows["at_risk"].fillna(False).astype(bool).any():
         gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
         frame["Service data now"] = [

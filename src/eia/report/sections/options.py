@@ -10,9 +10,9 @@ import pandas as pd
 
 from eia.analysis import impact
 from eia.analysis.appraisal import MULTIPLIERS
-from eia.analysis.impact import DIMENSION_LABELS, rating_labels
+from eia.analysis.impact import DIMENSION_LABELS
 from eia.assessment import Assessment
-from eia.report import decision, figures
+from eia.report import decision, figures, ratings
 from eia.report import summary as summary_mod
 from eia.report import travel as travel_report
 from eia.report.show import (
@@ -189,7 +189,7 @@ def options_ratings_table(a: Assessment) -> pd.DataFrame:
             rows["option"], rows["dimension"], rows["group"], rows["disproportionate"], strict=True
         )
     ]
-    wide = rows.assign(label=rating_labels(rows))
+    wide = rows.assign(label=ratings.rating_labels(rows, a.proposal.thresholds.min_people))
     table = wide.pivot_table(
         index=["dimension", "group"], columns="option", values="label", aggfunc="first", sort=False
     ).reset_index()
