@@ -1,5 +1,6 @@
 """The report's wording, checked against reviewed golden fragments (tests/golden): the
-decision card, and the ratings' labels, "Why" sentences and flag cells (report/prose/rating.j2).
+decision card, the ratings' labels, "Why" sentences and flag cells (report/prose/rating.j2),
+and the journey-time and access sections (report/prose/travel.j2, access.j2).
 
 Wording is not checked phrase by phrase: a change to the templates in
 ``src/eia/report/prose`` shows up here as a diff to review. After reviewing it, regenerate
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -21,11 +23,12 @@ import pytest
 
 from eia.analysis import impact
 from eia.params import Thresholds
-from eia.report import decision, ratings
+from eia.report import decision, ratings, sections, travel
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
 EXAMPLES = ["notts-diagnostics-consolidation", "notts-community-hub"]
+TRAVEL_EXAMPLE = "notts-diagnostics-travel-time"
 
 
 def _matches(golden: Path, text: str, what: str) -> None:
@@ -137,3 +140,21 @@ def test_rating_sentences_of_hand_built_cases_match_their_reviewed_golden_fragme
         f"[caption, expected effects]\n  {ratings.flag_rule(False, effect_rules=effect_rules)}\n"
     )
     _matches(GOLDEN / "rating-sentences-cases.txt", text, "the ratings' words")
+
+
+def _without_images(markup: str) -> str:
+    """The markup with embedded PNGs cut (their pixels are not wording), one element a line."""
+    return re.sub(r'src="data:[^"]*"', 'src="…"', markup).replace("><", ">\n<") + "\n"
+
+
+def test_travel_time_section_matches_its_reviewed_golden_fragment(example_assessment):
+    """Journey times by mode (prose/travel.j2): intro, synthetic notice, tables, curves."""
+    markup = travel.access(example_assessment(TRAVEL_EXAMPLE)).markup
+    golden = GOLDEN / f"travel-time-{TRAVEL_EXAMPLE}.html"
+    _matches(golden, _without_images(markup), "the travel section")
+
+
+def test_access_section_matches_its_reviewed_golden_fragment(example_assessment):
+    """Access by distance (prose/access.j2): how it is measured, then a table per dimension."""
+    markup = sections.access(example_assessment(EXAMPLES[0])).markup
+    _matches(GOLDEN / f"access-{EXAMPLES[0]}.html", _without_images(markup), "the access section")

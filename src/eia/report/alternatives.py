@@ -9,57 +9,31 @@ labelled — with its alt text in words and the same figures as a table.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from eia.analysis.frontier import Frontier
 from eia.analysis.impact import ALL_RESIDENTS
 from eia.assessment import Assessment
-from eia.params.kinds import UNITS
 from eia.population.area import ETHNIC_SHORT
 from eia.report import maps
-from eia.report.show import Block, Figure, Html, Table, fmt_int, fmt_pct, heading, join_words
+from eia.report.show import Block, Figure, Html, Table, heading
+from eia.report.wording import amount, render_part
 
 __all__ = ["chart", "frame", "prose", "section"]
 
 CORE20 = "Core20 (IMD deciles 1-2)"
-PROSE = Path(__file__).parent / "prose"
-THINGS = {"km": "distance", "min": "travel time"}
-
-
-def _amount(value: float, unit: str, signed: bool = True) -> str:
-    digits = UNITS[unit].digits
-    value = round(float(value), digits) + 0.0  # no "-0.0"
-    text = f"{value:+.{digits}f}" if signed and value else f"{abs(value):.{digits}f}"
-    return f"{text} {unit}"
-
-
-def _environment(escape: bool = True) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(PROSE),
-        autoescape=escape,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["words"] = lambda items, conj="and": join_words([str(i) for i in items], conj)
-    env.filters["amount"] = _amount
-    env.filters["num"] = lambda v: f"{v:g}"
-    env.filters["count"] = fmt_int
-    env.filters["pct"] = lambda v: fmt_pct(v)
-    env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else "under 0.1 s"
-    return env
+#: The parts of ``prose/frontier.j2`` that are plain text (figure alt text, captions).
+TEXT_PARTS = ("alt", "caption", "thing", "table_caption", "detail_caption", "column", "chart")
 
 
 def prose(part: str, **data) -> str:
-    """One part of the section's words (``intro``, ``option``, ``caveat``: HTML; ``alt``,
-    ``caption``: plain text, escaped where the figure is drawn)."""
-    template = _environment(part not in ("alt", "caption")).get_template("frontier.j2")
-    return " ".join(template.render(part=part, **data).split())
+    """One part of the section's words from ``prose/frontier.j2``, rendered through the report's
+    one Jinja2 environment (:mod:`eia.report.wording`): ``intro``, ``option``, ``caveat`` are
+    HTML; the :data:`TEXT_PARTS` (alt text, captions, column names, chart labels) plain text,
+    escaped where the table or figure is drawn."""
+    return render_part("frontier.j2", escape=part not in TEXT_PARTS, part=part, **data)
 
 
 def _short(group: str) -> str:
@@ -76,18 +50,18 @@ def frame(f: Frontier, data: pd.DataFrame | None = None) -> pd.DataFrame:
     data = f.chart_data() if data is None else data
     data = data[(data["kind"] == "option") | data["frontier"] | data["tradeoff"]]
     now = ", ".join(s for s in f.candidates if s in f.current)
+
+    def column(which: str, **more) -> str:
+        return prose("column", which=which, unit=f.unit, **more)
+
     out = pd.DataFrame(
         {
-            "Set or option": data["label"],
-            "Sites": [f"{s} (the current sites)" if s == now else s for s in data["sites"]],
-            "Sites kept": data["size"],
-            f"All residents ({f.unit} per resident)": data["all_residents"].map(
-                lambda v: _amount(v, f.unit)
-            ),
-            f"Core20 residents ({f.unit} per resident)": data["core20"].map(
-                lambda v: _amount(v, f.unit)
-            ),
-            "On the frontier": np.where(data["frontier"], "yes", "no"),
+            column("set"): data["label"],
+            column("sites"): [column("current", names=s) if s == now else s for s in data["sites"]],
+            column("size"): data["size"],
+            column("all"): data["all_residents"].map(lambda v: amount(v, f.unit)),
+            column("core20"): data["core20"].map(lambda v: amount(v, f.unit)),
+            column("frontier"): [column("yes_no", value=bool(v)) for v in data["frontier"]],
         }
     )
     return out.reset_index(drop=True)
@@ -108,7 +82,7 @@ def chart(f: Frontier) -> Figure:
                 s=4,
                 color="#aeb7bd",
                 rasterized=True,
-                label="Every feasible set",
+                label=prose("chart", which="every"),
                 linewidths=0,
             )
         for i, size in enumerate(sorted(data.loc[data["kind"] == "set", "size"].unique())):
@@ -121,7 +95,7 @@ def chart(f: Frontier) -> Figure:
                 where="post",
                 color=colour,
                 linewidth=1.5,
-                label=f"Best trade-off, {size} sites",
+                label=prose("chart", which="tradeoff", size=size),
             )
             ax.scatter(
                 sets["all_residents"],
@@ -131,7 +105,7 @@ def chart(f: Frontier) -> Figure:
                 facecolor=np.where(sets["frontier"], colour, "white"),
                 edgecolor=colour,
                 zorder=3,
-                label=f"Sets of {size} sites (filled: on the frontier)",
+                label=prose("chart", which="sets", size=size),
             )
         options = data[data["kind"] == "option"]
         ax.scatter(
@@ -141,7 +115,7 @@ def chart(f: Frontier) -> Figure:
             s=70,
             color="#212b32",
             zorder=4,
-            label="The proposal's options",
+            label=prose("chart", which="options"),
         )
         for row in options.itertuples():
             ax.annotate(
@@ -153,15 +127,15 @@ def chart(f: Frontier) -> Figure:
             )
         ax.axhline(0, color="#768692", linewidth=0.6, linestyle=":")
         ax.axvline(0, color="#768692", linewidth=0.6, linestyle=":")
-        thing = THINGS[f.unit]
-        ax.set_xlabel(f"All residents: net change in {thing} per resident ({f.unit})")
-        ax.set_ylabel(f"Core20 residents: net change per resident ({f.unit})")
+        thing = prose("thing", unit=f.unit)
+        ax.set_xlabel(prose("chart", which="x", thing=thing, unit=f.unit))
+        ax.set_ylabel(prose("chart", which="y", unit=f.unit))
         ax.legend(fontsize=7, loc="upper left", frameon=False)
     options = f.options
     alt = prose(
         "alt",
         unit=f.unit,
-        thing=THINGS[f.unit],
+        thing=prose("thing", unit=f.unit),
         n_points=len(f.points) if f.points is not None else len(f.sets),
         n_frontier=int(f.sets["frontier"].sum()),
         options=[
@@ -224,13 +198,13 @@ def dominance_table(f: Frontier, option: str) -> pd.DataFrame:
     wide = table.pivot_table(
         index="group", columns=["set", "measure"], values="difference", sort=False
     )
-    out = pd.DataFrame({"Group": [_short(g) for g in wide.index]})
+    out = pd.DataFrame({prose("column", which="group"): [_short(g) for g in wide.index]})
     for label in dict.fromkeys(table["set"]):
-        out[f"{label}: {f.unit} per resident"] = [
-            _amount(v, f.unit) for v in wide[(label, "change")]
+        out[prose("column", which="set_change", set=label, unit=f.unit)] = [
+            amount(v, f.unit) for v in wide[(label, "change")]
         ]
-        out[f"{label}: share beyond {f.far:g} {f.unit}"] = [
-            f"{100 * v:+.1f} pts" for v in wide[(label, "far")]
+        out[prose("column", which="set_far", set=label, unit=f.unit, far=f.far)] = [
+            prose("column", which="points", value=v) for v in wide[(label, "far")]
         ]
     return out
 
@@ -253,7 +227,7 @@ def section(a: Assessment, data: pd.DataFrame | None = None) -> Block | None:
                 keep=f.keep,
                 candidates=f.candidates,
                 must_keep=f.must_keep,
-                thing=THINGS[f.unit],
+                thing=prose("thing", unit=f.unit),
                 far=f.far,
                 unit=f.unit,
                 change_limit=f.change,
@@ -268,8 +242,7 @@ def section(a: Assessment, data: pd.DataFrame | None = None) -> Block | None:
         chart(f),
         Table(
             data,
-            f"Frontier sets and the proposal's options: net change per resident against the "
-            f"current sites ({f.unit}; lower is better)",
+            prose("table_caption", unit=f.unit),
         ),
     ]
     for _, row in f.options.iterrows():
@@ -279,8 +252,7 @@ def section(a: Assessment, data: pd.DataFrame | None = None) -> Block | None:
             parts.append(
                 Table(
                     detail,
-                    f"How much better each frontier set that dominates {row['option']} is, per "
-                    "group (set minus option; negative is better)",
+                    prose("detail_caption", option=row["option"]),
                 )
             )
     parts.append(Html(prose("caveat")))

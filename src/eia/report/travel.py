@@ -23,20 +23,21 @@ from eia.report.show import (
     Html,
     Table,
     fmt_int,
-    fmt_pct,
     heading,
     notice_box,
     paragraphs,
 )
+from eia.report.wording import say_text as sentence
 
+#: The dimensions shown with a journey-time table, in order (captions in ``prose/travel.j2``).
 DIMENSIONS = (
-    ("imd_quintile", "national IMD 2025 quintile"),
-    ("core20", "Core20 neighbourhoods and the rest of the area"),
-    ("ethnic_group", "ethnic group (Census 2021; area-based)"),
-    ("religion", "religion (Census 2021; area-based)"),
-    ("disability", "disability (Census 2021; area-based)"),
-    ("language", "main language (Census 2021; area-based)"),
-    ("rurality", "rural or urban neighbourhood"),
+    "imd_quintile",
+    "core20",
+    "ethnic_group",
+    "religion",
+    "disability",
+    "language",
+    "rurality",
 )
 
 
@@ -67,13 +68,13 @@ def modes_table(a, dimension: str, scenario: str | None = None) -> pd.DataFrame:
         frames.append(
             pd.DataFrame(
                 {
-                    f"{label}: mean minutes now → after (change)": [
+                    _say("column", label, "minutes"): [
                         f"{m} ({c})" for m, c in zip(minutes, change, strict=True)
                     ],
-                    f"{label}: beyond {limit:g} min now → after": _now_after(
+                    _say("column", label, "beyond", limit): _now_after(
                         table["pop_beyond_threshold_before"], table["pop_beyond_threshold_after"]
                     ),
-                    f"{label}: not reachable now → after": _now_after(
+                    _say("column", label, "unreachable"): _now_after(
                         table["pop_unreachable_before"], table["pop_unreachable_after"]
                     ),
                 },
@@ -83,46 +84,38 @@ def modes_table(a, dimension: str, scenario: str | None = None) -> pd.DataFrame:
     return pd.concat(frames, axis=1) if frames else None
 
 
+def _say(macro: str, *args, **kwargs) -> str:
+    """One sentence or caption from ``prose/travel.j2`` (plain text; the caller escapes it)."""
+    return sentence("travel.j2", macro, *args, **kwargs)
+
+
+def _modes(a) -> list[dict]:
+    """Each mode's label, threshold, source and unreachable minutes, lead mode first."""
+    t = a.proposal.thresholds
+    return [
+        {
+            "label": MODE_LABELS[m],
+            "limit": t.minutes_for(m),
+            "source": x.source,
+            "unreachable_as": a.travel.unreachable_as[m],
+        }
+        for m, x in a.travel.matrices.items()
+    ]
+
+
 def intro(a) -> Html:
     """What the minutes are: modes, sources, thresholds, how unreachable pairs are counted."""
-    t = a.proposal.thresholds
-    lead = a.lead_mode
-    described = [
-        f"{MODE_LABELS[m].lower()} (far means more than {t.minutes_for(m):g} min)"
-        for m in a.travel.matrices
-    ]
-    text = [
-        f"Journey times to the quickest site, for {a.primary}"
-        f"{f' ({a.primary_reason})' if a.primary_reason else ''}, by "
-        + " and ".join(described)
-        + f". The ratings and the options appraisal rest on {MODE_LABELS[lead].lower()}, "
-        "shown first; the other modes stand beside it.",
-        "Mean minutes now, after and their change are over the same residents: those who can "
-        "reach a site both now and after, so the change is after minus now. Residents who cannot "
-        "reach any site (no route in the matrix), now or after, are counted as not reachable and "
-        "as beyond the threshold, never dropped; in person-minute figures a journey that cannot be made counts "
-        "as "
-        + ", ".join(
-            f"{a.travel.unreachable_as[m]:g} min ({MODE_LABELS[m].lower()})"
-            for m in a.travel.matrices
+    modes = _modes(a)
+    parts: list = [
+        paragraphs(
+            _say("intro_modes", a.primary, a.primary_reason, modes, MODE_LABELS[a.lead_mode]),
+            _say("intro_unreachable", modes),
+            _say("intro_area_based"),
         )
-        + ", the longest journey in its matrix and at least three times its threshold.",
-        "Group figures are area-based: each neighbourhood's time is counted once for each "
-        "resident of the group living there (Census 2021), so they describe where groups live, "
-        "not individual journeys.",
     ]
-    parts: list = [paragraphs(*text)]
-    synthetic = [MODE_LABELS[m].lower() for m, x in a.travel.matrices.items() if x.synthetic]
+    synthetic = [MODE_LABELS[m] for m, x in a.travel.matrices.items() if x.synthetic]
     if synthetic:
-        parts.insert(
-            0,
-            notice_box(
-                f"The journey times by {' and '.join(synthetic)} in this report are synthetic: "
-                "made by eia from straight-line distances and a stated speed model "
-                "(docs/travel-time.md), not from a journey planner. They describe no real journeys.",
-                "synthetic",
-            ),
-        )
+        parts.insert(0, notice_box(_say("synthetic", synthetic), "synthetic"))
     return Block(*parts)
 
 
@@ -133,23 +126,18 @@ def curves(a, mode: str | None = None, dimension: str = "core20") -> Figure:
     weights = a.area.weights[dimension]
     shares = maps.cumulative_shares(times["minutes_before"], times["minutes_after"], weights)
     limit = a.proposal.thresholds.minutes_for(mode)
-    label = MODE_LABELS[mode].lower()
+    label = MODE_LABELS[mode]
     fig = maps.cumulative_curves(
-        shares, unit="min", limit=limit, title=f"{a.primary}: journey time by {label}"
+        shares, unit="min", limit=limit, title=_say("curves_title", a.primary, label)
     )
     first = weights.columns[0]
     now = maps.share_within(times["minutes_before"], weights[first], limit)
     after = maps.share_within(times["minutes_after"], weights[first], limit)
+    groups = [str(c) for c in weights.columns]
     return Figure(
         fig,
-        alt=(
-            f"Cumulative curves of the share of residents within each journey time by {label} of "
-            f"a site, now (dashed) and after (solid), for {', '.join(map(str, weights.columns))}. "
-            f"{first}: {fmt_pct(now)} within {limit:g} min now, {fmt_pct(after)} after. Residents "
-            "who cannot reach a site never count as within."
-        ),
-        caption=f"Share of residents within x minutes of a site by {label}, now and after "
-        f"({a.primary}); the dotted line marks the {limit:g}-minute threshold.",
+        alt=_say("curves_alt", label, groups, first, now, after, limit),
+        caption=_say("curves_caption", a.primary, label, limit),
     )
 
 
@@ -166,26 +154,26 @@ def change_map(a, mode: str | None = None) -> Figure:
         **change_style(a, "min", mode),
     )
     values = change["minutes_change"]
-    longer = int((values > t.change_min).sum())
-    lost = int((values == float("inf")).sum())
-    label = MODE_LABELS[mode].lower()
+    label = MODE_LABELS[mode]
+    extent = extent_sentence(
+        a,
+        _changed_mask(a, a.primary, "min", mode, {a.primary: change}),
+        _say("extent_what"),
+    )
     return Figure(
         fig,
-        alt=(
-            f"Map of the change in journey time by {label} to the quickest site for {a.primary}: "
-            f"{longer} of {len(values)} LSOAs would take more than {t.change_min:g} min longer "
-            f"(of them {lost} could no longer reach any site) and "
-            f"{int((values < -t.change_min).sum())} more than {t.change_min:g} min less. "
-            "Orange is longer, purple shorter, darker shades larger changes. "
-            + extent_sentence(
-                a,
-                _changed_mask(a, a.primary, "min", mode, {a.primary: change}),
-                "journey time changes",
-            )
+        alt=_say(
+            "change_map_alt",
+            label,
+            a.primary,
+            int((values > t.change_min).sum()),
+            len(values),
+            t.change_min,
+            int((values == float("inf")).sum()),
+            int((values < -t.change_min).sum()),
+            extent,
         ),
-        caption=f"Change in journey time by {label} to the quickest site, {a.primary}"
-        f"{f' ({a.primary_reason})' if a.primary_reason else ''} compared "
-        "with now; neighbourhoods that lose every site are in the longest class.",
+        caption=_say("change_map_caption", label, a.primary, a.primary_reason),
     )
 
 
@@ -203,20 +191,18 @@ def options_maps(a, mode: str | None = None) -> Figure:
         a.access.proposed,
         **change_style(a, "min", mode),
     )
-    label = MODE_LABELS[mode].lower()
+    label = MODE_LABELS[mode]
+    extent = extent_sentence(
+        a,
+        np.logical_or.reduce(
+            [_changed_mask(a, name, "min", mode, scenarios) for name in scenarios]
+        ),
+        _say("extent_what", True),
+    )
     return Figure(
         fig,
-        alt=f"Small-multiple maps of the change in journey time by {label} for each of "
-        f"{len(scenarios)} options: orange is longer, purple shorter, darker shades larger "
-        "changes. "
-        + extent_sentence(
-            a,
-            np.logical_or.reduce(
-                [_changed_mask(a, name, "min", mode, scenarios) for name in scenarios]
-            ),
-            "journey time changes under an option",
-        ),
-        caption=f"Change in journey time by {label} to the quickest site under each option.",
+        alt=_say("options_maps_alt", label, len(scenarios), extent),
+        caption=_say("options_maps_caption", label),
     )
 
 
@@ -227,27 +213,22 @@ def rankings_by_mode(a) -> Table:
         for r in ap.options.itertuples():
             rows.append(
                 {
-                    "Mode": MODE_LABELS[mode] + (" (judgement)" if mode == a.lead_mode else ""),
+                    "Mode": _say("ranking_mode", MODE_LABELS[mode], mode == a.lead_mode),
                     "Option": r.option,
                     "Rank": int(r.rank),
                     "Equity-weighted person-minutes": fmt_int(r.score),
-                    "Robust to thresholds halved and doubled": "yes"
-                    if ap.robustness.holds
-                    else "no",
+                    "Robust to thresholds halved and doubled": _say("yes_no", ap.robustness.holds),
                 }
             )
-    return Table(
-        pd.DataFrame(rows),
-        "Options ranked by each mode's journey times (rank 1 = least adverse; lower score is better)",
-    )
+    return Table(pd.DataFrame(rows), _say("rankings_caption"))
 
 
 def access(a) -> Block:
     """The access part of the report in minutes: intro, a table per dimension, curves, map."""
-    parts: list = [heading("Journey times by mode"), intro(a)]
-    for dim, what in DIMENSIONS:
+    parts: list = [heading(_say("section_heading")), intro(a)]
+    for dim in DIMENSIONS:
         if dim in a.area.weights:
-            parts.append(Table(modes_table(a, dim), f"Journey times by {what}: {a.primary}"))
+            parts.append(Table(modes_table(a, dim), _say("table_caption", dim, a.primary)))
     parts.append(curves(a))
     return Block(*parts)
 
@@ -258,107 +239,45 @@ def headline(a) -> list[str]:
     out = []
     for mode in a.travel.matrices:
         tables = a.travel.summaries[mode][a.primary]
-        everyone = tables["imd_quintile"].iloc[-1]
-        core = tables["core20"].iloc[0]
-        limit, label = t.minutes_for(mode), MODE_LABELS[mode].lower()
-        text = (
-            f"By {label}{' (the mode the ratings rest on)' if mode == a.lead_mode else ''}, the "
-            f"average journey to the quickest site would change from "
-            f"{_mins(everyone.mean_minutes_before)} to {_mins(everyone.mean_minutes_after)} min; "
-            f"{fmt_int(everyone.pop_beyond_threshold_before)} residents are more than {limit:g} "
-            f"min from a site now and {fmt_int(everyone.pop_beyond_threshold_after)} would be after"
-        )
-        if everyone.pop_unreachable_before or everyone.pop_unreachable_after:
-            text += (
-                f" (of them {fmt_int(everyone.pop_unreachable_before)} now and "
-                f"{fmt_int(everyone.pop_unreachable_after)} after cannot reach any site; the "
-                "average is over the residents who can reach one both now and after)"
+        out.append(
+            _say(
+                "headline",
+                MODE_LABELS[mode],
+                mode == a.lead_mode,
+                tables["imd_quintile"].iloc[-1],
+                tables["core20"].iloc[0],
+                t.minutes_for(mode),
             )
-        text += (
-            f". Core20 residents: {_mins(core.mean_minutes_before)} → "
-            f"{_mins(core.mean_minutes_after)} min on average; "
-            f"{fmt_int(core.pop_beyond_threshold_after)} beyond {limit:g} min after "
-            f"(now {fmt_int(core.pop_beyond_threshold_before)})."
         )
-        out.append(text)
     return out
 
 
 def notes(a) -> list[str]:
     """Data-quality notes on each matrix: what was read, what was not reachable, what was unused."""
-    out = []
-    for mode, m in a.travel.matrices.items():
-        i = m.info
-        label = MODE_LABELS[mode]
-        text = (
-            f"{label} ({m.source}{', synthetic' if m.synthetic else ''}): "
-            f"{fmt_int(i['pairs_used'])} origin–site pairs used of {fmt_int(i['pairs_read'])} read; "
-            f"{fmt_int(i['pairs_unreachable'])} not reachable (empty or flagged)"
-        )
-        if i["pairs_absent"]:
-            text += (
-                f" and {fmt_int(i['pairs_absent'])} absent from the file (taken as not reachable)"
-            )
-        text += "."
-        if i["origins_converted_from_2011"]:
-            text += (
-                f" {fmt_int(i['origins_converted_from_2011'])} origins were LSOA 2011 codes, "
-                "converted to 2021."
-            )
-        if i["origins_outside_area"] or i["origins_unmatched"]:
-            text += (
-                f" {fmt_int(i['origins_outside_area'])} origins outside the area and "
-                f"{fmt_int(i['origins_unmatched'])} not recognised as LSOAs were not used."
-            )
-        out.append(text)
-    return out
+    return [
+        _say("note", MODE_LABELS[mode], m.source, m.synthetic, m.info)
+        for mode, m in a.travel.matrices.items()
+    ]
 
 
 def method_sentence(a) -> str:
     """The access method in one sentence, for the methods section."""
-    modes = ", ".join(
-        f"{MODE_LABELS[m].lower()} ({m_.source})" for m, m_ in a.travel.matrices.items()
-    )
-    return (
-        f"Access: journey time in minutes from each LSOA to the quickest site, read from "
-        f"origin–destination matrices for {modes}; the ratings and options appraisal use "
-        f"{MODE_LABELS[a.lead_mode].lower()}. Straight-line distances are shown for comparison."
-    )
+    return _say("method", _modes(a), MODE_LABELS[a.lead_mode])
 
 
 def rules_sentence(a) -> str:
     """The access rating rules in minutes, with the lead mode's thresholds."""
-    r = a.rules
-    return (
-        f"Ratings in minutes ({MODE_LABELS[a.lead_mode].lower()}): only changes of more than "
-        f"{r.change:g} min count. A group is rated negative when the time added per resident "
-        f"reaches {r.material:g} min or {r.material_share:.1%} of its residents newly live more "
-        f"than {r.far:g} min away (positive likewise for time saved; mixed when both reach it; "
-        f"neutral when neither); groups of fewer than {r.min_residents:,} residents are not "
-        "rated. A negative or mixed rating is disproportionate when the group's minutes added "
-        f"per resident are at least {r.ratio:g} times, and {r.difference:g} min more than, those "
-        "of the rest of the area."
-    )
+    return _say("rules", MODE_LABELS[a.lead_mode], a.rules)
 
 
 def threshold_items(a) -> dict[str, str]:
     """The journey-time thresholds per mode, for the report's parameters table."""
     t = a.proposal.thresholds
     out = {}
-    for mode in a.travel.matrices:
-        m = t.for_mode(mode)
-        lead = " (ratings rest on this mode)" if mode == a.lead_mode else ""
-        out[f"{MODE_LABELS[mode]}: far from a site{lead}"] = f"more than {m.distance_min:g} min"
-        out[f"{MODE_LABELS[mode]}: change that counts as an effect"] = (
-            f"more than {m.change_min:g} min"
-        )
-        out[f"{MODE_LABELS[mode]}: material burden"] = (
-            f"{m.material_min:g} min per resident, or {m.material_share:.1%} of a group newly "
-            f"beyond {m.distance_min:g} min; disproportionate also needs "
-            f"{m.disproportionate_min:g} min per resident more than the rest of the area"
-        )
-        out[f"{MODE_LABELS[mode]}: journey times"] = (
-            f"{a.travel.matrices[mode].label} ({a.travel.matrices[mode].source}"
-            f"{', synthetic' if a.travel.matrices[mode].synthetic else ''})"
-        )
+    for mode, matrix in a.travel.matrices.items():
+        m, label, lead = t.for_mode(mode), MODE_LABELS[mode], mode == a.lead_mode
+        for which in ("far", "change", "material", "matrix"):
+            out[_say("threshold_name", label, which, lead)] = _say(
+                "threshold_value", which, m, matrix
+            )
     return out

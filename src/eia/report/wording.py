@@ -24,9 +24,19 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from eia.text import fmt_int, join_words
+from eia.params.kinds import UNITS
+from eia.text import fmt_int, fmt_pct, join_words
 
-__all__ = ["PROSE", "long_date", "month_words", "say", "say_text", "warning_text"]
+__all__ = [
+    "PROSE",
+    "amount",
+    "long_date",
+    "month_words",
+    "render_part",
+    "say",
+    "say_text",
+    "warning_text",
+]
 
 #: The folder of the report's prose templates (``src/eia/report/prose``).
 PROSE = Path(__file__).parent / "prose"
@@ -58,6 +68,15 @@ def _signed(value: float, digits: int = 2) -> str:
     return f"{float(value):+.{digits}f}"
 
 
+def amount(value: float, unit: str, signed: bool = True) -> str:
+    """A change in ``unit`` to that unit's digits, signed unless ``signed=False``: "+1.2 km"
+    (never "-0.0")."""
+    digits = UNITS[unit].digits
+    value = round(float(value), digits) + 0.0
+    text = f"{value:+.{digits}f}" if signed and value else f"{abs(value):.{digits}f}"
+    return f"{text} {unit}"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(PROSE)),
@@ -75,6 +94,12 @@ def _environment() -> Environment:
     env.filters["long_date"] = long_date
     env.filters["month"] = month_words
     env.filters["words"] = lambda items, conj="and": join_words([str(i) for i in items], conj)
+    env.filters["share"] = fmt_pct
+    env.filters["pct1"] = lambda value: f"{float(value):.1%}"
+    env.filters["mins"] = lambda value: "–" if pd.isna(value) else f"{value:.0f}"
+    env.filters["thousands"] = lambda value: f"{value:,}"
+    env.filters["amount"] = amount
+    env.filters["seconds"] = lambda s: f"{s:.1f} s" if s >= 0.1 else "under 0.1 s"
     env.filters["capfirst"] = lambda text: Markup(str(text)[:1].upper() + str(text)[1:])
     return env
 
@@ -82,18 +107,25 @@ def _environment() -> Environment:
 _ENV = _environment()
 
 
-def say(template: str, macro: str, **figures: Any) -> Markup:
-    """Render the macro ``macro`` of ``prose/<template>`` with ``figures``, as one line of
-    autoescaped HTML (whitespace collapsed)."""
+def say(template: str, macro: str, *args: Any, **figures: Any) -> Markup:
+    """Render the macro ``macro`` of ``prose/<template>`` with ``figures`` (and positional
+    ``args``), as one line of autoescaped HTML (whitespace collapsed)."""
     module = _ENV.get_template(template).module
-    text = getattr(module, macro)(**figures)
+    text = getattr(module, macro)(*args, **figures)
     return Markup(" ".join(str(text).split()))
 
 
-def say_text(template: str, macro: str, **figures: Any) -> str:
+def say_text(template: str, macro: str, *args: Any, **figures: Any) -> str:
     """:func:`say` as plain text (entities unescaped), for alt text, captions and logs that
     escape what they are given."""
-    return say(template, macro, **figures).unescape()
+    return say(template, macro, *args, **figures).unescape()
+
+
+def render_part(template: str, *, escape: bool = True, **context: Any) -> str:
+    """Render the whole of ``prose/<template>`` with ``context``, whitespace collapsed: HTML,
+    or with ``escape=False`` plain text (entities unescaped) for alt text and captions."""
+    text = Markup(" ".join(_ENV.get_template(template).render(**context).split()))
+    return str(text) if escape else text.unescape()
 
 
 def warning_text(warning: Any, *, analyst: bool = True) -> str:

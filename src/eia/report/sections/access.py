@@ -19,6 +19,7 @@ from eia.report.show import (
     heading,
     paragraphs,
 )
+from eia.report.wording import say_text as sentence
 
 __all__ = [
     "ACCESS_CAPTIONS",
@@ -31,13 +32,11 @@ __all__ = [
 ]
 
 
-#: Captions of the access tables, per dimension (opt-in dimensions included).
+#: Captions of the access tables, per dimension (opt-in dimensions included; the words are
+#: in ``prose/access.j2``).
 ACCESS_CAPTIONS = {
-    "imd_quintile": "Access by national IMD 2025 quintile",
-    "core20": "Access for Core20 neighbourhoods and the rest of the area",
-    "ethnic_group": "Access by ethnic group (Census 2021; area-based)",
-    "religion": "Access by religion (Census 2021; area-based)",
-    "disability": "Access by disability (Census 2021; area-based)",
+    dim: sentence("access.j2", "caption", dim)
+    for dim in ("imd_quintile", "core20", "ethnic_group", "religion", "disability")
 }
 
 # ---------------------------------------------------------------------------
@@ -56,8 +55,12 @@ def access_frame(table: pd.DataFrame, threshold_km: float) -> pd.DataFrame:
             "Mean km now": table["mean_km_before"].map(lambda v: f"{v:.1f}"),
             "Mean km after": table["mean_km_after"].map(lambda v: f"{v:.1f}"),
             "Change (km)": table["mean_km_change"].map(lambda v: f"{v:+.1f}"),
-            f"Beyond {t:g} km now": table["pop_beyond_threshold_before"].map(fmt_int),
-            f"Beyond {t:g} km after": table["pop_beyond_threshold_after"].map(fmt_int),
+            sentence("access.j2", "beyond", t, "now"): table["pop_beyond_threshold_before"].map(
+                fmt_int
+            ),
+            sentence("access.j2", "beyond", t, "after"): table["pop_beyond_threshold_after"].map(
+                fmt_int
+            ),
         }
     ).reset_index(drop=True)
 
@@ -76,7 +79,7 @@ def access_table(
     """
     if isinstance(table, str):
         scenario = scenario or a.primary
-        caption = caption or ACCESS_CAPTIONS.get(table, f"Access by {table}")
+        caption = caption or sentence("access.j2", "caption", table)
         table = a.access.summaries[scenario][table]
     else:
         scenario = scenario or table.attrs.get("scenario")
@@ -87,28 +90,24 @@ def access_table(
                     "sections.access_table(a, frame, caption, scenario=a.primary)"
                 )
             scenario = a.primary
-    return Table(access_frame(table, a.threshold_km), f"{caption or 'Access'}: {scenario}")
+    return Table(
+        access_frame(table, a.threshold_km),
+        sentence("access.j2", "table_caption", caption, scenario),
+    )
 
 
 def access_intro(a: Assessment) -> Html:
     """How distances are measured and what group figures mean."""
     if not a.primary:
-        return paragraphs(
-            "This proposal does not move sites, so access by distance does not change."
-        )
+        return paragraphs(sentence("access.j2", "no_change"))
     travel = None
     if a.travel:  # journey times lead; straight-line distance follows for comparison
-        travel = Block(travel_report.access(a), heading("Straight-line distance (for comparison)"))
+        travel = Block(
+            travel_report.access(a), heading(sentence("access.j2", "comparison_heading"))
+        )
     return Block(
         travel,
-        paragraphs(
-            f"Distances are straight lines from each LSOA's representative point (a point inside the "
-            f"neighbourhood, standing in for where its residents live) to the nearest site, for "
-            f"{a.primary}{f' ({a.primary_reason})' if a.primary_reason else ''}; "
-            "“Options comparison” compares every option. Group figures are area-based: each neighbourhood's distance is counted once "
-            "for each resident of the group living there (Census 2021), so they describe where groups "
-            "live, not individual journeys."
-        ),
+        paragraphs(sentence("access.j2", "how_measured", a.primary, a.primary_reason)),
     )
 
 

@@ -16,6 +16,7 @@ from eia.report.show import (
     fmt_pct,
     paragraphs,
 )
+from eia.report.wording import say_text as sentence
 
 __all__ = [
     "area_profile",
@@ -34,21 +35,17 @@ def area_summary(a: Assessment) -> Html:
     """One paragraph: LSOAs, residents and the Core20 share of the area."""
     area = a.area.lsoas
     core_share = area.loc[area["core20"], "population"].sum() / area["population"].sum()
-    if a.proposal.population is not None:
-        name = a.proposal.population.name
-        who = (
-            f"{fmt_int(area['population'].sum())} {name}, the population this assessment is about "
-            f"(of {fmt_int(area['population_all_ages'].sum())} Census 2021 usual residents; each "
-            "LSOA's share of those ages is from ONS mid-2020 estimates, persons: the reference data "
-            f"has no split by sex). Every figure below counts {name} only, except proficiency in "
-            "English (published for all residents aged 3 and over)"
-        )
-    else:
-        name = "residents"
-        who = f"{fmt_int(area['population'].sum())} residents (Census 2021 usual residents)"
+    population = a.proposal.population
     return paragraphs(
-        f"The area has {fmt_int(len(area))} LSOAs and {who}. {fmt_pct(core_share)} of {name} live "
-        "in Core20 neighbourhoods, the most deprived 20% of LSOAs in England (IMD 2025 deciles 1–2)."
+        sentence(
+            "population.j2",
+            "area_summary",
+            len(area),
+            area["population"].sum(),
+            core_share,
+            population.name if population is not None else None,
+            area["population_all_ages"].sum() if population is not None else None,
+        )
     )
 
 
@@ -59,8 +56,7 @@ def decile_table(a: Assessment, deciles: pd.DataFrame | None = None) -> Table:
         pd.DataFrame(
             {
                 "IMD 2025 decile": [
-                    f"{d}{' (most deprived)' if d == 1 else ' (least deprived)' if d == 10 else ''}"
-                    for d in deciles["imd_decile"]
+                    sentence("population.j2", "decile", d) for d in deciles["imd_decile"]
                 ],
                 "LSOAs": deciles["lsoas"].map(fmt_int),
                 "Share of LSOAs": deciles["share_lsoas"].map(fmt_pct),
@@ -68,7 +64,7 @@ def decile_table(a: Assessment, deciles: pd.DataFrame | None = None) -> Table:
                 "Share of residents": deciles["share_population"].map(fmt_pct),
             }
         ),
-        "LSOAs and residents by national IMD 2025 decile",
+        sentence("population.j2", "caption", "deciles"),
     )
 
 
@@ -84,7 +80,7 @@ def quintile_table(a: Assessment, quintiles: pd.DataFrame | None = None) -> Tabl
                 "Share of residents": quint["share_population"].map(fmt_pct),
             }
         ),
-        "LSOAs and residents by national IMD 2025 quintile",
+        sentence("population.j2", "caption", "quintiles"),
     )
 
 
@@ -99,7 +95,7 @@ def ethnic_table(a: Assessment, composition: pd.DataFrame | None = None) -> Tabl
                 "Share": eth["share"].map(fmt_pct),
             }
         ),
-        "Residents by ethnic group (Census 2021, 5 high-level groups)",
+        sentence("population.j2", "caption", "ethnic"),
     )
 
 

@@ -18,6 +18,7 @@ from eia.report.show import (
 )
 from eia.report.sites import sites_table
 from eia.report.travel import threshold_items
+from eia.report.wording import say_text as sentence
 
 __all__ = [
     "audit_threshold_items",
@@ -30,70 +31,67 @@ __all__ = [
 # The proposal
 
 
+def _say(macro: str, *args, **kwargs) -> str:
+    """A caption or table cell from ``prose/proposal.j2`` (plain text; the table escapes it)."""
+    return sentence("proposal.j2", macro, *args, **kwargs)
+
+
+#: The rows of the parameters table that apply when the ratings are in km.
+_ACCESS_ROWS = (
+    "far",
+    "change",
+    "min_people",
+    "material",
+    "disproportionate_km",
+    "equity_weight",
+    "site_outside",
+)
+#: The km rows that only stand beside the journey-time thresholds when journey times lead.
+_COMPARISON_ROWS = ("far", "change", "material", "disproportionate_km")
+
+
 def proposal(a: Assessment) -> Block:
     """The proposal: sites now and proposed, options, and the report's parameters."""
     p = a.proposal
     parts: list = []
     if a.access is not None:
-        parts.append(
-            Table(
-                sites_table(a),
-                "Sites now and under each scenario: each site once, kept, closing or new",
-            )
-        )
+        parts.append(Table(sites_table(a), _say("caption", "sites")))
     if p.options:
         parts.append(
             Table(
                 pd.DataFrame(
                     {
-                        "Option": [o.name for o in p.options],
-                        "Description": [o.description for o in p.options],
+                        _say("column", "option"): [o.name for o in p.options],
+                        _say("column", "description"): [o.description for o in p.options],
                     }
                 ),
-                "Options appraised (the current sites are the do-nothing baseline)",
+                _say("caption", "options"),
             )
         )
     t = p.thresholds
-    items = {"Area": summary_mod.area_name(a)}
+
+    def row(key: str, text=None, extra=None) -> dict[str, str]:
+        comparison = bool(a.travel) and key in _COMPARISON_ROWS
+        return {_say("name", key, comparison): _say("value", key, t, text, extra)}
+
+    items = row("area", summary_mod.area_name(a))
     if a.kind.rates == "access":
-        items |= {
-            "Far from a site": f"more than {t.distance_km:g} km",
-            "Distance change that counts as an effect": f"more than {t.change_km:g} km",
-            "Fewest residents in a group for it to be rated": f"{t.min_people:,}",
-            "Material burden": f"{t.material_km:g} km per resident, or {t.material_share:.1%} "
-            f"of a group newly beyond {t.distance_km:g} km",
-            "Disproportionate also needs a difference of": f"{t.disproportionate_km:g} km per resident",
-            "Equity weight of Core20 residents (ranking options)": f"{t.equity_weight:g}",
-            "Sites warned about beyond": f"{t.site_outside_km:g} km outside the area",
-        }
+        for key in _ACCESS_ROWS:
+            items |= row(key)
     if a.travel:  # the ratings rest on the lead mode's minutes; km rules are for comparison
-        items = {
-            k
-            if k in ("Area", "Fewest residents in a group for it to be rated")
-            or "Equity" in k
-            or "Sites warned" in k
-            else f"{k} (straight-line, for comparison)": v
-            for k, v in items.items()
-        } | threshold_items(a)
+        items |= threshold_items(a)
     if a.kind.rates == "effects":
-        items["Expected change that counts as an effect"] = f"±{t.uptake_change_pct:g}% or more"
+        items |= row("uptake_change")
     if p.sites is not None:
-        items["Disproportionate when the burden ratio is at least"] = (
-            f"{t.disproportionate_ratio:g}"
-        )
+        items |= row("ratio_sites")
     elif p.effects:
-        items["Disproportionate when a group's expected loss is at least"] = (
-            f"{t.disproportionate_ratio:g} times the rest of its dimension's"
-        )
+        items |= row("ratio_effects")
     if a.kind.rates == "uptake" and a.uptake is not None:
         items |= audit_threshold_items(a)
-    items |= {
-        "Groups opted in": ", ".join(p.groups) or "none (deprivation and ethnicity always)",
-        "Disclosure control": f"counts below {p.disclosure.min_count} withheld",
-    }
+    items |= row("groups", list(p.groups)) | row("disclosure", p.disclosure.min_count)
     if p.service is not None:
-        items["Service data"] = summary_mod.service_label(a)
-    parts.append(definition_table(items, "Report parameters"))
+        items |= row("service", summary_mod.service_label(a))
+    parts.append(definition_table(items, _say("caption", "parameters")))
     return Block(*parts)
 
 
@@ -101,15 +99,10 @@ def audit_threshold_items(a: Assessment) -> dict[str, str]:
     """The thresholds an equity audit's ratings use, for the parameters table."""
     u, t = a.uptake.result, a.proposal.thresholds
     low, high = u.material_band
-    worse = u.higher_use_is == "worse"
+    extra = {"worse": u.higher_use_is == "worse", "low": low, "high": high}
     return {
-        "A higher rate is": "worse (harm)" if worse else "better (care reached)",
-        "Material gap": f"representation outside {low:g} to {high:g}, its 95% interval excluding 1",
-        "Disproportionate when representation is": (
-            f"above {t.disproportionate_ratio:g}"
-            if worse
-            else f"below {1 / t.disproportionate_ratio:.2f} (1 ÷ {t.disproportionate_ratio:g})"
-        ),
+        _say("name", key): _say("value", key, t, None, extra)
+        for key in ("higher_rate", "material_gap", "ratio_audit")
     }
 
 
