@@ -18,10 +18,11 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from eia.analysis import impact
+from eia.analysis import impact, uptake
 from eia.params import Thresholds
 from eia.report import decision, ratings, sections, travel
 
@@ -128,6 +129,30 @@ def _effect_cases() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _audit_cases() -> pd.DataFrame:
+    """An equity audit's representation rows: withheld (count, total), a material gap each way
+    (one disproportionate, one close to its limit), a difference inside the band, none."""
+    table = pd.DataFrame(
+        {
+            "group": [
+                "withheld",
+                "total withheld",
+                "under",
+                "under, near",
+                "over",
+                "small",
+                "none",
+            ],
+            "population": [1000.0] * 7,
+            "count": [np.nan, 40.0, 50.0, 50.0, 50.0, 50.0, 50.0],
+            "representation": [np.nan, np.nan, 0.6, 0.86, 1.3, 0.95, 1.0],
+            "representation_lower": [np.nan, np.nan, 0.5, 0.83, 1.2, 0.92, 0.9],
+            "representation_upper": [np.nan, np.nan, 0.7, 0.88, 1.4, 0.98, 1.1],
+        }
+    )
+    return uptake.rate_representation({"imd_quintile": table}, option="audit")
+
+
 def test_rating_sentences_of_hand_built_cases_match_their_reviewed_golden_fragment():
     """Every branch of the access and expected-effect sentences (rating.j2), no data needed."""
     access = _access_cases()
@@ -135,6 +160,8 @@ def test_rating_sentences_of_hand_built_cases_match_their_reviewed_golden_fragme
     text = _lines(access, lambda r: ratings.rating_sentence(r, r["_rules"]))
     effect_rules = ratings.EffectRules.from_thresholds(Thresholds())
     text += _lines(effects, lambda r: ratings.rating_sentence(r, effect_rules=effect_rules))
+    audit_rules = ratings.AuditRules.from_thresholds(Thresholds(), label="visits")
+    text += _lines(_audit_cases(), lambda r: ratings.rating_sentence(r, audit_rules=audit_rules))
     text += f"[caption, access]\n  {ratings.flag_rule(True, impact.Rules())}\n"
     text += (
         f"[caption, expected effects]\n  {ratings.flag_rule(False, effect_rules=effect_rules)}\n"

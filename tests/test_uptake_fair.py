@@ -229,11 +229,11 @@ def test_higher_use_is_worse_reverses_the_direction():
     )
     assert worse.loc["Under", "rating"] == "positive" and worse.loc["Over", "rating"] == "negative"
     for frame in (better, worse):
+        # a difference (its interval excludes 1), but inside the material band: no gap
         assert frame.loc["Slightly under", "rating"] == "neutral"
-        assert "within 0.9 to 1.1: not material" in frame.loc["Slightly under", "sentence"]
-    # the direction is said once, above the table; each sentence names its rule
-    assert worse.loc["Over", "sentence"].startswith("Negative: representation")
-    assert "a material gap" in worse.loc["Over", "sentence"]
+        assert frame.loc["Slightly under", "representation_upper"] < 1
+        assert pd.isna(frame.loc["Slightly under", "gap"])
+    assert worse.loc["Over", "gap"] == "over" and better.loc["Under", "gap"] == "under"
 
 
 def test_reallocating_not_stated_within_quintiles():

@@ -378,10 +378,8 @@ def _add_service(result: Assessment, base_dir: Path) -> None:
         audit = uptake_mod.rate_representation(
             tables,
             disproportionate_ratio=t.disproportionate_ratio,
-            label=service.label,
             band=t.material_band,
             higher_use_is=proposal.higher_use_is,
-            population=population_name(proposal),
         )
         impacts = pd.concat([impacts, audit], ignore_index=True)
     elif len(impacts):

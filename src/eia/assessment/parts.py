@@ -231,15 +231,13 @@ class Assessment:
         return findings_mod.choose(self.appraisal, self.scenarios)
 
     @property
-    def primary_reason(self) -> str:
-        """Why the detail describes :attr:`primary`, for captions: '' without options to compare,
-        else e.g. 'the least adverse of the 2 options, named in the summary'."""
+    def primary_compared(self) -> tuple[int, bool] | None:
+        """How :attr:`primary` was chosen, for captions (``eia.report.wording.primary_reason``
+        words it): ``(options compared, tied for the least adverse)``; None without options
+        to compare."""
         if self.appraisal is None or not self.appraisal.compared or not self.primary:
-            return ""
-        n = len(self.appraisal.options)
-        if len(self.appraisal.best) > 1:
-            return f"one of the options tied for the least adverse of {n}, named in the summary"
-        return f"the least adverse of the {n} options, named in the summary"
+            return None
+        return len(self.appraisal.options), len(self.appraisal.best) > 1
 
     @property
     def rated_option(self) -> str | None:

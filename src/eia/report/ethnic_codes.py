@@ -43,6 +43,10 @@ def section(a):
             ],
         }
     )
+    share_column = f"Share of {who.lower()} with a detailed code"
+    shares_withheld = bool(len(frame)) and bool((frame[share_column] == "–").all())
+    if shares_withheld:  # a column of dashes tells the reader nothing: said once instead
+        frame = frame.drop(columns=[share_column])
     if "rate" in table:
         frame["Residents (Census 2021)"] = [
             "–" if v is None or v != v else show.fmt_int(v) for v in table["population"]
@@ -66,6 +70,11 @@ def section(a):
         ),
         show.paragraphs(
             why,
+            *(
+                [say("ethnic_codes.j2", "shares_withheld", who=who.lower())]
+                if shares_withheld
+                else []
+            ),
             "Counts follow the disclosure control stated under the data-quality section: "
             "small counts are withheld in this table together with the five-group tables"
             + (

@@ -18,7 +18,7 @@ from eia.population.area import ETHNIC_GROUPS, ETHNIC_SHORT, QUINTILE_LABELS
 from eia.report import show
 from eia.report.ratings import rating_labels, rating_words
 from eia.report.summary import measure_noun
-from eia.report.wording import say
+from eia.report.wording import primary_reason, say
 from eia.stats import disclosure
 
 __all__ = [
@@ -264,8 +264,8 @@ def section(a):
         ),
     ]
     which = a.primary if a.proposal.options else "the proposal"
-    if a.primary_reason:
-        which += f" ({a.primary_reason})"
+    if primary_reason(a):
+        which += f" ({primary_reason(a)})"
     option = a.primary if a.proposal.options else None
     if a.ethnicity_deprivation.burden is not None:
         parts.append(

@@ -23,6 +23,7 @@ from eia.analysis.access import CORE20_LABELS
 from eia.assessment import Assessment
 from eia.report import cartography, maps
 from eia.report.show import Figure, fmt_int, fmt_pct, join_words, plural
+from eia.report.wording import primary_reason
 
 #: Column prefix of the per-LSOA frames in each unit.
 PREFIX = {"km": "km", "min": "minutes"}
@@ -254,7 +255,7 @@ def change_map(
         + _change_alt(a, option, unit, mode, values),
         caption=(
             f"Change in {measure} to the nearest site, {scenario_name(a, option)}"
-            f"{f' ({a.primary_reason})' if option == a.primary and a.primary_reason else ''} "
+            f"{f' ({primary_reason(a)})' if option == a.primary and primary_reason(a) else ''} "
             "compared with now: orange "
             f"further, purple nearer, pale within {change:g} {unit} (the proposal's threshold); "
             "Core20 neighbourhoods hatched; sites named, with their role shown by shape."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eia.assessment import adversely_affected
 from eia.population.proficiency import METHOD, summary
 from eia.report import maps, show
+from eia.report.wording import primary_reason
 
 __all__ = ["section"]
 
@@ -21,7 +22,7 @@ def section(a):
         affected = adversely_affected(a)
         hit = summary(frame, affected)
         under = (
-            f"Under {a.primary}{f' ({a.primary_reason})' if a.primary_reason else ''}, "
+            f"Under {a.primary}{f' ({primary_reason(a)})' if primary_reason(a) else ''}, "
             if a.proposal.options
             else ""
         )

@@ -8,7 +8,8 @@ This module turns a row into the plain values that template needs and renders it
 * :func:`rating_label` / :func:`rating_labels` — "▼ Negative – disproportionate";
 * :func:`rating_sentence` / :func:`rating_sentences` — the "Why" of a ratings table;
 * :func:`flag_cell` — the figures a disproportionate decision rests on and how firm it is;
-* :func:`ratio_text`, :func:`flag_caveat`, :func:`same_people`.
+* :func:`ratio_text`, :func:`flag_caveat`, :func:`same_people`;
+* :func:`risk_words` — how a material uptake gap of concern is named in tables.
 
 Output is plain text (the report's tables escape it).
 """
@@ -30,6 +31,7 @@ from eia.params import Thresholds
 from eia.text import fmt_int, fmt_pct
 
 __all__ = [
+    "AuditRules",
     "EffectRules",
     "amount",
     "flag_caveat",
@@ -41,6 +43,7 @@ __all__ = [
     "rating_sentences",
     "rating_words",
     "ratio_text",
+    "risk_words",
     "same_people",
 ]
 
@@ -94,6 +97,29 @@ class EffectRules(dict):
             threshold=t.uptake_change_pct,
             ratio=t.disproportionate_ratio,
             min_residents=t.min_people,
+        )
+
+
+class AuditRules(dict):
+    """What an equity audit's rating words need: ``band`` (the material band), ``ratio`` (the
+    disproportionate ratio), ``harmful`` (``under`` or ``over``: the gap of concern) and
+    ``label`` (what the service counts, e.g. "appointments")."""
+
+    @classmethod
+    def from_thresholds(
+        cls,
+        thresholds: Thresholds | None = None,
+        *,
+        higher_use_is: str = "better",
+        label: str = "service users",
+    ) -> AuditRules:
+        """From a proposal's :class:`eia.params.Thresholds` and ``higher_use_is``."""
+        t = thresholds or Thresholds()
+        return cls(
+            band=tuple(t.material_band),
+            ratio=t.disproportionate_ratio,
+            harmful="under" if higher_use_is == "better" else "over",
+            label=label,
         )
 
 
@@ -250,6 +276,35 @@ def _effect(row: Any, effect_rules: Mapping[str, Any]) -> str:
     return _plain(_MACROS.effect(values, effect_rules))
 
 
+def _audit(row: Any, audit_rules: Mapping[str, Any]) -> str:
+    low, high = audit_rules["band"]
+    ratio = audit_rules["ratio"]
+    under = audit_rules["harmful"] == "under"
+    rep = _get(row, "representation")
+    lower, upper = _get(row, "representation_lower"), _get(row, "representation_upper")
+    gap = _get(row, "uptake_gap") if _get(row, "gap") is None else _get(row, "gap")
+    limit = round(1 / ratio, 2) if under else ratio
+    if gap in ("under", "over"):
+        edge = low if gap == "under" else high
+    else:
+        edge = low if upper is not None and upper < 1 else high
+    values = {
+        "rating": row.rating,
+        "withheld": _get(row, "withheld"),
+        "basis": _get(row, "basis") or "crude",
+        "rep": rep,
+        "lower": lower,
+        "upper": upper,
+        "gap": gap if gap in ("under", "over") else None,
+        "disproportionate": bool(_get(row, "disproportionate", False)),
+        "limit": limit,
+        "edge": edge,
+        "near_limit": rep is not None and impact.near(rep, limit),
+        "near_edge": rep is not None and impact.near(rep, edge),
+    }
+    return _plain(_MACROS.audit(values, audit_rules))
+
+
 def _kind(row: Any) -> str:
     """``effect`` (a declared expected effect), ``access`` (a burden row) or ``audit``."""
     if row.rating == impact.NOT_ASSESSED or _get(row, "declared") is not None:
@@ -263,6 +318,7 @@ def rating_sentence(
     row: Any,
     rules: impact.Rules | None = None,
     effect_rules: Mapping[str, Any] | None = None,
+    audit_rules: Mapping[str, Any] | None = None,
 ) -> str:
     """A rating in a few words: the rating, the one or two figures it rests on (each shown in
     the ratings table beside it) and the rule, saying when a figure is close to its threshold.
@@ -270,21 +326,33 @@ def rating_sentence(
     ``row`` is one row of the impacts frame (a namedtuple from ``itertuples`` or a Series);
     ``rules`` the access :class:`eia.analysis.impact.Rules` (for burden rows) and
     ``effect_rules`` an :class:`EffectRules` (for declared expected effects); defaults when
-    omitted. An equity audit's row keeps the words its module gives it (``sentence``).
+    omitted; ``audit_rules`` an :class:`AuditRules` (for an equity audit's representation
+    rows).
     """
     kind = _kind(row)
     if kind == "access":
         return _access(row, rules or impact.Rules(unit=_get(row, "unit") or "km"))
     if kind == "effect":
         return _effect(row, effect_rules or EffectRules.from_thresholds())
-    return str(_get(row, "sentence") or "")
+    return _audit(row, audit_rules or AuditRules.from_thresholds())
 
 
 def rating_sentences(rows: pd.DataFrame, a: Any) -> list[str]:
     """:func:`rating_sentence` for every row of ``rows`` with assessment ``a``'s thresholds."""
     rules = a.rules
-    effect_rules = EffectRules.from_thresholds(a.proposal.thresholds)
-    return [rating_sentence(r, rules, effect_rules) for r in rows.itertuples(index=False)]
+    t = a.proposal.thresholds
+    effect_rules = EffectRules.from_thresholds(t)
+    label = a.uptake.service.label if a.uptake is not None else "service users"
+    audit_rules = AuditRules.from_thresholds(t, higher_use_is=a.proposal.higher_use_is, label=label)
+    return [
+        rating_sentence(r, rules, effect_rules, audit_rules) for r in rows.itertuples(index=False)
+    ]
+
+
+def risk_words(gap: Any) -> str:
+    """How a material uptake gap of concern is named in tables: "Under-represented now", or
+    "Over-represented now (a higher rate is harm)"."""
+    return _plain(_MACROS.risk(gap))
 
 
 def same_people() -> str:

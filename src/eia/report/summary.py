@@ -18,7 +18,6 @@ import pandas as pd
 from eia.analysis import impact
 from eia.analysis.impact import DIMENSION_LABELS
 from eia.analysis.traveltime import MODE_LABELS
-from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment, build_findings
 from eia.population.area import ETHNIC_SHORT
 from eia.report import ratings
@@ -260,7 +259,7 @@ def ratings_table(
     if "at_risk" in rows:
         gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
         frame["Service data now"] = [
-            risk_words(gap) if risk is True else ""
+            ratings.risk_words(gap) if risk is True else ""
             for risk, gap in zip(rows["at_risk"], gaps, strict=True)
         ]
     return Table(frame.reset_index(drop=True), caption)

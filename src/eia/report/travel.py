@@ -27,6 +27,7 @@ from eia.report.show import (
     notice_box,
     paragraphs,
 )
+from eia.report.wording import primary_reason
 from eia.report.wording import say_text as sentence
 
 #: The dimensions shown with a journey-time table, in order (captions in ``prose/travel.j2``).
@@ -108,7 +109,7 @@ def intro(a) -> Html:
     modes = _modes(a)
     parts: list = [
         paragraphs(
-            _say("intro_modes", a.primary, a.primary_reason, modes, MODE_LABELS[a.lead_mode]),
+            _say("intro_modes", a.primary, primary_reason(a), modes, MODE_LABELS[a.lead_mode]),
             _say("intro_unreachable", modes),
             _say("intro_area_based"),
         )
@@ -173,7 +174,7 @@ def change_map(a, mode: str | None = None) -> Figure:
             int((values < -t.change_min).sum()),
             extent,
         ),
-        caption=_say("change_map_caption", label, a.primary, a.primary_reason),
+        caption=_say("change_map_caption", label, a.primary, primary_reason(a)),
     )
 
 

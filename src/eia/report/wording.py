@@ -32,6 +32,7 @@ __all__ = [
     "amount",
     "long_date",
     "month_words",
+    "primary_reason",
     "render_part",
     "say",
     "say_text",
@@ -137,3 +138,14 @@ def warning_text(warning: Any, *, analyst: bool = True) -> str:
         figures = {k: v for k, v in warning.items() if k not in ("kind", "where")}
         warning = SimpleNamespace(kind=warning["kind"], where=warning["where"], figures=figures)
     return say_text("warnings.j2", "guard", w=warning, analyst=analyst)
+
+
+def primary_reason(a: Any) -> str:
+    """Why the report's detail describes the named option (``a.primary``), for captions: ''
+    without options to compare, else e.g. "the least adverse of the 2 options, named in the
+    summary" (``prose/captions.j2``)."""
+    compared = a.primary_compared
+    if compared is None:
+        return ""
+    n, tied = compared
+    return say_text("captions.j2", "primary_reason", n=n, tied=tied)

@@ -80,8 +80,6 @@ from eia.analysis.uptake.gaps import (
     mark_risk,
     near,
     rate_representation,
-    representation_sentence,
-    risk_words,
 )
 from eia.analysis.uptake.inequality import _SII_SEED, inequality_slope  # noqa: F401 - tests seed the SII as uptake._SII_SEED
 from eia.analysis.uptake.period import (
@@ -161,8 +159,6 @@ __all__ = [
     "rate_representation",
     "NEAR",
     "near",
-    "representation_sentence",
-    "risk_words",
     "mark_risk",
     "QUALITY_COUNTS",
     "protect_linked_tables",

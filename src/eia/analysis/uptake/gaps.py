@@ -14,8 +14,6 @@ __all__ = [
     "rate_representation",
     "NEAR",
     "near",
-    "representation_sentence",
-    "risk_words",
     "mark_risk",
 ]
 
@@ -68,11 +66,9 @@ def rate_representation(
     tables: Mapping[str, pd.DataFrame],
     *,
     disproportionate_ratio: float = 1.2,
-    label: str = "service users",
     option: str = "Now",
     band: Sequence[float] = MATERIAL_BAND,
     higher_use_is: str = "better",
-    population: str = "residents",
 ) -> pd.DataFrame:
     """Rate each group by its representation among current users (equity audit).
 
@@ -84,7 +80,9 @@ def rate_representation(
     worse), *positive* when in the other, else *neutral*. A negative rating is
     *disproportionate* when the representation is beyond ``disproportionate_ratio``
     (below ``1/ratio`` for under-use, above ``ratio`` for over-use). Groups whose
-    counts are withheld are rated neutral with the reason stated.
+    counts are withheld are rated neutral, ``withheld`` saying why: ``count`` (its own
+    count) or ``total`` (only the total it is compared with). Each row holds the figures
+    its words need (``eia.report.ratings`` words them); no sentence.
     """
     rows = []
     for dimension, table in tables.items():
@@ -99,19 +97,11 @@ def rate_representation(
         for r, gap, basis in zip(table.itertuples(), flags["gap"], bases, strict=True):
             gap = gap if gap in ("under", "over") else None
             lo, hi, rep = r.representation_lower, r.representation_upper, r.representation
+            withheld = None
             if pd.isna(hi):
                 rating, dispro = "neutral", False
-                if pd.isna(r.count):
-                    sentence = (
-                        f"Neutral: its count of {label} is withheld (small numbers), so its "
-                        "representation cannot be published."
-                    )
-                else:  # its count is published; the total it is compared with is not
-                    sentence = (
-                        f"Neutral: its representation among {label} is withheld because "
-                        "the total it is compared with is withheld (small numbers elsewhere), "
-                        "so it cannot be rated."
-                    )
+                # Its own count withheld, or only the total it is compared with.
+                withheld = "count" if pd.isna(r.count) else "total"
             else:
                 harmful = "under" if higher_use_is == "better" else "over"
                 rating = "neutral" if gap is None else "negative" if gap == harmful else "positive"
@@ -122,18 +112,6 @@ def rate_representation(
                         if harmful == "under"
                         else rep > disproportionate_ratio
                     )
-                )
-                sentence = representation_sentence(
-                    rating,
-                    dispro,
-                    rep,
-                    lo,
-                    hi,
-                    gap,
-                    band,
-                    disproportionate_ratio,
-                    harmful,
-                    basis=basis,
                 )
             rows.append(
                 {
@@ -149,7 +127,7 @@ def rate_representation(
                     "basis": basis,
                     "rating": rating,
                     "disproportionate": dispro,
-                    "sentence": sentence,
+                    "withheld": withheld,
                 }
             )
     return pd.DataFrame(rows)
@@ -163,57 +141,6 @@ NEAR = 0.1
 def near(value: float, threshold: float) -> bool:
     """Whether ``value`` lies within :data:`NEAR` (10%) of ``threshold``, either side."""
     return bool(threshold and abs(float(value) - threshold) <= NEAR * abs(threshold))
-
-
-def representation_sentence(
-    rating: str,
-    disproportionate: bool,
-    rep: float,
-    lower: float,
-    upper: float,
-    gap: str | None,
-    band: Sequence[float],
-    ratio: float,
-    harmful: str,
-    *,
-    basis: str = "crude",
-) -> str:
-    """An audit rating in a few words: the rating, the representation and its interval
-    (both shown beside it), and the rule it passed or missed, saying when it is close."""
-    low, high = band
-    word = rating.capitalize()
-    kind = "age-standardised representation" if basis == "age-standardised" else "representation"
-    figure = f"{kind} {rep:.2f} (95% CI {lower:.2f} to {upper:.2f})"
-    if gap is not None:
-        edge = low if gap == "under" else high
-        rule = f"a material gap: outside {low:g} to {high:g} and the interval excludes 1"
-        if rating == "negative":
-            limit = round(1 / ratio, 2) if harmful == "under" else ratio
-            side = "below" if harmful == "under" else "above"
-            rule += (
-                f"; disproportionate: {side} {limit:g}"
-                if disproportionate
-                else f"; disproportionate would need {side} {limit:g}"
-            )
-            if near(rep, limit):
-                rule += f", close to {limit:g}"
-        if near(rep, edge):
-            rule += f", close to {edge:g}"
-    elif upper < 1 or lower > 1:
-        rule = f"a difference, but within {low:g} to {high:g}: not material"
-        edge = low if upper < 1 else high
-        if near(rep, edge):
-            rule += f", close to {edge:g}"
-    else:
-        rule = "the interval includes 1: in line with the population"
-    return f"{word}: {figure}; {rule}."
-
-
-def risk_words(gap) -> str:
-    """How a material uptake gap of concern is named in tables and sentences."""
-    return (
-        "Over-represented now (a higher rate is harm)" if gap == "over" else "Under-represented now"
-    )
 
 
 def mark_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from eia.report.show import (
     heading,
     paragraphs,
 )
+from eia.report.wording import primary_reason
 from eia.report.wording import say_text as sentence
 
 __all__ = [
@@ -107,7 +108,7 @@ def access_intro(a: Assessment) -> Html:
         )
     return Block(
         travel,
-        paragraphs(sentence("access.j2", "how_measured", a.primary, a.primary_reason)),
+        paragraphs(sentence("access.j2", "how_measured", a.primary, primary_reason(a))),
     )
 
 

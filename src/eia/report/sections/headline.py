@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from eia.analysis.impact import DIMENSION_LABELS
-from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
 from eia.report import decision, ratings
 from eia.report import site_users as site_users_mod
@@ -95,7 +94,7 @@ def ratings_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
     if "at_risk" in rows:
         gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
         table["Uptake now"] = [
-            risk_words(gap) if risk is True else ""
+            ratings.risk_words(gap) if risk is True else ""
             for risk, gap in zip(rows["at_risk"], gaps, strict=True)
         ]
     return table

@@ -13,7 +13,6 @@ import pandas as pd
 
 from eia.analysis import impact
 from eia.analysis.impact import DIMENSION_LABELS
-from eia.analysis.uptake import risk_words
 from eia.assessment import Assessment
 from eia.params import NARRATIVE_KEYS
 from eia.params.kinds import UNITS
@@ -30,6 +29,7 @@ from eia.report.show import (
     join_words,
     paragraphs,
 )
+from eia.report.wording import primary_reason
 
 __all__ = [
     "not_assessed_sentence",
@@ -81,7 +81,7 @@ def impacts(a: Assessment) -> Block:
         rows = impact.merge_core20(a.rated.impacts[a.rated.impacts["option"] == scenario])
         level = 3
         if len(scenarios) > 1:
-            why = f" ({a.primary_reason})" if scenario == a.primary and a.primary_reason else ""
+            why = f" ({primary_reason(a)})" if scenario == a.primary and primary_reason(a) else ""
             parts.append(heading(f"{scenario} compared with doing nothing{why}", 3))
             level = 4
         name = "the service now" if a.kind.rates == "uptake" else figures.scenario_name(a, scenario)
@@ -217,7 +217,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
     if "at_risk" in rows and rows["at_risk"].fillna(False).astype(bool).any():
         gaps = rows["uptake_gap"] if "uptake_gap" in rows else rows["at_risk"]
         frame["Service data now"] = [
-            risk_words(gap) if risk is True else ""
+            ratings.risk_words(gap) if risk is True else ""
             for risk, gap in zip(rows["at_risk"], gaps, strict=True)
         ]
     return frame

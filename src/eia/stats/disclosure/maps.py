@@ -37,7 +37,8 @@ def quantile_classes(values, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     edges merge, so there may be fewer than ``k`` classes.
     """
     values = np.asarray(values, dtype=float)
-    edges = np.unique(np.percentile(values, np.linspace(100 / k, 100, k)))
+    # 100 * i / k exactly (linspace can land a hair below 2/3 and split a tie into two edges)
+    edges = np.unique(np.percentile(values, 100 * np.arange(1, k + 1) / k))
     return np.digitize(values, edges, right=True), edges
 
 
