@@ -13,14 +13,13 @@ and commit them with the template change (tests/golden/README.md).
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from golden_check import matches
 
 from eia.analysis import impact, uptake
 from eia.params import Thresholds
@@ -32,15 +31,8 @@ EXAMPLES = ["notts-diagnostics-consolidation", "notts-community-hub"]
 TRAVEL_EXAMPLE = "notts-diagnostics-travel-time"
 
 
-def _matches(golden: Path, text: str, what: str) -> None:
-    if os.environ.get("EIA_REGENERATE_GOLDEN") == "1":
-        golden.write_text(text, encoding="utf-8")
-    assert golden.is_file(), f"no golden fragment: run EIA_REGENERATE_GOLDEN=1 pytest {__file__}"
-    expected = golden.read_text(encoding="utf-8")
-    diff = "\n".join(
-        difflib.unified_diff(expected.splitlines(), text.splitlines(), "golden", "now", lineterm="")
-    )
-    assert text == expected, f"{what} changed; review, then regenerate:\n{diff}"
+def _matches(golden: Path, text: str, what: str, *, masked: bool = True) -> None:
+    matches(golden, text, what, masked=masked)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -166,7 +158,7 @@ def test_rating_sentences_of_hand_built_cases_match_their_reviewed_golden_fragme
     text += (
         f"[caption, expected effects]\n  {ratings.flag_rule(False, effect_rules=effect_rules)}\n"
     )
-    _matches(GOLDEN / "rating-sentences-cases.txt", text, "the ratings' words")
+    _matches(GOLDEN / "rating-sentences-cases.txt", text, "the ratings' words", masked=False)
 
 
 def _without_images(markup: str) -> str:

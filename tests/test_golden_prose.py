@@ -12,13 +12,12 @@ regenerate deliberately with::
 
 from __future__ import annotations
 
-import difflib
 import html
-import os
 import re
 from pathlib import Path
 
 import pytest
+from golden_check import matches
 
 from eia.report import ethnicity_deprivation, sections
 
@@ -34,15 +33,7 @@ def sentences(*blocks) -> str:
 
 
 def check(name: str, text: str) -> None:
-    golden = GOLDEN / f"prose-{name}.txt"
-    if os.environ.get("EIA_REGENERATE_GOLDEN") == "1":
-        golden.write_text(text, encoding="utf-8")
-    assert golden.is_file(), f"no golden fragment: run EIA_REGENERATE_GOLDEN=1 pytest {__file__}"
-    expected = golden.read_text(encoding="utf-8")
-    diff = "\n".join(
-        difflib.unified_diff(expected.splitlines(), text.splitlines(), "golden", "now", lineterm="")
-    )
-    assert text == expected, f"the {name} wording changed; review, then regenerate:\n{diff}"
+    matches(GOLDEN / f"prose-{name}.txt", text, f"the {name} wording")
 
 
 @pytest.mark.parametrize("example", ["notts-diagnostics-consolidation"])
