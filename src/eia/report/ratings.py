@@ -282,7 +282,7 @@ def _audit(row: Any, audit_rules: Mapping[str, Any]) -> str:
     under = audit_rules["harmful"] == "under"
     rep = _get(row, "representation")
     lower, upper = _get(row, "representation_lower"), _get(row, "representation_upper")
-    gap = _get(row, "uptake_gap") if _get(row, "gap") is None else _get(row, "gap")
+    gap = _get(row, "gap")
     limit = round(1 / ratio, 2) if under else ratio
     if gap in ("under", "over"):
         edge = low if gap == "under" else high
