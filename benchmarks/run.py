@@ -254,21 +254,21 @@ threading.Thread(target=sample, daemon=True).start()
 with Stage("import eia and libraries"):
     import nbformat
     from eia import assessment, params, refdata
-    from eia.refdata import lsoa21
+    from eia.refdata import lsoa21, pack
     from eia.report import maps, sections, show
     from eia.service import load as service
 
 with Stage("validate"):
     proposal = params.load(args["file"])
 # The kernel starts with no reference data in memory: forget what validation read.
-refdata._pack_at.cache_clear()
-refdata._verified.cache_clear()
+pack._pack_at.cache_clear()
+pack._verified.cache_clear()
 lsoa21._RESOLVERS.clear()
 
 READ = "load reference data"
-refdata.verify = timed(READ, refdata.verify)
-refdata.Pack._read = timed(READ, refdata.Pack._read)
-refdata.Pack._read_geo = timed(READ, refdata.Pack._read_geo)
+pack.verify = timed(READ, pack.verify)
+pack.Pack._read = timed(READ, pack.Pack._read)
+pack.Pack._read_geo = timed(READ, pack.Pack._read_geo)
 service.load_service = timed("load service data", service.load_service)
 assessment.assess = timed("compute", assessment.assess)
 for name in ("imd_map", "change_map", "options_maps", "rate_map", "bar_with_ci"):
@@ -279,7 +279,7 @@ nb = nbformat.read(args["template"], as_version=4)
 cells = [c.source for c in nb.cells
          if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", [])]
 namespace = {"params_file": args["file"], "proposal": params.to_notebook(proposal),
-             "output_dir": args["out"]}
+             "output_dir": args["out"], "provenance": None}
 with Stage("sections and metrics.json"), contextlib.redirect_stdout(io.StringIO()):
     for source in cells:
         exec(compile(source, "<template cell>", "exec"), namespace)
