@@ -92,9 +92,14 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
     own = base.set_index(key)["disproportionate"]
     assessed = own.notna().to_numpy()
     flags = own.fillna(False).astype(bool).to_numpy()
+    keys = [base[k].to_numpy() for k in key]
     flips: list[list[dict[str, Any]]] = [[] for _ in range(len(base))]
     for flip, varied in variations:
-        other = compute(varied).set_index(key)["disproportionate"].reindex(own.index)
+        rows = compute(varied)
+        if own.index.is_unique and _same_rows(rows, key, keys):
+            other = rows["disproportionate"]  # the base's rows in its order: nothing to align
+        else:
+            other = rows.set_index(key)["disproportionate"].reindex(own.index)
         changed = other.fillna(False).astype(bool).to_numpy() != flags
         for i in np.flatnonzero(changed & assessed):
             flips[i].append(dict(flip))
@@ -103,6 +108,13 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
         for ok, f in zip(assessed, flips, strict=True)
     ]
     return pd.DataFrame({"flag_margin": margin, "flag_flips": flips}, index=base.index)
+
+
+def _same_rows(rows: pd.DataFrame, key: list[str], keys: list[np.ndarray]) -> bool:
+    """Whether ``rows`` hold exactly the keys ``keys`` (one array per ``key`` column), in order."""
+    return len(rows) == len(keys[0]) and all(
+        np.array_equal(rows[k].to_numpy(), values) for k, values in zip(key, keys, strict=True)
+    )
 
 
 def _field(row, name: str, default=None):
