@@ -23,6 +23,7 @@ population of interest share one base.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -117,13 +118,13 @@ def standard_for(bands: Sequence[str]) -> pd.Series:
 @functools.cache
 def _standard(bands: tuple[str, ...]) -> tuple[float, ...]:
     """:func:`standard_for`'s values, worked out once per set of bands."""
-    esp = pd.Series(ESP2013, index=list(ESP2013_AGE_BANDS))
+    esp = dict(zip(ESP2013_AGE_BANDS, ESP2013, strict=True))
     out = []
     for band in bands:
         parts = _parts(band, ESP2013_AGE_BANDS)
         if not parts:
             raise ValueError(f"age band {band!r} is not made of 2013 ESP bands")
-        out.append(float(esp[list(parts)].sum()))
+        out.append(math.fsum(esp[b] for b in parts))  # whole numbers: exact in any order
     return tuple(out)
 
 
