@@ -1,8 +1,9 @@
 """Service aggregation's fast paths give what the plain paths give.
 
-Ages stored as text or numbers are banded in Python on the aggregate
-(:func:`eia.service.columns.age_band_of`) instead of by the engine's long expression
-(:func:`eia.service.columns._age_band`); validation reads only the columns it needs.
+Counting events, ages stored as text or numbers are banded in Python once per distinct
+value (:func:`eia.service.columns.age_band_of`) and joined as a look-up, instead of by the
+engine's long expression (:func:`eia.service.columns._age_band`); validation reads only the
+columns it needs.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def _read(path, **kwargs):
 
 
 @pytest.mark.parametrize("ages", [None, (18, None)])
-def test_events_banded_after_the_query_match_the_engine_banding(tmp_path, monkeypatch, ages):
+def test_events_banded_by_look_up_match_the_engine_banding(tmp_path, monkeypatch, ages):
     path = _messy_extract(tmp_path)
     fast = _read(path, ages=ages)
     monkeypatch.setattr(aggregate_mod, "_age_in_python", lambda column: False)

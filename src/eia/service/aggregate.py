@@ -34,7 +34,10 @@ record-level row is returned, and nothing is written into the database.
 Normalisation happens inside the query: LSOA values trimmed and upper-cased,
 ethnic categories mapped to the five Census groups and NHS codes (A–S, Z, 99),
 ages banded (0-4 … 80-84, 85+), sex codes labelled, dates parsed and filtered
-to ``period``. With ``columns.person`` counts are distinct people per cell (a
+to ``period``. Counting events, the few distinct values are normalised rather than
+every row: ethnic categories and sex labelled on the aggregate, dates and ages
+(:func:`eia.service.columns.age_band_of`) parsed in Python once per distinct value
+and joined as small look-up tables. With ``columns.person`` counts are distinct people per cell (a
 person seen in two cells counts once in each); otherwise events (the sum of
 ``count``, or rows).
 
@@ -135,6 +138,7 @@ class _Plan:
     ethnic_codes: dict = field(default_factory=dict)  # raw value -> NHS code
     unrecognised: list = field(default_factory=list)
     dates: Any = None  # ibis memtable of text -> date, for a text date column
+    ages: Any = None  # ibis memtable of stored age -> 5-year band start, for events
     date_stats: dict = field(
         default_factory=dict
     )  # of a text date column, from its distinct values
@@ -213,11 +217,21 @@ def _with_dates(t, plan: _Plan):
     return joined.drop([c for c in joined.columns if c.endswith("_right")])
 
 
-def _plan(t, actual: dict, run) -> _Plan:
-    """Learn the distinct ethnic categories and date texts (each a small result)."""
+def _plan(t, actual: dict, run, *, band_ages: bool = False) -> _Plan:
+    """Learn the distinct ethnic categories and date texts (each a small result), and with
+    ``band_ages`` the distinct ages, banded in Python (:func:`age_band_of`): events join
+    them instead of evaluating the engine's long banding expression (:func:`_age_band`)."""
     import ibis
 
     plan = _Plan(actual)
+    if band_ages and "age" in actual and _age_in_python(t[actual["age"]]):
+        column = t[actual["age"]]
+        values = run(t.select(v=column).distinct())["v"]
+        bands = pd.array([age_band_of(v) for v in values], dtype="Int64")
+        plan.ages = ibis.memtable(
+            pd.DataFrame({"eia_age_raw": values.reset_index(drop=True), "eia_age5": bands}),
+            schema={"eia_age_raw": column.type(), "eia_age5": "int64"},
+        )
     if "ethnicity" in actual:
         values = run(t.select(v=_as_text(t[actual["ethnicity"]])).distinct())["v"].tolist()
         for value in values:
@@ -378,8 +392,8 @@ def aggregate(
 
     t = source.table
     actual = _match_columns(list(t.columns), columns, source.name)
-    plan = _plan(t, actual, run)
     person = "person" in actual
+    plan = _plan(t, actual, run, band_ages=not person)
     by_age = ages is not None and "age" in actual
     # A text date column is joined to its parsed values only to filter by period.
     rows = _with_dates(t, plan) if (start or end) else t
@@ -593,35 +607,30 @@ def _events_view(rows, plan: _Plan, roles: list[str], run) -> tuple[pd.DataFrame
     often dictionary-encoded), then normalise those few values and group again. The same
     result as normalising every row, since each normalised value depends only on its raw value.
 
-    Ages stored as text or numbers are banded after the query (:func:`age_band_of`, once per
-    distinct value): the engine's expression for it is long, slow to compile for a few rows.
+    Ages take their band from ``plan.ages`` (each stored value banded once, in Python) when
+    the plan has it, else from the engine's expression (:func:`_age_band`).
     """
 
     actual = plan.actual
-    age_after = "age" in roles and _age_in_python(rows[actual["age"]])
-    inner_keys = {
-        r: _age_band(rows[actual[r]]) if r == "age" and not age_after else rows[actual[r]]
-        for r in roles
-    }
+    if "age" in roles and plan.ages is not None:
+        ages = plan.ages
+        rows = rows.left_join(ages, rows[actual["age"]] == ages.eia_age_raw)
+        band = rows.eia_age5
+    elif "age" in roles:
+        band = _age_band(rows[actual["age"]])
+    inner_keys = {r: band if r == "age" else rows[actual[r]] for r in roles}
     c = _numbers(rows[actual["count"]])[0].sum() if "count" in actual else rows.count()
     inner = rows.group_by(**inner_keys).aggregate(c=c.cast("float64"), r=rows.count())
     normalise = {
         "lsoa": ("code", lambda c: _as_text(c).upper()),
         "ethnicity": ("eth_raw", _as_text),
-        "age": ("age_raw" if age_after else "age5", lambda c: c),
+        "age": ("age5", lambda c: c),
         "sex": ("sex_raw", lambda c: _as_text(c).upper()),
         "site": ("site", _as_text),
     }
     outer_keys = {normalise[r][0]: normalise[r][1](inner[r]) for r in roles}
     outer = inner.group_by(**outer_keys).aggregate(count=inner.c.sum(), records=inner.r.sum())
-    frame, keys = run(outer), list(outer_keys)
-    if age_after:
-        raw = frame.pop("age_raw")
-        bands = {value: age_band_of(value) for value in raw.drop_duplicates()}
-        at = keys.index("age_raw")
-        frame.insert(at, "age5", pd.array(raw.map(bands), dtype="Int64"))
-        keys[at] = "age5"
-    return frame, keys
+    return run(outer), list(outer_keys)
 
 
 def _age_in_python(column) -> bool:

@@ -273,10 +273,10 @@ _RE_OPEN = re.compile(r"\A(\d{1,3})[\t\n\f\r ]*(\+|and over|plus)\Z", re.ASCII)
 def age_band_of(value: object) -> int | None:
     """:func:`_age_band` of one stored value, in Python: the start of its 5-year band, or None.
 
-    For a small aggregate grouped by the age values as stored (one call per distinct
-    value, not per record), so the engine's query stays short. It follows the engine's
-    expression step by step (trim, lower case, the same patterns with ASCII digits and
-    RE2's whitespace); ``tests/test_service.py`` checks the two agree.
+    For the distinct ages of an extract (one call per distinct value, not per record),
+    joined to the records as a small look-up so the engine's query stays short. It follows
+    the engine's expression step by step (trim, lower case, the same patterns with ASCII
+    digits and RE2's whitespace); ``tests/test_service_fast_paths.py`` checks the two agree.
     """
     if value is None or pd.isna(value):
         return None
