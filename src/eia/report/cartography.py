@@ -28,7 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from matplotlib import patheffects
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyArrowPatch, Rectangle
 
 __all__ = [
     "DETACHED_GAP_M",
@@ -45,6 +45,7 @@ __all__ = [
     "focus_bounds",
     "label_boxes",
     "panel_aspect",
+    "relayout",
     "set_bounds",
 ]
 
@@ -60,6 +61,8 @@ MARKER_GAP_PT = 11.0
 LABEL_MAX_SITES = 12
 HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 LIGHT = "#768692"
+#: How a site's label is joined to its site when adjustText moves it away.
+LEADER = {"arrowstyle": "-", "color": "#425563", "linewidth": 0.5}
 
 Bounds = tuple[float, float, float, float]
 
@@ -352,7 +355,7 @@ def finish(fig) -> None:
     to its true place), so a new site never hides under a closing one; labels are
     placed by adjustText and any pair still touching is pushed apart.
     """
-    fig.draw_without_rendering()  # the final layout: where each panel and inset lies
+    relayout(fig)  # the final layout: where each panel and inset lies
     panels = [a for ax in fig.axes for a in (ax, *ax.child_axes)]
     for ax in panels:
         pending = getattr(ax, "_eia_sites", [])
@@ -362,6 +365,29 @@ def finish(fig) -> None:
             _drop_clashing_places(ax, [], np.zeros((0, 2)))
         ax._eia_sites = []
     fig.set_layout_engine("none")
+
+
+def relayout(fig) -> None:
+    """Lay ``fig`` out as drawing it would, without drawing: each panel's aspect, the
+    layout engine (constrained layout), then the aspect again, insets after their parent.
+
+    A draw (even :meth:`~matplotlib.figure.Figure.draw_without_rendering`) also lays out
+    and renders every text, legend and polygon for nothing; this is the part of it that
+    moves panels, and text extents and transforms read afterwards are those of a draw.
+    """
+    renderer = fig.canvas.get_renderer()
+
+    def aspects() -> None:
+        for ax in fig.axes:
+            for a in (ax, *ax.child_axes):
+                locator = a.get_axes_locator()
+                a.apply_aspect(locator(a, renderer) if locator else None)
+
+    aspects()
+    engine = fig.get_layout_engine()
+    if fig.axes and engine is not None:
+        engine.execute(fig)
+    aspects()
 
 
 def _spread(ax, xy: np.ndarray) -> np.ndarray:
@@ -387,7 +413,6 @@ def _spread(ax, xy: np.ndarray) -> np.ndarray:
 
 
 def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
-    from adjustText import adjust_text
 
     if roles is None or not len(roles):
         _drop_clashing_places(ax, [], np.zeros((0, 2)))
@@ -440,18 +465,68 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
         )
         t.set_gid("eia-site-label")
         texts.append(t)
-    adjust_text(
-        texts,
-        x=moved[:, 0],
-        y=moved[:, 1],
-        ax=ax,
-        arrowprops={"arrowstyle": "-", "color": "#425563", "linewidth": 0.5},
+    relayout(ax.figure)  # as adjustText's own redraw of the figure would
+    _place_labels(ax, texts, moved)
+    _untangle(ax, texts)
+    _drop_clashing_places(ax, texts, moved)
+
+
+def _place_labels(ax, texts: list, xy: np.ndarray) -> None:
+    """Place ``texts`` (site names at ``xy``) clear of each other and of the markers with
+    adjustText, joining a moved label to its site by a leader line.
+
+    adjustText redraws the whole figure before it starts; it is run instead on a stand-in
+    of ``ax`` (same page size, resolution, panel position and limits, so the same
+    transforms) holding only copies of the labels, and their places and leaders are
+    copied back, exactly as adjustText would have left them on ``ax``.
+    """
+    from adjustText import adjust_text
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    stand_in = Figure(figsize=ax.figure.get_size_inches(), dpi=ax.figure.dpi)
+    FigureCanvasAgg(stand_in)
+    panel = stand_in.add_axes(ax.get_position())
+    panel.set_position(ax.get_position(), which="both")
+    panel.set_xlim(ax.get_xlim())
+    panel.set_ylim(ax.get_ylim())
+    panel.set_axis_off()  # its redraw then lays out only the labels
+    copies = [
+        panel.text(
+            *t.get_position(),
+            t.get_text(),
+            fontproperties=t.get_fontproperties(),
+            ha=t.get_horizontalalignment(),
+            va=t.get_verticalalignment(),
+        )
+        for t in texts
+    ]
+    _, leaders = adjust_text(
+        copies,
+        x=xy[:, 0],
+        y=xy[:, 1],
+        ax=panel,
+        arrowprops=LEADER,
         expand=(1.15, 1.35),
         time_lim=1.0,
         min_arrow_len=8,
     )
-    _untangle(ax, texts)
-    _drop_clashing_places(ax, texts, moved)
+    for text, copy in zip(texts, copies, strict=True):
+        text.set_verticalalignment(copy.get_verticalalignment())
+        text.set_horizontalalignment(copy.get_horizontalalignment())
+        text.set_position(copy.get_position())
+    which = {id(copy): text for copy, text in zip(copies, texts, strict=True)}
+    for leader in leaders:
+        start, end = leader._posA_posB  # where adjustText put it (no public getter)
+        ax.add_patch(
+            FancyArrowPatch(
+                posA=start,
+                posB=end,
+                patchA=which[id(leader.patchA)],
+                transform=ax.transData,
+                **LEADER,
+            )
+        )
 
 
 def _drop_clashing_places(ax, labels: list, markers: np.ndarray) -> None:

@@ -154,6 +154,7 @@ def _panel(
                 target,
                 shapes,
                 hatch & rows,
+                merged=True,
                 facecolor="none",
                 edgecolor="#212b32",
                 hatch="////",
