@@ -63,6 +63,8 @@ HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 LIGHT = "#768692"
 #: How a site's label is joined to its site when adjustText moves it away.
 LEADER = {"arrowstyle": "-", "color": "#425563", "linewidth": 0.5}
+#: adjustText's settings for site labels (room around each label, time allowed).
+LABELLING = {"expand": (1.15, 1.35), "time_lim": 1.0, "min_arrow_len": 8}
 
 Bounds = tuple[float, float, float, float]
 
@@ -507,9 +509,7 @@ def _place_labels(ax, texts: list, xy: np.ndarray) -> None:
         y=xy[:, 1],
         ax=panel,
         arrowprops=LEADER,
-        expand=(1.15, 1.35),
-        time_lim=1.0,
-        min_arrow_len=8,
+        **LABELLING,
     )
     for text, copy in zip(texts, copies, strict=True):
         text.set_verticalalignment(copy.get_verticalalignment())

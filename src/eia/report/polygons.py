@@ -37,6 +37,8 @@ def polygon_paths(geoms: Sequence) -> tuple[list[Path], np.ndarray]:
     parts, part_owner = shapely.get_parts(geoms, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    if not len(xy):
+        return [], np.zeros(0, dtype=int)
     codes = np.full(len(xy), Path.LINETO, dtype=Path.code_type)
     starts = np.searchsorted(ring_of, np.arange(len(rings)))
     codes[starts] = Path.MOVETO
