@@ -25,6 +25,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 
 import geopandas as gpd
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import patheffects
@@ -366,7 +367,11 @@ def finish(fig) -> None:
         if not pending:
             _drop_clashing_places(ax, [], np.zeros((0, 2)))
         ax._eia_sites = []
-    fig.set_layout_engine("none")
+    # Laid out for good: no layout engine left to run (nor a draw to run it before saving).
+    with matplotlib.rc_context(
+        {"figure.autolayout": False, "figure.constrained_layout.use": False}
+    ):
+        fig.set_layout_engine(None)
 
 
 def relayout(fig) -> None:

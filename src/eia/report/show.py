@@ -31,6 +31,8 @@ from eia.text import join_words as join_words
 from eia.text import plural as plural
 
 FIGURE_DPI = 110
+#: Margin kept around a figure's content when it is cropped (Matplotlib's default).
+PAD_INCHES = 0.1
 
 
 def esc(value: object) -> str:
@@ -48,10 +50,39 @@ def _display_html(markup: str) -> None:
 
 
 def png_bytes(fig, dpi: int = FIGURE_DPI) -> bytes:
-    """Render a Matplotlib figure to PNG bytes, without timestamps or version metadata."""
+    """Render a Matplotlib figure to PNG bytes, cropped to its content (``bbox_inches="tight"``),
+    without timestamps or version metadata."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    box = _tight_box(fig, dpi)
+    fig.savefig(
+        buffer,
+        format="png",
+        dpi=dpi,
+        bbox_inches=box,
+        pad_inches=PAD_INCHES,
+        metadata={"Software": None},
+    )
     return buffer.getvalue()
+
+
+def _tight_box(fig, dpi: int):
+    """The box ``savefig(bbox_inches="tight")`` crops to, found without the draw it makes
+    first (with nothing rendered) when the figure has no layout left to run.
+
+    That draw lays the figure out; a map is laid out for good already
+    (:func:`eia.report.cartography.finish` leaves it no layout engine), so its box is
+    read straight from the artists at the saving resolution. Other figures keep
+    ``"tight"``.
+    """
+    if fig.get_layout_engine() is not None:
+        return "tight"
+    shown = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        box = fig.get_tightbbox(fig.canvas.get_renderer())
+    finally:
+        fig.set_dpi(shown)
+    return box.padded(PAD_INCHES)
 
 
 # ---------------------------------------------------------------------------
