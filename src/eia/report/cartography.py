@@ -162,11 +162,17 @@ def panel_aspect(b: Bounds, lo: float = 0.55, hi: float = 1.35) -> float:
 
 
 def set_bounds(ax, b: Bounds) -> None:
-    """Show exactly ``b`` at equal scale (the panel's box takes the extent's shape)."""
+    """Show exactly ``b`` at equal scale (the panel's box takes the extent's shape), no axes.
+
+    No ticks either: hidden axes still build their tick marks and labels whenever a
+    title is placed (a few milliseconds each, on every layout and draw).
+    """
     ax.set_xlim(b[0], b[2])
     ax.set_ylim(b[1], b[3])
     ax.set_aspect("equal", adjustable="box")
     ax.set_axis_off()
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def corners(ax, area: gpd.GeoDataFrame, b: Bounds, share: float = 0.3, weight=None) -> list[str]:
@@ -397,6 +403,30 @@ def relayout(fig) -> None:
     aspects()
 
 
+def _layout_unchanged(fig) -> bool:
+    """True when laying ``fig`` out again would change nothing: every site label, and
+    every place name hidden since, lies within its panel.
+
+    The layout makes room for text that overflows a panel (:func:`relayout`); since
+    the last layout, only site labels were added or moved and place names hidden, so
+    when all of them are inside their panels the layout's input is what it was.
+    """
+    renderer = fig.canvas.get_renderer()
+    for ax in (a for panel in fig.axes for a in (panel, *panel.child_axes)):
+        box = ax.get_window_extent(renderer)
+        for t in ax.texts:
+            hidden = not t.get_visible()
+            if t.get_gid() != "eia-site-label" and not hidden:
+                continue
+            t.set_visible(True)  # an invisible text has no extent
+            extent = t.get_window_extent(renderer)
+            t.set_visible(not hidden)
+            inside = box.x0 <= extent.x0 and extent.x1 <= box.x1
+            if not (inside and box.y0 <= extent.y0 and extent.y1 <= box.y1):
+                return False
+    return True
+
+
 def _spread(ax, xy: np.ndarray) -> np.ndarray:
     """Display positions of markers, pulled apart so none is within the marker gap."""
     gap = MARKER_GAP_PT * ax.figure.dpi / 72
@@ -472,7 +502,8 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
         )
         t.set_gid("eia-site-label")
         texts.append(t)
-    relayout(ax.figure)  # as adjustText's own redraw of the figure would
+    if not _layout_unchanged(ax.figure):
+        relayout(ax.figure)  # as adjustText's own redraw of the figure would
     _place_labels(ax, texts, moved)
     _untangle(ax, texts)
     _drop_clashing_places(ax, texts, moved)
