@@ -220,3 +220,15 @@ def test_labels_placed_on_the_stand_in_are_where_adjusttext_puts_them_on_the_map
     for mine, theirs in zip(ours_leaders, leaders, strict=True):
         assert texts.index(mine.patchA) == ref_texts.index(theirs.patchA)
         assert np.allclose(mine._posA_posB, theirs._posA_posB)
+
+
+def test_detached_is_remembered_by_shape_not_by_frame():
+    squares = [box(x * 1000, 0, x * 1000 + 900, 900) for x in range(40)]
+    area = gpd.GeoDataFrame(geometry=[*squares, box(100_000, 0, 100_900, 900)], crs="EPSG:27700")
+    first = cartography.detached(area)
+    assert first.tolist() == cartography._detached(area, cartography.DETACHED_GAP_M).tolist()
+    first[:] = True  # the caller's copy, not the remembered answer
+    assert cartography.detached(area).tolist() == [False] * 40 + [True]
+    area.loc[40, "geometry"] = box(40_000, 0, 40_900, 900)  # the island joins, in place
+    assert not cartography.detached(area).any()
+    assert cartography.detached(area, 0.5).tolist() == cartography._detached(area, 0.5).tolist()

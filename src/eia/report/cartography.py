@@ -21,7 +21,9 @@ Insets go in the emptiest corners of the panel (:func:`corners`).
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import geopandas as gpd
@@ -76,7 +78,36 @@ def detached(area: gpd.GeoDataFrame, gap_m: float = DETACHED_GAP_M) -> np.ndarra
     Parts are LSOAs linked by chains of neighbours less than ``gap_m`` apart; the
     part with most LSOAs is the main body, and another part is detached when it holds
     at most :data:`DETACHED_MAX_SHARE` of the LSOAs.
+
+    Every map of a run and its alt text ask this of the same area (six times a run, 10 ms
+    each): the answer is remembered for the last few areas, keyed by a digest of the
+    geometries themselves (their WKB), so a changed geometry is a new area.
     """
+    key = (_digest(area.geometry.to_numpy()), float(gap_m))
+    if key not in _DETACHED:
+        _DETACHED[key] = _detached(area, gap_m)
+        while len(_DETACHED) > 8:
+            _DETACHED.popitem(last=False)
+    return _DETACHED[key].copy()
+
+
+#: :func:`detached` of the last few areas, by (geometry digest, gap).
+_DETACHED: OrderedDict[tuple[bytes, float], np.ndarray] = OrderedDict()
+
+
+def _digest(geoms: np.ndarray) -> bytes:
+    """A digest of geometries' shapes (WKB, in order; missing ones count too)."""
+    from shapely import to_wkb
+
+    digest = hashlib.blake2b(len(geoms).to_bytes(8, "little"))
+    for wkb in to_wkb(geoms):
+        wkb = b"" if wkb is None else wkb
+        digest.update(len(wkb).to_bytes(8, "little"))
+        digest.update(wkb)
+    return digest.digest()
+
+
+def _detached(area: gpd.GeoDataFrame, gap_m: float) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from shapely import STRtree

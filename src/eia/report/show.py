@@ -33,6 +33,9 @@ from eia.text import plural as plural
 FIGURE_DPI = 110
 #: Margin kept around a figure's content when it is cropped (Matplotlib's default).
 PAD_INCHES = 0.1
+#: zlib level of the PNGs: 3 encodes in about 60% of the time of Pillow's default (6), for
+#: files about 4% larger (the same pixels).
+PNG_COMPRESSION = 3
 
 
 def esc(value: object) -> str:
@@ -61,6 +64,7 @@ def png_bytes(fig, dpi: int = FIGURE_DPI) -> bytes:
         bbox_inches=box,
         pad_inches=PAD_INCHES,
         metadata={"Software": None},
+        pil_kwargs={"compress_level": PNG_COMPRESSION},
     )
     return buffer.getvalue()
 
