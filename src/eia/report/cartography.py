@@ -434,30 +434,6 @@ def relayout(fig) -> None:
     aspects()
 
 
-def _layout_unchanged(fig) -> bool:
-    """True when laying ``fig`` out again would change nothing: every site label, and
-    every place name hidden since, lies within its panel.
-
-    The layout makes room for text that overflows a panel (:func:`relayout`); since
-    the last layout, only site labels were added or moved and place names hidden, so
-    when all of them are inside their panels the layout's input is what it was.
-    """
-    renderer = fig.canvas.get_renderer()
-    for ax in (a for panel in fig.axes for a in (panel, *panel.child_axes)):
-        box = ax.get_window_extent(renderer)
-        for t in ax.texts:
-            hidden = not t.get_visible()
-            if t.get_gid() != "eia-site-label" and not hidden:
-                continue
-            t.set_visible(True)  # an invisible text has no extent
-            extent = t.get_window_extent(renderer)
-            t.set_visible(not hidden)
-            inside = box.x0 <= extent.x0 and extent.x1 <= box.x1
-            if not (inside and box.y0 <= extent.y0 and extent.y1 <= box.y1):
-                return False
-    return True
-
-
 def _spread(ax, xy: np.ndarray) -> np.ndarray:
     """Display positions of markers, pulled apart so none is within the marker gap."""
     gap = MARKER_GAP_PT * ax.figure.dpi / 72
@@ -533,8 +509,7 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
         )
         t.set_gid("eia-site-label")
         texts.append(t)
-    if not _layout_unchanged(ax.figure):
-        relayout(ax.figure)  # as adjustText's own redraw of the figure would
+    relayout(ax.figure)  # as adjustText's own redraw of the figure would
     _place_labels(ax, texts, moved)
     _untangle(ax, texts)
     _drop_clashing_places(ax, texts, moved)
