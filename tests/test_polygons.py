@@ -3,6 +3,8 @@ same pixels, same layout, same label places (the speed pass of issue 24, item 8)
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -10,9 +12,10 @@ import shapely
 from adjustText import adjust_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from eia.report import cartography, maps, polygons
+from eia.report import cartography, maps, polygons, show
 
 
 def _square(x: int, y: int, size: int, hole: bool) -> Polygon:
@@ -221,3 +224,22 @@ def test_detached_is_remembered_by_shape_not_by_frame():
     area.loc[40, "geometry"] = box(40_000, 0, 40_900, 900)  # the island joins, in place
     assert not cartography.detached(area).any()
     assert cartography.detached(area, 0.5).tolist() == cartography._detached(area, 0.5).tolist()
+
+
+def _savefig_tight(fig, dpi: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return np.asarray(Image.open(buffer))
+
+
+@pytest.mark.parametrize("finished", [False, True])
+def test_png_bytes_is_savefig_tight_without_its_extra_draw(finished):
+    made = [_laid_out_figure(), _laid_out_figure()]
+    if finished:  # a map: laid out for good, no layout engine left
+        for fig in made:
+            cartography.finish(fig)
+    ours, reference = made
+    engine = ours.get_layout_engine()
+    image = np.asarray(Image.open(io.BytesIO(show.png_bytes(ours))))
+    assert np.array_equal(image, _savefig_tight(reference, show.FIGURE_DPI))
+    assert ours.get_layout_engine() is engine and ours.dpi == reference.dpi

@@ -33,6 +33,8 @@ import pandas as pd
 from matplotlib import patheffects
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from eia.report.show import relayout
+
 __all__ = [
     "DETACHED_GAP_M",
     "add_detached_inset",
@@ -409,29 +411,6 @@ def finish(fig) -> None:
         {"figure.autolayout": False, "figure.constrained_layout.use": False}
     ):
         fig.set_layout_engine(None)
-
-
-def relayout(fig) -> None:
-    """Lay ``fig`` out as drawing it would, without drawing: each panel's aspect, the
-    layout engine (constrained layout), then the aspect again, insets after their parent.
-
-    A draw (even :meth:`~matplotlib.figure.Figure.draw_without_rendering`) also lays out
-    and renders every text, legend and polygon for nothing; this is the part of it that
-    moves panels, and text extents and transforms read afterwards are those of a draw.
-    """
-    renderer = fig.canvas.get_renderer()
-
-    def aspects() -> None:
-        for ax in fig.axes:
-            for a in (ax, *ax.child_axes):
-                locator = a.get_axes_locator()
-                a.apply_aspect(locator(a, renderer) if locator else None)
-
-    aspects()
-    engine = fig.get_layout_engine()
-    if fig.axes and engine is not None:
-        engine.execute(fig)
-    aspects()
 
 
 def _spread(ax, xy: np.ndarray) -> np.ndarray:
