@@ -126,8 +126,9 @@ def _records(path: Path) -> list[str]:
         keys: list[str] = []
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("format") == _FORMAT:
-                keys = [k for k in data.get("passed", []) if isinstance(k, str)]
+            listed = data.get("passed") if isinstance(data, dict) else None
+            if isinstance(listed, list) and data.get("format") == _FORMAT:
+                keys = [k for k in listed if isinstance(k, str)]
         except (OSError, ValueError, UnicodeDecodeError):
             keys = []  # absent, unreadable or corrupt: nothing remembered, everything checked
         _loaded[path] = keys
