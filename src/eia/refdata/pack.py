@@ -353,9 +353,12 @@ class Pack:
         return self._read("lsoa21_lookup.parquet")
 
     @cache  # noqa: B019
-    def imd2025(self) -> pd.DataFrame:
-        """English IMD 2025 by LSOA 2021: ``IMD_decile``, ``IMD_rank``, ``IMD_score`` and domains."""
-        return self._read("imd2025_lsoa21.parquet")
+    def imd2025(self, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """English IMD 2025 by LSOA 2021: ``IMD_decile``, ``IMD_rank``, ``IMD_score`` and domains.
+
+        ``columns``: only those (a quicker read), e.g. ``("lsoa21_code", "IMD_rank")``.
+        """
+        return self._read("imd2025_lsoa21.parquet", list(columns) if columns else None)
 
     @cache  # noqa: B019
     def imd2019(self) -> pd.DataFrame:
@@ -492,12 +495,21 @@ def _crs(text: str):
 
     As geopandas reads it: PROJJSON without the ids of datum ensemble members (which older
     PROJ databases do not know); a file without one is in OGC:CRS84 (the GeoParquet spec).
+    A PROJJSON that is exactly its EPSG code's definition (the pack's WGS 84) is taken from
+    PROJ's database by code, which is 30 times quicker than parsing it.
     """
     import pyproj
 
     value = json.loads(text)
     if isinstance(value, dict):
         _drop_member_ids(value)
+        ident = value.get("id") or {}
+        if ident.get("authority") == "EPSG" and isinstance(ident.get("code"), int):
+            known = pyproj.CRS.from_epsg(ident["code"])  # from PROJ's database: ~1 ms
+            described = known.to_json_dict()
+            _drop_member_ids(described)
+            if described == value:  # the very definition the file gives, without parsing it
+                return known
     return pyproj.CRS.from_user_input(value)
 
 
