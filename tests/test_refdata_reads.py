@@ -173,3 +173,28 @@ def test_name_keys_are_those_of_name_key(names):
 def test_name_keys_of_the_real_pack(pack):
     names = pack.lookup()["lsoa21_name"]
     assert lsoa21._name_keys(names) == [lsoa21._name_key(n) for n in names.tolist()]
+
+
+def test_reading_some_rows_checks_the_whole_file_once(tmp_path, cache, checks):
+    folder = write_pack(tmp_path / "pack", {ETHNICITY: ethnicity_frame()})
+    part = Pack(folder)._read(ETHNICITY, filters=[("lsoa21_code", "in", ["E01000002"])])
+    assert set(part["lsoa21_code"]) == {"E01000002"}
+    assert len(checks) == 1, "the whole file, once"
+    checked._loaded.clear()
+    Pack(folder)._read(ETHNICITY, filters=[("lsoa21_code", "in", ["E01000001"])])
+    assert len(checks) == 1, "remembered for the next run"
+
+
+def test_a_bad_row_outside_the_rows_read_still_fails(tmp_path, cache):
+    frame = ethnicity_frame()
+    frame.loc[frame["lsoa21_code"] == "E01000001", "n"] = -1
+    folder = write_pack(tmp_path / "pack", {ETHNICITY: frame})
+    with pytest.raises(RefDataError, match="column 'n'"):
+        Pack(folder)._read(ETHNICITY, filters=[("lsoa21_code", "in", ["E01000002"])])
+
+
+def test_population_by_age_of_some_lsoas_is_those_rows_of_the_whole(pack):
+    codes = tuple(pack.lookup()["lsoa21_code"].iloc[5:2000:7])
+    part = pack.population_by_age(codes)
+    whole = pack.population_by_age()
+    pd.testing.assert_frame_equal(part, whole[whole.index.isin(codes)])
