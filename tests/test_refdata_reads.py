@@ -198,3 +198,11 @@ def test_population_by_age_of_some_lsoas_is_those_rows_of_the_whole(pack):
     part = pack.population_by_age(codes)
     whole = pack.population_by_age()
     pd.testing.assert_frame_equal(part, whole[whole.index.isin(codes)])
+
+
+def test_without_the_contracts_source_nothing_is_remembered(tmp_path, cache, checks, monkeypatch):
+    monkeypatch.setattr(checked, "_environment", lambda: None)
+    folder = write_pack(tmp_path / "pack", {ETHNICITY: ethnicity_frame()})
+    read_ethnicity(folder)
+    read_ethnicity(folder)
+    assert len(checks) == 2 and not (cache / checked.RECORDS_FILE).exists()

@@ -60,16 +60,26 @@ def cache_dir() -> Path | None:
     if override is not None:
         return Path(override).expanduser() if override.strip() else None
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base).expanduser() if base else Path.home() / ".cache") / "eia"
+    if base:
+        return Path(base).expanduser() / "eia"
+    try:
+        return Path.home() / ".cache" / "eia"
+    except RuntimeError:  # no home folder to be found: keep no records
+        return None
 
 
 @cache
-def _environment() -> str:
-    """The contracts' source and the libraries' versions, as one digest (once per process)."""
+def _environment() -> str | None:
+    """The contracts' source and the libraries' versions, as one digest (once per process);
+    None when the source cannot be read (e.g. run from a zip): then nothing is remembered."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
     for name in _CONTRACT_MODULES:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+        try:
+            source = (here / name).read_bytes()
+        except OSError:
+            return None
+        digest.update(name.encode() + b"\0" + source + b"\0")
     for library in _LIBRARIES:
         try:
             version = metadata.version(library)
@@ -98,7 +108,7 @@ def fingerprint(contract) -> str:
     if known is not None and known[0] is contract:
         return known[1]
     schema = contract.schema
-    parts = [_environment(), str(contract.name)]
+    parts = [str(_environment()), str(contract.name)]
     for name, column in schema.columns.items():
         checks = ",".join(_describe_check(c) for c in column.checks)
         parts.append(
@@ -138,13 +148,15 @@ def _records(path: Path) -> list[str]:
 def passed(key: str) -> bool:
     """Whether the record ``key`` (from :func:`record_key`) was kept by an earlier check."""
     folder = cache_dir()
-    return folder is not None and key in _records(folder / RECORDS_FILE)
+    if folder is None or _environment() is None:
+        return False
+    return key in _records(folder / RECORDS_FILE)
 
 
 def remember(key: str) -> None:
     """Keep the record ``key``: written atomically; a folder that cannot be written is skipped."""
     folder = cache_dir()
-    if folder is None:
+    if folder is None or _environment() is None:
         return
     path = folder / RECORDS_FILE
     _loaded.pop(path, None)  # another process may have added records since
