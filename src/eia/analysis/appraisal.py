@@ -312,17 +312,24 @@ def criteria(burdens: pd.DataFrame, *, unit: str = "km") -> pd.DataFrame:
     the ethnic groups and opted-in Census groups: :data:`FLAG_DIMENSIONS`). ``newly_far``
     counts against the far threshold (:attr:`Appraisal.far`).
     """
+    return _criteria_table(burdens.to_dict("records"), unit)
+
+
+def _criteria_table(records: list[dict], unit: str) -> pd.DataFrame:
+    """:func:`criteria` from burden rows as dicts (the robustness check makes no frame of them)."""
     person = impact.UNITS[unit]
+    by_option: dict[Any, list[dict]] = {}
+    for r in records:
+        if not pd.isna(r["option"]):  # as groupby: rows without an option are not an option
+            by_option.setdefault(r["option"], []).append(r)
     rows = []
-    for option, part in burdens.groupby("option", sort=False):
+    for option, part in by_option.items():
+        index = {(r["dimension"], r["group"]): r for r in part}
         groups = [("all", impact.ALL_RESIDENTS)]
-        groups += [("core20", CORE20)] if (part["group"] == CORE20).any() else []
-        groups += [
-            ("ethnic_group", g) for g in part.loc[part["dimension"] == "ethnic_group", "group"]
-        ]
-        index = part.set_index(["dimension", "group"])
+        groups += [("core20", CORE20)] if any(r["group"] == CORE20 for r in part) else []
+        groups += [("ethnic_group", r["group"]) for r in part if r["dimension"] == "ethnic_group"]
         for dim, group in groups:
-            row = index.loc[(dim, group)]
+            row = index[(dim, group)]
             rows.append((option, f"added: {group}", group, "added", person, "lower", row["added"]))
             rows.append(
                 (option, f"newly_far: {group}", group, "newly_far", "people", "lower")
@@ -333,14 +340,24 @@ def criteria(burdens: pd.DataFrame, *, unit: str = "km") -> pd.DataFrame:
                     (option, f"removed: {group}", group, "removed", person, "higher")
                     + (row["removed"],)
                 )
-        flagged = part[part["dimension"].isin(FLAG_DIMENSIONS) & part["disproportionate"]]
-        flagged = flagged[flagged["group"] != REST]
+        flagged = [
+            r
+            for r in part
+            if r["dimension"] in FLAG_DIMENSIONS
+            and _flagged(r["disproportionate"])
+            and r["group"] != REST
+        ]
         rows.append((option, "flags", "", "flags", "groups", "lower", len(flagged)))
     out = pd.DataFrame(
         rows, columns=["option", "criterion", "group", "measure", "unit", "better", "value"]
     )
     out["value"] = out["value"].astype(float).round(6)
     return out
+
+
+def _flagged(value) -> bool:
+    """A disproportionate decision as a bool: missing (not judged) counts as not flagged."""
+    return False if value is None or pd.isna(value) else bool(value)
 
 
 def score(values: pd.DataFrame, *, equity_weight: float, core20: str = CORE20) -> pd.Series:
@@ -387,29 +404,40 @@ def rank(values: pd.DataFrame, better: Mapping[str, str], scores: pd.Series) -> 
     Returns ``option, rank, score, dominated_by, dominates`` ordered by rank.
     """
     dominated_by = dominance(values, better)
-    frame = pd.DataFrame(
+    options = list(values.index)
+    scored = [float(scores[o]) for o in options]
+    key = [(s, len(dominated_by[o])) for s, o in zip(scored, options, strict=True)]
+    ranks = [1 + sum(k2 < k for k2 in key) for k in key]
+    order = sorted(range(len(options)), key=lambda i: (ranks[i], options[i]))
+    return pd.DataFrame(
         {
-            "option": list(values.index),
-            "score": [float(scores[o]) for o in values.index],
-            "n_dominated_by": [len(dominated_by[o]) for o in values.index],
+            "option": [options[i] for i in order],
+            "rank": [ranks[i] for i in order],
+            "score": [scored[i] for i in order],
+            "dominated_by": [dominated_by[options[i]] for i in order],
+            "dominates": [
+                [x for x, doms in dominated_by.items() if options[i] in doms] for i in order
+            ],
         }
     )
-    key = list(zip(frame["score"], frame["n_dominated_by"], strict=True))
-    frame["rank"] = [1 + sum(k2 < k for k2 in key) for k in key]
-    frame["dominated_by"] = [dominated_by[o] for o in frame["option"]]
-    frame["dominates"] = [
-        [x for x, doms in dominated_by.items() if o in doms] for o in frame["option"]
-    ]
-    frame = frame.sort_values(["rank", "option"], kind="stable").reset_index(drop=True)
-    return frame[["option", "rank", "score", "dominated_by", "dominates"]]
 
 
 def _wide(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    wide = table.pivot_table(
-        index="option", columns="criterion", values="value", aggfunc="first", sort=False
-    )
+    """Option × criterion values of a long criteria table (the first non-missing value of
+    each pair, options and criteria in order of appearance), and each criterion's ``better``."""
     options = list(dict.fromkeys(table["option"]))
-    wide = wide.reindex(index=options, columns=list(dict.fromkeys(table["criterion"])))
+    names = list(dict.fromkeys(table["criterion"]))
+    row = {o: i for i, o in enumerate(options)}
+    col = {c: j for j, c in enumerate(names)}
+    cells = np.full((len(options), len(names)), np.nan)
+    for o, c, v in zip(table["option"], table["criterion"], table["value"], strict=True):
+        if np.isnan(cells[row[o], col[c]]):
+            cells[row[o], col[c]] = v
+    wide = pd.DataFrame(
+        cells,
+        index=pd.Index(options, name="option"),
+        columns=pd.Index(names, name="criterion"),
+    )
     better = dict(zip(table["criterion"], table["better"], strict=False))
     return wide, better
 
@@ -509,9 +537,13 @@ def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:
     return out
 
 
-def _flags(burdens: pd.DataFrame) -> set[tuple[str, str, str]]:
-    rows = burdens[burdens["disproportionate"].fillna(False).astype(bool)]
-    return set(zip(rows["option"], rows["dimension"], rows["group"], strict=True))
+def _flags(burdens: pd.DataFrame | list[dict]) -> set[tuple[str, str, str]]:
+    records = burdens.to_dict("records") if isinstance(burdens, pd.DataFrame) else burdens
+    return {
+        (r["option"], r["dimension"], r["group"])
+        for r in records
+        if _flagged(r["disproportionate"])
+    }
 
 
 def robustness(
@@ -531,15 +563,23 @@ def robustness(
     if burdens is None:
         burdens = _burdens(values, weights, thresholds, unit, population, margins=False)
     flags = _flags(burdens)
+    # The inputs are checked and lined up once; each variation re-judges them under its
+    # rules. The unvaried rows are checked against BURDEN; each variation is the same code
+    # on the same inputs with one threshold changed (16 checks for nothing new).
+    inputs = {
+        option: impact.align(before, after, weights, population)
+        for option, (before, after) in values.items()
+    }
     rows = []
     for name, word, value in variations(thresholds, unit):
         varied = thresholds.model_copy(update={name: value})
-        # The unvaried rows are checked against BURDEN; each variation is the same code on
-        # the same inputs with one threshold changed (16 checks, 0.7 s, for nothing new).
-        new_burdens = _burdens(
-            values, weights, varied, unit, population, margins=False, check=False
-        )
-        table = criteria(new_burdens, unit=unit)
+        rules = impact.Rules.from_thresholds(varied, unit)
+        new_burdens = [
+            row
+            for option, aligned in inputs.items()
+            for row in impact.burden_records(aligned, rules, option=option)
+        ]
+        table = _criteria_table(new_burdens, unit)
         new = order(table, varied.equity_weight)
         ranks = dict(zip(new["option"], new["rank"], strict=True))
         first = tuple(new.loc[new["rank"] == 1, "option"])
