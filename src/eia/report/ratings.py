@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from eia.analysis import impact
 from eia.params import Thresholds
+from eia.report.templating import bytecode_cache
 from eia.text import fmt_int, fmt_pct
 
 __all__ = [
@@ -64,6 +65,7 @@ def amount(value: float | None, unit: str, *, signed: bool = False, digits: int 
 
 def _environment() -> Environment:
     env = Environment(
+        bytecode_cache=bytecode_cache(),
         loader=FileSystemLoader(str(PROSE)),
         autoescape=True,
         undefined=StrictUndefined,
