@@ -81,7 +81,7 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
     """Whether each row's disproportionate decision holds under every variation tried.
 
     ``compute(varied)`` returns rating rows (``dimension``, ``group``,
-    ``disproportionate``) under one variation; ``variations`` are (variation, varied)
+    ``disproportionate``) under one variation, as a frame or a list of row dicts; ``variations`` are (variation, varied)
     pairs (:func:`margin_variations`). Returns, indexed like ``base``:
     ``flag_margin`` — ``clear`` when the decision (flagged or not) is the same under
     every variation, ``marginal`` when one of them changes it, missing where the
@@ -94,8 +94,11 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
     flags = own.fillna(False).astype(bool).to_numpy()
     flips: list[list[dict[str, Any]]] = [[] for _ in range(len(base))]
     for flip, varied in variations:
-        other = compute(varied).set_index(key)["disproportionate"].reindex(own.index)
-        changed = other.fillna(False).astype(bool).to_numpy() != flags
+        rows = compute(varied)
+        if isinstance(rows, pd.DataFrame):
+            rows = rows[[*key, "disproportionate"]].to_dict("records")
+        other = {(r["dimension"], r["group"]): r["disproportionate"] for r in rows}
+        changed = np.array([_flagged(other.get(k)) for k in own.index], dtype=bool) != flags
         for i in np.flatnonzero(changed & assessed):
             flips[i].append(dict(flip))
     margin = [
@@ -103,6 +106,11 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
         for ok, f in zip(assessed, flips, strict=True)
     ]
     return pd.DataFrame({"flag_margin": margin, "flag_flips": flips}, index=base.index)
+
+
+def _flagged(value) -> bool:
+    """A disproportionate decision as a bool: missing (not judged) counts as not flagged."""
+    return False if value is None or pd.isna(value) else bool(value)
 
 
 def _field(row, name: str, default=None):
