@@ -244,3 +244,73 @@ def test_minute_rules_need_minute_thresholds():
     # Thresholds has no minute fields until travel times land: the rules say so clearly
     with pytest.raises(ValueError, match="unit 'min'"):
         impact.Rules.from_thresholds(thresholds, "min")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds(), st.data())
+def test_robustness_fast_path_matches_appraising_each_variation_afresh(world, data):
+    # robustness() lines the inputs up once and judges them as row dicts under each
+    # variation; appraising each varied threshold set from scratch must agree with it
+    codes, points, pop, weights, candidates = world
+    k = len(candidates)
+    before = pd.Series(nearest(points, candidates), index=codes)
+    values = {
+        f"Option {i}": (
+            before,
+            pd.Series(
+                nearest(
+                    points,
+                    candidates[
+                        sorted(data.draw(st.sets(st.integers(0, k - 1), min_size=1, max_size=k)))
+                    ],
+                ),
+                index=codes,
+            ),
+        )
+        for i in range(3)
+    }
+    base = Thresholds()
+    result = appraisal.appraise(values, weights, base, population=pop)
+    flags = {
+        (r.option, r.dimension, r.group) for r in result.burden.itertuples() if r.disproportionate
+    }
+    assert len(result.robustness.variations) == len(appraisal.variations(base))
+    for row in result.robustness.variations.itertuples():
+        varied = base.model_copy(update={row.threshold: row.value})
+        plain = appraisal.appraise(values, weights, varied, population=pop, check_robustness=False)
+        assert row.ranks == dict(zip(plain.options["option"], plain.options["rank"], strict=True))
+        pd.testing.assert_frame_equal(
+            appraisal.criteria(plain.burden), plain.criteria, check_exact=True
+        )
+        new = {
+            (r.option, r.dimension, r.group)
+            for r in plain.burden.itertuples()
+            if r.disproportionate
+        }
+        assert row.flags_lost == sorted(flags - new)
+        assert row.flags_gained == sorted(new - flags)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C"]),
+            st.sampled_from(["x", "y", "z"]),
+            st.one_of(st.floats(-5, 5), st.just(float("nan"))),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_wide_is_the_pivot_of_the_first_value(rows):
+    table = pd.DataFrame(rows, columns=["option", "criterion", "value"])
+    table["better"] = "lower"
+    wide, better = appraisal._wide(table)
+    expected = table.pivot_table(
+        index="option", columns="criterion", values="value", aggfunc="first", sort=False
+    ).reindex(
+        index=list(dict.fromkeys(table["option"])), columns=list(dict.fromkeys(table["criterion"]))
+    )
+    pd.testing.assert_frame_equal(wide, expected, check_names=False, check_exact=True)
+    assert better == dict.fromkeys(table["criterion"], "lower")

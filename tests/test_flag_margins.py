@@ -1,4 +1,4 @@
-"""flag_margins: rows computed in the base's order need no index, and give what aligning by key gives."""
+"""flag_margins: rows computed in any order give the same margins, each flip naming the variation that changes a decision."""
 
 from __future__ import annotations
 

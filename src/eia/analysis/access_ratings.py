@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from eia.align import by_lsoa, series_by_lsoa
-from eia.analysis.burden import Rules, _burden_rows, _keyed
+from eia.analysis.burden import Rules, _burden_records, _burden_rows, _keyed
 from eia.analysis.flags import flag_margins, margin_variations
 
-__all__ = ["burden", "NEAR", "near", "rests_on", "flag_reason", "rate_access"]
+__all__ = [
+    "Aligned",
+    "align",
+    "burden",
+    "burden_records",
+    "NEAR",
+    "near",
+    "rests_on",
+    "flag_reason",
+    "rate_access",
+]
 
 
 #: A deciding figure within this share of its threshold is "close to the threshold": a small
@@ -88,11 +99,46 @@ def burden(
     the disproportionate decision holds with each threshold a quarter higher and lower.
     """
     rules = rules or Rules()
+    inputs = align(before, after, weights, population)
+    out = _burden_rows(*inputs.arrays(), rules, option)
+    if margins:
+        out = out.join(
+            flag_margins(
+                lambda varied: _burden_records(*inputs.arrays(), varied, option),
+                out,
+                margin_variations(rules),
+            )
+        )
+    out["unit"] = rules.unit
+    return out
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """:func:`burden`'s inputs checked and lined up by LSOA code (:func:`align`): before and
+    after values, residents per LSOA, and each dimension's LSOA × group weights."""
+
+    before: np.ndarray
+    after: np.ndarray
+    frames: dict[str, pd.DataFrame]
+    population: np.ndarray
+
+    def arrays(self) -> tuple:
+        """``(before, after, frames, population)``, the order the row builders take."""
+        return self.before, self.after, self.frames, self.population
+
+
+def align(
+    before: pd.Series,
+    after: pd.Series,
+    weights: Mapping[str, pd.DataFrame],
+    population: pd.Series | None = None,
+) -> Aligned:
+    """Check and line up :func:`burden`'s inputs once (the same checks and errors as
+    :func:`burden`), for code that judges the same change under many rules."""
     before = series_by_lsoa(before, "before")
     index = before.index
     aligned = series_by_lsoa(after, "after", index)
-    b = before.to_numpy(dtype=float)
-    a = aligned.to_numpy(dtype=float)
     frames = {
         dim: by_lsoa(_keyed(w), f"{dim} weights", index).fillna(0).astype(float)
         for dim, w in weights.items()
@@ -101,17 +147,13 @@ def burden(
         first = frames.get("imd_quintile", next(iter(frames.values()), None))
         population = first.sum(axis=1) if first is not None else pd.Series(1.0, index=index)
     pop = series_by_lsoa(population, "population", index).fillna(0).to_numpy(dtype=float)
-    out = _burden_rows(b, a, frames, pop, rules, option)
-    if margins:
-        out = out.join(
-            flag_margins(
-                lambda varied: _burden_rows(b, a, frames, pop, varied, option),
-                out,
-                margin_variations(rules),
-            )
-        )
-    out["unit"] = rules.unit
-    return out
+    return Aligned(before.to_numpy(dtype=float), aligned.to_numpy(dtype=float), frames, pop)
+
+
+def burden_records(inputs: Aligned, rules: Rules, *, option: str = "Proposed") -> list[dict]:
+    """:func:`burden`'s rows without flag margins or ``unit``, as row dicts, for inputs
+    already :func:`align`-ed (the figures, rating and ``disproportionate`` of every group)."""
+    return _burden_records(*inputs.arrays(), rules, option)
 
 
 def rate_access(

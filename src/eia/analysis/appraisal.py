@@ -312,17 +312,35 @@ def criteria(burdens: pd.DataFrame, *, unit: str = "km") -> pd.DataFrame:
     the ethnic groups and opted-in Census groups: :data:`FLAG_DIMENSIONS`). ``newly_far``
     counts against the far threshold (:attr:`Appraisal.far`).
     """
+    return _criteria_table(burdens.to_dict("records"), unit)
+
+
+CRITERIA_COLUMNS = ["option", "criterion", "group", "measure", "unit", "better", "value"]
+
+
+def _criteria_table(records: list[dict], unit: str) -> pd.DataFrame:
+    """:func:`criteria` from burden rows as dicts."""
+    out = pd.DataFrame(_criteria_rows(records, unit), columns=CRITERIA_COLUMNS)
+    out["value"] = out["value"].astype(float).round(6)
+    return out
+
+
+def _criteria_rows(records: list[dict], unit: str) -> list[tuple]:
+    """The rows of :func:`criteria` (values not yet rounded) from burden rows as dicts (the
+    robustness check makes no frame of them)."""
     person = impact.UNITS[unit]
+    by_option: dict[Any, list[dict]] = {}
+    for r in records:
+        if not pd.isna(r["option"]):  # as groupby: rows without an option are not an option
+            by_option.setdefault(r["option"], []).append(r)
     rows = []
-    for option, part in burdens.groupby("option", sort=False):
+    for option, part in by_option.items():
+        index = {(r["dimension"], r["group"]): r for r in part}
         groups = [("all", impact.ALL_RESIDENTS)]
-        groups += [("core20", CORE20)] if (part["group"] == CORE20).any() else []
-        groups += [
-            ("ethnic_group", g) for g in part.loc[part["dimension"] == "ethnic_group", "group"]
-        ]
-        index = part.set_index(["dimension", "group"])
+        groups += [("core20", CORE20)] if any(r["group"] == CORE20 for r in part) else []
+        groups += [("ethnic_group", r["group"]) for r in part if r["dimension"] == "ethnic_group"]
         for dim, group in groups:
-            row = index.loc[(dim, group)]
+            row = index[(dim, group)]
             rows.append((option, f"added: {group}", group, "added", person, "lower", row["added"]))
             rows.append(
                 (option, f"newly_far: {group}", group, "newly_far", "people", "lower")
@@ -333,22 +351,28 @@ def criteria(burdens: pd.DataFrame, *, unit: str = "km") -> pd.DataFrame:
                     (option, f"removed: {group}", group, "removed", person, "higher")
                     + (row["removed"],)
                 )
-        flagged = part[part["dimension"].isin(FLAG_DIMENSIONS) & part["disproportionate"]]
-        flagged = flagged[flagged["group"] != REST]
+        flagged = [
+            r
+            for r in part
+            if r["dimension"] in FLAG_DIMENSIONS
+            and _flagged(r["disproportionate"])
+            and r["group"] != REST
+        ]
         rows.append((option, "flags", "", "flags", "groups", "lower", len(flagged)))
-    out = pd.DataFrame(
-        rows, columns=["option", "criterion", "group", "measure", "unit", "better", "value"]
-    )
-    out["value"] = out["value"].astype(float).round(6)
-    return out
+    return rows
 
 
-def score(values: pd.DataFrame, *, equity_weight: float, core20: str = CORE20) -> pd.Series:
+def _flagged(value) -> bool:
+    """A disproportionate decision as a bool: missing (not judged) counts as not flagged."""
+    return False if value is None or pd.isna(value) else bool(value)
+
+
+def score(values, *, equity_weight: float, core20: str = CORE20):
     """The equity-weighted score per option (lower is better) from the wide criteria table.
 
-    ``values`` has columns named by criterion (``added: All residents`` …). Score =
-    (added − removed) for all residents + (equity_weight − 1) × (added − removed)
-    for Core20 residents.
+    ``values`` has columns named by criterion (``added: All residents`` …): a frame (the
+    score is a Series) or a mapping of arrays (an array). Score = (added − removed) for all
+    residents + (equity_weight − 1) × (added − removed) for Core20 residents.
     """
     everyone = values[f"added: {impact.ALL_RESIDENTS}"] - values[f"removed: {impact.ALL_RESIDENTS}"]
     extra = 0.0
@@ -368,9 +392,17 @@ def dominance(values: pd.DataFrame, better: Mapping[str, str]) -> dict[str, list
     ``lower`` or ``higher``. Y dominates X when Y is no worse on every criterion
     and strictly better on at least one.
     """
-    signs = np.array([1.0 if better[c] == "lower" else -1.0 for c in values.columns])
-    cost = values.to_numpy(dtype=float) * signs  # lower is better everywhere
-    names = list(values.index)
+    return _dominance(
+        list(values.index), _costs(values.to_numpy(dtype=float), values.columns, better)
+    )
+
+
+def _costs(cells: np.ndarray, names, better: Mapping[str, str]) -> np.ndarray:
+    """Option × criterion values turned so that lower is better everywhere."""
+    return cells * np.array([1.0 if better[c] == "lower" else -1.0 for c in names])
+
+
+def _dominance(names: list[str], cost: np.ndarray) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for i, x in enumerate(names):
         out[x] = [
@@ -386,30 +418,52 @@ def rank(values: pd.DataFrame, better: Mapping[str, str], scores: pd.Series) -> 
 
     Returns ``option, rank, score, dominated_by, dominates`` ordered by rank.
     """
-    dominated_by = dominance(values, better)
-    frame = pd.DataFrame(
+    options = list(values.index)
+    return _ranking(options, [float(scores[o]) for o in options], dominance(values, better))
+
+
+def _ranking(
+    options: list[str], scored: list[float], dominated_by: dict[str, list[str]]
+) -> pd.DataFrame:
+    key = [(s, len(dominated_by[o])) for s, o in zip(scored, options, strict=True)]
+    ranks = [1 + sum(k2 < k for k2 in key) for k in key]
+    order = sorted(range(len(options)), key=lambda i: (ranks[i], options[i]))
+    return pd.DataFrame(
         {
-            "option": list(values.index),
-            "score": [float(scores[o]) for o in values.index],
-            "n_dominated_by": [len(dominated_by[o]) for o in values.index],
+            "option": [options[i] for i in order],
+            "rank": [ranks[i] for i in order],
+            "score": [scored[i] for i in order],
+            "dominated_by": [dominated_by[options[i]] for i in order],
+            "dominates": [
+                [x for x, doms in dominated_by.items() if options[i] in doms] for i in order
+            ],
         }
     )
-    key = list(zip(frame["score"], frame["n_dominated_by"], strict=True))
-    frame["rank"] = [1 + sum(k2 < k for k2 in key) for k in key]
-    frame["dominated_by"] = [dominated_by[o] for o in frame["option"]]
-    frame["dominates"] = [
-        [x for x, doms in dominated_by.items() if o in doms] for o in frame["option"]
-    ]
-    frame = frame.sort_values(["rank", "option"], kind="stable").reset_index(drop=True)
-    return frame[["option", "rank", "score", "dominated_by", "dominates"]]
+
+
+def _cells(option_col, criterion_col, value_col) -> tuple[list, list, np.ndarray]:
+    """Options, criteria (in order of appearance) and the option × criterion values of a long
+    table's columns: the first non-missing value of each pair."""
+    options = list(dict.fromkeys(option_col))
+    names = list(dict.fromkeys(criterion_col))
+    row = {o: i for i, o in enumerate(options)}
+    col = {c: j for j, c in enumerate(names)}
+    cells = np.full((len(options), len(names)), np.nan)
+    for o, c, v in zip(option_col, criterion_col, value_col, strict=True):
+        if np.isnan(cells[row[o], col[c]]):
+            cells[row[o], col[c]] = v
+    return options, names, cells
 
 
 def _wide(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    wide = table.pivot_table(
-        index="option", columns="criterion", values="value", aggfunc="first", sort=False
+    """Option × criterion values of a long criteria table (the first non-missing value of
+    each pair, options and criteria in order of appearance), and each criterion's ``better``."""
+    options, names, cells = _cells(table["option"], table["criterion"], table["value"])
+    wide = pd.DataFrame(
+        cells,
+        index=pd.Index(options, name="option"),
+        columns=pd.Index(names, name="criterion"),
     )
-    options = list(dict.fromkeys(table["option"]))
-    wide = wide.reindex(index=options, columns=list(dict.fromkeys(table["criterion"])))
     better = dict(zip(table["criterion"], table["better"], strict=False))
     return wide, better
 
@@ -423,8 +477,24 @@ OUTCOME_MEASURES = ("added", "newly_far", "removed")
 def order(table: pd.DataFrame, equity_weight: float) -> pd.DataFrame:
     """Rank the options of a long criteria table (:func:`criteria`); dominance on the group
     outcomes (:data:`OUTCOME_MEASURES`) only."""
-    wide, better = _wide(table[table["measure"].isin(OUTCOME_MEASURES)])
-    return rank(wide, better, score(wide, equity_weight=equity_weight))
+    outcomes = table[table["measure"].isin(OUTCOME_MEASURES)]
+    return _order(
+        outcomes["option"],
+        outcomes["criterion"],
+        outcomes["value"],
+        outcomes["better"],
+        equity_weight,
+    )
+
+
+def _order(option_col, criterion_col, value_col, better_col, equity_weight) -> pd.DataFrame:
+    """:func:`order` on a long table's columns (sequences: the robustness check makes no
+    frame): the wide values, :func:`score`, dominance and :func:`rank` on arrays."""
+    options, names, cells = _cells(option_col, criterion_col, value_col)
+    better = dict(zip(criterion_col, better_col, strict=False))
+    scores = score({c: cells[:, j] for j, c in enumerate(names)}, equity_weight=equity_weight)
+    scored = [float(x) for x in scores]
+    return _ranking(options, scored, _dominance(options, _costs(cells, names, better)))
 
 
 # ---------------------------------------------------------------------------
@@ -509,9 +579,13 @@ def variations(thresholds, unit: str = "km") -> list[tuple[str, str, object]]:
     return out
 
 
-def _flags(burdens: pd.DataFrame) -> set[tuple[str, str, str]]:
-    rows = burdens[burdens["disproportionate"].fillna(False).astype(bool)]
-    return set(zip(rows["option"], rows["dimension"], rows["group"], strict=True))
+def _flags(burdens: pd.DataFrame | list[dict]) -> set[tuple[str, str, str]]:
+    records = burdens.to_dict("records") if isinstance(burdens, pd.DataFrame) else burdens
+    return {
+        (r["option"], r["dimension"], r["group"])
+        for r in records
+        if _flagged(r["disproportionate"])
+    }
 
 
 def robustness(
@@ -531,16 +605,26 @@ def robustness(
     if burdens is None:
         burdens = _burdens(values, weights, thresholds, unit, population, margins=False)
     flags = _flags(burdens)
+    # The inputs are checked and lined up once; each variation re-judges them under its
+    # rules. The unvaried rows are checked against BURDEN; each variation is the same code
+    # on the same inputs with one threshold changed (16 checks for nothing new).
+    inputs = {
+        option: impact.align(before, after, weights, population)
+        for option, (before, after) in values.items()
+    }
     rows = []
     for name, word, value in variations(thresholds, unit):
         varied = thresholds.model_copy(update={name: value})
-        # The unvaried rows are checked against BURDEN; each variation is the same code on
-        # the same inputs with one threshold changed (16 checks, 0.7 s, for nothing new).
-        new_burdens = _burdens(
-            values, weights, varied, unit, population, margins=False, check=False
-        )
-        table = criteria(new_burdens, unit=unit)
-        new = order(table, varied.equity_weight)
+        rules = impact.Rules.from_thresholds(varied, unit)
+        new_burdens = [
+            row
+            for option, aligned in inputs.items()
+            for row in impact.burden_records(aligned, rules, option=option)
+        ]
+        outcomes = [r for r in _criteria_rows(new_burdens, unit) if r[3] in OUTCOME_MEASURES]
+        options, criteria_, _, _, _, better, figures = zip(*outcomes, strict=True)
+        rounded = np.asarray(figures, dtype=float).round(6)  # as criteria() rounds its values
+        new = _order(options, criteria_, rounded, better, varied.equity_weight)
         ranks = dict(zip(new["option"], new["rank"], strict=True))
         first = tuple(new.loc[new["rank"] == 1, "option"])
         new_flags = _flags(new_burdens)

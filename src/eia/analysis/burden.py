@@ -144,6 +144,19 @@ def _burden_rows(
     option: str,
 ) -> pd.DataFrame:
     """:func:`burden`'s figures, ratings and flags (no sentences) for aligned arrays."""
+    return pd.DataFrame(_burden_records(b, a, frames, pop, rules, option))
+
+
+def _burden_records(
+    b: np.ndarray,
+    a: np.ndarray,
+    frames: Mapping[str, pd.DataFrame],
+    pop: np.ndarray,
+    rules: Rules,
+    option: str,
+) -> list[dict]:
+    """:func:`_burden_rows` as a list of row dicts (no frame: the appraisal's robustness
+    check re-judges every option under each of its variations and only reads a few fields)."""
     with np.errstate(invalid="ignore"):
         d = a - b
     d = np.where(np.isnan(d), 0.0, d)  # inf - inf: no site before or after, no change
@@ -176,7 +189,7 @@ def _burden_rows(
                 | dict(zip(keys, sums[j], strict=True))
                 | {"rest": total - sums[j]}
             )
-    return pd.DataFrame([_judge(row, rules) for row in rows])
+    return [_judge(row, rules) for row in rows]
 
 
 def _keyed(frame: pd.DataFrame) -> pd.DataFrame:

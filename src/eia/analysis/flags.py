@@ -81,7 +81,7 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
     """Whether each row's disproportionate decision holds under every variation tried.
 
     ``compute(varied)`` returns rating rows (``dimension``, ``group``,
-    ``disproportionate``) under one variation; ``variations`` are (variation, varied)
+    ``disproportionate``) under one variation, as a frame or a list of row dicts; ``variations`` are (variation, varied)
     pairs (:func:`margin_variations`). Returns, indexed like ``base``:
     ``flag_margin`` — ``clear`` when the decision (flagged or not) is the same under
     every variation, ``marginal`` when one of them changes it, missing where the
@@ -92,15 +92,13 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
     own = base.set_index(key)["disproportionate"]
     assessed = own.notna().to_numpy()
     flags = own.fillna(False).astype(bool).to_numpy()
-    keys = [base[k].to_numpy() for k in key]
     flips: list[list[dict[str, Any]]] = [[] for _ in range(len(base))]
     for flip, varied in variations:
         rows = compute(varied)
-        if own.index.is_unique and _same_rows(rows, key, keys):
-            other = rows["disproportionate"]  # the base's rows in its order: nothing to align
-        else:
-            other = rows.set_index(key)["disproportionate"].reindex(own.index)
-        changed = other.fillna(False).astype(bool).to_numpy() != flags
+        if isinstance(rows, pd.DataFrame):
+            rows = rows[[*key, "disproportionate"]].to_dict("records")
+        other = {(r["dimension"], r["group"]): r["disproportionate"] for r in rows}
+        changed = np.array([_flagged(other.get(k)) for k in own.index], dtype=bool) != flags
         for i in np.flatnonzero(changed & assessed):
             flips[i].append(dict(flip))
     margin = [
@@ -110,11 +108,9 @@ def flag_margins(compute, base: pd.DataFrame, variations) -> pd.DataFrame:
     return pd.DataFrame({"flag_margin": margin, "flag_flips": flips}, index=base.index)
 
 
-def _same_rows(rows: pd.DataFrame, key: list[str], keys: list[np.ndarray]) -> bool:
-    """Whether ``rows`` hold exactly the keys ``keys`` (one array per ``key`` column), in order."""
-    return len(rows) == len(keys[0]) and all(
-        np.array_equal(rows[k].to_numpy(), values) for k, values in zip(key, keys, strict=True)
-    )
+def _flagged(value) -> bool:
+    """A disproportionate decision as a bool: missing (not judged) counts as not flagged."""
+    return False if value is None or pd.isna(value) else bool(value)
 
 
 def _field(row, name: str, default=None):

@@ -41,7 +41,10 @@ from __future__ import annotations
 
 from eia.analysis.access_ratings import (
     NEAR,
+    Aligned,
+    align,
     burden,
+    burden_records,
     flag_reason,
     near,
     rate_access,
@@ -90,6 +93,7 @@ from eia.analysis.representation import (
 
 __all__ = [
     "ALL_RESIDENTS",
+    "Aligned",
     "BURDEN_COLUMNS",
     "CORE20_GROUP",
     "DIMENSION_LABELS",
@@ -106,8 +110,10 @@ __all__ = [
     "Rules",
     "UNITS",
     "add_expected_users",
+    "align",
     "assessed_effects",
     "burden",
+    "burden_records",
     "burden_units",
     "flag_flips",
     "flag_margins",

@@ -90,7 +90,7 @@ def build_area(pack: Pack, area: Mapping | list[str]) -> gpd.GeoDataFrame:
     """
     codes = list(area) if isinstance(area, list) else select_lsoas(pack, area)
     lookup = pack.lookup().set_index("lsoa21_code")
-    imd = pack.imd2025().set_index("lsoa21_code")
+    imd = pack.imd2025(("lsoa21_code", "IMD_rank", "IMD_decile")).set_index("lsoa21_code")
     missing_imd = [c for c in codes if c not in imd.index]
     if missing_imd:
         raise RefDataError(
@@ -98,15 +98,17 @@ def build_area(pack: Pack, area: Mapping | list[str]) -> gpd.GeoDataFrame:
             f"e.g. {', '.join(missing_imd[:5])}: choose an area in England"
         )
     shapes = pack.boundaries(codes).set_index("lsoa21_code").reindex(codes)
+    names = lookup.loc[codes, ["lsoa21_name", "ltla24_code", "ltla24_name"]]
+    ranks = imd.loc[codes, ["IMD_rank", "IMD_decile"]].astype("int64")
     frame = gpd.GeoDataFrame(
         {
             "lsoa21_code": codes,
-            "lsoa21_name": lookup.loc[codes, "lsoa21_name"].to_numpy(),
-            "ltla24_code": lookup.loc[codes, "ltla24_code"].to_numpy(),
-            "ltla24_name": lookup.loc[codes, "ltla24_name"].to_numpy(),
+            "lsoa21_name": names["lsoa21_name"].to_numpy(),
+            "ltla24_code": names["ltla24_code"].to_numpy(),
+            "ltla24_name": names["ltla24_name"].to_numpy(),
             "population": pack.population().reindex(codes).fillna(0).astype("int64").to_numpy(),
-            "imd_rank": imd.loc[codes, "IMD_rank"].astype("int64").to_numpy(),
-            "imd_decile": imd.loc[codes, "IMD_decile"].astype("int64").to_numpy(),
+            "imd_rank": ranks["IMD_rank"].to_numpy(),
+            "imd_decile": ranks["IMD_decile"].to_numpy(),
         },
         geometry=shapes.geometry.to_numpy(),
         crs=shapes.crs,

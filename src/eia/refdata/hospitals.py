@@ -151,11 +151,19 @@ def _sites(pack: Pack) -> pd.DataFrame:
     held = held[~held.index.duplicated()]
     table = pd.DataFrame(held.drop(columns=["geometry", "index_right"]))
     table = table.drop_duplicates("code").reset_index(drop=True)
-    table["first"], table["listed"] = True, 1
-    for _, rows in table[table["key"].duplicated(keep=False)].groupby("key"):
-        for cluster in _clusters(rows):
-            table.loc[cluster.index, "listed"] = len(cluster)
-            table.loc[cluster.index[1:], "first"] = False
+    # Entries sharing a name: each cluster (one hospital) keeps its first, all count the cluster.
+    first = np.ones(len(table), dtype=bool)
+    listed = np.ones(len(table), dtype="int64")
+    keys, xy = table["key"].to_numpy(), table[["x", "y"]].to_numpy()
+    shared: dict[str, list[int]] = {}
+    for i in np.flatnonzero(table["key"].duplicated(keep=False).to_numpy()):
+        shared.setdefault(keys[i], []).append(int(i))
+    for at in shared.values():
+        for cluster in _cluster_positions(xy[at]):
+            members = [at[j] for j in cluster]
+            listed[members] = len(members)
+            first[members[1:]] = False
+    table["first"], table["listed"] = first, listed
     return table
 
 
@@ -213,16 +221,21 @@ def distance_to_area_km(pack: Pack, xy: np.ndarray, area: Sequence[str]) -> np.n
 
 def _clusters(rows: pd.DataFrame) -> list[pd.DataFrame]:
     """Same-named entries grouped into hospitals: within :data:`SAME_SITE_KM` of a group's first."""
+    return [rows.iloc[g] for g in _cluster_positions(rows[["x", "y"]].to_numpy())]
+
+
+def _cluster_positions(xy: np.ndarray) -> list[list[int]]:
+    """Positions of same-named entries (``x, y`` rows, in order) grouped into hospitals: an
+    entry joins the first group whose first entry lies within :data:`SAME_SITE_KM` of it."""
     groups: list[list[int]] = []
-    xy = rows[["x", "y"]].to_numpy()
-    for i in range(len(rows)):
+    for i in range(len(xy)):
         for g in groups:
             if np.hypot(*(xy[i] - xy[g[0]])) <= SAME_SITE_KM * 1000:
                 g.append(i)
                 break
         else:
             groups.append([i])
-    return [rows.iloc[g] for g in groups]
+    return groups
 
 
 def area_lsoas(pack: Pack, spec: Mapping | None) -> list[str]:

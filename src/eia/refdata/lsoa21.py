@@ -17,14 +17,38 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
 
-_RESOLVERS: dict[str, dict] = {}
+_RESOLVERS: dict[str, dict] = {}  # pack folder -> its look-ups (see _reference, _codes21)
 
 
 def _name_key(name: str) -> str:
     return " ".join(str(name).upper().split())
+
+
+#: Names whose key needs more than upper-casing: spaces at an end or doubled, other whitespace.
+_UNTIDY = r"^ | $|  |[\t\n\x0b\x0c\r\x1c-\x1f]"
+
+
+def _strings(values: pd.Series) -> pa.Array:
+    """A text column as a pyarrow string array (no copy for the pack's Arrow-backed text)."""
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
+def _name_keys(names: pd.Series) -> list[str]:
+    """:func:`_name_key` of every name, in one vectorised pass for tidy ASCII names (the
+    pack's 70,000, where the key is the name upper-cased) and one by one for the rest."""
+    text = pa.array(names.astype(object).tolist(), type=pa.string(), from_pandas=True)
+    tidy = pc.and_kleene(
+        pc.string_is_ascii(text), pc.invert(pc.match_substring_regex(text, _UNTIDY))
+    )
+    keys = pc.ascii_upper(text).to_pylist()
+    for i in np.flatnonzero(~tidy.to_numpy(zero_copy_only=False).astype(bool)):
+        keys[i] = _name_key(names.iloc[i])
+    return keys
 
 
 def _reference(pack) -> dict:
@@ -32,17 +56,17 @@ def _reference(pack) -> dict:
     key = str(getattr(pack, "folder", id(pack)))
     if key in _RESOLVERS and getattr(pack, "folder", None) is not None:
         return _RESOLVERS[key]
-    lookup21 = pack.lookup()[["lsoa21_code", "lsoa21_name"]]
+    codes = pack.lookup()["lsoa21_code"]
     l11 = pack.lsoa11_lookup()[
         ["lsoa11_code", "lsoa11_name", "change_code", "lsoa21_code", "lsoa21_name"]
-    ].copy()
+    ]
     population = pack.population()
-    codes21 = set(lookup21["lsoa21_code"].tolist()) | set(l11["lsoa21_code"].tolist())
-    # Set look-ups, not Series.isin: pandas' isin with 35,000 strings takes 0.1 s a call.
-    is21 = np.fromiter((c in codes21 for c in l11["lsoa11_code"].tolist()), bool, len(l11))
-    keep = ~is21 | (l11["change_code"] != "U").to_numpy(dtype=bool)
-    l11 = l11[keep]
-    changed = l11[~is21[keep]].copy()
+    codes21 = set(codes.tolist()) | set(l11["lsoa21_code"].tolist())
+    # 2011 codes that are also 2021 codes (unchanged areas) join directly; the rest convert.
+    # pyarrow's is_in, not Series.isin: pandas' isin with 35,000 strings takes 0.1 s a call.
+    known = pa.concat_arrays([_strings(codes), _strings(l11["lsoa21_code"])])
+    is21 = pc.is_in(_strings(l11["lsoa11_code"]), value_set=known).to_numpy(zero_copy_only=False)
+    changed = l11[~is21.astype(bool)].copy()
     changed["pop"] = changed["lsoa21_code"].map(population).astype("float64").fillna(0.0).to_numpy()
     # Each 2011 code's rows in file order, as groupby(sort=False) gives them, from plain
     # lists: pandas' groupby costs 0.7 s here for 1,100 small groups. Sums and shares are
@@ -69,17 +93,30 @@ def _reference(pack) -> dict:
                 rows.append((code11, targets[i], float(share), change))
     weights = pd.DataFrame(rows, columns=["code", "lsoa21_code", "weight", "change_code"])
     by_code: dict[str, list[tuple]] = {}  # 2011 code -> its (2021 code, weight, change) rows
-    for code11, target, weight, change in weights.itertuples(index=False):
+    for code11, target, weight, change in rows:
         by_code.setdefault(code11, []).append((target, weight, change))
     ref = {
         "codes21": codes21,
-        "codes11": set(weights["code"]),
+        "codes11": set(by_code),
         "weights": weights,
         "by_code": by_code,
     }
     if getattr(pack, "folder", None) is not None:
         _RESOLVERS[key] = ref
     return ref
+
+
+def _codes21(pack) -> frozenset[str]:
+    """The 2021 codes of the pack's LSOA look-up: enough to resolve an extract that gives
+    2021 codes only, without building the 2011→2021 weights (0.2 s) it does not need.
+    Cached per pack folder, beside :func:`_reference`."""
+    key = str(getattr(pack, "folder", id(pack))) + "#codes21"
+    if key in _RESOLVERS and getattr(pack, "folder", None) is not None:
+        return _RESOLVERS[key]["codes"]
+    codes = frozenset(pack.lookup()["lsoa21_code"].tolist())
+    if getattr(pack, "folder", None) is not None:
+        _RESOLVERS[key] = {"codes": codes}
+    return codes
 
 
 def _names(pack) -> dict:
@@ -91,18 +128,14 @@ def _names(pack) -> dict:
         return ref
     lookup21 = pack.lookup()[["lsoa21_code", "lsoa21_name"]]
     names21 = dict(  # .tolist(): iterating a pandas string column directly is slow
-        zip(
-            map(_name_key, lookup21["lsoa21_name"].tolist()),
-            lookup21["lsoa21_code"].tolist(),
-            strict=True,
-        )
+        zip(_name_keys(lookup21["lsoa21_name"]), lookup21["lsoa21_code"].tolist(), strict=True)
     )
     names11 = {}
     all11 = pack.lsoa11_lookup()[["lsoa11_name", "lsoa11_code"]].drop_duplicates("lsoa11_code")
-    for name, code in zip(
-        all11["lsoa11_name"].tolist(), all11["lsoa11_code"].tolist(), strict=True
+    for key, code in zip(
+        _name_keys(all11["lsoa11_name"]), all11["lsoa11_code"].tolist(), strict=True
     ):
-        names11.setdefault(_name_key(name), code)
+        names11.setdefault(key, code)
     ref.update(names21=names21, names11=names11)
     return ref
 
@@ -133,8 +166,8 @@ def resolve_codes(codes: Iterable, pack) -> pd.DataFrame:
     ``malformed`` or ``unknown_code`` (looks like an LSOA code but is in neither
     vintage).
     """
-    ref = _reference(pack)
-    by_code = ref["by_code"]
+    lookup21 = _codes21(pack)
+    ref: dict | None = None  # the 2011→2021 look-ups, built when a value needs them
     routes = {"M": "lsoa11_merged", "S": "lsoa11_split", "X": "lsoa11_irregular", "U": "lsoa11"}
     rows = []
     for given in dict.fromkeys(codes):
@@ -157,10 +190,14 @@ def resolve_codes(codes: Iterable, pack) -> pd.DataFrame:
             else:
                 rows.append((given, None, 1.0, "malformed"))
                 continue
+        if text in lookup21:
+            rows.append((given, text, 1.0, prefix + "lsoa21"))
+            continue
+        ref = ref or _reference(pack)
         if text in ref["codes21"]:
             rows.append((given, text, 1.0, prefix + "lsoa21"))
-        elif text in by_code:
-            for target, weight, change in by_code[text]:
+        elif text in ref["by_code"]:
+            for target, weight, change in ref["by_code"][text]:
                 rows.append((given, target, float(weight), prefix + routes[change]))
         else:
             rows.append((given, None, 1.0, "unknown_code"))

@@ -21,14 +21,19 @@ Insets go in the emptiest corners of the panel (:func:`corners`).
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import geopandas as gpd
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import patheffects
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyArrowPatch, Rectangle
+
+from eia.report.show import relayout
 
 __all__ = [
     "DETACHED_GAP_M",
@@ -45,6 +50,7 @@ __all__ = [
     "focus_bounds",
     "label_boxes",
     "panel_aspect",
+    "relayout",
     "set_bounds",
 ]
 
@@ -60,6 +66,10 @@ MARKER_GAP_PT = 11.0
 LABEL_MAX_SITES = 12
 HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 LIGHT = "#768692"
+#: How a site's label is joined to its site when adjustText moves it away.
+LEADER = {"arrowstyle": "-", "color": "#425563", "linewidth": 0.5}
+#: adjustText's settings for site labels (room around each label, time allowed).
+LABELLING = {"expand": (1.15, 1.35), "time_lim": 1.0, "min_arrow_len": 8}
 
 Bounds = tuple[float, float, float, float]
 
@@ -70,7 +80,36 @@ def detached(area: gpd.GeoDataFrame, gap_m: float = DETACHED_GAP_M) -> np.ndarra
     Parts are LSOAs linked by chains of neighbours less than ``gap_m`` apart; the
     part with most LSOAs is the main body, and another part is detached when it holds
     at most :data:`DETACHED_MAX_SHARE` of the LSOAs.
+
+    Every map of a run and its alt text ask this of the same area (six times a run, 10 ms
+    each): the answer is remembered for the last few areas, keyed by a digest of the
+    geometries themselves (their WKB), so a changed geometry is a new area.
     """
+    key = (_digest(area.geometry.to_numpy()), float(gap_m))
+    if key not in _DETACHED:
+        _DETACHED[key] = _detached(area, gap_m)
+        while len(_DETACHED) > 8:
+            _DETACHED.popitem(last=False)
+    return _DETACHED[key].copy()
+
+
+#: :func:`detached` of the last few areas, by (geometry digest, gap).
+_DETACHED: OrderedDict[tuple[bytes, float], np.ndarray] = OrderedDict()
+
+
+def _digest(geoms: np.ndarray) -> bytes:
+    """A digest of geometries' shapes (WKB, in order; missing ones count too)."""
+    from shapely import to_wkb
+
+    digest = hashlib.blake2b(len(geoms).to_bytes(8, "little"))
+    for wkb in to_wkb(geoms):
+        wkb = b"" if wkb is None else wkb
+        digest.update(len(wkb).to_bytes(8, "little"))
+        digest.update(wkb)
+    return digest.digest()
+
+
+def _detached(area: gpd.GeoDataFrame, gap_m: float) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from shapely import STRtree
@@ -156,11 +195,17 @@ def panel_aspect(b: Bounds, lo: float = 0.55, hi: float = 1.35) -> float:
 
 
 def set_bounds(ax, b: Bounds) -> None:
-    """Show exactly ``b`` at equal scale (the panel's box takes the extent's shape)."""
+    """Show exactly ``b`` at equal scale (the panel's box takes the extent's shape), no axes.
+
+    No ticks either: hidden axes still build their tick marks and labels whenever a
+    title is placed (a few milliseconds each, on every layout and draw).
+    """
     ax.set_xlim(b[0], b[2])
     ax.set_ylim(b[1], b[3])
     ax.set_aspect("equal", adjustable="box")
     ax.set_axis_off()
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def corners(ax, area: gpd.GeoDataFrame, b: Bounds, share: float = 0.3, weight=None) -> list[str]:
@@ -352,7 +397,7 @@ def finish(fig) -> None:
     to its true place), so a new site never hides under a closing one; labels are
     placed by adjustText and any pair still touching is pushed apart.
     """
-    fig.draw_without_rendering()  # the final layout: where each panel and inset lies
+    relayout(fig)  # the final layout: where each panel and inset lies
     panels = [a for ax in fig.axes for a in (ax, *ax.child_axes)]
     for ax in panels:
         pending = getattr(ax, "_eia_sites", [])
@@ -361,7 +406,11 @@ def finish(fig) -> None:
         if not pending:
             _drop_clashing_places(ax, [], np.zeros((0, 2)))
         ax._eia_sites = []
-    fig.set_layout_engine("none")
+    # Laid out for good: no layout engine left to run (nor a draw to run it before saving).
+    with matplotlib.rc_context(
+        {"figure.autolayout": False, "figure.constrained_layout.use": False}
+    ):
+        fig.set_layout_engine(None)
 
 
 def _spread(ax, xy: np.ndarray) -> np.ndarray:
@@ -387,7 +436,6 @@ def _spread(ax, xy: np.ndarray) -> np.ndarray:
 
 
 def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
-    from adjustText import adjust_text
 
     if roles is None or not len(roles):
         _drop_clashing_places(ax, [], np.zeros((0, 2)))
@@ -440,18 +488,66 @@ def _sites_now(ax, roles, styles, labels: bool, size: float) -> None:
         )
         t.set_gid("eia-site-label")
         texts.append(t)
-    adjust_text(
-        texts,
-        x=moved[:, 0],
-        y=moved[:, 1],
-        ax=ax,
-        arrowprops={"arrowstyle": "-", "color": "#425563", "linewidth": 0.5},
-        expand=(1.15, 1.35),
-        time_lim=1.0,
-        min_arrow_len=8,
-    )
+    relayout(ax.figure)  # as adjustText's own redraw of the figure would
+    _place_labels(ax, texts, moved)
     _untangle(ax, texts)
     _drop_clashing_places(ax, texts, moved)
+
+
+def _place_labels(ax, texts: list, xy: np.ndarray) -> None:
+    """Place ``texts`` (site names at ``xy``) clear of each other and of the markers with
+    adjustText, joining a moved label to its site by a leader line.
+
+    adjustText redraws the whole figure before it starts; it is run instead on a stand-in
+    of ``ax`` (same page size, resolution, panel position and limits, so the same
+    transforms) holding only copies of the labels, and their places and leaders are
+    copied back, exactly as adjustText would have left them on ``ax``.
+    """
+    from adjustText import adjust_text
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    stand_in = Figure(figsize=ax.figure.get_size_inches(), dpi=ax.figure.dpi)
+    FigureCanvasAgg(stand_in)
+    panel = stand_in.add_axes(ax.get_position())
+    panel.set_position(ax.get_position(), which="both")
+    panel.set_xlim(ax.get_xlim())
+    panel.set_ylim(ax.get_ylim())
+    panel.set_axis_off()  # its redraw then lays out only the labels
+    copies = [
+        panel.text(
+            *t.get_position(),
+            t.get_text(),
+            fontproperties=t.get_fontproperties(),
+            ha=t.get_horizontalalignment(),
+            va=t.get_verticalalignment(),
+        )
+        for t in texts
+    ]
+    _, leaders = adjust_text(
+        copies,
+        x=xy[:, 0],
+        y=xy[:, 1],
+        ax=panel,
+        arrowprops=LEADER,
+        **LABELLING,
+    )
+    for text, copy in zip(texts, copies, strict=True):
+        text.set_verticalalignment(copy.get_verticalalignment())
+        text.set_horizontalalignment(copy.get_horizontalalignment())
+        text.set_position(copy.get_position())
+    which = {id(copy): text for copy, text in zip(copies, texts, strict=True)}
+    for leader in leaders:
+        start, end = leader._posA_posB  # where adjustText put it (no public getter)
+        ax.add_patch(
+            FancyArrowPatch(
+                posA=start,
+                posB=end,
+                patchA=which[id(leader.patchA)],
+                transform=ax.transData,
+                **LEADER,
+            )
+        )
 
 
 def _drop_clashing_places(ax, labels: list, markers: np.ndarray) -> None:

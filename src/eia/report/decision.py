@@ -28,6 +28,7 @@ from eia.params.kinds import UNITS
 from eia.report import summary as summary_mod
 from eia.report.maps import site_roles
 from eia.report.show import Block, Html, Table, fmt_int, notice_box
+from eia.report.templating import bytecode_cache
 from eia.text import fmt_pct
 
 __all__ = [
@@ -52,6 +53,7 @@ CORE20, REST = CORE20_LABELS
 PROSE = Path(__file__).parent / "prose"
 
 _ENV = Environment(
+    bytecode_cache=bytecode_cache(),
     loader=FileSystemLoader(str(PROSE)),
     autoescape=True,
     undefined=StrictUndefined,
@@ -62,6 +64,7 @@ _ENV = Environment(
 
 #: Plain-text templates (``*.txt.j2``): table cells and paragraphs the caller escapes.
 _TEXT_ENV = Environment(
+    bytecode_cache=bytecode_cache(),
     loader=FileSystemLoader(str(PROSE)),
     autoescape=False,
     undefined=StrictUndefined,

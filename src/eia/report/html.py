@@ -5,16 +5,24 @@ which extends JupyterLab's layout but drops every script, CDN link, code
 input, prompt, stream and error, inlines the stylesheet, and turns figures
 into ``<figure>`` elements with their alt text and caption. The result opens
 offline and prints to A4.
+
+nbconvert's HTML exporter re-parses its whole output with BeautifulSoup (to add alt text
+and tab stops), and most of a report's bytes are its figures' base64 data. :func:`render`
+sets the figures aside before exporting (each becomes a short token) and puts them back
+after, so the parser walks the markup only; the HTML is the same byte for byte.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 
 from eia._version import __version__
+from eia.report.templating import bytecode_cache
 
 ASSETS = Path(__file__).parents[1] / "assets"
 BANNER = "Equity impact assessment report"
@@ -30,8 +38,48 @@ def exporter() -> HTMLExporter:
         exclude_output_prompt=True,
         exclude_anchor_links=True,
         embed_images=True,
+        # Validate the notebook once after every preprocessor, not after each one (12 times).
+        optimistic_validation=True,
     )
+    exp.environment.bytecode_cache = bytecode_cache()  # compiled templates kept between runs
     return exp
+
+
+#: A base64 image inside an HTML output (a figure's ``<img src="data:…">``).
+DATA_URL = re.compile(r"(data:image/(?:png|jpeg);base64,)([A-Za-z0-9+/=]+)")
+#: Outputs whose whole value is a base64 image.
+IMAGE_TYPES = ("image/png", "image/jpeg")
+
+
+class _Images:
+    """Base64 images set aside from a notebook's outputs, each replaced by a unique token."""
+
+    def __init__(self) -> None:
+        self.prefix = f"eiaimage{secrets.token_hex(8)}n"
+        self.data: list[str] = []
+        self.token = re.compile(re.escape(self.prefix) + r"(\d+)x")
+
+    def aside(self, data: str) -> str:
+        """A token standing for ``data`` (restored by :meth:`restore`)."""
+        self.data.append(data)
+        return f"{self.prefix}{len(self.data) - 1}x"
+
+    def take_from(self, nb: nbformat.NotebookNode) -> None:
+        """Replace every base64 image in ``nb``'s outputs by a token (``nb`` is changed)."""
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                for kind in IMAGE_TYPES:
+                    if isinstance(data.get(kind), str):
+                        data[kind] = self.aside(data[kind])
+                if isinstance(data.get("text/html"), str):
+                    data["text/html"] = DATA_URL.sub(
+                        lambda m: m.group(1) + self.aside(m.group(2)), data["text/html"]
+                    )
+
+    def restore(self, html: str) -> str:
+        """``html`` with every token replaced by the image data it stands for."""
+        return self.token.sub(lambda m: self.data[int(m.group(1))], html)
 
 
 def render(notebook: nbformat.NotebookNode | Path | str, title: str, *, footer: str = "") -> str:
@@ -52,8 +100,10 @@ def render(notebook: nbformat.NotebookNode | Path | str, title: str, *, footer: 
         or f"Produced with eia {__version__}, an open-source equity impact assessment framework.",
         "language_code": "en-GB",
     }
+    images = _Images()
+    images.take_from(nb)
     body, _ = exporter().from_notebook_node(nb, resources=resources)
-    return body
+    return images.restore(body)
 
 
 def write(notebook: Path | str, html_path: Path | str, title: str, *, footer: str = "") -> Path:

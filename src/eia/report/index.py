@@ -37,11 +37,12 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment
+from jinja2 import Environment, Template
 
 from eia._version import __version__
 from eia.params import SLUG_PATTERN, template_label
@@ -382,10 +383,16 @@ def _csp(script: str) -> str:
     )
 
 
+@cache
+def _template() -> Template:
+    """The index page's template, compiled once per process (a batch rebuilds the page
+    after every proposal)."""
+    return Environment(autoescape=True, keep_trailing_newline=True).from_string(TEMPLATE)
+
+
 def render(items: list[Entry]) -> str:
     """The index page's HTML for ``items`` (every value escaped)."""
-    env = Environment(autoescape=True, keep_trailing_newline=True)
-    template = env.from_string(TEMPLATE)
+    template = _template()
     css = (ASSETS / "report.css").read_text(encoding="utf-8") + "\n" + EXTRA_CSS
     # The script sits between <script> tags verbatim: it is a constant, never params text.
     script = SCRIPT

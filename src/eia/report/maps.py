@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
-from contextlib import contextmanager
 from functools import wraps
 
 import geopandas as gpd
@@ -28,7 +27,7 @@ from eia.align import by_lsoa
 from eia.analysis.sites import site_key, site_roles
 from eia.params.kinds import UNITS
 from eia.population.area import area_outline
-from eia.report import cartography
+from eia.report import cartography, polygons
 from eia.stats.disclosure import quantile_classes
 
 A4_WIDTH_IN = 7.0
@@ -111,27 +110,6 @@ def _wrap_title(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
 
 
-@contextmanager
-def _no_idle_draw(fig):
-    """Skip the figure render geopandas' ``plot`` asks for at its end (``canvas.draw_idle``).
-
-    On the Agg canvas that request renders the whole figure at once, for nothing: the
-    figure is rendered when it is saved. The saved image is the same, byte for byte.
-    """
-    canvas = fig.canvas
-    canvas.draw_idle = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        del canvas.draw_idle
-
-
-def _plot(ax, frame, **kwargs) -> None:
-    """``frame.plot(ax=ax, **kwargs)`` without geopandas' extra render (:func:`_no_idle_draw`)."""
-    with _no_idle_draw(ax.figure):
-        frame.plot(ax=ax, **kwargs)
-
-
 def _extent(area: gpd.GeoDataFrame, focus=None, roles=None) -> tuple:
     """(bounds, detached mask) of a panel: :func:`eia.report.cartography.focus_bounds` on ``focus``
     (the LSOAs that change) and the sites that close or open, detached parts left out."""
@@ -164,15 +142,19 @@ def _panel(
     """One map panel: neighbourhoods filled with ``colours``, ``hatch`` (a mask) hatched,
     authorities, towns and sites, framed on ``bounds``; detached parts (``apart``) in an
     inset, a locator when zoomed in, a scale bar. Returns the sites' legend handles."""
-    colours = np.asarray(colours, dtype=object)
+    shapes = polygons.polygon_paths(area.geometry.to_numpy())
 
     def paint(target, rows=None) -> None:
         rows = np.ones(len(area), dtype=bool) if rows is None else rows
-        _plot(target, area[rows], color=list(colours[rows]), linewidth=0.05, edgecolor="white")
-        if hatch is not None and (hatch & rows).any():
-            _plot(
+        polygons.add_polygons(
+            target, shapes, rows, colours=list(colours), linewidth=0.05, edgecolor="white"
+        )
+        if hatch is not None:
+            polygons.add_polygons(
                 target,
-                area[hatch & rows],
+                shapes,
+                hatch & rows,
+                merged=True,
                 facecolor="none",
                 edgecolor="#212b32",
                 hatch="////",

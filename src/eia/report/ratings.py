@@ -17,6 +17,7 @@ Output is plain text (the report's tables escape it).
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from markupsafe import Markup
 
 from eia.analysis import impact
 from eia.params import Thresholds
+from eia.report.templating import bytecode_cache
 from eia.text import fmt_int, fmt_pct
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "rating_words",
     "ratio_text",
     "risk_words",
+    "row_tuples",
     "same_people",
 ]
 
@@ -64,6 +67,7 @@ def amount(value: float | None, unit: str, *, signed: bool = False, digits: int 
 
 def _environment() -> Environment:
     env = Environment(
+        bytecode_cache=bytecode_cache(),
         loader=FileSystemLoader(str(PROSE)),
         autoescape=True,
         undefined=StrictUndefined,
@@ -344,9 +348,18 @@ def rating_sentences(rows: pd.DataFrame, a: Any) -> list[str]:
     effect_rules = EffectRules.from_thresholds(t)
     label = a.uptake.service.label if a.uptake is not None else "service users"
     audit_rules = AuditRules.from_thresholds(t, higher_use_is=a.proposal.higher_use_is, label=label)
-    return [
-        rating_sentence(r, rules, effect_rules, audit_rules) for r in rows.itertuples(index=False)
-    ]
+    return [rating_sentence(r, rules, effect_rules, audit_rules) for r in row_tuples(rows)]
+
+
+def row_tuples(frame: pd.DataFrame) -> list:
+    """``list(frame.itertuples(index=False))``, the same named tuples made from whole columns:
+    ``itertuples`` looks each column up through ``iloc``, which costs more than the rows of
+    a ratings table (about 30 columns, a few rows) take to read."""
+    row = namedtuple("Pandas", list(frame.columns), rename=True)  # as itertuples names them
+    columns = [values.tolist() for _, values in frame.items()]
+    if not columns:
+        return [row() for _ in range(len(frame))]
+    return [row._make(values) for values in zip(*columns, strict=True)]
 
 
 def risk_words(gap: Any) -> str:

@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from eia.params.kinds import UNITS
+from eia.report.templating import bytecode_cache
 from eia.text import fmt_int, fmt_pct, join_words
 
 __all__ = [
@@ -80,6 +81,7 @@ def amount(value: float, unit: str, signed: bool = True) -> str:
 
 def _environment() -> Environment:
     env = Environment(
+        bytecode_cache=bytecode_cache(),
         loader=FileSystemLoader(str(PROSE)),
         autoescape=True,
         undefined=StrictUndefined,

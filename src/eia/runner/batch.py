@@ -203,7 +203,8 @@ def _warm_worker() -> None:
 
     without_iri_grammars()  # a fresh worker: papermill's nbformat would compile them
     import eia.params  # noqa: F401
-    import eia.runner.run  # noqa: F401  (papermill, nbconvert, jupyter_client)
+    import eia.runner.engine  # noqa: F401  (papermill)
+    import eia.runner.run  # noqa: F401  (nbconvert, jupyter_client)
 
 
 def run_one(

@@ -467,7 +467,10 @@ def _execute(
     proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf, strict
 ) -> RunResult:
     """Execute, render and publish; the staging and kernel folders go on every exit path."""
+    # Papermill (and so nbclient) only where a template is executed: eia --help stays instant.
     import papermill
+
+    from eia.runner import engine
 
     staging = Path(
         tempfile.mkdtemp(prefix=STAGING.format(id=proposal.id) + f"{os.getpid()}-", dir=out_dir)
@@ -492,6 +495,7 @@ def _execute(
                         "provenance": info,
                     },
                     kernel_name=KERNEL,
+                    engine_name=engine.register(),
                     kernel_manager_class=ipc_kernel_manager(
                         kernel_dir, memory, kernel_env(pack.folder)
                     ),

@@ -153,7 +153,7 @@ def impact_frame(a: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
             ("none" if np.isinf(row.burden_ratio) else ratings.ratio_text(row))
             if row.rating in ("negative", "mixed") and pd.notna(row.burden_ratio)
             else "–"
-            for row in rows.itertuples()
+            for row in ratings.row_tuples(rows)
         ]
     elif "expected_uptake_change_pct" in rows and pd.notna(first.get("expected_uptake_change_pct")):
         pct = lambda v, d=0: "–" if pd.isna(v) else f"{v:+.{d}f}%"  # noqa: E731
