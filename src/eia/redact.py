@@ -270,6 +270,10 @@ def check_source_file(
     return fmt
 
 
+#: Control characters a text file does not hold (below 32, except tab, LF, form feed, CR).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def _is_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
@@ -283,7 +287,7 @@ def _is_text(head: bytes) -> bool:
                 text = head.decode("cp1252")
             except UnicodeDecodeError:
                 return False
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
+    controls = len(_CONTROLS.findall(text))
     return controls <= max(2, len(text) // 1000)
 
 

@@ -22,6 +22,8 @@ population of interest share one base.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -109,19 +111,24 @@ def standard_for(bands: Sequence[str]) -> pd.Series:
     85-89 and 90+; "0-14" = 0-4, 5-9 and 10-14). Returns the standard
     population per band, indexed by ``bands``.
     """
-    esp = pd.Series(ESP2013, index=list(ESP2013_AGE_BANDS))
-    out = {}
+    bands = tuple(bands)
+    return pd.Series(dict(zip(bands, _standard(bands), strict=True)), name="standard_population")
+
+
+@functools.cache
+def _standard(bands: tuple[str, ...]) -> tuple[float, ...]:
+    """:func:`standard_for`'s values, worked out once per set of bands."""
+    esp = dict(zip(ESP2013_AGE_BANDS, ESP2013, strict=True))
+    out = []
     for band in bands:
-        low, high = _band_range(band)
-        parts = [
-            b for b in ESP2013_AGE_BANDS if low <= _band_range(b)[0] and _band_range(b)[1] <= high
-        ]
+        parts = _parts(band, ESP2013_AGE_BANDS)
         if not parts:
             raise ValueError(f"age band {band!r} is not made of 2013 ESP bands")
-        out[band] = float(esp[parts].sum())
-    return pd.Series(out, name="standard_population")
+        out.append(math.fsum(esp[b] for b in parts))  # whole numbers: exact in any order
+    return tuple(out)
 
 
+@functools.cache
 def _band_range(band: str) -> tuple[int, float]:
     text = str(band).strip()
     if text.endswith("+"):
@@ -130,14 +137,19 @@ def _band_range(band: str) -> tuple[int, float]:
     return int(low), float(high)
 
 
+@functools.cache
+def _parts(band: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``columns`` (age bands) that lie within ``band``."""
+    low, high = _band_range(band)
+    return tuple(c for c in columns if low <= _band_range(c)[0] and _band_range(c)[1] <= high)
+
+
 def coarsen(populations: pd.DataFrame, bands: Sequence[str]) -> pd.DataFrame:
     """Sum ESP-band columns into coarser ``bands`` (e.g. 85-89 and 90+ into "85+")."""
+    columns = tuple(populations.columns)
     out = {}
     for band in bands:
-        low, high = _band_range(band)
-        parts = [
-            c for c in populations.columns if low <= _band_range(c)[0] and _band_range(c)[1] <= high
-        ]
+        parts = list(_parts(band, columns))
         out[band] = populations[parts].sum(axis=1) if parts else 0.0
     return pd.DataFrame(out, index=populations.index)
 

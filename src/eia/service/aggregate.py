@@ -34,7 +34,10 @@ record-level row is returned, and nothing is written into the database.
 Normalisation happens inside the query: LSOA values trimmed and upper-cased,
 ethnic categories mapped to the five Census groups and NHS codes (A–S, Z, 99),
 ages banded (0-4 … 80-84, 85+), sex codes labelled, dates parsed and filtered
-to ``period``. With ``columns.person`` counts are distinct people per cell (a
+to ``period``. Counting events, the few distinct values are normalised rather than
+every row: ethnic categories and sex labelled on the aggregate, dates and ages
+(:func:`eia.service.columns.age_band_of`) parsed in Python once per distinct value
+and joined as small look-up tables. With ``columns.person`` counts are distinct people per cell (a
 person seen in two cells counts once in each); otherwise events (the sum of
 ``count``, or rows).
 
@@ -80,6 +83,7 @@ from eia.service.columns import (
     _match_columns,
     _numbers,
     _parse_dates,
+    age_band_of,
     check_ages,
     check_columns,
     nhs_ethnic_code,
@@ -134,18 +138,21 @@ class _Plan:
     ethnic_codes: dict = field(default_factory=dict)  # raw value -> NHS code
     unrecognised: list = field(default_factory=list)
     dates: Any = None  # ibis memtable of text -> date, for a text date column
+    ages: Any = None  # ibis memtable of stored age -> 5-year band start, for events
     date_stats: dict = field(
         default_factory=dict
     )  # of a text date column, from its distinct values
 
 
-def _rows(t, plan: _Plan, in_engine: bool = True):
+def _rows(t, plan: _Plan, in_engine: bool = True, dimensions: bool = True):
     """The one row expression: normalised columns every engine computes the same way.
 
     ``in_engine``: label ethnic categories and sex in the query (needed to count
     distinct people per label); otherwise keep the normalised values
     (``eth_raw``, ``sex_raw``) and label the small aggregate (:func:`_labelled`),
-    which saves a many-branched CASE per row.
+    which saves a many-branched CASE per row. ``dimensions=False`` leaves out the
+    columns only views group by (ethnicity, 5-year age band, sex, site): the rows
+    for validation and totals, when the views are counted from stored values.
     """
     import ibis
 
@@ -155,7 +162,9 @@ def _rows(t, plan: _Plan, in_engine: bool = True):
         fields["n"], fields["bad_count"], fields["negative"] = _numbers(t[actual["count"]])
     else:
         fields["n"] = ibis.literal(1.0)
-    if "ethnicity" in actual and not in_engine:
+    if "ethnicity" in actual and not dimensions:
+        pass
+    elif "ethnicity" in actual and not in_engine:
         fields["eth_raw"] = _as_text(t[actual["ethnicity"]])
     elif "ethnicity" in actual:
         raw = _as_text(t[actual["ethnicity"]])
@@ -167,16 +176,19 @@ def _rows(t, plan: _Plan, in_engine: bool = True):
             (raw.isnull(), "99"), else_=code if code is not None else ibis.null("string")
         )
     if "age" in actual:
-        fields["age5"] = _age_band(t[actual["age"]])
+        if dimensions:
+            fields["age5"] = _age_band(t[actual["age"]])
         fields["age_low"], fields["age_high"], fields["age_single"] = _age_parts(t[actual["age"]])
-    if "sex" in actual and not in_engine:
+    if "sex" in actual and not dimensions:
+        pass
+    elif "sex" in actual and not in_engine:
         fields["sex_raw"] = _as_text(t[actual["sex"]]).upper()
     elif "sex" in actual:
         sex = _as_text(t[actual["sex"]]).upper()
         fields["sex"] = ibis.cases(
             (sex.isnull(), NOT_KNOWN), else_=sex.substitute(_SEX, else_="Other")
         )
-    if "site" in actual:
+    if "site" in actual and dimensions:
         fields["site"] = _as_text(t[actual["site"]])
     if "person" in actual:
         fields["person"] = t[actual["person"]]
@@ -205,11 +217,21 @@ def _with_dates(t, plan: _Plan):
     return joined.drop([c for c in joined.columns if c.endswith("_right")])
 
 
-def _plan(t, actual: dict, run) -> _Plan:
-    """Learn the distinct ethnic categories and date texts (each a small result)."""
+def _plan(t, actual: dict, run, *, band_ages: bool = False) -> _Plan:
+    """Learn the distinct ethnic categories and date texts (each a small result), and with
+    ``band_ages`` the distinct ages, banded in Python (:func:`age_band_of`): events join
+    them instead of evaluating the engine's long banding expression (:func:`_age_band`)."""
     import ibis
 
     plan = _Plan(actual)
+    if band_ages and "age" in actual and _age_in_python(t[actual["age"]]):
+        column = t[actual["age"]]
+        values = run(t.select(v=column).distinct())["v"]
+        bands = pd.array([age_band_of(v) for v in values], dtype="Int64")
+        plan.ages = ibis.memtable(
+            pd.DataFrame({"eia_age_raw": values.reset_index(drop=True), "eia_age5": bands}),
+            schema={"eia_age_raw": column.type(), "eia_age5": "int64"},
+        )
     if "ethnicity" in actual:
         values = run(t.select(v=_as_text(t[actual["ethnicity"]])).distinct())["v"].tolist()
         for value in values:
@@ -370,47 +392,48 @@ def aggregate(
 
     t = source.table
     actual = _match_columns(list(t.columns), columns, source.name)
-    plan = _plan(t, actual, run)
     person = "person" in actual
+    plan = _plan(t, actual, run, band_ages=not person)
     by_age = ages is not None and "age" in actual
     # A text date column is joined to its parsed values only to filter by period.
     rows = _with_dates(t, plan) if (start or end) else t
-    base = _rows(rows, plan, in_engine=person)
+    # Events are counted from the values as stored (see ``events`` below): the rows need
+    # the view columns only to count distinct people.
+    base = _rows(rows, plan, in_engine=person, dimensions=person)
 
-    # Validation and totals: one row.
-    checks: dict[str, Any] = {"records": base.count()}
+    # Validation and totals: one row, from the columns they read only (a short query).
+    read = [*_CHECKED, *(("age_low", "age_high", "age_single") if by_age else ())]
+    v = base.select(*[c for c in base.columns if c in read])
+    checks: dict[str, Any] = {"records": v.count()}
     if "count" in actual:
-        checks["bad_count"] = _how_many(base.bad_count)
-        checks["negative"] = _how_many(base.negative)
-    in_period = None
-    if "date" in base.columns:
-        checks["dates_missing"] = _how_many(~base.date_given)
-        checks["bad_dates"] = _how_many(base.date_given & base.date.isnull())
-        checks["date_min"] = base.date.min()
-        checks["date_max"] = base.date.max()
+        checks["bad_count"] = _how_many(v.bad_count)
+        checks["negative"] = _how_many(v.negative)
+    in_period = v_in_period = None
+    if "date" in v.columns:
+        checks["dates_missing"] = _how_many(~v.date_given)
+        checks["bad_dates"] = _how_many(v.date_given & v.date.isnull())
+        checks["date_min"] = v.date.min()
+        checks["date_max"] = v.date.max()
         if start or end:
-            in_period = ibis.literal(True)
-            if start:
-                in_period = in_period & (base.date >= ibis.literal(start))
-            if end:
-                in_period = in_period & (base.date <= ibis.literal(end))
-            in_period = in_period.fill_null(False)
-            checks["outside_period"] = _how_many(~in_period)
-            checks["count_outside_period"] = ibis.cases((~in_period, base.n), else_=0.0).sum()
+            in_period = _in_period(base.date, start, end)
+            v_in_period = _in_period(v.date, start, end)
+            checks["outside_period"] = _how_many(~v_in_period)
+            checks["count_outside_period"] = ibis.cases((~v_in_period, v.n), else_=0.0).sum()
     if "person" in actual:
-        checks["without_person"] = _how_many(base.person.isnull())
+        checks["without_person"] = _how_many(v.person.isnull())
     inside = _inside(base.age_low, base.age_high, ages) if by_age else None
     if by_age:
-        known = base.age_low.notnull()
-        checks["age_single_rows"] = _how_many(known & base.age_single)
-        checks["age_band_rows"] = _how_many(known & ~base.age_single)
+        known = v.age_low.notnull()
+        checks["age_single_rows"] = _how_many(known & v.age_single)
+        checks["age_band_rows"] = _how_many(known & ~v.age_single)
         if person:
-            counted = inside if in_period is None else inside & in_period
-            checks["people_distinct"] = base.person.nunique(where=counted)
+            v_inside = _inside(v.age_low, v.age_high, ages)
+            counted = v_inside if v_in_period is None else v_inside & v_in_period
+            checks["people_distinct"] = v.person.nunique(where=counted)
     elif person:
-        counted = None if in_period is None else in_period
-        checks["people_distinct"] = base.person.nunique(where=counted)
-    totals = {**plan.date_stats, **run(base.aggregate(**checks)).iloc[0].to_dict()}
+        counted = None if v_in_period is None else v_in_period
+        checks["people_distinct"] = v.person.nunique(where=counted)
+    totals = {**plan.date_stats, **run(v.aggregate(**checks)).iloc[0].to_dict()}
     records = int(totals["records"] or 0)
     if records == 0:
         raise ServiceDataError(
@@ -556,6 +579,10 @@ def _age_totals(
     return out, info
 
 
+#: The row columns validation and totals read (:func:`aggregate`; the age parts too when
+#: records are kept for a population's ages).
+_CHECKED = ("n", "bad_count", "negative", "date", "date_given", "person")
+
 _ROLE_KEY = {"lsoa": "code", "ethnicity": "ethnic_group", "age": "age_band", "sex": "sex"}
 
 
@@ -579,10 +606,19 @@ def _events_view(rows, plan: _Plan, roles: list[str], run) -> tuple[pd.DataFrame
     """Events by the given roles, in two steps: group by the values as stored (cheap keys,
     often dictionary-encoded), then normalise those few values and group again. The same
     result as normalising every row, since each normalised value depends only on its raw value.
+
+    Ages take their band from ``plan.ages`` (each stored value banded once, in Python) when
+    the plan has it, else from the engine's expression (:func:`_age_band`).
     """
 
     actual = plan.actual
-    inner_keys = {r: _age_band(rows[actual[r]]) if r == "age" else rows[actual[r]] for r in roles}
+    if "age" in roles and plan.ages is not None:
+        ages = plan.ages
+        rows = rows.left_join(ages, rows[actual["age"]] == ages.eia_age_raw)
+        band = rows.eia_age5
+    elif "age" in roles:
+        band = _age_band(rows[actual["age"]])
+    inner_keys = {r: band if r == "age" else rows[actual[r]] for r in roles}
     c = _numbers(rows[actual["count"]])[0].sum() if "count" in actual else rows.count()
     inner = rows.group_by(**inner_keys).aggregate(c=c.cast("float64"), r=rows.count())
     normalise = {
@@ -595,6 +631,12 @@ def _events_view(rows, plan: _Plan, roles: list[str], run) -> tuple[pd.DataFrame
     outer_keys = {normalise[r][0]: normalise[r][1](inner[r]) for r in roles}
     outer = inner.group_by(**outer_keys).aggregate(count=inner.c.sum(), records=inner.r.sum())
     return run(outer), list(outer_keys)
+
+
+def _age_in_python(column) -> bool:
+    """Whether an age column's stored values can be banded by :func:`age_band_of`."""
+    typ = column.type()
+    return bool(typ.is_string() or typ.is_integer() or typ.is_floating() or typ.is_decimal())
 
 
 def _labelled(frame: pd.DataFrame, plan: _Plan) -> pd.DataFrame:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -203,7 +205,7 @@ def _numbers(col):
 
 #: The top of an open age band ("85+", "90 and over") as a number.
 OPEN_TOP = 999
-_BAND = r"^(\d{1,3})\s*(-|–|to)\s*(\d{1,3})$"
+_BAND = r"^(\d{1,3})[\t\n\f\r ]*(-|–|to)\s*(\d{1,3})$"
 _OPEN = r"^(\d{1,3})\s*(\+|and over|plus)$"
 
 
@@ -258,6 +260,54 @@ def _age_band(col):
     )
     band = ibis.cases((start > AGE_BAND_TOP, float(AGE_BAND_TOP)), else_=start).cast("int64")
     return ibis.cases((low.notnull() & one_band.fill_null(False), band), else_=ibis.null("int64"))
+
+
+#: What the engines' trim removes (ibis's ``strip``), and their regular expressions' ``\s``
+#: and ``\d`` (RE2: ASCII only): the same age patterns, for :func:`age_band_of`.
+_TRIM = " \t\n\r\v\f"
+_RE_NUMBER = re.compile(r"\A\d+(\.\d*)?\Z", re.ASCII)
+_RE_BAND = re.compile(r"\A(\d{1,3})[\t\n\f\r ]*(-|–|to)[\t\n\f\r ]*(\d{1,3})\Z", re.ASCII)
+_RE_OPEN = re.compile(r"\A(\d{1,3})[\t\n\f\r ]*(\+|and over|plus)\Z", re.ASCII)
+
+
+def age_band_of(value: object) -> int | None:
+    """:func:`_age_band` of one stored value, in Python: the start of its 5-year band, or None.
+
+    For the distinct ages of an extract (one call per distinct value, not per record),
+    joined to the records as a small look-up so the engine's query stays short. It follows
+    the engine's expression step by step (trim, lower case, the same patterns with ASCII
+    digits and RE2's whitespace); ``tests/test_service_fast_paths.py`` checks the two agree.
+    """
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, str):
+        text = value.strip(_TRIM).lower()
+        if _RE_NUMBER.search(text):
+            number = float(text)
+        elif found := _RE_BAND.search(text):
+            low, high = float(found.group(1)), float(found.group(3))
+            return _band_start(low, high, single=False) if low <= high < 130 else None
+        elif found := _RE_OPEN.search(text):
+            low = float(found.group(1))
+            return _band_start(low, float(OPEN_TOP), single=False) if low < 130 else None
+        else:
+            return None
+    else:
+        number = float(value)  # type: ignore[arg-type]
+    if not (number >= 0 and number < 130):  # NaN and infinities are not ages
+        return None
+    year = float(math.floor(number))
+    return _band_start(year, year, single=True)
+
+
+def _band_start(low: float, high: float, *, single: bool) -> int | None:
+    start = math.floor(low / AGE_BAND_WIDTH) * AGE_BAND_WIDTH
+    one_band = (
+        single or start == math.floor(high / AGE_BAND_WIDTH) * AGE_BAND_WIDTH or low >= AGE_BAND_TOP
+    )
+    if not one_band:
+        return None
+    return AGE_BAND_TOP if start > AGE_BAND_TOP else int(start)
 
 
 def check_ages(ages: Sequence[int | None] | None) -> tuple[int, int | None] | None:

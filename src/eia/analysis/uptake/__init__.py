@@ -108,6 +108,7 @@ from eia.analysis.uptake.rates import (
     age_counts,
     core20_table,
     dsr_table,
+    dsr_tables,
     imd_table,
     reference_group,
 )
@@ -143,6 +144,7 @@ __all__ = [
     "core20_table",
     "age_counts",
     "dsr_table",
+    "dsr_tables",
     "COMPLETENESS_THRESHOLD",
     "COMPLETENESS_GAP",
     "completeness_table",

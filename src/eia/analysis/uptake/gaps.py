@@ -150,15 +150,21 @@ def mark_risk(impacts: pd.DataFrame, representation: Mapping[str, pd.DataFrame])
     ``concern`` (:func:`eia.assessment.representation_tables`).
     """
     impacts = impacts.copy()
+    first: dict = {}  # dimension -> {group as text: its first row in the table}
     at_risk, gaps = [], []
-    for row in impacts.itertuples():
-        table = representation.get(row.dimension)
+    rows = zip(impacts["dimension"], impacts["group"], strict=True) if len(impacts) else ()
+    for dimension, group in rows:
+        table = representation.get(dimension)
         flag, gap = False, None
         if table is not None and "concern" in table:
-            match = table[table["group"].astype(str) == str(row.group)]
-            if len(match):
-                flag = bool(match["concern"].iloc[0])
-                gap = match["gap"].iloc[0]
+            if dimension not in first:
+                first[dimension] = {}
+                for i, name in enumerate(table["group"].astype(str)):
+                    first[dimension].setdefault(name, i)
+            at = first[dimension].get(str(group))
+            if at is not None:
+                flag = bool(table["concern"].iloc[at])
+                gap = table["gap"].iloc[at]
         at_risk.append(flag)
         gaps.append(gap)
     impacts["at_risk"] = at_risk

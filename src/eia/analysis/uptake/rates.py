@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ __all__ = [
     "core20_table",
     "age_counts",
     "dsr_table",
+    "dsr_tables",
 ]
 
 
@@ -193,23 +194,40 @@ def dsr_table(
     divided by ``years``, as are its limits. Returns ``dsr, dsr_lower, dsr_upper,
     dsr_count`` indexed by group.
     """
+    return dsr_tables(counts, populations, {None: groups}, per=per, years=years)[None]
+
+
+def dsr_tables(
+    counts: pd.DataFrame,
+    populations: pd.DataFrame,
+    groupings: Mapping[Any, pd.Series],
+    *,
+    per: float = PER,
+    years: float = 1.0,
+) -> dict[Any, pd.DataFrame]:
+    """:func:`dsr_table` for several groupings of the same LSOAs (e.g. IMD quintile and decile).
+
+    The bands, the populations summed into them and the standard population are
+    worked out once. Returns one :func:`dsr_table` frame per key of ``groupings``.
+    """
     bands = [b for b in counts.columns if any(_covers(b, c) for c in populations.columns)]
     pops = ages_mod.coarsen(populations, bands)
-    standard = ages_mod.standard_for(bands)
-    x = counts[bands].groupby(groups.reindex(counts.index).to_numpy()).sum()
-    n = pops.groupby(groups.reindex(pops.index).to_numpy()).sum().reindex(x.index)
-    value, lower, upper = stats.dsr(
-        x, n, standard.to_numpy(), multiplier=per, confidence=CONFIDENCE
-    )
-    out = pd.DataFrame(
-        {
-            "dsr": np.asarray(value, float) / years,
-            "dsr_lower": np.asarray(lower, float) / years,
-            "dsr_upper": np.asarray(upper, float) / years,
-            "dsr_count": x.sum(axis=1).to_numpy(),
-        },
-        index=x.index,
-    )
+    standard = ages_mod.standard_for(bands).to_numpy()
+    counted = counts[bands]
+    out = {}
+    for key, groups in groupings.items():
+        x = counted.groupby(groups.reindex(counts.index).to_numpy()).sum()
+        n = pops.groupby(groups.reindex(pops.index).to_numpy()).sum().reindex(x.index)
+        value, lower, upper = stats.dsr(x, n, standard, multiplier=per, confidence=CONFIDENCE)
+        out[key] = pd.DataFrame(
+            {
+                "dsr": np.asarray(value, float) / years,
+                "dsr_lower": np.asarray(lower, float) / years,
+                "dsr_upper": np.asarray(upper, float) / years,
+                "dsr_count": x.sum(axis=1).to_numpy(),
+            },
+            index=x.index,
+        )
     return out
 
 

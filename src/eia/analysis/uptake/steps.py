@@ -39,7 +39,7 @@ from eia.analysis.uptake.rates import (
     PER,
     age_counts,
     core20_table,
-    dsr_table,
+    dsr_tables,
     imd_table,
     reference_group,
 )
@@ -191,15 +191,17 @@ def deprivation_tables(
         return quint, dec, core, None
     pops = age_populations.reindex(codes).fillna(0.0)
     level = area.set_index("lsoa21_code")
-    for table, key, groups in (
-        (quint, "imd_quintile", level["imd_quintile"]),
-        (dec, "imd_decile", level["imd_decile"]),
-        (core, "core20", level["imd_decile"] <= 2),
-    ):
-        rates = dsr_table(by_age, pops, groups, per=per, years=years)
+    groupings = {
+        "imd_quintile": level["imd_quintile"],
+        "imd_decile": level["imd_decile"],
+        "core20": level["imd_decile"] <= 2,
+        "all": pd.Series("all", index=level.index),
+    }
+    rates = dsr_tables(by_age, pops, groupings, per=per, years=years)
+    for table, key in ((quint, "imd_quintile"), (dec, "imd_decile"), (core, "core20")):
         for column in (*DSR_COLUMNS, "dsr_count"):
-            table[column] = table[key].map(rates[column]).astype(float).to_numpy()
-    whole = dsr_table(by_age, pops, pd.Series("all", index=level.index), per=per, years=years)
+            table[column] = table[key].map(rates[key][column]).astype(float).to_numpy()
+    whole = rates["all"]
     area_dsr = {k: float(whole[k].iloc[0]) for k in (*DSR_COLUMNS, "dsr_count")}
     return quint, dec, core, area_dsr
 

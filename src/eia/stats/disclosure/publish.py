@@ -136,9 +136,9 @@ def publishable(
     withheld = np.array([r is not None for r in reasons], dtype=bool)
     for column in (*spec.counts, *spec.derived):
         if column in out.columns:
-            values = out[column].astype(object)
-            values[withheld] = None
-            out[column] = values.where(values.notna(), None)
+            values = out[column].astype(object).to_numpy(copy=True)
+            values[withheld | pd.isna(values)] = None
+            out[column] = pd.Series(values, index=out.index, dtype=object)
     if given:
         out[REASON] = pd.Series(reasons, index=out.index, dtype=object)
     for column in spec.counts:
