@@ -883,6 +883,29 @@ def test_finding7_the_kernel_runs_under_a_memory_limit(tmp_path):
     kill_kernels()
 
 
+def test_finding9_a_kernel_started_but_not_yet_recorded_is_killed_too():
+    """A signal between a kernel's start and its recording must not leave it running
+    (CI saw one start in a staging folder already removed): kill_kernels finds this
+    process's kernel children itself, and leaves its other children alone."""
+    import subprocess
+    import sys
+
+    from eia.runner.run import _KERNEL_GROUPS, kill_kernels
+
+    sleep = "import time; time.sleep(120)"
+    kernel = subprocess.Popen([sys.executable, "-c", sleep, "ipykernel"], start_new_session=True)
+    other = subprocess.Popen([sys.executable, "-c", sleep], start_new_session=True)
+    try:
+        assert kernel.pid not in _KERNEL_GROUPS
+        kill_kernels()
+        assert kernel.wait(timeout=10) == -9
+        assert other.poll() is None
+    finally:
+        for child in (kernel, other):
+            child.kill()
+            child.wait()
+
+
 def test_finding5_a_batch_precheck_error_fails_only_that_file(tmp_path):
     from eia.runner.batch import INVALID, _precheck
 

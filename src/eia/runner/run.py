@@ -126,12 +126,34 @@ def _memory_limit(limit: int):
 
 
 def kill_kernels() -> None:
-    """Kill every kernel this process started that may still run (its whole process group)."""
-    for pgid in list(_KERNEL_GROUPS):
+    """Kill every kernel this process started that may still run (its whole process group).
+
+    Besides the recorded groups, any child of this process that is a kernel: a signal that
+    arrives between a kernel's start and its recording (Ctrl-C, SIGTERM, a time limit) must
+    not leave it running, starting in a folder about to be removed.
+    """
+    for pgid in list(_KERNEL_GROUPS) + _unrecorded_kernels():
         _KERNEL_GROUPS.discard(pgid)
         if _our_kernel(pgid):
             with suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
+
+
+def _unrecorded_kernels() -> list[int]:
+    """Process ids of this process's children that are kernels (each leads its own group)."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no /proc: only the recorded groups can be found
+        return []
+    pids = (int(entry.name) for entry in proc.iterdir() if entry.name.isdigit())
+    return [
+        pid for pid in pids if pid not in _KERNEL_GROUPS and _our_kernel(pid) and _group_leader(pid)
+    ]
+
+
+def _group_leader(pid: int) -> bool:
+    with suppress(ProcessLookupError, PermissionError):
+        return os.getpgid(pid) == pid
+    return False
 
 
 def _our_kernel(pid: int) -> bool:
