@@ -13,11 +13,9 @@ templates; this module only formats numbers and names for them.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from eia.analysis import impact
@@ -28,7 +26,7 @@ from eia.params.kinds import UNITS
 from eia.report import summary as summary_mod
 from eia.report.maps import site_roles
 from eia.report.show import Block, Html, Table, fmt_int, notice_box
-from eia.report.templating import bytecode_cache
+from eia.report.templating import PROSE, prose_environment
 from eia.text import fmt_pct
 
 __all__ = [
@@ -49,26 +47,11 @@ __all__ = [
 
 CORE20, REST = CORE20_LABELS
 
-#: The folder of the report's prose templates (``src/eia/report/prose``).
-PROSE = Path(__file__).parent / "prose"
-
-_ENV = Environment(
-    bytecode_cache=bytecode_cache(),
-    loader=FileSystemLoader(str(PROSE)),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=False,
-    lstrip_blocks=False,
-)
+_ENV = prose_environment()
 
 
 #: Plain-text templates (``*.txt.j2``): table cells and paragraphs the caller escapes.
-_TEXT_ENV = Environment(
-    bytecode_cache=bytecode_cache(),
-    loader=FileSystemLoader(str(PROSE)),
-    autoescape=False,
-    undefined=StrictUndefined,
-)
+_TEXT_ENV = prose_environment(autoescape=False)
 
 
 def render(name: str, **context: Any) -> str:

@@ -19,17 +19,16 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from markupsafe import Markup
 
 from eia.analysis import impact
 from eia.params import Thresholds
-from eia.report.templating import bytecode_cache
+from eia.report.templating import prose_environment
 from eia.text import fmt_int, fmt_pct
 
 __all__ = [
@@ -51,10 +50,6 @@ __all__ = [
 ]
 
 
-#: The folder of the report's prose templates (as :data:`eia.report.decision.PROSE`).
-PROSE = Path(__file__).parent / "prose"
-
-
 def amount(value: float | None, unit: str, *, signed: bool = False, digits: int = 1) -> str:
     """A distance or time with its unit (``2.3 km``, ``+4.0 min``), an en dash when missing,
     ``no site`` when infinite."""
@@ -66,12 +61,7 @@ def amount(value: float | None, unit: str, *, signed: bool = False, digits: int 
 
 
 def _environment() -> Environment:
-    env = Environment(
-        bytecode_cache=bytecode_cache(),
-        loader=FileSystemLoader(str(PROSE)),
-        autoescape=True,
-        undefined=StrictUndefined,
-    )
+    env = prose_environment()
     env.filters["amount"] = amount
     env.filters["pct"] = fmt_pct
     env.filters["num"] = lambda v: f"{v:g}"

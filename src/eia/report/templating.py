@@ -15,11 +15,22 @@ compiled as before.
 from __future__ import annotations
 
 from contextlib import suppress
+from pathlib import Path
+from typing import Any
 
-from jinja2 import BytecodeCache, FileSystemBytecodeCache
+from jinja2 import (
+    BytecodeCache,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+)
 from jinja2.bccache import Bucket
 
-__all__ = ["bytecode_cache"]
+__all__ = ["PROSE", "bytecode_cache", "prose_environment"]
+
+#: The folder of the report's prose templates (``src/eia/report/prose``).
+PROSE = Path(__file__).parent / "prose"
 
 
 class _OptionalFileCache(BytecodeCache):
@@ -57,3 +68,16 @@ _CACHE = _OptionalFileCache()
 def bytecode_cache() -> BytecodeCache:
     """The bytecode cache every eia Jinja2 environment shares (module docstring)."""
     return _CACHE
+
+
+def prose_environment(*, autoescape: bool = True, **options: Any) -> Environment:
+    """A Jinja2 environment for the templates in :data:`PROSE`: strict about undefined
+    names, sharing the bytecode cache; ``options`` (``trim_blocks``...) as Jinja's.
+    Each caller adds its own filters."""
+    return Environment(
+        bytecode_cache=bytecode_cache(),
+        loader=FileSystemLoader(str(PROSE)),
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        **options,
+    )

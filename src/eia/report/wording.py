@@ -16,16 +16,15 @@ separators), ``whole`` (truncated to a whole number, with separators), ``long_da
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from markupsafe import Markup
 
 from eia.params.kinds import UNITS
-from eia.report.templating import bytecode_cache
+from eia.report.templating import PROSE, prose_environment
 from eia.text import fmt_int, fmt_pct, join_words
 
 __all__ = [
@@ -39,9 +38,6 @@ __all__ = [
     "say_text",
     "warning_text",
 ]
-
-#: The folder of the report's prose templates (``src/eia/report/prose``).
-PROSE = Path(__file__).parent / "prose"
 
 
 def long_date(value: Any) -> str:
@@ -80,14 +76,7 @@ def amount(value: float, unit: str, signed: bool = True) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(
-        bytecode_cache=bytecode_cache(),
-        loader=FileSystemLoader(str(PROSE)),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = prose_environment(trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = _pct
     env.filters["num"] = _num
     env.filters["signed"] = _signed
