@@ -115,6 +115,7 @@ _run = runner.run
 def run(*a, **k):
     result = _run(*a, **k)
     timings.update(result.timings)
+    timings["second_process"] = result.second_process
     return result
 runner.run = run
 from eia.runner.cli import main
@@ -1142,7 +1143,8 @@ def bench_examples(table: Table, repeat: int, work: Path, pattern: str = "*") ->
             floors.append(floor["wall"])
             say(
                 f"[examples] {params_file.stem} {i + 1}/{repeat}: eia run {walls[-1]:.2f} s, "
-                f"floor {floors[-1]:.2f} s, {walls[-1] / floors[-1]:.2f}×; {load()}"
+                f"floor {floors[-1]:.2f} s, {walls[-1] / floors[-1]:.2f}×; assessment "
+                f"{run['timings'].get('second_process', 'off')}; {load()}"
             )
         row = table.add(
             section,

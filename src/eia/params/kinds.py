@@ -36,6 +36,12 @@ class Kind:
     rates: str
     has_area: bool = True
 
+    @property
+    def assesses(self) -> bool:
+        """Whether its notebook computes an assessment (``eia.assessment.assess``): every
+        kind with an area."""
+        return self.has_area
+
 
 @dataclass(frozen=True)
 class Unit:

@@ -21,16 +21,18 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from eia import handoff, provenance, redact
 from eia import params as params_mod
-from eia import provenance, redact
 from eia.errors import OutputError, RefDataError, RunError, ServiceDataError, TravelTimeError
 from eia.jsonable import write_json
+from eia.params.kinds import KINDS
 from eia.params.templates import templates_dir
 from eia.redact import printable
 from eia.refdata import ENV_VAR, load_pack
 from eia.report import html as report
 from eia.report import pdf as pdf_mod
 from eia.report.wording import warning_text
+from eia.runner import assessor
 
 #: Errors raised inside the kernel that are the input's fault (reported with exit code 2).
 USER_ERRORS = {
@@ -66,6 +68,9 @@ class RunResult:
     #: Files an earlier run published that this run did not make again, and so removed
     #: (e.g. ``report.pdf`` after a run without ``--pdf``): said, never silent.
     removed: list[str] = field(default_factory=list)
+    #: What became of the assessment computed beside the kernel (:func:`eia.runner.assessor.stop`):
+    #: ``"received"`` by the notebook, ``"unused"``, ``"failed"`` or ``"off"``.
+    second_process: str = "off"
 
 
 class RunTimeout(Exception):
@@ -77,6 +82,7 @@ _KERNEL_GROUPS: set[int] = set()
 #: Prefixes of the temporary folders a run makes (each followed by the owner's pid and "-").
 STAGING = ".{id}.staging-"
 KERNEL_DIR = "eia-kernel-"
+HANDOFF_DIR = "eia-handoff-"
 
 
 def ipc_kernel_manager(
@@ -281,13 +287,16 @@ def time_limit(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
-def kernel_env(pack_folder: Path) -> dict[str, str]:
+def kernel_env(pack_folder: Path, handoff_folder: Path | None = None) -> dict[str, str]:
     """What the kernel's environment adds to this process's (which is left as it is).
 
     The kernel runs in the staging folder, so the reference data location is absolute;
-    the other variables keep a value the user set.
+    the other variables keep a value the user set. ``handoff_folder``: where the second
+    process hands its assessment over (:mod:`eia.handoff`).
     """
     env = {ENV_VAR: str(pack_folder)}
+    if handoff_folder is not None:
+        env[handoff.ENV] = str(handoff_folder)
     defaults = {
         "TQDM_DISABLE": "1",
         "MPLBACKEND": "Agg",
@@ -400,6 +409,7 @@ def run(
     quiet: bool = True,
     strict: bool = False,
     pdf: bool | None = None,
+    second_process: bool | None = None,
 ) -> RunResult:
     """Validate ``params_file``, execute its template and publish to ``OUT/<id>/``.
 
@@ -407,6 +417,8 @@ def run(
     a :class:`~eia.errors.ParamsError` before anything runs.
     ``pdf``: also print ``report.pdf`` (:mod:`eia.report.pdf`); None follows the params file's
     ``publish.pdf``. Without a PDF engine this fails at once, before anything runs.
+    ``second_process``: compute the assessment in a second process while the kernel starts
+    (:mod:`eia.runner.assessor`, :mod:`eia.handoff`); None when a core is spare for it.
 
     Raises :class:`~eia.errors.ParamsError` (nothing run), :class:`~eia.errors.RefDataError`
     or :class:`~eia.errors.RunError` (the last good report is left as it was).
@@ -451,6 +463,7 @@ def run(
     remove_stale(out_dir, STAGING.format(id=proposal.id))
     remove_stale(out_dir, f".{proposal.id}.old-")
     remove_stale(Path(tempfile.gettempdir()), KERNEL_DIR)
+    remove_stale(Path(tempfile.gettempdir()), HANDOFF_DIR)
 
     with terminate_as_interrupt():
         # The extract as synth.ensure finds it; synth (pandas, geopandas) is heavy: imported
@@ -465,8 +478,15 @@ def run(
             from eia.service import synth
 
             synth.ensure(proposal, params_file.parent, pack)
+        folder, second = None, None
+        if KINDS[proposal.template].assesses and (
+            assessor.wanted() if second_process is None else second_process and assessor.possible()
+        ):
+            folder = Path(tempfile.mkdtemp(prefix=f"{HANDOFF_DIR}{os.getpid()}-"))
+            memory = int(proposal.limits.memory_gb * 1024**3)
+            second = assessor.start(folder, proposal, params_file, kernel_env(pack.folder), memory)
         try:
-            return _execute(
+            result = _execute(
                 proposal,
                 params_file,
                 pack,
@@ -478,15 +498,33 @@ def run(
                 quiet,
                 want_pdf,
                 strict,
+                folder,
             )
+            result.second_process = assessor.stop(second, folder)
+            second = None  # reaped: its process id may be another's now
+            return result
         except OSError as exc:
             raise _output_error(exc, out_dir) from None
         finally:
             kill_kernels()
+            assessor.stop(second)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _execute(
-    proposal, params_file, pack, out_dir, final, template, timings, t0, quiet, want_pdf, strict
+    proposal,
+    params_file,
+    pack,
+    out_dir,
+    final,
+    template,
+    timings,
+    t0,
+    quiet,
+    want_pdf,
+    strict,
+    handoff_folder,
 ) -> RunResult:
     """Execute, render and publish; the staging and kernel folders go on every exit path."""
     # Papermill (and so nbclient) only where a template is executed: eia --help stays instant.
@@ -519,13 +557,16 @@ def _execute(
                     kernel_name=KERNEL,
                     engine_name=engine.register(),
                     kernel_manager_class=ipc_kernel_manager(
-                        kernel_dir, memory, kernel_env(pack.folder)
+                        kernel_dir, memory, kernel_env(pack.folder, handoff_folder)
                     ),
                     cwd=str(staging),
                     execution_timeout=proposal.limits.cell_timeout_s,
                     progress_bar=not quiet,
                     log_output=False,
                     report_mode=False,
+                    # Killed once its last cell has run (all its outputs are in, its files
+                    # closed): a graceful shutdown only tears down its objects, ~0.7 s.
+                    shutdown_kernel="immediate",
                 )
         except Exception as exc:  # noqa: BLE001 - every failure is reported, the good report kept
             secrets = redact.secret_values(connection_names(proposal))
