@@ -115,7 +115,7 @@ _run = runner.run
 def run(*a, **k):
     result = _run(*a, **k)
     timings.update(result.timings)
-    timings["second_process"] = result.second_process
+    timings["second_process"] = f"{result.second_process}, {result.drawn_ahead} drawn ahead"
     return result
 runner.run = run
 from eia.runner.cli import main

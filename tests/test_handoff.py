@@ -113,10 +113,92 @@ def test_stop_says_what_became_of_the_second_process(tmp_path):
 
 
 # ---------------------------------------------------------------------------
+# Sections drawn ahead (eia.report.ahead)
+
+
+@pytest.fixture
+def drawn_ahead(offered, monkeypatch):
+    """An assessment received, a second process drawing (its lock held), its settings."""
+    assessment = {"area": [1, 2, 3]}
+    monkeypatch.setattr(handoff, "_received", handoff.digest(assessment))
+    monkeypatch.setattr(handoff, "_settled", set())
+    held = handoff.lock(offered, handoff.AHEAD_LOCK)
+    (offered / handoff.AHEAD).write_text(json.dumps({"settings": "rc"}), encoding="utf-8")
+    yield offered, assessment
+    os.close(held)
+
+
+def test_a_section_drawn_ahead_is_taken_once_for_the_same_assessment(drawn_ahead):
+    folder, a = drawn_ahead
+    assert handoff.claim(folder, "s")  # the second process draws it
+    handoff.publish_ahead(folder, "s", "the section")
+    assert handoff.take_ahead("s", a, "rc") == (True, "the section")
+    assert handoff.take_ahead("s", a, "rc") == (False, None)  # a second call draws
+
+
+@pytest.mark.parametrize(
+    ("changed", "settings"), [(True, "rc"), (False, "other rc")], ids=["assessment", "settings"]
+)
+def test_a_section_drawn_ahead_is_refused_when_anything_changed(drawn_ahead, changed, settings):
+    folder, a = drawn_ahead
+    handoff.claim(folder, "s")
+    handoff.publish_ahead(folder, "s", "the section")
+    if changed:
+        a["area"].append(4)  # the analyst changed the assessment in place
+    assert handoff.take_ahead("s", a, settings) == (False, None)
+
+
+def test_the_notebook_claims_a_section_not_started_and_the_second_process_skips_it(drawn_ahead):
+    folder, a = drawn_ahead
+    assert handoff.take_ahead("s", a, "rc") == (False, None)  # drawn by the notebook
+    assert not handoff.claim(folder, "s")  # the second process skips it
+
+
+def test_the_notebook_waits_for_a_section_being_drawn_and_not_after_a_failure(drawn_ahead):
+    folder, a = drawn_ahead
+    handoff.claim(folder, "s")
+    got: list = []
+    waiting = threading.Thread(target=lambda: got.append(handoff.take_ahead("s", a, "rc")))
+    waiting.start()
+    time.sleep(0.1)
+    assert waiting.is_alive()
+    handoff.publish_ahead(folder, "s", "drawn")
+    waiting.join(5)
+    assert got == [(True, "drawn")]
+    handoff.claim(folder, "t")
+    handoff.publish_ahead(folder, "t", None)  # it could not be drawn
+    assert handoff.take_ahead("t", a, "rc") == (False, None)
+
+
+def test_sections_are_drawn_ahead_only_without_arguments(monkeypatch):
+    from eia.report import ahead
+
+    calls = []
+    monkeypatch.setattr(handoff, "take_ahead", lambda *a: calls.append(a) or (True, "ahead"))
+    section = ahead.ahead(lambda a, *args, **kw: ("drawn here", args, kw))
+    assert section("a") == "ahead"
+    assert section("a", 1) == ("drawn here", (1,), {})
+    assert section("a", x=1) == ("drawn here", (), {"x": 1})
+    assert len(calls) == 1
+
+
+# ---------------------------------------------------------------------------
 # eia run with its second process (the real reference data; one example)
 
 EXAMPLE = "notts-community-hub"
 PARAMS = Path(__file__).resolve().parents[1] / "params" / "examples" / f"{EXAMPLE}.yaml"
+
+
+def _outputs(path) -> list[str]:
+    """Every code cell's outputs, the provenance section (this run's time) left out."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return [
+        json.dumps([{k: v for k, v in o.items() if k != "execution_count"} for o in c.outputs])
+        for c in nb.cells
+        if c.cell_type == "code" and "provenance(" not in c.source
+    ]
 
 
 def _metrics(path) -> dict:
@@ -143,6 +225,8 @@ def test_eia_run_with_a_second_process_gives_the_same_metrics(
     shared = example_runs[EXAMPLE]  # computed in the kernel (a batch of two: no second process)
     result = run_mod.run(PARAMS, tmp_path, second_process=True)
     assert result.second_process == expected
+    assert (result.drawn_ahead > 0) == (expected == "received")
     assert _metrics(result.metrics) == _metrics(shared.metrics)
+    assert _outputs(result.notebook) == _outputs(shared.notebook)  # text, tables and figures
     left = Path(tempfile.gettempdir()).glob(f"{run_mod.HANDOFF_DIR}{os.getpid()}-*")
     assert not list(left)  # the hand-off folder goes with the run

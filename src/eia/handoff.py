@@ -15,6 +15,12 @@ The protocol, in a private folder the run made and removes (named to the kernel 
 * ``assessment.pickle``: written, atomically, by a second process that succeeded: the
   :func:`key` of what it assessed, the assessment, and the warnings it raised (raised again
   in the kernel, as if there). Only this run's own processes can write the folder.
+* then, while the notebook works, sections drawn ahead (:mod:`eia.report.ahead`): the
+  second process holds ``ahead.lock`` until it is done; ``ahead.json`` says what it draws
+  with (Matplotlib's settings); each section is drawn by whoever claims it first
+  (``NAME.owner``, created exclusively) into ``NAME.pickle`` (or ``NAME.failed``). The
+  notebook takes one only while its assessment is unchanged since it was handed over
+  (:func:`digest`).
 
 POSIX only (``fcntl``); elsewhere nothing is offered and the kernel computes.
 """
@@ -25,17 +31,41 @@ import hashlib
 import json
 import os
 import pickle
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV", "LOCK", "RESULT", "available", "key", "lock", "publish", "receive"]
+__all__ = [
+    "AHEAD",
+    "AHEAD_LOCK",
+    "ENV",
+    "LOCK",
+    "RESULT",
+    "available",
+    "claim",
+    "digest",
+    "key",
+    "lock",
+    "publish",
+    "publish_ahead",
+    "receive",
+    "take_ahead",
+]
 
 #: The kernel's environment variable naming the hand-off folder.
 ENV = "EIA_HANDOFF"
 LOCK = "lock"
 RESULT = "assessment.pickle"
+AHEAD_LOCK = "ahead.lock"
+#: What the sections drawn ahead were drawn with (``{"settings": ...}``).
+AHEAD = "ahead.json"
+
+#: The digest of the assessment this process received (None: none received).
+_received: str | None = None
+#: Sections this process drew itself or took already: drawn here from now on.
+_settled: set[str] = set()
 
 
 def available() -> bool:
@@ -54,12 +84,20 @@ def key(proposal: Mapping[str, Any], params_file: str | os.PathLike | None) -> s
     return hashlib.sha256(f"{text}\n{params_file}".encode()).hexdigest()
 
 
-def lock(folder: Path) -> int:
-    """Create ``folder/lock`` and hold it (exclusive); the descriptor is inheritable, so the
+def digest(obj: object) -> str | None:
+    """A digest of ``obj``'s whole content (its pickle), or None when it cannot be pickled."""
+    try:
+        return hashlib.sha256(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+    except Exception:  # noqa: BLE001 - anything unpicklable: nothing is taken
+        return None
+
+
+def lock(folder: Path, name: str = LOCK) -> int:
+    """Create ``folder/name`` and hold it (exclusive); the descriptor is inheritable, so the
     second process keeps the lock when the caller closes its own copy."""
     import fcntl
 
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     os.set_inheritable(fd, True)
     return fd
@@ -113,4 +151,77 @@ def receive(key_: str) -> Any | None:
         os.close(fd)
     for category, text, filename, lineno in payload["warnings"]:
         warnings.warn_explicit(text, category, filename, lineno)
+    global _received
+    _received = digest(payload["assessment"])
     return payload["assessment"]
+
+
+# ---------------------------------------------------------------------------
+# Sections drawn ahead
+
+
+def claim(folder: Path, name: str) -> bool:
+    """Claim the drawing of section ``name`` (True: the caller draws it; False: another does)."""
+    try:
+        os.close(os.open(folder / f"{name}.owner", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
+
+
+def publish_ahead(folder: Path, name: str, value: object) -> None:
+    """Write section ``name`` drawn ahead, atomically (``value`` None: it could not be)."""
+    if value is None:
+        (folder / f"{name}.failed").touch()
+        return
+    part = folder / f".{name}.part"
+    part.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(part, folder / f"{name}.pickle")
+
+
+def take_ahead(name: str, assessment: object, settings: str) -> tuple[bool, Any]:
+    """The notebook's side: ``(True, section)`` when the second process drew section
+    ``name`` of this very assessment (unchanged since it was handed over) with the same
+    ``settings``, waiting for it if it is drawing it; ``(False, None)`` otherwise, and
+    then the section is the caller's to draw (claimed, so the second process skips it)."""
+    folder = os.environ.get(ENV)
+    if not folder or _received is None or name in _settled or not available():
+        return False, None
+    where = Path(folder)
+    try:
+        drawn_with = json.loads((where / AHEAD).read_text(encoding="utf-8"))["settings"]
+    except (OSError, ValueError, KeyError):
+        return False, None
+    if drawn_with != settings or digest(assessment) != _received:
+        return False, None
+    _settled.add(name)
+    if claim(where, name):
+        return False, None  # not started: drawn here, sooner than waiting for it
+    path = where / f"{name}.pickle"
+    while not path.exists() and not (where / f"{name}.failed").exists():
+        if not _held(where / AHEAD_LOCK):  # the second process is gone: look once more
+            break
+        time.sleep(0.005)
+    try:
+        value = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return False, None
+    path.unlink(missing_ok=True)
+    return True, value
+
+
+def _held(path: Path) -> bool:
+    """Whether another process holds ``path``'s lock."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -5,11 +5,13 @@ from __future__ import annotations
 from eia.assessment import adversely_affected
 from eia.population.proficiency import METHOD, summary
 from eia.report import maps, show
+from eia.report.ahead import ahead
 from eia.report.wording import primary_reason
 
 __all__ = ["section"]
 
 
+@ahead
 def section(a):
     """The report's language part: area figures, those adversely affected, and a map."""
     frame = a.area.proficiency

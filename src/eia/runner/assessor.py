@@ -54,16 +54,18 @@ def start(
     from eia import params as params_mod
 
     injected = params_mod.to_notebook(proposal)  # what the kernel receives
-    fd = handoff.lock(folder)
+    assessing = handoff.lock(folder)
+    drawing = handoff.lock(folder, handoff.AHEAD_LOCK)
     runner = os.getpid()
     pid = os.fork()
     if pid:
-        os.close(fd)  # the child holds the lock until it exits
+        os.close(assessing)  # the child holds both locks: the first until it has handed
+        os.close(drawing)  # the assessment over, the second until it exits
         return pid
     code = 1
     try:
         _become_second(runner, env, memory_bytes)
-        code = _assess(folder, injected, str(params_file))
+        code = _assess(folder, injected, str(params_file), assessing)
     except BaseException:  # noqa: BLE001, S110 - silent by design: the notebook computes and reports
         pass
     finally:
@@ -115,8 +117,9 @@ def _become_second(runner: int, env: dict[str, str], memory_bytes: int | None) -
     os.environ.pop(handoff.ENV, None)  # this process computes: it receives nothing
 
 
-def _assess(folder: Path, injected: dict, params_file: str) -> int:
-    """Assess the proposal as the notebook would and publish it; 0 when published."""
+def _assess(folder: Path, injected: dict, params_file: str, assessing: int) -> int:
+    """Assess the proposal as the notebook would and publish it (releasing ``assessing``,
+    the first lock), then draw sections ahead (:mod:`eia.report.ahead`); 0 when published."""
     from eia import params as params_mod
     from eia.assessment import assess
 
@@ -124,6 +127,18 @@ def _assess(folder: Path, injected: dict, params_file: str) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = assess(proposal, params_file)
+        # What the maps make once and keep (Area's cached properties): made here, so the
+        # notebook's first map leaves its assessment as it was handed over.
+        result.area.outline, result.area.places  # noqa: B018
     key = handoff.key(params_mod.to_notebook(proposal), params_file)  # as the kernel's
     handoff.publish(folder, key, result, caught)
+    os.close(assessing)  # handed over: the notebook goes on
+
+    import eia.report.proficiency  # noqa: F401 - their sections, drawn ahead
+    import eia.report.sections  # noqa: F401
+    from eia.report import ahead
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the notebook raises them where it draws
+        ahead.draw_all(folder, result)
     return 0

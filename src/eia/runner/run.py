@@ -28,6 +28,7 @@ from eia.params.kinds import KINDS
 from eia.params.templates import templates_dir
 from eia.redact import printable
 from eia.refdata import ENV_VAR, load_pack
+from eia.report import ahead
 from eia.report import pdf as pdf_mod
 from eia.report.wording import warning_text
 from eia.runner import assessor
@@ -72,6 +73,8 @@ class RunResult:
     #: What became of the assessment computed beside the kernel (:func:`eia.runner.assessor.stop`):
     #: ``"received"`` by the notebook, ``"unused"``, ``"failed"`` or ``"off"``.
     second_process: str = "off"
+    #: How many sections the notebook took drawn ahead by that process (:mod:`eia.report.ahead`).
+    drawn_ahead: int = 0
 
 
 class RunTimeout(Exception):
@@ -506,6 +509,8 @@ def run(
                 folder,
             )
             result.second_process = assessor.stop(second, folder)
+            if folder is not None:
+                result.drawn_ahead = ahead.taken(folder)
             second = None  # reaped: its process id may be another's now
             return result
         except OSError as exc:

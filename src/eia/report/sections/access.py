@@ -11,6 +11,7 @@ from eia.assessment import Assessment
 from eia.population.area import ETHNIC_SHORT
 from eia.report import figures
 from eia.report import travel as travel_report
+from eia.report.ahead import ahead
 from eia.report.show import (
     Block,
     Html,
@@ -97,6 +98,7 @@ def access_table(
     )
 
 
+@ahead
 def access_intro(a: Assessment) -> Html:
     """How distances are measured and what group figures mean."""
     if not a.primary:
@@ -131,6 +133,7 @@ def access(a: Assessment) -> Block:
     return Block(access_intro(a), *(access_table(a, d) for d in a.access.summaries[a.primary]))
 
 
+@ahead
 def change_map(a: Assessment) -> Block | None:
     """The change map for the primary scenario (classed on the proposal's thresholds, Core20
     hatched) and a cumulative-distribution figure per option (:mod:`eia.report.figures`)."""

@@ -15,6 +15,7 @@ from eia.assessment import Assessment
 from eia.report import decision, figures, ratings
 from eia.report import summary as summary_mod
 from eia.report import travel as travel_report
+from eia.report.ahead import ahead
 from eia.report.show import (
     Block,
     Table,
@@ -198,6 +199,7 @@ def options_ratings_table(a: Assessment) -> pd.DataFrame:
     return table.rename(columns={"dimension": "Dimension", "group": "Group"})
 
 
+@ahead
 def options(a: Assessment) -> Block:
     """Options comparison: the judgement, the criteria table, ratings per option, maps."""
     ap = a.appraisal
