@@ -186,7 +186,7 @@ def test_sections_are_drawn_ahead_only_without_arguments(monkeypatch):
 # eia run with its second process (the real reference data; one example)
 
 EXAMPLE = "notts-community-hub"
-PARAMS = Path(__file__).resolve().parents[1] / "params" / "examples" / f"{EXAMPLE}.yaml"
+EXAMPLES = Path(__file__).resolve().parents[1] / "params" / "examples"
 
 
 def _outputs(path) -> list[str]:
@@ -209,12 +209,17 @@ def _metrics(path) -> dict:
 
 @pytest.mark.skipif(not assessor.possible(), reason="the second process needs Linux")
 @pytest.mark.parametrize(
-    ("sabotage", "expected"),
-    [(None, "received"), ("fail", "failed"), ("other key", "unused")],
-    ids=["received", "second-process-fails", "assesses-something-else"],
+    ("example", "sabotage", "expected"),
+    [
+        (EXAMPLE, None, "received"),
+        ("notts-mental-health-detentions", None, "received"),  # equity audit: its uptake map
+        (EXAMPLE, "fail", "failed"),
+        (EXAMPLE, "other key", "unused"),
+    ],
+    ids=["received", "received-equity-audit", "second-process-fails", "assesses-something-else"],
 )
-def test_eia_run_with_a_second_process_gives_the_same_metrics(
-    example_runs, tmp_path, monkeypatch, sabotage, expected
+def test_eia_run_with_a_second_process_gives_the_same_report(
+    example_runs, tmp_path, monkeypatch, example, sabotage, expected
 ):
     from eia.runner import run as run_mod
 
@@ -222,8 +227,8 @@ def test_eia_run_with_a_second_process_gives_the_same_metrics(
         monkeypatch.setattr(assessor, "_assess", lambda *a: 1 / 0)
     elif sabotage == "other key":
         monkeypatch.setattr(handoff, "key", lambda *a: "another proposal")
-    shared = example_runs[EXAMPLE]  # computed in the kernel (a batch of two: no second process)
-    result = run_mod.run(PARAMS, tmp_path, second_process=True)
+    shared = example_runs[example]  # computed in the kernel (a batch of two: no second process)
+    result = run_mod.run(EXAMPLES / f"{example}.yaml", tmp_path, second_process=True)
     assert result.second_process == expected
     assert (result.drawn_ahead > 0) == (expected == "received")
     assert _metrics(result.metrics) == _metrics(shared.metrics)

@@ -2,9 +2,9 @@
 
 ``eia run`` computes the assessment in a second process (:mod:`eia.runner.assessor`); once
 it has handed the assessment over (:mod:`eia.handoff`), that process goes on to draw the
-report's slowest sections — the change map, the options maps, journey-time access, the
-language map — in the order of :data:`ORDER`, on the second core, while the notebook
-draws the deprivation map and the tables before them.
+report's slowest sections — the uptake map, the change map, the options maps, journey-time
+access, the language map — those its template kind shows, in the order of :data:`ORDER`,
+on the second core, while the notebook draws the deprivation map and the tables before them.
 
 A section function decorated with :func:`ahead` returns the section drawn ahead when it
 was drawn from this very assessment: the notebook's ``a`` unchanged since it was handed
@@ -28,13 +28,19 @@ __all__ = ["DRAWN", "ORDER", "SECTIONS", "ahead", "draw_all", "settings", "taken
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Sections drawn ahead, slowest first as the notebook meets them (``module.function``).
-ORDER = (
-    "eia.report.sections.access.change_map",
-    "eia.report.sections.options.options",
-    "eia.report.sections.access.access_intro",
-    "eia.report.proficiency.section",
-)
+_UPTAKE_MAP = "eia.report.sections.uptake.uptake_map"
+_CHANGE_MAP = "eia.report.sections.access.change_map"
+_OPTIONS = "eia.report.sections.options.options"
+_ACCESS = "eia.report.sections.access.access_intro"
+_LANGUAGE = "eia.report.proficiency.section"
+
+#: Sections drawn ahead per template kind (its built-in template shows them), slowest first
+#: as the notebook meets them (``module.function``); the notebook draws any it reaches first.
+ORDER: dict[str, tuple[str, ...]] = {
+    "site_change": (_CHANGE_MAP, _OPTIONS, _ACCESS, _LANGUAGE),
+    "service_change": (_UPTAKE_MAP, _LANGUAGE),
+    "equity_audit": (_UPTAKE_MAP, _LANGUAGE),
+}
 
 #: The list of sections drawn ahead, one name a line (written as each is drawn).
 DRAWN = "ahead.drawn"
@@ -73,7 +79,7 @@ def draw_all(folder: Path, a) -> int:
     must be imported (their decorators fill :data:`SECTIONS`)."""
     (folder / handoff.AHEAD).write_text(f'{{"settings": "{settings()}"}}', encoding="utf-8")
     drawn = 0
-    for name in ORDER:
+    for name in ORDER.get(a.proposal.template, ()):
         fn = SECTIONS.get(name)
         if fn is None or not handoff.claim(folder, name):
             continue

@@ -13,6 +13,7 @@ from eia.assessment import Assessment
 from eia.population.area import ETHNIC_SHORT
 from eia.report import figures, maps
 from eia.report import summary as summary_mod
+from eia.report.ahead import ahead
 from eia.report.sections.headline import representation
 from eia.report.show import (
     Block,
@@ -128,6 +129,7 @@ def uptake_chart(a: Assessment, table: pd.DataFrame | str | None = None) -> Bloc
     )
 
 
+@ahead
 def uptake_map(a: Assessment) -> Figure | Html | None:
     """Uptake rate per year by LSOA, in quintile classes; small counts withheld.
 
