@@ -112,6 +112,22 @@ def test_stop_says_what_became_of_the_second_process(tmp_path):
         os.waitpid(pid, os.WNOHANG)  # and reaped
 
 
+def test_a_second_process_is_wanted_only_with_a_spare_core_per_job_and_not_switched_off(
+    monkeypatch,
+):
+    monkeypatch.setattr(assessor, "possible", lambda: True)
+    monkeypatch.setattr(assessor.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    monkeypatch.setattr(assessor.threading, "active_count", lambda: 1)
+    monkeypatch.delenv(assessor.SWITCH, raising=False)
+    assert assessor.wanted(1)
+    assert not assessor.wanted(2)  # eia batch --jobs 2 on two cores: one each
+    monkeypatch.setattr(assessor.threading, "active_count", lambda: 3)
+    assert not assessor.wanted(1)  # never fork a process with threads (a Jupyter session)
+    monkeypatch.setattr(assessor.threading, "active_count", lambda: 1)
+    monkeypatch.setenv(assessor.SWITCH, "0")
+    assert not assessor.wanted(1)
+
+
 # ---------------------------------------------------------------------------
 # Sections drawn ahead (eia.report.ahead)
 

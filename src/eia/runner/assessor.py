@@ -26,7 +26,7 @@ from pathlib import Path
 
 from eia import handoff
 
-__all__ = ["possible", "start", "stop", "wanted"]
+__all__ = ["SWITCH", "possible", "start", "stop", "wanted"]
 
 
 def possible() -> bool:
@@ -34,10 +34,15 @@ def possible() -> bool:
     return sys.platform.startswith("linux") and handoff.available()
 
 
+#: Set to ``0`` to never start a second process (one core per run, e.g. on a shared server).
+SWITCH = "EIA_SECOND_PROCESS"
+
+
 def wanted(jobs: int = 1) -> bool:
-    """Whether a second process pays and is safe: :func:`possible`, no other thread in this
-    process, and a spare core for each of ``jobs`` runs at once."""
-    if not possible():
+    """Whether a second process pays and is safe: :func:`possible`, not switched off
+    (:data:`SWITCH`), no other thread in this process, and a spare core for each of ``jobs``
+    runs at once."""
+    if not possible() or os.environ.get(SWITCH, "").strip() == "0":
         return False
     return threading.active_count() == 1 and len(os.sched_getaffinity(0)) >= 2 * jobs
 

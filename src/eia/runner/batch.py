@@ -197,9 +197,21 @@ def _redirect_output(log_path: Path) -> None:
     os.close(fd)
 
 
-def _warm_worker() -> None:
-    """Import what a proposal's run needs, once per worker process (the pool's initializer)."""
+#: Whether this worker's runs use a second process (:mod:`eia.runner.assessor`): set by the
+#: pool's initializer from the number of jobs (a spare core for each), off until then.
+_SECOND_PROCESS = False
+
+
+def _warm_worker(jobs: int | None = None) -> None:
+    """Import what a proposal's run needs, once per worker process (the pool's initializer);
+    with ``jobs``, decide whether its runs use a second process."""
     from eia.runner import without_iri_grammars
+
+    if jobs is not None:
+        from eia.runner import assessor
+
+        global _SECOND_PROCESS
+        _SECOND_PROCESS = assessor.wanted(jobs)
 
     without_iri_grammars()  # a fresh worker: papermill's nbformat would compile them
     import eia.params  # noqa: F401
@@ -234,7 +246,7 @@ def run_one(
     except EIAError:
         pass  # run() reports the same problems, with the reference-data checks too
     try:
-        result = run(params_file, out, strict=strict, pdf=pdf)
+        result = run(params_file, out, strict=strict, pdf=pdf, second_process=_SECOND_PROCESS)
         outcome.update(
             status=SUCCEEDED,
             report=str(result.report),
@@ -466,7 +478,9 @@ def run_batch(
 def _new_pool(jobs: int) -> ProcessPoolExecutor:
     """``jobs`` spawned workers, each importing what a run needs once (:func:`_warm_worker`)."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_warm_worker)
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_warm_worker, initargs=(jobs,)
+    )
 
 
 def _run_pool(
