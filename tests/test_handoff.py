@@ -186,6 +186,21 @@ def test_the_notebook_waits_for_a_section_being_drawn_and_not_after_a_failure(dr
     assert handoff.take_ahead("t", a, "rc") == (False, None)
 
 
+def test_finished_once_the_second_process_lets_go_of_its_last_lock(tmp_path):
+    held = handoff.lock(tmp_path, handoff.AHEAD_LOCK)
+    assert not handoff.finished(tmp_path)
+    os.close(held)
+    assert handoff.finished(tmp_path)
+
+
+def test_the_report_renders_the_same_after_warming_up(example_runs):
+    from eia.report import html
+
+    notebook = example_runs[EXAMPLE].notebook
+    html.warm()  # what eia run does in a thread while its kernel works
+    assert html.render(notebook, "t") == html.render(notebook, "t")
+
+
 def test_sections_are_drawn_ahead_only_without_arguments(monkeypatch):
     from eia.report import ahead
 

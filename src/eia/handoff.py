@@ -46,6 +46,7 @@ __all__ = [
     "available",
     "claim",
     "digest",
+    "finished",
     "key",
     "lock",
     "publish",
@@ -208,6 +209,12 @@ def take_ahead(name: str, assessment: object, settings: str) -> tuple[bool, Any]
         return False, None
     path.unlink(missing_ok=True)
     return True, value
+
+
+def finished(folder: Path) -> bool:
+    """Whether the second process of hand-off ``folder`` is done (it no longer holds its
+    last lock)."""
+    return not _held(folder / AHEAD_LOCK)
 
 
 def _held(path: Path) -> bool:

@@ -522,6 +522,33 @@ def run(
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+class _Warming:
+    """The report's first-render costs (:func:`eia.report.html.warm`) paid in a thread while
+    the kernel runs, once the second process has finished and left a core idle (without a
+    second process, nothing: a thread here would hold up the kernel's launch)."""
+
+    def __init__(self, handoff_folder: Path | None):
+        self._folder, self._stopping = handoff_folder, threading.Event()
+        self._thread = threading.Thread(target=self._run, name="eia-warm-report", daemon=True)
+        if handoff_folder is not None:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not handoff.finished(self._folder):
+            if self._stopping.wait(0.05):
+                return
+        with suppress(Exception):  # only a head start: the report is rendered as always
+            from eia.report import html
+
+            html.warm()
+
+    def stop(self) -> None:
+        """Stop waiting and let a render in progress finish (the report renders next)."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 def _execute(
     proposal,
     params_file,
@@ -554,6 +581,7 @@ def _execute(
         info = provenance.collect(proposal, params_file, pack)
         t1 = time.perf_counter()
         memory = int(proposal.limits.memory_gb * 1024**3)
+        warming = _Warming(handoff_folder)
         try:
             with time_limit(proposal.limits.run_timeout_s):
                 papermill.execute_notebook(
@@ -603,6 +631,7 @@ def _execute(
             ) from None
         finally:
             kill_kernels()
+            warming.stop()
         timings["execute"] = time.perf_counter() - t1
 
         t2 = time.perf_counter()
