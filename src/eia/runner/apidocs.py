@@ -32,6 +32,7 @@ MODULES = (
     "eia.align",
     "eia.redact",
     "eia.jsonable",
+    "eia.handoff",
 )
 
 
