@@ -243,3 +243,25 @@ def test_png_bytes_is_savefig_tight_without_its_extra_draw(finished):
     image = np.asarray(Image.open(io.BytesIO(show.png_bytes(ours))))
     assert np.array_equal(image, _savefig_tight(reference, show.FIGURE_DPI))
     assert ours.get_layout_engine() is engine and ours.dpi == reference.dpi
+
+
+# ---------------------------------------------------------------------------
+# Markers pulled apart on a grid: the same pushes, in the same order, as every pair
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.floats(0, 120, allow_nan=False), st.floats(0, 120, allow_nan=False)),
+        max_size=40,
+    ),
+    gap=st.sampled_from([4.0, 16.8, 30.0]),
+    twins=st.booleans(),
+)
+def test_markers_pulled_apart_on_a_grid_as_by_every_pair(points, gap, twins):
+    xy = np.array(points, dtype=float).reshape(-1, 2)
+    if twins and len(xy) > 1:
+        xy[1] = xy[0]  # two sites at one place
+    fast = cartography._pull_apart(xy.copy(), gap)
+    every = cartography._pull_apart_every_pair(xy.copy(), gap)
+    assert np.array_equal(fast, every)

@@ -417,19 +417,81 @@ def _spread(ax, xy: np.ndarray) -> np.ndarray:
     """Display positions of markers, pulled apart so none is within the marker gap."""
     gap = MARKER_GAP_PT * ax.figure.dpi / 72
     d = ax.transData.transform(xy) if len(xy) else np.zeros((0, 2))
-    moved = d.copy()
-    for _ in range(20):
+    return _pull_apart(d.copy(), gap)
+
+
+def _push(moved: np.ndarray, i: int, j: int, gap: float) -> bool:
+    """Push markers ``i`` and ``j`` apart if they are within ``gap``; whether they were."""
+    v = moved[j] - moved[i]
+    dist = float(np.hypot(*v))
+    if dist < gap - 1e-6:
+        u = v / dist if dist > 1e-9 else np.array([1.0, 0.0])
+        push = (gap - dist) / 2 + 0.5
+        moved[i] -= u * push
+        moved[j] += u * push
+        return True
+    return False
+
+
+def _pull_apart(moved: np.ndarray, gap: float, rounds: int = 20) -> np.ndarray:
+    """Pull markers apart, pair by pair (``i < j`` in order), up to ``rounds`` times.
+
+    Only pairs closer than ``gap`` move, so each marker is checked only against those in its
+    own and the neighbouring cells of a grid of ``gap``-wide cells (kept up to date as markers
+    move, and asked again after each push): the same pushes in the same order as checking
+    every pair (:func:`_pull_apart_every_pair`), in linear time — 1,000 sites over England
+    took 31 s a map that way.
+    """
+    n = len(moved)
+    grid: dict[tuple[int, int], set[int]] = {}
+
+    def cell(k: int) -> tuple[int, int]:
+        return int(np.floor(moved[k][0] / gap)), int(np.floor(moved[k][1] / gap))
+
+    where = [cell(k) for k in range(n)]
+    for k, c in enumerate(where):
+        grid.setdefault(c, set()).add(k)
+
+    def moved_to(k: int) -> None:
+        c = cell(k)
+        if c != where[k]:
+            grid[where[k]].discard(k)
+            grid.setdefault(c, set()).add(k)
+            where[k] = c
+
+    for _ in range(rounds):
+        changed = False
+        for i in range(n):
+            after = i  # every j <= after is checked against i this round
+            while True:
+                cx, cy = where[i]
+                near = sorted(
+                    j
+                    for dx in (-1, 0, 1)
+                    for dy in (-1, 0, 1)
+                    for j in grid.get((cx + dx, cy + dy), ())
+                    if j > after
+                )
+                for j in near:
+                    if _push(moved, i, j, gap):
+                        moved_to(i)
+                        moved_to(j)
+                        changed, after = True, j
+                        break  # i moved: ask the grid again for the j after this one
+                else:
+                    break
+        if not changed:
+            break
+    return moved
+
+
+def _pull_apart_every_pair(moved: np.ndarray, gap: float, rounds: int = 20) -> np.ndarray:
+    """:func:`_pull_apart` checking every pair (quadratic; the reference for its tests)."""
+    for _ in range(rounds):
         changed = False
         for i in range(len(moved)):
             for j in range(i + 1, len(moved)):
-                v = moved[j] - moved[i]
-                dist = float(np.hypot(*v))
-                if dist < gap - 1e-6:
-                    u = v / dist if dist > 1e-9 else np.array([1.0, 0.0])
-                    push = (gap - dist) / 2 + 0.5
-                    moved[i] -= u * push
-                    moved[j] += u * push
-                    changed = True
+                changed |= _push(moved, i, j, gap)
         if not changed:
             break
     return moved
