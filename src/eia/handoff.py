@@ -94,13 +94,12 @@ def digest(obj: object) -> str | None:
 
 
 def lock(folder: Path, name: str = LOCK) -> int:
-    """Create ``folder/name`` and hold it (exclusive); the descriptor is inheritable, so the
-    second process keeps the lock when the caller closes its own copy."""
+    """Create ``folder/name`` and hold it (exclusive); a process forked after this shares the
+    lock, and keeps it when the caller closes its own copy."""
     import fcntl
 
     fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    os.set_inheritable(fd, True)
     return fd
 
 

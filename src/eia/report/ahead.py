@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -77,7 +78,7 @@ def draw_all(folder: Path, a) -> int:
     """The second process's side: draw every section of :data:`ORDER` the notebook has not
     claimed, each into ``folder``; returns how many were drawn. The modules holding them
     must be imported (their decorators fill :data:`SECTIONS`)."""
-    (folder / handoff.AHEAD).write_text(f'{{"settings": "{settings()}"}}', encoding="utf-8")
+    (folder / handoff.AHEAD).write_text(json.dumps({"settings": settings()}), encoding="utf-8")
     drawn = 0
     for name in ORDER.get(a.proposal.template, ()):
         fn = SECTIONS.get(name)

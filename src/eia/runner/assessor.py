@@ -25,6 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from eia import handoff
+from eia import params as params_mod
 
 __all__ = ["SWITCH", "possible", "start", "stop", "wanted"]
 
@@ -56,8 +57,6 @@ def start(
     ``env`` (the kernel's additions) is set in the child only. Stop it with :func:`stop`
     on every exit path.
     """
-    from eia import params as params_mod
-
     injected = params_mod.to_notebook(proposal)  # what the kernel receives
     assessing = handoff.lock(folder)
     drawing = handoff.lock(folder, handoff.AHEAD_LOCK)
@@ -125,8 +124,7 @@ def _become_second(runner: int, env: dict[str, str], memory_bytes: int | None) -
 def _assess(folder: Path, injected: dict, params_file: str, assessing: int) -> int:
     """Assess the proposal as the notebook would and publish it (releasing ``assessing``,
     the first lock), then draw sections ahead (:mod:`eia.report.ahead`); 0 when published."""
-    from eia import params as params_mod
-    from eia.assessment import assess
+    from eia.assessment import assess  # heavy (geopandas, DuckDB): only in the second process
 
     proposal = params_mod.from_notebook(injected, params_file)
     with warnings.catch_warnings(record=True) as caught:

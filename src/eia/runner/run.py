@@ -295,6 +295,11 @@ def time_limit(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
+def memory_bytes(proposal) -> int:
+    """The memory limit of the kernel and the second process (``limits.memory_gb``), in bytes."""
+    return int(proposal.limits.memory_gb * 1024**3)
+
+
 def kernel_env(pack_folder: Path, handoff_folder: Path | None = None) -> dict[str, str]:
     """What the kernel's environment adds to this process's (which is left as it is).
 
@@ -491,8 +496,9 @@ def run(
             assessor.wanted() if second_process is None else second_process and assessor.possible()
         ):
             folder = Path(tempfile.mkdtemp(prefix=f"{HANDOFF_DIR}{os.getpid()}-"))
-            memory = int(proposal.limits.memory_gb * 1024**3)
-            second = assessor.start(folder, proposal, params_file, kernel_env(pack.folder), memory)
+            second = assessor.start(
+                folder, proposal, params_file, kernel_env(pack.folder), memory_bytes(proposal)
+            )
         try:
             result = _execute(
                 proposal,
@@ -580,7 +586,7 @@ def _execute(
         # Provenance (with this run's time) is computed once, here, and injected.
         info = provenance.collect(proposal, params_file, pack)
         t1 = time.perf_counter()
-        memory = int(proposal.limits.memory_gb * 1024**3)
+        memory = memory_bytes(proposal)
         warming = _Warming(handoff_folder)
         try:
             with time_limit(proposal.limits.run_timeout_s):
